@@ -1,0 +1,1 @@
+"""Roster message contracts: data only, no I/O."""

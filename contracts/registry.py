@@ -1,0 +1,30 @@
+"""Every message type by name: the single place a consumer turns an envelope into a payload."""
+
+from __future__ import annotations
+
+from contracts import replies, users
+from contracts.envelope import Envelope, Message
+
+ALL_MESSAGES: tuple[type[Message], ...] = (
+    users.CreateUser,
+    users.GetUser,
+    users.ListUsers,
+    users.UserReply,
+    users.UserPage,
+    users.UserCreated,
+    replies.CommandRejected,
+)
+
+MESSAGE_TYPES: dict[str, type[Message]] = {m.type_name(): m for m in ALL_MESSAGES}
+
+
+class UnknownMessageType(ValueError):
+    pass
+
+
+def payload_of(envelope: Envelope) -> Message:
+    """Validate the payload against its declared type; raises on unknown types or bad data."""
+    message_type = MESSAGE_TYPES.get(envelope.type)
+    if message_type is None:
+        raise UnknownMessageType(f"unknown message type {envelope.type!r}")
+    return message_type.model_validate(envelope.payload)

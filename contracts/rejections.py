@@ -1,0 +1,38 @@
+"""Why a command or query was refused, and how each reason reads in SCIM (RFC 7644 §3.12)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import NamedTuple
+
+
+class RejectionReason(StrEnum):
+    USER_NAME_TAKEN = "user_name_taken"
+    NOT_FOUND = "not_found"
+    INVALID_VALUE = "invalid_value"
+    INVALID_FILTER = "invalid_filter"
+    INTERNAL_ERROR = "internal_error"
+
+
+class ScimErrorShape(NamedTuple):
+    status: int
+    scim_type: str | None
+
+
+SCIM_ERROR_FOR: dict[RejectionReason, ScimErrorShape] = {
+    RejectionReason.USER_NAME_TAKEN: ScimErrorShape(409, "uniqueness"),
+    RejectionReason.NOT_FOUND: ScimErrorShape(404, None),
+    RejectionReason.INVALID_VALUE: ScimErrorShape(400, "invalidValue"),
+    RejectionReason.INVALID_FILTER: ScimErrorShape(400, "invalidFilter"),
+    RejectionReason.INTERNAL_ERROR: ScimErrorShape(500, None),
+}
+
+
+class Rejection(Exception):
+    """A domain rule said no. Raised by pure domain code, answered as ``CommandRejected``."""
+
+    reason: RejectionReason
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail

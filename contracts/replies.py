@@ -1,0 +1,13 @@
+"""Replies shared by every service."""
+
+from __future__ import annotations
+
+from contracts.envelope import Message
+from contracts.rejections import RejectionReason
+
+
+class CommandRejected(Message):
+    """A command or query was refused; ``detail`` is shown to the IdP admin as it stands."""
+
+    reason: RejectionReason
+    detail: str

@@ -1,0 +1,23 @@
+"""Topic names: ``<owner>.<kind>.v<major>``; dead letters on ``<topic>.dlq``."""
+
+from __future__ import annotations
+
+USERS_COMMANDS = "users.commands.v1"
+USERS_QUERIES = "users.queries.v1"
+USERS_EVENTS = "users.events.v1"
+
+GATEWAY_REPLIES_PREFIX = "gateway.replies.v1."
+
+
+def dead_letter_topic(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+def gateway_reply_topic(instance_id: str) -> str:
+    """Each gateway instance owns one reply topic, so it receives only its own replies."""
+    return f"{GATEWAY_REPLIES_PREFIX}{instance_id}"
+
+
+def resource_key(tenant: str, resource_id: str) -> bytes:
+    """All messages about one resource share a partition, so they stay ordered."""
+    return f"{tenant}:{resource_id}".encode()

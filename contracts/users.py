@@ -1,0 +1,125 @@
+"""Messages owned by the users service: commands, queries, replies and events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.envelope import Message
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class PersonName(_Data):
+    formatted: str | None = None
+    family_name: str | None = None
+    given_name: str | None = None
+    middle_name: str | None = None
+    honorific_prefix: str | None = None
+    honorific_suffix: str | None = None
+
+
+class ContactValue(_Data):
+    """One entry of a multi-valued attribute such as emails or phoneNumbers."""
+
+    value: str | None = None
+    type: str | None = None
+    primary: bool = False
+    display: str | None = None
+
+
+class PostalAddress(_Data):
+    formatted: str | None = None
+    street_address: str | None = None
+    locality: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+    type: str | None = None
+    primary: bool = False
+
+
+class EnterpriseInfo(_Data):
+    employee_number: str | None = None
+    cost_center: str | None = None
+    organization: str | None = None
+    division: str | None = None
+    department: str | None = None
+    manager_ref: str | None = Field(
+        default=None, description="The manager reference exactly as the IdP sent it."
+    )
+
+
+class UserProfile(_Data):
+    """Everything Roster stores about a user, as the IdP gave it. Secrets are never part of it."""
+
+    user_name: str
+    external_id: str | None = None
+    display_name: str | None = None
+    nick_name: str | None = None
+    profile_url: str | None = None
+    title: str | None = None
+    user_type: str | None = None
+    preferred_language: str | None = None
+    locale: str | None = None
+    timezone: str | None = None
+    active: bool = True
+    name: PersonName | None = None
+    emails: tuple[ContactValue, ...] = ()
+    phone_numbers: tuple[ContactValue, ...] = ()
+    addresses: tuple[PostalAddress, ...] = ()
+    enterprise: EnterpriseInfo | None = None
+
+
+class UserRecord(_Data):
+    id: str
+    profile: UserProfile
+    created: datetime
+    last_modified: datetime
+    version: int
+
+
+# Commands
+
+
+class CreateUser(Message):
+    user_id: str
+    profile: UserProfile
+
+
+# Queries
+
+
+class GetUser(Message):
+    user_id: str
+
+
+class ListUsers(Message):
+    """``filter`` is the SCIM filter text (RFC 7644 §3.4.2.2); the owner evaluates it."""
+
+    filter: str | None = None
+    start_index: int = Field(default=1, ge=1)
+    count: int = Field(default=100, ge=0)
+
+
+# Replies
+
+
+class UserReply(Message):
+    user: UserRecord
+
+
+class UserPage(Message):
+    total_results: int
+    start_index: int
+    users: tuple[UserRecord, ...]
+
+
+# Events
+
+
+class UserCreated(Message):
+    user: UserRecord

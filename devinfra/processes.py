@@ -1,0 +1,102 @@
+"""Child processes for `make run` and the multi-process tests: start, wait ready, stop, kill -9."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+
+
+class ProcessFailed(RuntimeError):
+    pass
+
+
+class ManagedProcess:
+    def __init__(self, name: str, argv: list[str], *, env: Mapping[str, str], log_file: Path) -> None:
+        self.name = name
+        self.argv = argv
+        self.env = dict(env)
+        self.log_file = log_file
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def python_module(
+        cls, name: str, module: str, *, env: Mapping[str, str], log_file: Path
+    ) -> ManagedProcess:
+        return cls(name, [sys.executable, "-m", module], env=env, log_file=log_file)
+
+    def start(self) -> ManagedProcess:
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_file.open("ab")
+        # Own session: a Ctrl-C in the terminal reaches only the parent, which stops children in order.
+        self._process = subprocess.Popen(
+            self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        log.close()
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None, f"{self.name} was never started"
+        return self._process.pid
+
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if not self.alive():
+            return
+        assert self._process is not None
+        self._process.send_signal(signal.SIGTERM)
+        try:
+            self._process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: no shutdown code runs."""
+        if self._process is not None and self.alive():
+            os.kill(self._process.pid, signal.SIGKILL)
+            self._process.wait(timeout=10)
+
+    def log_tail(self, lines: int = 30) -> str:
+        if not self.log_file.exists():
+            return ""
+        return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+
+    def check_alive(self) -> None:
+        if not self.alive():
+            raise ProcessFailed(f"{self.name} exited; last log lines:\n{self.log_tail()}")
+
+
+def wait_for_http(
+    url: str, *, process: ManagedProcess, headers: Mapping[str, str] | None = None, timeout: float = 60.0
+) -> None:
+    """Until ``url`` answers below 500 — or the process dies, which fails at once with its log."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        process.check_alive()
+        try:
+            if httpx.get(url, headers=dict(headers or {}), timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise ProcessFailed(f"{process.name} not ready at {url} after {timeout:g}s:\n{process.log_tail()}")
+
+
+def wait_for_log(process: ManagedProcess, text: str, *, timeout: float = 60.0) -> None:
+    """Until ``text`` appears in the process's log — or the process dies."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        process.check_alive()
+        if process.log_file.exists() and text in process.log_file.read_text(errors="replace"):
+            return
+        time.sleep(0.2)
+    raise ProcessFailed(f"{process.name} did not log {text!r} within {timeout:g}s:\n{process.log_tail()}")

@@ -1,0 +1,133 @@
+"""`make run`: Kafka, the services and the gateway on 127.0.0.1, a demo tenant, its SCIM token.
+
+Start-up output ends with two script-friendly lines, ``SCIM_BASE_URL=…`` and ``SCIM_TOKEN=…``.
+Ctrl-C (SIGINT) or SIGTERM stops every process started here, gateway first, Kafka last.
+``KAFKA_BOOTSTRAP_SERVERS`` / ``DATABASE_URL`` point everything at existing servers instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import signal
+import socket
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+import httpx
+
+from devinfra.kafka import LocalKafka, free_ports
+from devinfra.processes import ManagedProcess, wait_for_http, wait_for_log
+
+DEMO_TENANT = "demo"
+
+
+class _Stop(Exception):
+    pass
+
+
+def _raise_stop(_signum: int, _frame: FrameType | None) -> None:
+    # `make` and `uv` forward the same Ctrl-C again: one orderly shutdown is enough.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise _Stop
+
+
+def admin_token(state_dir: Path) -> str:
+    """ROSTER_ADMIN_TOKEN, else one kept in var/admin-token (readable only by its owner)."""
+    if os.environ.get("ROSTER_ADMIN_TOKEN"):
+        return os.environ["ROSTER_ADMIN_TOKEN"]
+    path = state_dir / "admin-token"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32) + "\n")
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _port_or_free(preferred: int) -> int:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", preferred))
+            return preferred
+        except OSError:
+            return free_ports(1)[0]
+
+
+def demo_token(base_url: str, token: str) -> str:
+    """Create the demo tenant on first run; on later runs rotate its token (tokens show once)."""
+    with httpx.Client(
+        base_url=f"{base_url}/admin/v1", headers={"Authorization": f"Bearer {token}"}
+    ) as client:
+        tenants = {t["name"]: t["id"] for t in client.get("/tenants").raise_for_status().json()}
+        if DEMO_TENANT not in tenants:
+            created = client.post("/tenants", json={"name": DEMO_TENANT}).raise_for_status().json()
+            return str(client.post(f"/tenants/{created['id']}/tokens").raise_for_status().json()["token"])
+        rotated = client.post(f"/tenants/{tenants[DEMO_TENANT]}/tokens/rotate").raise_for_status()
+        return str(rotated.json()["token"])
+
+
+def _services(env: dict[str, str], state_dir: Path) -> list[ManagedProcess]:
+    logs = state_dir / "logs"
+    return [
+        ManagedProcess.python_module("users", "services.users", env=env, log_file=logs / "users.log"),
+        ManagedProcess.python_module("gateway", "services.gateway", env=env, log_file=logs / "gateway.log"),
+    ]
+
+
+def run(state_dir: Path, port: int) -> int:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "ROSTER_STATE_DIR": str(state_dir), "GATEWAY_PORT": str(port)}
+    env["ROSTER_ADMIN_TOKEN"] = admin_token(state_dir)
+    kafka: LocalKafka | None = None
+    processes: list[ManagedProcess] = []
+    try:
+        if not env.get("KAFKA_BOOTSTRAP_SERVERS"):
+            shutil.rmtree(state_dir / "kafka", ignore_errors=True)
+            kafka = LocalKafka(state_dir / "kafka", port=_port_or_free(9092))
+            print(f"starting Kafka on {kafka.bootstrap_servers} …", flush=True)
+            kafka.start()
+            env["KAFKA_BOOTSTRAP_SERVERS"] = kafka.bootstrap_servers
+        processes = [p.start() for p in _services(env, state_dir)]
+        for service in processes[:-1]:
+            wait_for_log(service, "service started", timeout=90)
+        base = f"http://127.0.0.1:{port}"
+        auth = {"Authorization": f"Bearer {env['ROSTER_ADMIN_TOKEN']}"}
+        wait_for_http(f"{base}/admin/v1/tenants", process=processes[-1], headers=auth, timeout=90)
+        token = demo_token(base, env["ROSTER_ADMIN_TOKEN"])
+        print(f"logs in {state_dir / 'logs'}; admin CLI: uv run roster-admin tenant list", flush=True)
+        print(f"SCIM_BASE_URL={base}/scim/v2\nSCIM_TOKEN={token}", flush=True)
+        while True:
+            for process in processes:
+                process.check_alive()
+            time.sleep(1)
+    except _Stop:
+        print("stopping …", file=sys.stderr)
+        return 0
+    finally:
+        for process in reversed(processes):
+            process.stop()
+        if kafka is not None:
+            kafka.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--state-dir", type=Path, default=Path(os.environ.get("ROSTER_STATE_DIR", "var")))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GATEWAY_PORT", "8000")))
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGINT, _raise_stop)
+    signal.signal(signal.SIGTERM, _raise_stop)
+    return run(args.state_dir.resolve(), args.port)
+
+
+def entry_point() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry_point()

@@ -1,0 +1,174 @@
+"""How a service handles one message: inbox check, handler, outbox, all in one transaction.
+
+A handler is ``load → ask the domain → save`` and returns the messages it wants sent; it never
+publishes. Rejections raised by domain rules become ``CommandRejected`` replies. A message that
+keeps failing is dead-lettered after ``max_attempts`` so the partition moves on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from contracts.envelope import Envelope, Message, wrap_descendant
+from contracts.registry import UnknownMessageType, payload_of
+from contracts.rejections import Rejection, RejectionReason
+from contracts.replies import CommandRejected
+from contracts.topics import dead_letter_topic
+from servicekit.messaging import already_processed, enqueue, enqueue_envelope, record_processed
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    topic: str
+    key: bytes | None
+    envelope: Envelope
+
+
+Handler = Callable[[Session, Envelope, Any], list[Outgoing]]
+HandlerMap = Mapping[type[Message], Handler]
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+
+
+class PoisonMessage(Exception):
+    """The bytes are not a message this service can ever handle; retrying cannot help."""
+
+
+def reply_to(cause: Envelope, message: Message, *, producer: str) -> list[Outgoing]:
+    """The reply for whoever waits on ``cause`` (nobody, if it has no reply-to)."""
+    if not cause.reply_to:
+        return []
+    envelope = wrap_descendant(message, cause=cause, producer=producer)
+    return [Outgoing(topic=cause.reply_to, key=str(cause.correlation_id).encode(), envelope=envelope)]
+
+
+class _Attempts:
+    """Failed attempts per record; kept in memory, so a restart grants a fresh set of tries."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[tuple[str, int, int], int] = {}
+
+    def fail(self, record: RawRecord) -> int:
+        with self._lock:
+            position = (record.topic, record.partition, record.offset)
+            self._counts[position] = self._counts.get(position, 0) + 1
+            return self._counts[position]
+
+    def forget(self, record: RawRecord) -> None:
+        with self._lock:
+            self._counts.pop((record.topic, record.partition, record.offset), None)
+
+
+class MessageProcessor:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        handlers: HandlerMap,
+        producer: str,
+        max_attempts: int,
+        on_committed: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._engine = engine
+        self._handlers = handlers
+        self._producer = producer
+        self._max_attempts = max_attempts
+        self._on_committed = on_committed
+        self._attempts = _Attempts()
+
+    def process(self, record: RawRecord) -> None:
+        """Handle one record; raises while it should be redelivered, returns once it is settled."""
+        try:
+            envelope, payload, handler = self._decode(record)
+        except PoisonMessage as poison:
+            self._dead_letter(record, None, poison)
+            self._on_committed()
+            return
+        try:
+            self._handle(envelope, payload, handler)
+        except Exception as error:
+            attempts = self._attempts.fail(record)
+            if attempts < self._max_attempts:
+                log.warning("attempt %d of %s failed: %r", attempts, envelope.type, error)
+                time.sleep(min(0.05 * 2**attempts, 2.0))
+                raise
+            self._dead_letter(record, envelope, error)
+        self._attempts.forget(record)
+        self._on_committed()
+
+    def _decode(self, record: RawRecord) -> tuple[Envelope, Message, Handler]:
+        try:
+            envelope = Envelope.from_bytes(record.value)
+            payload = payload_of(envelope)
+        except (ValidationError, UnknownMessageType, UnicodeDecodeError) as error:
+            raise PoisonMessage(str(error)) from error
+        handler = self._handlers.get(type(payload))
+        if handler is None:
+            raise PoisonMessage(f"{self._producer} has no handler for {envelope.type}")
+        return envelope, payload, handler
+
+    def _handle(self, envelope: Envelope, payload: Message, handler: Handler) -> None:
+        try:
+            with Session(self._engine) as session, session.begin():
+                if already_processed(session, message_id=envelope.message_id):
+                    return
+                outgoing = handler(session, envelope, payload)
+                self._settle(session, envelope, outgoing)
+        except Rejection as rejection:
+            refusal = CommandRejected(reason=rejection.reason, detail=rejection.detail)
+            self._settle_alone(envelope, reply_to(envelope, refusal, producer=self._producer))
+
+    def _settle_alone(self, envelope: Envelope, outgoing: list[Outgoing]) -> None:
+        with Session(self._engine) as session, session.begin():
+            if not already_processed(session, message_id=envelope.message_id):
+                self._settle(session, envelope, outgoing)
+
+    @staticmethod
+    def _settle(session: Session, envelope: Envelope, outgoing: list[Outgoing]) -> None:
+        record_processed(session, envelope=envelope)
+        for message in outgoing:
+            enqueue_envelope(session, topic=message.topic, key=message.key, envelope=message.envelope)
+
+    def _dead_letter(self, record: RawRecord, envelope: Envelope | None, error: Exception) -> None:
+        log.error("dead-lettering %s[%d]@%d: %r", record.topic, record.partition, record.offset, error)
+        headers = {
+            "x-error": repr(error)[:2000],
+            "x-original-topic": record.topic,
+            "x-original-partition": str(record.partition),
+            "x-original-offset": str(record.offset),
+        }
+        with Session(self._engine) as session, session.begin():
+            if envelope is not None and already_processed(session, message_id=envelope.message_id):
+                return
+            enqueue(
+                session,
+                topic=dead_letter_topic(record.topic),
+                key=record.key,
+                value=record.value,
+                headers=headers,
+            )
+            if envelope is not None:
+                failure = CommandRejected(
+                    reason=RejectionReason.INTERNAL_ERROR,
+                    detail="Roster could not process this request; it has been set aside for support.",
+                )
+                self._settle(session, envelope, reply_to(envelope, failure, producer=self._producer))

@@ -1,0 +1,86 @@
+"""Kafka plumbing shared by every process: the producer-side broker and explicit topic creation."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream.kafka import KafkaBroker
+
+from servicekit.messaging import OutboxEntry
+from servicekit.relay import PublishBatch
+from servicekit.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+def make_broker(settings: ServiceSettings, *, client_id: str) -> KafkaBroker:
+    # acks=all + idempotence: a publish is acknowledged only once every in-sync replica has it,
+    # and producer retries never duplicate a record (architecture.md §3 rule 5).
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=1,
+        logger=None,
+    )
+
+
+async def ensure_topics(
+    settings: ServiceSettings, topics: Iterable[str], *, partitions: int | None = None
+) -> None:
+    """Create missing topics with the configured partitions and replication; idempotent."""
+    wanted = sorted(set(topics))
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(
+                name=topic,
+                num_partitions=partitions or settings.topic_partitions,
+                replication_factor=settings.topic_replication_factor,
+                topic_configs={"min.insync.replicas": str(settings.topic_min_insync_replicas)},
+            )
+            for topic in wanted
+            if topic not in existing
+        ]
+        if missing:
+            await _create(admin, missing)
+    finally:
+        await admin.close()
+
+
+async def _create(admin: AIOKafkaAdminClient, topics: list[NewTopic]) -> None:
+    # Another process may create it between our list and create.
+    with contextlib.suppress(TopicAlreadyExistsError):
+        await admin.create_topics(topics)
+    # Metadata propagates asynchronously; give the brokers a moment before first use.
+    await asyncio.sleep(0.2)
+
+
+async def delete_topics(settings: ServiceSettings, topics: Iterable[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.delete_topics(list(topics))
+    except Exception as error:  # best effort at shutdown
+        log.warning("could not delete topics %s: %r", topics, error)
+    finally:
+        await admin.close()
+
+
+def outbox_publisher(broker: KafkaBroker) -> PublishBatch:
+    async def publish_batch(rows: list[OutboxEntry]) -> None:
+        futures = [
+            await broker.publish(row.value, row.topic, key=row.key, headers=row.headers, no_confirm=True)
+            for row in rows
+        ]
+        await asyncio.gather(*futures)
+
+    return publish_batch

@@ -1,0 +1,98 @@
+"""Inbox and outbox tables (eventsourcing's "processed message" record + new events, one commit).
+
+Every service database holds both. A handler's state change, its inbox row and the messages it
+emits are committed together; the relay publishes the outbox afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from uuid import UUID
+
+from sqlalchemy import Index, LargeBinary, text, update
+from sqlmodel import JSON, Column, Field, Session, SQLModel, select
+
+from contracts.envelope import Envelope
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class InboxEntry(SQLModel, table=True):
+    __tablename__ = "inbox"
+
+    message_id: UUID = Field(primary_key=True)
+    message_type: str
+    processed_at: datetime = Field(default_factory=_now)
+
+
+class OutboxEntry(SQLModel, table=True):
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index(
+            "ix_outbox_unpublished",
+            "id",
+            sqlite_where=text("published_at IS NULL"),
+            postgresql_where=text("published_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    topic: str
+    key: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    value: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    headers: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=_now)
+    published_at: datetime | None = None
+
+
+MESSAGING_TABLES: tuple[type[SQLModel], ...] = (InboxEntry, OutboxEntry)
+
+
+def already_processed(session: Session, *, message_id: UUID) -> bool:
+    return session.get(InboxEntry, message_id) is not None
+
+
+def record_processed(session: Session, *, envelope: Envelope) -> None:
+    session.add(InboxEntry(message_id=envelope.message_id, message_type=envelope.type))
+
+
+def enqueue(
+    session: Session,
+    *,
+    topic: str,
+    key: bytes | None,
+    value: bytes,
+    headers: dict[str, str] | None = None,
+) -> None:
+    session.add(OutboxEntry(topic=topic, key=key, value=value, headers=headers or {}))
+
+
+def enqueue_envelope(session: Session, *, topic: str, key: bytes | None, envelope: Envelope) -> None:
+    enqueue(
+        session,
+        topic=topic,
+        key=key,
+        value=envelope.to_bytes(),
+        headers={"content-type": "application/json", "message-type": envelope.type},
+    )
+
+
+def claim_unpublished(session: Session, *, limit: int) -> Sequence[OutboxEntry]:
+    """Oldest first; on PostgreSQL rows another relay instance holds are skipped, not awaited."""
+    query = select(OutboxEntry).where(OutboxEntry.published_at == None).order_by(OutboxEntry.id)  # type: ignore[arg-type]  # noqa: E711
+    query = query.limit(limit).with_for_update(skip_locked=True)
+    return session.exec(query).all()
+
+
+def mark_published(session: Session, *, ids: Sequence[int]) -> None:
+    if ids:
+        session.execute(
+            update(OutboxEntry).where(OutboxEntry.id.in_(ids)).values(published_at=_now())  # type: ignore[union-attr]
+        )
+
+
+def unpublished_count(session: Session) -> int:
+    return len(session.exec(select(OutboxEntry.id).where(OutboxEntry.published_at == None)).all())  # noqa: E711

@@ -1,0 +1,70 @@
+"""The outbox relay: publishes what handlers committed, then marks it published.
+
+Claim, publish and mark happen in one database transaction, so on PostgreSQL two relay
+instances never publish the same row (``FOR UPDATE SKIP LOCKED``). A crash after publishing
+but before marking re-publishes on restart: consumers are idempotent, so that is harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from servicekit.messaging import OutboxEntry, claim_unpublished, mark_published
+
+log = logging.getLogger(__name__)
+
+PublishBatch = Callable[[list[OutboxEntry]], Coroutine[Any, Any, None]]
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        publish_batch: PublishBatch,
+        batch_size: int = 500,
+        idle_seconds: float = 0.5,
+    ) -> None:
+        self._engine = engine
+        self._publish_batch = publish_batch
+        self._batch_size = batch_size
+        self._idle_seconds = idle_seconds
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def notify(self) -> None:
+        """Thread-safe nudge after a commit, so replies leave within milliseconds."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        while True:
+            self._wake.clear()
+            try:
+                published = await asyncio.to_thread(self._relay_one_batch)
+            except Exception:
+                log.exception("outbox relay failed; retrying")
+                await asyncio.sleep(1.0)
+                continue
+            if published < self._batch_size:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._idle_seconds)
+
+    def _relay_one_batch(self) -> int:
+        assert self._loop is not None
+        with Session(self._engine) as session, session.begin():
+            rows = list(claim_unpublished(session, limit=self._batch_size))
+            if not rows:
+                return 0
+            future = asyncio.run_coroutine_threadsafe(self._publish_batch(rows), self._loop)
+            future.result(timeout=60)
+            mark_published(session, ids=[row.id for row in rows if row.id is not None])
+            return len(rows)

@@ -1,0 +1,105 @@
+"""Runs one service process: database, topics, consumers with at-least-once delivery, relay.
+
+Offsets are committed only after the handler's transaction committed (FastStream
+``AckPolicy.NACK_ON_ERROR``: an exception seeks back to the record, success commits it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from sqlalchemy import Engine
+from sqlmodel import SQLModel
+
+from contracts.topics import dead_letter_topic
+from servicekit.db import create_tables, make_engine
+from servicekit.handling import HandlerMap, MessageProcessor, RawRecord
+from servicekit.kafka import ensure_topics, make_broker, outbox_publisher
+from servicekit.messaging import MESSAGING_TABLES
+from servicekit.relay import OutboxRelay
+from servicekit.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    name: str
+    tables: Sequence[type[SQLModel]]
+    subscriptions: Mapping[str, HandlerMap]  # topic → handlers for the messages on it
+    owned_topics: Sequence[str]  # created (with their dead-letter topics) at start-up
+
+
+def _raw_body(message: Any) -> bytes:
+    # Our own decoding: a body FastStream cannot parse must reach us, to be dead-lettered.
+    return bytes(message.body)
+
+
+class RunningService:
+    def __init__(self, definition: ServiceDefinition, settings: ServiceSettings) -> None:
+        self.definition = definition
+        self.settings = settings
+        self.engine: Engine = make_engine(settings.resolved_database_url())
+        self.broker: KafkaBroker = make_broker(settings, client_id=definition.name)
+        self._relay = OutboxRelay(engine=self.engine, publish_batch=outbox_publisher(self.broker))
+        self._relay_task: asyncio.Task[None] | None = None
+        for topic, handlers in definition.subscriptions.items():
+            self._subscribe(topic, handlers)
+
+    def _subscribe(self, topic: str, handlers: HandlerMap) -> None:
+        processor = MessageProcessor(
+            engine=self.engine,
+            handlers=handlers,
+            producer=self.definition.name,
+            max_attempts=self.settings.max_delivery_attempts,
+            on_committed=self._relay.notify,
+        )
+
+        async def consume(message: KafkaMessage) -> None:
+            raw = message.raw_message
+            assert not isinstance(raw, tuple), "batch subscribers are not used"
+            record = RawRecord(raw.topic, raw.partition, raw.offset, raw.key, bytes(raw.value))
+            await asyncio.to_thread(processor.process, record)
+
+        self.broker.subscriber(
+            topic,
+            group_id=self.definition.name,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            decoder=_raw_body,
+        )(consume)
+
+    async def start(self) -> None:
+        create_tables(self.engine, [*self.definition.tables, *MESSAGING_TABLES])
+        topics = [
+            *self.definition.owned_topics,
+            *map(dead_letter_topic, self.definition.owned_topics),
+        ]
+        await ensure_topics(self.settings, topics)
+        await self.broker.start()
+        self._relay_task = asyncio.create_task(self._relay.run(), name=f"{self.definition.name}-relay")
+        log.info("%s service started", self.definition.name)
+
+    async def stop(self) -> None:
+        await self.broker.stop()
+        if self._relay_task is not None:
+            self._relay_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._relay_task
+        self.engine.dispose()
+
+
+async def serve_until_stopped(service: RunningService, stop: asyncio.Event) -> None:
+    await service.start()
+    try:
+        await stop.wait()
+    finally:
+        await service.stop()

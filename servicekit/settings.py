@@ -1,0 +1,52 @@
+"""Settings shared by every service: Kafka, topics, database, delivery attempts.
+
+Each service subclasses ``ServiceSettings`` in its own ``config.py``. Bad values fail at start-up.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+DEFAULT_STATE_DIR = Path("var")
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    service_name: str = Field(description="Names the consumer group, producer and database.")
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    topic_partitions: int = Field(default=6, ge=1)
+    topic_replication_factor: int = Field(default=1, ge=1)
+    topic_min_insync_replicas: int = Field(default=1, ge=1)
+    max_delivery_attempts: int = Field(default=5, ge=1, description="Then the message is dead-lettered.")
+    database_url: str = Field(
+        default="",
+        description="This service's database. Empty: derived from DATABASE_URL, else a SQLite file.",
+    )
+    shared_database_url: str = Field(default="", validation_alias="DATABASE_URL")
+    state_dir: Path = Field(default=DEFAULT_STATE_DIR, validation_alias="ROSTER_STATE_DIR")
+
+    @model_validator(mode="after")
+    def _check(self) -> ServiceSettings:
+        if self.topic_min_insync_replicas > self.topic_replication_factor:
+            raise ValueError("topic_min_insync_replicas cannot exceed topic_replication_factor")
+        if not self.kafka_bootstrap_servers.strip():
+            raise ValueError("kafka_bootstrap_servers must not be empty")
+        make_url(self.resolved_database_url())  # fails fast on a malformed URL
+        return self
+
+    def resolved_database_url(self) -> str:
+        """Own URL if given; else the shared server with a database per service; else SQLite."""
+        if self.database_url:
+            return self.database_url
+        if self.shared_database_url:
+            shared = make_url(self.shared_database_url)
+            if shared.get_backend_name() == "sqlite":
+                return self.shared_database_url
+            own = shared.set(database=f"{shared.database or 'roster'}_{self.service_name}")
+            return own.render_as_string(hide_password=False)
+        return f"sqlite:///{self.state_dir / (self.service_name + '.db')}"

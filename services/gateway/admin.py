@@ -1,0 +1,88 @@
+"""Admin API (its own credential, never a tenant's SCIM token): tenants and their SCIM tokens.
+
+Tokens appear in a response exactly once, when issued; only their hashes are kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+from sqlmodel import Session
+
+from services.gateway import store
+from services.gateway.dependencies import AdminAuth, SessionDep
+from services.gateway.errors import ScimProblem
+
+router = APIRouter(prefix="/admin/v1", dependencies=[AdminAuth])
+
+T = TypeVar("T")
+
+
+class NewTenant(BaseModel):
+    name: str = Field(min_length=1, max_length=200, pattern=r"\S")
+
+
+class TenantOut(BaseModel):
+    id: str
+    name: str
+    created_at: datetime
+    active_tokens: int = 0
+
+
+class IssuedToken(BaseModel):
+    tenant_id: str
+    token: str
+
+
+class Revoked(BaseModel):
+    tenant_id: str
+    revoked: int
+
+
+def _in_transaction(session: Session, action: Callable[[], T]) -> T:
+    try:
+        result = action()
+        session.commit()
+        return result
+    except store.TenantNotFound as error:
+        session.rollback()
+        raise ScimProblem(404, str(error)) from None
+    except store.TenantNameTaken as error:
+        session.rollback()
+        raise ScimProblem(409, str(error), "uniqueness") from None
+
+
+@router.post("/tenants", status_code=201)
+def create_tenant(body: NewTenant, session: SessionDep) -> TenantOut:
+    tenant = _in_transaction(session, lambda: store.create_tenant(session, name=body.name.strip()))
+    return TenantOut(id=tenant.id, name=tenant.name, created_at=tenant.created_at)
+
+
+@router.get("/tenants")
+def list_tenants(session: SessionDep) -> list[TenantOut]:
+    return [
+        TenantOut(id=t.id, name=t.name, created_at=t.created_at, active_tokens=n)
+        for t, n in store.list_tenants(session)
+    ]
+
+
+@router.post("/tenants/{tenant_id}/tokens", status_code=201)
+def issue_token(tenant_id: str, session: SessionDep) -> IssuedToken:
+    token = _in_transaction(session, lambda: store.issue_token(session, tenant_id=tenant_id))
+    return IssuedToken(tenant_id=tenant_id, token=token)
+
+
+@router.post("/tenants/{tenant_id}/tokens/rotate", status_code=201)
+def rotate_token(tenant_id: str, session: SessionDep) -> IssuedToken:
+    token = _in_transaction(session, lambda: store.rotate_token(session, tenant_id=tenant_id))
+    return IssuedToken(tenant_id=tenant_id, token=token)
+
+
+@router.delete("/tenants/{tenant_id}/tokens")
+def revoke_tokens(tenant_id: str, session: SessionDep) -> Revoked:
+    count = _in_transaction(session, lambda: store.revoke_tokens(session, tenant_id=tenant_id))
+    return Revoked(tenant_id=tenant_id, revoked=count)

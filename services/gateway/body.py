@@ -1,0 +1,31 @@
+"""Reading request bodies: size cap (413) and JSON syntax (400 invalidSyntax), RFC 7644 §3.12."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import Request
+
+from services.gateway.errors import ScimProblem
+
+
+async def read_json(request: Request, *, limit: int) -> Any:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    try:
+        return json.loads(b"".join(chunks))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ScimProblem(400, f"The request body is not valid JSON: {error}.", "invalidSyntax") from None
+
+
+def _too_large(limit: int) -> ScimProblem:
+    return ScimProblem(413, f"The request body exceeds the maximum of {limit} bytes.")

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from uuid import uuid4
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import SettingsConfigDict
+
+from servicekit.settings import ServiceSettings
+
+
+class GatewaySettings(ServiceSettings):
+    """Environment: ``GATEWAY_*``, plus ``KAFKA_BOOTSTRAP_SERVERS``, ``DATABASE_URL`` and
+    ``ROSTER_ADMIN_TOKEN`` (the admin API credential, at least 32 characters)."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", frozen=True)
+
+    service_name: str = "gateway"
+    kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
+    admin_token: SecretStr = Field(validation_alias="ROSTER_ADMIN_TOKEN")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    instance_id: str = Field(default_factory=lambda: uuid4().hex[:12], pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    request_timeout_seconds: float = Field(default=15.0, gt=0, lt=60, description="Okta gives up at 60 s.")
+    retry_after_seconds: int = Field(default=5, ge=1)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_page_size: int = Field(default=1000, ge=1, description="Advertised as filter.maxResults.")
+
+    @field_validator("admin_token")
+    @classmethod
+    def _long_enough(cls, token: SecretStr) -> SecretStr:
+        if len(token.get_secret_value()) < 32:
+            raise ValueError("ROSTER_ADMIN_TOKEN must be at least 32 characters")
+        return token

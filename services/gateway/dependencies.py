@@ -1,0 +1,79 @@
+"""Annotated FastAPI dependencies: database session, tenant authentication, admin credential."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from services.gateway import store
+from services.gateway.config import GatewaySettings
+from services.gateway.correlator import Requester
+from services.gateway.errors import ScimProblem
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="roster"'}
+
+
+def _settings(request: Request) -> GatewaySettings:
+    settings: GatewaySettings = request.app.state.settings
+    return settings
+
+
+def _session(request: Request) -> Iterator[Session]:
+    engine: Engine = request.app.state.engine
+    with Session(engine) as session:
+        yield session
+
+
+def _requester(request: Request) -> Requester:
+    requester: Requester = request.app.state.requester
+    return requester
+
+
+SettingsDep = Annotated[GatewaySettings, Depends(_settings)]
+SessionDep = Annotated[Session, Depends(_session)]
+RequesterDep = Annotated[Requester, Depends(_requester)]
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of ``Bearer <token>``; admins sometimes type "Bearer" into Okta's field, which
+    adds its own, so a doubled prefix is tolerated."""
+    words = (authorization or "").split()
+    if len(words) < 2 or words[0].lower() != "bearer":
+        return None
+    words = words[1:]
+    if len(words) == 2 and words[0].lower() == "bearer":
+        words = words[1:]
+    return words[0] if len(words) == 1 else None
+
+
+def _authenticate_tenant(session: SessionDep, authorization: Annotated[str | None, Header()] = None) -> str:
+    token = bearer_token(authorization)
+    if token is None:
+        raise ScimProblem(
+            401, "Missing bearer token: send 'Authorization: Bearer <SCIM token>'.", headers=_CHALLENGE
+        )
+    tenant = store.tenant_for_token(session, token=token)
+    if tenant is None:
+        raise ScimProblem(
+            401,
+            "The SCIM token is invalid or has been revoked. Generate a new token in Roster and"
+            " update the API token in your identity provider.",
+            headers=_CHALLENGE,
+        )
+    return tenant
+
+
+def _authenticate_admin(settings: SettingsDep, authorization: Annotated[str | None, Header()] = None) -> None:
+    token = bearer_token(authorization) or ""
+    expected = settings.admin_token.get_secret_value()
+    if not hmac.compare_digest(token.encode(), expected.encode()):
+        raise ScimProblem(401, "Admin credential missing or wrong.", headers=_CHALLENGE)
+
+
+TenantId = Annotated[str, Depends(_authenticate_tenant)]
+AdminAuth = Depends(_authenticate_admin)

@@ -1,0 +1,120 @@
+"""The gateway's only state: tenants and the hashes of their SCIM tokens.
+
+Tokens are random (32 bytes), shown once, stored only as SHA-256 and compared in constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from uuid import uuid4
+
+from sqlmodel import Field, Session, SQLModel, col, func, select
+
+TOKEN_PREFIX = "rst_"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Tenant(SQLModel, table=True):
+    __tablename__ = "tenants"
+
+    id: str = Field(primary_key=True)
+    name: str = Field(unique=True)
+    created_at: datetime = Field(default_factory=_now)
+
+
+class ScimToken(SQLModel, table=True):
+    __tablename__ = "scim_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenants.id", index=True)
+    token_hash: str = Field(unique=True, index=True)
+    created_at: datetime = Field(default_factory=_now)
+    revoked_at: datetime | None = None
+
+
+GATEWAY_TABLES: tuple[type[SQLModel], ...] = (Tenant, ScimToken)
+
+
+class TenantNotFound(LookupError):
+    pass
+
+
+class TenantNameTaken(ValueError):
+    pass
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_tenant(session: Session, *, name: str) -> Tenant:
+    if session.exec(select(Tenant).where(func.lower(Tenant.name) == name.lower())).first():
+        raise TenantNameTaken(f"a tenant named {name!r} already exists")
+    tenant = Tenant(id=uuid4().hex[:16], name=name)
+    session.add(tenant)
+    session.flush()
+    return tenant
+
+
+def get_tenant(session: Session, *, tenant_id: str) -> Tenant:
+    tenant = session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise TenantNotFound(f"no tenant with id {tenant_id!r}")
+    return tenant
+
+
+def list_tenants(session: Session) -> Sequence[tuple[Tenant, int]]:
+    """Every tenant with its number of active tokens."""
+    active = (
+        select(ScimToken.tenant_id, func.count().label("n"))
+        .where(col(ScimToken.revoked_at).is_(None))
+        .group_by(col(ScimToken.tenant_id))
+        .subquery()
+    )
+    query = (
+        select(Tenant, func.coalesce(active.c.n, 0))
+        .outerjoin(active, active.c.tenant_id == Tenant.id)
+        .order_by(col(Tenant.created_at))
+    )
+    return [(tenant, int(count)) for tenant, count in session.exec(query).all()]
+
+
+def issue_token(session: Session, *, tenant_id: str) -> str:
+    """A new token next to the existing ones (lets an admin switch Okta over without downtime)."""
+    get_tenant(session, tenant_id=tenant_id)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ScimToken(tenant_id=tenant_id, token_hash=hash_token(token)))
+    return token
+
+
+def revoke_tokens(session: Session, *, tenant_id: str) -> int:
+    get_tenant(session, tenant_id=tenant_id)
+    tokens = session.exec(
+        select(ScimToken).where(ScimToken.tenant_id == tenant_id, col(ScimToken.revoked_at).is_(None))
+    ).all()
+    for token in tokens:
+        token.revoked_at = _now()
+        session.add(token)
+    return len(tokens)
+
+
+def rotate_token(session: Session, *, tenant_id: str) -> str:
+    revoke_tokens(session, tenant_id=tenant_id)
+    return issue_token(session, tenant_id=tenant_id)
+
+
+def tenant_for_token(session: Session, *, token: str) -> str | None:
+    presented = hash_token(token)
+    stored = session.exec(
+        select(ScimToken).where(ScimToken.token_hash == presented, col(ScimToken.revoked_at).is_(None))
+    ).first()
+    if stored is None or not hmac.compare_digest(stored.token_hash, presented):
+        return None
+    return stored.tenant_id

@@ -1,0 +1,215 @@
+"""Pure translation between SCIM resources (scim2-models) and Roster's message contracts.
+
+Tolerant on the way in — IdPs send more than the schema (RFC 7644 §3.3: unknown attributes are
+ignored rather than refused), strict on the way out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from scim2_models import (
+    Address,
+    Context,
+    Email,
+    EnterpriseUser,
+    ListResponse,
+    Manager,
+    Meta,
+    Name,
+    PhoneNumber,
+    User,
+)
+
+from contracts.users import (
+    ContactValue,
+    EnterpriseInfo,
+    PersonName,
+    PostalAddress,
+    UserPage,
+    UserProfile,
+    UserRecord,
+)
+from services.gateway.errors import ScimProblem
+
+ScimUser = User[EnterpriseUser]
+ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+_MAX_CLEANING_ROUNDS = 8
+
+
+def _drop(body: Any, location: tuple[int | str, ...]) -> None:
+    *parents, last = location
+    for part in parents:
+        body = body[part]
+    if isinstance(body, dict) and last in body:
+        del body[last]
+
+
+def _prepare(body: dict[str, Any]) -> dict[str, Any]:
+    prepared = dict(body)
+    for key, value in body.items():
+        if key.lower() == ENTERPRISE_URN.lower() and isinstance(value, dict):
+            extension = dict(value)
+            manager_key = next((k for k in extension if k.lower() == "manager"), None)
+            # Entra ID may send the manager as a bare string instead of {"value": …}.
+            if manager_key and isinstance(extension[manager_key], str):
+                extension[manager_key] = {"value": extension[manager_key]}
+            prepared[key] = extension
+    return prepared
+
+
+def parse_scim_user(body: Any) -> ScimUser:
+    """Validate a request body as a User, ignoring attributes we do not know."""
+    if not isinstance(body, dict):
+        raise ScimProblem(400, "The request body must be a JSON object (a SCIM User).", "invalidSyntax")
+    candidate = _prepare(body)
+    for _ in range(_MAX_CLEANING_ROUNDS):
+        try:
+            return ScimUser.model_validate(candidate)
+        except ValidationError as error:
+            unknown = [e["loc"] for e in error.errors() if e["type"] == "extra_forbidden"]
+            if not unknown:
+                raise _invalid_value(error) from error
+            for location in unknown:
+                _drop(candidate, location)
+    raise ScimProblem(400, "The User has too many unknown nested attributes.", "invalidValue")
+
+
+def _invalid_value(error: ValidationError) -> ScimProblem:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "body"
+    # Only the message, never the input: the body may carry a password.
+    return ScimProblem(400, f"Attribute {where}: {first['msg']}.", "invalidValue")
+
+
+def profile_from_scim(body: Any) -> UserProfile:
+    user = parse_scim_user(body)
+    if not user.user_name or not user.user_name.strip():
+        raise ScimProblem(400, "userName is required and must not be blank.", "invalidValue")
+    return UserProfile(
+        user_name=user.user_name,
+        external_id=user.external_id,
+        display_name=user.display_name,
+        nick_name=user.nick_name,
+        profile_url=str(user.profile_url) if user.profile_url else None,
+        title=user.title,
+        user_type=user.user_type,
+        preferred_language=user.preferred_language,
+        locale=user.locale,
+        timezone=user.timezone,
+        active=True if user.active is None else user.active,
+        name=_name_in(user.name),
+        emails=tuple(_contact_in(e) for e in user.emails or ()),
+        phone_numbers=tuple(_contact_in(p) for p in user.phone_numbers or ()),
+        addresses=tuple(_address_in(a) for a in user.addresses or ()),
+        enterprise=_enterprise_in(user[EnterpriseUser]),
+    )
+
+
+def _name_in(name: Name | None) -> PersonName | None:
+    if name is None:
+        return None
+    return PersonName.model_validate(name.model_dump(exclude_none=True, by_alias=False))
+
+
+def _contact_in(item: Email | PhoneNumber) -> ContactValue:
+    kind = str(item.type) if item.type is not None else None
+    return ContactValue(value=item.value, type=kind, primary=bool(item.primary), display=item.display)
+
+
+def _address_in(address: Address) -> PostalAddress:
+    data = address.model_dump(exclude_none=True, by_alias=False)
+    data["primary"] = bool(address.primary)
+    return PostalAddress.model_validate(data)
+
+
+def _enterprise_in(extension: EnterpriseUser | None) -> EnterpriseInfo | None:
+    if extension is None:
+        return None
+    manager = extension.manager.value if extension.manager else None
+    return EnterpriseInfo(
+        employee_number=extension.employee_number,
+        cost_center=extension.cost_center,
+        organization=extension.organization,
+        division=extension.division,
+        department=extension.department,
+        manager_ref=manager,
+    )
+
+
+def etag(record: UserRecord) -> str:
+    return f'W/"{record.version}"'
+
+
+def scim_user(record: UserRecord, *, base_url: str) -> ScimUser:
+    profile = record.profile
+    user = ScimUser(
+        id=record.id,
+        external_id=profile.external_id,
+        user_name=profile.user_name,
+        display_name=profile.display_name,
+        nick_name=profile.nick_name,
+        profile_url=profile.profile_url,
+        title=profile.title,
+        user_type=profile.user_type,
+        preferred_language=profile.preferred_language,
+        locale=profile.locale,
+        timezone=profile.timezone,
+        active=profile.active,
+        name=Name(**profile.name.model_dump()) if profile.name else None,
+        emails=[Email(**e.model_dump(exclude_none=True)) for e in profile.emails] or None,
+        phone_numbers=[PhoneNumber(**p.model_dump(exclude_none=True)) for p in profile.phone_numbers] or None,
+        addresses=[Address(**a.model_dump(exclude_none=True)) for a in profile.addresses] or None,
+        meta=Meta(
+            resource_type="User",
+            created=record.created,
+            last_modified=record.last_modified,
+            location=f"{base_url}/Users/{record.id}",
+            version=etag(record),
+        ),
+    )
+    if profile.enterprise is not None:
+        user[EnterpriseUser] = _enterprise_out(profile.enterprise)
+    return user
+
+
+def _enterprise_out(info: EnterpriseInfo) -> EnterpriseUser:
+    return EnterpriseUser(
+        employee_number=info.employee_number,
+        cost_center=info.cost_center,
+        organization=info.organization,
+        division=info.division,
+        department=info.department,
+        manager=Manager(value=info.manager_ref) if info.manager_ref else None,
+    )
+
+
+def user_body(record: UserRecord, *, base_url: str) -> dict[str, Any]:
+    return scim_user(record, base_url=base_url).model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+
+
+def list_body(page: UserPage, *, base_url: str) -> dict[str, Any]:
+    response = ListResponse[ScimUser](
+        total_results=page.total_results,
+        start_index=page.start_index,
+        items_per_page=len(page.users),
+        resources=[scim_user(record, base_url=base_url) for record in page.users],
+    )
+    return response.model_dump(scim_ctx=Context.SEARCH_RESPONSE)
+
+
+def paging(start_index: str | None, count: str | None, *, max_page_size: int) -> tuple[int, int]:
+    """RFC 7644 §3.4.2.4: startIndex < 1 means 1; count < 0 means 0; count is capped."""
+    start = _as_int(start_index, "startIndex", default=1)
+    size = _as_int(count, "count", default=max_page_size)
+    return max(start, 1), min(max(size, 0), max_page_size)
+
+
+def _as_int(raw: str | None, name: str, *, default: int) -> int:
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ScimProblem(400, f"{name} must be an integer, got {raw!r}.", "invalidValue") from None

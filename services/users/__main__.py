@@ -1,0 +1,3 @@
+from services.users.app import main
+
+main()
