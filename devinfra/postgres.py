@@ -325,9 +325,7 @@ class LocalPostgres:
                     return
             except psycopg.OperationalError as exc:
                 if time.monotonic() > deadline:
-                    raise PostgresError(
-                        f"server on port {self._port} not accepting connections"
-                    ) from exc
+                    raise PostgresError(f"server on port {self._port} not accepting connections") from exc
                 time.sleep(0.05)
 
     def _log_tail(self, lines: int = 20) -> str:
@@ -393,9 +391,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="devinfra-pg-")))
         server = stack.enter_context(LocalPostgres(data_dir, port=args.port))
         print(f"DATABASE_URL={server.url()}", flush=True)
-        print(
-            f"postgres running, log: {server.log_file}; Ctrl-C to stop", file=sys.stderr, flush=True
-        )
+        print(f"postgres running, log: {server.log_file}; Ctrl-C to stop", file=sys.stderr, flush=True)
         _wait_for_termination()
         print("stopping postgres", file=sys.stderr, flush=True)
     return 0

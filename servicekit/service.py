@@ -85,7 +85,8 @@ class RunningService:
         ]
         await ensure_topics(self.settings, topics)
         await self.broker.start()
-        self._relay_task = asyncio.create_task(self._relay.run(), name=f"{self.definition.name}-relay")
+        if self.settings.outbox_relay_enabled:
+            self._relay_task = asyncio.create_task(self._relay.run(), name=f"{self.definition.name}-relay")
         log.info("%s service started", self.definition.name)
 
     async def stop(self) -> None:

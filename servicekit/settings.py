@@ -27,6 +27,9 @@ class ServiceSettings(BaseSettings):
         default="",
         description="This service's database. Empty: derived from DATABASE_URL, else a SQLite file.",
     )
+    outbox_relay_enabled: bool = Field(
+        default=True, description="False holds outgoing messages in the outbox (maintenance, fault drills)."
+    )
     shared_database_url: str = Field(default="", validation_alias="DATABASE_URL")
     state_dir: Path = Field(default=DEFAULT_STATE_DIR, validation_alias="ROSTER_STATE_DIR")
 

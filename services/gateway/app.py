@@ -71,6 +71,11 @@ async def _on_unavailable(request: Request, error: Exception) -> Any:
     return scim_error_response(problem)
 
 
+async def _healthz() -> dict[str, str]:
+    """Unauthenticated liveness for load balancers: answers once Kafka and the database are wired."""
+    return {"status": "ok"}
+
+
 def create_app(settings: GatewaySettings) -> FastAPI:
     app = FastAPI(title="Roster SCIM gateway", lifespan=_lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
@@ -78,6 +83,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.add_exception_handler(ServiceUnavailable, _on_unavailable)
     app.include_router(routes.router)
     app.include_router(admin.router)
+    app.add_api_route("/healthz", _healthz, methods=["GET"], include_in_schema=False)
     return app
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 
 from contracts.topics import USERS_COMMANDS, USERS_EVENTS, USERS_QUERIES
+from servicekit import health
 from servicekit.service import RunningService, ServiceDefinition, serve_until_stopped
 from services.users.config import UsersSettings
 from services.users.handlers import COMMAND_HANDLERS, QUERY_HANDLERS
@@ -33,6 +35,8 @@ async def _run() -> None:
 
 
 def main() -> None:
+    if "--health" in sys.argv[1:]:
+        sys.exit(health.exit_status(UsersSettings()))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s users %(levelname)s %(message)s")
     asyncio.run(_run())
 

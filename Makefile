@@ -1,0 +1,25 @@
+# The two commands: `make run` (the whole system on 127.0.0.1) and `make test` (every test tier).
+.PHONY: run test bench lint format deps
+
+UV_RUN := uv run --frozen
+
+deps:
+	@./scripts/bootstrap.sh
+
+run: deps
+	@$(UV_RUN) roster-run
+
+lint: deps
+	$(UV_RUN) ruff check .
+	$(UV_RUN) ruff format --check .
+	$(UV_RUN) mypy .
+
+test: lint
+	$(UV_RUN) pytest $(PYTEST_ARGS)
+
+bench: deps
+	$(UV_RUN) python -m devinfra.bench compare $(BENCH_ARGS)
+
+format:
+	uv run ruff format .
+	uv run ruff check --fix .

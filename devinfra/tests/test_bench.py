@@ -1,0 +1,116 @@
+"""devinfra.bench against the reference scim2-server: counts and structure only, never timings."""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from devinfra.bench import (
+    LatencyStats,
+    LoadResult,
+    Target,
+    filter_url,
+    format_result,
+    load,
+    main,
+    markdown_table,
+    scim2_server,
+)
+
+USERS = 20
+CONCURRENCY = 4
+WARMUP = 3
+
+
+@pytest.fixture(scope="module")
+def reference() -> Iterator[Target]:
+    with tempfile.TemporaryDirectory(prefix="bench-test-") as tmp, scim2_server(Path(tmp), token="t0k") as t:
+        yield t
+
+
+def _users_named(target: Target, prefix: str) -> list[str]:
+    headers = {"Authorization": f"Bearer {target.token}"}
+    params = {"filter": f'userName sw "{prefix}."', "count": "1000"}
+    page = httpx.get(f"{target.base_url}/Users", params=params, headers=headers).raise_for_status().json()
+    return sorted(user["userName"] for user in page.get("Resources", []))
+
+
+async def test_every_flow_creates_one_user(reference: Target) -> None:
+    result = await load(
+        reference.base_url,
+        reference.token,
+        users=USERS,
+        concurrency=CONCURRENCY,
+        prefix="bench-test",
+        warmup=WARMUP,
+    )
+
+    assert (result.completed, result.errors, result.error_count) == (USERS, {}, 0)
+    assert (result.get.count, result.post.count) == (USERS, USERS)  # warm-up not counted
+    for stats in (result.get, result.post):
+        assert 0 < stats.p50_ms <= stats.p95_ms <= stats.p99_ms <= stats.max_ms
+    assert result.elapsed_s > 0 and result.users_per_s > 0
+    expected = [f"bench-test.{i:06d}@example.com" for i in range(WARMUP + USERS)]
+    assert _users_named(reference, "bench-test") == expected
+
+
+async def test_failures_are_counted_by_status(reference: Target) -> None:
+    result = await load(reference.base_url, "wrong-token", users=5, concurrency=2, warmup=0)
+
+    assert result.completed == 0
+    assert result.errors == {"GET 401": 5}
+    assert (result.get.count, result.post.count) == (5, 0)
+    assert math.isnan(result.post.p50_ms)
+    assert "GET 401: 5" in format_result(result)
+
+
+async def test_an_existing_user_is_not_created_again(reference: Target) -> None:
+    async def create_three() -> LoadResult:
+        return await load(reference.base_url, reference.token, users=3, prefix="bench-twice", warmup=0)
+
+    await create_three()
+    again = await create_three()
+
+    assert again.completed == 0
+    assert again.errors == {"GET totalResults=1": 3}
+    assert again.post.count == 0
+
+
+def test_the_cli_exit_status_tells_whether_every_flow_completed(
+    reference: Target, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["load", "--base-url", reference.base_url, "--users", "4", "--concurrency", "2", "--warmup", "1"]
+    assert main([*argv, "--token", reference.token]) == 0
+    assert "completed 4/4 create flows" in capsys.readouterr().out
+    assert main([*argv, "--token", "nope"]) == 1
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    stats = LatencyStats.of([i / 1000 for i in range(1, 101)])  # 1 … 100 ms
+
+    assert (stats.count, stats.p50_ms, stats.p95_ms, stats.p99_ms, stats.max_ms) == (100, 50, 95, 99, 100)
+    assert LatencyStats.of([0.004]).p99_ms == 4
+
+
+def test_filter_is_percent_encoded_like_okta() -> None:
+    assert filter_url("a.b@example.com") == (
+        "/Users?filter=userName%20eq%20%22a.b%40example.com%22&startIndex=1&count=100"
+    )
+
+
+def test_the_table_has_one_column_per_server() -> None:
+    stats = LatencyStats(10, 1.0, 2.0, 3.0, 4.0)
+    result = LoadResult("http://x", "p", 10, 2, 0, 10, 2.0, 0.5, stats, stats, {})
+    failing = LoadResult("http://y", "p", 10, 2, 0, 8, 2.0, 0.5, stats, stats, {"POST 500": 2})
+
+    table = markdown_table({"A": result, "B": failing}).splitlines()
+
+    assert table[0] == "| | A | B |"
+    assert "| users/s (GET + POST flows) | 5.0 | 4.0 |" in table
+    assert "| POST p50 / p95 / p99 (ms) | 1.0 / 2.0 / 3.0 | 1.0 / 2.0 / 3.0 |" in table
+    assert "| errors | 0 | 2 (POST 500: 2) |" in table

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what `make run` / `make test` need on a fresh Debian machine, and nothing twice:
+# Java 17 + Maven (the local Kafka broker), uv (Python deps from uv.lock), the Kafka jars, PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_install() {
+  export DEBIAN_FRONTEND=noninteractive
+  if [ -z "${ROSTER_APT_UPDATED:-}" ]; then apt-get update -qq; export ROSTER_APT_UPDATED=1; fi
+  apt-get install -y -qq "$@" >/dev/null
+}
+
+java_major() { java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1; }
+
+if ! command -v java >/dev/null || [ "$(java_major)" -lt 17 ]; then apt_install openjdk-17-jre-headless; fi
+if ! command -v mvn >/dev/null; then apt_install maven; fi
+if ! command -v uv >/dev/null; then python3 -m pip install --quiet --root-user-action=ignore uv; fi
+
+uv sync --frozen --quiet
+uv run --frozen python -m devinfra.kafka --classpath-only >/dev/null
+if [ -z "${DATABASE_URL:-}" ]; then
+  uv run --frozen python -c "from devinfra.postgres import ensure_postgres_installed as e; e()"
+fi

@@ -1,0 +1,43 @@
+"""Health probe for container healthchecks: the service's database and Kafka both answer.
+
+Run as ``python -m services.<name> --health``, with the same environment as the service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from aiokafka.admin import AIOKafkaAdminClient
+from sqlalchemy import text
+
+from servicekit.db import make_engine
+from servicekit.settings import ServiceSettings
+
+
+async def _kafka_answers(settings: ServiceSettings) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=5000)
+    await admin.start()
+    try:
+        await admin.list_topics()
+    finally:
+        await admin.close()
+
+
+def check(settings: ServiceSettings) -> None:
+    engine = make_engine(settings.resolved_database_url())
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    finally:
+        engine.dispose()
+    asyncio.run(_kafka_answers(settings))
+
+
+def exit_status(settings: ServiceSettings) -> int:
+    try:
+        check(settings)
+    except Exception as error:
+        print(f"{settings.service_name} unhealthy: {error!r}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,83 @@
+"""pytest fixtures shared by every test tier: real PostgreSQL and SQLite databases, real Kafka.
+
+``KAFKA_BOOTSTRAP_SERVERS`` / ``DATABASE_URL`` point the tests at existing servers; otherwise
+local ones are started (Kafka from Maven Central jars, PostgreSQL from Debian's package).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+
+class PostgresServer:
+    """Hands out a fresh database per test on one server."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+
+    def create_database(self, prefix: str) -> str:
+        name = f"{prefix}_{uuid4().hex[:10]}"
+        engine = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+        return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def _private_dir(prefix: str) -> Path:
+    # The postgres OS user must be able to enter it, so not under pytest's root-only tmp dir.
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    if os.environ.get("DATABASE_URL"):
+        yield PostgresServer(os.environ["DATABASE_URL"])
+        return
+    from devinfra.postgres import LocalPostgres
+
+    root = _private_dir("roster-pg-")
+    server = LocalPostgres(root / "data")
+    server.start()
+    try:
+        yield PostgresServer(server.url("postgres"))
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        yield os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+        return
+    from devinfra.kafka import LocalKafka
+
+    root = _private_dir("roster-kafka-")
+    broker = LocalKafka(root / "data")
+    broker.start()
+    try:
+        yield broker.bootstrap_servers
+    finally:
+        broker.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test that takes this runs once on SQLite and once on PostgreSQL, on a fresh database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.create_database("t")

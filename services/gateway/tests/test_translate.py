@@ -1,0 +1,135 @@
+"""Pure SCIM ↔ contracts translation and request parsing: no network, no database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from contracts.users import UserPage, UserRecord
+from services.gateway import translate
+from services.gateway.dependencies import bearer_token
+from services.gateway.errors import ScimProblem
+from tests.okta import ENTERPRISE, user_body
+
+
+def _problem(body: Any) -> ScimProblem:
+    with pytest.raises(ScimProblem) as caught:
+        translate.profile_from_scim(body)
+    return caught.value
+
+
+def test_okta_create_body_maps_every_supported_attribute() -> None:
+    profile = translate.profile_from_scim(user_body("ann@example.com"))
+    assert profile.user_name == "ann@example.com"
+    assert profile.name is not None and profile.name.given_name == "Ann"
+    assert [(e.value, e.type, e.primary) for e in profile.emails] == [("ann@example.com", "work", True)]
+    assert (profile.locale, profile.title, profile.external_id, profile.active) == (
+        "en-US",
+        "Account Executive",
+        "00uann",
+        True,
+    )
+    assert profile.enterprise is not None
+    assert (profile.enterprise.department, profile.enterprise.manager_ref) == ("Sales", "boss@example.com")
+
+
+def test_password_and_unknown_attributes_are_dropped_at_any_depth() -> None:
+    body = user_body("x@example.com", password="hunter2", shoeSize=44)
+    body["name"]["unknownSub"] = 1
+    body["emails"][0]["verified"] = True
+    profile = translate.profile_from_scim(body)
+    dumped = profile.model_dump_json()
+    assert "hunter2" not in dumped and "shoeSize" not in dumped and "verified" not in dumped
+    assert profile.emails[0].value == "x@example.com"
+
+
+def test_entra_bare_string_manager_and_string_booleans() -> None:
+    body = {"userName": "e@example.com", "active": "False", ENTERPRISE: {"manager": "MGR-7"}}
+    profile = translate.profile_from_scim(body)
+    assert profile.active is False
+    assert profile.enterprise is not None and profile.enterprise.manager_ref == "MGR-7"
+
+
+def test_attribute_names_are_case_insensitive() -> None:
+    profile = translate.profile_from_scim({"USERNAME": "caps@example.com", "DisplayName": "Caps"})
+    assert (profile.user_name, profile.display_name) == ("caps@example.com", "Caps")
+
+
+def test_active_defaults_to_true_and_title_is_never_invented() -> None:
+    profile = translate.profile_from_scim({"userName": "min@example.com"})
+    assert profile.active is True and profile.title is None
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "scim_type"),
+    [
+        ({}, 400, "invalidValue"),
+        ({"userName": ""}, 400, "invalidValue"),
+        ({"userName": 42}, 400, "invalidValue"),
+        ({"userName": "x", "emails": [{"value": "not-an-email"}]}, 400, "invalidValue"),
+        ([], 400, "invalidSyntax"),
+        ("text", 400, "invalidSyntax"),
+    ],
+)
+def test_invalid_bodies(body: Any, status: int, scim_type: str) -> None:
+    problem = _problem(body)
+    assert (problem.status, problem.scim_type) == (status, scim_type)
+    assert problem.detail
+
+
+def test_validation_errors_never_echo_the_input() -> None:
+    problem = _problem({"userName": "x", "password": "hunter2", "emails": [{"value": "hunter2"}]})
+    assert "hunter2" not in problem.detail
+
+
+def test_rendering_round_trips_and_never_returns_a_password() -> None:
+    profile = translate.profile_from_scim(user_body("r@example.com"))
+    now = datetime(2026, 11, 22, tzinfo=UTC)
+    record = UserRecord(id="u-1", profile=profile, created=now, last_modified=now, version=3)
+    body = translate.user_body(record, base_url="https://roster.test/scim/v2")
+    assert body["meta"] == {
+        "resourceType": "User",
+        "created": "2026-11-22T00:00:00Z",
+        "lastModified": "2026-11-22T00:00:00Z",
+        "location": "https://roster.test/scim/v2/Users/u-1",
+        "version": 'W/"3"',
+    }
+    assert "password" not in body
+    assert translate.profile_from_scim(body) == profile
+    page = translate.list_body(UserPage(total_results=5, start_index=2, users=(record,)), base_url="b")
+    assert (page["totalResults"], page["startIndex"], page["itemsPerPage"]) == (5, 2, 1)
+
+
+@pytest.mark.parametrize(
+    ("start", "count", "expected"),
+    [(None, None, (1, 1000)), ("0", "5", (1, 5)), ("-3", "-1", (1, 0)), ("7", "5000", (7, 1000))],
+)
+def test_paging_follows_rfc_7644_section_3_4_2_4(
+    start: str | None, count: str | None, expected: tuple[int, int]
+) -> None:
+    assert translate.paging(start, count, max_page_size=1000) == expected
+
+
+def test_non_numeric_paging_is_invalid_value() -> None:
+    with pytest.raises(ScimProblem) as caught:
+        translate.paging("one", None, max_page_size=10)
+    assert (caught.value.status, caught.value.scim_type) == (400, "invalidValue")
+
+
+@pytest.mark.parametrize(
+    ("header", "token"),
+    [
+        ("Bearer abc", "abc"),
+        ("bearer abc", "abc"),
+        ("Bearer Bearer abc", "abc"),  # an admin typed "Bearer" into Okta's token field
+        ("Basic abc", None),
+        ("Bearer", None),
+        ("Bearer a b", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_bearer_token_parsing(header: str | None, token: str | None) -> None:
+    assert bearer_token(header) == token

@@ -1,0 +1,63 @@
+"""Poison and failing messages: dead-lettered after N attempts, the partition moves on."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+import pytest
+from sqlalchemy import Engine
+
+from contracts.envelope import Envelope
+from contracts.rejections import RejectionReason
+from contracts.replies import CommandRejected
+from contracts.topics import USERS_COMMANDS, dead_letter_topic
+from contracts.users import CreateUser, UserProfile, UserReply
+from servicekit.handling import HandlerMap, Outgoing, RawRecord
+from services.users.tests.conftest import REPLY_TOPIC, UsersHarness
+
+DLQ = dead_letter_topic(USERS_COMMANDS)
+
+
+def test_undecodable_bytes_go_to_the_dead_letter_topic_at_once(harness: UsersHarness) -> None:
+    harness.deliver_raw(b"\x00 not an envelope")
+    [dead] = harness.outbox()
+    assert (dead.topic, dead.value) == (DLQ, b"\x00 not an envelope")
+    assert dead.headers["x-original-topic"] == USERS_COMMANDS
+    assert "x-error" in dead.headers
+    # the next message is handled normally
+    reply = harness.send(CreateUser(user_id=str(uuid4()), profile=UserProfile(user_name="ok@x.com")))
+    assert isinstance(reply, UserReply)
+
+
+def test_unknown_message_type_is_dead_lettered(harness: UsersHarness) -> None:
+    envelope = harness.envelope(CreateUser(user_id="u", profile=UserProfile(user_name="a")))
+    harness.deliver_raw(envelope.model_copy(update={"type": "LaunchRocket"}).to_bytes())
+    assert [r.topic for r in harness.outbox()] == [DLQ]
+
+
+def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(users_engine: Engine) -> None:
+    attempts: list[int] = []
+
+    def explode(*_args: object) -> list[Outgoing]:
+        attempts.append(1)
+        raise RuntimeError("database on fire")
+
+    harness = UsersHarness(users_engine, max_attempts=3)
+    failing: HandlerMap = {CreateUser: explode}
+    harness.processor._handlers = failing  # a fault injected into a real processor
+    envelope = harness.envelope(CreateUser(user_id="u", profile=UserProfile(user_name="a")))
+    for _ in range(2):  # attempts 1 and 2 raise, so the broker redelivers
+        with pytest.raises(RuntimeError):
+            harness.processor.process(_record(envelope))
+    harness.processor.process(_record(envelope))  # attempt 3: dead-lettered, settled
+    assert len(attempts) == 3
+    topics = sorted(r.topic for r in harness.outbox())
+    assert topics == sorted([DLQ, REPLY_TOPIC])
+    refusal = harness.reply_to(envelope)
+    assert isinstance(refusal, CommandRejected) and refusal.reason == RejectionReason.INTERNAL_ERROR
+    harness.processor.process(_record(envelope))  # a redelivery after settling changes nothing
+    assert len(attempts) == 3 and len(harness.outbox()) == 2
+
+
+def _record(envelope: Envelope) -> RawRecord:
+    return RawRecord(USERS_COMMANDS, 0, 42, b"k", envelope.to_bytes())

@@ -1,0 +1,36 @@
+"""Pure rules: no database, no broker."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from contracts.users import UserProfile
+from services.users import domain
+
+
+def test_user_name_key_ignores_case_and_surrounding_space() -> None:
+    assert domain.user_name_key(" Ann@Example.COM ") == domain.user_name_key("ann@example.com")
+    assert domain.user_name_key("STRASSE") == domain.user_name_key("straße")  # casefold, not lower
+
+
+def test_a_user_name_held_by_someone_else_is_taken() -> None:
+    with pytest.raises(domain.UserNameTaken) as caught:
+        domain.ensure_user_name_free("Ann", holder_id="other", user_id="me")
+    assert '"Ann"' in caught.value.detail
+    assert caught.value.reason == "user_name_taken"
+
+
+def test_a_user_name_held_by_the_same_user_or_nobody_is_free() -> None:
+    domain.ensure_user_name_free("Ann", holder_id=None, user_id="me")
+    domain.ensure_user_name_free("Ann", holder_id="me", user_id="me")
+
+
+def test_new_user_starts_at_version_one_with_equal_timestamps() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    user = domain.new_user(user_id="u1", profile=UserProfile(user_name="ann"), now=now)
+    assert (user.version, user.created, user.last_modified) == (1, now, now)
+
+
+def test_blank_user_name_is_invalid() -> None:
+    with pytest.raises(domain.InvalidUser):
+        domain.new_user(user_id="u1", profile=UserProfile(user_name="   "), now=datetime.now(UTC))

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from servicekit.testing import PostgresServer
+from tests.stack import Stack, Tenant
+
+
+@pytest.fixture(scope="session")
+def stack(kafka_bootstrap: str, postgres_server: PostgresServer) -> Iterator[Stack]:
+    """Kafka + users service (on PostgreSQL) + one gateway, shared by the end-to-end tests."""
+    state_dir = Path(tempfile.mkdtemp(prefix="roster-stack-"))
+    running = Stack(
+        state_dir=state_dir,
+        kafka_bootstrap=kafka_bootstrap,
+        users_database_url=postgres_server.create_database("stack_users"),
+    )
+    try:
+        running.start_users()
+        running.start_gateway()
+        yield running
+    finally:
+        running.stop()
+        shutil.rmtree(state_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def tenant(stack: Stack, request: pytest.FixtureRequest) -> Tenant:
+    return stack.new_tenant(request.node.name[:40])
+
+
+@pytest.fixture
+def scim(stack: Stack, tenant: Tenant) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stack.base_url, headers=tenant.auth, timeout=30) as client:
+        yield client

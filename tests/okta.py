@@ -1,0 +1,36 @@
+"""Request bodies exactly as Okta sends them (see shared/docs/scim-clients.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+def user_body(user_name: str, **overrides: Any) -> dict[str, Any]:
+    local = user_name.split("@")[0]
+    body: dict[str, Any] = {
+        "schemas": [CORE, ENTERPRISE],
+        "userName": user_name,
+        "name": {"givenName": local.title(), "familyName": "Tester"},
+        "emails": [{"primary": True, "value": user_name, "type": "work"}],
+        "displayName": f"{local.title()} Tester",
+        "locale": "en-US",
+        "externalId": f"00u{local}",
+        "groups": [],
+        "password": "Okta-Placeholder-1!",
+        "active": True,
+        "title": "Account Executive",
+        ENTERPRISE: {
+            "department": "Sales",
+            "employeeNumber": "E-1",
+            "manager": {"value": "boss@example.com"},
+        },
+    }
+    body.update(overrides)
+    return body
+
+
+def filter_params(user_name: str) -> dict[str, str]:
+    return {"filter": f'userName eq "{user_name}"', "startIndex": "1", "count": "100"}

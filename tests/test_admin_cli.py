@@ -1,0 +1,63 @@
+"""The admin API through its console client, against the running gateway."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from services.gateway.cli import main as roster_admin
+from tests.stack import Stack
+
+
+def _cli(stack: Stack, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str], str]:
+    url = f"http://127.0.0.1:{stack.gateway_ports[0]}"
+    status = roster_admin(["--url", url, "--token", stack.admin_token, *args])
+    captured = capsys.readouterr()
+    return status, captured.out.splitlines(), captured.err
+
+
+def _value(lines: list[str], key: str) -> str:
+    return next(line.split("=", 1)[1] for line in lines if line.startswith(f"{key}="))
+
+
+def test_tenant_and_token_lifecycle(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = _cli(stack, capsys, "tenant", "create", "Initech CLI")
+    assert status == 0
+    tenant_id, first = _value(out, "TENANT_ID"), _value(out, "SCIM_TOKEN")
+    assert len(first) >= 43  # 32 random bytes, URL-safe base64, plus the prefix
+
+    def users_status(token: str) -> int:
+        return httpx.get(f"{stack.base_url}/Users", headers={"Authorization": f"Bearer {token}"}).status_code
+
+    assert users_status(first) == 200
+    status, out, _ = _cli(stack, capsys, "token", "issue", tenant_id)
+    second = _value(out, "SCIM_TOKEN")
+    assert status == 0 and users_status(first) == users_status(second) == 200
+
+    status, out, _ = _cli(stack, capsys, "token", "rotate", tenant_id)
+    third = _value(out, "SCIM_TOKEN")
+    assert (users_status(first), users_status(second), users_status(third)) == (401, 401, 200)
+
+    status, out, _ = _cli(stack, capsys, "tenant", "list")
+    [row] = [line for line in out if line.startswith(tenant_id)]
+    assert "Initech CLI" in row and "active_tokens=1" in row
+
+    status, out, _ = _cli(stack, capsys, "token", "revoke", tenant_id)
+    assert (status, out) == (0, ["revoked 1 token(s)"])
+    assert users_status(third) == 401
+
+
+def test_errors_are_one_line_and_a_nonzero_exit(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+    _cli(stack, capsys, "tenant", "create", "Duplicate Co")
+    status, out, err = _cli(stack, capsys, "tenant", "create", "duplicate co")
+    assert status == 1 and out == []
+    assert err.count("\n") == 1 and "already exists" in err
+    status, _, err = _cli(stack, capsys, "token", "rotate", "no-such-tenant")
+    assert status == 1 and "no tenant" in err and err.count("\n") == 1
+
+
+def test_a_scim_token_is_not_an_admin_credential(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+    tenant = stack.new_tenant("not-admin")
+    url = f"http://127.0.0.1:{stack.gateway_ports[0]}"
+    status = roster_admin(["--url", url, "--token", tenant.token, "tenant", "list"])
+    assert status == 1 and "401" in capsys.readouterr().err

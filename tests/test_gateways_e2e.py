@@ -1,0 +1,79 @@
+"""Several gateway instances on one Kafka, and what a gateway answers when nobody replies."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+
+from devinfra.kafka import free_ports
+from devinfra.processes import ManagedProcess, wait_for_http
+from tests.okta import user_body
+from tests.stack import Stack
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+
+async def _create_and_read(client: httpx.AsyncClient, base_url: str, user_name: str) -> tuple[str, str]:
+    created = await client.post(f"{base_url}/Users", json=user_body(user_name))
+    assert created.status_code == 201, created.text
+    fetched = await client.get(f"{base_url}/Users/{created.json()['id']}")
+    assert fetched.status_code == 200
+    return created.json()["userName"], fetched.json()["userName"]
+
+
+async def test_two_gateway_instances_under_concurrent_load_each_get_their_own_answers(stack: Stack) -> None:
+    second = (
+        stack.start_gateway()
+        if len(stack.gateways) < 2
+        else f"http://127.0.0.1:{stack.gateway_ports[1]}/scim/v2"
+    )
+    tenant = stack.new_tenant("two-gateways")
+    names = [f"load{i}@example.com" for i in range(60)]
+    async with httpx.AsyncClient(headers=tenant.auth, timeout=30) as client:
+        results = await asyncio.gather(
+            *(
+                _create_and_read(client, stack.base_url if i % 2 else second, name)
+                for i, name in enumerate(names)
+            )
+        )
+        listed = (await client.get(f"{second}/Users", params={"count": "0"})).json()
+    assert [created for created, _ in results] == names
+    assert [fetched for _, fetched in results] == names
+    assert listed["totalResults"] == len(names)
+
+
+def test_no_reply_in_time_is_503_with_retry_after_not_a_hang(stack: Stack) -> None:
+    port = free_ports(1)[0]
+    env = stack.env(
+        GATEWAY_PORT=str(port), GATEWAY_REQUEST_TIMEOUT_SECONDS="2", GATEWAY_RETRY_AFTER_SECONDS="7"
+    )
+    gateway = ManagedProcess.python_module(
+        "gateway-short-timeout",
+        "services.gateway",
+        env=env,
+        log_file=stack.state_dir / "logs" / "gw-timeout.log",
+    ).start()
+    tenant = stack.new_tenant("timeout")
+    assert stack.users is not None
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/admin/v1/tenants", process=gateway, headers=stack.admin_auth)
+        stack.users.stop()
+        started = time.monotonic()
+        response = httpx.post(
+            f"http://127.0.0.1:{port}/scim/v2/Users",
+            headers=tenant.auth,
+            json=user_body("late@example.com"),
+            timeout=30,
+        )
+        elapsed = time.monotonic() - started
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "7"
+        assert response.headers["content-type"].startswith("application/scim+json")
+        assert response.json()["status"] == "503"
+        assert elapsed < 10
+    finally:
+        gateway.stop()
+        stack.start_users()

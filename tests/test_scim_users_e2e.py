@@ -1,0 +1,168 @@
+"""Okta's create-user flow and every bad input, over HTTP through the gateway, Kafka and users."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import create_engine, text
+
+from tests.okta import ENTERPRISE, filter_params, user_body
+from tests.stack import Stack, Tenant
+
+ERROR_URN = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+def _assert_error(response: httpx.Response, status: int, scim_type: str | None) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/scim+json")
+    body = response.json()
+    assert body["schemas"] == [ERROR_URN]
+    assert body["status"] == str(status)
+    assert body.get("scimType") == scim_type
+    assert body["detail"].strip()
+
+
+def _total(scim: httpx.Client) -> int:
+    response = scim.get("/Users", params={"count": "0"})
+    assert response.status_code == 200
+    return int(response.json()["totalResults"])
+
+
+def test_okta_create_flow(scim: httpx.Client) -> None:
+    lookup = scim.get("/Users", params=filter_params("ann.lee@example.com"))
+    assert lookup.status_code == 200
+    assert lookup.headers["content-type"].startswith("application/scim+json")
+    assert lookup.json() == {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": 0,
+        "startIndex": 1,
+        "itemsPerPage": 0,
+        "Resources": [],
+    }
+
+    created = scim.post("/Users", json=user_body("ann.lee@example.com"))
+    assert created.status_code == 201, created.text
+    user = created.json()
+    assert user["id"] and user["userName"] == "ann.lee@example.com"
+    assert created.headers["location"] == user["meta"]["location"]
+    assert user["meta"]["location"].endswith(f"/Users/{user['id']}")
+    assert user["meta"]["resourceType"] == "User"
+    assert created.headers["etag"] == user["meta"]["version"]
+    assert user[ENTERPRISE]["manager"] == {"value": "boss@example.com"}
+    assert user["title"] == "Account Executive" and user["active"] is True
+    assert "password" not in user
+
+    fetched = scim.get(f"/Users/{user['id']}")
+    assert fetched.status_code == 200
+    assert fetched.json() == user
+
+    again = scim.post("/Users", json=user_body("ann.lee@example.com"))
+    _assert_error(again, 409, "uniqueness")
+    other_case = scim.post("/Users", json=user_body("ANN.LEE@Example.COM"))
+    _assert_error(other_case, 409, "uniqueness")
+
+    found = scim.get("/Users", params=filter_params("Ann.Lee@EXAMPLE.com")).json()
+    assert found["totalResults"] == 1
+    assert [r["id"] for r in found["Resources"]] == [user["id"]]
+    assert _total(scim) == 1
+
+
+def test_okta_test_api_credentials_request(scim: httpx.Client) -> None:
+    response = scim.get("/Users", params={"startIndex": "1", "count": "2"})
+    assert response.status_code == 200
+    body = response.json()
+    assert all(isinstance(body[k], int) for k in ("totalResults", "startIndex", "itemsPerPage"))
+
+
+def test_json_media_types_and_a_doubled_bearer_prefix_are_accepted(stack: Stack, tenant: Tenant) -> None:
+    headers = {
+        "Authorization": f"Bearer Bearer {tenant.token}",
+        "Content-Type": "application/json; charset=utf-8",
+    }
+    response = httpx.post(
+        f"{stack.base_url}/Users", headers=headers, content=b'{"userName": "plain@example.com"}'
+    )
+    assert response.status_code == 201, response.text
+    assert response.headers["content-type"].startswith("application/scim+json")
+
+
+def test_missing_invalid_and_revoked_tokens_get_401(stack: Stack, tenant: Tenant) -> None:
+    url = f"{stack.base_url}/Users"
+    _assert_error(httpx.get(url), 401, None)
+    _assert_error(httpx.get(url, headers={"Authorization": "Bearer rst_not-a-real-token"}), 401, None)
+    _assert_error(httpx.get(url, headers={"Authorization": f"Basic {tenant.token}"}), 401, None)
+    assert httpx.get(url, headers=tenant.auth).status_code == 200
+    with stack.admin() as admin:
+        assert admin.delete(f"/tenants/{tenant.id}/tokens").json()["revoked"] == 1
+    revoked = httpx.post(url, headers=tenant.auth, json=user_body("after-revoke@example.com"))
+    _assert_error(revoked, 401, None)
+
+
+def test_malformed_json_is_invalid_syntax_and_changes_nothing(scim: httpx.Client) -> None:
+    response = scim.post(
+        "/Users", content=b'{"userName": "x@example.com",', headers={"Content-Type": "application/scim+json"}
+    )
+    _assert_error(response, 400, "invalidSyntax")
+    _assert_error(scim.post("/Users", json=["not", "an", "object"]), 400, "invalidSyntax")
+    assert _total(scim) == 0
+
+
+def test_body_over_one_mebibyte_is_413_and_changes_nothing(scim: httpx.Client) -> None:
+    huge = user_body("huge@example.com", displayName="x" * (1024 * 1024))
+    _assert_error(scim.post("/Users", json=huge), 413, None)
+    assert _total(scim) == 0
+
+
+def test_missing_user_name_is_invalid_value_and_changes_nothing(scim: httpx.Client) -> None:
+    body = user_body("nobody@example.com")
+    del body["userName"]
+    _assert_error(scim.post("/Users", json=body), 400, "invalidValue")
+    _assert_error(scim.post("/Users", json=user_body("   ")), 400, "invalidValue")
+    _assert_error(scim.get("/Users", params={"count": "many"}), 400, "invalidValue")
+    assert _total(scim) == 0
+
+
+def test_unsupported_filter_is_invalid_filter_never_an_empty_list(scim: httpx.Client) -> None:
+    _assert_error(scim.get("/Users", params={"filter": 'userName eq "unterminated'}), 400, "invalidFilter")
+    _assert_error(scim.get("/Users", params={"filter": 'nickName eq "x"'}), 400, "invalidFilter")
+
+
+def test_unknown_attributes_and_password_are_accepted_but_never_stored_or_logged(
+    stack: Stack, scim: httpx.Client
+) -> None:
+    secret = "Very-Secret-Placeholder-9731!"
+    body = user_body("extra@example.com", password=secret, favouriteColour="teal")
+    body["name"]["nickname_typo"] = "x"
+    created = scim.post("/Users", json=body)
+    assert created.status_code == 201, created.text
+    assert "favouriteColour" not in created.json() and "password" not in created.json()
+    engine = create_engine(stack.users_database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT CAST(profile AS TEXT) FROM users")).scalars().all()
+        outbox = connection.execute(text("SELECT value FROM outbox")).scalars().all()
+    engine.dispose()
+    assert rows and not any(secret in row or "teal" in row for row in rows)
+    assert not any(secret.encode() in bytes(value) for value in outbox)
+    for log in (stack.state_dir / "logs").glob("*.log"):
+        assert secret not in log.read_text(errors="replace"), log
+
+
+def test_tenant_a_cannot_see_tenant_b_users(stack: Stack) -> None:
+    a, b = stack.new_tenant("a"), stack.new_tenant("b")
+    created = httpx.post(f"{stack.base_url}/Users", headers=a.auth, json=user_body("shared@example.com"))
+    assert created.status_code == 201
+    user_id = created.json()["id"]
+    _assert_error(httpx.get(f"{stack.base_url}/Users/{user_id}", headers=b.auth), 404, None)
+    listed = httpx.get(f"{stack.base_url}/Users", headers=b.auth, params=filter_params("shared@example.com"))
+    assert listed.json()["totalResults"] == 0
+    # the same userName is free in tenant B
+    assert (
+        httpx.post(
+            f"{stack.base_url}/Users", headers=b.auth, json=user_body("shared@example.com")
+        ).status_code
+        == 201
+    )
+    assert httpx.get(f"{stack.base_url}/Users/{user_id}", headers=a.auth).status_code == 200
+
+
+def test_unknown_user_is_404(scim: httpx.Client) -> None:
+    _assert_error(scim.get("/Users/does-not-exist"), 404, None)
