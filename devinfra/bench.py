@@ -6,7 +6,10 @@ Roster (``roster-run``) and the reference in-memory ``scim2-server``, runs the s
 and prints a markdown table. It prints numbers; it never judges them.
 
     python -m devinfra.bench load --base-url URL --token TOKEN [--users 500] [--concurrency 16]
-    python -m devinfra.bench compare [--users 500] [--concurrency 16]
+                                  [--warmup 10] [--prefix P]
+    python -m devinfra.bench compare [--users 500] [--concurrency 16] [--warmup 10]
+
+Exit status: 0, or 1 when some create flow did not complete, 2 when a server did not start.
 """
 
 from __future__ import annotations

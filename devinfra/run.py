@@ -118,11 +118,14 @@ def run(state_dir: Path, port: int) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--state-dir", type=Path, default=Path(os.environ.get("ROSTER_STATE_DIR", "var")))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("GATEWAY_PORT", "8000")))
+    parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("GATEWAY_PORT", "8000")), help="0 picks a free port"
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGINT, _raise_stop)
     signal.signal(signal.SIGTERM, _raise_stop)
-    return run(args.state_dir.resolve(), args.port)
+    port = args.port or free_ports(1)[0]  # --port 0: any free port
+    return run(args.state_dir.resolve(), port)
 
 
 def entry_point() -> None:

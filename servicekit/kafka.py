@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Iterable
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -27,6 +29,8 @@ def make_broker(settings: ServiceSettings, *, client_id: str) -> KafkaBroker:
         acks="all",
         enable_idempotence=True,
         linger_ms=1,
+        # Also bounds the wait for a topic's metadata: a deleted topic must not stall the relay.
+        request_timeout_ms=10_000,
         logger=None,
     )
 
@@ -75,11 +79,52 @@ async def delete_topics(settings: ServiceSettings, topics: Iterable[str]) -> Non
         await admin.close()
 
 
-def outbox_publisher(broker: KafkaBroker) -> PublishBatch:
+def raw_body(message: Any) -> bytes:
+    """A FastStream decoder that keeps the bytes: a body it cannot parse must reach us, to be
+    dead-lettered rather than retried forever."""
+    return bytes(message.body)
+
+
+class TopicDirectory:
+    """Which topics exist. A gateway's reply topic is deleted when that instance stops: a reply
+    still in an outbox can then never be delivered, and must not hold up the messages behind it."""
+
+    def __init__(self, bootstrap_servers: str, *, max_age_seconds: float = 2.0) -> None:
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+        self._started = False
+        self._known: set[str] = set()
+        self._fetched_at = float("-inf")
+        self._max_age = max_age_seconds
+
+    async def existing(self, topics: set[str]) -> set[str]:
+        stale = time.monotonic() - self._fetched_at > self._max_age
+        if stale or not topics <= self._known:
+            await self._refresh()
+        return topics & self._known
+
+    async def _refresh(self) -> None:
+        if not self._started:
+            await self._admin.start()
+            self._started = True
+        self._known = set(await self._admin.list_topics())
+        self._fetched_at = time.monotonic()
+
+    async def close(self) -> None:
+        if self._started:
+            await self._admin.close()
+            self._started = False
+
+
+def outbox_publisher(broker: KafkaBroker, directory: TopicDirectory) -> PublishBatch:
     async def publish_batch(rows: list[OutboxEntry]) -> None:
+        existing = await directory.existing({row.topic for row in rows})
+        for row in rows:
+            if row.topic not in existing:
+                log.warning("dropping outbox row %s: topic %s no longer exists", row.id, row.topic)
         futures = [
             await broker.publish(row.value, row.topic, key=row.key, headers=row.headers, no_confirm=True)
             for row in rows
+            if row.topic in existing
         ]
         await asyncio.gather(*futures)
 

@@ -11,7 +11,6 @@ import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -22,7 +21,7 @@ from sqlmodel import SQLModel
 from contracts.topics import dead_letter_topic
 from servicekit.db import create_tables, make_engine
 from servicekit.handling import HandlerMap, MessageProcessor, RawRecord
-from servicekit.kafka import ensure_topics, make_broker, outbox_publisher
+from servicekit.kafka import TopicDirectory, ensure_topics, make_broker, outbox_publisher, raw_body
 from servicekit.messaging import MESSAGING_TABLES
 from servicekit.relay import OutboxRelay
 from servicekit.settings import ServiceSettings
@@ -38,18 +37,15 @@ class ServiceDefinition:
     owned_topics: Sequence[str]  # created (with their dead-letter topics) at start-up
 
 
-def _raw_body(message: Any) -> bytes:
-    # Our own decoding: a body FastStream cannot parse must reach us, to be dead-lettered.
-    return bytes(message.body)
-
-
 class RunningService:
     def __init__(self, definition: ServiceDefinition, settings: ServiceSettings) -> None:
         self.definition = definition
         self.settings = settings
         self.engine: Engine = make_engine(settings.resolved_database_url())
         self.broker: KafkaBroker = make_broker(settings, client_id=definition.name)
-        self._relay = OutboxRelay(engine=self.engine, publish_batch=outbox_publisher(self.broker))
+        self._topics = TopicDirectory(settings.kafka_bootstrap_servers)
+        publish_batch = outbox_publisher(self.broker, self._topics)
+        self._relay = OutboxRelay(engine=self.engine, publish_batch=publish_batch)
         self._relay_task: asyncio.Task[None] | None = None
         for topic, handlers in definition.subscriptions.items():
             self._subscribe(topic, handlers)
@@ -74,7 +70,7 @@ class RunningService:
             group_id=self.definition.name,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
-            decoder=_raw_body,
+            decoder=raw_body,
         )(consume)
 
     async def start(self) -> None:
@@ -90,11 +86,12 @@ class RunningService:
         log.info("%s service started", self.definition.name)
 
     async def stop(self) -> None:
-        await self.broker.stop()
         if self._relay_task is not None:
             self._relay_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._relay_task
+        await self.broker.stop()
+        await self._topics.close()
         self.engine.dispose()
 
 

@@ -13,7 +13,7 @@ from faststream.kafka.annotations import KafkaMessage
 
 from contracts.topics import USERS_COMMANDS, USERS_QUERIES, gateway_reply_topic
 from servicekit.db import create_tables, make_engine
-from servicekit.kafka import delete_topics, ensure_topics, make_broker
+from servicekit.kafka import delete_topics, ensure_topics, make_broker, raw_body
 from services.gateway import admin, routes
 from services.gateway.config import GatewaySettings
 from services.gateway.correlator import ReplyCorrelator, Requester, ServiceUnavailable
@@ -21,10 +21,6 @@ from services.gateway.errors import ScimProblem, install_scim_error_handlers, sc
 from services.gateway.store import GATEWAY_TABLES
 
 log = logging.getLogger(__name__)
-
-
-def _raw_body(message: Any) -> bytes:
-    return bytes(message.body)
 
 
 @asynccontextmanager
@@ -42,7 +38,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         correlator.resolve(message.body)
 
     # No consumer group: this instance alone reads its reply topic, from its very beginning.
-    broker.subscriber(reply_topic, auto_offset_reset="earliest", decoder=_raw_body)(on_reply)
+    broker.subscriber(reply_topic, auto_offset_reset="earliest", decoder=raw_body)(on_reply)
     await broker.start()
     app.state.engine = engine
     app.state.requester = Requester(

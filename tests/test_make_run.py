@@ -1,0 +1,84 @@
+"""`make run`'s program: starts everything, prints the two lines, Ctrl-C leaves nothing running."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.okta import filter_params, user_body
+
+pytestmark = [pytest.mark.slow]
+
+
+def _children_of(pid: int) -> set[int]:
+    found: set[int] = set()
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(pid) and "zombie" not in fields.get("State", ""):
+            found.add(int(status.parent.name))
+    return found
+
+
+def _read_start_up(process: subprocess.Popen[str], deadline: float) -> dict[str, str]:
+    assert process.stdout is not None
+    values: dict[str, str] = {}
+    while "SCIM_TOKEN" not in values:
+        assert time.monotonic() < deadline, f"no start-up lines; got {values}"
+        line = process.stdout.readline()
+        assert line or process.poll() is None, "roster-run exited during start-up"
+        if "=" in line and line.split("=", 1)[0] in ("SCIM_BASE_URL", "SCIM_TOKEN"):
+            key, value = line.strip().split("=", 1)
+            values[key] = value
+    return values
+
+
+def test_run_serves_okta_then_stops_everything_on_sigint() -> None:
+    state_dir = Path(tempfile.mkdtemp(prefix="roster-run-"))
+    env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devinfra.run", "--state-dir", str(state_dir), "--port", "0"],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        values = _read_start_up(process, time.monotonic() + 150)
+        children = _children_of(process.pid)
+        assert len(children) >= 3  # Kafka, users, gateway
+        headers = {"Authorization": f"Bearer {values['SCIM_TOKEN']}"}
+        base = values["SCIM_BASE_URL"]
+        assert (
+            httpx.get(f"{base}/Users", headers=headers, params=filter_params("run@example.com")).json()[
+                "totalResults"
+            ]
+            == 0
+        )
+        assert (
+            httpx.post(f"{base}/Users", headers=headers, json=user_body("run@example.com")).status_code == 201
+        )
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=90) == 0
+        time.sleep(0.5)
+        assert not any(Path(f"/proc/{pid}").exists() and _children_alive(pid) for pid in children)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def _children_alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "zombie" not in state
