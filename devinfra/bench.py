@@ -23,7 +23,6 @@ import platform
 import re
 import secrets
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -31,14 +30,20 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from devinfra.kafka import free_ports
-from devinfra.processes import ManagedProcess, ProcessFailed, wait_for_http, wait_for_log
+from devinfra.processes import (
+    ManagedProcess,
+    ProcessFailed,
+    StopRequested,
+    stop_on_signals,
+    wait_for_http,
+    wait_for_log,
+)
 
 CORE_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -245,17 +250,6 @@ def format_result(result: LoadResult) -> str:
 
 
 # ------------------------------------------------------------------------------------------- compare
-
-
-class _Interrupted(Exception):
-    pass
-
-
-def _raise_interrupted(_signum: int, _frame: FrameType | None) -> None:
-    # `make` and `uv` forward the same Ctrl-C again: one orderly shutdown is enough.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise _Interrupted
 
 
 @dataclass(frozen=True)
@@ -501,8 +495,7 @@ def _run_load(args: argparse.Namespace) -> list[LoadResult]:
 
 
 def _run_compare(args: argparse.Namespace) -> list[LoadResult]:
-    signal.signal(signal.SIGINT, _raise_interrupted)
-    signal.signal(signal.SIGTERM, _raise_interrupted)
+    stop_on_signals()
     sizes = {"users": args.users, "concurrency": args.concurrency, "warmup": args.warmup}
     measured = compare(**sizes)
     print(compare_report(measured, **sizes), flush=True)
@@ -514,7 +507,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         results = _run_load(args) if args.command == "load" else _run_compare(args)
-    except (_Interrupted, KeyboardInterrupt):
+    except (StopRequested, KeyboardInterrupt):
         print("interrupted; every process started here was stopped", file=sys.stderr)
         return 130
     except ProcessFailed as error:

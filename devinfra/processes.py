@@ -9,12 +9,29 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from types import FrameType
 
 import httpx
 
 
 class ProcessFailed(RuntimeError):
     pass
+
+
+class StopRequested(Exception):
+    """SIGINT or SIGTERM arrived; raised in the main thread so `finally` blocks stop children."""
+
+
+def _raise_stop_requested(_signum: int, _frame: FrameType | None) -> None:
+    # `make` and `uv` forward the same Ctrl-C again: one orderly shutdown is enough.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise StopRequested
+
+
+def stop_on_signals() -> None:
+    signal.signal(signal.SIGINT, _raise_stop_requested)
+    signal.signal(signal.SIGTERM, _raise_stop_requested)
 
 
 class ManagedProcess:

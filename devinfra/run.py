@@ -11,31 +11,18 @@ import argparse
 import os
 import secrets
 import shutil
-import signal
 import socket
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 
 import httpx
 
 from devinfra.kafka import LocalKafka, free_ports
-from devinfra.processes import ManagedProcess, wait_for_http, wait_for_log
+from devinfra.processes import ManagedProcess, StopRequested, stop_on_signals, wait_for_http, wait_for_log
 
 DEMO_TENANT = "demo"
-
-
-class _Stop(Exception):
-    pass
-
-
-def _raise_stop(_signum: int, _frame: FrameType | None) -> None:
-    # `make` and `uv` forward the same Ctrl-C again: one orderly shutdown is enough.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise _Stop
 
 
 def admin_token(state_dir: Path) -> str:
@@ -105,7 +92,7 @@ def run(state_dir: Path, port: int) -> int:
             for process in processes:
                 process.check_alive()
             time.sleep(1)
-    except _Stop:
+    except StopRequested:
         print("stopping …", file=sys.stderr)
         return 0
     finally:
@@ -122,8 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--port", type=int, default=int(os.environ.get("GATEWAY_PORT", "8000")), help="0 picks a free port"
     )
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGINT, _raise_stop)
-    signal.signal(signal.SIGTERM, _raise_stop)
+    stop_on_signals()
     port = args.port or free_ports(1)[0]  # --port 0: any free port
     return run(args.state_dir.resolve(), port)
 

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import UUID
 
-from sqlalchemy import Index, LargeBinary, text, update
-from sqlmodel import JSON, Column, Field, Session, SQLModel, select
+from sqlalchemy import Index, LargeBinary, delete, text, update
+from sqlmodel import JSON, Column, Field, Session, SQLModel, col, select
 
 from contracts.envelope import Envelope
 
@@ -92,6 +92,18 @@ def mark_published(session: Session, *, ids: Sequence[int]) -> None:
         session.execute(
             update(OutboxEntry).where(OutboxEntry.id.in_(ids)).values(published_at=_now())  # type: ignore[union-attr]
         )
+
+
+def purge_settled(session: Session, *, before: datetime) -> int:
+    """Forget published outbox rows and inbox entries older than ``before``; never unpublished rows.
+
+    The inbox must outlive any redelivery, so ``before`` should lie beyond the topics' retention.
+    """
+    published = delete(OutboxEntry).where(
+        col(OutboxEntry.published_at).is_not(None), col(OutboxEntry.published_at) < before
+    )
+    processed = delete(InboxEntry).where(col(InboxEntry.processed_at) < before)
+    return sum(session.execute(statement).rowcount for statement in (published, processed))  # type: ignore[attr-defined]
 
 
 def unpublished_count(session: Session) -> int:

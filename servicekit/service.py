@@ -11,22 +11,25 @@ import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from sqlalchemy import Engine
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel
 
 from contracts.topics import dead_letter_topic
 from servicekit.db import create_tables, make_engine
 from servicekit.handling import HandlerMap, MessageProcessor, RawRecord
 from servicekit.kafka import TopicDirectory, ensure_topics, make_broker, outbox_publisher, raw_body
-from servicekit.messaging import MESSAGING_TABLES
+from servicekit.messaging import MESSAGING_TABLES, purge_settled
 from servicekit.relay import OutboxRelay
 from servicekit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+
+_PURGE_INTERVAL_SECONDS = 600.0
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ class RunningService:
         self._topics = TopicDirectory(settings.kafka_bootstrap_servers)
         publish_batch = outbox_publisher(self.broker, self._topics)
         self._relay = OutboxRelay(engine=self.engine, publish_batch=publish_batch)
-        self._relay_task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         for topic, handlers in definition.subscriptions.items():
             self._subscribe(topic, handlers)
 
@@ -81,15 +84,31 @@ class RunningService:
         ]
         await ensure_topics(self.settings, topics)
         await self.broker.start()
+        self._tasks.append(asyncio.create_task(self._purge_periodically(), name="purge"))
         if self.settings.outbox_relay_enabled:
-            self._relay_task = asyncio.create_task(self._relay.run(), name=f"{self.definition.name}-relay")
+            self._tasks.append(asyncio.create_task(self._relay.run(), name="relay"))
         log.info("%s service started", self.definition.name)
 
+    async def _purge_periodically(self) -> None:
+        retention = timedelta(hours=self.settings.message_retention_hours)
+        while True:
+            try:
+                purged = await asyncio.to_thread(self._purge, datetime.now(UTC) - retention)
+                if purged:
+                    log.info("purged %d settled inbox/outbox rows", purged)
+            except Exception:
+                log.exception("purging settled messages failed")
+            await asyncio.sleep(_PURGE_INTERVAL_SECONDS)
+
+    def _purge(self, before: datetime) -> int:
+        with Session(self.engine) as session, session.begin():
+            return purge_settled(session, before=before)
+
     async def stop(self) -> None:
-        if self._relay_task is not None:
-            self._relay_task.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._relay_task
+                await task
         await self.broker.stop()
         await self._topics.close()
         self.engine.dispose()

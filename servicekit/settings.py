@@ -30,6 +30,9 @@ class ServiceSettings(BaseSettings):
     outbox_relay_enabled: bool = Field(
         default=True, description="False holds outgoing messages in the outbox (maintenance, fault drills)."
     )
+    message_retention_hours: float = Field(
+        default=7 * 24, gt=0, description="How long published outbox rows and inbox entries are kept."
+    )
     shared_database_url: str = Field(default="", validation_alias="DATABASE_URL")
     state_dir: Path = Field(default=DEFAULT_STATE_DIR, validation_alias="ROSTER_STATE_DIR")
 

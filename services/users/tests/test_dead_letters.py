@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
 from sqlalchemy import Engine
+from sqlmodel import Session, func, select
 
 from contracts.envelope import Envelope
 from contracts.rejections import RejectionReason
@@ -13,6 +15,7 @@ from contracts.replies import CommandRejected
 from contracts.topics import USERS_COMMANDS, dead_letter_topic
 from contracts.users import CreateUser, UserProfile, UserReply
 from servicekit.handling import HandlerMap, Outgoing, RawRecord
+from servicekit.messaging import InboxEntry, OutboxEntry, mark_published, purge_settled
 from services.users.tests.conftest import REPLY_TOPIC, UsersHarness
 
 DLQ = dead_letter_topic(USERS_COMMANDS)
@@ -61,3 +64,18 @@ def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(users_engine
 
 def _record(envelope: Envelope) -> RawRecord:
     return RawRecord(USERS_COMMANDS, 0, 42, b"k", envelope.to_bytes())
+
+
+def test_purge_forgets_settled_messages_but_never_unpublished_ones(harness: UsersHarness) -> None:
+    harness.send(CreateUser(user_id=str(uuid4()), profile=UserProfile(user_name="p1@x.com")))
+    harness.send(CreateUser(user_id=str(uuid4()), profile=UserProfile(user_name="p2@x.com")))
+    with Session(harness.engine) as session, session.begin():
+        first_two = [row.id for row in harness.outbox()[:2] if row.id is not None]
+        mark_published(session, ids=first_two)
+    with Session(harness.engine) as session, session.begin():
+        assert purge_settled(session, before=datetime.now(UTC) - timedelta(hours=1)) == 0
+        assert purge_settled(session, before=datetime.now(UTC) + timedelta(seconds=1)) == 2 + 2
+    with Session(harness.engine) as session:
+        assert session.exec(select(func.count()).select_from(InboxEntry)).one() == 0
+        remaining = session.exec(select(OutboxEntry)).all()
+    assert len(remaining) == 2 and all(row.published_at is None for row in remaining)
