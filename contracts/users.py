@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.envelope import Message
 
+MAX_INDEX = 2**31 - 1  # paging values beyond this cannot address a real row, and overflow SQL integers
+
 
 class _Data(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -101,8 +103,8 @@ class ListUsers(Message):
     """``filter`` is the SCIM filter text (RFC 7644 §3.4.2.2); the owner evaluates it."""
 
     filter: str | None = None
-    start_index: int = Field(default=1, ge=1)
-    count: int = Field(default=100, ge=0)
+    start_index: int = Field(default=1, ge=1, le=MAX_INDEX)
+    count: int = Field(default=100, ge=0, le=MAX_INDEX)
 
 
 # Replies

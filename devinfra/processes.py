@@ -50,7 +50,7 @@ class ManagedProcess:
 
     def start(self) -> ManagedProcess:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_file.open("ab")
+        log = self.log_file.open("wb")  # a fresh log: readiness must not match a previous run's lines
         # Own session: a Ctrl-C in the terminal reaches only the parent, which stops children in order.
         self._process = subprocess.Popen(
             self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

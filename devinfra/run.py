@@ -31,8 +31,9 @@ def admin_token(state_dir: Path) -> str:
         return os.environ["ROSTER_ADMIN_TOKEN"]
     path = state_dir / "admin-token"
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(32) + "\n")
-        path.chmod(0o600)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never world-readable
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(32) + "\n")
     return path.read_text().strip()
 
 

@@ -49,7 +49,14 @@ class RawRecord:
 
 
 class PoisonMessage(Exception):
-    """The bytes are not a message this service can ever handle; retrying cannot help."""
+    """Not a message this service can ever handle; retrying cannot help.
+
+    ``envelope`` is set when the envelope itself was readable, so the sender can still be answered.
+    """
+
+    def __init__(self, detail: str, envelope: Envelope | None = None) -> None:
+        super().__init__(detail)
+        self.envelope = envelope
 
 
 def reply_to(cause: Envelope, message: Message, *, producer: str) -> list[Outgoing]:
@@ -58,6 +65,10 @@ def reply_to(cause: Envelope, message: Message, *, producer: str) -> list[Outgoi
         return []
     envelope = wrap_descendant(message, cause=cause, producer=producer)
     return [Outgoing(topic=cause.reply_to, key=str(cause.correlation_id).encode(), envelope=envelope)]
+
+
+def _back_off(attempts: int) -> None:
+    time.sleep(min(0.05 * 2**attempts, 2.0))
 
 
 class _Attempts:
@@ -100,8 +111,7 @@ class MessageProcessor:
         try:
             envelope, payload, handler = self._decode(record)
         except PoisonMessage as poison:
-            self._dead_letter(record, None, poison)
-            self._on_committed()
+            self._settle_as_dead(record, poison.envelope, poison)
             return
         try:
             self._handle(envelope, payload, handler)
@@ -109,21 +119,35 @@ class MessageProcessor:
             attempts = self._attempts.fail(record)
             if attempts < self._max_attempts:
                 log.warning("attempt %d of %s failed: %r", attempts, envelope.type, error)
-                time.sleep(min(0.05 * 2**attempts, 2.0))
+                _back_off(attempts)
                 raise
+            self._settle_as_dead(record, envelope, error)
+            return
+        self._attempts.forget(record)
+        self._on_committed()
+
+    def _settle_as_dead(self, record: RawRecord, envelope: Envelope | None, error: Exception) -> None:
+        try:
             self._dead_letter(record, envelope, error)
+        except Exception:
+            # Not even the dead letter could be written (database down): slow the redelivery loop.
+            _back_off(self._max_attempts)
+            raise
         self._attempts.forget(record)
         self._on_committed()
 
     def _decode(self, record: RawRecord) -> tuple[Envelope, Message, Handler]:
         try:
             envelope = Envelope.from_bytes(record.value)
+        except (ValidationError, UnicodeDecodeError) as error:
+            raise PoisonMessage(f"not an envelope: {error}") from error
+        try:
             payload = payload_of(envelope)
-        except (ValidationError, UnknownMessageType, UnicodeDecodeError) as error:
-            raise PoisonMessage(str(error)) from error
+        except (ValidationError, UnknownMessageType) as error:
+            raise PoisonMessage(f"bad {envelope.type} payload: {error}", envelope) from error
         handler = self._handlers.get(type(payload))
         if handler is None:
-            raise PoisonMessage(f"{self._producer} has no handler for {envelope.type}")
+            raise PoisonMessage(f"{self._producer} has no handler for {envelope.type}", envelope)
         return envelope, payload, handler
 
     def _handle(self, envelope: Envelope, payload: Message, handler: Handler) -> None:

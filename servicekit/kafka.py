@@ -13,6 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
 
+from contracts.topics import GATEWAY_REPLIES_PREFIX
 from servicekit.messaging import OutboxEntry
 from servicekit.relay import PublishBatch
 from servicekit.settings import ServiceSettings
@@ -49,7 +50,10 @@ async def ensure_topics(
                 name=topic,
                 num_partitions=partitions or settings.topic_partitions,
                 replication_factor=settings.topic_replication_factor,
-                topic_configs={"min.insync.replicas": str(settings.topic_min_insync_replicas)},
+                topic_configs={
+                    "min.insync.replicas": str(settings.topic_min_insync_replicas),
+                    "retention.ms": str(int(settings.topic_retention_hours * 3_600_000)),
+                },
             )
             for topic in wanted
             if topic not in existing
@@ -115,16 +119,25 @@ class TopicDirectory:
             self._started = False
 
 
+class MissingTopic(RuntimeError):
+    """A durable topic is missing: its owner has not created it yet. Retried, never dropped."""
+
+
 def outbox_publisher(broker: KafkaBroker, directory: TopicDirectory) -> PublishBatch:
     async def publish_batch(rows: list[OutboxEntry]) -> None:
         existing = await directory.existing({row.topic for row in rows})
+        deliverable = []
         for row in rows:
-            if row.topic not in existing:
-                log.warning("dropping outbox row %s: topic %s no longer exists", row.id, row.topic)
+            if row.topic in existing:
+                deliverable.append(row)
+            elif row.topic.startswith(GATEWAY_REPLIES_PREFIX):
+                # That gateway instance is gone, and with it whoever waited for this reply.
+                log.warning("dropping reply %s: %s no longer exists", row.id, row.topic)
+            else:
+                raise MissingTopic(f"topic {row.topic} does not exist (yet)")
         futures = [
             await broker.publish(row.value, row.topic, key=row.key, headers=row.headers, no_confirm=True)
-            for row in rows
-            if row.topic in existing
+            for row in deliverable
         ]
         await asyncio.gather(*futures)
 

@@ -80,11 +80,21 @@ def enqueue_envelope(session: Session, *, topic: str, key: bytes | None, envelop
     )
 
 
+_RELAY_LOCK_KEY = 0x524F535445520001  # "ROSTER" + 1: any constant shared by all relays of a database
+
+
+def hold_relay_lock(session: Session) -> bool:
+    """On PostgreSQL, try to become the only relay until this transaction ends. SQLite: one process."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    acquired = session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _RELAY_LOCK_KEY})
+    return bool(acquired.scalar())
+
+
 def claim_unpublished(session: Session, *, limit: int) -> Sequence[OutboxEntry]:
-    """Oldest first; on PostgreSQL rows another relay instance holds are skipped, not awaited."""
-    query = select(OutboxEntry).where(OutboxEntry.published_at == None).order_by(OutboxEntry.id)  # type: ignore[arg-type]  # noqa: E711
-    query = query.limit(limit).with_for_update(skip_locked=True)
-    return session.exec(query).all()
+    """Oldest first, so messages leave in commit order."""
+    query = select(OutboxEntry).where(col(OutboxEntry.published_at).is_(None)).order_by(col(OutboxEntry.id))
+    return session.exec(query.limit(limit)).all()
 
 
 def mark_published(session: Session, *, ids: Sequence[int]) -> None:
@@ -104,7 +114,3 @@ def purge_settled(session: Session, *, before: datetime) -> int:
     )
     processed = delete(InboxEntry).where(col(InboxEntry.processed_at) < before)
     return sum(session.execute(statement).rowcount for statement in (published, processed))  # type: ignore[attr-defined]
-
-
-def unpublished_count(session: Session) -> int:
-    return len(session.exec(select(OutboxEntry.id).where(OutboxEntry.published_at == None)).all())  # noqa: E711

@@ -1,8 +1,9 @@
 """The outbox relay: publishes what handlers committed, then marks it published.
 
-Claim, publish and mark happen in one database transaction, so on PostgreSQL two relay
-instances never publish the same row (``FOR UPDATE SKIP LOCKED``). A crash after publishing
-but before marking re-publishes on restart: consumers are idempotent, so that is harmless.
+Claim, publish and mark happen in one database transaction. On PostgreSQL, where several
+instances of a service share a database, a transaction-scoped advisory lock lets one relay work
+at a time, so messages about one resource leave in the order they were committed. A crash after
+publishing but before marking re-publishes on restart: consumers are idempotent, so that is harmless.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from servicekit.messaging import OutboxEntry, claim_unpublished, mark_published
+from servicekit.messaging import OutboxEntry, claim_unpublished, hold_relay_lock, mark_published
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +62,16 @@ class OutboxRelay:
     def _relay_one_batch(self) -> int:
         assert self._loop is not None
         with Session(self._engine) as session, session.begin():
+            if not hold_relay_lock(session):
+                return 0  # another instance relays this database; one at a time keeps key order
             rows = list(claim_unpublished(session, limit=self._batch_size))
             if not rows:
                 return 0
             future = asyncio.run_coroutine_threadsafe(self._publish_batch(rows), self._loop)
-            future.result(timeout=60)
+            try:
+                future.result(timeout=60)
+            except BaseException:
+                future.cancel()  # never let a publish outlive the transaction that claimed its rows
+                raise
             mark_published(session, ids=[row.id for row in rows if row.id is not None])
             return len(rows)

@@ -65,7 +65,8 @@ class RunningService:
         async def consume(message: KafkaMessage) -> None:
             raw = message.raw_message
             assert not isinstance(raw, tuple), "batch subscribers are not used"
-            record = RawRecord(raw.topic, raw.partition, raw.offset, raw.key, bytes(raw.value))
+            # A tombstone (null value) is just bytes nobody can handle: dead-lettered, never stuck.
+            record = RawRecord(raw.topic, raw.partition, raw.offset, raw.key, bytes(raw.value or b""))
             await asyncio.to_thread(processor.process, record)
 
         self.broker.subscriber(

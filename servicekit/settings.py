@@ -30,8 +30,9 @@ class ServiceSettings(BaseSettings):
     outbox_relay_enabled: bool = Field(
         default=True, description="False holds outgoing messages in the outbox (maintenance, fault drills)."
     )
+    topic_retention_hours: float = Field(default=7 * 24, gt=0, description="retention.ms of created topics.")
     message_retention_hours: float = Field(
-        default=7 * 24, gt=0, description="How long published outbox rows and inbox entries are kept."
+        default=14 * 24, gt=0, description="How long published outbox rows and inbox entries are kept."
     )
     shared_database_url: str = Field(default="", validation_alias="DATABASE_URL")
     state_dir: Path = Field(default=DEFAULT_STATE_DIR, validation_alias="ROSTER_STATE_DIR")
@@ -40,6 +41,9 @@ class ServiceSettings(BaseSettings):
     def _check(self) -> ServiceSettings:
         if self.topic_min_insync_replicas > self.topic_replication_factor:
             raise ValueError("topic_min_insync_replicas cannot exceed topic_replication_factor")
+        if self.message_retention_hours <= self.topic_retention_hours:
+            # An inbox entry forgotten while its message can still be redelivered breaks idempotency.
+            raise ValueError("message_retention_hours must exceed topic_retention_hours")
         if not self.kafka_bootstrap_servers.strip():
             raise ValueError("kafka_bootstrap_servers must not be empty")
         make_url(self.resolved_database_url())  # fails fast on a malformed URL

@@ -32,6 +32,7 @@ class Stack:
     users: ManagedProcess | None = None
     gateways: list[ManagedProcess] = field(default_factory=list)
     gateway_ports: list[int] = field(default_factory=list)
+    gateway_instances: list[str] = field(default_factory=list)
 
     def env(self, **overrides: str) -> dict[str, str]:
         return {
@@ -50,7 +51,6 @@ class Stack:
 
     def start_users(self, **env: str) -> ManagedProcess:
         log = self.state_dir / "logs" / "users.log"
-        log.unlink(missing_ok=True)
         self.users = ManagedProcess.python_module(
             "users", "services.users", env=self.env(**env), log_file=log
         )
@@ -59,17 +59,18 @@ class Stack:
         return self.users
 
     def start_gateway(self) -> str:
-        """Another gateway instance; returns its SCIM base URL."""
+        """Another gateway instance (instance id ``gw<index>``); returns its SCIM base URL."""
         port = free_ports(1)[0]
         index = len(self.gateways)
         log = self.state_dir / "logs" / f"gateway-{index}.log"
-        env = self.env(GATEWAY_PORT=str(port))
+        env = self.env(GATEWAY_PORT=str(port), GATEWAY_INSTANCE_ID=f"gw{index}-{secrets.token_hex(3)}")
         gateway = ManagedProcess.python_module(f"gateway-{index}", "services.gateway", env=env, log_file=log)
         gateway.start()
         wait_for_http(
             f"http://127.0.0.1:{port}/admin/v1/tenants", process=gateway, headers=self.admin_auth, timeout=90
         )
         self.gateways.append(gateway)
+        self.gateway_instances.append(env["GATEWAY_INSTANCE_ID"])
         self.gateway_ports.append(port)
         return f"http://127.0.0.1:{port}/scim/v2"
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from uuid import UUID
 
 import httpx
 import pytest
 
+from contracts.envelope import Envelope
+from contracts.topics import gateway_reply_topic
 from devinfra.kafka import free_ports
 from devinfra.processes import ManagedProcess, wait_for_http
+from tests.kafka_client import Collector
 from tests.okta import user_body
 from tests.stack import Stack
 
@@ -24,12 +28,15 @@ async def _create_and_read(client: httpx.AsyncClient, base_url: str, user_name: 
     return created.json()["userName"], fetched.json()["userName"]
 
 
+async def _correlation_ids(stack: Stack, instance: str) -> set[UUID]:
+    async with Collector(stack.kafka_bootstrap, gateway_reply_topic(instance)) as replies:
+        await asyncio.sleep(3)  # the topic is read from its beginning
+        return {Envelope.from_bytes(record.value).correlation_id for record in replies.records}
+
+
 async def test_two_gateway_instances_under_concurrent_load_each_get_their_own_answers(stack: Stack) -> None:
-    second = (
-        stack.start_gateway()
-        if len(stack.gateways) < 2
-        else f"http://127.0.0.1:{stack.gateway_ports[1]}/scim/v2"
-    )
+    assert len(stack.gateways) == 1, "this test starts the second gateway itself"
+    second = stack.start_gateway()
     tenant = stack.new_tenant("two-gateways")
     names = [f"load{i}@example.com" for i in range(60)]
     async with httpx.AsyncClient(headers=tenant.auth, timeout=30) as client:
@@ -43,6 +50,10 @@ async def test_two_gateway_instances_under_concurrent_load_each_get_their_own_an
     assert [created for created, _ in results] == names
     assert [fetched for _, fetched in results] == names
     assert listed["totalResults"] == len(names)
+    # Replies reach only the instance that asked: 30 creates + 30 reads + 1 list went to the second.
+    first_ids, second_ids = [await _correlation_ids(stack, i) for i in stack.gateway_instances[:2]]
+    assert len(second_ids) == len(names) + 1
+    assert not first_ids & second_ids
 
 
 def test_no_reply_in_time_is_503_with_retry_after_not_a_hang(stack: Stack) -> None:

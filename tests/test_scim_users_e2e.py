@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 from sqlalchemy import create_engine, text
 
@@ -166,3 +168,16 @@ def test_tenant_a_cannot_see_tenant_b_users(stack: Stack) -> None:
 
 def test_unknown_user_is_404(scim: httpx.Client) -> None:
     _assert_error(scim.get("/Users/does-not-exist"), 404, None)
+
+
+def test_out_of_range_or_unencodable_input_is_answered_not_retried(scim: httpx.Client) -> None:
+    huge = scim.get("/Users", params={"startIndex": "99999999999999999999", "count": "5"})
+    assert huge.status_code == 200 and huge.json()["Resources"] == []
+    surrogate = b'{"userName": "\\ud800@example.com"}'
+    response = scim.post("/Users", content=surrogate, headers={"Content-Type": "application/scim+json"})
+    _assert_error(response, 400, "invalidSyntax")
+    bad_filter = scim.get("/Users", params={"filter": 'userName eq "\\ud800"'})
+    _assert_error(bad_filter, 400, "invalidFilter")
+    started = time.monotonic()
+    assert _total(scim) == 0
+    assert time.monotonic() - started < 1.0  # the query consumer was not left retrying

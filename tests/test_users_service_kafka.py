@@ -178,3 +178,43 @@ async def test_kill_9_between_commit_and_publish_loses_nothing_and_duplicates_ap
         assert [row.user_id for row in session.exec(select(AppliedUser))] == [user_id]
     engine.dispose()
     assert _users_engine_rows(stack, user_id) == (1, 0)
+
+
+async def _wait_until_blocked_on_lock(engine: Engine) -> None:
+    waiting = "wait_event_type = 'Lock' AND datname = current_database()"
+    query = text(f"SELECT count(*) FROM pg_stat_activity WHERE {waiting}")
+    for _ in range(300):
+        with engine.connect() as connection:
+            if connection.execute(query).scalar_one() > 0:
+                return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the users service never reached its database transaction")
+
+
+async def test_kill_9_inside_the_handler_transaction_redelivers_the_message(
+    stack: Stack, kafka_producer: AIOKafkaProducer
+) -> None:
+    """Rule 1: the offset is committed only after the transaction; a consumer that acked on
+    receipt (auto-commit every 5 s) would have lost this message."""
+    reply_topic = await new_topic(stack.kafka_bootstrap, "test.replies")
+    command = _create("kafka-mid-transaction", reply_topic, "mid-transaction@example.com")
+    blocker = create_engine(stack.users_database_url)
+    assert stack.users is not None
+    try:
+        async with Collector(stack.kafka_bootstrap, reply_topic) as replies:
+            with blocker.connect() as connection:
+                transaction = connection.begin()
+                connection.execute(text("LOCK TABLE users IN ACCESS EXCLUSIVE MODE"))
+                await _publish(kafka_producer, command)
+                await _wait_until_blocked_on_lock(blocker)
+                await asyncio.sleep(6)  # longer than any auto-commit interval
+                stack.users.kill()
+                transaction.rollback()
+            stack.start_users()
+            [reply] = await replies.wait_for(_about(command))  # type: ignore[arg-type]
+        assert isinstance(payload_of(Envelope.from_bytes(reply.value)), UserReply)
+        assert _users_engine_rows(stack, command.payload["user_id"])[0] == 1
+    finally:
+        blocker.dispose()
+        if not stack.users.alive():
+            stack.start_users()

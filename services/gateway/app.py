@@ -11,7 +11,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from faststream.kafka.annotations import KafkaMessage
 
-from contracts.topics import USERS_COMMANDS, USERS_QUERIES, gateway_reply_topic
+from contracts.topics import gateway_reply_topic
 from servicekit.db import create_tables, make_engine
 from servicekit.kafka import delete_topics, ensure_topics, make_broker, raw_body
 from services.gateway import admin, routes
@@ -29,7 +29,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = make_engine(settings.resolved_database_url())
     create_tables(engine, GATEWAY_TABLES)
     reply_topic = gateway_reply_topic(settings.instance_id)
-    await ensure_topics(settings, [USERS_COMMANDS, USERS_QUERIES])
+    # Only the reply topic is ours; users topics are created by their owner with its settings.
     await ensure_topics(settings, [reply_topic], partitions=1)
     broker = make_broker(settings, client_id=f"gateway-{settings.instance_id}")
     correlator = ReplyCorrelator()
@@ -72,11 +72,18 @@ async def _healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+async def _on_unexpected(_request: Request, error: Exception) -> Any:
+    log.error("unexpected error: %r", error, exc_info=error)
+    detail = "Roster hit an unexpected error. Please retry; if it persists, contact support."
+    return scim_error_response(ScimProblem(500, detail))
+
+
 def create_app(settings: GatewaySettings) -> FastAPI:
     app = FastAPI(title="Roster SCIM gateway", lifespan=_lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     install_scim_error_handlers(app)
     app.add_exception_handler(ServiceUnavailable, _on_unavailable)
+    app.add_exception_handler(Exception, _on_unexpected)
     app.include_router(routes.router)
     app.include_router(admin.router)
     app.add_api_route("/healthz", _healthz, methods=["GET"], include_in_schema=False)

@@ -22,9 +22,12 @@ async def read_json(request: Request, *, limit: int) -> Any:
             raise _too_large(limit)
         chunks.append(chunk)
     try:
-        return json.loads(b"".join(chunks))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        body = json.loads(b"".join(chunks))
+        # JSON may escape a lone surrogate ("\ud800"), which no UTF-8 message can carry on.
+        json.dumps(body, ensure_ascii=False).encode()
+    except (json.JSONDecodeError, UnicodeError) as error:
         raise ScimProblem(400, f"The request body is not valid JSON: {error}.", "invalidSyntax") from None
+    return body
 
 
 def _too_large(limit: int) -> ScimProblem:

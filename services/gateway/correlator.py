@@ -45,10 +45,6 @@ class ReplyCorrelator:
             future.set_result(envelope)
         # else: a late reply to a request that already timed out; nobody waits for it.
 
-    @property
-    def pending_count(self) -> int:
-        return len(self._pending)
-
 
 class Requester:
     """Publishes one command or query and waits for its reply."""

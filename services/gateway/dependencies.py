@@ -51,13 +51,15 @@ def bearer_token(authorization: str | None) -> str | None:
     return words[0] if len(words) == 1 else None
 
 
-def _authenticate_tenant(session: SessionDep, authorization: Annotated[str | None, Header()] = None) -> str:
+def _authenticate_tenant(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
     token = bearer_token(authorization)
     if token is None:
         raise ScimProblem(
             401, "Missing bearer token: send 'Authorization: Bearer <SCIM token>'.", headers=_CHALLENGE
         )
-    tenant = store.tenant_for_token(session, token=token)
+    # A session of its own, closed before the request waits on Kafka for up to the gateway timeout.
+    with Session(request.app.state.engine) as session:
+        tenant = store.tenant_for_token(session, token=token)
     if tenant is None:
         raise ScimProblem(
             401,

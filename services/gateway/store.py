@@ -115,6 +115,8 @@ def tenant_for_token(session: Session, *, token: str) -> str | None:
     stored = session.exec(
         select(ScimToken).where(ScimToken.token_hash == presented, col(ScimToken.revoked_at).is_(None))
     ).first()
+    # Looked up by SHA-256 of a 256-bit random token, so lookup timing says nothing about the
+    # token; the final comparison is constant-time all the same.
     if stored is None or not hmac.compare_digest(stored.token_hash, presented):
         return None
     return stored.tenant_id

@@ -23,6 +23,7 @@ from scim2_models import (
 )
 
 from contracts.users import (
+    MAX_INDEX,
     ContactValue,
     EnterpriseInfo,
     PersonName,
@@ -85,8 +86,8 @@ def _invalid_value(error: ValidationError) -> ScimProblem:
 
 def profile_from_scim(body: Any) -> UserProfile:
     user = parse_scim_user(body)
-    if not user.user_name or not user.user_name.strip():
-        raise ScimProblem(400, "userName is required and must not be blank.", "invalidValue")
+    if user.user_name is None:
+        raise ScimProblem(400, "userName is required.", "invalidValue")
     return UserProfile(
         user_name=user.user_name,
         external_id=user.external_id,
@@ -203,7 +204,7 @@ def paging(start_index: str | None, count: str | None, *, max_page_size: int) ->
     """RFC 7644 §3.4.2.4: startIndex < 1 means 1; count < 0 means 0; count is capped."""
     start = _as_int(start_index, "startIndex", default=1)
     size = _as_int(count, "count", default=max_page_size)
-    return max(start, 1), min(max(size, 0), max_page_size)
+    return min(max(start, 1), MAX_INDEX), min(max(size, 0), max_page_size)
 
 
 def _as_int(raw: str | None, name: str, *, default: int) -> int:

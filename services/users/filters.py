@@ -84,6 +84,10 @@ def _comparison(node: Comparison) -> ColumnElement[bool]:
     column, normalise = _column(node.attr_path)
     if not isinstance(node.value, str):
         return false()  # a non-string never equals a string attribute (RFC 7644 §3.4.2.2)
+    try:
+        node.value.encode()
+    except UnicodeEncodeError:
+        raise InvalidFilter(f"The filter value for {node.attr_path} is not valid Unicode text.") from None
     return _apply(node.op, column, normalise(node.value))
 
 

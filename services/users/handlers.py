@@ -22,10 +22,6 @@ def _event(cause: Envelope, user_id: str, message: Message) -> Outgoing:
 
 def create_user(session: Session, envelope: Envelope, command: CreateUser) -> list[Outgoing]:
     tenant = envelope.tenant
-    existing = store.get_user(session, tenant=tenant, user_id=command.user_id)
-    if existing is not None:
-        # The same create sent again under a new message id (a gateway retry): same answer.
-        return reply_to(envelope, UserReply(user=existing), producer=PRODUCER)
     holder = store.user_id_holding_name(session, tenant=tenant, user_name=command.profile.user_name)
     domain.ensure_user_name_free(command.profile.user_name, holder_id=holder, user_id=command.user_id)
     user = domain.new_user(user_id=command.user_id, profile=command.profile, now=datetime.now(UTC))

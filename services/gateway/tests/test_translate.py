@@ -57,6 +57,10 @@ def test_attribute_names_are_case_insensitive() -> None:
     assert (profile.user_name, profile.display_name) == ("caps@example.com", "Caps")
 
 
+def test_a_blank_user_name_is_left_to_the_users_domain_to_refuse() -> None:
+    assert translate.profile_from_scim({"userName": " "}).user_name == " "
+
+
 def test_active_defaults_to_true_and_title_is_never_invented() -> None:
     profile = translate.profile_from_scim({"userName": "min@example.com"})
     assert profile.active is True and profile.title is None
@@ -66,7 +70,6 @@ def test_active_defaults_to_true_and_title_is_never_invented() -> None:
     ("body", "status", "scim_type"),
     [
         ({}, 400, "invalidValue"),
-        ({"userName": ""}, 400, "invalidValue"),
         ({"userName": 42}, 400, "invalidValue"),
         ({"userName": "x", "emails": [{"value": "not-an-email"}]}, 400, "invalidValue"),
         ([], 400, "invalidSyntax"),

@@ -16,6 +16,7 @@ from contracts.topics import USERS_COMMANDS, dead_letter_topic
 from contracts.users import CreateUser, UserProfile, UserReply
 from servicekit.handling import HandlerMap, Outgoing, RawRecord
 from servicekit.messaging import InboxEntry, OutboxEntry, mark_published, purge_settled
+from services.users.store import UserRow
 from services.users.tests.conftest import REPLY_TOPIC, UsersHarness
 
 DLQ = dead_letter_topic(USERS_COMMANDS)
@@ -32,10 +33,24 @@ def test_undecodable_bytes_go_to_the_dead_letter_topic_at_once(harness: UsersHar
     assert isinstance(reply, UserReply)
 
 
-def test_unknown_message_type_is_dead_lettered(harness: UsersHarness) -> None:
+def test_unknown_type_or_bad_payload_is_dead_lettered_and_the_sender_still_answered(
+    harness: UsersHarness,
+) -> None:
     envelope = harness.envelope(CreateUser(user_id="u", profile=UserProfile(user_name="a")))
-    harness.deliver_raw(envelope.model_copy(update={"type": "LaunchRocket"}).to_bytes())
-    assert [r.topic for r in harness.outbox()] == [DLQ]
+    unknown = envelope.model_copy(update={"type": "LaunchRocket"})
+    bad_payload = harness.envelope(CreateUser(user_id="v", profile=UserProfile(user_name="b")))
+    bad_payload = bad_payload.model_copy(update={"payload": {"user_id": "v"}})
+    for message in (unknown, bad_payload):
+        harness.deliver(message)
+        refusal = harness.reply_to(message)
+        assert isinstance(refusal, CommandRejected) and refusal.reason == RejectionReason.INTERNAL_ERROR
+    assert sorted(r.topic for r in harness.outbox()) == sorted([DLQ, DLQ, REPLY_TOPIC, REPLY_TOPIC])
+    assert _user_count(harness) == 0
+
+
+def test_a_tombstone_is_dead_lettered_not_stuck(harness: UsersHarness) -> None:
+    harness.deliver_raw(b"")
+    assert [(r.topic, r.value) for r in harness.outbox()] == [(DLQ, b"")]
 
 
 def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(users_engine: Engine) -> None:
@@ -60,6 +75,11 @@ def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(users_engine
     assert isinstance(refusal, CommandRejected) and refusal.reason == RejectionReason.INTERNAL_ERROR
     harness.processor.process(_record(envelope))  # a redelivery after settling changes nothing
     assert len(attempts) == 3 and len(harness.outbox()) == 2
+
+
+def _user_count(harness: UsersHarness) -> int:
+    with Session(harness.engine) as session:
+        return session.exec(select(func.count()).select_from(UserRow)).one()
 
 
 def _record(envelope: Envelope) -> RawRecord:
