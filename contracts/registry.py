@@ -7,11 +7,18 @@ from contracts.envelope import Envelope, Message
 
 ALL_MESSAGES: tuple[type[Message], ...] = (
     users.CreateUser,
+    users.ReplaceUser,
+    users.DeleteUser,
     users.GetUser,
     users.ListUsers,
     users.UserReply,
     users.UserPage,
     users.UserCreated,
+    users.UserUpdated,
+    users.UserDeactivated,
+    users.UserReactivated,
+    users.UserDeleted,
+    replies.Deleted,
     replies.CommandRejected,
 )
 

@@ -11,6 +11,7 @@ class RejectionReason(StrEnum):
     NOT_FOUND = "not_found"
     INVALID_VALUE = "invalid_value"
     INVALID_FILTER = "invalid_filter"
+    VERSION_MISMATCH = "version_mismatch"
     INTERNAL_ERROR = "internal_error"
 
 
@@ -24,6 +25,7 @@ SCIM_ERROR_FOR: dict[RejectionReason, ScimErrorShape] = {
     RejectionReason.NOT_FOUND: ScimErrorShape(404, None),
     RejectionReason.INVALID_VALUE: ScimErrorShape(400, "invalidValue"),
     RejectionReason.INVALID_FILTER: ScimErrorShape(400, "invalidFilter"),
+    RejectionReason.VERSION_MISMATCH: ScimErrorShape(412, None),  # RFC 7644 §3.14
     RejectionReason.INTERNAL_ERROR: ScimErrorShape(500, None),
 }
 

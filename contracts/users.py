@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -55,6 +56,15 @@ class EnterpriseInfo(_Data):
     )
 
 
+class RosterRole(StrEnum):
+    """Roster's roles, lowest to highest."""
+
+    LEARNER = "learner"
+    COACH = "coach"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
 class UserProfile(_Data):
     """Everything Roster stores about a user, as the IdP gave it. Secrets are never part of it."""
 
@@ -74,6 +84,7 @@ class UserProfile(_Data):
     phone_numbers: tuple[ContactValue, ...] = ()
     addresses: tuple[PostalAddress, ...] = ()
     enterprise: EnterpriseInfo | None = None
+    role: RosterRole = RosterRole.LEARNER
 
 
 class UserRecord(_Data):
@@ -92,6 +103,23 @@ class CreateUser(Message):
     profile: UserProfile
 
 
+class ReplaceUser(Message):
+    """Full replacement (SCIM PUT, and PATCH once the gateway applied it). Never creates.
+
+    ``expected_version``: refuse unless the stored version still is this one (If-Match, and the
+    gateway's read-modify-write of a PATCH).
+    """
+
+    user_id: str
+    profile: UserProfile
+    expected_version: int | None = None
+
+
+class DeleteUser(Message):
+    user_id: str
+    expected_version: int | None = None
+
+
 # Queries
 
 
@@ -105,6 +133,8 @@ class ListUsers(Message):
     filter: str | None = None
     start_index: int = Field(default=1, ge=1, le=MAX_INDEX)
     count: int = Field(default=100, ge=0, le=MAX_INDEX)
+    sort_by: str | None = Field(default=None, description="A SCIM attribute path (RFC 7644 §3.4.2.3).")
+    sort_descending: bool = False
 
 
 # Replies
@@ -125,3 +155,21 @@ class UserPage(Message):
 
 class UserCreated(Message):
     user: UserRecord
+
+
+class UserUpdated(Message):
+    """Any change of a user's attributes, with the user as it is now."""
+
+    user: UserRecord
+
+
+class UserDeactivated(Message):
+    user_id: str
+
+
+class UserReactivated(Message):
+    user_id: str
+
+
+class UserDeleted(Message):
+    user_id: str
