@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from contracts.envelope import Message
 from contracts.rejections import Rejection, RejectionReason
-from contracts.users import UserProfile, UserRecord
+from contracts.users import (
+    UserDeactivated,
+    UserDeleted,
+    UserProfile,
+    UserReactivated,
+    UserRecord,
+    UserUpdated,
+)
 
 
 class UserNameTaken(Rejection):
@@ -22,6 +30,10 @@ class InvalidUser(Rejection):
 
 class InvalidFilter(Rejection):
     reason = RejectionReason.INVALID_FILTER
+
+
+class VersionMismatch(Rejection):
+    reason = RejectionReason.VERSION_MISMATCH
 
 
 def user_name_key(user_name: str) -> str:
@@ -43,6 +55,12 @@ def ensure_user_name_free(user_name: str, *, holder_id: str | None, user_id: str
         )
 
 
+def ensure_id_never_used(user_id: str, *, used: bool) -> None:
+    """Ids are never reused, not even after a delete."""
+    if used:
+        raise InvalidUser(f'The id "{user_id}" has already been used.')
+
+
 def new_user(*, user_id: str, profile: UserProfile, now: datetime) -> UserRecord:
     check_profile(profile)
     return UserRecord(id=user_id, profile=profile, created=now, last_modified=now, version=1)
@@ -50,3 +68,37 @@ def new_user(*, user_id: str, profile: UserProfile, now: datetime) -> UserRecord
 
 def not_found(user_id: str) -> UserNotFound:
     return UserNotFound(f'User "{user_id}" not found.')
+
+
+def check_version(user: UserRecord, expected_version: int | None) -> None:
+    """RFC 7644 §3.14: a write conditioned on a version that is no longer current is refused."""
+    if expected_version is not None and expected_version != user.version:
+        raise VersionMismatch(
+            f'User "{user.id}" has changed (version {user.version}, expected {expected_version}).'
+            " Read it again and retry."
+        )
+
+
+def replace_user(
+    current: UserRecord, *, profile: UserProfile, expected_version: int | None, now: datetime
+) -> tuple[UserRecord, list[Message]]:
+    """The user after a full replacement, and what happened. Replacing with the same attributes
+    changes nothing — no new version, no event — as IdPs re-send unchanged users all the time."""
+    check_version(current, expected_version)
+    check_profile(profile)
+    if profile == current.profile:
+        return current, []
+    updated = current.model_copy(
+        update={"profile": profile, "last_modified": now, "version": current.version + 1}
+    )
+    events: list[Message] = [UserUpdated(user=updated)]
+    if current.profile.active and not profile.active:
+        events.append(UserDeactivated(user_id=current.id))
+    elif profile.active and not current.profile.active:
+        events.append(UserReactivated(user_id=current.id))
+    return updated, events
+
+
+def delete_user(current: UserRecord, *, expected_version: int | None) -> list[Message]:
+    check_version(current, expected_version)
+    return [UserDeleted(user_id=current.id)]
