@@ -14,10 +14,11 @@ from faststream.kafka.annotations import KafkaMessage
 from contracts.topics import gateway_reply_topic
 from servicekit.db import create_tables, make_engine
 from servicekit.kafka import delete_topics, ensure_topics, make_broker, raw_body
-from services.gateway import admin, routes
+from services.gateway import admin, discovery, routes
 from services.gateway.config import GatewaySettings
 from services.gateway.correlator import ReplyCorrelator, Requester, ServiceUnavailable
 from services.gateway.errors import ScimProblem, install_scim_error_handlers, scim_error_response
+from services.gateway.ratelimit import TenantRateLimiter
 from services.gateway.store import GATEWAY_TABLES
 
 log = logging.getLogger(__name__)
@@ -81,10 +82,14 @@ async def _on_unexpected(_request: Request, error: Exception) -> Any:
 def create_app(settings: GatewaySettings) -> FastAPI:
     app = FastAPI(title="Roster SCIM gateway", lifespan=_lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
+    app.state.rate_limiter = TenantRateLimiter(
+        per_second=settings.rate_limit_per_second, burst=settings.rate_limit_burst
+    )
     install_scim_error_handlers(app)
     app.add_exception_handler(ServiceUnavailable, _on_unavailable)
     app.add_exception_handler(Exception, _on_unexpected)
     app.include_router(routes.router)
+    app.include_router(discovery.router)
     app.include_router(admin.router)
     app.add_api_route("/healthz", _healthz, methods=["GET"], include_in_schema=False)
     return app

@@ -24,6 +24,8 @@ class GatewaySettings(ServiceSettings):
     retry_after_seconds: int = Field(default=5, ge=1)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_page_size: int = Field(default=1000, ge=1, description="Advertised as filter.maxResults.")
+    rate_limit_per_second: float = Field(default=50.0, gt=0, description="Per tenant, per instance.")
+    rate_limit_burst: int = Field(default=200, ge=1)
 
     @field_validator("admin_token")
     @classmethod

@@ -14,6 +14,7 @@ from services.gateway import store
 from services.gateway.config import GatewaySettings
 from services.gateway.correlator import Requester
 from services.gateway.errors import ScimProblem
+from services.gateway.ratelimit import TenantRateLimiter
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="roster"'}
 
@@ -77,5 +78,14 @@ def _authenticate_admin(settings: SettingsDep, authorization: Annotated[str | No
         raise ScimProblem(401, "Admin credential missing or wrong.", headers=_CHALLENGE)
 
 
-TenantId = Annotated[str, Depends(_authenticate_tenant)]
+def _within_rate_limit(request: Request, tenant: Annotated[str, Depends(_authenticate_tenant)]) -> str:
+    limiter: TenantRateLimiter = request.app.state.rate_limiter
+    wait = limiter.retry_after(tenant)
+    if wait is not None:
+        detail = f"Too many requests for this tenant; retry after {wait} s."
+        raise ScimProblem(429, detail, headers={"Retry-After": str(wait)})
+    return tenant
+
+
+TenantId = Annotated[str, Depends(_within_rate_limit)]
 AdminAuth = Depends(_authenticate_admin)

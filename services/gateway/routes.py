@@ -1,24 +1,38 @@
-"""SCIM 2.0 endpoints (RFC 7644). Each one: authenticate, translate, ask the owner, render."""
+"""SCIM 2.0 User endpoints (RFC 7644 §3). Each: authenticate, translate, ask the owner, render."""
 
 from __future__ import annotations
 
 from typing import Annotated, TypeVar
 from uuid import uuid4
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request, Response
 
 from contracts.envelope import Message
-from contracts.replies import CommandRejected
+from contracts.rejections import RejectionReason
+from contracts.replies import CommandRejected, Deleted
 from contracts.topics import USERS_COMMANDS, USERS_QUERIES, resource_key
-from contracts.users import CreateUser, GetUser, ListUsers, UserPage, UserReply
-from services.gateway import translate
+from contracts.users import (
+    CreateUser,
+    DeleteUser,
+    GetUser,
+    ListUsers,
+    ReplaceUser,
+    UserPage,
+    UserRecord,
+    UserReply,
+)
+from services.gateway import etags, listing, patching, translate
 from services.gateway.body import read_json
+from services.gateway.correlator import Requester
 from services.gateway.dependencies import RequesterDep, SettingsDep, TenantId
 from services.gateway.errors import ScimProblem, ScimResponse, problem_for_rejection
 
 router = APIRouter(prefix="/scim/v2")
 
 Expected = TypeVar("Expected", bound=Message)
+Attributes = Annotated[str | None, Query(alias="attributes")]
+ExcludedAttributes = Annotated[str | None, Query(alias="excludedAttributes")]
+_PATCH_ATTEMPTS = 3
 
 
 def _expect(reply: Message, expected: type[Expected]) -> Expected:
@@ -33,12 +47,34 @@ def _base_url(request: Request) -> str:
     return f"{str(request.base_url).rstrip('/')}{router.prefix}"
 
 
-def _user_response(reply: UserReply, request: Request, *, status: int = 200) -> ScimResponse:
-    body = translate.user_body(reply.user, base_url=_base_url(request))
-    headers = {"ETag": translate.etag(reply.user)}
+def _user_response(
+    user: UserRecord, request: Request, shown: translate.Projection | None = None, *, status: int = 200
+) -> ScimResponse:
+    body = translate.user_body(user, base_url=_base_url(request), shown=shown)
+    headers = {"ETag": etags.etag(user)}
     if status == 201:
-        headers["Location"] = body["meta"]["location"]
+        headers["Location"] = f"{_base_url(request)}/Users/{user.id}"
     return ScimResponse(body, status_code=status, headers=headers)
+
+
+async def _ask_users(
+    requester: Requester, message: Message, tenant: str, user_id: str, topic: str
+) -> Message:
+    return await requester.ask(message, tenant=tenant, topic=topic, key=resource_key(tenant, user_id))
+
+
+async def _read(requester: Requester, tenant: str, user_id: str) -> UserRecord:
+    reply = await _ask_users(requester, GetUser(user_id=user_id), tenant, user_id, USERS_QUERIES)
+    return _expect(reply, UserReply).user
+
+
+async def _list(
+    request: Request, requester: Requester, tenant: str, query: ListUsers, shown: translate.Projection
+) -> ScimResponse:
+    # A fresh key per query spreads one large tenant's reads over every partition.
+    reply = await _ask_users(requester, query, tenant, uuid4().hex, USERS_QUERIES)
+    page = _expect(reply, UserPage)
+    return ScimResponse(translate.list_body(page, base_url=_base_url(request), shown=shown))
 
 
 @router.get("/Users")
@@ -47,35 +83,148 @@ async def list_users(
     tenant: TenantId,
     requester: RequesterDep,
     settings: SettingsDep,
+    attributes: Attributes = None,
+    excluded_attributes: ExcludedAttributes = None,
     filter: Annotated[str | None, Query()] = None,
     start_index: Annotated[str | None, Query(alias="startIndex")] = None,
     count: Annotated[str | None, Query()] = None,
+    sort_by: Annotated[str | None, Query(alias="sortBy")] = None,
+    sort_order: Annotated[str | None, Query(alias="sortOrder")] = None,
 ) -> ScimResponse:
-    start, size = translate.paging(start_index, count, max_page_size=settings.max_page_size)
-    query = ListUsers(filter=filter or None, start_index=start, count=size)
-    # A fresh key per query spreads one large tenant's reads over every partition.
-    key = resource_key(tenant, uuid4().hex)
-    reply = await requester.ask(query, tenant=tenant, topic=USERS_QUERIES, key=key)
-    page = _expect(reply, UserPage)
-    return ScimResponse(translate.list_body(page, base_url=_base_url(request)))
+    query = listing.list_query(
+        filter=filter,
+        start_index=start_index,
+        count=count,
+        sort_by=sort_by,
+        sort_order=sort_order,
+        max_page_size=settings.max_page_size,
+    )
+    return await _list(
+        request, requester, tenant, query, translate.projection(attributes, excluded_attributes)
+    )
+
+
+@router.post("/Users/.search")
+async def search_users(
+    request: Request, tenant: TenantId, requester: RequesterDep, settings: SettingsDep
+) -> ScimResponse:
+    body = await read_json(request, limit=settings.max_body_bytes)
+    query, shown = listing.search_query(body, max_page_size=settings.max_page_size)
+    return await _list(request, requester, tenant, query, shown)
 
 
 @router.post("/Users")
 async def create_user(
-    request: Request, tenant: TenantId, requester: RequesterDep, settings: SettingsDep
+    request: Request,
+    tenant: TenantId,
+    requester: RequesterDep,
+    settings: SettingsDep,
+    attributes: Attributes = None,
+    excluded_attributes: ExcludedAttributes = None,
 ) -> ScimResponse:
+    shown = translate.projection(attributes, excluded_attributes)
     profile = translate.profile_from_scim(await read_json(request, limit=settings.max_body_bytes))
     user_id = str(uuid4())  # minted here so the command can be keyed by its resource
-    command = CreateUser(user_id=user_id, profile=profile)
-    reply = await requester.ask(
-        command, tenant=tenant, topic=USERS_COMMANDS, key=resource_key(tenant, user_id)
+    reply = await _ask_users(
+        requester, CreateUser(user_id=user_id, profile=profile), tenant, user_id, USERS_COMMANDS
     )
-    return _user_response(_expect(reply, UserReply), request, status=201)
+    return _user_response(_expect(reply, UserReply).user, request, shown, status=201)
 
 
-@router.get("/Users/{user_id}")
-async def get_user(request: Request, user_id: str, tenant: TenantId, requester: RequesterDep) -> ScimResponse:
-    reply = await requester.ask(
-        GetUser(user_id=user_id), tenant=tenant, topic=USERS_QUERIES, key=resource_key(tenant, user_id)
-    )
-    return _user_response(_expect(reply, UserReply), request)
+@router.get("/Users/{user_id}", response_model=None)
+async def get_user(
+    request: Request,
+    user_id: str,
+    tenant: TenantId,
+    requester: RequesterDep,
+    attributes: Attributes = None,
+    excluded_attributes: ExcludedAttributes = None,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    shown = translate.projection(attributes, excluded_attributes)
+    user = await _read(requester, tenant, user_id)
+    if etags.none_match(if_none_match, user):
+        return Response(status_code=304, headers={"ETag": etags.etag(user)})
+    return _user_response(user, request, shown)
+
+
+async def _expected_version(
+    requester: Requester, tenant: str, user_id: str, if_match: str | None
+) -> int | None:
+    """The version an If-Match header conditions a write on (RFC 7644 §3.14), or None."""
+    versions = etags.versions_in(if_match)
+    if versions is None:
+        return None
+    if len(versions) == 1:
+        return next(iter(versions))
+    current = await _read(requester, tenant, user_id)
+    if current.version not in versions:
+        raise ScimProblem(
+            412, f'User "{user_id}" has changed (version {current.version}). Read it again and retry.'
+        )
+    return current.version
+
+
+@router.put("/Users/{user_id}")
+async def replace_user(
+    request: Request,
+    user_id: str,
+    tenant: TenantId,
+    requester: RequesterDep,
+    settings: SettingsDep,
+    attributes: Attributes = None,
+    excluded_attributes: ExcludedAttributes = None,
+    if_match: Annotated[str | None, Header()] = None,
+) -> ScimResponse:
+    shown = translate.projection(attributes, excluded_attributes)
+    profile = translate.profile_from_scim(await read_json(request, limit=settings.max_body_bytes))
+    expected = await _expected_version(requester, tenant, user_id, if_match)
+    command = ReplaceUser(user_id=user_id, profile=profile, expected_version=expected)
+    reply = await _ask_users(requester, command, tenant, user_id, USERS_COMMANDS)
+    return _user_response(_expect(reply, UserReply).user, request, shown)
+
+
+async def _patch_once(
+    requester: Requester, tenant: str, user_id: str, patch: patching.UserPatch, if_match: str | None
+) -> Message:
+    current = await _read(requester, tenant, user_id)
+    allowed = etags.versions_in(if_match)
+    if allowed is not None and current.version not in allowed:
+        raise ScimProblem(
+            412, f'User "{user_id}" has changed (version {current.version}). Read it again and retry.'
+        )
+    profile = patching.patched_profile(current, patch)
+    command = ReplaceUser(user_id=user_id, profile=profile, expected_version=current.version)
+    return await _ask_users(requester, command, tenant, user_id, USERS_COMMANDS)
+
+
+@router.patch("/Users/{user_id}")
+async def patch_user(
+    request: Request,
+    user_id: str,
+    tenant: TenantId,
+    requester: RequesterDep,
+    settings: SettingsDep,
+    attributes: Attributes = None,
+    excluded_attributes: ExcludedAttributes = None,
+    if_match: Annotated[str | None, Header()] = None,
+) -> ScimResponse:
+    shown = translate.projection(attributes, excluded_attributes)
+    patch = patching.parse_patch(await read_json(request, limit=settings.max_body_bytes))
+    for _ in range(_PATCH_ATTEMPTS):
+        reply = await _patch_once(requester, tenant, user_id, patch, if_match)
+        lost_race = isinstance(reply, CommandRejected) and reply.reason == RejectionReason.VERSION_MISMATCH
+        if not lost_race or if_match is not None:
+            break  # without If-Match, a concurrent change is simply re-read and the patch re-applied
+    # RFC 7644 §3.5.2: 200 with the resource is what both Okta and Entra accept.
+    return _user_response(_expect(reply, UserReply).user, request, shown)
+
+
+@router.delete("/Users/{user_id}", status_code=204, response_model=None)
+async def delete_user(
+    user_id: str, tenant: TenantId, requester: RequesterDep, if_match: Annotated[str | None, Header()] = None
+) -> Response:
+    expected = await _expected_version(requester, tenant, user_id, if_match)
+    command = DeleteUser(user_id=user_id, expected_version=expected)
+    _expect(await _ask_users(requester, command, tenant, user_id, USERS_COMMANDS), Deleted)
+    return Response(status_code=204)

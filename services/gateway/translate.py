@@ -19,24 +19,26 @@ from scim2_models import (
     Meta,
     Name,
     PhoneNumber,
-    User,
+    ResponseParameters,
+    Role,
 )
 
 from contracts.users import (
-    MAX_INDEX,
     ContactValue,
     EnterpriseInfo,
     PersonName,
     PostalAddress,
+    RosterRole,
     UserPage,
     UserProfile,
     UserRecord,
 )
 from services.gateway.errors import ScimProblem
+from services.gateway.etags import etag
+from services.gateway.schemas import ENTERPRISE_URN, ROSTER_ROLES, RosterUser, ScimUser
 
-ScimUser = User[EnterpriseUser]
-ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 _MAX_CLEANING_ROUNDS = 8
+Projection = ResponseParameters[ScimUser]
 
 
 def _drop(body: Any, location: tuple[int | str, ...]) -> None:
@@ -85,7 +87,10 @@ def _invalid_value(error: ValidationError) -> ScimProblem:
 
 
 def profile_from_scim(body: Any) -> UserProfile:
-    user = parse_scim_user(body)
+    return profile_of(parse_scim_user(body))
+
+
+def profile_of(user: ScimUser) -> UserProfile:
     if user.user_name is None:
         raise ScimProblem(400, "userName is required.", "invalidValue")
     return UserProfile(
@@ -105,7 +110,24 @@ def profile_from_scim(body: Any) -> UserProfile:
         phone_numbers=tuple(_contact_in(p) for p in user.phone_numbers or ()),
         addresses=tuple(_address_in(a) for a in user.addresses or ()),
         enterprise=_enterprise_in(user[EnterpriseUser]),
+        role=_role_in(user),
     )
+
+
+def _role_in(user: ScimUser) -> RosterRole:
+    """The Roster extension's ``role`` wins; else the primary (or first) SCIM ``roles`` entry."""
+    extension = user[RosterUser]
+    roles = sorted(user.roles or (), key=lambda role: not role.primary)
+    candidates = [extension.role] if extension and extension.role else [r.value for r in roles if r.value]
+    if not candidates:
+        return RosterRole.LEARNER
+    try:
+        return RosterRole(str(candidates[0]).strip().lower())
+    except ValueError:
+        allowed = ", ".join(ROSTER_ROLES)
+        raise ScimProblem(
+            400, f"Unknown Roster role {candidates[0]!r}: use one of {allowed}.", "invalidValue"
+        ) from None
 
 
 def _name_in(name: Name | None) -> PersonName | None:
@@ -139,10 +161,6 @@ def _enterprise_in(extension: EnterpriseUser | None) -> EnterpriseInfo | None:
     )
 
 
-def etag(record: UserRecord) -> str:
-    return f'W/"{record.version}"'
-
-
 def scim_user(record: UserRecord, *, base_url: str) -> ScimUser:
     profile = record.profile
     user = ScimUser(
@@ -170,6 +188,8 @@ def scim_user(record: UserRecord, *, base_url: str) -> ScimUser:
             version=etag(record),
         ),
     )
+    user.roles = [Role(value=profile.role.value, primary=True)]
+    user[RosterUser] = RosterUser(role=profile.role.value)
     if profile.enterprise is not None:
         user[EnterpriseUser] = _enterprise_out(profile.enterprise)
     return user
@@ -186,31 +206,28 @@ def _enterprise_out(info: EnterpriseInfo) -> EnterpriseUser:
     )
 
 
-def user_body(record: UserRecord, *, base_url: str) -> dict[str, Any]:
-    return scim_user(record, base_url=base_url).model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+def projection(attributes: str | None, excluded_attributes: str | None) -> Projection:
+    """RFC 7644 §3.9 ``attributes`` / ``excludedAttributes`` (comma-separated)."""
+    try:
+        return Projection.model_validate(
+            {"attributes": attributes or None, "excluded_attributes": excluded_attributes or None}
+        )
+    except ValidationError as error:
+        raise ScimProblem(
+            400, f"attributes/excludedAttributes: {error.errors()[0]['msg']}.", "invalidValue"
+        ) from None
 
 
-def list_body(page: UserPage, *, base_url: str) -> dict[str, Any]:
+def user_body(record: UserRecord, *, base_url: str, shown: Projection | None = None) -> dict[str, Any]:
+    user = scim_user(record, base_url=base_url)
+    return user.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=shown)
+
+
+def list_body(page: UserPage, *, base_url: str, shown: Projection | None = None) -> dict[str, Any]:
     response = ListResponse[ScimUser](
         total_results=page.total_results,
         start_index=page.start_index,
         items_per_page=len(page.users),
         resources=[scim_user(record, base_url=base_url) for record in page.users],
     )
-    return response.model_dump(scim_ctx=Context.SEARCH_RESPONSE)
-
-
-def paging(start_index: str | None, count: str | None, *, max_page_size: int) -> tuple[int, int]:
-    """RFC 7644 §3.4.2.4: startIndex < 1 means 1; count < 0 means 0; count is capped."""
-    start = _as_int(start_index, "startIndex", default=1)
-    size = _as_int(count, "count", default=max_page_size)
-    return min(max(start, 1), MAX_INDEX), min(max(size, 0), max_page_size)
-
-
-def _as_int(raw: str | None, name: str, *, default: int) -> int:
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ScimProblem(400, f"{name} must be an integer, got {raw!r}.", "invalidValue") from None
+    return response.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=shown)

@@ -106,22 +106,6 @@ def test_rendering_round_trips_and_never_returns_a_password() -> None:
 
 
 @pytest.mark.parametrize(
-    ("start", "count", "expected"),
-    [(None, None, (1, 1000)), ("0", "5", (1, 5)), ("-3", "-1", (1, 0)), ("7", "5000", (7, 1000))],
-)
-def test_paging_follows_rfc_7644_section_3_4_2_4(
-    start: str | None, count: str | None, expected: tuple[int, int]
-) -> None:
-    assert translate.paging(start, count, max_page_size=1000) == expected
-
-
-def test_non_numeric_paging_is_invalid_value() -> None:
-    with pytest.raises(ScimProblem) as caught:
-        translate.paging("one", None, max_page_size=10)
-    assert (caught.value.status, caught.value.scim_type) == (400, "invalidValue")
-
-
-@pytest.mark.parametrize(
     ("header", "token"),
     [
         ("Bearer abc", "abc"),

@@ -1,0 +1,59 @@
+"""Entity tags and the per-tenant token bucket, purely."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from contracts.users import UserProfile, UserRecord
+from services.gateway import etags
+from services.gateway.ratelimit import TenantRateLimiter
+
+NOW = datetime(2026, 11, 22, tzinfo=UTC)
+USER = UserRecord(id="u", profile=UserProfile(user_name="a"), created=NOW, last_modified=NOW, version=3)
+
+
+def test_etag_is_weak_and_carries_the_version() -> None:
+    assert etags.etag(USER) == 'W/"3"'
+
+
+def test_if_match_headers_name_versions() -> None:
+    assert etags.versions_in(None) is None
+    assert etags.versions_in("*") is None
+    assert etags.versions_in('W/"3"') == {3}
+    assert etags.versions_in('"3"') == {3}
+    assert etags.versions_in('W/"2", W/"5"') == {2, 5}
+    assert etags.versions_in('"not-ours"') == set()
+
+
+def test_if_none_match() -> None:
+    assert etags.none_match('W/"3"', USER)
+    assert etags.none_match("*", USER)
+    assert not etags.none_match('W/"2"', USER)
+    assert not etags.none_match(None, USER)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_token_bucket_allows_a_burst_then_the_rate_per_tenant() -> None:
+    clock = FakeClock()
+    limiter = TenantRateLimiter(per_second=2, burst=3, clock=clock)
+    assert [limiter.retry_after("a") for _ in range(3)] == [None, None, None]
+    assert limiter.retry_after("a") == 1
+    assert limiter.retry_after("b") is None  # tenants do not share a bucket
+    clock.now = 0.5  # one token refilled at 2/s
+    assert limiter.retry_after("a") is None
+    assert limiter.retry_after("a") == 1
+    clock.now = 100
+    assert [limiter.retry_after("a") for _ in range(4)] == [None, None, None, 1]  # never above burst
+
+
+def test_retry_after_is_whole_seconds_for_slow_rates() -> None:
+    limiter = TenantRateLimiter(per_second=0.1, burst=1, clock=FakeClock())
+    assert limiter.retry_after("a") is None
+    assert limiter.retry_after("a") == 10

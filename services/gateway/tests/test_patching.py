@@ -1,0 +1,142 @@
+"""Every PATCH shape Okta and Entra send (scim-clients.md), applied purely to a user."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from contracts.users import RosterRole, UserProfile, UserRecord
+from services.gateway.errors import ScimProblem
+from services.gateway.patching import parse_patch, patched_profile
+from services.gateway.translate import profile_from_scim
+from tests.okta import ENTERPRISE, user_body
+
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+ROSTER = "urn:roster:params:scim:schemas:extension:roster:2.0:User"
+NOW = datetime(2026, 11, 22, tzinfo=UTC)
+
+
+def _user() -> UserRecord:
+    profile = profile_from_scim(user_body("ann@example.com"))
+    return UserRecord(id="u1", profile=profile, created=NOW, last_modified=NOW, version=1)
+
+
+def _apply(*operations: dict[str, Any]) -> UserProfile:
+    return patched_profile(_user(), parse_patch({"schemas": [PATCH_OP], "Operations": list(operations)}))
+
+
+def test_okta_deactivate_path_less() -> None:
+    assert _apply({"op": "replace", "value": {"active": False}}).active is False
+
+
+@pytest.mark.parametrize("value", ["False", "false", False])
+def test_entra_capitalised_op_and_boolean_as_string(value: object) -> None:
+    assert _apply({"op": "Replace", "path": "active", "value": value}).active is False
+
+
+def test_value_filter_paths() -> None:
+    by_type = _apply({"op": "replace", "path": 'emails[type eq "work"].value', "value": "w@example.com"})
+    assert [e.value for e in by_type.emails] == ["w@example.com"]
+    by_primary = _apply({"op": "replace", "path": "emails[primary eq true].value", "value": "p@example.com"})
+    assert [e.value for e in by_primary.emails] == ["p@example.com"]
+
+
+def test_entra_dotted_and_urn_qualified_path_less_keys() -> None:
+    profile = _apply(
+        {
+            "op": "Replace",
+            "value": {"name.givenName": "Zed", f"{ENTERPRISE}:employeeNumber": "E-99", "title": "VP"},
+        }
+    )
+    assert profile.name is not None and profile.name.given_name == "Zed"
+    assert profile.enterprise is not None and profile.enterprise.employee_number == "E-99"
+    assert profile.title == "VP"
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        {"op": "replace", "path": f"{ENTERPRISE}:manager", "value": {"value": "m-1"}},
+        {"op": "replace", "path": f"{ENTERPRISE}:manager", "value": "m-1"},  # Entra: a bare string
+        {"op": "Add", "path": "manager", "value": [{"value": "m-1"}]},  # Entra: add with a list
+        {"op": "replace", "value": {f"{ENTERPRISE}:manager": "m-1"}},
+        {"op": "replace", "value": {ENTERPRISE: {"manager": "m-1"}}},
+    ],
+)
+def test_every_manager_shape(operation: dict[str, Any]) -> None:
+    profile = _apply(operation)
+    assert profile.enterprise is not None and profile.enterprise.manager_ref == "m-1"
+
+
+def test_add_and_remove() -> None:
+    added = _apply({"op": "add", "path": "emails", "value": [{"value": "home@example.com", "type": "home"}]})
+    assert [e.type for e in added.emails] == ["work", "home"]
+    assert _apply({"op": "remove", "path": "title"}).title is None
+    removed = _apply({"op": "remove", "path": 'emails[type eq "work"]'})
+    assert removed.emails == ()
+
+
+def test_user_name_can_change() -> None:
+    assert (
+        _apply({"op": "replace", "path": "userName", "value": "new@example.com"}).user_name
+        == "new@example.com"
+    )
+
+
+def test_roles_through_scim_roles_or_the_roster_extension() -> None:
+    assert _apply(
+        {"op": "replace", "path": "roles", "value": [{"value": "Coach", "primary": True}]}
+    ).role == (RosterRole.COACH)
+    assert _apply({"op": "replace", "path": f"{ROSTER}:role", "value": "manager"}).role == RosterRole.MANAGER
+    assert _apply({"op": "replace", "path": "title", "value": "t"}).role == RosterRole.LEARNER
+
+
+def test_several_operations_apply_in_order() -> None:
+    profile = _apply(
+        {"op": "replace", "path": "displayName", "value": "One"},
+        {"op": "replace", "path": "displayName", "value": "Two"},
+        {"op": "replace", "value": {"active": False}},
+    )
+    assert (profile.display_name, profile.active) == ("Two", False)
+
+
+def test_unknown_keys_in_a_path_less_value_are_ignored() -> None:
+    assert (
+        _apply({"op": "replace", "value": {"displayName": "D", "favouriteColour": "teal"}}).display_name
+        == "D"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "scim_type"),
+    [
+        ([], 400, "invalidSyntax"),
+        ({"schemas": [PATCH_OP]}, 400, "invalidValue"),
+        ({"schemas": [PATCH_OP], "Operations": []}, 400, "invalidValue"),
+        (
+            {"schemas": [PATCH_OP], "Operations": [{"op": "jump", "path": "title", "value": "x"}]},
+            400,
+            "invalidValue",
+        ),
+        ({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "title"}]}, 400, "invalidValue"),
+        (
+            {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "shoeSize", "value": 1}]},
+            400,
+            "invalidPath",
+        ),
+        ({"schemas": [PATCH_OP], "Operations": [{"op": "remove", "path": "userName"}]}, 400, "mutability"),
+    ],
+)
+def test_invalid_patches(body: Any, status: int, scim_type: str) -> None:
+    with pytest.raises(ScimProblem) as caught:
+        patched_profile(_user(), parse_patch(body))
+    assert (caught.value.status, caught.value.scim_type) == (status, scim_type)
+    assert caught.value.detail
+
+
+def test_an_unknown_role_is_invalid_value_naming_the_choices() -> None:
+    with pytest.raises(ScimProblem) as caught:
+        _apply({"op": "replace", "path": f"{ROSTER}:role", "value": "wizard"})
+    assert caught.value.scim_type == "invalidValue" and "learner" in caught.value.detail
