@@ -52,8 +52,10 @@ class EnterpriseInfo(_Data):
     division: str | None = None
     department: str | None = None
     manager_ref: str | None = Field(
-        default=None, description="The manager reference exactly as the IdP sent it."
+        default=None, description="The manager reference (manager.value) exactly as the IdP sent it."
     )
+    manager_uri: str | None = Field(default=None, description="manager.$ref as sent, if any.")
+    manager_display: str | None = Field(default=None, description="manager.displayName as sent, if any.")
 
 
 class RosterRole(StrEnum):
@@ -78,13 +80,36 @@ class UserProfile(_Data):
     preferred_language: str | None = None
     locale: str | None = None
     timezone: str | None = None
-    active: bool = True
+    active: bool | None = Field(default=True, description="None: unset, which counts as active.")
     name: PersonName | None = None
     emails: tuple[ContactValue, ...] = ()
     phone_numbers: tuple[ContactValue, ...] = ()
     addresses: tuple[PostalAddress, ...] = ()
     enterprise: EnterpriseInfo | None = None
-    role: RosterRole = RosterRole.LEARNER
+    roles: tuple[ContactValue, ...] = Field(default=(), description="SCIM roles exactly as sent.")
+    roster_role: RosterRole | None = Field(default=None, description="The Roster extension's role, if set.")
+
+    @property
+    def is_active(self) -> bool:
+        return self.active is not False
+
+    @property
+    def role(self) -> RosterRole:
+        """The Roster role: the extension's if set, else the primary (or first) SCIM role Roster knows."""
+        if self.roster_role is not None:
+            return self.roster_role
+        for entry in sorted(self.roles, key=lambda entry: not entry.primary):
+            known = _as_roster_role(entry.value)
+            if known is not None:
+                return known
+        return RosterRole.LEARNER
+
+
+def _as_roster_role(value: str | None) -> RosterRole | None:
+    try:
+        return RosterRole((value or "").strip().lower())
+    except ValueError:
+        return None
 
 
 class UserRecord(_Data):

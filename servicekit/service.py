@@ -71,7 +71,8 @@ class RunningService:
 
         self.broker.subscriber(
             topic,
-            group_id=self.definition.name,
+            # One group per topic: a member joining for commands must not pause the queries.
+            group_id=f"{self.definition.name}.{topic}",
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
             decoder=raw_body,

@@ -13,7 +13,7 @@ from scim2_models import Context, PatchOp, SCIMException
 
 from contracts.users import UserProfile, UserRecord
 from services.gateway.errors import ScimProblem
-from services.gateway.schemas import ENTERPRISE_URN, RosterUser, ScimUser
+from services.gateway.schemas import ENTERPRISE_URN, ScimUser
 from services.gateway.translate import profile_of, scim_user
 
 UserPatch = PatchOp[ScimUser]
@@ -96,8 +96,4 @@ def patched_profile(current: UserRecord, patch: UserPatch) -> UserProfile:
         raise ScimProblem(error.status, f"PATCH: {error.detail}.", error.scim_type or None) from None
     except ValidationError as error:
         raise _problem(error) from None
-    extension = user[RosterUser]
-    if extension is not None and extension.role == current.profile.role.value:
-        # The role was given twice (``roles`` and the Roster extension); the one this PATCH changed wins.
-        user[RosterUser] = None
     return profile_of(user)

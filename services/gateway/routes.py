@@ -105,6 +105,7 @@ async def list_users(
 
 
 @router.post("/Users/.search")
+@router.post("/.search")  # RFC 7644 §3.4.3 at the root: Users is the only resource type so far
 async def search_users(
     request: Request, tenant: TenantId, requester: RequesterDep, settings: SettingsDep
 ) -> ScimResponse:

@@ -87,10 +87,15 @@ def _invalid_value(error: ValidationError) -> ScimProblem:
 
 
 def profile_from_scim(body: Any) -> UserProfile:
-    return profile_of(parse_scim_user(body))
+    """A POST or PUT body. A user provisioned without ``active`` is active (Roster's rule)."""
+    user = parse_scim_user(body)
+    if user.active is None:
+        user.active = True
+    return profile_of(user)
 
 
 def profile_of(user: ScimUser) -> UserProfile:
+    """Attributes as they stand; an ``active`` removed by PATCH stays unset (and counts as active)."""
     if user.user_name is None:
         raise ScimProblem(400, "userName is required.", "invalidValue")
     return UserProfile(
@@ -104,29 +109,28 @@ def profile_of(user: ScimUser) -> UserProfile:
         preferred_language=user.preferred_language,
         locale=user.locale,
         timezone=user.timezone,
-        active=True if user.active is None else user.active,
+        active=user.active,
         name=_name_in(user.name),
         emails=tuple(_contact_in(e) for e in user.emails or ()),
         phone_numbers=tuple(_contact_in(p) for p in user.phone_numbers or ()),
         addresses=tuple(_address_in(a) for a in user.addresses or ()),
         enterprise=_enterprise_in(user[EnterpriseUser]),
-        role=_role_in(user),
+        roles=tuple(_contact_in(role) for role in user.roles or ()),
+        roster_role=_roster_role_in(user),
     )
 
 
-def _role_in(user: ScimUser) -> RosterRole:
-    """The Roster extension's ``role`` wins; else the primary (or first) SCIM ``roles`` entry."""
+def _roster_role_in(user: ScimUser) -> RosterRole | None:
+    """Roster's extension: strict, as its canonical values are ours (unknown SCIM ``roles`` are kept)."""
     extension = user[RosterUser]
-    roles = sorted(user.roles or (), key=lambda role: not role.primary)
-    candidates = [extension.role] if extension and extension.role else [r.value for r in roles if r.value]
-    if not candidates:
-        return RosterRole.LEARNER
+    if extension is None or extension.role is None:
+        return None
     try:
-        return RosterRole(str(candidates[0]).strip().lower())
+        return RosterRole(extension.role.strip().lower())
     except ValueError:
         allowed = ", ".join(ROSTER_ROLES)
         raise ScimProblem(
-            400, f"Unknown Roster role {candidates[0]!r}: use one of {allowed}.", "invalidValue"
+            400, f"Unknown Roster role {extension.role!r}: use one of {allowed}.", "invalidValue"
         ) from None
 
 
@@ -136,7 +140,7 @@ def _name_in(name: Name | None) -> PersonName | None:
     return PersonName.model_validate(name.model_dump(exclude_none=True, by_alias=False))
 
 
-def _contact_in(item: Email | PhoneNumber) -> ContactValue:
+def _contact_in(item: Email | PhoneNumber | Role) -> ContactValue:
     kind = str(item.type) if item.type is not None else None
     return ContactValue(value=item.value, type=kind, primary=bool(item.primary), display=item.display)
 
@@ -150,14 +154,16 @@ def _address_in(address: Address) -> PostalAddress:
 def _enterprise_in(extension: EnterpriseUser | None) -> EnterpriseInfo | None:
     if extension is None:
         return None
-    manager = extension.manager.value if extension.manager else None
+    manager = extension.manager
     return EnterpriseInfo(
         employee_number=extension.employee_number,
         cost_center=extension.cost_center,
         organization=extension.organization,
         division=extension.division,
         department=extension.department,
-        manager_ref=manager,
+        manager_ref=manager.value if manager else None,
+        manager_uri=str(manager.ref) if manager and manager.ref else None,
+        manager_display=manager.display_name if manager else None,
     )
 
 
@@ -188,8 +194,9 @@ def scim_user(record: UserRecord, *, base_url: str) -> ScimUser:
             version=etag(record),
         ),
     )
-    user.roles = [Role(value=profile.role.value, primary=True)]
-    user[RosterUser] = RosterUser(role=profile.role.value)
+    user.roles = [Role(**role.model_dump(exclude_none=True)) for role in profile.roles] or None
+    if profile.roster_role is not None:
+        user[RosterUser] = RosterUser(role=profile.roster_role.value)
     if profile.enterprise is not None:
         user[EnterpriseUser] = _enterprise_out(profile.enterprise)
     return user
@@ -202,7 +209,7 @@ def _enterprise_out(info: EnterpriseInfo) -> EnterpriseUser:
         organization=info.organization,
         division=info.division,
         department=info.department,
-        manager=Manager(value=info.manager_ref) if info.manager_ref else None,
+        manager=_manager_out(info),
     )
 
 
@@ -216,6 +223,12 @@ def projection(attributes: str | None, excluded_attributes: str | None) -> Proje
         raise ScimProblem(
             400, f"attributes/excludedAttributes: {error.errors()[0]['msg']}.", "invalidValue"
         ) from None
+
+
+def _manager_out(info: EnterpriseInfo) -> Manager | None:
+    if not (info.manager_ref or info.manager_uri or info.manager_display):
+        return None
+    return Manager(value=info.manager_ref, ref=info.manager_uri, display_name=info.manager_display)
 
 
 def user_body(record: UserRecord, *, base_url: str, shown: Projection | None = None) -> dict[str, Any]:

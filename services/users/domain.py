@@ -92,9 +92,9 @@ def replace_user(
         update={"profile": profile, "last_modified": now, "version": current.version + 1}
     )
     events: list[Message] = [UserUpdated(user=updated)]
-    if current.profile.active and not profile.active:
+    if current.profile.is_active and not profile.is_active:
         events.append(UserDeactivated(user_id=current.id))
-    elif profile.active and not current.profile.active:
+    elif profile.is_active and not current.profile.is_active:
         events.append(UserReactivated(user_id=current.id))
     return updated, events
 

@@ -79,7 +79,7 @@ def _write(row: UserRow, user: UserRecord) -> UserRow:
     row.user_name = profile.user_name
     row.user_name_key = user_name_key(profile.user_name)
     row.external_id = profile.external_id
-    row.active = profile.active
+    row.active = profile.is_active
     row.profile = profile.model_dump(mode="json")
     row.last_modified = user.last_modified
     row.version = user.version

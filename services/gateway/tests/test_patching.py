@@ -140,3 +140,17 @@ def test_an_unknown_role_is_invalid_value_naming_the_choices() -> None:
     with pytest.raises(ScimProblem) as caught:
         _apply({"op": "replace", "path": f"{ROSTER}:role", "value": "wizard"})
     assert caught.value.scim_type == "invalidValue" and "learner" in caught.value.detail
+
+
+def test_removing_active_leaves_it_unset_which_counts_as_active() -> None:
+    profile = _apply({"op": "remove", "path": "active"})
+    assert profile.active is None and profile.is_active
+
+
+def test_removing_the_roster_role_falls_back_to_scim_roles_then_learner() -> None:
+    user = _user()
+    coach = user.model_copy(
+        update={"profile": user.profile.model_copy(update={"roster_role": RosterRole.COACH})}
+    )
+    patch = parse_patch({"schemas": [PATCH_OP], "Operations": [{"op": "remove", "path": f"{ROSTER}:role"}]})
+    assert patched_profile(coach, patch).role == RosterRole.LEARNER

@@ -7,11 +7,13 @@ from typing import Any
 
 import pytest
 
-from contracts.users import UserPage, UserRecord
+from contracts.users import RosterRole, UserPage, UserRecord
 from services.gateway import translate
 from services.gateway.dependencies import bearer_token
 from services.gateway.errors import ScimProblem
 from tests.okta import ENTERPRISE, user_body
+
+ROSTER = "urn:roster:params:scim:schemas:extension:roster:2.0:User"
 
 
 def _problem(body: Any) -> ScimProblem:
@@ -120,3 +122,30 @@ def test_rendering_round_trips_and_never_returns_a_password() -> None:
 )
 def test_bearer_token_parsing(header: str | None, token: str | None) -> None:
     assert bearer_token(header) == token
+
+
+def test_scim_roles_are_kept_as_sent_and_the_roster_role_derived_from_them() -> None:
+    profile = translate.profile_from_scim(
+        {"userName": "r@example.com", "roles": [{"value": "sales-rep"}, {"value": "Coach", "primary": True}]}
+    )
+    assert [r.value for r in profile.roles] == ["sales-rep", "Coach"]
+    assert profile.role == RosterRole.COACH and profile.roster_role is None
+    plain = translate.profile_from_scim({"userName": "p@example.com", "roles": [{"value": "sales-rep"}]})
+    assert plain.role == RosterRole.LEARNER
+
+
+def test_the_roster_extension_role_wins_and_is_strict() -> None:
+    body = {"userName": "x@example.com", "roles": [{"value": "coach"}], ROSTER: {"role": "Manager"}}
+    assert translate.profile_from_scim(body).role == RosterRole.MANAGER
+    problem = _problem({"userName": "x@example.com", ROSTER: {"role": "wizard"}})
+    assert (problem.status, problem.scim_type) == (400, "invalidValue")
+    assert "learner, coach, manager, admin" in problem.detail
+
+
+def test_manager_reference_display_and_uri_round_trip() -> None:
+    manager = {"value": "m-1", "$ref": "https://idp.example.com/Users/m-1", "displayName": "Boss"}
+    profile = translate.profile_from_scim({"userName": "m@example.com", ENTERPRISE: {"manager": manager}})
+    record = UserRecord(
+        id="u", profile=profile, created=datetime.now(UTC), last_modified=datetime.now(UTC), version=1
+    )
+    assert translate.user_body(record, base_url="b")[ENTERPRISE]["manager"] == manager

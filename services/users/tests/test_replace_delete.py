@@ -44,7 +44,7 @@ def _rejection(reply: object, reason: RejectionReason) -> CommandRejected:
 
 def test_replace_stores_the_new_profile_and_bumps_the_version(harness: UsersHarness) -> None:
     user = _created(harness, "ann@example.com").user
-    profile = user.profile.model_copy(update={"title": "Coach", "role": RosterRole.COACH})
+    profile = user.profile.model_copy(update={"title": "Coach", "roster_role": RosterRole.COACH})
     reply = harness.send(ReplaceUser(user_id=user.id, profile=profile, expected_version=1))
     assert isinstance(reply, UserReply)
     assert (reply.user.version, reply.user.profile.title, reply.user.created) == (2, "Coach", user.created)
