@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contracts import replies, users
+from contracts import replies, seats, users
 from contracts.envelope import Envelope, Message
 
 ALL_MESSAGES: tuple[type[Message], ...] = (
@@ -18,6 +18,18 @@ ALL_MESSAGES: tuple[type[Message], ...] = (
     users.UserDeactivated,
     users.UserReactivated,
     users.UserDeleted,
+    seats.ReserveSeat,
+    seats.ReleaseSeat,
+    seats.SetSeatLimit,
+    seats.GetSeatUsage,
+    seats.ListSeatHolders,
+    seats.SeatUsage,
+    seats.SeatHolders,
+    seats.SeatReserved,
+    seats.SeatDenied,
+    seats.SeatReleased,
+    seats.SeatLimitReached,
+    seats.SeatLimitChanged,
     replies.Deleted,
     replies.CommandRejected,
 )

@@ -12,6 +12,7 @@ class RejectionReason(StrEnum):
     INVALID_VALUE = "invalid_value"
     INVALID_FILTER = "invalid_filter"
     VERSION_MISMATCH = "version_mismatch"
+    SEAT_LIMIT_REACHED = "seat_limit_reached"
     INTERNAL_ERROR = "internal_error"
 
 
@@ -26,6 +27,7 @@ SCIM_ERROR_FOR: dict[RejectionReason, ScimErrorShape] = {
     RejectionReason.INVALID_VALUE: ScimErrorShape(400, "invalidValue"),
     RejectionReason.INVALID_FILTER: ScimErrorShape(400, "invalidFilter"),
     RejectionReason.VERSION_MISMATCH: ScimErrorShape(412, None),  # RFC 7644 §3.14
+    RejectionReason.SEAT_LIMIT_REACHED: ScimErrorShape(403, None),
     RejectionReason.INTERNAL_ERROR: ScimErrorShape(500, None),
 }
 

@@ -6,6 +6,10 @@ USERS_COMMANDS = "users.commands.v1"
 USERS_QUERIES = "users.queries.v1"
 USERS_EVENTS = "users.events.v1"
 
+SEATS_COMMANDS = "seats.commands.v1"
+SEATS_QUERIES = "seats.queries.v1"
+SEATS_EVENTS = "seats.events.v1"
+
 GATEWAY_REPLIES_PREFIX = "gateway.replies.v1."
 
 

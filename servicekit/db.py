@@ -27,6 +27,9 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite opens a transaction only at the first write, so a read-then-write (count the
+        # seats, then take one) would not be isolated. Take control of BEGIN instead.
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         # WAL lets the relay read while a handler writes; NORMAL is durable across app crashes.
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -36,6 +39,12 @@ def _sqlite_engine(url: str) -> Engine:
         # SQL LIKE must honour caseExact attributes as PostgreSQL does.
         cursor.execute("PRAGMA case_sensitive_like=ON")
         cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        # IMMEDIATE: the write lock from the start. Handling any message writes (inbox, outbox),
+        # so transactions are serialised rather than failing on a stale snapshot.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

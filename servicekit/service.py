@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,6 +22,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, SQLModel
 
 from contracts.topics import dead_letter_topic
+from servicekit import health
 from servicekit.db import create_tables, make_engine
 from servicekit.handling import HandlerMap, MessageProcessor, RawRecord
 from servicekit.kafka import TopicDirectory, ensure_topics, make_broker, outbox_publisher, raw_body
@@ -122,3 +125,19 @@ async def serve_until_stopped(service: RunningService, stop: asyncio.Event) -> N
         await stop.wait()
     finally:
         await service.stop()
+
+
+async def _serve_with_signals(service: RunningService) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await serve_until_stopped(service, stop)
+
+
+def run_process(definition: ServiceDefinition, settings: ServiceSettings, argv: Sequence[str]) -> None:
+    """A service's ``main``: ``--health`` probes its database and Kafka; otherwise serve until signalled."""
+    if "--health" in argv:
+        sys.exit(health.exit_status(settings))
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {definition.name} %(levelname)s %(message)s")
+    asyncio.run(_serve_with_signals(RunningService(definition, settings)))

@@ -1,0 +1,3 @@
+from services.seats.app import main
+
+main()
