@@ -11,6 +11,8 @@ ALL_MESSAGES: tuple[type[Message], ...] = (
     users.DeleteUser,
     users.GetUser,
     users.ListUsers,
+    users.ListActiveUserIds,
+    users.UserIds,
     users.UserReply,
     users.UserPage,
     users.UserCreated,

@@ -22,6 +22,11 @@ def gateway_reply_topic(instance_id: str) -> str:
     return f"{GATEWAY_REPLIES_PREFIX}{instance_id}"
 
 
+def tenant_key(tenant: str) -> bytes:
+    """Seat commands are keyed by tenant alone: one tenant's seats are counted one at a time."""
+    return tenant.encode()
+
+
 def resource_key(tenant: str, resource_id: str) -> bytes:
     """All messages about one resource share a partition, so they stay ordered."""
     return f"{tenant}:{resource_id}".encode()

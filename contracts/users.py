@@ -162,7 +162,15 @@ class ListUsers(Message):
     sort_descending: bool = False
 
 
+class ListActiveUserIds(Message):
+    """Every active user of the tenant (the seats reconciliation compares them with seats held)."""
+
+
 # Replies
+
+
+class UserIds(Message):
+    user_ids: tuple[str, ...]
 
 
 class UserReply(Message):

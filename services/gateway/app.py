@@ -14,7 +14,7 @@ from faststream.kafka.annotations import KafkaMessage
 from contracts.topics import gateway_reply_topic
 from servicekit.db import create_tables, make_engine
 from servicekit.kafka import delete_topics, ensure_topics, make_broker, raw_body
-from services.gateway import admin, discovery, routes
+from services.gateway import admin, admin_seats, discovery, routes
 from services.gateway.config import GatewaySettings
 from services.gateway.correlator import ReplyCorrelator, Requester, ServiceUnavailable
 from services.gateway.errors import ScimProblem, install_scim_error_handlers, scim_error_response
@@ -91,6 +91,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(routes.router)
     app.include_router(discovery.router)
     app.include_router(admin.router)
+    app.include_router(admin_seats.router)
     app.add_api_route("/healthz", _healthz, methods=["GET"], include_in_schema=False)
     return app
 

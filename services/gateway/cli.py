@@ -33,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     create = tenant.add_parser("create", help="create a tenant and print its first SCIM token")
     create.add_argument("name")
     create.add_argument("--no-token", action="store_true", help="do not issue a token yet")
+    create.add_argument("--seats", type=int, help="the seat limit (default: the seats service's default)")
     tenant.add_parser("list", help="list tenants")
     token = groups.add_parser("token", help="SCIM tokens").add_subparsers(dest="action", required=True)
     for action, text in (
@@ -41,6 +42,14 @@ def _parser() -> argparse.ArgumentParser:
         ("revoke", "revoke every token of the tenant"),
     ):
         token.add_parser(action, help=text).add_argument("tenant_id")
+    seats = groups.add_parser("seats", help="seat limits").add_subparsers(dest="action", required=True)
+    seats.add_parser("show", help="seats used / limit").add_argument("tenant_id")
+    set_limit = seats.add_parser("set", help="change the seat limit (lowering it deprovisions nobody)")
+    set_limit.add_argument("tenant_id")
+    set_limit.add_argument("limit", type=int)
+    check = seats.add_parser("reconcile", help="compare seats held with active users")
+    check.add_argument("tenant_id")
+    check.add_argument("--repair", action="store_true", help="release stray seats, reserve missing ones")
     return parser
 
 
@@ -66,24 +75,52 @@ def _call(client: httpx.Client, method: str, path: str, body: dict[str, Any] | N
     return response.json()
 
 
-def _run(args: argparse.Namespace, client: httpx.Client) -> list[str]:
-    if args.group == "tenant" and args.action == "create":
-        tenant = _call(client, "POST", "/tenants", {"name": args.name})
-        lines = [f"TENANT_ID={tenant['id']}"]
-        if not args.no_token:
-            issued = _call(client, "POST", f"/tenants/{tenant['id']}/tokens")
-            lines.append(f"SCIM_TOKEN={issued['token']}")
+def _tenant_command(args: argparse.Namespace, client: httpx.Client) -> list[str]:
+    if args.action == "list":
+        lines = []
+        for t in _call(client, "GET", "/tenants"):
+            seats = _call(client, "GET", f"/tenants/{t['id']}/seats")
+            lines.append(
+                f"{t['id']}\t{t['name']}\tseats={seats['used']}/{seats['limit']}"
+                f"\tactive_tokens={t['active_tokens']}\t{t['created_at']}"
+            )
         return lines
-    if args.group == "tenant":
-        rows = _call(client, "GET", "/tenants")
-        return [
-            f"{t['id']}\t{t['name']}\tactive_tokens={t['active_tokens']}\t{t['created_at']}" for t in rows
-        ]
+    tenant = _call(client, "POST", "/tenants", {"name": args.name})
+    lines = [f"TENANT_ID={tenant['id']}"]
+    if args.seats is not None:
+        seats = _call(client, "PUT", f"/tenants/{tenant['id']}/seats", {"limit": args.seats})
+        lines.append(f"SEATS={seats['used']}/{seats['limit']}")
+    if not args.no_token:
+        issued = _call(client, "POST", f"/tenants/{tenant['id']}/tokens")
+        lines.append(f"SCIM_TOKEN={issued['token']}")
+    return lines
+
+
+def _token_command(args: argparse.Namespace, client: httpx.Client) -> list[str]:
     path = f"/tenants/{args.tenant_id}/tokens"
     if args.action == "revoke":
         return [f"revoked {_call(client, 'DELETE', path)['revoked']} token(s)"]
     issued = _call(client, "POST", path + ("/rotate" if args.action == "rotate" else ""))
     return [f"SCIM_TOKEN={issued['token']}"]
+
+
+def _seats_command(args: argparse.Namespace, client: httpx.Client) -> list[str]:
+    path = f"/tenants/{args.tenant_id}/seats"
+    if args.action in ("show", "set"):
+        body = {"limit": args.limit} if args.action == "set" else None
+        seats = _call(client, "PUT" if body else "GET", path, body)
+        return [f"seats used {seats['used']} of {seats['limit']}"]
+    drift = _call(client, "POST", f"{path}/reconcile?repair={'true' if args.repair else 'false'}")
+    lines = [f"seat without an active user: {user}" for user in drift["seats_without_active_user"]]
+    lines += [f"active user without a seat: {user}" for user in drift["active_users_without_seat"]]
+    if not lines:
+        return ["no drift: every active user holds exactly one seat"]
+    return [*lines, "repaired" if drift["repaired"] else "run again with --repair to fix"]
+
+
+def _run(args: argparse.Namespace, client: httpx.Client) -> list[str]:
+    commands = {"tenant": _tenant_command, "token": _token_command, "seats": _seats_command}
+    return commands[args.group](args, client)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

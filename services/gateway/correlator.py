@@ -70,6 +70,12 @@ class Requester:
             self._correlator.discard(envelope.correlation_id)
         return payload_of(reply)
 
+    async def tell(self, message: Message, *, tenant: str, topic: str, key: bytes) -> None:
+        """Publish without waiting for an outcome (idempotent admin repairs)."""
+        envelope = wrap(message, tenant=tenant, producer="gateway")
+        async with asyncio.timeout(self._timeout):
+            await self._publish(envelope, topic, key)
+
     async def _publish(self, envelope: Envelope, topic: str, key: bytes) -> None:
         try:
             await self._broker.publish(
