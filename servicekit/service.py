@@ -127,7 +127,8 @@ async def serve_until_stopped(service: RunningService, stop: asyncio.Event) -> N
         await service.stop()
 
 
-async def _serve_with_signals(service: RunningService) -> None:
+async def _serve_with_signals(definition: ServiceDefinition, settings: ServiceSettings) -> None:
+    service = RunningService(definition, settings)  # Kafka clients need the running loop
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -140,4 +141,4 @@ def run_process(definition: ServiceDefinition, settings: ServiceSettings, argv: 
     if "--health" in argv:
         sys.exit(health.exit_status(settings))
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {definition.name} %(levelname)s %(message)s")
-    asyncio.run(_serve_with_signals(RunningService(definition, settings)))
+    asyncio.run(_serve_with_signals(definition, settings))

@@ -20,9 +20,11 @@ def stack(kafka_bootstrap: str, postgres_server: PostgresServer) -> Iterator[Sta
         state_dir=state_dir,
         kafka_bootstrap=kafka_bootstrap,
         users_database_url=postgres_server.create_database("stack_users"),
+        seats_database_url=postgres_server.create_database("stack_seats"),
     )
     try:
         running.start_users()
+        running.start_seats()
         running.start_gateway()
         yield running
     finally:

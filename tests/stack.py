@@ -29,7 +29,9 @@ class Stack:
     kafka_bootstrap: str
     users_database_url: str
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    seats_database_url: str = ""
     users: ManagedProcess | None = None
+    seats: ManagedProcess | None = None
     gateways: list[ManagedProcess] = field(default_factory=list)
     gateway_ports: list[int] = field(default_factory=list)
     gateway_instances: list[str] = field(default_factory=list)
@@ -41,6 +43,7 @@ class Stack:
             "ROSTER_STATE_DIR": str(self.state_dir),
             "ROSTER_ADMIN_TOKEN": self.admin_token,
             "USERS_DATABASE_URL": self.users_database_url,
+            "SEATS_DATABASE_URL": self.seats_database_url,
             "GATEWAY_DATABASE_URL": f"sqlite:///{self.state_dir / 'gateway.db'}",
             **overrides,
         }
@@ -57,6 +60,15 @@ class Stack:
         self.users.start()
         wait_for_log(self.users, "service started", timeout=90)
         return self.users
+
+    def start_seats(self, **env: str) -> ManagedProcess:
+        log = self.state_dir / "logs" / "seats.log"
+        self.seats = ManagedProcess.python_module(
+            "seats", "services.seats", env=self.env(**env), log_file=log
+        )
+        self.seats.start()
+        wait_for_log(self.seats, "service started", timeout=90)
+        return self.seats
 
     def start_gateway(self) -> str:
         """Another gateway instance (instance id ``gw<index>``); returns its SCIM base URL."""
@@ -92,5 +104,6 @@ class Stack:
     def stop(self) -> None:
         for gateway in self.gateways:
             gateway.stop()
-        if self.users is not None:
-            self.users.stop()
+        for service in (self.users, self.seats):
+            if service is not None:
+                service.stop()

@@ -40,7 +40,7 @@ def test_tenant_and_token_lifecycle(stack: Stack, capsys: pytest.CaptureFixture[
 
     status, out, _ = _cli(stack, capsys, "tenant", "list")
     [row] = [line for line in out if line.startswith(tenant_id)]
-    assert "Initech CLI" in row and "active_tokens=1" in row
+    assert "Initech CLI" in row and "active_tokens=1" in row and "seats=0/" in row
 
     status, out, _ = _cli(stack, capsys, "token", "revoke", tenant_id)
     assert (status, out) == (0, ["revoked 1 token(s)"])
@@ -61,3 +61,15 @@ def test_a_scim_token_is_not_an_admin_credential(stack: Stack, capsys: pytest.Ca
     url = f"http://127.0.0.1:{stack.gateway_ports[0]}"
     status = roster_admin(["--url", url, "--token", tenant.token, "tenant", "list"])
     assert status == 1 and "401" in capsys.readouterr().err
+
+
+def test_seat_limits_through_the_cli(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = _cli(stack, capsys, "tenant", "create", "Seated Co", "--seats", "3")
+    assert status == 0 and _value(out, "SEATS") == "0/3"
+    tenant_id = _value(out, "TENANT_ID")
+    assert _cli(stack, capsys, "seats", "show", tenant_id)[1] == ["seats used 0 of 3"]
+    assert _cli(stack, capsys, "seats", "set", tenant_id, "5")[1] == ["seats used 0 of 5"]
+    status, _, err = _cli(stack, capsys, "seats", "set", tenant_id, "-1")
+    assert status == 1 and "400" in err and "greater than or equal to 0" in err
+    status, _, err = _cli(stack, capsys, "seats", "show", "no-such-tenant")
+    assert status == 1 and "no tenant" in err
