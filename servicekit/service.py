@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import uvloop
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -141,4 +142,4 @@ def run_process(definition: ServiceDefinition, settings: ServiceSettings, argv: 
     if "--health" in argv:
         sys.exit(health.exit_status(settings))
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {definition.name} %(levelname)s %(message)s")
-    asyncio.run(_serve_with_signals(definition, settings))
+    uvloop.run(_serve_with_signals(definition, settings))

@@ -35,6 +35,7 @@ class Stack:
     gateways: list[ManagedProcess] = field(default_factory=list)
     gateway_ports: list[int] = field(default_factory=list)
     gateway_instances: list[str] = field(default_factory=list)
+    extras: list[ManagedProcess] = field(default_factory=list)
 
     def env(self, **overrides: str) -> dict[str, str]:
         return {
@@ -70,6 +71,18 @@ class Stack:
         wait_for_log(self.seats, "service started", timeout=90)
         return self.seats
 
+    def start_extra(self, service: str) -> ManagedProcess:
+        """Another instance of a service, in the same consumer groups and on the same database."""
+        index = len(self.extras)
+        log = self.state_dir / "logs" / f"{service}-extra-{index}.log"
+        extra = ManagedProcess.python_module(
+            f"{service}-{index}", f"services.{service}", env=self.env(), log_file=log
+        )
+        extra.start()
+        wait_for_log(extra, "service started", timeout=90)
+        self.extras.append(extra)
+        return extra
+
     def start_gateway(self) -> str:
         """Another gateway instance (instance id ``gw<index>``); returns its SCIM base URL."""
         port = free_ports(1)[0]
@@ -104,6 +117,6 @@ class Stack:
     def stop(self) -> None:
         for gateway in self.gateways:
             gateway.stop()
-        for service in (self.users, self.seats):
+        for service in (*self.extras, self.users, self.seats):
             if service is not None:
                 service.stop()

@@ -37,9 +37,9 @@ from scim2_models import (
     User,
 )
 
+from contracts.scim import RosterUser, ScimUser
 from services.gateway.dependencies import SettingsDep, TenantId
 from services.gateway.errors import ScimProblem, ScimResponse
-from services.gateway.schemas import RosterUser, ScimUser
 
 BULK_MAX_OPERATIONS = 0  # bulk is not supported; RFC 7643 §5 still requires the figure
 _CACHED_BASE_URLS = 16  # the base URL comes from the Host header: bound what it can make us keep

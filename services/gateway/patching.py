@@ -11,9 +11,9 @@ from typing import Any
 from pydantic import ValidationError
 from scim2_models import Context, PatchOp, SCIMException
 
+from contracts.scim import ENTERPRISE_URN, ScimUser
 from contracts.users import UserProfile, UserRecord
 from services.gateway.errors import ScimProblem
-from services.gateway.schemas import ENTERPRISE_URN, ScimUser
 from services.gateway.translate import profile_of, scim_user
 
 UserPatch = PatchOp[ScimUser]

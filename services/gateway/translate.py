@@ -23,6 +23,7 @@ from scim2_models import (
     Role,
 )
 
+from contracts.scim import ENTERPRISE_URN, ROSTER_ROLES, RosterUser, ScimUser
 from contracts.users import (
     ContactValue,
     EnterpriseInfo,
@@ -35,7 +36,6 @@ from contracts.users import (
 )
 from services.gateway.errors import ScimProblem
 from services.gateway.etags import etag
-from services.gateway.schemas import ENTERPRISE_URN, ROSTER_ROLES, RosterUser, ScimUser
 
 _MAX_CLEANING_ROUNDS = 8
 Projection = ResponseParameters[ScimUser]

@@ -21,12 +21,12 @@ from scim2_models import (
     User,
 )
 
+from contracts.scim import ROSTER_USER_URN, RosterUser
 from services.gateway import discovery
 from services.gateway.config import GatewaySettings
 from services.gateway.dependencies import TenantId
 from services.gateway.discovery import AdvertisedUser
 from services.gateway.errors import SCIM_MEDIA_TYPE, install_scim_error_handlers
-from services.gateway.schemas import ROSTER_USER_URN, RosterUser
 from tests.okta import CORE, ENTERPRISE, user_body
 
 BASE = "http://testserver/scim/v2"

@@ -1,4 +1,7 @@
-"""The SCIM resource models Roster speaks: core User with the enterprise extension and Roster's own.
+"""The SCIM User Roster speaks: core User, the enterprise extension and Roster's own extension.
+
+One definition for the gateway (parsing, rendering, discovery) and the users service (filters and
+sorting resolve attribute paths against it).
 
 scim2-models expresses several extensions as a union in the subscript:
 ``User[EnterpriseUser | RosterUser]``.
