@@ -13,6 +13,7 @@ class RejectionReason(StrEnum):
     INVALID_FILTER = "invalid_filter"
     VERSION_MISMATCH = "version_mismatch"
     SEAT_LIMIT_REACHED = "seat_limit_reached"
+    CHANGE_PENDING = "change_pending"
     INTERNAL_ERROR = "internal_error"
 
 
@@ -28,6 +29,7 @@ SCIM_ERROR_FOR: dict[RejectionReason, ScimErrorShape] = {
     RejectionReason.INVALID_FILTER: ScimErrorShape(400, "invalidFilter"),
     RejectionReason.VERSION_MISMATCH: ScimErrorShape(412, None),  # RFC 7644 §3.14
     RejectionReason.SEAT_LIMIT_REACHED: ScimErrorShape(403, None),
+    RejectionReason.CHANGE_PENDING: ScimErrorShape(503, None),  # answered with Retry-After
     RejectionReason.INTERNAL_ERROR: ScimErrorShape(500, None),
 }
 

@@ -13,12 +13,13 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from contracts.envelope import Envelope, Message, wrap_descendant
+from contracts.envelope import Envelope, Message, wrap, wrap_descendant
 from contracts.registry import UnknownMessageType, payload_of
 from contracts.rejections import Rejection, RejectionReason
 from contracts.replies import CommandRejected
@@ -71,6 +72,23 @@ def _back_off(attempts: int) -> None:
     time.sleep(min(0.05 * 2**attempts, 2.0))
 
 
+def deferred_reply(
+    *, reply_topic: str | None, correlation_id: UUID, cause: Envelope, message: Message, producer: str
+) -> list[Outgoing]:
+    """The reply to a request answered later, from another message (a saga step): it keeps the
+    request's correlation id, so the waiting requester recognises it."""
+    if not reply_topic:
+        return []
+    envelope = wrap(
+        message,
+        tenant=cause.tenant,
+        producer=producer,
+        correlation_id=correlation_id,
+        causation_id=cause.message_id,
+    )
+    return [Outgoing(topic=reply_topic, key=str(correlation_id).encode(), envelope=envelope)]
+
+
 class _Attempts:
     """Failed attempts per record; kept in memory, so a restart grants a fresh set of tries."""
 
@@ -98,21 +116,29 @@ class MessageProcessor:
         producer: str,
         max_attempts: int,
         on_committed: Callable[[], None] = lambda: None,
+        skip_unhandled: bool = False,
     ) -> None:
+        """``skip_unhandled``: for another service's events — those it does not care about (or,
+        tolerant reader, a type newer than its contracts) are acknowledged, not dead-lettered."""
         self._engine = engine
         self._handlers = handlers
         self._producer = producer
         self._max_attempts = max_attempts
         self._on_committed = on_committed
         self._attempts = _Attempts()
+        self._skip_unhandled = skip_unhandled
+        self._handled_types = {message_type.type_name() for message_type in handlers}
 
     def process(self, record: RawRecord) -> None:
         """Handle one record; raises while it should be redelivered, returns once it is settled."""
         try:
-            envelope, payload, handler = self._decode(record)
+            decoded = self._decode(record)
         except PoisonMessage as poison:
             self._settle_as_dead(record, poison.envelope, poison)
             return
+        if decoded is None:
+            return
+        envelope, payload, handler = decoded
         try:
             self._handle(envelope, payload, handler)
         except Exception as error:
@@ -136,11 +162,13 @@ class MessageProcessor:
         self._attempts.forget(record)
         self._on_committed()
 
-    def _decode(self, record: RawRecord) -> tuple[Envelope, Message, Handler]:
+    def _decode(self, record: RawRecord) -> tuple[Envelope, Message, Handler] | None:
         try:
             envelope = Envelope.from_bytes(record.value)
         except (ValidationError, UnicodeDecodeError) as error:
             raise PoisonMessage(f"not an envelope: {error}") from error
+        if self._skip_unhandled and envelope.type not in self._handled_types:
+            return None
         try:
             payload = payload_of(envelope)
         except (ValidationError, UnknownMessageType) as error:

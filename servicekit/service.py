@@ -11,8 +11,8 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import uvloop
@@ -42,6 +42,10 @@ class ServiceDefinition:
     tables: Sequence[type[SQLModel]]
     subscriptions: Mapping[str, HandlerMap]  # topic → handlers for the messages on it
     owned_topics: Sequence[str]  # created (with their dead-letter topics) at start-up
+    # Other services' event topics: only the handled types matter, the rest is acknowledged.
+    listens: Mapping[str, HandlerMap] = field(default_factory=dict)
+    # Runs in a worker thread once the tables exist and before any message is consumed.
+    prepare: Callable[[Engine], object] | None = None
 
 
 class RunningService:
@@ -56,14 +60,17 @@ class RunningService:
         self._tasks: list[asyncio.Task[None]] = []
         for topic, handlers in definition.subscriptions.items():
             self._subscribe(topic, handlers)
+        for topic, handlers in definition.listens.items():
+            self._subscribe(topic, handlers, skip_unhandled=True)
 
-    def _subscribe(self, topic: str, handlers: HandlerMap) -> None:
+    def _subscribe(self, topic: str, handlers: HandlerMap, *, skip_unhandled: bool = False) -> None:
         processor = MessageProcessor(
             engine=self.engine,
             handlers=handlers,
             producer=self.definition.name,
             max_attempts=self.settings.max_delivery_attempts,
             on_committed=self._relay.notify,
+            skip_unhandled=skip_unhandled,
         )
 
         async def consume(message: KafkaMessage) -> None:
@@ -84,11 +91,12 @@ class RunningService:
 
     async def start(self) -> None:
         create_tables(self.engine, [*self.definition.tables, *MESSAGING_TABLES])
-        topics = [
-            *self.definition.owned_topics,
-            *map(dead_letter_topic, self.definition.owned_topics),
-        ]
-        await ensure_topics(self.settings, topics)
+        if self.definition.prepare is not None:
+            await asyncio.to_thread(self.definition.prepare, self.engine)
+        # Listened-to topics too: a subscription to a topic that does not exist yet would only
+        # notice it at the next metadata refresh. Creation is idempotent and uses shared settings.
+        topics = [*self.definition.owned_topics, *self.definition.listens]
+        await ensure_topics(self.settings, [*topics, *map(dead_letter_topic, topics)])
         await self.broker.start()
         self._tasks.append(asyncio.create_task(self._purge_periodically(), name="purge"))
         if self.settings.outbox_relay_enabled:

@@ -31,9 +31,14 @@ class ScimProblem(Exception):
         self.headers = headers or {}
 
 
+RETRY_AFTER_SECONDS = "2"
+
+
 def problem_for_rejection(rejection: CommandRejected) -> ScimProblem:
     shape = SCIM_ERROR_FOR[rejection.reason]
-    return ScimProblem(shape.status, rejection.detail, shape.scim_type)
+    # RFC 7231 §7.1.3: a 503 says when to come back; Okta retries those on its own.
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if shape.status == 503 else None
+    return ScimProblem(shape.status, rejection.detail, shape.scim_type, headers=headers)
 
 
 def scim_error_response(problem: ScimProblem) -> ScimResponse:

@@ -2,43 +2,64 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import signal
 import sys
 
-from contracts.topics import USERS_COMMANDS, USERS_EVENTS, USERS_QUERIES
-from servicekit import health
-from servicekit.service import RunningService, ServiceDefinition, serve_until_stopped
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from contracts.topics import SEATS_EVENTS, USERS_COMMANDS, USERS_EVENTS, USERS_QUERIES
+from servicekit.db import create_tables
+from servicekit.service import ServiceDefinition, run_process
+from services.users import store
 from services.users.config import UsersSettings
 from services.users.handlers import COMMAND_HANDLERS, QUERY_HANDLERS
+from services.users.pending import PENDING_TABLES
+from services.users.seating import SEAT_EVENT_HANDLERS
 from services.users.store import USER_TABLES
+
+log = logging.getLogger(__name__)
+_BACKFILL_BATCH = 500
+_BACKFILL_CONFLICTS = 20
+
+
+def backfill_search_index(engine: Engine) -> int:
+    """Index the users stored before the search index existed; a no-op once they all are.
+
+    Runs before the consumers start, so filters never miss a user. Another instance doing the same
+    at the same time makes a batch conflict on the index's primary key: that batch is retried.
+    """
+    create_tables(engine, USER_TABLES)
+    indexed, conflicts = 0, 0
+    while True:
+        try:
+            with Session(engine) as session, session.begin():
+                seqs = store.unindexed_user_seqs(session, limit=_BACKFILL_BATCH)
+                if not seqs:
+                    break
+                indexed += store.index_users(session, seqs)
+        except IntegrityError:
+            conflicts += 1
+            if conflicts > _BACKFILL_CONFLICTS:
+                raise
+    if indexed:
+        log.info("indexed %d users written before the search index existed", indexed)
+    return indexed
+
 
 DEFINITION = ServiceDefinition(
     name="users",
-    tables=USER_TABLES,
+    tables=(*USER_TABLES, *PENDING_TABLES),
     subscriptions={USERS_COMMANDS: COMMAND_HANDLERS, USERS_QUERIES: QUERY_HANDLERS},
     owned_topics=(USERS_COMMANDS, USERS_QUERIES, USERS_EVENTS),
+    listens={SEATS_EVENTS: SEAT_EVENT_HANDLERS},
+    prepare=backfill_search_index,
 )
 
 
-def build(settings: UsersSettings | None = None) -> RunningService:
-    return RunningService(DEFINITION, settings or UsersSettings())
-
-
-async def _run() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    await serve_until_stopped(build(), stop)
-
-
 def main() -> None:
-    if "--health" in sys.argv[1:]:
-        sys.exit(health.exit_status(UsersSettings()))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s users %(levelname)s %(message)s")
-    asyncio.run(_run())
+    run_process(DEFINITION, UsersSettings(), sys.argv[1:])
 
 
 if __name__ == "__main__":

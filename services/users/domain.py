@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from contracts.envelope import Message
 from contracts.rejections import Rejection, RejectionReason
@@ -34,6 +35,20 @@ class InvalidFilter(Rejection):
 
 class VersionMismatch(Rejection):
     reason = RejectionReason.VERSION_MISMATCH
+
+
+class NoSeatFree(Rejection):
+    reason = RejectionReason.SEAT_LIMIT_REACHED
+
+
+class ChangePending(Rejection):
+    reason = RejectionReason.CHANGE_PENDING
+
+
+class SeatEffect(StrEnum):
+    NONE = "none"
+    RESERVE = "reserve"  # the change waits for a seat
+    RELEASE = "release"  # the change frees the seat afterwards
 
 
 def user_name_key(user_name: str) -> str:
@@ -102,3 +117,34 @@ def replace_user(
 def delete_user(current: UserRecord, *, expected_version: int | None) -> list[Message]:
     check_version(current, expected_version)
     return [UserDeleted(user_id=current.id)]
+
+
+def seat_effect(*, was_active: bool, now_active: bool) -> SeatEffect:
+    """An active user holds one seat; an inactive or deleted user holds none."""
+    if now_active and not was_active:
+        return SeatEffect.RESERVE
+    if was_active and not now_active:
+        return SeatEffect.RELEASE
+    return SeatEffect.NONE
+
+
+def ensure_name_not_being_provisioned(user_name: str, *, holder_id: str | None, user_id: str) -> None:
+    """A create of this userName waits for a seat: the IdP should ask again shortly (its GET will
+    then find the user, or the name will be free)."""
+    if holder_id is not None and holder_id != user_id:
+        raise ChangePending(f'userName "{user_name}" is being provisioned right now; retry in a few seconds.')
+
+
+def ensure_nothing_pending(user_id: str, *, pending: bool) -> None:
+    """One change at a time per user: a saga waiting for a seat is not overtaken."""
+    if pending:
+        raise ChangePending(
+            f'User "{user_id}" has a change waiting for a seat decision; retry in a few seconds.'
+        )
+
+
+def no_seat_free(*, used: int, limit: int) -> NoSeatFree:
+    return NoSeatFree(
+        f"Seat limit reached: {used} of {limit} seats in use. Deactivate a user in Okta or contact"
+        " your account team to add seats."
+    )

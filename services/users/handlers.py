@@ -6,40 +6,44 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session
 
-from contracts.envelope import Envelope, Message, wrap_descendant
+from contracts.envelope import Envelope
 from contracts.replies import Deleted
-from contracts.topics import USERS_EVENTS, resource_key
 from contracts.users import (
     CreateUser,
     DeleteUser,
     GetUser,
+    ListActiveUserIds,
     ListUsers,
     ReplaceUser,
     UserCreated,
+    UserIds,
     UserPage,
     UserRecord,
     UserReply,
 )
 from servicekit.handling import HandlerMap, Outgoing, reply_to
-from services.users import domain, filters, store
+from services.users import domain, filters, pending, seating, store
+from services.users.messages import PRODUCER, release_seat, user_event
+from services.users.pending import PendingKind
 
-PRODUCER = "users"
 
-
-def _event(cause: Envelope, user_id: str, message: Message) -> Outgoing:
-    envelope = wrap_descendant(message, cause=cause, producer=PRODUCER)
-    return Outgoing(topic=USERS_EVENTS, key=resource_key(cause.tenant, user_id), envelope=envelope)
+def _ensure_name_free(session: Session, tenant: str, user_name: str, user_id: str) -> None:
+    provisioning = pending.pending_name_holder(session, tenant=tenant, user_name=user_name)
+    domain.ensure_name_not_being_provisioned(user_name, holder_id=provisioning, user_id=user_id)
+    holder = store.user_id_holding_name(session, tenant=tenant, user_name=user_name)
+    domain.ensure_user_name_free(user_name, holder_id=holder, user_id=user_id)
 
 
 def create_user(session: Session, envelope: Envelope, command: CreateUser) -> list[Outgoing]:
     tenant = envelope.tenant
     domain.ensure_id_never_used(command.user_id, used=store.id_ever_used(session, user_id=command.user_id))
-    holder = store.user_id_holding_name(session, tenant=tenant, user_name=command.profile.user_name)
-    domain.ensure_user_name_free(command.profile.user_name, holder_id=holder, user_id=command.user_id)
+    _ensure_name_free(session, tenant, command.profile.user_name, command.user_id)
     user = domain.new_user(user_id=command.user_id, profile=command.profile, now=datetime.now(UTC))
-    store.add_user(session, tenant=tenant, user=user)
+    if domain.seat_effect(was_active=False, now_active=user.profile.is_active) == domain.SeatEffect.RESERVE:
+        return seating.begin(session, envelope, kind=PendingKind.CREATE, user=user, expected_version=None)
+    store.add_user(session, tenant=tenant, user=user)  # inactive: holds no seat
     return [
-        _event(envelope, user.id, UserCreated(user=user)),
+        user_event(envelope, user.id, UserCreated(user=user)),
         *reply_to(envelope, UserReply(user=user), producer=PRODUCER),
     ]
 
@@ -51,28 +55,43 @@ def _existing(session: Session, envelope: Envelope, user_id: str) -> UserRecord:
     return user
 
 
+def _unchanging(session: Session, envelope: Envelope, user_id: str) -> UserRecord:
+    """The user, provided no change of theirs is waiting for a seat."""
+    current = _existing(session, envelope, user_id)
+    waiting = pending.get_pending(session, tenant=envelope.tenant, user_id=user_id) is not None
+    domain.ensure_nothing_pending(user_id, pending=waiting)
+    return current
+
+
 def replace_user(session: Session, envelope: Envelope, command: ReplaceUser) -> list[Outgoing]:
     tenant = envelope.tenant
-    current = _existing(session, envelope, command.user_id)
-    holder = store.user_id_holding_name(session, tenant=tenant, user_name=command.profile.user_name)
-    domain.ensure_user_name_free(command.profile.user_name, holder_id=holder, user_id=command.user_id)
+    current = _unchanging(session, envelope, command.user_id)
+    _ensure_name_free(session, tenant, command.profile.user_name, command.user_id)
     updated, events = domain.replace_user(
         current, profile=command.profile, expected_version=command.expected_version, now=datetime.now(UTC)
     )
+    effect = domain.seat_effect(was_active=current.profile.is_active, now_active=updated.profile.is_active)
+    if effect == domain.SeatEffect.RESERVE:
+        kind = PendingKind.REACTIVATE
+        return seating.begin(session, envelope, kind=kind, user=updated, expected_version=current.version)
     if events:
         store.replace_user(session, tenant=tenant, user=updated)
+    seat = [release_seat(envelope, current.id)] if effect == domain.SeatEffect.RELEASE else []
     return [
-        *(_event(envelope, updated.id, event) for event in events),
+        *(user_event(envelope, updated.id, event) for event in events),
+        *seat,
         *reply_to(envelope, UserReply(user=updated), producer=PRODUCER),
     ]
 
 
 def delete_user(session: Session, envelope: Envelope, command: DeleteUser) -> list[Outgoing]:
-    current = _existing(session, envelope, command.user_id)
+    current = _unchanging(session, envelope, command.user_id)
     events = domain.delete_user(current, expected_version=command.expected_version)
     store.delete_user(session, tenant=envelope.tenant, user_id=current.id, now=datetime.now(UTC))
+    seat = [release_seat(envelope, current.id)] if current.profile.is_active else []
     return [
-        *(_event(envelope, current.id, event) for event in events),
+        *(user_event(envelope, current.id, event) for event in events),
+        *seat,
         *reply_to(envelope, Deleted(resource_id=current.id), producer=PRODUCER),
     ]
 
@@ -83,11 +102,13 @@ def get_user(session: Session, envelope: Envelope, query: GetUser) -> list[Outgo
 
 
 def list_users(session: Session, envelope: Envelope, query: ListUsers) -> list[Outgoing]:
-    condition = filters.to_condition(query.filter) if query.filter else None
+    condition = filters.to_condition(query.filter, tenant=envelope.tenant) if query.filter else None
+    sort = filters.sort_order(query.sort_by, descending=query.sort_descending) if query.sort_by else None
     total, users = store.find_users(
         session,
         tenant=envelope.tenant,
         condition=condition,
+        sort=sort,
         offset=query.start_index - 1,
         limit=query.count,
     )
@@ -95,5 +116,14 @@ def list_users(session: Session, envelope: Envelope, query: ListUsers) -> list[O
     return reply_to(envelope, page, producer=PRODUCER)
 
 
+def list_active_user_ids(session: Session, envelope: Envelope, _query: ListActiveUserIds) -> list[Outgoing]:
+    active = UserIds(user_ids=tuple(store.active_user_ids(session, tenant=envelope.tenant)))
+    return reply_to(envelope, active, producer=PRODUCER)
+
+
 COMMAND_HANDLERS: HandlerMap = {CreateUser: create_user, ReplaceUser: replace_user, DeleteUser: delete_user}
-QUERY_HANDLERS: HandlerMap = {GetUser: get_user, ListUsers: list_users}
+QUERY_HANDLERS: HandlerMap = {
+    GetUser: get_user,
+    ListUsers: list_users,
+    ListActiveUserIds: list_active_user_ids,
+}

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, UniqueConstraint, func
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    delete,
+    func,
+    insert,
+    literal_column,
+)
+from sqlalchemy.orm import aliased
 from sqlmodel import JSON, Column, Field, Session, SQLModel, col, select
 
 from contracts.users import UserProfile, UserRecord
+from services.users.attributes import HEAD_LENGTH, index_entries
 from services.users.domain import user_name_key
 
 
@@ -33,7 +49,51 @@ class UserRow(SQLModel, table=True):
     deleted_at: datetime | None = None
 
 
-USER_TABLES: tuple[type[SQLModel], ...] = (UserRow,)
+# Keys compare in code point order, as Python (scim2-models) compares strings: PostgreSQL's "C"
+# collation; SQLite's default BINARY already is. "C" also lets LIKE 'prefix%' use the btree.
+_KEY_TEXT = Text().with_variant(Text(collation="C"), "postgresql")
+
+
+class UserAttributeRow(SQLModel, table=True):
+    """The search index: one row per value a client sees on a live user (``attributes.index_entries``).
+
+    ``path`` is the attribute's canonical name (``username``, ``emails.value``, ``meta.created``,
+    ``urn:…:enterprise:2.0:user:department``); ``element`` tells the elements of a multi-valued
+    attribute apart, so that a value filter correlates the sub-attributes of one element.
+    ``value_key`` is what comparisons use (``attributes.key_of``); NULL marks an element of a
+    multi-valued complex attribute. Written in the same transaction as the user.
+    """
+
+    __tablename__ = "user_attributes"
+    __table_args__ = (
+        # Filters are index seeks on (tenant, attribute, value); the key's head keeps every index
+        # entry within PostgreSQL's btree limit whatever a client sends.
+        Index(
+            "ix_user_attributes_lookup",
+            "tenant",
+            "path",
+            func.substr(literal_column("value_key"), literal_column("1"), literal_column(str(HEAD_LENGTH))),
+            "user_seq",
+        ),
+        {"sqlite_with_rowid": False},
+    )
+
+    user_seq: int = Field(
+        sa_column=Column(Integer, ForeignKey("users.seq", ondelete="CASCADE"), primary_key=True)
+    )
+    path: str = Field(sa_column=Column(String, primary_key=True))
+    element: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    tenant: str = Field(sa_column=Column(String, nullable=False))
+    value_key: str | None = Field(default=None, sa_column=Column(_KEY_TEXT, nullable=True))
+    sort: bool = Field(sa_column=Column(Boolean, nullable=False))
+
+
+USER_TABLES: tuple[type[SQLModel], ...] = (UserRow, UserAttributeRow)
+
+
+def value_head(value_key: Any) -> Any:
+    """The indexed head of a key column, spelled exactly as in ``ix_user_attributes_lookup``."""
+    return func.substr(value_key, literal_column("1"), literal_column(str(HEAD_LENGTH)))
 
 
 def _utc(moment: datetime) -> datetime:
@@ -74,16 +134,46 @@ def user_id_holding_name(session: Session, *, tenant: str, user_name: str) -> st
     return session.exec(query).first()
 
 
-def _write(row: UserRow, user: UserRecord) -> UserRow:
+def _columns(user: UserRecord) -> dict[str, Any]:
     profile = user.profile
-    row.user_name = profile.user_name
-    row.user_name_key = user_name_key(profile.user_name)
-    row.external_id = profile.external_id
-    row.active = profile.is_active
-    row.profile = profile.model_dump(mode="json")
-    row.last_modified = user.last_modified
-    row.version = user.version
+    return {
+        "user_name": profile.user_name,
+        "user_name_key": user_name_key(profile.user_name),
+        "external_id": profile.external_id,
+        "active": profile.is_active,
+        "profile": profile.model_dump(mode="json"),
+        "last_modified": user.last_modified,
+        "version": user.version,
+    }
+
+
+def _write(row: UserRow, user: UserRecord) -> UserRow:
+    for name, value in _columns(user).items():
+        setattr(row, name, value)
     return row
+
+
+def _index_rows(*, seq: int, tenant: str, user: UserRecord) -> list[dict[str, Any]]:
+    return [
+        {
+            "user_seq": seq,
+            "path": entry.path,
+            "element": entry.element,
+            "tenant": tenant,
+            "value_key": entry.key,
+            "sort": entry.sort,
+        }
+        for entry in index_entries(user)
+    ]
+
+
+def _insert_index_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(UserAttributeRow), rows)
+
+
+def _forget_index(session: Session, seq: int) -> None:
+    session.execute(delete(UserAttributeRow).where(col(UserAttributeRow.user_seq) == seq))
 
 
 def add_user(session: Session, *, tenant: str, user: UserRecord) -> None:
@@ -98,6 +188,31 @@ def add_user(session: Session, *, tenant: str, user: UserRecord) -> None:
     )
     session.add(_write(row, user))
     session.flush()  # surfaces a uniqueness race now, inside the handler's transaction
+    assert row.seq is not None
+    _insert_index_rows(session, _index_rows(seq=row.seq, tenant=tenant, user=user))
+
+
+def add_users(session: Session, *, tenant: str, users: Sequence[UserRecord]) -> None:
+    """Many new users at once (seeding, imports): two multi-row inserts, no ORM objects."""
+    if not users:
+        return
+    values = [
+        {
+            **_columns(user),
+            "id": user.id,
+            "tenant": tenant,
+            "created": user.created,
+        }
+        for user in users
+    ]
+    statement = insert(UserRow).returning(col(UserRow.seq), sort_by_parameter_order=True)
+    seqs = session.execute(statement, values).scalars().all()
+    rows = [
+        row
+        for seq, user in zip(seqs, users, strict=True)
+        for row in _index_rows(seq=seq, tenant=tenant, user=user)
+    ]
+    _insert_index_rows(session, rows)
 
 
 def replace_user(session: Session, *, tenant: str, user: UserRecord) -> None:
@@ -105,6 +220,9 @@ def replace_user(session: Session, *, tenant: str, user: UserRecord) -> None:
     assert row is not None, "replace_user needs a user loaded in this transaction"
     session.add(_write(row, user))
     session.flush()
+    assert row.seq is not None
+    _forget_index(session, row.seq)
+    _insert_index_rows(session, _index_rows(seq=row.seq, tenant=tenant, user=user))
 
 
 def delete_user(session: Session, *, tenant: str, user_id: str, now: datetime) -> None:
@@ -119,6 +237,16 @@ def delete_user(session: Session, *, tenant: str, user_id: str, now: datetime) -
     row.profile = {}
     session.add(row)
     session.flush()
+    assert row.seq is not None
+    _forget_index(session, row.seq)
+
+
+@dataclass(frozen=True)
+class SortOrder:
+    """Order by the value of one indexed attribute (``attributes.Entry.sort``), then creation."""
+
+    path: str
+    descending: bool = False
 
 
 def find_users(
@@ -128,14 +256,67 @@ def find_users(
     condition: ColumnElement[bool] | None,
     offset: int,
     limit: int,
+    sort: SortOrder | None = None,
 ) -> tuple[int, Sequence[UserRecord]]:
-    """One page of the tenant's users matching ``condition``, in creation order, and the total."""
+    """One page of the tenant's users matching ``condition``, and the total.
+
+    In creation order, or by ``sort`` (RFC 7644 §3.4.2.3: users without a value last when
+    ascending, first when descending); ties always in creation order, so pages are stable.
+    """
     where: list[ColumnElement[bool]] = [UserRow.tenant == tenant, col(UserRow.deleted_at).is_(None)]  # type: ignore[list-item]
     if condition is not None:
         where.append(condition)
     total = session.exec(select(func.count()).select_from(UserRow).where(*where)).one()
     if limit == 0:
         return total, []
+    query = select(UserRow).where(*where)
     in_creation_order = col(UserRow.seq).asc()
-    rows = session.exec(select(UserRow).where(*where).order_by(in_creation_order).offset(offset).limit(limit))
+    if sort is None:
+        query = query.order_by(in_creation_order)
+    else:
+        value = aliased(UserAttributeRow)
+        query = query.outerjoin(
+            value,
+            (col(value.user_seq) == col(UserRow.seq)) & (col(value.path) == sort.path) & col(value.sort),
+        )
+        key = col(value.value_key)
+        by_value = key.desc().nulls_first() if sort.descending else key.asc().nulls_last()
+        query = query.order_by(by_value, in_creation_order)
+    rows = session.exec(query.offset(offset).limit(limit))
     return total, [_record(row) for row in rows]
+
+
+def unindexed_user_seqs(session: Session, *, limit: int) -> list[int]:
+    """Live users written before the search index existed (every indexed user has an ``id`` entry)."""
+    entry = aliased(UserAttributeRow)
+    indexed = (
+        select(entry.user_seq)
+        .where(col(entry.user_seq) == col(UserRow.seq), col(entry.path) == "id")
+        .exists()
+    )
+    query = select(UserRow.seq).where(col(UserRow.deleted_at).is_(None), ~indexed).limit(limit)
+    return [seq for seq in session.exec(query) if seq is not None]
+
+
+def index_users(session: Session, seqs: Iterable[int]) -> int:
+    """Write the index entries of users that have none (``unindexed_user_seqs``).
+
+    Never deletes: if a concurrent write indexed one of them meanwhile, the primary key refuses the
+    stale entries (IntegrityError) instead of letting them replace fresh ones.
+    """
+    count = 0
+    for seq in seqs:
+        row = session.get(UserRow, seq)
+        if row is None or row.deleted_at is not None:
+            continue
+        _insert_index_rows(session, _index_rows(seq=seq, tenant=row.tenant, user=_record(row)))
+        count += 1
+    return count
+
+
+def active_user_ids(session: Session, *, tenant: str) -> Sequence[str]:
+    """Every active, not deleted user of the tenant: those who must hold a seat."""
+    query = select(UserRow.id).where(
+        UserRow.tenant == tenant, col(UserRow.active).is_(True), col(UserRow.deleted_at).is_(None)
+    )
+    return session.exec(query.order_by(col(UserRow.id))).all()

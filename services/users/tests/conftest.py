@@ -2,49 +2,101 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from itertools import count
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from contracts.envelope import Envelope, Message, wrap
 from contracts.registry import payload_of
-from contracts.topics import USERS_COMMANDS
+from contracts.seats import SetSeatLimit
+from contracts.topics import SEATS_COMMANDS, SEATS_EVENTS, USERS_COMMANDS
 from servicekit.db import create_tables, make_engine
 from servicekit.handling import MessageProcessor, RawRecord
-from servicekit.messaging import MESSAGING_TABLES, OutboxEntry
+from servicekit.messaging import MESSAGING_TABLES, OutboxEntry, mark_published
+from services.seats.app import DEFINITION as SEATS
+from services.seats.handlers import COMMAND_HANDLERS as SEAT_COMMAND_HANDLERS
+from services.seats.handlers import QUERY_HANDLERS as SEAT_QUERY_HANDLERS
 from services.users.app import DEFINITION
 from services.users.handlers import COMMAND_HANDLERS, QUERY_HANDLERS
-from services.users.store import USER_TABLES
+from services.users.seating import SEAT_EVENT_HANDLERS
 
 REPLY_TOPIC = "test.replies"
 _offsets = count()
 
 
 class UsersHarness:
-    """The users handlers behind the real message processor, on a real database."""
+    """The users handlers behind the real message processor, on a real database — and, for the
+    seat saga, the real seats handlers on a database of their own, with messages pumped between
+    the two outboxes as the relays and Kafka would carry them."""
 
-    def __init__(self, engine: Engine, max_attempts: int = 3) -> None:
+    def __init__(self, engine: Engine, seats_engine: Engine, max_attempts: int = 3) -> None:
         self.engine = engine
+        self.seats_engine = seats_engine
         handlers = {**COMMAND_HANDLERS, **QUERY_HANDLERS}
         self.processor = MessageProcessor(
             engine=engine, handlers=handlers, producer="users", max_attempts=max_attempts
         )
+        self.seat_listener = MessageProcessor(
+            engine=engine, handlers=SEAT_EVENT_HANDLERS, producer="users", max_attempts=3, skip_unhandled=True
+        )
+        seat_handlers = {**SEAT_COMMAND_HANDLERS, **SEAT_QUERY_HANDLERS}
+        self.seats = MessageProcessor(
+            engine=seats_engine, handlers=seat_handlers, producer="seats", max_attempts=3
+        )
+
+    def pump(self) -> None:
+        """Carry ReserveSeat/ReleaseSeat to the seats handlers and their events back, until quiet."""
+        while self._carry(self.engine, SEATS_COMMANDS, self.seats) + self._carry(
+            self.seats_engine, SEATS_EVENTS, self.seat_listener
+        ):
+            pass
+
+    @staticmethod
+    def _carry(engine: Engine, topic: str, processor: MessageProcessor) -> int:
+        with Session(engine) as session, session.begin():
+            query = select(OutboxEntry).where(
+                OutboxEntry.topic == topic, col(OutboxEntry.published_at).is_(None)
+            )
+            rows = list(session.exec(query.order_by(col(OutboxEntry.id))))
+            messages = [(row.key, row.value) for row in rows]
+            mark_published(session, ids=[row.id for row in rows if row.id is not None])
+        for key, value in messages:
+            processor.process(RawRecord(topic, 0, next(_offsets), key, value))
+        return len(messages)
+
+    def set_seat_limit(self, limit: int, *, tenant: str = "acme") -> None:
+        envelope = wrap(SetSeatLimit(limit=limit), tenant=tenant, producer="test")
+        self.seats.process(RawRecord(SEATS_COMMANDS, 0, next(_offsets), tenant.encode(), envelope.to_bytes()))
 
     def envelope(self, message: Message, *, tenant: str = "acme") -> Envelope:
         return wrap(message, tenant=tenant, producer="test", reply_to=REPLY_TOPIC)
 
-    def deliver_raw(self, value: bytes, *, topic: str = USERS_COMMANDS) -> None:
+    def deliver_raw(self, value: bytes, *, topic: str = USERS_COMMANDS, pump: bool = True) -> None:
+        """``pump=False`` holds the seat saga where it is, as a seats service that is down would."""
         self.processor.process(RawRecord(topic, 0, next(_offsets), b"k", value))
+        if pump:
+            self.pump()
 
-    def deliver(self, envelope: Envelope) -> None:
-        self.deliver_raw(envelope.to_bytes())
+    def deliver(self, envelope: Envelope, *, pump: bool = True) -> None:
+        self.deliver_raw(envelope.to_bytes(), pump=pump)
 
     def send(self, message: Message, *, tenant: str = "acme") -> Message:
         """Deliver and return the reply the outbox holds for it."""
         envelope = self.envelope(message, tenant=tenant)
         self.deliver(envelope)
         return self.reply_to(envelope)
+
+    def ask(self, message: Message, *, tenant: str = "acme") -> Message:
+        """``send``, finding the reply by its key: fast however many messages the database holds."""
+        envelope = self.envelope(message, tenant=tenant)
+        self.deliver(envelope)
+        key = str(envelope.correlation_id).encode()
+        with Session(self.engine) as session:
+            query = select(OutboxEntry.value).where(OutboxEntry.topic == REPLY_TOPIC, OutboxEntry.key == key)
+            [value] = session.exec(query).all()
+        return payload_of(Envelope.from_bytes(value))
 
     def outbox(self) -> list[OutboxEntry]:
         with Session(self.engine) as session:
@@ -60,12 +112,24 @@ class UsersHarness:
 @pytest.fixture
 def users_engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url)
-    create_tables(engine, [*USER_TABLES, *MESSAGING_TABLES])
+    create_tables(engine, [*DEFINITION.tables, *MESSAGING_TABLES])
     yield engine
     engine.dispose()
 
 
 @pytest.fixture
-def harness(users_engine: Engine) -> UsersHarness:
+def seats_engine(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    if database_url.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path / 'seats.db'}"
+    else:
+        url = request.getfixturevalue("postgres_server").create_database("s")
+    engine = make_engine(url)
+    create_tables(engine, [*SEATS.tables, *MESSAGING_TABLES])
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def harness(users_engine: Engine, seats_engine: Engine) -> UsersHarness:
     assert DEFINITION.name == "users"
-    return UsersHarness(users_engine)
+    return UsersHarness(users_engine, seats_engine)

@@ -7,7 +7,7 @@ from uuid import uuid4
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from contracts.envelope import Envelope
 from contracts.rejections import RejectionReason
@@ -53,14 +53,16 @@ def test_a_tombstone_is_dead_lettered_not_stuck(harness: UsersHarness) -> None:
     assert [(r.topic, r.value) for r in harness.outbox()] == [(DLQ, b"")]
 
 
-def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(users_engine: Engine) -> None:
+def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(
+    users_engine: Engine, seats_engine: Engine
+) -> None:
     attempts: list[int] = []
 
     def explode(*_args: object) -> list[Outgoing]:
         attempts.append(1)
         raise RuntimeError("database on fire")
 
-    harness = UsersHarness(users_engine, max_attempts=3)
+    harness = UsersHarness(users_engine, seats_engine, max_attempts=3)
     failing: HandlerMap = {CreateUser: explode}
     harness.processor._handlers = failing  # a fault injected into a real processor
     envelope = harness.envelope(CreateUser(user_id="u", profile=UserProfile(user_name="a")))
@@ -90,12 +92,16 @@ def test_purge_forgets_settled_messages_but_never_unpublished_ones(harness: User
     harness.send(CreateUser(user_id=str(uuid4()), profile=UserProfile(user_name="p1@x.com")))
     harness.send(CreateUser(user_id=str(uuid4()), profile=UserProfile(user_name="p2@x.com")))
     with Session(harness.engine) as session, session.begin():
-        first_two = [row.id for row in harness.outbox()[:2] if row.id is not None]
-        mark_published(session, ids=first_two)
+        unpublished = [row.id for row in harness.outbox() if row.published_at is None]
+        mark_published(session, ids=unpublished[:2])  # the rest stays waiting for the relay
+        published = session.exec(
+            select(func.count()).select_from(OutboxEntry).where(col(OutboxEntry.published_at).is_not(None))
+        ).one()
+        inbox = session.exec(select(func.count()).select_from(InboxEntry)).one()
     with Session(harness.engine) as session, session.begin():
         assert purge_settled(session, before=datetime.now(UTC) - timedelta(hours=1)) == 0
-        assert purge_settled(session, before=datetime.now(UTC) + timedelta(seconds=1)) == 2 + 2
+        assert purge_settled(session, before=datetime.now(UTC) + timedelta(seconds=1)) == published + inbox
     with Session(harness.engine) as session:
         assert session.exec(select(func.count()).select_from(InboxEntry)).one() == 0
         remaining = session.exec(select(OutboxEntry)).all()
-    assert len(remaining) == 2 and all(row.published_at is None for row in remaining)
+    assert len(remaining) == len(unpublished) - 2 and all(row.published_at is None for row in remaining)

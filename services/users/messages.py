@@ -1,0 +1,28 @@
+"""What the users service sends: its events, and commands to the seats service."""
+
+from __future__ import annotations
+
+from contracts.envelope import Envelope, Message, wrap_descendant
+from contracts.seats import ReleaseSeat, ReserveSeat
+from contracts.topics import SEATS_COMMANDS, USERS_EVENTS, resource_key, tenant_key
+from servicekit.handling import Outgoing
+
+PRODUCER = "users"
+
+
+def user_event(cause: Envelope, user_id: str, message: Message) -> Outgoing:
+    envelope = wrap_descendant(message, cause=cause, producer=PRODUCER)
+    return Outgoing(topic=USERS_EVENTS, key=resource_key(cause.tenant, user_id), envelope=envelope)
+
+
+def _to_seats(cause: Envelope, message: Message) -> Outgoing:
+    envelope = wrap_descendant(message, cause=cause, producer=PRODUCER)
+    return Outgoing(topic=SEATS_COMMANDS, key=tenant_key(cause.tenant), envelope=envelope)
+
+
+def reserve_seat(cause: Envelope, user_id: str) -> Outgoing:
+    return _to_seats(cause, ReserveSeat(user_id=user_id))
+
+
+def release_seat(cause: Envelope, user_id: str) -> Outgoing:
+    return _to_seats(cause, ReleaseSeat(user_id=user_id))

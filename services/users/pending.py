@@ -1,0 +1,86 @@
+"""Changes waiting for a seat (the create and reactivate sagas, architecture.md §4).
+
+A pending create is not in the users table at all — no read sees it — yet its userName is taken.
+The row remembers who asked, so the answer can go out when the seats service has decided.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import JSON, Column, Field, Session, SQLModel, select
+
+from contracts.users import UserRecord
+from services.users.domain import user_name_key
+
+
+class PendingKind(StrEnum):
+    CREATE = "create"
+    REACTIVATE = "reactivate"
+
+
+class PendingChange(SQLModel, table=True):
+    __tablename__ = "pending_user_changes"
+    __table_args__ = (UniqueConstraint("tenant", "user_name_key", name="uq_pending_tenant_user_name"),)
+
+    user_id: str = Field(primary_key=True)
+    tenant: str = Field(index=True)
+    kind: str
+    user_name_key: str
+    record: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # the user as it will be
+    expected_version: int | None = None
+    reply_to: str | None = None
+    correlation_id: str
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def user(self) -> UserRecord:
+        return UserRecord.model_validate(self.record)
+
+
+PENDING_TABLES: tuple[type[SQLModel], ...] = (PendingChange,)
+
+
+def add_pending(
+    session: Session,
+    *,
+    tenant: str,
+    kind: PendingKind,
+    user: UserRecord,
+    expected_version: int | None,
+    reply_to: str | None,
+    correlation_id: str,
+) -> None:
+    session.add(
+        PendingChange(
+            user_id=user.id,
+            tenant=tenant,
+            kind=kind.value,
+            user_name_key=user_name_key(user.profile.user_name),
+            record=user.model_dump(mode="json"),
+            expected_version=expected_version,
+            reply_to=reply_to,
+            correlation_id=correlation_id,
+        )
+    )
+    session.flush()  # a second pending create of the same userName fails here
+
+
+def get_pending(session: Session, *, tenant: str, user_id: str) -> PendingChange | None:
+    change = session.get(PendingChange, user_id)
+    return change if change is not None and change.tenant == tenant else None
+
+
+def remove_pending(session: Session, *, change: PendingChange) -> None:
+    session.delete(change)
+    session.flush()
+
+
+def pending_name_holder(session: Session, *, tenant: str, user_name: str) -> str | None:
+    query = select(PendingChange.user_id).where(
+        PendingChange.tenant == tenant, PendingChange.user_name_key == user_name_key(user_name)
+    )
+    return session.exec(query).first()
