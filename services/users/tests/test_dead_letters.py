@@ -92,7 +92,7 @@ def test_purge_forgets_settled_messages_but_never_unpublished_ones(harness: User
     harness.send(CreateUser(user_id=str(uuid4()), profile=UserProfile(user_name="p1@x.com")))
     harness.send(CreateUser(user_id=str(uuid4()), profile=UserProfile(user_name="p2@x.com")))
     with Session(harness.engine) as session, session.begin():
-        unpublished = [row.id for row in harness.outbox() if row.published_at is None]
+        unpublished = [row.id for row in harness.outbox() if row.published_at is None and row.id is not None]
         mark_published(session, ids=unpublished[:2])  # the rest stays waiting for the relay
         published = session.exec(
             select(func.count()).select_from(OutboxEntry).where(col(OutboxEntry.published_at).is_not(None))
