@@ -10,6 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from devinfra.kafka import free_ports
+from devinfra.processes import ManagedProcess, wait_for_http
 from tests.okta import user_body
 from tests.stack import Stack, Tenant
 from tests.test_scim_users_e2e import _assert_error
@@ -56,7 +58,7 @@ async def _burst(stack: Stack, tenant: Tenant, prefix: str, n: int) -> list[http
         )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def doubled(stack: Stack) -> Iterator[Stack]:
     """Two instances each of the users and seats services, as the issue demands."""
     extras = [stack.start_extra("users"), stack.start_extra("seats")]
@@ -146,3 +148,44 @@ def test_kill_9_of_seats_then_users_mid_burst_leaves_no_drift(stack: Stack) -> N
     active = _active_users(stack, tenant)
     assert created <= active  # every 201 the client saw is an active user
     assert _seats(stack, tenant) == (len(active), 15)
+
+
+def test_seats_down_answers_503_and_the_parked_create_completes_when_it_returns(stack: Stack) -> None:
+    tenant = stack.new_tenant("seats-down")
+    _set_seats(stack, tenant, 5)
+    port = free_ports(1)[0]
+    env = stack.env(GATEWAY_PORT=str(port), GATEWAY_REQUEST_TIMEOUT_SECONDS="3")
+    gateway = ManagedProcess.python_module(
+        "gateway-seats-down",
+        "services.gateway",
+        env=env,
+        log_file=stack.state_dir / "logs" / "gw-seats-down.log",
+    ).start()
+    assert stack.seats is not None
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/admin/v1/tenants", process=gateway, headers=stack.admin_auth)
+        stack.seats.stop()
+        started = time.monotonic()
+        response = httpx.post(
+            f"http://127.0.0.1:{port}/scim/v2/Users",
+            headers=tenant.auth,
+            json=user_body("parked@example.com"),
+            timeout=30,
+        )
+        assert response.status_code == 503 and response.headers["retry-after"]
+        assert time.monotonic() - started < 10
+        lookup = {"filter": 'userName eq "parked@example.com"'}
+        assert (
+            httpx.get(f"{stack.base_url}/Users", headers=tenant.auth, params=lookup).json()["totalResults"]
+            == 0
+        )
+    finally:
+        gateway.stop()
+        stack.start_seats()
+    for _ in range(60):  # the parked create completes once the seats service is back
+        found = httpx.get(f"{stack.base_url}/Users", headers=tenant.auth, params=lookup).json()
+        if found["totalResults"]:
+            break
+        time.sleep(0.5)
+    assert found["totalResults"] == 1 and found["Resources"][0]["active"] is True
+    assert _seats(stack, tenant) == (1, 5)

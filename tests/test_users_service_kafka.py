@@ -33,8 +33,8 @@ async def kafka_producer(stack: Stack) -> AsyncIterator[AIOKafkaProducer]:
     await started.stop()
 
 
-def _create(tenant: str, reply_topic: str, user_name: str) -> Envelope:
-    command = CreateUser(user_id=str(uuid4()), profile=UserProfile(user_name=user_name))
+def _create(tenant: str, reply_topic: str, user_name: str, *, active: bool = True) -> Envelope:
+    command = CreateUser(user_id=str(uuid4()), profile=UserProfile(user_name=user_name, active=active))
     return wrap(command, tenant=tenant, producer="test", reply_to=reply_topic)
 
 
@@ -146,7 +146,8 @@ async def test_kill_9_between_commit_and_publish_loses_nothing_and_duplicates_ap
     stack: Stack, kafka_producer: AIOKafkaProducer, tmp_path: Path
 ) -> None:
     reply_topic = await new_topic(stack.kafka_bootstrap, "test.replies")
-    command = _create("kafka-crash", reply_topic, "crash@example.com")
+    # Inactive: committed at once with its event and reply (an active user would wait for a seat).
+    command = _create("kafka-crash", reply_topic, "crash@example.com", active=False)
     user_id = command.payload["user_id"]
     assert stack.users is not None
     stack.users.stop()
