@@ -287,10 +287,11 @@ def scim2_server(workdir: Path, *, token: str) -> Iterator[Target]:
 
 
 @contextlib.contextmanager
-def roster_stack(workdir: Path) -> Iterator[Target]:
-    """``roster-run`` (Kafka, users, gateway, demo tenant) on a free port; SIGTERM on the way out."""
+def roster_stack(workdir: Path, *, seats: int) -> Iterator[Target]:
+    """``roster-run`` (Kafka, users, seats, gateway, demo tenant with ``seats`` seats) on a free port;
+    SIGTERM on the way out."""
     argv = [sys.executable, "-m", "devinfra.run", "--state-dir", str(workdir / "roster-state")]
-    argv += ["--port", str(free_ports(1)[0])]
+    argv += ["--port", str(free_ports(1)[0]), "--demo-seats", str(seats)]
     process = ManagedProcess("roster-run", argv, env=os.environ, log_file=workdir / "roster-run.log")
     try:
         yield _roster_target(process.start())
@@ -421,7 +422,8 @@ def compare(*, users: int, concurrency: int, warmup: int) -> dict[str, Measured]
     with tempfile.TemporaryDirectory(prefix="roster-bench-") as tmp, contextlib.ExitStack() as stack:
         workdir = Path(tmp)
         print("starting roster-run (Kafka, users, gateway) …", file=sys.stderr, flush=True)
-        roster = stack.enter_context(roster_stack(workdir))
+        # Seats are enforced; enough of them that the load measures creates, not refusals.
+        roster = stack.enter_context(roster_stack(workdir, seats=users + warmup))
         print("starting scim2-server …", file=sys.stderr, flush=True)
         reference = stack.enter_context(scim2_server(workdir, token=secrets.token_urlsafe(24)))
         for target in (roster, reference):

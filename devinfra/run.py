@@ -46,17 +46,19 @@ def _port_or_free(preferred: int) -> int:
             return free_ports(1)[0]
 
 
-def demo_token(base_url: str, token: str) -> str:
+def demo_token(base_url: str, token: str, *, seats: int) -> str:
     """Create the demo tenant on first run; on later runs rotate its token (tokens show once)."""
-    with httpx.Client(
-        base_url=f"{base_url}/admin/v1", headers={"Authorization": f"Bearer {token}"}
-    ) as client:
+    auth = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=f"{base_url}/admin/v1", headers=auth, timeout=30) as client:
         tenants = {t["name"]: t["id"] for t in client.get("/tenants").raise_for_status().json()}
         if DEMO_TENANT not in tenants:
-            created = client.post("/tenants", json={"name": DEMO_TENANT}).raise_for_status().json()
-            return str(client.post(f"/tenants/{created['id']}/tokens").raise_for_status().json()["token"])
-        rotated = client.post(f"/tenants/{tenants[DEMO_TENANT]}/tokens/rotate").raise_for_status()
-        return str(rotated.json()["token"])
+            tenant_id = client.post("/tenants", json={"name": DEMO_TENANT}).raise_for_status().json()["id"]
+            issued = client.post(f"/tenants/{tenant_id}/tokens")
+        else:
+            tenant_id = tenants[DEMO_TENANT]
+            issued = client.post(f"/tenants/{tenant_id}/tokens/rotate")
+        client.put(f"/tenants/{tenant_id}/seats", json={"limit": seats}).raise_for_status()
+        return str(issued.raise_for_status().json()["token"])
 
 
 def _services(env: dict[str, str], state_dir: Path) -> list[ManagedProcess]:
@@ -68,7 +70,7 @@ def _services(env: dict[str, str], state_dir: Path) -> list[ManagedProcess]:
     ]
 
 
-def run(state_dir: Path, port: int) -> int:
+def run(state_dir: Path, port: int, demo_seats: int) -> int:
     state_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "ROSTER_STATE_DIR": str(state_dir), "GATEWAY_PORT": str(port)}
     env["ROSTER_ADMIN_TOKEN"] = admin_token(state_dir)
@@ -87,7 +89,7 @@ def run(state_dir: Path, port: int) -> int:
         base = f"http://127.0.0.1:{port}"
         auth = {"Authorization": f"Bearer {env['ROSTER_ADMIN_TOKEN']}"}
         wait_for_http(f"{base}/admin/v1/tenants", process=processes[-1], headers=auth, timeout=90)
-        token = demo_token(base, env["ROSTER_ADMIN_TOKEN"])
+        token = demo_token(base, env["ROSTER_ADMIN_TOKEN"], seats=demo_seats)
         print(f"logs in {state_dir / 'logs'}; admin CLI: uv run roster-admin tenant list", flush=True)
         print(f"SCIM_BASE_URL={base}/scim/v2\nSCIM_TOKEN={token}", flush=True)
         while True:
@@ -110,10 +112,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--port", type=int, default=int(os.environ.get("GATEWAY_PORT", "8000")), help="0 picks a free port"
     )
+    parser.add_argument("--demo-seats", type=int, default=100, help="the demo tenant's seat limit")
     args = parser.parse_args(argv)
     stop_on_signals()
     port = args.port or free_ports(1)[0]  # --port 0: any free port
-    return run(args.state_dir.resolve(), port)
+    return run(args.state_dir.resolve(), port, args.demo_seats)
 
 
 def entry_point() -> None:
