@@ -171,6 +171,9 @@ class ListActiveUserIds(Message):
 
 class UserIds(Message):
     user_ids: tuple[str, ...]
+    in_flight: tuple[str, ...] = Field(
+        default=(), description="Users whose create or reactivation waits for a seat decision."
+    )
 
 
 class UserReply(Message):

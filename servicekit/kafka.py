@@ -10,10 +10,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError, TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
 
-from contracts.topics import GATEWAY_REPLIES_PREFIX
+from contracts.topics import GATEWAY_REPLIES_PREFIX, dead_letter_topic
 from servicekit.messaging import OutboxEntry
 from servicekit.relay import PublishBatch
 from servicekit.settings import ServiceSettings
@@ -119,6 +119,26 @@ class TopicDirectory:
             self._started = False
 
 
+async def _publish_or_set_aside(broker: KafkaBroker, row: OutboxEntry) -> asyncio.Future[Any]:
+    """A record Kafka will never accept (too large) goes to the dead-letter topic instead of being
+    retried forever at the head of the outbox, holding back every message behind it."""
+    try:
+        return await broker.publish(row.value, row.topic, key=row.key, headers=row.headers, no_confirm=True)
+    except (MessageSizeTooLargeError, RecordTooLargeError) as error:
+        log.error(
+            "outbox row %s (%d bytes) for %s cannot be sent: %r", row.id, len(row.value), row.topic, error
+        )
+        if row.topic.startswith(GATEWAY_REPLIES_PREFIX):
+            done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            done.set_result(None)  # the requester times out with a 503; nothing to keep
+            return done
+        headers = {**row.headers, "x-error": repr(error)[:2000], "x-original-topic": row.topic}
+        note = f"set aside: {len(row.value)} bytes".encode()
+        return await broker.publish(
+            note, dead_letter_topic(row.topic), key=row.key, headers=headers, no_confirm=True
+        )
+
+
 class MissingTopic(RuntimeError):
     """A durable topic is missing: its owner has not created it yet. Retried, never dropped."""
 
@@ -135,10 +155,7 @@ def outbox_publisher(broker: KafkaBroker, directory: TopicDirectory) -> PublishB
                 log.warning("dropping reply %s: %s no longer exists", row.id, row.topic)
             else:
                 raise MissingTopic(f"topic {row.topic} does not exist (yet)")
-        futures = [
-            await broker.publish(row.value, row.topic, key=row.key, headers=row.headers, no_confirm=True)
-            for row in deliverable
-        ]
+        futures = [await _publish_or_set_aside(broker, row) for row in deliverable]
         await asyncio.gather(*futures)
 
     return publish_batch

@@ -42,7 +42,9 @@ class SeatUsageOut(BaseModel):
 
 
 class ReconcileOut(SeatDrift):
-    repaired: bool = False
+    # Repairs are commands to the seats service: a reservation can still be denied if no seat is
+    # free. Run reconcile again to see the outcome.
+    repair_requested: bool = False
 
 
 def _known_tenant(session: SessionDep, tenant_id: str) -> None:
@@ -93,10 +95,12 @@ async def reconcile(
     _known_tenant(session, tenant_id)
     holders = await _ask(requester, ListSeatHolders(), tenant_id, SEATS_QUERIES, SeatHolders)
     active = await _ask(requester, ListActiveUserIds(), tenant_id, USERS_QUERIES, UserIds)
-    drift = seat_drift(seat_holders=holders.user_ids, active_users=active.user_ids)
+    drift = seat_drift(
+        seat_holders=holders.user_ids, active_users=active.user_ids, in_flight=active.in_flight
+    )
     if repair and not drift.clean:
         await _repair(requester, tenant_id, drift)
-    return ReconcileOut(**drift.model_dump(), repaired=repair and not drift.clean)
+    return ReconcileOut(**drift.model_dump(), repair_requested=repair and not drift.clean)
 
 
 async def _repair(requester: Requester, tenant_id: str, drift: SeatDrift) -> None:

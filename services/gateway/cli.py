@@ -79,10 +79,13 @@ def _tenant_command(args: argparse.Namespace, client: httpx.Client) -> list[str]
     if args.action == "list":
         lines = []
         for t in _call(client, "GET", "/tenants"):
-            seats = _call(client, "GET", f"/tenants/{t['id']}/seats")
+            try:
+                seats = _call(client, "GET", f"/tenants/{t['id']}/seats")
+                used = f"{seats['used']}/{seats['limit']}"
+            except CliError:
+                used = "unavailable"  # the seats service is down: still list the tenants
             lines.append(
-                f"{t['id']}\t{t['name']}\tseats={seats['used']}/{seats['limit']}"
-                f"\tactive_tokens={t['active_tokens']}\t{t['created_at']}"
+                f"{t['id']}\t{t['name']}\tseats={used}\tactive_tokens={t['active_tokens']}\t{t['created_at']}"
             )
         return lines
     tenant = _call(client, "POST", "/tenants", {"name": args.name})
@@ -115,7 +118,8 @@ def _seats_command(args: argparse.Namespace, client: httpx.Client) -> list[str]:
     lines += [f"active user without a seat: {user}" for user in drift["active_users_without_seat"]]
     if not lines:
         return ["no drift: every active user holds exactly one seat"]
-    return [*lines, "repaired" if drift["repaired"] else "run again with --repair to fix"]
+    done = "repair requested; run reconcile again to confirm" if drift["repair_requested"] else ""
+    return [*lines, done or "run again with --repair to fix"]
 
 
 def _run(args: argparse.Namespace, client: httpx.Client) -> list[str]:

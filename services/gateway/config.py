@@ -23,7 +23,8 @@ class GatewaySettings(ServiceSettings):
     request_timeout_seconds: float = Field(default=15.0, gt=0, lt=60, description="Okta gives up at 60 s.")
     retry_after_seconds: int = Field(default=5, ge=1)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
-    max_page_size: int = Field(default=1000, ge=1, description="Advertised as filter.maxResults.")
+    # A page travels as one Kafka message (1 MiB at most): 200 full Okta users stay well below it.
+    max_page_size: int = Field(default=200, ge=1, le=500, description="Advertised as filter.maxResults.")
     rate_limit_per_second: float = Field(default=50.0, gt=0, description="Per tenant, per instance.")
     rate_limit_burst: int = Field(default=200, ge=1)
 

@@ -8,11 +8,13 @@ from contracts.users import MAX_INDEX, ListUsers
 from services.gateway.errors import ScimProblem
 from services.gateway.translate import Projection, projection
 
+DEFAULT_PAGE_SIZE = 100  # Okta's own page size
+
 
 def paging(start_index: str | int | None, count: str | int | None, *, max_page_size: int) -> tuple[int, int]:
     """RFC 7644 §3.4.2.4: startIndex < 1 means 1; count < 0 means 0; count is capped."""
     start = _as_int(start_index, "startIndex", default=1)
-    size = _as_int(count, "count", default=max_page_size)
+    size = _as_int(count, "count", default=min(DEFAULT_PAGE_SIZE, max_page_size))
     return min(max(start, 1), MAX_INDEX), min(max(size, 0), max_page_size)
 
 

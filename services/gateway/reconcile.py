@@ -16,9 +16,13 @@ class SeatDrift(BaseModel):
         return not (self.seats_without_active_user or self.active_users_without_seat)
 
 
-def seat_drift(*, seat_holders: Iterable[str], active_users: Iterable[str]) -> SeatDrift:
-    holders, active = set(seat_holders), set(active_users)
+def seat_drift(
+    *, seat_holders: Iterable[str], active_users: Iterable[str], in_flight: Iterable[str] = ()
+) -> SeatDrift:
+    """Users whose create or reactivation still waits for the seats service are no drift: their
+    seat may already be held, and releasing it would let the saga finish without one."""
+    holders, active, waiting = set(seat_holders), set(active_users), set(in_flight)
     return SeatDrift(
-        seats_without_active_user=sorted(holders - active),
+        seats_without_active_user=sorted(holders - active - waiting),
         active_users_without_seat=sorted(active - holders),
     )

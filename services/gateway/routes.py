@@ -25,7 +25,7 @@ from services.gateway import etags, listing, patching, translate
 from services.gateway.body import read_json
 from services.gateway.correlator import Requester
 from services.gateway.dependencies import RequesterDep, SettingsDep, TenantId
-from services.gateway.errors import ScimProblem, ScimResponse, problem_for_rejection
+from services.gateway.errors import RETRY_AFTER_SECONDS, ScimProblem, ScimResponse, problem_for_rejection
 
 router = APIRouter(prefix="/scim/v2")
 
@@ -217,6 +217,9 @@ async def patch_user(
         lost_race = isinstance(reply, CommandRejected) and reply.reason == RejectionReason.VERSION_MISMATCH
         if not lost_race or if_match is not None:
             break  # without If-Match, a concurrent change is simply re-read and the patch re-applied
+    else:  # RFC 7644 §3.14 keeps 412 for the client's own precondition: this is contention
+        detail = f'User "{user_id}" is being changed concurrently; retry the PATCH shortly.'
+        raise ScimProblem(503, detail, headers={"Retry-After": RETRY_AFTER_SECONDS})
     # RFC 7644 §3.5.2: 200 with the resource is what both Okta and Entra accept.
     return _user_response(_expect(reply, UserReply).user, request, shown)
 

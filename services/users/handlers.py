@@ -28,6 +28,7 @@ from services.users.pending import PendingKind
 
 
 def _ensure_name_free(session: Session, tenant: str, user_name: str, user_id: str) -> None:
+    store.lock_user_name(session, tenant=tenant, user_name=user_name)
     provisioning = pending.pending_name_holder(session, tenant=tenant, user_name=user_name)
     domain.ensure_name_not_being_provisioned(user_name, holder_id=provisioning, user_id=user_id)
     holder = store.user_id_holding_name(session, tenant=tenant, user_name=user_name)
@@ -56,8 +57,11 @@ def _existing(session: Session, envelope: Envelope, user_id: str) -> UserRecord:
 
 
 def _unchanging(session: Session, envelope: Envelope, user_id: str) -> UserRecord:
-    """The user, provided no change of theirs is waiting for a seat."""
-    current = _existing(session, envelope, user_id)
+    """The user, locked, provided no change of theirs is waiting for a seat."""
+    current = store.lock_user(session, tenant=envelope.tenant, user_id=user_id)
+    if current is None:
+        raise domain.not_found(user_id)
+    # Read after the lock: a saga step finishing concurrently has either committed or waits for us.
     waiting = pending.get_pending(session, tenant=envelope.tenant, user_id=user_id) is not None
     domain.ensure_nothing_pending(user_id, pending=waiting)
     return current
@@ -117,7 +121,9 @@ def list_users(session: Session, envelope: Envelope, query: ListUsers) -> list[O
 
 
 def list_active_user_ids(session: Session, envelope: Envelope, _query: ListActiveUserIds) -> list[Outgoing]:
-    active = UserIds(user_ids=tuple(store.active_user_ids(session, tenant=envelope.tenant)))
+    tenant = envelope.tenant
+    in_flight = tuple(pending.pending_user_ids(session, tenant=tenant))
+    active = UserIds(user_ids=tuple(store.active_user_ids(session, tenant=tenant)), in_flight=in_flight)
     return reply_to(envelope, active, producer=PRODUCER)
 
 

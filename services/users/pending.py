@@ -6,6 +6,7 @@ The row remembers who asked, so the answer can go out when the seats service has
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -84,3 +85,7 @@ def pending_name_holder(session: Session, *, tenant: str, user_name: str) -> str
         PendingChange.tenant == tenant, PendingChange.user_name_key == user_name_key(user_name)
     )
     return session.exec(query).first()
+
+
+def pending_user_ids(session: Session, *, tenant: str) -> Sequence[str]:
+    return session.exec(select(PendingChange.user_id).where(PendingChange.tenant == tenant)).all()

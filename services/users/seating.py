@@ -53,7 +53,7 @@ def _finish(session: Session, envelope: Envelope, change: PendingChange) -> tupl
     if change.kind == PendingKind.CREATE:
         store.add_user(session, tenant=tenant, user=wanted)
         return wanted, [user_event(envelope, wanted.id, UserCreated(user=wanted))]
-    current = store.get_user(session, tenant=tenant, user_id=wanted.id)
+    current = store.lock_user(session, tenant=tenant, user_id=wanted.id)
     assert current is not None, "a user with a pending change cannot be deleted"
     updated, events = domain.replace_user(
         current, profile=wanted.profile, expected_version=change.expected_version, now=datetime.now(UTC)

@@ -20,6 +20,7 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
+    text,
 )
 from sqlalchemy.orm import aliased
 from sqlmodel import JSON, Column, Field, Session, SQLModel, col, select
@@ -111,15 +112,22 @@ def _record(row: UserRow) -> UserRecord:
     )
 
 
-def _live_row(session: Session, *, tenant: str, user_id: str) -> UserRow | None:
+def _live_row(session: Session, *, tenant: str, user_id: str, lock: bool = False) -> UserRow | None:
     query = select(UserRow).where(
         UserRow.tenant == tenant, UserRow.id == user_id, col(UserRow.deleted_at).is_(None)
     )
-    return session.exec(query).first()
+    return session.exec(query.with_for_update() if lock else query).first()
 
 
 def get_user(session: Session, *, tenant: str, user_id: str) -> UserRecord | None:
     row = _live_row(session, tenant=tenant, user_id=user_id)
+    return _record(row) if row else None
+
+
+def lock_user(session: Session, *, tenant: str, user_id: str) -> UserRecord | None:
+    """The user, locked until the transaction ends: commands and saga steps about one user, even in
+    two service instances, then happen one after the other (PostgreSQL; SQLite has one writer)."""
+    row = _live_row(session, tenant=tenant, user_id=user_id, lock=True)
     return _record(row) if row else None
 
 
@@ -320,3 +328,11 @@ def active_user_ids(session: Session, *, tenant: str) -> Sequence[str]:
         UserRow.tenant == tenant, col(UserRow.active).is_(True), col(UserRow.deleted_at).is_(None)
     )
     return session.exec(query.order_by(col(UserRow.id))).all()
+
+
+def lock_user_name(session: Session, *, tenant: str, user_name: str) -> None:
+    """Hold (tenant, userName) until the transaction ends. A name is taken in two tables (users and
+    pending creates); on PostgreSQL two instances could otherwise both find it free. SQLite: one writer."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = f"{tenant}:{user_name_key(user_name)}"
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})

@@ -241,6 +241,10 @@ def test_strings_order_by_code_point_and_patterns_are_literal(harness: UsersHarn
     assert _names(harness, 'title sw "A%"') == ["a%b@example.com"]
     above_z = ["zed@example.com", "Ärger@example.com", "ÿ@example.com", "Ā@example.com"]
     assert _names(harness, 'title gt "z"') == above_z
+    assert _names(harness, 'title ge "zed"') == above_z
+    assert _names(harness, 'title gt "zed"') == above_z[1:]
+    assert _names(harness, 'title le "a%b"') == ["a%b@example.com"]
+    assert _names(harness, 'title lt "a%b"') == []
     assert _names(harness, 'title lt "ā" and title gt "ärger"') == ["ÿ@example.com"]  # U+E4 < U+FF < U+101
 
 

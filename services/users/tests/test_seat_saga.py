@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from uuid import uuid4
 
+from sqlmodel import Session, select
+
 from contracts.envelope import Envelope, Message
+from contracts.registry import payload_of
 from contracts.rejections import RejectionReason
 from contracts.replies import CommandRejected, Deleted
 from contracts.seats import GetSeatUsage, SeatUsage
@@ -20,6 +24,8 @@ from contracts.users import (
     UserReply,
 )
 from servicekit.handling import RawRecord
+from servicekit.messaging import OutboxEntry
+from services.users.store import UserRow
 from services.users.tests.conftest import UsersHarness
 
 
@@ -31,9 +37,6 @@ def _usage(harness: UsersHarness) -> tuple[int, int]:
     envelope = harness.envelope(GetSeatUsage())
     harness.seats.process(RawRecord(SEATS_COMMANDS, 0, 0, b"acme", envelope.to_bytes()))
     from sqlmodel import Session, select
-
-    from contracts.registry import payload_of
-    from servicekit.messaging import OutboxEntry
 
     with Session(harness.seats_engine) as session:
         rows = session.exec(
@@ -132,3 +135,33 @@ def test_a_seat_is_never_taken_twice_for_one_user(harness: UsersHarness) -> None
         harness.deliver(create)  # redelivered command: one saga, one seat, one event
     assert _usage(harness) == (1, 5)
     assert _events(harness) == ["UserCreated"]
+
+
+def test_two_instances_creating_one_user_name_at_once_never_both_get_it(harness: UsersHarness) -> None:
+    """An inactive create (straight to the users table) racing an active one (parked for a seat)."""
+    creates = [
+        harness.envelope(_create(harness, "race@example.com", active=False)),
+        harness.envelope(_create(harness, "RACE@example.com")),
+    ]
+
+    def deliver(envelope: Envelope) -> None:
+        for _ in range(20):  # a conflict raises; the broker would redeliver
+            try:
+                harness.processor.process(
+                    RawRecord("users.commands.v1", 0, hash(envelope.message_id), b"k", envelope.to_bytes())
+                )
+                return
+            except Exception:
+                continue
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(deliver, creates))
+    harness.pump()
+    replies = [harness.reply_to(envelope) for envelope in creates]
+    assert sum(isinstance(reply, UserReply) for reply in replies) == 1, replies
+    with Session(harness.engine) as session:
+        assert (
+            len(session.exec(select(UserRow).where(UserRow.user_name_key == "race@example.com")).all()) == 1
+        )
+    used, _ = _usage(harness)
+    assert used == (1 if isinstance(replies[1], UserReply) else 0)
