@@ -19,6 +19,7 @@ test: lint
 
 bench: deps
 	$(UV_RUN) python -m devinfra.bench compare $(BENCH_ARGS)
+	$(UV_RUN) python -m services.users.benchmark $(LOOKUP_BENCH_ARGS)
 
 format:
 	uv run ruff format .
