@@ -60,18 +60,38 @@ class OutboxRelay:
                     await asyncio.wait_for(self._wake.wait(), timeout=self._idle_seconds)
 
     def _relay_one_batch(self) -> int:
+        if self._engine.dialect.name == "postgresql":
+            return self._relay_in_one_transaction()
+        return self._relay_between_transactions()
+
+    def _publish(self, rows: list[OutboxEntry]) -> None:
         assert self._loop is not None
+        future = asyncio.run_coroutine_threadsafe(self._publish_batch(rows), self._loop)
+        try:
+            future.result(timeout=60)
+        except BaseException:
+            future.cancel()  # never let a publish outlive the claim on its rows
+            raise
+
+    def _relay_in_one_transaction(self) -> int:
+        """PostgreSQL: several instances may share the database; the advisory lock, held for the
+        whole claim → publish → mark, lets one relay work at a time. Row writes are not blocked."""
         with Session(self._engine) as session, session.begin():
             if not hold_relay_lock(session):
-                return 0  # another instance relays this database; one at a time keeps key order
-            rows = list(claim_unpublished(session, limit=self._batch_size))
-            if not rows:
                 return 0
-            future = asyncio.run_coroutine_threadsafe(self._publish_batch(rows), self._loop)
-            try:
-                future.result(timeout=60)
-            except BaseException:
-                future.cancel()  # never let a publish outlive the transaction that claimed its rows
-                raise
-            mark_published(session, ids=[row.id for row in rows if row.id is not None])
+            rows = list(claim_unpublished(session, limit=self._batch_size))
+            if rows:
+                self._publish(rows)
+                mark_published(session, ids=[row.id for row in rows if row.id is not None])
             return len(rows)
+
+    def _relay_between_transactions(self) -> int:
+        """SQLite: one process, and a transaction holds the only write lock — so never across the
+        wait for Kafka's acknowledgements, which would stall every handler behind it."""
+        with Session(self._engine, expire_on_commit=False) as session, session.begin():
+            rows = list(claim_unpublished(session, limit=self._batch_size))
+        if rows:
+            self._publish(rows)
+            with Session(self._engine) as session, session.begin():
+                mark_published(session, ids=[row.id for row in rows if row.id is not None])
+        return len(rows)
