@@ -149,6 +149,10 @@ async def get_user(
     return _user_response(user, request, shown)
 
 
+def _stale(user_id: str, version: int) -> ScimProblem:
+    return ScimProblem(412, f'User "{user_id}" has changed (version {version}). Read it again and retry.')
+
+
 async def _expected_version(
     requester: Requester, tenant: str, user_id: str, if_match: str | None
 ) -> int | None:
@@ -160,9 +164,7 @@ async def _expected_version(
         return next(iter(versions))
     current = await _read(requester, tenant, user_id)
     if current.version not in versions:
-        raise ScimProblem(
-            412, f'User "{user_id}" has changed (version {current.version}). Read it again and retry.'
-        )
+        raise _stale(user_id, current.version)
     return current.version
 
 
@@ -191,9 +193,7 @@ async def _patch_once(
     current = await _read(requester, tenant, user_id)
     allowed = etags.versions_in(if_match)
     if allowed is not None and current.version not in allowed:
-        raise ScimProblem(
-            412, f'User "{user_id}" has changed (version {current.version}). Read it again and retry.'
-        )
+        raise _stale(user_id, current.version)
     profile = patching.patched_profile(current, patch)
     command = ReplaceUser(user_id=user_id, profile=profile, expected_version=current.version)
     return await _ask_users(requester, command, tenant, user_id, USERS_COMMANDS)
