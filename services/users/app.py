@@ -25,12 +25,16 @@ _BACKFILL_CONFLICTS = 20
 
 
 def backfill_search_index(engine: Engine) -> int:
-    """Index the users stored before the search index existed; a no-op once they all are.
+    """Index the users stored before the search index existed, or indexed by an older
+    ``INDEX_VERSION``; a no-op once they all are.
 
     Runs before the consumers start, so filters never miss a user. Another instance doing the same
     at the same time makes a batch conflict on the index's primary key: that batch is retried.
     """
     create_tables(engine, USER_TABLES)
+    with Session(engine) as session, session.begin():
+        if store.discard_outdated_index(session):
+            log.info("the search index was written by another version: indexing every user again")
     indexed, conflicts = 0, 0
     while True:
         try:

@@ -24,7 +24,7 @@ from scim2_models import BaseModel
 from scim2_models.path import AttributeBinding, AttrPath, ScimFilter
 
 from contracts.scim import ENTERPRISE_URN, ROSTER_USER_URN, ScimUser
-from contracts.users import ContactValue, PostalAddress, UserRecord
+from contracts.users import ContactValue, EnterpriseInfo, PostalAddress, UserRecord
 
 CORE_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
 ROSTER_URN = ROSTER_USER_URN
@@ -37,6 +37,9 @@ SearchUser = ScimUser
 NOT_STORED = frozenset({"password", "ims", "photos", "groups", "entitlements", "x509certificates"})
 # Rendered by the gateway from its own address; the users service cannot know it.
 GATEWAY_ONLY = frozenset({"meta.location"})
+
+INDEX_VERSION = 2
+"""Bump whenever ``index_entries`` or the keys change: at start-up every user is then indexed again."""
 
 HEAD_LENGTH = 100
 """Characters of a key held in the indexed column; PostgreSQL's btree refuses entries over ~2.7 kB."""
@@ -257,6 +260,19 @@ def version_tag(version: int) -> str:
     return f'W/"{version}"'
 
 
+def _manager_rendered(info: EnterpriseInfo) -> bool:
+    """The gateway renders a manager only when one of its sub-attributes is set (then as sent)."""
+    return bool(info.manager_ref or info.manager_uri or info.manager_display)
+
+
+def _enterprise_rendered(info: EnterpriseInfo | None) -> bool:
+    """An extension with no attribute set is left out of the resource, its URN out of ``schemas``."""
+    if info is None:
+        return False
+    simple = (info.employee_number, info.cost_center, info.organization, info.division, info.department)
+    return any(value is not None for value in simple) or _manager_rendered(info)
+
+
 def index_entries(record: UserRecord) -> list[Entry]:
     """Every value a client sees on this user, as ``scim_user`` renders it."""
     profile = record.profile
@@ -265,7 +281,7 @@ def index_entries(record: UserRecord) -> list[Entry]:
         "schemas",
         [
             CORE_URN,
-            *([ENTERPRISE_URN] if profile.enterprise is not None else []),
+            *([ENTERPRISE_URN] if _enterprise_rendered(profile.enterprise) else []),
             *([ROSTER_URN] if profile.roster_role is not None else []),
         ],
     )
@@ -315,8 +331,7 @@ def index_entries(record: UserRecord) -> list[Entry]:
         out.single(f"{prefix}:organization", enterprise.organization)
         out.single(f"{prefix}:division", enterprise.division)
         out.single(f"{prefix}:department", enterprise.department)
-        # The gateway renders a manager only when one of its sub-attributes is set (and then as sent).
-        if enterprise.manager_ref or enterprise.manager_uri or enterprise.manager_display:
+        if _manager_rendered(enterprise):
             out.single(f"{prefix}:manager.value", enterprise.manager_ref)
             out.single(f"{prefix}:manager.$ref", enterprise.manager_uri)
             out.single(f"{prefix}:manager.displayname", enterprise.manager_display)

@@ -52,6 +52,7 @@ from sqlmodel import col
 from services.users.attributes import (
     CATALOG,
     GATEWAY_ONLY,
+    HEAD_LENGTH,
     NOT_STORED,
     Attribute,
     Kind,
@@ -82,7 +83,7 @@ Operand = str | None | _Never
 def parse(text: str) -> ScimFilter[Any]:
     try:
         parsed: ScimFilter[Any] = ScimFilter[SearchUser](text)
-    except (InvalidFilterException, ValueError) as error:
+    except (SCIMException, ValueError) as error:
         raise InvalidFilter(f"The filter {text!r} is not valid: {_reason(error)}.") from error
     leaves = _count_leaves(parsed.ast)
     if leaves > MAX_COMPARISONS:
@@ -122,24 +123,49 @@ def _like_escape(value: str) -> str:
 
 
 def _matches(rows: Rows, op: CompareOperator, operand: str) -> Condition:
-    """``rows.value_key op operand``; the indexed head narrows the seek, the full key decides."""
+    """``rows.value_key op operand``: a seek or range on the indexed head, the full key deciding.
+
+    Equality is never written ``value_key = operand``: SQLite would propagate that constant into
+    the head's expression and lose the index.
+    """
     key = col(rows.value_key)
     head = value_head(key)
     operand_head = head_of(operand)
     escaped = _like_escape(operand)
+
+    def same() -> Condition:
+        if len(operand) < HEAD_LENGTH:
+            return head == operand  # a head shorter than the limit is the whole key
+        return and_(head == operand_head, key >= operand, key <= operand)
+
+    def starts() -> Condition:
+        after = _successor(operand_head)
+        in_range = [head >= operand_head] if after is None else [head >= operand_head, head < after]
+        return and_(*in_range, key.like(f"{escaped}%", escape="\\"))
+
     compare: dict[CompareOperator, Callable[[], Condition]] = {
-        CompareOperator.eq: lambda: and_(head == operand_head, key == operand),
+        CompareOperator.eq: same,
         CompareOperator.gt: lambda: and_(head >= operand_head, key > operand),
         CompareOperator.ge: lambda: and_(head >= operand_head, key >= operand),
         CompareOperator.lt: lambda: and_(head <= operand_head, key < operand),
         CompareOperator.le: lambda: and_(head <= operand_head, key <= operand),
-        CompareOperator.sw: lambda: and_(
-            head.like(f"{_like_escape(operand_head)}%", escape="\\"), key.like(f"{escaped}%", escape="\\")
-        ),
+        CompareOperator.sw: starts,
         CompareOperator.ew: lambda: key.like(f"%{escaped}", escape="\\"),
         CompareOperator.co: lambda: key.like(f"%{escaped}%", escape="\\"),
     }
     return compare[op]()
+
+
+def _successor(prefix: str) -> str | None:
+    """The least string above every string that starts with ``prefix`` (code point order)."""
+    while prefix:
+        last = ord(prefix[-1]) + 1
+        if last == 0xD800:
+            last = 0xE000  # surrogates are not text
+        if last <= 0x10FFFF:
+            return prefix[:-1] + chr(last)
+        prefix = prefix[:-1]
+    return None
 
 
 def _present(rows: Rows) -> Condition:

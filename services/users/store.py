@@ -26,7 +26,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import JSON, Column, Field, Session, SQLModel, col, select
 
 from contracts.users import UserProfile, UserRecord
-from services.users.attributes import HEAD_LENGTH, index_entries
+from services.users.attributes import HEAD_LENGTH, INDEX_VERSION, index_entries
 from services.users.domain import user_name_key
 
 
@@ -89,12 +89,22 @@ class UserAttributeRow(SQLModel, table=True):
     sort: bool = Field(sa_column=Column(Boolean, nullable=False))
 
 
-USER_TABLES: tuple[type[SQLModel], ...] = (UserRow, UserAttributeRow)
+class SearchIndexState(SQLModel, table=True):
+    """Which ``attributes.INDEX_VERSION`` wrote the search index (one row)."""
+
+    __tablename__ = "user_search_index_state"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int
 
 
-def value_head(value_key: Any) -> Any:
+USER_TABLES: tuple[type[SQLModel], ...] = (UserRow, UserAttributeRow, SearchIndexState)
+
+
+def value_head(value_key: Any) -> ColumnElement[str]:
     """The indexed head of a key column, spelled exactly as in ``ix_user_attributes_lookup``."""
-    return func.substr(value_key, literal_column("1"), literal_column(str(HEAD_LENGTH)))
+    head: ColumnElement[str] = func.substr(value_key, literal_column("1"), literal_column(str(HEAD_LENGTH)))
+    return head
 
 
 def _utc(moment: datetime) -> datetime:
@@ -292,6 +302,16 @@ def find_users(
         query = query.order_by(by_value, in_creation_order)
     rows = session.exec(query.offset(offset).limit(limit))
     return total, [_record(row) for row in rows]
+
+
+def discard_outdated_index(session: Session) -> bool:
+    """Forget every index entry written by another ``INDEX_VERSION``; True if there were any."""
+    state = session.get(SearchIndexState, 1, with_for_update=True)
+    if state is not None and state.version == INDEX_VERSION:
+        return False
+    session.execute(delete(UserAttributeRow))
+    session.merge(SearchIndexState(id=1, version=INDEX_VERSION))
+    return state is not None
 
 
 def unindexed_user_seqs(session: Session, *, limit: int) -> list[int]:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import Engine, delete, func
+from sqlalchemy import Engine, delete, func, update
 from sqlmodel import Session, select
 
 from contracts.rejections import RejectionReason
@@ -31,8 +31,8 @@ from contracts.users import (
 )
 from services.users import filters
 from services.users.app import backfill_search_index
-from services.users.attributes import HEAD_LENGTH
-from services.users.store import UserAttributeRow
+from services.users.attributes import HEAD_LENGTH, INDEX_VERSION
+from services.users.store import SearchIndexState, UserAttributeRow
 from services.users.tests.conftest import UsersHarness
 
 
@@ -260,6 +260,13 @@ def test_values_longer_than_the_indexed_head(harness: UsersHarness) -> None:
     every = ["a@example.com", "b@example.com", "c@example.com"]
     assert _names(harness, f'displayName sw "{stem[:5]}"') == every
     assert _names(harness, 'nickName eq "A\\u0000B"') == ["nul@example.com"]
+    at_limit = "y" * HEAD_LENGTH
+    _create(harness, UserProfile(user_name="limit@example.com", title=at_limit))
+    _create(harness, UserProfile(user_name="beyond@example.com", title=at_limit + "y"))
+    assert _names(harness, f'title eq "{at_limit}"') == ["limit@example.com"]
+    assert _names(harness, f'title eq "{at_limit}Y"') == ["beyond@example.com"]
+    assert _names(harness, f'title ne "{at_limit}" and title pr') == ["beyond@example.com"]
+    assert _names(harness, f'title sw "{at_limit}"') == ["limit@example.com", "beyond@example.com"]
 
 
 def test_index_follows_replace_and_delete(harness: UsersHarness) -> None:
@@ -395,3 +402,16 @@ def test_backfill_indexes_users_stored_before_the_index(harness: UsersHarness, u
     assert backfill_search_index(users_engine) == 2
     assert _names(harness, 'userName sw "old"') == ["old@example.com", "older@example.com"]
     assert backfill_search_index(users_engine) == 0
+
+
+def test_an_index_written_by_another_version_is_rebuilt(harness: UsersHarness, users_engine: Engine) -> None:
+    user = _create(harness, _okta_user("stale@example.com"))
+    assert backfill_search_index(users_engine) == 1  # no version recorded yet: indexed again
+    with Session(users_engine) as session, session.begin():
+        session.execute(update(UserAttributeRow).values(value_key="stale"))
+        state = session.get(SearchIndexState, 1)
+        assert state is not None and state.version == INDEX_VERSION
+        state.version = INDEX_VERSION - 1
+    assert _names(harness, 'userName eq "stale@example.com"') == []
+    assert backfill_search_index(users_engine) == 1
+    assert _names(harness, f'userName eq "stale@example.com" and id eq "{user.id}"') == ["stale@example.com"]
