@@ -28,7 +28,7 @@ def _set_seats(stack: Stack, tenant: Tenant, limit: int) -> None:
 
 def _seats(stack: Stack, tenant: Tenant) -> tuple[int, int]:
     with stack.admin() as admin:
-        usage = admin.get(f"/tenants/{tenant.id}/seats").json()
+        usage = admin.get(f"/tenants/{tenant.id}/seats", timeout=30).json()
     return usage["used"], usage["limit"]
 
 
@@ -183,7 +183,7 @@ def test_seats_down_answers_503_and_the_parked_create_completes_when_it_returns(
         gateway.stop()
         stack.start_seats()
     for _ in range(60):  # the parked create completes once the seats service is back
-        found = httpx.get(f"{stack.base_url}/Users", headers=tenant.auth, params=lookup).json()
+        found = httpx.get(f"{stack.base_url}/Users", headers=tenant.auth, params=lookup, timeout=30).json()
         if found["totalResults"]:
             break
         time.sleep(0.5)

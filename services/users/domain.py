@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from enum import StrEnum
 
@@ -52,8 +53,10 @@ class SeatEffect(StrEnum):
 
 
 def user_name_key(user_name: str) -> str:
-    """userName is unique per tenant compared case-insensitively (RFC 7643 §4.1.1: caseExact false)."""
-    return user_name.strip().casefold()
+    """userName is unique per tenant compared case-insensitively (RFC 7643 §4.1.1: caseExact false),
+    with exactly the key filters compare by (scim2-models: NFC, then lower case). Were they to
+    differ, Okta's ``userName eq`` would miss a user that uniqueness then refuses to create again."""
+    return unicodedata.normalize("NFC", user_name).lower().replace("\x00", "\ufffd")
 
 
 def check_profile(profile: UserProfile) -> None:

@@ -3,14 +3,22 @@
 from datetime import UTC, datetime
 
 import pytest
+from scim2_models.path import AttrPath, ScimFilter
 
+from contracts.scim import ScimUser
 from contracts.users import UserProfile
 from services.users import domain
 
 
-def test_user_name_key_ignores_case_and_surrounding_space() -> None:
-    assert domain.user_name_key(" Ann@Example.COM ") == domain.user_name_key("ann@example.com")
-    assert domain.user_name_key("STRASSE") == domain.user_name_key("straße")  # casefold, not lower
+@pytest.mark.parametrize(
+    "name", ["Ann@Example.COM", "Straße", "STRASSE", " padded ", "I\u0307stanbul", "e\u0301", "É"]
+)
+def test_user_name_key_is_the_key_filters_compare_by(name: str) -> None:
+    """Uniqueness and ``userName eq`` must agree, or Okta's lookup misses a user it then cannot create."""
+    binding = ScimFilter[ScimUser]('userName eq "x"').resolve(AttrPath("userName"))
+    assert binding is not None
+    assert domain.user_name_key(name) == binding.comparable(name)
+    assert domain.user_name_key("Ann@Example.COM") == domain.user_name_key("ann@example.com")
 
 
 def test_a_user_name_held_by_someone_else_is_taken() -> None:
