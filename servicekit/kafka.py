@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordTooLargeError, TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
 
 from contracts.topics import GATEWAY_REPLIES_PREFIX, dead_letter_topic
@@ -119,6 +119,28 @@ class TopicDirectory:
             self._started = False
 
 
+_REPLY_SEND_SECONDS = 2.0
+
+
+def _done() -> asyncio.Future[Any]:
+    finished: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    finished.set_result(None)
+    return finished
+
+
+async def _send_reply(broker: KafkaBroker, row: OutboxEntry) -> None:
+    """A reply to a gateway instance: worth a couple of seconds at most. Its topic may have just
+    been deleted (the instance stopped); waiting out Kafka's metadata timeout would stall every
+    message behind it, and nobody is left to read it."""
+    try:
+        async with asyncio.timeout(_REPLY_SEND_SECONDS):
+            await (
+                await broker.publish(row.value, row.topic, key=row.key, headers=row.headers, no_confirm=True)
+            )
+    except (TimeoutError, KafkaError) as error:
+        log.warning("dropping reply %s to %s: %r", row.id, row.topic, error)
+
+
 async def _publish_or_set_aside(broker: KafkaBroker, row: OutboxEntry) -> asyncio.Future[Any]:
     """A record Kafka will never accept (too large) goes to the dead-letter topic instead of being
     retried forever at the head of the outbox, holding back every message behind it."""
@@ -129,9 +151,7 @@ async def _publish_or_set_aside(broker: KafkaBroker, row: OutboxEntry) -> asynci
             "outbox row %s (%d bytes) for %s cannot be sent: %r", row.id, len(row.value), row.topic, error
         )
         if row.topic.startswith(GATEWAY_REPLIES_PREFIX):
-            done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-            done.set_result(None)  # the requester times out with a 503; nothing to keep
-            return done
+            return _done()  # the requester times out with a 503; nothing to keep
         headers = {**row.headers, "x-error": repr(error)[:2000], "x-original-topic": row.topic}
         note = f"set aside: {len(row.value)} bytes".encode()
         return await broker.publish(
@@ -155,7 +175,9 @@ def outbox_publisher(broker: KafkaBroker, directory: TopicDirectory) -> PublishB
                 log.warning("dropping reply %s: %s no longer exists", row.id, row.topic)
             else:
                 raise MissingTopic(f"topic {row.topic} does not exist (yet)")
-        futures = [await _publish_or_set_aside(broker, row) for row in deliverable]
-        await asyncio.gather(*futures)
+        replies = [row for row in deliverable if row.topic.startswith(GATEWAY_REPLIES_PREFIX)]
+        durable = [row for row in deliverable if not row.topic.startswith(GATEWAY_REPLIES_PREFIX)]
+        futures = [await _publish_or_set_aside(broker, row) for row in durable]
+        await asyncio.gather(*futures, *(_send_reply(broker, row) for row in replies))
 
     return publish_batch
