@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,6 +84,22 @@ class Stack:
         wait_for_log(extra, "service started", timeout=90)
         self.extras.append(extra)
         return extra
+
+    @contextlib.contextmanager
+    def temporary_gateway(self, name: str, **env: str) -> Iterator[str]:
+        """A gateway with its own settings (say, a short timeout) for one test; stopped afterwards,
+        which deletes its reply topic. Yields its SCIM base URL."""
+        port = free_ports(1)[0]
+        log = self.state_dir / "logs" / f"gateway-{name}.log"
+        gateway = ManagedProcess.python_module(
+            f"gateway-{name}", "services.gateway", env=self.env(GATEWAY_PORT=str(port), **env), log_file=log
+        ).start()
+        try:
+            admin = f"http://127.0.0.1:{port}/admin/v1/tenants"
+            wait_for_http(admin, process=gateway, headers=self.admin_auth, timeout=90)
+            yield f"http://127.0.0.1:{port}/scim/v2"
+        finally:
+            gateway.stop()
 
     def start_gateway(self) -> str:
         """Another gateway instance (instance id ``gw<index>``); returns its SCIM base URL."""

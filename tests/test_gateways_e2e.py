@@ -11,8 +11,6 @@ import pytest
 
 from contracts.envelope import Envelope
 from contracts.topics import gateway_reply_topic
-from devinfra.kafka import free_ports
-from devinfra.processes import ManagedProcess, wait_for_http
 from tests.kafka_client import Collector
 from tests.okta import user_body
 from tests.stack import Stack
@@ -57,37 +55,25 @@ async def test_two_gateway_instances_under_concurrent_load_each_get_their_own_an
 
 
 def test_no_reply_in_time_is_503_with_retry_after_not_a_hang(stack: Stack) -> None:
-    port = free_ports(1)[0]
-    env = stack.env(
-        GATEWAY_PORT=str(port), GATEWAY_REQUEST_TIMEOUT_SECONDS="2", GATEWAY_RETRY_AFTER_SECONDS="7"
-    )
-    gateway = ManagedProcess.python_module(
-        "gateway-short-timeout",
-        "services.gateway",
-        env=env,
-        log_file=stack.state_dir / "logs" / "gw-timeout.log",
-    ).start()
     tenant = stack.new_tenant("timeout")
     assert stack.users is not None
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/admin/v1/tenants", process=gateway, headers=stack.admin_auth)
+    short = {"GATEWAY_REQUEST_TIMEOUT_SECONDS": "2", "GATEWAY_RETRY_AFTER_SECONDS": "7"}
+    with stack.temporary_gateway("short-timeout", **short) as base_url:
         stack.users.stop()
-        started = time.monotonic()
-        response = httpx.post(
-            f"http://127.0.0.1:{port}/scim/v2/Users",
-            headers=tenant.auth,
-            json=user_body("late@example.com"),
-            timeout=30,
-        )
-        elapsed = time.monotonic() - started
+        try:
+            started = time.monotonic()
+            response = httpx.post(
+                f"{base_url}/Users", headers=tenant.auth, json=user_body("late@example.com"), timeout=30
+            )
+            elapsed = time.monotonic() - started
+        finally:
+            stack.start_users()
         assert response.status_code == 503
         assert response.headers["retry-after"] == "7"
         assert response.headers["content-type"].startswith("application/scim+json")
         assert response.json()["status"] == "503"
         assert elapsed < 10
-    finally:
-        gateway.stop()  # deletes its reply topic while the late reply still waits in the outbox
-        stack.start_users()
-    # That undeliverable reply must not block what comes after it.
+    # The gateway is gone with its reply topic while the late reply still waits in the outbox:
+    # that undeliverable reply must not block what comes after it.
     after = httpx.get(f"{stack.base_url}/Users", headers=tenant.auth, params={"count": "0"}, timeout=30)
     assert after.status_code == 200, after.text

@@ -5,13 +5,12 @@ Every change is followed by a read that checks what was stored, not just the sta
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from devinfra.kafka import free_ports
-from devinfra.processes import ManagedProcess, wait_for_http
 from tests.okta import ENTERPRISE, filter_params, user_body
 from tests.stack import Stack, Tenant
 from tests.test_scim_users_e2e import _assert_error, _total
@@ -197,18 +196,10 @@ def test_discovery_documents(stack: Stack, tenant: Tenant) -> None:
 
 
 @pytest.fixture
-def throttled_gateway(stack: Stack) -> Any:
-    port = free_ports(1)[0]
-    env = stack.env(GATEWAY_PORT=str(port), GATEWAY_RATE_LIMIT_PER_SECOND="0.2", GATEWAY_RATE_LIMIT_BURST="2")
-    gateway = ManagedProcess.python_module(
-        "gateway-throttled",
-        "services.gateway",
-        env=env,
-        log_file=stack.state_dir / "logs" / "gw-throttled.log",
-    ).start()
-    wait_for_http(f"http://127.0.0.1:{port}/admin/v1/tenants", process=gateway, headers=stack.admin_auth)
-    yield f"http://127.0.0.1:{port}/scim/v2"
-    gateway.stop()
+def throttled_gateway(stack: Stack) -> Iterator[str]:
+    slow = {"GATEWAY_RATE_LIMIT_PER_SECOND": "0.2", "GATEWAY_RATE_LIMIT_BURST": "2"}
+    with stack.temporary_gateway("throttled", **slow) as base_url:
+        yield base_url
 
 
 def test_a_tenant_over_its_rate_gets_429_with_retry_after(

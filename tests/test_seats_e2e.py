@@ -10,8 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from devinfra.kafka import free_ports
-from devinfra.processes import ManagedProcess, wait_for_http
 from tests.okta import user_body
 from tests.stack import Stack, Tenant
 from tests.test_scim_users_e2e import _assert_error
@@ -41,6 +39,11 @@ def _active_users(stack: Stack, tenant: Tenant) -> set[str]:
 
 def _total(stack: Stack, tenant: Tenant) -> int:
     listed = httpx.get(f"{stack.base_url}/Users", headers=tenant.auth, params={"count": "0"}).json()
+    return int(listed["totalResults"])
+
+
+def _total_matching(stack: Stack, tenant: Tenant, params: dict[str, str]) -> int:
+    listed = httpx.get(f"{stack.base_url}/Users", headers=tenant.auth, params=params, timeout=30).json()
     return int(listed["totalResults"])
 
 
@@ -153,35 +156,19 @@ def test_kill_9_of_seats_then_users_mid_burst_leaves_no_drift(stack: Stack) -> N
 def test_seats_down_answers_503_and_the_parked_create_completes_when_it_returns(stack: Stack) -> None:
     tenant = stack.new_tenant("seats-down")
     _set_seats(stack, tenant, 5)
-    port = free_ports(1)[0]
-    env = stack.env(GATEWAY_PORT=str(port), GATEWAY_REQUEST_TIMEOUT_SECONDS="3")
-    gateway = ManagedProcess.python_module(
-        "gateway-seats-down",
-        "services.gateway",
-        env=env,
-        log_file=stack.state_dir / "logs" / "gw-seats-down.log",
-    ).start()
     assert stack.seats is not None
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/admin/v1/tenants", process=gateway, headers=stack.admin_auth)
+    lookup = {"filter": 'userName eq "parked@example.com"'}
+    with stack.temporary_gateway("seats-down", GATEWAY_REQUEST_TIMEOUT_SECONDS="3") as base_url:
         stack.seats.stop()
-        started = time.monotonic()
-        response = httpx.post(
-            f"http://127.0.0.1:{port}/scim/v2/Users",
-            headers=tenant.auth,
-            json=user_body("parked@example.com"),
-            timeout=30,
-        )
-        assert response.status_code == 503 and response.headers["retry-after"]
-        assert time.monotonic() - started < 10
-        lookup = {"filter": 'userName eq "parked@example.com"'}
-        assert (
-            httpx.get(f"{stack.base_url}/Users", headers=tenant.auth, params=lookup).json()["totalResults"]
-            == 0
-        )
-    finally:
-        gateway.stop()
-        stack.start_seats()
+        try:
+            started = time.monotonic()
+            body = user_body("parked@example.com")
+            response = httpx.post(f"{base_url}/Users", headers=tenant.auth, json=body, timeout=30)
+            assert response.status_code == 503 and response.headers["retry-after"]
+            assert time.monotonic() - started < 10
+            assert _total_matching(stack, tenant, lookup) == 0
+        finally:
+            stack.start_seats()
     for _ in range(60):  # the parked create completes once the seats service is back
         found = httpx.get(f"{stack.base_url}/Users", headers=tenant.auth, params=lookup, timeout=30).json()
         if found["totalResults"]:
