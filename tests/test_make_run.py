@@ -68,8 +68,12 @@ def test_run_serves_okta_then_stops_everything_on_sigint() -> None:
         time.sleep(0.5)
         assert not any(Path(f"/proc/{pid}").exists() and _children_alive(pid) for pid in children)
     finally:
-        if process.poll() is None:
-            process.kill()
+        if process.poll() is None:  # a failed assertion: still stop everything it started
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def _children_alive(pid: int) -> bool:
