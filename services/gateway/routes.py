@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, TypeVar
 from uuid import uuid4
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from contracts.envelope import Message
 from contracts.rejections import RejectionReason
@@ -30,8 +30,17 @@ from services.gateway.errors import RETRY_AFTER_SECONDS, ScimProblem, ScimRespon
 router = APIRouter(prefix="/scim/v2")
 
 Expected = TypeVar("Expected", bound=Message)
-Attributes = Annotated[str | None, Query(alias="attributes")]
-ExcludedAttributes = Annotated[str | None, Query(alias="excludedAttributes")]
+
+
+def _shown(
+    attributes: Annotated[str | None, Query(alias="attributes")] = None,
+    excluded_attributes: Annotated[str | None, Query(alias="excludedAttributes")] = None,
+) -> translate.Projection:
+    """RFC 7644 §3.9, accepted by every endpoint that returns users."""
+    return translate.projection(attributes, excluded_attributes)
+
+
+Shown = Annotated[translate.Projection, Depends(_shown)]
 _PATCH_ATTEMPTS = 3
 
 
@@ -83,8 +92,7 @@ async def list_users(
     tenant: TenantId,
     requester: RequesterDep,
     settings: SettingsDep,
-    attributes: Attributes = None,
-    excluded_attributes: ExcludedAttributes = None,
+    shown: Shown,
     filter: Annotated[str | None, Query()] = None,
     start_index: Annotated[str | None, Query(alias="startIndex")] = None,
     count: Annotated[str | None, Query()] = None,
@@ -99,9 +107,7 @@ async def list_users(
         sort_order=sort_order,
         max_page_size=settings.max_page_size,
     )
-    return await _list(
-        request, requester, tenant, query, translate.projection(attributes, excluded_attributes)
-    )
+    return await _list(request, requester, tenant, query, shown)
 
 
 @router.post("/Users/.search")
@@ -120,10 +126,8 @@ async def create_user(
     tenant: TenantId,
     requester: RequesterDep,
     settings: SettingsDep,
-    attributes: Attributes = None,
-    excluded_attributes: ExcludedAttributes = None,
+    shown: Shown,
 ) -> ScimResponse:
-    shown = translate.projection(attributes, excluded_attributes)
     profile = translate.profile_from_scim(await read_json(request, limit=settings.max_body_bytes))
     user_id = str(uuid4())  # minted here so the command can be keyed by its resource
     reply = await _ask_users(
@@ -138,11 +142,9 @@ async def get_user(
     user_id: str,
     tenant: TenantId,
     requester: RequesterDep,
-    attributes: Attributes = None,
-    excluded_attributes: ExcludedAttributes = None,
+    shown: Shown,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    shown = translate.projection(attributes, excluded_attributes)
     user = await _read(requester, tenant, user_id)
     if etags.none_match(if_none_match, user):
         return Response(status_code=304, headers={"ETag": etags.etag(user)})
@@ -175,11 +177,9 @@ async def replace_user(
     tenant: TenantId,
     requester: RequesterDep,
     settings: SettingsDep,
-    attributes: Attributes = None,
-    excluded_attributes: ExcludedAttributes = None,
+    shown: Shown,
     if_match: Annotated[str | None, Header()] = None,
 ) -> ScimResponse:
-    shown = translate.projection(attributes, excluded_attributes)
     profile = translate.profile_from_scim(await read_json(request, limit=settings.max_body_bytes))
     expected = await _expected_version(requester, tenant, user_id, if_match)
     command = ReplaceUser(user_id=user_id, profile=profile, expected_version=expected)
@@ -206,11 +206,9 @@ async def patch_user(
     tenant: TenantId,
     requester: RequesterDep,
     settings: SettingsDep,
-    attributes: Attributes = None,
-    excluded_attributes: ExcludedAttributes = None,
+    shown: Shown,
     if_match: Annotated[str | None, Header()] = None,
 ) -> ScimResponse:
-    shown = translate.projection(attributes, excluded_attributes)
     patch = patching.parse_patch(await read_json(request, limit=settings.max_body_bytes))
     for _ in range(_PATCH_ATTEMPTS):
         reply = await _patch_once(requester, tenant, user_id, patch, if_match)

@@ -29,12 +29,17 @@ def _events(cause: Envelope, subject: str, events: list[Message]) -> list[Outgoi
     ]
 
 
+def _seat_state(session: Session, tenant: str, user_id: str) -> domain.SeatState:
+    limit = store.lock_tenant(session, tenant=tenant)  # first: the tenant's seats are counted one at a time
+    holds = store.holds_seat(session, tenant=tenant, user_id=user_id)
+    return domain.SeatState(
+        user_id=user_id, holds=holds, used=store.seats_used(session, tenant=tenant), limit=limit
+    )
+
+
 def reserve_seat(session: Session, envelope: Envelope, command: ReserveSeat) -> list[Outgoing]:
     tenant = envelope.tenant
-    limit = store.lock_tenant(session, tenant=tenant)
-    holds = store.holds_seat(session, tenant=tenant, user_id=command.user_id)
-    used = store.seats_used(session, tenant=tenant)
-    take, events = domain.reserve(user_id=command.user_id, holds=holds, used=used, limit=limit)
+    take, events = domain.reserve(_seat_state(session, tenant, command.user_id))
     if take:
         store.take_seat(session, tenant=tenant, user_id=command.user_id)
     return _events(envelope, command.user_id, events)
@@ -42,10 +47,7 @@ def reserve_seat(session: Session, envelope: Envelope, command: ReserveSeat) -> 
 
 def release_seat(session: Session, envelope: Envelope, command: ReleaseSeat) -> list[Outgoing]:
     tenant = envelope.tenant
-    limit = store.lock_tenant(session, tenant=tenant)
-    holds = store.holds_seat(session, tenant=tenant, user_id=command.user_id)
-    used = store.seats_used(session, tenant=tenant)
-    free, events = domain.release(user_id=command.user_id, holds=holds, used=used, limit=limit)
+    free, events = domain.release(_seat_state(session, tenant, command.user_id))
     if free:
         store.free_seat(session, tenant=tenant, user_id=command.user_id)
     return _events(envelope, command.user_id, events)

@@ -12,7 +12,7 @@ from contracts.registry import payload_of
 from contracts.rejections import RejectionReason
 from contracts.replies import CommandRejected, Deleted
 from contracts.seats import GetSeatUsage, SeatUsage
-from contracts.topics import SEATS_COMMANDS, USERS_EVENTS
+from contracts.topics import SEATS_COMMANDS, SEATS_EVENTS, USERS_EVENTS
 from contracts.users import (
     CreateUser,
     DeleteUser,
@@ -132,9 +132,26 @@ def test_a_seat_is_never_taken_twice_for_one_user(harness: UsersHarness) -> None
     harness.set_seat_limit(5)
     create = harness.envelope(_create(harness, "once@example.com"))
     for _ in range(3):
-        harness.deliver(create)  # redelivered command: one saga, one seat, one event
+        harness.deliver(create)  # redelivered command: the inbox drops the copies
+    assert _usage(harness) == (1, 5)
+    # The same reservation and the same grant again as new messages (a retry, a reconcile repair):
+    # the inbox cannot recognise them, so the seats "already held" rule and the saga's "nothing
+    # pending" rule must.
+    [reserve] = [r for r in harness.outbox() if r.topic == SEATS_COMMANDS]
+    again = Envelope.from_bytes(reserve.value).model_copy(update={"message_id": uuid4()})
+    harness.seats.process(RawRecord(SEATS_COMMANDS, 0, 10**6, b"acme", again.to_bytes()))
+    harness.pump()  # carries the second SeatReserved to the users service
+    with Session(harness.seats_engine) as session:
+        granted = session.exec(select(OutboxEntry).where(OutboxEntry.topic == SEATS_EVENTS)).all()
+    assert [Envelope.from_bytes(row.value).type for row in granted].count("SeatReserved") == 2
     assert _usage(harness) == (1, 5)
     assert _events(harness) == ["UserCreated"]
+    replies = [
+        r
+        for r in harness.outbox()
+        if r.topic == "test.replies" and r.key == str(create.correlation_id).encode()
+    ]
+    assert len(replies) == 1
 
 
 def test_two_instances_creating_one_user_name_at_once_never_both_get_it(harness: UsersHarness) -> None:
