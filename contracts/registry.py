@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contracts import replies, seats, users
+from contracts import replies, seats, teams, users
 from contracts.envelope import Envelope, Message
 
 ALL_MESSAGES: tuple[type[Message], ...] = (
@@ -20,6 +20,30 @@ ALL_MESSAGES: tuple[type[Message], ...] = (
     users.UserDeactivated,
     users.UserReactivated,
     users.UserDeleted,
+    users.SetDefaultManager,
+    users.FindUserIds,
+    users.GetDefaultManager,
+    users.DefaultManager,
+    users.UserManagerChanged,
+    users.DefaultManagerChanged,
+    teams.PushGroup,
+    teams.ReplaceGroup,
+    teams.PatchGroup,
+    teams.DeleteGroup,
+    teams.CreatePortalTeam,
+    teams.RenamePortalTeam,
+    teams.ChangePortalTeamMembers,
+    teams.DeletePortalTeam,
+    teams.GetTeam,
+    teams.ListGroups,
+    teams.ListTeams,
+    teams.TeamReply,
+    teams.TeamPage,
+    teams.TeamCreated,
+    teams.TeamLinked,
+    teams.TeamRenamed,
+    teams.TeamMembersChanged,
+    teams.TeamDeleted,
     seats.ReserveSeat,
     seats.ReleaseSeat,
     seats.SetSeatLimit,

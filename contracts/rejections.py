@@ -15,6 +15,9 @@ class RejectionReason(StrEnum):
     SEAT_LIMIT_REACHED = "seat_limit_reached"
     CHANGE_PENDING = "change_pending"
     INTERNAL_ERROR = "internal_error"
+    TEAM_NAME_CLASH = "team_name_clash"
+    MANAGED_ELSEWHERE = "managed_elsewhere"  # one-way sync: managed in the IdP, or derived
+    TOO_MANY = "too_many"
 
 
 class ScimErrorShape(NamedTuple):
@@ -31,6 +34,9 @@ SCIM_ERROR_FOR: dict[RejectionReason, ScimErrorShape] = {
     RejectionReason.SEAT_LIMIT_REACHED: ScimErrorShape(403, None),
     RejectionReason.CHANGE_PENDING: ScimErrorShape(503, None),  # answered with Retry-After
     RejectionReason.INTERNAL_ERROR: ScimErrorShape(500, None),
+    RejectionReason.TEAM_NAME_CLASH: ScimErrorShape(409, "uniqueness"),
+    RejectionReason.MANAGED_ELSEWHERE: ScimErrorShape(400, "mutability"),
+    RejectionReason.TOO_MANY: ScimErrorShape(400, "tooMany"),
 }
 
 

@@ -10,6 +10,10 @@ SEATS_COMMANDS = "seats.commands.v1"
 SEATS_QUERIES = "seats.queries.v1"
 SEATS_EVENTS = "seats.events.v1"
 
+TEAMS_COMMANDS = "teams.commands.v1"
+TEAMS_QUERIES = "teams.queries.v1"
+TEAMS_EVENTS = "teams.events.v1"
+
 GATEWAY_REPLIES_PREFIX = "gateway.replies.v1."
 
 

@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.envelope import Message
+from contracts.sources import ChangeSource
 
 MAX_INDEX = 2**31 - 1  # paging values beyond this cannot address a real row, and overflow SQL integers
 
@@ -118,6 +119,18 @@ class UserRecord(_Data):
     created: datetime
     last_modified: datetime
     version: int
+    manager_id: str | None = Field(
+        default=None,
+        description="The resolved manager (a user id): from manager_ref, else the tenant's default manager.",
+    )
+
+
+class ManagerVia(StrEnum):
+    """Why a user has the manager they have."""
+
+    REFERENCE = "reference"  # manager.value found a live, active user of the tenant
+    DEFAULT = "default"  # no manager given, or not (yet) provisioned, or inactive: the default manager
+    NONE = "none"  # neither the reference nor a default manager is available
 
 
 # Commands
@@ -145,6 +158,13 @@ class DeleteUser(Message):
     expected_version: int | None = None
 
 
+class SetDefaultManager(Message):
+    """The admin's choice of default manager (must have role manager or above); None clears it, so the
+    first Coach ever added is the default again."""
+
+    user_id: str | None = None
+
+
 # Queries
 
 
@@ -166,7 +186,23 @@ class ListActiveUserIds(Message):
     """Every active user of the tenant (the seats reconciliation compares them with seats held)."""
 
 
+class FindUserIds(Message):
+    """Which of these ids are live users of the tenant (the gateway checks group members with it)."""
+
+    user_ids: tuple[str, ...]
+
+
+class GetDefaultManager(Message):
+    pass
+
+
 # Replies
+
+
+class DefaultManager(Message):
+    chosen_id: str | None = Field(description="The admin's choice, if any.")
+    first_coach_id: str | None = Field(description="The first user with the Coach role ever added, if any.")
+    effective_id: str | None = Field(description="Who users without a (provisioned, active) manager get now.")
 
 
 class UserIds(Message):
@@ -209,3 +245,19 @@ class UserReactivated(Message):
 
 class UserDeleted(Message):
     user_id: str
+
+
+class UserManagerChanged(Message):
+    """The user's resolved manager changed (``UserRecord.manager_id``)."""
+
+    user_id: str
+    manager_id: str | None
+    previous_manager_id: str | None
+    via: ManagerVia
+    source: ChangeSource
+
+
+class DefaultManagerChanged(Message):
+    chosen_id: str | None
+    effective_id: str | None
+    source: ChangeSource

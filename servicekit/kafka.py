@@ -20,6 +20,10 @@ from servicekit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
+MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+"""Largest record Roster sends: a 10,000-member group read or replace is ~0.5-1 MiB, over Kafka's
+1 MiB default. Producers, topics (``max.message.bytes``) and consumers (fetch size) all allow it."""
+
 
 def make_broker(settings: ServiceSettings, *, client_id: str) -> KafkaBroker:
     # acks=all + idempotence: a publish is acknowledged only once every in-sync replica has it,
@@ -30,6 +34,7 @@ def make_broker(settings: ServiceSettings, *, client_id: str) -> KafkaBroker:
         acks="all",
         enable_idempotence=True,
         linger_ms=1,
+        max_request_size=MAX_MESSAGE_BYTES,
         # Also bounds the wait for a topic's metadata: a deleted topic must not stall the relay.
         request_timeout_ms=10_000,
         logger=None,
@@ -53,6 +58,7 @@ async def ensure_topics(
                 topic_configs={
                     "min.insync.replicas": str(settings.topic_min_insync_replicas),
                     "retention.ms": str(int(settings.topic_retention_hours * 3_600_000)),
+                    "max.message.bytes": str(MAX_MESSAGE_BYTES),
                 },
             )
             for topic in wanted

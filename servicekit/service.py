@@ -26,7 +26,14 @@ from contracts.topics import dead_letter_topic
 from servicekit import health
 from servicekit.db import create_tables, make_engine
 from servicekit.handling import HandlerMap, MessageProcessor, RawRecord
-from servicekit.kafka import TopicDirectory, ensure_topics, make_broker, outbox_publisher, raw_body
+from servicekit.kafka import (
+    MAX_MESSAGE_BYTES,
+    TopicDirectory,
+    ensure_topics,
+    make_broker,
+    outbox_publisher,
+    raw_body,
+)
 from servicekit.messaging import MESSAGING_TABLES, purge_settled
 from servicekit.relay import OutboxRelay
 from servicekit.settings import ServiceSettings
@@ -87,6 +94,7 @@ class RunningService:
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
             decoder=raw_body,
+            max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
         )(consume)
 
     async def start(self) -> None:

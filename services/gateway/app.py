@@ -13,7 +13,7 @@ from faststream.kafka.annotations import KafkaMessage
 
 from contracts.topics import gateway_reply_topic
 from servicekit.db import create_tables, make_engine
-from servicekit.kafka import delete_topics, ensure_topics, make_broker, raw_body
+from servicekit.kafka import MAX_MESSAGE_BYTES, delete_topics, ensure_topics, make_broker, raw_body
 from services.gateway import admin, admin_seats, discovery, routes
 from services.gateway.config import GatewaySettings
 from services.gateway.correlator import ReplyCorrelator, Requester, ServiceUnavailable
@@ -39,7 +39,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         correlator.resolve(message.body)
 
     # No consumer group: this instance alone reads its reply topic, from its very beginning.
-    broker.subscriber(reply_topic, auto_offset_reset="earliest", decoder=raw_body)(on_reply)
+    broker.subscriber(
+        reply_topic,
+        auto_offset_reset="earliest",
+        decoder=raw_body,
+        max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
+    )(on_reply)
     await broker.start()
     app.state.engine = engine
     app.state.requester = Requester(

@@ -1,0 +1,3 @@
+from services.teams.app import main
+
+main()

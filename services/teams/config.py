@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from servicekit.settings import ServiceSettings
+
+
+class TeamsSettings(ServiceSettings):
+    """Environment: ``TEAMS_DATABASE_URL`` (else ``DATABASE_URL``), ``KAFKA_BOOTSTRAP_SERVERS``…"""
+
+    model_config = SettingsConfigDict(env_prefix="TEAMS_", extra="ignore", frozen=True)
+
+    service_name: str = "teams"
+    kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")

@@ -1,0 +1,274 @@
+"""Teams, memberships and the teams service's view of users. Keyword-only; the caller owns the transaction.
+
+Memberships are one row per (team, user), written as deltas: adding or removing one member touches
+one row and the team's ``member_count``, whatever the team's size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, UniqueConstraint, delete, insert, text
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from contracts.teams import TeamMember, TeamRecord, TeamSource
+
+_CHUNK = 500  # ids per IN (...) list: well inside every database's parameter limit
+
+
+class TeamRow(SQLModel, table=True):
+    __tablename__ = "teams"
+    __table_args__ = (
+        # One live manager team per leader; deleted teams drop their leader (NULLs never clash).
+        UniqueConstraint("tenant", "leader_id", name="uq_teams_tenant_leader"),
+        Index("ix_teams_tenant_name_key", "tenant", "name_key"),
+    )
+
+    seq: int | None = Field(default=None, primary_key=True)  # creation order: stable paging
+    id: str = Field(unique=True, index=True)
+    tenant: str = Field(index=True)
+    display_name: str
+    name_key: str | None  # domain.name_key(display_name); NULL once deleted
+    external_id: str | None = None
+    source: str  # TeamSource
+    linked: bool = False  # managed by the identity provider
+    leader_id: str | None = None
+    member_count: int = 0
+    created: datetime
+    last_modified: datetime
+    version: int = 1
+    deleted_at: datetime | None = None  # the row stays so the id is never handed out again
+
+
+class MemberRow(SQLModel, table=True):
+    __tablename__ = "team_members"
+    __table_args__ = (Index("ix_team_members_tenant_user", "tenant", "user_id"),)
+
+    team_seq: int = Field(
+        sa_column=Column(Integer, ForeignKey("teams.seq", ondelete="CASCADE"), primary_key=True)
+    )
+    user_id: str = Field(sa_column=Column(String, primary_key=True))
+    tenant: str
+
+
+class KnownUserRow(SQLModel, table=True):
+    """What the teams service learnt from the users events (its own copy; never asked for)."""
+
+    __tablename__ = "known_users"
+    __table_args__ = (Index("ix_known_users_tenant_manager", "tenant", "manager_id"),)
+
+    tenant: str = Field(primary_key=True)
+    user_id: str = Field(primary_key=True)
+    user_name: str | None = None
+    display_name: str | None = None
+    active: bool = True
+    deleted: bool = False
+    manager_id: str | None = None
+
+
+TEAM_TABLES: tuple[type[SQLModel], ...] = (TeamRow, MemberRow, KnownUserRow)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite drops the zone
+
+
+def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start : start + _CHUNK]
+
+
+def lock_tenant_teams(session: Session, *, tenant: str) -> None:
+    """Serialise changes to one tenant's set of teams and names (create, link, rename, delete), so two
+    PostgreSQL instances cannot both find a name free. SQLite has one writer at a time."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = f"teams:{tenant}"
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+
+
+# Teams
+
+
+def get_team(session: Session, *, tenant: str, team_id: str, lock: bool = False) -> TeamRow | None:
+    """A live team; ``lock`` holds its row until the transaction ends (membership counts stay exact)."""
+    query = select(TeamRow).where(
+        TeamRow.tenant == tenant, TeamRow.id == team_id, col(TeamRow.deleted_at).is_(None)
+    )
+    return session.exec(query.with_for_update() if lock else query).first()
+
+
+def id_ever_used(session: Session, *, team_id: str) -> bool:
+    return session.exec(select(TeamRow.seq).where(TeamRow.id == team_id)).first() is not None
+
+
+def teams_named(session: Session, *, tenant: str, name_key: str) -> list[TeamRow]:
+    """Live SCIM and portal teams whose name compares equal (manager teams are never matched)."""
+    query = select(TeamRow).where(
+        TeamRow.tenant == tenant,
+        TeamRow.name_key == name_key,
+        TeamRow.source != TeamSource.MANAGER.value,
+        col(TeamRow.deleted_at).is_(None),
+    )
+    return list(session.exec(query.order_by(col(TeamRow.seq))))
+
+
+def manager_team(session: Session, *, tenant: str, leader_id: str, lock: bool = False) -> TeamRow | None:
+    query = select(TeamRow).where(TeamRow.tenant == tenant, TeamRow.leader_id == leader_id)
+    return session.exec(query.with_for_update() if lock else query).first()
+
+
+def add_team(
+    session: Session,
+    *,
+    tenant: str,
+    team_id: str,
+    display_name: str,
+    name_key: str,
+    source: TeamSource,
+    now: datetime,
+    external_id: str | None = None,
+    linked: bool = False,
+    leader_id: str | None = None,
+) -> TeamRow:
+    row = TeamRow(
+        id=team_id,
+        tenant=tenant,
+        display_name=display_name,
+        name_key=name_key,
+        external_id=external_id,
+        source=source.value,
+        linked=linked,
+        leader_id=leader_id,
+        created=now,
+        last_modified=now,
+    )
+    session.add(row)
+    session.flush()  # surfaces a uniqueness race now, inside the handler's transaction
+    return row
+
+
+def touch(session: Session, *, row: TeamRow, now: datetime) -> None:
+    """The team changed: a new version (its ETag) and lastModified."""
+    row.version += 1
+    row.last_modified = now
+    session.add(row)
+
+
+def delete_team(session: Session, *, row: TeamRow, now: datetime) -> None:
+    assert row.seq is not None
+    session.execute(delete(MemberRow).where(col(MemberRow.team_seq) == row.seq))
+    row.deleted_at = now
+    row.name_key = None
+    row.leader_id = None
+    row.member_count = 0
+    session.add(row)
+    session.flush()
+
+
+# Memberships
+
+
+def members_among(session: Session, *, team_seq: int, user_ids: Sequence[str]) -> set[str]:
+    """Which of ``user_ids`` are members: costs what ``user_ids`` costs, not what the team does."""
+    found: set[str] = set()
+    for chunk in _chunks(sorted(set(user_ids))):
+        query = select(MemberRow.user_id).where(
+            MemberRow.team_seq == team_seq, col(MemberRow.user_id).in_(chunk)
+        )
+        found.update(session.exec(query))
+    return found
+
+
+def all_member_ids(session: Session, *, team_seq: int) -> set[str]:
+    return set(session.exec(select(MemberRow.user_id).where(MemberRow.team_seq == team_seq)))
+
+
+def add_members(session: Session, *, row: TeamRow, user_ids: Sequence[str]) -> None:
+    """Add ids that are not members yet (the caller computed the delta)."""
+    assert row.seq is not None
+    if user_ids:
+        values = [{"team_seq": row.seq, "user_id": user_id, "tenant": row.tenant} for user_id in user_ids]
+        session.execute(insert(MemberRow), values)
+        row.member_count += len(user_ids)
+        session.add(row)
+
+
+def remove_members(session: Session, *, row: TeamRow, user_ids: Sequence[str]) -> None:
+    """Remove ids that are members (the caller computed the delta)."""
+    assert row.seq is not None
+    for chunk in _chunks(list(user_ids)):
+        session.execute(
+            delete(MemberRow).where(col(MemberRow.team_seq) == row.seq, col(MemberRow.user_id).in_(chunk))
+        )
+    if user_ids:
+        row.member_count -= len(user_ids)
+        session.add(row)
+
+
+def teams_of_user(session: Session, *, tenant: str, user_id: str, lock: bool = False) -> list[TeamRow]:
+    """Every live team the user is a member of."""
+    query = (
+        select(TeamRow)
+        .join(MemberRow, col(MemberRow.team_seq) == col(TeamRow.seq))
+        .where(MemberRow.tenant == tenant, MemberRow.user_id == user_id, col(TeamRow.deleted_at).is_(None))
+        .order_by(col(TeamRow.seq))
+    )
+    return list(session.exec(query.with_for_update(of=TeamRow) if lock else query))
+
+
+def members_of(session: Session, *, row: TeamRow) -> tuple[TeamMember, ...]:
+    """The members with their userName where known, in a stable order (by user id)."""
+    query = (
+        select(MemberRow.user_id, KnownUserRow.user_name)
+        .outerjoin(
+            KnownUserRow,
+            (col(KnownUserRow.tenant) == col(MemberRow.tenant))
+            & (col(KnownUserRow.user_id) == col(MemberRow.user_id)),
+        )
+        .where(MemberRow.team_seq == row.seq)
+        .order_by(col(MemberRow.user_id))
+    )
+    return tuple(TeamMember(user_id=user_id, display=user_name) for user_id, user_name in session.exec(query))
+
+
+def team_record(session: Session, *, row: TeamRow, include_members: bool, members_up_to: int) -> TeamRecord:
+    """The team as replies carry it; members only if asked for and at most ``members_up_to`` of them."""
+    members = None
+    if include_members and row.member_count <= members_up_to:
+        members = members_of(session, row=row)
+    return TeamRecord(
+        id=row.id,
+        display_name=row.display_name,
+        external_id=row.external_id,
+        source=TeamSource(row.source),
+        linked=row.linked,
+        leader_id=row.leader_id,
+        member_count=row.member_count,
+        members=members,
+        created=_utc(row.created),
+        last_modified=_utc(row.last_modified),
+        version=row.version,
+    )
+
+
+# The users as the users events describe them
+
+
+def known_user(session: Session, *, tenant: str, user_id: str) -> KnownUserRow | None:
+    return session.get(KnownUserRow, (tenant, user_id))
+
+
+def known_users(session: Session, *, tenant: str, user_ids: Sequence[str]) -> dict[str, KnownUserRow]:
+    found: dict[str, KnownUserRow] = {}
+    for chunk in _chunks(sorted(set(user_ids))):
+        query = select(KnownUserRow).where(
+            KnownUserRow.tenant == tenant, col(KnownUserRow.user_id).in_(chunk)
+        )
+        found.update((row.user_id, row) for row in session.exec(query))
+    return found
+
+
+def save_known_user(session: Session, *, row: KnownUserRow) -> None:
+    session.add(row)
+    session.flush()
