@@ -66,6 +66,7 @@ def _services(env: dict[str, str], state_dir: Path) -> list[ManagedProcess]:
     return [
         ManagedProcess.python_module("users", "services.users", env=env, log_file=logs / "users.log"),
         ManagedProcess.python_module("seats", "services.seats", env=env, log_file=logs / "seats.log"),
+        ManagedProcess.python_module("teams", "services.teams", env=env, log_file=logs / "teams.log"),
         ManagedProcess.python_module("gateway", "services.gateway", env=env, log_file=logs / "gateway.log"),
     ]
 

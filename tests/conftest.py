@@ -14,17 +14,19 @@ from tests.stack import Stack, Tenant
 
 @pytest.fixture(scope="session")
 def stack(kafka_bootstrap: str, postgres_server: PostgresServer) -> Iterator[Stack]:
-    """Kafka + users service (on PostgreSQL) + one gateway, shared by the end-to-end tests."""
+    """Kafka + users, seats and teams (on PostgreSQL) + one gateway, shared by the end-to-end tests."""
     state_dir = Path(tempfile.mkdtemp(prefix="roster-stack-"))
     running = Stack(
         state_dir=state_dir,
         kafka_bootstrap=kafka_bootstrap,
         users_database_url=postgres_server.create_database("stack_users"),
         seats_database_url=postgres_server.create_database("stack_seats"),
+        teams_database_url=postgres_server.create_database("stack_teams"),
     )
     try:
         running.start_users()
         running.start_seats()
+        running.start_teams()
         running.start_gateway()
         yield running
     finally:

@@ -32,8 +32,10 @@ class Stack:
     users_database_url: str
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     seats_database_url: str = ""
+    teams_database_url: str = ""
     users: ManagedProcess | None = None
     seats: ManagedProcess | None = None
+    teams: ManagedProcess | None = None
     gateways: list[ManagedProcess] = field(default_factory=list)
     gateway_ports: list[int] = field(default_factory=list)
     gateway_instances: list[str] = field(default_factory=list)
@@ -47,6 +49,7 @@ class Stack:
             "ROSTER_ADMIN_TOKEN": self.admin_token,
             "USERS_DATABASE_URL": self.users_database_url,
             "SEATS_DATABASE_URL": self.seats_database_url,
+            "TEAMS_DATABASE_URL": self.teams_database_url,
             "GATEWAY_DATABASE_URL": f"sqlite:///{self.state_dir / 'gateway.db'}",
             **overrides,
         }
@@ -72,6 +75,15 @@ class Stack:
         self.seats.start()
         wait_for_log(self.seats, "service started", timeout=90)
         return self.seats
+
+    def start_teams(self, **env: str) -> ManagedProcess:
+        log = self.state_dir / "logs" / "teams.log"
+        self.teams = ManagedProcess.python_module(
+            "teams", "services.teams", env=self.env(**env), log_file=log
+        )
+        self.teams.start()
+        wait_for_log(self.teams, "service started", timeout=90)
+        return self.teams
 
     def start_extra(self, service: str) -> ManagedProcess:
         """Another instance of a service, in the same consumer groups and on the same database."""
@@ -135,6 +147,6 @@ class Stack:
     def stop(self) -> None:
         for gateway in self.gateways:
             gateway.stop()
-        for service in (*self.extras, self.users, self.seats):
+        for service in (*self.extras, self.users, self.seats, self.teams):
             if service is not None:
                 service.stop()

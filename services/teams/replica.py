@@ -1,7 +1,193 @@
-"""Placeholder: the users-events listener is being written (issue 5)."""
+"""Listens to the users events: keeps the teams service's own view of users (``KnownUserRow``) and, from
+it, the manager teams (``manager_rule``). Deleted users leave every team; deactivated users leave only
+manager teams (pushed teams keep them until the IdP removes them, issue 5).
+
+Events about one user arrive in order (keyed by tenant:user id); events about different users may
+interleave in any order, and any of them may be redelivered. Each handler therefore recomputes the one
+user's place from that user's state alone, which makes every order converge on the same teams.
+"""
 
 from __future__ import annotations
 
-from servicekit.handling import HandlerMap
+from datetime import UTC, datetime
+from uuid import uuid4
 
-USER_EVENT_HANDLERS: HandlerMap = {}
+from sqlmodel import Session
+
+from contracts.envelope import Envelope
+from contracts.sources import ChangeSource
+from contracts.teams import TeamCreated, TeamDeleted, TeamRenamed, TeamSource
+from contracts.users import (
+    UserCreated,
+    UserDeactivated,
+    UserDeleted,
+    UserManagerChanged,
+    UserReactivated,
+    UserRecord,
+    UserUpdated,
+)
+from servicekit.handling import HandlerMap, Outgoing
+from services.teams import manager_rule, store
+from services.teams.domain import name_key
+from services.teams.messages import members_changed, team_event
+from services.teams.store import KnownUserRow, TeamRow
+
+_RULE = ChangeSource.MANAGER_RULE
+
+
+def _state(row: KnownUserRow) -> manager_rule.UserState:
+    return manager_rule.UserState(
+        user_id=row.user_id, active=row.active, deleted=row.deleted, manager_id=row.manager_id
+    )
+
+
+def _known(session: Session, tenant: str, user_id: str) -> KnownUserRow:
+    return store.known_user(session, tenant=tenant, user_id=user_id) or KnownUserRow(
+        tenant=tenant, user_id=user_id
+    )
+
+
+def _leave(
+    session: Session, envelope: Envelope, team: TeamRow, user_id: str, source: ChangeSource
+) -> list[Outgoing]:
+    store.remove_members(session, row=team, user_ids=[user_id])
+    if team.source == TeamSource.MANAGER.value and team.member_count == 0:
+        store.delete_team(session, row=team, now=datetime.now(UTC))  # a manager team never stays empty
+        return [team_event(envelope, team.id, TeamDeleted(team_id=team.id, source=_RULE))]
+    store.touch(session, row=team, now=datetime.now(UTC))
+    return members_changed(envelope, team.id, added=(), removed=[user_id], source=source)
+
+
+def _leader_team(session: Session, envelope: Envelope, leader_id: str) -> tuple[TeamRow, list[Outgoing]]:
+    """The leader's manager team, created the first time it gets a member."""
+    team = store.manager_team(session, tenant=envelope.tenant, leader_id=leader_id, lock=True)
+    if team is not None:
+        return team, []
+    leader = store.known_user(session, tenant=envelope.tenant, user_id=leader_id)
+    name = manager_rule.team_name(
+        leader_id=leader_id,
+        display_name=leader.display_name if leader else None,
+        user_name=leader.user_name if leader else None,
+    )
+    team_id = str(uuid4())
+    team = store.add_team(
+        session,
+        tenant=envelope.tenant,
+        team_id=team_id,
+        display_name=name,
+        name_key=name_key(name),
+        source=TeamSource.MANAGER,
+        leader_id=leader_id,
+        now=datetime.now(UTC),
+    )
+    created = TeamCreated(
+        team_id=team_id, display_name=name, team_source=TeamSource.MANAGER, leader_id=leader_id, source=_RULE
+    )
+    return team, [team_event(envelope, team_id, created)]
+
+
+def _place(session: Session, envelope: Envelope, user: KnownUserRow) -> list[Outgoing]:
+    """Put the user in exactly the manager team the rule says (or in none)."""
+    wanted = manager_rule.leader_for(_state(user))
+    outgoing: list[Outgoing] = []
+    current = store.teams_of_user(session, tenant=envelope.tenant, user_id=user.user_id, lock=True)
+    for team in current:
+        if team.source == TeamSource.MANAGER.value and team.leader_id != wanted:
+            outgoing += _leave(session, envelope, team, user.user_id, _RULE)
+        elif team.source == TeamSource.MANAGER.value:
+            wanted = None  # already where the rule wants them
+    if wanted is not None:
+        team, created = _leader_team(session, envelope, wanted)
+        store.add_members(session, row=team, user_ids=[user.user_id])
+        store.touch(session, row=team, now=datetime.now(UTC))
+        outgoing += [
+            *created,
+            *members_changed(envelope, team.id, added=[user.user_id], removed=(), source=_RULE),
+        ]
+    return outgoing
+
+
+def _rename_led_team(session: Session, envelope: Envelope, user: KnownUserRow) -> list[Outgoing]:
+    """A manager team is named after its manager: it follows the manager's name."""
+    team = store.manager_team(session, tenant=envelope.tenant, leader_id=user.user_id, lock=True)
+    if team is None:
+        return []
+    name = manager_rule.team_name(
+        leader_id=user.user_id, display_name=user.display_name, user_name=user.user_name
+    )
+    if name == team.display_name:
+        return []
+    previous, team.display_name, team.name_key = team.display_name, name, name_key(name)
+    store.touch(session, row=team, now=datetime.now(UTC))
+    renamed = TeamRenamed(team_id=team.id, previous_name=previous, display_name=name, source=_RULE)
+    return [team_event(envelope, team.id, renamed)]
+
+
+def _save_and_place(session: Session, envelope: Envelope, user: KnownUserRow) -> list[Outgoing]:
+    store.save_known_user(session, row=user)
+    return [*_place(session, envelope, user), *_rename_led_team(session, envelope, user)]
+
+
+def _record(session: Session, envelope: Envelope, record: UserRecord) -> list[Outgoing]:
+    user = _known(session, envelope.tenant, record.id)
+    if user.deleted:
+        return []  # deletion is final: ids are never reused
+    user.user_name = record.profile.user_name
+    user.display_name = record.profile.display_name
+    user.active = record.profile.is_active
+    user.manager_id = record.manager_id
+    return _save_and_place(session, envelope, user)
+
+
+def user_created(session: Session, envelope: Envelope, event: UserCreated) -> list[Outgoing]:
+    return _record(session, envelope, event.user)
+
+
+def user_updated(session: Session, envelope: Envelope, event: UserUpdated) -> list[Outgoing]:
+    return _record(session, envelope, event.user)
+
+
+def _set_active(session: Session, envelope: Envelope, user_id: str, *, active: bool) -> list[Outgoing]:
+    user = _known(session, envelope.tenant, user_id)
+    if user.deleted:
+        return []
+    user.active = active
+    return _save_and_place(session, envelope, user)
+
+
+def user_deactivated(session: Session, envelope: Envelope, event: UserDeactivated) -> list[Outgoing]:
+    return _set_active(session, envelope, event.user_id, active=False)
+
+
+def user_reactivated(session: Session, envelope: Envelope, event: UserReactivated) -> list[Outgoing]:
+    return _set_active(session, envelope, event.user_id, active=True)
+
+
+def user_manager_changed(session: Session, envelope: Envelope, event: UserManagerChanged) -> list[Outgoing]:
+    user = _known(session, envelope.tenant, event.user_id)
+    if user.deleted:
+        return []
+    user.manager_id = event.manager_id
+    return _save_and_place(session, envelope, user)
+
+
+def user_deleted(session: Session, envelope: Envelope, event: UserDeleted) -> list[Outgoing]:
+    """A deleted user leaves every team, pushed and derived alike."""
+    user = _known(session, envelope.tenant, event.user_id)
+    user.deleted, user.active = True, False
+    store.save_known_user(session, row=user)
+    outgoing: list[Outgoing] = []
+    for team in store.teams_of_user(session, tenant=envelope.tenant, user_id=event.user_id, lock=True):
+        source = _RULE if team.source == TeamSource.MANAGER.value else ChangeSource.SCIM
+        outgoing += _leave(session, envelope, team, event.user_id, source)
+    return outgoing
+
+
+USER_EVENT_HANDLERS: HandlerMap = {
+    UserCreated: user_created,
+    UserUpdated: user_updated,
+    UserDeactivated: user_deactivated,
+    UserReactivated: user_reactivated,
+    UserManagerChanged: user_manager_changed,
+    UserDeleted: user_deleted,
+}

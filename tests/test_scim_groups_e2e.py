@@ -1,0 +1,119 @@
+"""Okta's Push Groups story over HTTP, through the gateway, users and teams services on real Kafka."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.stack import Stack, Tenant
+from tests.teams_client import GROUP, admin_teams, create_user, group_members, member_ref, patch_group
+from tests.test_scim_users_e2e import _assert_error
+
+
+def _portal_team(stack: Stack, tenant: Tenant, name: str, *members: str) -> str:
+    with stack.admin() as admin:
+        created = admin.post(
+            f"/tenants/{tenant.id}/teams", json={"display_name": name, "member_ids": list(members)}
+        )
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
+def test_okta_push_link_patch_push_now_and_delete(stack: Stack, tenant: Tenant, scim: httpx.Client) -> None:
+    a, b, c, d = (create_user(scim, f"{name}@push.example") for name in "abcd")
+    team_id = _portal_team(stack, tenant, "Sales West", a)
+
+    # Okta looks the group up by name first; names compare case-insensitively.
+    found = scim.get(
+        "/Groups", params={"filter": 'displayName eq "sales west"', "startIndex": "1", "count": "100"}
+    )
+    assert found.status_code == 200 and found.json()["totalResults"] == 1
+
+    pushed = scim.post(
+        "/Groups", json={"schemas": [GROUP], "displayName": "SALES WEST", "members": [member_ref(b)]}
+    )
+    assert pushed.status_code == 201, pushed.text
+    assert pushed.json()["id"] == team_id  # linked, not created
+    assert pushed.headers["location"].endswith(f"/Groups/{team_id}")
+    assert group_members(scim, team_id) == {a, b}
+
+    # One-way sync: the portal can no longer change it.
+    with stack.admin() as admin:
+        refused = admin.post(f"/tenants/{tenant.id}/teams/{team_id}/members", json={"add": [c]})
+        assert refused.status_code == 400 and "identity provider" in refused.json()["detail"]
+        [linked] = [t for t in admin_teams(admin, tenant.id, "portal") if t["id"] == team_id]
+        assert linked["linked"] is True
+    assert group_members(scim, team_id) == {a, b}
+
+    # A membership update: removes and adds mixed, with the path-less rename Okta always sends.
+    changed = patch_group(
+        scim,
+        team_id,
+        {"op": "remove", "path": f'members[value eq "{a}"]'},
+        {"op": "add", "path": "members", "value": [member_ref(c), member_ref(d)]},
+        {"op": "replace", "value": {"id": team_id, "displayName": "Sales West Coast"}},
+    )
+    assert changed.status_code in (200, 204), changed.text
+    stored = scim.get(f"/Groups/{team_id}").json()
+    assert stored["displayName"] == "Sales West Coast"
+    assert {m["value"] for m in stored["members"]} == {b, c, d}
+
+    # A member that is not a user of this tenant: refused, nothing changed.
+    wrong = patch_group(
+        scim, team_id, {"op": "add", "path": "members", "value": [member_ref("no-such-user")]}
+    )
+    _assert_error(wrong, 400, "invalidValue")
+    assert "no-such-user" in wrong.json()["detail"]
+    assert group_members(scim, team_id) == {b, c, d}
+
+    # Push Now: the whole list.
+    assert patch_group(
+        scim, team_id, {"op": "replace", "path": "members", "value": [member_ref(b)]}
+    ).status_code in (200, 204)
+    assert group_members(scim, team_id) == {b}
+
+    # Entra asks without members.
+    slim = scim.get(f"/Groups/{team_id}", params={"excludedAttributes": "members"})
+    assert slim.status_code == 200 and "members" not in slim.json()
+
+    # Unlink with "delete the group in the target app": the team goes, its users stay.
+    assert scim.delete(f"/Groups/{team_id}").status_code == 204
+    _assert_error(scim.get(f"/Groups/{team_id}"), 404, None)
+    assert scim.get(f"/Users/{b}").status_code == 200
+
+
+def test_a_pushed_group_creates_a_team_and_names_stay_unique(
+    stack: Stack, tenant: Tenant, scim: httpx.Client
+) -> None:
+    user = create_user(scim, "solo@push.example")
+    created = scim.post("/Groups", json={"schemas": [GROUP], "displayName": "Inside Sales", "members": []})
+    assert created.status_code == 201, created.text
+    group_id = created.json()["id"]
+    assert patch_group(
+        scim, group_id, {"op": "add", "path": "members", "value": [member_ref(user)]}
+    ).status_code in (200, 204)
+    assert group_members(scim, group_id) == {user}
+
+    again = scim.post("/Groups", json={"schemas": [GROUP], "displayName": "inside sales", "members": []})
+    _assert_error(again, 409, "uniqueness")
+    assert scim.get("/Groups", params={"filter": 'displayName eq "INSIDE SALES"'}).json()["totalResults"] == 1
+
+
+def test_two_unlinked_teams_of_that_name_are_a_clash(
+    stack: Stack, tenant: Tenant, scim: httpx.Client
+) -> None:
+    first = _portal_team(stack, tenant, "Ops")
+    second = _portal_team(stack, tenant, "OPS")
+    clash = scim.post("/Groups", json={"schemas": [GROUP], "displayName": "ops", "members": []})
+    _assert_error(clash, 409, "uniqueness")
+    assert first in clash.json()["detail"] and second in clash.json()["detail"]
+    with stack.admin() as admin:
+        portal = {t["id"]: t["linked"] for t in admin_teams(admin, tenant.id, "portal")}
+    assert portal == {first: False, second: False}
+
+
+def test_group_requests_okta_and_entra_make_on_connect(scim: httpx.Client) -> None:
+    plain = scim.get("/Groups")
+    assert plain.status_code == 200 and plain.json()["totalResults"] == 0
+    paged = scim.get("/Groups", params={"startIndex": "1", "count": "100"})
+    assert paged.json()["itemsPerPage"] == 0 and paged.json()["startIndex"] == 1
+    _assert_error(scim.get("/Groups", params={"filter": 'nickName eq "x"'}), 400, "invalidFilter")
