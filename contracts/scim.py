@@ -1,6 +1,7 @@
-"""The SCIM User Roster speaks: core User, the enterprise extension and Roster's own extension.
+"""The SCIM resources Roster speaks: core User with the enterprise extension and Roster's own extension,
+and core Group (a team pushed from, or linked to, an identity provider's group).
 
-One definition for the gateway (parsing, rendering, discovery) and the users service (filters and
+One definition for the gateway (parsing, rendering, discovery) and the owning services (filters and
 sorting resolve attribute paths against it).
 
 scim2-models expresses several extensions as a union in the subscript:
@@ -12,7 +13,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import Field
-from scim2_models import URN, CaseExact, EnterpriseUser, Extension, Mutability, Returned, User
+from scim2_models import URN, CaseExact, EnterpriseUser, Extension, Group, Mutability, Returned, User
 
 from contracts.users import RosterRole
 
@@ -34,3 +35,7 @@ class RosterUser(Extension):
 
 ScimUser = User[EnterpriseUser | RosterUser]
 ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+ScimGroup = Group
+"""Roster's Group is core Group (RFC 7643 §4.2) without extensions; members are users only."""
+GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"

@@ -14,7 +14,7 @@ from faststream.kafka.annotations import KafkaMessage
 from contracts.topics import gateway_reply_topic
 from servicekit.db import create_tables, make_engine
 from servicekit.kafka import MAX_MESSAGE_BYTES, delete_topics, ensure_topics, make_broker, raw_body
-from services.gateway import admin, admin_seats, discovery, routes
+from services.gateway import admin, admin_seats, admin_teams, discovery, group_routes, root_search, routes
 from services.gateway.config import GatewaySettings
 from services.gateway.correlator import ReplyCorrelator, Requester, ServiceUnavailable
 from services.gateway.errors import ScimProblem, install_scim_error_handlers, scim_error_response
@@ -30,7 +30,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = make_engine(settings.resolved_database_url())
     create_tables(engine, GATEWAY_TABLES)
     reply_topic = gateway_reply_topic(settings.instance_id)
-    # Only the reply topic is ours; users topics are created by their owner with its settings.
+    # Only the reply topic is ours; the owners' topics are created by their owners with their settings.
     await ensure_topics(settings, [reply_topic], partitions=1)
     broker = make_broker(settings, client_id=f"gateway-{settings.instance_id}")
     correlator = ReplyCorrelator()
@@ -94,9 +94,12 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.add_exception_handler(ServiceUnavailable, _on_unavailable)
     app.add_exception_handler(Exception, _on_unexpected)
     app.include_router(routes.router)
+    app.include_router(group_routes.router)
+    app.include_router(root_search.router)
     app.include_router(discovery.router)
     app.include_router(admin.router)
     app.include_router(admin_seats.router)
+    app.include_router(admin_teams.router)
     app.add_api_route("/healthz", _healthz, methods=["GET"], include_in_schema=False)
     return app
 

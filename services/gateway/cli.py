@@ -50,7 +50,45 @@ def _parser() -> argparse.ArgumentParser:
     check = seats.add_parser("reconcile", help="compare seats held with active users")
     check.add_argument("tenant_id")
     check.add_argument("--repair", action="store_true", help="release stray seats, reserve missing ones")
+    _team_parsers(groups)
+    _default_manager_parsers(groups)
     return parser
+
+
+def _team_parsers(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    team = groups.add_parser("team", help="teams").add_subparsers(dest="action", required=True)
+    listing = team.add_parser("list", help="list teams with their members")
+    listing.add_argument("tenant_id")
+    listing.add_argument(
+        "--source", choices=["manager", "portal", "scim"], help="only teams from this source"
+    )
+    create = team.add_parser("create", help="create a portal team")
+    create.add_argument("tenant_id")
+    create.add_argument("name")
+    create.add_argument("--member", dest="members", action="extend", nargs="+", default=[], metavar="USER_ID")
+    rename = team.add_parser("rename", help="rename a portal team")
+    rename.add_argument("tenant_id")
+    rename.add_argument("team_id")
+    rename.add_argument("name")
+    delete = team.add_parser("delete", help="delete a portal team (its users stay)")
+    delete.add_argument("tenant_id")
+    delete.add_argument("team_id")
+    members = team.add_parser("members", help="add or remove members of a portal team")
+    members.add_argument("tenant_id")
+    members.add_argument("team_id")
+    members.add_argument("--add", action="extend", nargs="+", default=[], metavar="USER_ID")
+    members.add_argument("--remove", action="extend", nargs="+", default=[], metavar="USER_ID")
+
+
+def _default_manager_parsers(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    manager = groups.add_parser("default-manager", help="the manager of users without one")
+    actions = manager.add_subparsers(dest="action", required=True)
+    actions.add_parser("show", help="the default manager and why").add_argument("tenant_id")
+    choose = actions.add_parser("set", help="choose the default manager (role manager or above)")
+    choose.add_argument("tenant_id")
+    choose.add_argument("user_id")
+    clear = actions.add_parser("clear", help="forget the choice: the first Coach added is the default again")
+    clear.add_argument("tenant_id")
 
 
 def _admin_token(explicit: str | None) -> str:
@@ -72,7 +110,7 @@ def _call(client: httpx.Client, method: str, path: str, body: dict[str, Any] | N
         except ValueError:
             detail = response.text
         raise CliError(f"{response.status_code}: {detail}")
-    return response.json()
+    return response.json() if response.content else None
 
 
 def _tenant_command(args: argparse.Namespace, client: httpx.Client) -> list[str]:
@@ -122,8 +160,60 @@ def _seats_command(args: argparse.Namespace, client: httpx.Client) -> list[str]:
     return [*lines, done or "run again with --repair to fix"]
 
 
+def _team_lines(team: dict[str, Any]) -> list[str]:
+    linked = "linked" if team["linked"] else "not-linked"
+    leader = team["leader_id"] or "-"
+    header = (
+        f"{team['id']}\t{team['display_name']}\tsource={team['source']}\t{linked}\tleader={leader}"
+        f"\tmembers={team['member_count']}"
+    )
+    members = team["members"] or []
+    return [header, *(f"  member {m['user_id']}\t{m['display'] or ''}".rstrip() for m in members)]
+
+
+def _team_command(args: argparse.Namespace, client: httpx.Client) -> list[str]:
+    path = f"/tenants/{args.tenant_id}/teams"
+    if args.action == "list":
+        query = f"?source={args.source}" if args.source else ""
+        teams = _call(client, "GET", path + query)["teams"]
+        return [line for team in teams for line in _team_lines(team)] or ["no teams"]
+    if args.action == "create":
+        team = _call(client, "POST", path, {"display_name": args.name, "member_ids": args.members})
+        return [f"TEAM_ID={team['id']}", *_team_lines(team)[:1]]
+    if args.action == "delete":
+        _call(client, "DELETE", f"{path}/{args.team_id}")
+        return [f"deleted team {args.team_id}"]
+    if args.action == "rename":
+        team = _call(client, "PATCH", f"{path}/{args.team_id}", {"display_name": args.name})
+    else:
+        if not (args.add or args.remove):
+            raise CliError("nothing to change: pass --add USER_ID ... and/or --remove USER_ID ...")
+        body = {"add": args.add, "remove": args.remove}
+        team = _call(client, "POST", f"{path}/{args.team_id}/members", body)
+    return _team_lines(team)[:1]
+
+
+def _default_manager_command(args: argparse.Namespace, client: httpx.Client) -> list[str]:
+    path = f"/tenants/{args.tenant_id}/default-manager"
+    if args.action == "show":
+        manager = _call(client, "GET", path)
+    else:
+        manager = _call(client, "PUT", path, {"user_id": args.user_id if args.action == "set" else None})
+    return [
+        f"default manager: {manager['effective_id'] or 'none'}",
+        f"  chosen by an admin: {manager['chosen_id'] or 'none'}",
+        f"  first coach added: {manager['first_coach_id'] or 'none'}",
+    ]
+
+
 def _run(args: argparse.Namespace, client: httpx.Client) -> list[str]:
-    commands = {"tenant": _tenant_command, "token": _token_command, "seats": _seats_command}
+    commands = {
+        "tenant": _tenant_command,
+        "token": _token_command,
+        "seats": _seats_command,
+        "team": _team_command,
+        "default-manager": _default_manager_command,
+    }
     return commands[args.group](args, client)
 
 

@@ -25,6 +25,10 @@ class GatewaySettings(ServiceSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # A page travels as one Kafka message (1 MiB at most): 200 full Okta users stay well below it.
     max_page_size: int = Field(default=200, ge=1, le=500, description="Advertised as filter.maxResults.")
+    # Okta's "Push Now" sends every member in one PATCH: 10,000 members with display and $ref are ~2 MiB.
+    max_group_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # Above this many members a PATCH /Groups answers 204 instead of listing them all (RFC 7644 §3.5.2).
+    group_patch_reply_max_members: int = Field(default=1000, ge=0)
     rate_limit_per_second: float = Field(default=50.0, gt=0, description="Per tenant, per instance.")
     rate_limit_burst: int = Field(default=200, ge=1)
 

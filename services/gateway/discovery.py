@@ -37,14 +37,15 @@ from scim2_models import (
     User,
 )
 
-from contracts.scim import RosterUser, ScimUser
+from contracts.scim import RosterUser, ScimGroup, ScimUser
 from services.gateway.dependencies import SettingsDep, TenantId
 from services.gateway.errors import ScimProblem, ScimResponse
+from services.gateway.scim_http import SCIM_PREFIX, base_url
 
 BULK_MAX_OPERATIONS = 0  # bulk is not supported; RFC 7643 §5 still requires the figure
 _CACHED_BASE_URLS = 16  # the base URL comes from the Host header: bound what it can make us keep
 
-router = APIRouter(prefix="/scim/v2")
+router = APIRouter(prefix=SCIM_PREFIX)
 Located = TypeVar("Located", bound=Resource[Any])
 
 
@@ -52,6 +53,9 @@ AdvertisedUser = ScimUser  # what the discovery documents describe is exactly wh
 
 USER_RESOURCE_TYPE = ResourceType.from_resource(AdvertisedUser).model_copy(
     update={"description": "User Account"}
+)
+GROUP_RESOURCE_TYPE = ResourceType.from_resource(ScimGroup).model_copy(
+    update={"description": "Team pushed from, or linked to, a group of the identity provider"}
 )
 
 # Core User attributes that no Roster contract carries: accepted on the way in, then dropped. (``roles``
@@ -77,12 +81,34 @@ def _manager_reference_optional(schema: Schema) -> Schema:
     return schema.model_copy(update={"attributes": [relaxed(a) for a in schema.attributes or []]})
 
 
+def _members_are_users(schema: Schema) -> Schema:
+    """A team's members are users: Roster refuses nested groups, so it does not advertise them. Nor
+    ``display``: RFC 7643 §4.2 does not define it, and Roster keeps no name an IdP sends for a member."""
+
+    def users_only(sub: Attribute) -> Attribute:
+        update: dict[str, Any] = {}
+        if sub.reference_types:
+            update["reference_types"] = ["User"]
+        if sub.canonical_values:
+            update["canonical_values"] = ["User"]
+        return sub.model_copy(update=update)
+
+    def restricted(attribute: Attribute) -> Attribute:
+        if attribute.name != "members":
+            return attribute
+        subs = [users_only(sub) for sub in attribute.sub_attributes or [] if sub.name != "display"]
+        return attribute.model_copy(update={"sub_attributes": subs})
+
+    return schema.model_copy(update={"attributes": [restricted(a) for a in schema.attributes or []]})
+
+
 SCHEMAS: tuple[Schema, ...] = (
     _without_unstored(User.to_schema()),
     _manager_reference_optional(EnterpriseUser.to_schema()),
     RosterUser.to_schema(),
+    _members_are_users(ScimGroup.to_schema()),
 )
-RESOURCE_TYPES: tuple[ResourceType, ...] = (USER_RESOURCE_TYPE,)  # Groups come later
+RESOURCE_TYPES: tuple[ResourceType, ...] = (USER_RESOURCE_TYPE, GROUP_RESOURCE_TYPE)
 
 
 @dataclass(frozen=True)
@@ -143,10 +169,6 @@ def _config_document(base_url: str, *, max_results: int, max_payload_size: int) 
     return _dump(_located(config, location=f"{base_url}/ServiceProviderConfig"))
 
 
-def _base_url(request: Request) -> str:
-    return f"{str(request.base_url).rstrip('/')}{router.prefix}"
-
-
 def _refuse_filter(request: Request) -> None:
     """RFC 7644 §4: a filter on a discovery endpoint SHOULD be answered with 403."""
     if "filter" in request.query_params:
@@ -165,7 +187,7 @@ def _one(documents: _Documents, resource_id: str, *, kind: str) -> ScimResponse:
 async def service_provider_config(request: Request, _tenant: TenantId, settings: SettingsDep) -> ScimResponse:
     _refuse_filter(request)
     body = _config_document(
-        _base_url(request), max_results=settings.max_page_size, max_payload_size=settings.max_body_bytes
+        base_url(request), max_results=settings.max_page_size, max_payload_size=settings.max_body_bytes
     )
     return ScimResponse(body, headers={"Content-Location": body["meta"]["location"]})
 
@@ -173,22 +195,22 @@ async def service_provider_config(request: Request, _tenant: TenantId, settings:
 @router.get("/Schemas")
 async def schemas(request: Request, _tenant: TenantId) -> ScimResponse:
     _refuse_filter(request)
-    return ScimResponse(_schema_documents(_base_url(request)).listing)
+    return ScimResponse(_schema_documents(base_url(request)).listing)
 
 
 @router.get("/Schemas/{schema_id}")
 async def schema(request: Request, schema_id: str, _tenant: TenantId) -> ScimResponse:
     _refuse_filter(request)
-    return _one(_schema_documents(_base_url(request)), schema_id, kind="schema")
+    return _one(_schema_documents(base_url(request)), schema_id, kind="schema")
 
 
 @router.get("/ResourceTypes")
 async def resource_types(request: Request, _tenant: TenantId) -> ScimResponse:
     _refuse_filter(request)
-    return ScimResponse(_resource_type_documents(_base_url(request)).listing)
+    return ScimResponse(_resource_type_documents(base_url(request)).listing)
 
 
 @router.get("/ResourceTypes/{resource_type_id}")
 async def resource_type(request: Request, resource_type_id: str, _tenant: TenantId) -> ScimResponse:
     _refuse_filter(request)
-    return _one(_resource_type_documents(_base_url(request)), resource_type_id, kind="resource type")
+    return _one(_resource_type_documents(base_url(request)), resource_type_id, kind="resource type")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, TypeVar
+from typing import Annotated
 from uuid import uuid4
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -25,11 +25,10 @@ from services.gateway import etags, listing, patching, translate
 from services.gateway.body import read_json
 from services.gateway.correlator import Requester
 from services.gateway.dependencies import RequesterDep, SettingsDep, TenantId
-from services.gateway.errors import RETRY_AFTER_SECONDS, ScimProblem, ScimResponse, problem_for_rejection
+from services.gateway.errors import RETRY_AFTER_SECONDS, ScimProblem, ScimResponse
+from services.gateway.scim_http import SCIM_PREFIX, base_url, expect
 
-router = APIRouter(prefix="/scim/v2")
-
-Expected = TypeVar("Expected", bound=Message)
+router = APIRouter(prefix=SCIM_PREFIX)
 
 
 def _shown(
@@ -44,25 +43,13 @@ Shown = Annotated[translate.Projection, Depends(_shown)]
 _PATCH_ATTEMPTS = 3
 
 
-def _expect(reply: Message, expected: type[Expected]) -> Expected:
-    if isinstance(reply, CommandRejected):
-        raise problem_for_rejection(reply)
-    if not isinstance(reply, expected):
-        raise ScimProblem(500, f"Unexpected reply {reply.type_name()}; please retry.")
-    return reply
-
-
-def _base_url(request: Request) -> str:
-    return f"{str(request.base_url).rstrip('/')}{router.prefix}"
-
-
 def _user_response(
     user: UserRecord, request: Request, shown: translate.Projection | None = None, *, status: int = 200
 ) -> ScimResponse:
-    body = translate.user_body(user, base_url=_base_url(request), shown=shown)
+    body = translate.user_body(user, base_url=base_url(request), shown=shown)
     headers = {"ETag": etags.etag(user)}
     if status == 201:
-        headers["Location"] = f"{_base_url(request)}/Users/{user.id}"
+        headers["Location"] = f"{base_url(request)}/Users/{user.id}"
     return ScimResponse(body, status_code=status, headers=headers)
 
 
@@ -74,7 +61,7 @@ async def _ask_users(
 
 async def _read(requester: Requester, tenant: str, user_id: str) -> UserRecord:
     reply = await _ask_users(requester, GetUser(user_id=user_id), tenant, user_id, USERS_QUERIES)
-    return _expect(reply, UserReply).user
+    return expect(reply, UserReply).user
 
 
 async def _list(
@@ -82,8 +69,8 @@ async def _list(
 ) -> ScimResponse:
     # A fresh key per query spreads one large tenant's reads over every partition.
     reply = await _ask_users(requester, query, tenant, uuid4().hex, USERS_QUERIES)
-    page = _expect(reply, UserPage)
-    return ScimResponse(translate.list_body(page, base_url=_base_url(request), shown=shown))
+    page = expect(reply, UserPage)
+    return ScimResponse(translate.list_body(page, base_url=base_url(request), shown=shown))
 
 
 @router.get("/Users")
@@ -110,8 +97,7 @@ async def list_users(
     return await _list(request, requester, tenant, query, shown)
 
 
-@router.post("/Users/.search")
-@router.post("/.search")  # RFC 7644 §3.4.3 at the root: Users is the only resource type so far
+@router.post("/Users/.search")  # the root /.search, over Users and Groups, is root_search.py
 async def search_users(
     request: Request, tenant: TenantId, requester: RequesterDep, settings: SettingsDep
 ) -> ScimResponse:
@@ -133,7 +119,7 @@ async def create_user(
     reply = await _ask_users(
         requester, CreateUser(user_id=user_id, profile=profile), tenant, user_id, USERS_COMMANDS
     )
-    return _user_response(_expect(reply, UserReply).user, request, shown, status=201)
+    return _user_response(expect(reply, UserReply).user, request, shown, status=201)
 
 
 @router.get("/Users/{user_id}", response_model=None)
@@ -184,7 +170,7 @@ async def replace_user(
     expected = await _expected_version(requester, tenant, user_id, if_match)
     command = ReplaceUser(user_id=user_id, profile=profile, expected_version=expected)
     reply = await _ask_users(requester, command, tenant, user_id, USERS_COMMANDS)
-    return _user_response(_expect(reply, UserReply).user, request, shown)
+    return _user_response(expect(reply, UserReply).user, request, shown)
 
 
 async def _patch_once(
@@ -219,7 +205,7 @@ async def patch_user(
         detail = f'User "{user_id}" is being changed concurrently; retry the PATCH shortly.'
         raise ScimProblem(503, detail, headers={"Retry-After": RETRY_AFTER_SECONDS})
     # RFC 7644 §3.5.2: 200 with the resource is what both Okta and Entra accept.
-    return _user_response(_expect(reply, UserReply).user, request, shown)
+    return _user_response(expect(reply, UserReply).user, request, shown)
 
 
 @router.delete("/Users/{user_id}", status_code=204, response_model=None)
@@ -228,5 +214,5 @@ async def delete_user(
 ) -> Response:
     expected = await _expected_version(requester, tenant, user_id, if_match)
     command = DeleteUser(user_id=user_id, expected_version=expected)
-    _expect(await _ask_users(requester, command, tenant, user_id, USERS_COMMANDS), Deleted)
+    expect(await _ask_users(requester, command, tenant, user_id, USERS_COMMANDS), Deleted)
     return Response(status_code=204)

@@ -1,8 +1,35 @@
-"""Placeholder: the SCIM group and portal team handlers are being written (issue 5)."""
+"""The teams service's command and query handlers (SCIM groups, portal teams, queries)."""
 
 from __future__ import annotations
 
+from contracts.teams import (
+    ChangePortalTeamMembers,
+    CreatePortalTeam,
+    DeleteGroup,
+    DeletePortalTeam,
+    GetTeam,
+    ListGroups,
+    ListTeams,
+    PatchGroup,
+    PushGroup,
+    RenamePortalTeam,
+    ReplaceGroup,
+)
 from servicekit.handling import HandlerMap
+from services.teams import groups, portal, queries
 
-COMMAND_HANDLERS: HandlerMap = {}
-QUERY_HANDLERS: HandlerMap = {}
+COMMAND_HANDLERS: HandlerMap = {
+    PushGroup: groups.push_group,
+    ReplaceGroup: groups.replace_group,
+    PatchGroup: groups.patch_group,
+    DeleteGroup: groups.delete_group,
+    CreatePortalTeam: portal.create_portal_team,
+    RenamePortalTeam: portal.rename_portal_team,
+    ChangePortalTeamMembers: portal.change_portal_team_members,
+    DeletePortalTeam: portal.delete_portal_team,
+}
+QUERY_HANDLERS: HandlerMap = {
+    GetTeam: queries.get_team,
+    ListGroups: queries.list_groups,
+    ListTeams: queries.list_teams,
+}

@@ -98,6 +98,15 @@ def get_team(session: Session, *, tenant: str, team_id: str, lock: bool = False)
     return session.exec(query.with_for_update() if lock else query).first()
 
 
+def lock_team(session: Session, *, tenant: str, team_id: str) -> TeamRow | None:
+    """``get_team(lock=True)``, re-read even if this session loaded the row before the lock: the
+    copy read earlier may hold a member count another instance has changed since."""
+    query = select(TeamRow).where(
+        TeamRow.tenant == tenant, TeamRow.id == team_id, col(TeamRow.deleted_at).is_(None)
+    )
+    return session.exec(query.with_for_update().execution_options(populate_existing=True)).first()
+
+
 def id_ever_used(session: Session, *, team_id: str) -> bool:
     return session.exec(select(TeamRow.seq).where(TeamRow.id == team_id)).first() is not None
 

@@ -9,12 +9,17 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from contracts.topics import SEATS_EVENTS, USERS_COMMANDS, USERS_EVENTS, USERS_QUERIES
+from contracts.envelope import wrap
+from contracts.topics import SEATS_EVENTS, USERS_COMMANDS, USERS_EVENTS, USERS_QUERIES, resource_key
+from contracts.users import UserRecord
 from servicekit.db import create_tables
+from servicekit.messaging import enqueue_envelope
 from servicekit.service import ServiceDefinition, run_process
-from services.users import store
+from services.users import manager_store, managers, store
 from services.users.config import UsersSettings
 from services.users.handlers import COMMAND_HANDLERS, QUERY_HANDLERS
+from services.users.manager_store import MANAGER_TABLES
+from services.users.messages import PRODUCER
 from services.users.pending import PENDING_TABLES
 from services.users.seating import SEAT_EVENT_HANDLERS
 from services.users.store import USER_TABLES
@@ -52,13 +57,42 @@ def backfill_search_index(engine: Engine) -> int:
     return indexed
 
 
+def backfill_managers(engine: Engine) -> int:
+    """Resolve the managers of users stored before the manager relation existed; a no-op once every
+    user has been. Announced like any resolution, so the teams service builds their manager teams."""
+    create_tables(engine, MANAGER_TABLES)
+    linked = 0
+    while True:
+        with Session(engine) as session, session.begin():
+            batch = manager_store.unlinked_users(session, limit=_BACKFILL_BATCH)
+            if not batch:
+                break
+            by_tenant: dict[str, list[UserRecord]] = {}
+            for tenant, user in batch:
+                by_tenant.setdefault(tenant, []).append(user)
+            for tenant, users in by_tenant.items():
+                for change in managers.link_unlinked(session, tenant=tenant, users=users):
+                    envelope = wrap(change, tenant=tenant, producer=PRODUCER)
+                    key = resource_key(tenant, change.user_id)
+                    enqueue_envelope(session, topic=USERS_EVENTS, key=key, envelope=envelope)
+            linked += len(batch)
+    if linked:
+        log.info("resolved the managers of %d users written before manager resolution existed", linked)
+    return linked
+
+
+def prepare(engine: Engine) -> None:
+    backfill_search_index(engine)
+    backfill_managers(engine)  # after the search index: resolution looks references up in it
+
+
 DEFINITION = ServiceDefinition(
     name="users",
-    tables=(*USER_TABLES, *PENDING_TABLES),
+    tables=(*USER_TABLES, *PENDING_TABLES, *MANAGER_TABLES),
     subscriptions={USERS_COMMANDS: COMMAND_HANDLERS, USERS_QUERIES: QUERY_HANDLERS},
     owned_topics=(USERS_COMMANDS, USERS_QUERIES, USERS_EVENTS),
     listens={SEATS_EVENTS: SEAT_EVENT_HANDLERS},
-    prepare=backfill_search_index,
+    prepare=prepare,
 )
 
 

@@ -11,10 +11,13 @@ from contracts.replies import Deleted
 from contracts.users import (
     CreateUser,
     DeleteUser,
+    FindUserIds,
+    GetDefaultManager,
     GetUser,
     ListActiveUserIds,
     ListUsers,
     ReplaceUser,
+    SetDefaultManager,
     UserCreated,
     UserIds,
     UserPage,
@@ -22,7 +25,7 @@ from contracts.users import (
     UserReply,
 )
 from servicekit.handling import HandlerMap, Outgoing, reply_to
-from services.users import domain, filters, pending, seating, store
+from services.users import domain, filters, manager_store, managers, pending, seating, store
 from services.users.messages import PRODUCER, release_seat, user_event
 from services.users.pending import PendingKind
 
@@ -43,8 +46,11 @@ def create_user(session: Session, envelope: Envelope, command: CreateUser) -> li
     if domain.seat_effect(was_active=False, now_active=user.profile.is_active) == domain.SeatEffect.RESERVE:
         return seating.begin(session, envelope, kind=PendingKind.CREATE, user=user, expected_version=None)
     store.add_user(session, tenant=tenant, user=user)  # inactive: holds no seat
+    relinked = managers.user_written(session, tenant=tenant, before=None, after=user)
+    user = relinked.stamp(user)
     return [
         user_event(envelope, user.id, UserCreated(user=user)),
+        *managers.announce(envelope, relinked.changes),
         *reply_to(envelope, UserReply(user=user), producer=PRODUCER),
     ]
 
@@ -78,11 +84,17 @@ def replace_user(session: Session, envelope: Envelope, command: ReplaceUser) -> 
     if effect == domain.SeatEffect.RESERVE:
         kind = PendingKind.REACTIVATE
         return seating.begin(session, envelope, kind=kind, user=updated, expected_version=current.version)
+    relinked = managers.Relinked(manager_id=None)
     if events:
         store.replace_user(session, tenant=tenant, user=updated)
+        relinked = managers.user_written(session, tenant=tenant, before=current, after=updated)
+        updated, events = relinked.stamp(updated), relinked.stamp_events(events)
+    else:
+        [updated] = managers.with_managers(session, tenant=tenant, users=[updated])
     seat = [release_seat(envelope, current.id)] if effect == domain.SeatEffect.RELEASE else []
     return [
         *(user_event(envelope, updated.id, event) for event in events),
+        *managers.announce(envelope, relinked.changes),
         *seat,
         *reply_to(envelope, UserReply(user=updated), producer=PRODUCER),
     ]
@@ -92,16 +104,20 @@ def delete_user(session: Session, envelope: Envelope, command: DeleteUser) -> li
     current = _unchanging(session, envelope, command.user_id)
     events = domain.delete_user(current, expected_version=command.expected_version)
     store.delete_user(session, tenant=envelope.tenant, user_id=current.id, now=datetime.now(UTC))
+    relinked = managers.user_written(session, tenant=envelope.tenant, before=current, after=None)
     seat = [release_seat(envelope, current.id)] if current.profile.is_active else []
     return [
         *(user_event(envelope, current.id, event) for event in events),
+        *managers.announce(envelope, relinked.changes),
         *seat,
         *reply_to(envelope, Deleted(resource_id=current.id), producer=PRODUCER),
     ]
 
 
 def get_user(session: Session, envelope: Envelope, query: GetUser) -> list[Outgoing]:
-    user = _existing(session, envelope, query.user_id)
+    [user] = managers.with_managers(
+        session, tenant=envelope.tenant, users=[_existing(session, envelope, query.user_id)]
+    )
     return reply_to(envelope, UserReply(user=user), producer=PRODUCER)
 
 
@@ -116,6 +132,7 @@ def list_users(session: Session, envelope: Envelope, query: ListUsers) -> list[O
         offset=query.start_index - 1,
         limit=query.count,
     )
+    users = managers.with_managers(session, tenant=envelope.tenant, users=users)
     page = UserPage(total_results=total, start_index=query.start_index, users=tuple(users))
     return reply_to(envelope, page, producer=PRODUCER)
 
@@ -127,9 +144,43 @@ def list_active_user_ids(session: Session, envelope: Envelope, _query: ListActiv
     return reply_to(envelope, active, producer=PRODUCER)
 
 
-COMMAND_HANDLERS: HandlerMap = {CreateUser: create_user, ReplaceUser: replace_user, DeleteUser: delete_user}
+def find_user_ids(session: Session, envelope: Envelope, query: FindUserIds) -> list[Outgoing]:
+    """The given ids that are live users of the tenant, in the order given; ids whose create waits
+    for a seat are ``in_flight`` (they exist for the requester, just not yet)."""
+    tenant, wanted = envelope.tenant, list(dict.fromkeys(query.user_ids))
+    live = manager_store.live_user_ids(session, tenant=tenant, user_ids=wanted)
+    pending_ids = set(pending.pending_user_ids(session, tenant=tenant))
+    found = UserIds(
+        user_ids=tuple(user_id for user_id in wanted if user_id in live),
+        in_flight=tuple(user_id for user_id in wanted if user_id in pending_ids and user_id not in live),
+    )
+    return reply_to(envelope, found, producer=PRODUCER)
+
+
+def set_default_manager(session: Session, envelope: Envelope, command: SetDefaultManager) -> list[Outgoing]:
+    choice = managers.choose_default(session, tenant=envelope.tenant, chosen_id=command.user_id)
+    return [
+        *managers.announce_default(envelope, choice.announced),
+        *managers.announce(envelope, choice.changes),
+        *reply_to(envelope, choice.reply, producer=PRODUCER),
+    ]
+
+
+def get_default_manager(session: Session, envelope: Envelope, _query: GetDefaultManager) -> list[Outgoing]:
+    default = managers.current_default(session, tenant=envelope.tenant)
+    return reply_to(envelope, default, producer=PRODUCER)
+
+
+COMMAND_HANDLERS: HandlerMap = {
+    CreateUser: create_user,
+    ReplaceUser: replace_user,
+    DeleteUser: delete_user,
+    SetDefaultManager: set_default_manager,
+}
 QUERY_HANDLERS: HandlerMap = {
     GetUser: get_user,
     ListUsers: list_users,
     ListActiveUserIds: list_active_user_ids,
+    FindUserIds: find_user_ids,
+    GetDefaultManager: get_default_manager,
 }

@@ -18,7 +18,7 @@ from contracts.replies import CommandRejected
 from contracts.seats import SeatDenied, SeatReserved
 from contracts.users import UserCreated, UserRecord, UserReply
 from servicekit.handling import HandlerMap, Outgoing, deferred_reply
-from services.users import domain, pending, store
+from services.users import domain, managers, pending, store
 from services.users.messages import PRODUCER, reserve_seat, user_event
 from services.users.pending import PendingChange, PendingKind
 
@@ -52,14 +52,23 @@ def _finish(session: Session, envelope: Envelope, change: PendingChange) -> tupl
     tenant, wanted = envelope.tenant, change.user
     if change.kind == PendingKind.CREATE:
         store.add_user(session, tenant=tenant, user=wanted)
-        return wanted, [user_event(envelope, wanted.id, UserCreated(user=wanted))]
+        relinked = managers.user_written(session, tenant=tenant, before=None, after=wanted)
+        created = relinked.stamp(wanted)
+        return created, [
+            user_event(envelope, wanted.id, UserCreated(user=created)),
+            *managers.announce(envelope, relinked.changes),
+        ]
     current = store.lock_user(session, tenant=tenant, user_id=wanted.id)
     assert current is not None, "a user with a pending change cannot be deleted"
     updated, events = domain.replace_user(
         current, profile=wanted.profile, expected_version=change.expected_version, now=datetime.now(UTC)
     )
     store.replace_user(session, tenant=tenant, user=updated)
-    return updated, [user_event(envelope, updated.id, event) for event in events]
+    relinked = managers.user_written(session, tenant=tenant, before=current, after=updated)
+    return relinked.stamp(updated), [
+        *(user_event(envelope, updated.id, event) for event in relinked.stamp_events(events)),
+        *managers.announce(envelope, relinked.changes),
+    ]
 
 
 def seat_reserved(session: Session, envelope: Envelope, event: SeatReserved) -> list[Outgoing]:

@@ -112,7 +112,7 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _record(row: UserRow) -> UserRecord:
+def record_of(row: UserRow) -> UserRecord:
     return UserRecord(
         id=row.id,
         profile=UserProfile.model_validate(row.profile),
@@ -131,14 +131,14 @@ def _live_row(session: Session, *, tenant: str, user_id: str, lock: bool = False
 
 def get_user(session: Session, *, tenant: str, user_id: str) -> UserRecord | None:
     row = _live_row(session, tenant=tenant, user_id=user_id)
-    return _record(row) if row else None
+    return record_of(row) if row else None
 
 
 def lock_user(session: Session, *, tenant: str, user_id: str) -> UserRecord | None:
     """The user, locked until the transaction ends: commands and saga steps about one user, even in
     two service instances, then happen one after the other (PostgreSQL; SQLite has one writer)."""
     row = _live_row(session, tenant=tenant, user_id=user_id, lock=True)
-    return _record(row) if row else None
+    return record_of(row) if row else None
 
 
 def id_ever_used(session: Session, *, user_id: str) -> bool:
@@ -301,7 +301,7 @@ def find_users(
         by_value = key.desc().nulls_first() if sort.descending else key.asc().nulls_last()
         query = query.order_by(by_value, in_creation_order)
     rows = session.exec(query.offset(offset).limit(limit))
-    return total, [_record(row) for row in rows]
+    return total, [record_of(row) for row in rows]
 
 
 def discard_outdated_index(session: Session) -> bool:
@@ -337,7 +337,7 @@ def index_users(session: Session, seqs: Iterable[int]) -> int:
         row = session.get(UserRow, seq)
         if row is None or row.deleted_at is not None:
             continue
-        _insert_index_rows(session, _index_rows(seq=seq, tenant=row.tenant, user=_record(row)))
+        _insert_index_rows(session, _index_rows(seq=seq, tenant=row.tenant, user=record_of(row)))
         count += 1
     return count
 

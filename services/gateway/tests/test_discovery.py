@@ -21,7 +21,7 @@ from scim2_models import (
     User,
 )
 
-from contracts.scim import ROSTER_USER_URN, RosterUser
+from contracts.scim import GROUP_URN, ROSTER_USER_URN, RosterUser
 from services.gateway import discovery
 from services.gateway.config import GatewaySettings
 from services.gateway.dependencies import TenantId
@@ -91,16 +91,31 @@ def test_service_provider_config_tells_what_roster_supports(client: TestClient) 
     assert config.filter is not None and config.filter.max_results == MAX_PAGE_SIZE
 
 
-def test_schemas_list_the_three_user_schemas_with_integers_and_meta(client: TestClient) -> None:
+def test_schemas_list_the_user_and_group_schemas_with_integers_and_meta(client: TestClient) -> None:
     body = _get(client, "/Schemas")
     assert body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:ListResponse"]
-    assert (body["totalResults"], body["itemsPerPage"], body["startIndex"]) == (3, 3, 1)
+    assert (body["totalResults"], body["itemsPerPage"], body["startIndex"]) == (4, 4, 1)
     assert all(type(body[key]) is int for key in ("totalResults", "itemsPerPage", "startIndex"))
-    assert [s["id"] for s in body["Resources"]] == [CORE, ENTERPRISE, ROSTER_USER_URN]
+    assert [s["id"] for s in body["Resources"]] == [CORE, ENTERPRISE, ROSTER_USER_URN, GROUP_URN]
     for schema in body["Resources"]:
         assert schema["meta"] == {"resourceType": "Schema", "location": f"{BASE}/Schemas/{schema['id']}"}
     parsed = ListResponse[Schema].model_validate(body, scim_ctx=QUERY)
-    assert [s.id for s in parsed.resources or []] == [CORE, ENTERPRISE, ROSTER_USER_URN]
+    assert [s.id for s in parsed.resources or []] == [CORE, ENTERPRISE, ROSTER_USER_URN, GROUP_URN]
+
+
+def test_group_schema_has_display_name_and_user_members_only(client: TestClient) -> None:
+    group = _get(client, f"/Schemas/{GROUP_URN}")
+    assert group["meta"]["location"] == f"{BASE}/Schemas/{GROUP_URN}"
+    display_name = _attribute(group, "displayName")
+    assert (display_name["type"], display_name["required"]) == ("string", True)
+    members = _attribute(group, "members")
+    assert members["multiValued"] is True
+    subs = {sub["name"]: sub for sub in members["subAttributes"]}
+    assert set(subs) == {"value", "$ref", "type"}  # display is not kept, so not advertised
+    # Roster refuses nested groups (400 invalidValue), so members are advertised as users only.
+    assert subs["$ref"]["referenceTypes"] == ["User"]
+    assert subs["type"]["canonicalValues"] == ["User"]
+    Schema.model_validate(group, scim_ctx=QUERY)
 
 
 def test_user_schema_has_what_okta_needs_and_nothing_roster_drops(client: TestClient) -> None:
@@ -150,10 +165,10 @@ def test_roster_extension_schema_describes_role(client: TestClient) -> None:
     Schema.model_validate(roster, scim_ctx=QUERY)
 
 
-def test_resource_types_are_exactly_user_with_both_extensions(client: TestClient) -> None:
+def test_resource_types_are_user_with_both_extensions_and_group(client: TestClient) -> None:
     body = _get(client, "/ResourceTypes")
-    assert (body["totalResults"], body["itemsPerPage"], body["startIndex"]) == (1, 1, 1)
-    [user] = body["Resources"]
+    assert (body["totalResults"], body["itemsPerPage"], body["startIndex"]) == (2, 2, 1)
+    [user, group] = body["Resources"]
     assert (user["id"], user["name"], user["endpoint"], user["schema"]) == ("User", "User", "/Users", CORE)
     assert user["schemaExtensions"] == [
         {"schema": ENTERPRISE, "required": False},
@@ -161,21 +176,30 @@ def test_resource_types_are_exactly_user_with_both_extensions(client: TestClient
     ]
     assert user["meta"] == {"resourceType": "ResourceType", "location": f"{BASE}/ResourceTypes/User"}
     assert _get(client, "/ResourceTypes/User") == user
+    assert (group["id"], group["name"], group["endpoint"], group["schema"]) == (
+        "Group",
+        "Group",
+        "/Groups",
+        GROUP_URN,
+    )
+    assert "schemaExtensions" not in group
+    assert group["meta"] == {"resourceType": "ResourceType", "location": f"{BASE}/ResourceTypes/Group"}
+    assert _get(client, "/ResourceTypes/group") == group  # ids are looked up case-insensitively
     ListResponse[ResourceType].model_validate(body, scim_ctx=QUERY)
-    ResourceType.model_validate(user, scim_ctx=QUERY)
+    ResourceType.model_validate(group, scim_ctx=QUERY)
 
 
 @pytest.mark.parametrize(
-    "path", ["/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group", "/ResourceTypes/Group", "/Schemas/nope"]
+    "path", ["/Schemas/urn:ietf:params:scim:schemas:core:2.0:Agent", "/ResourceTypes/Agent", "/Schemas/nope"]
 )
 def test_unknown_ids_are_scim_404s(client: TestClient, path: str) -> None:
     body = _get(client, path, status=404)
     error = Error.model_validate(body)
-    assert error.status == 404 and error.detail and "User" in error.detail
+    assert error.status == 404 and error.detail and "User" in error.detail and "Group" in error.detail
 
 
 def test_single_documents_carry_content_location(client: TestClient) -> None:
-    for path in ("/ServiceProviderConfig", "/ResourceTypes/User", f"/Schemas/{ROSTER_USER_URN}"):
+    for path in ("/ServiceProviderConfig", "/ResourceTypes/Group", f"/Schemas/{GROUP_URN}"):
         response = client.get(f"/scim/v2{path}")
         assert response.headers["content-location"] == f"{BASE}{path}"
 
@@ -195,6 +219,13 @@ def test_published_documents_rebuild_a_provider_that_reads_okta_users(client: Te
     schemas = ListResponse[Schema].model_validate(_get(client, "/Schemas"), scim_ctx=QUERY)
     types = ListResponse[ResourceType].model_validate(_get(client, "/ResourceTypes"), scim_ctx=QUERY)
     peer = ScimProvider.from_discovery(schemas.resources or [], types.resources or [])
+    group_model = peer.model_for("Group")
+    assert group_model is not None and issubclass(group_model, Resource)
+    group = group_model.model_validate(
+        {"schemas": [GROUP_URN], "displayName": "Sales West", "members": [{"value": "u1"}]},
+        scim_ctx=Context.RESOURCE_CREATION_REQUEST,
+    )
+    assert group["displayName"] == "Sales West"
     model = peer.model_for("User")
     assert model is not None and issubclass(model, Resource)
     body = user_body("ann@example.com", **{ROSTER_USER_URN: {"role": "coach"}})

@@ -1,0 +1,207 @@
+"""Every Group PATCH shape Okta and Entra send (scim-clients.md) → the exact PatchGroup, purely."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from contracts.teams import MembershipChange, MembershipOp, PatchGroup
+from services.gateway.errors import ScimProblem
+from services.gateway.group_patching import PATCH_OP_URN, added_member_ids, group_patch
+
+TEAM = "team-1"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ADD, REMOVE, REPLACE = MembershipOp.ADD, MembershipOp.REMOVE, MembershipOp.REPLACE
+
+
+def _patch(*operations: dict[str, Any]) -> PatchGroup:
+    return group_patch({"schemas": [PATCH_OP_URN], "Operations": list(operations)}, team_id=TEAM)
+
+
+def _changes(*changes: tuple[MembershipOp, tuple[str, ...]]) -> tuple[MembershipChange, ...]:
+    return tuple(MembershipChange(op=op, user_ids=ids) for op, ids in changes)
+
+
+def _remove(user_id: str) -> dict[str, Any]:
+    return {"op": "remove", "path": f'members[value eq "{user_id}"]'}
+
+
+def test_okta_membership_update_mixes_removes_adds_and_the_rename_it_always_sends() -> None:
+    command = _patch(
+        _remove("u1"),
+        _remove("u2"),
+        {"op": "add", "path": "members", "value": [{"value": "u3", "display": "c@example.com"}]},
+        {"op": "replace", "value": {"id": TEAM, "displayName": "Sales West"}},
+    )
+    assert command == PatchGroup(
+        team_id=TEAM,
+        rename_to="Sales West",
+        changes=_changes((REMOVE, ("u1", "u2")), (ADD, ("u3",))),
+    )
+
+
+def test_okta_push_now_replaces_every_member() -> None:
+    command = _patch({"op": "replace", "path": "members", "value": [{"value": "u1"}, {"value": "u2"}]})
+    assert command.changes == _changes((REPLACE, ("u1", "u2")))
+    assert (command.rename_to, command.replace_external_id) == (None, False)
+
+
+def test_okta_path_less_rename_alone_is_only_a_rename() -> None:
+    command = _patch({"op": "replace", "value": {"id": TEAM, "displayName": "New name"}})
+    assert command == PatchGroup(team_id=TEAM, rename_to="New name")
+
+
+@pytest.mark.parametrize("op", ["Add", "ADD", "add"])
+def test_entra_capitalised_add(op: str) -> None:
+    command = _patch({"op": op, "path": "members", "value": [{"value": "u1"}]})
+    assert command.changes == _changes((ADD, ("u1",)))
+
+
+def test_entra_remove_with_a_value_list() -> None:
+    command = _patch({"op": "Remove", "path": "members", "value": [{"value": "u1"}, {"value": "u2"}]})
+    assert command.changes == _changes((REMOVE, ("u1", "u2")))
+
+
+def test_entra_replace_display_name_and_external_id_by_path() -> None:
+    command = _patch(
+        {"op": "Replace", "path": "displayName", "value": "Renamed"},
+        {"op": "Replace", "path": "externalId", "value": "ext-9"},
+    )
+    assert command == PatchGroup(
+        team_id=TEAM, rename_to="Renamed", replace_external_id=True, external_id="ext-9"
+    )
+
+
+def test_remove_members_without_value_empties_the_team() -> None:
+    assert _patch({"op": "remove", "path": "members"}).changes == _changes((REPLACE, ()))
+
+
+def test_or_combined_value_filter_removes_each_id() -> None:
+    command = _patch({"op": "remove", "path": 'members[value eq "u1" or VALUE EQ "u2"]'})
+    assert command.changes == _changes((REMOVE, ("u1", "u2")))
+
+
+def test_escaped_quote_in_a_filtered_id() -> None:
+    assert _patch(_remove('odd\\"id')).changes == _changes((REMOVE, ('odd"id',)))
+
+
+def test_path_less_add_and_replace_with_members() -> None:
+    added = _patch({"op": "add", "value": {"displayName": "D", "members": [{"value": "u1"}], "shoeSize": 4}})
+    assert added == PatchGroup(team_id=TEAM, rename_to="D", changes=_changes((ADD, ("u1",))))
+    replaced = _patch({"op": "replace", "value": {"externalId": "e", "members": [{"value": "u2"}]}})
+    assert replaced == PatchGroup(
+        team_id=TEAM, replace_external_id=True, external_id="e", changes=_changes((REPLACE, ("u2",)))
+    )
+
+
+def test_urn_qualified_path_and_removing_the_external_id() -> None:
+    assert _patch({"op": "replace", "path": f"{GROUP}:displayName", "value": "U"}).rename_to == "U"
+    removed = _patch({"op": "remove", "path": "externalId"})
+    assert (removed.replace_external_id, removed.external_id) == (True, None)
+
+
+def test_operations_keep_their_order_and_only_neighbours_merge() -> None:
+    command = _patch(
+        {"op": "add", "path": "members", "value": [{"value": "u1"}]},
+        {"op": "add", "path": "members", "value": [{"value": "u2"}, {"value": "u1"}]},
+        _remove("u1"),
+        {"op": "replace", "path": "members", "value": [{"value": "u3"}]},
+        {"op": "add", "path": "members", "value": [{"value": "u4"}]},
+        {"op": "replace", "path": "displayName", "value": "First"},
+        {"op": "replace", "path": "displayName", "value": "Last"},
+    )
+    assert command.changes == _changes(
+        (ADD, ("u1", "u2")), (REMOVE, ("u1",)), (REPLACE, ("u3",)), (ADD, ("u4",))
+    )
+    assert command.rename_to == "Last"
+
+
+def test_empty_adds_and_removes_change_nothing() -> None:
+    command = _patch(
+        {"op": "add", "path": "members", "value": []}, {"op": "Remove", "path": "members", "value": []}
+    )
+    assert command.changes == ()
+
+
+def test_a_single_member_object_and_unknown_member_attributes_are_tolerated() -> None:
+    command = _patch({"op": "add", "path": "members", "value": {"value": "u1", "$ref": "x", "mood": "ok"}})
+    assert command.changes == _changes((ADD, ("u1",)))
+
+
+def test_lowercase_operations_key_and_missing_schemas_are_tolerated() -> None:
+    command = group_patch({"operations": [{"op": "remove", "path": "members"}]}, team_id=TEAM)
+    assert command.changes == _changes((REPLACE, ()))
+
+
+def test_version_and_reply_size_travel_with_the_command() -> None:
+    body = {"schemas": [PATCH_OP_URN], "Operations": [_remove("u1")]}
+    command = group_patch(body, team_id=TEAM, expected_version=4, reply_members_up_to=1000)
+    assert (command.expected_version, command.reply_members_up_to) == (4, 1000)
+
+
+def test_added_member_ids_are_adds_and_replaces_not_removes() -> None:
+    command = _patch(
+        {"op": "add", "path": "members", "value": [{"value": "a"}]},
+        _remove("r"),
+        {"op": "replace", "path": "members", "value": [{"value": "b"}, {"value": "a"}]},
+    )
+    assert added_member_ids(command) == ("a", "b")
+
+
+def _ops(*operations: Any) -> dict[str, Any]:
+    return {"schemas": [PATCH_OP_URN], "Operations": list(operations)}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "scim_type"),
+    [
+        ([], 400, "invalidSyntax"),
+        ({"schemas": [PATCH_OP_URN]}, 400, "invalidValue"),
+        (_ops(), 400, "invalidValue"),
+        (_ops("remove"), 400, "invalidSyntax"),
+        (_ops({"op": "jump", "path": "members", "value": []}), 400, "invalidSyntax"),
+        (_ops({"path": "members", "value": []}), 400, "invalidSyntax"),
+        ({"schemas": ["urn:nope"], "Operations": [_remove("u1")]}, 400, "invalidValue"),
+        (_ops({"op": "replace", "path": "shoeSize", "value": 1}), 400, "invalidPath"),
+        (_ops({"op": "replace", "path": 'members[value eq "u1"].display', "value": "d"}), 400, "invalidPath"),
+        (
+            _ops({"op": "replace", "path": 'members[value eq "u1"]', "value": [{"value": "u2"}]}),
+            400,
+            "invalidPath",
+        ),
+        (_ops({"op": "remove", "path": 'members[display eq "ann"]'}), 400, "invalidFilter"),
+        (_ops({"op": "remove", "path": 'members[value eq "u1" and value eq "u2"]'}), 400, "invalidFilter"),
+        (_ops({"op": "remove", "path": 'members[value eq "u1"'}), 400, "invalidPath"),
+        (_ops({"op": "replace", "path": "id", "value": "x"}), 400, "mutability"),
+        (_ops({"op": "remove", "path": "displayName"}), 400, "mutability"),
+        (_ops({"op": "replace", "path": "displayName", "value": ""}), 400, "invalidValue"),
+        (_ops({"op": "replace", "path": "displayName", "value": 5}), 400, "invalidValue"),
+        (_ops({"op": "replace", "path": "externalId", "value": 5}), 400, "invalidValue"),
+        (_ops({"op": "add", "path": "members"}), 400, "invalidValue"),
+        (_ops({"op": "add", "path": "members", "value": "u1"}), 400, "invalidValue"),
+        (_ops({"op": "add", "path": "members", "value": [{"display": "no id"}]}), 400, "invalidValue"),
+        (_ops({"op": "remove"}), 400, "noTarget"),
+        (_ops({"op": "replace", "value": "not an object"}), 400, "invalidValue"),
+        (_ops({"op": "replace", "value": {"id": "another-team", "displayName": "X"}}), 400, "invalidValue"),
+    ],
+)
+def test_invalid_patches(body: Any, status: int, scim_type: str) -> None:
+    with pytest.raises(ScimProblem) as caught:
+        group_patch(body, team_id=TEAM)
+    assert (caught.value.status, caught.value.scim_type) == (status, scim_type)
+    assert caught.value.detail
+
+
+@pytest.mark.parametrize("kind", ["Group", "group"])
+def test_nested_groups_are_refused_naming_the_member(kind: str) -> None:
+    with pytest.raises(ScimProblem) as caught:
+        _patch({"op": "add", "path": "members", "value": [{"value": "g7", "type": kind}]})
+    assert (caught.value.status, caught.value.scim_type) == (400, "invalidValue")
+    assert "nested groups are not supported" in caught.value.detail and '"g7"' in caught.value.detail
+
+
+def test_an_unsupported_op_names_the_supported_ones() -> None:
+    with pytest.raises(ScimProblem) as caught:
+        _patch({"op": "move", "path": "members", "value": []})
+    assert "add, remove or replace" in caught.value.detail

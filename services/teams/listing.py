@@ -1,0 +1,123 @@
+"""The SQL behind the group and team listings: which teams, in which order, which page.
+
+Keyword-only and read-only; the caller owns the transaction. Groups are the SCIM and portal teams
+(manager teams are not groups). Every order ends in creation order (``seq``), so pages are stable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, func
+from sqlmodel import Session, col, select
+
+from contracts.teams import TeamMember, TeamRecord, TeamSource
+from services.teams.store import KnownUserRow, MemberRow, TeamRow, team_record
+
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Narrowing:
+    """A filter's top-level equality, as the candidate teams' column values (an index seek)."""
+
+    column: Literal["id", "external_id", "name_key"]
+    values: tuple[str, ...]
+
+
+class SortColumn(StrEnum):
+    DISPLAY_NAME = "name_key"  # displayName is caseExact false: ordered by its comparison key
+    EXTERNAL_ID = "external_id"
+    ID = "id"
+    CREATED = "created"
+    LAST_MODIFIED = "last_modified"
+
+
+@dataclass(frozen=True)
+class GroupOrder:
+    column: SortColumn
+    descending: bool = False
+
+
+def _groups(tenant: str) -> list[ColumnElement[bool]]:
+    return [
+        col(TeamRow.tenant) == tenant,
+        col(TeamRow.source) != TeamSource.MANAGER.value,
+        col(TeamRow.deleted_at).is_(None),
+    ]
+
+
+def _order_by(session: Session, order: GroupOrder | None) -> list[Any]:
+    """RFC 7644 §3.4.2.3: teams without the value last when ascending, first when descending."""
+    creation = col(TeamRow.seq).asc()
+    if order is None:
+        return [creation]
+    column: Any = getattr(TeamRow, order.column.value)
+    is_text = order.column not in (SortColumn.CREATED, SortColumn.LAST_MODIFIED)
+    if is_text and session.get_bind().dialect.name == "postgresql":
+        column = column.collate("C")  # code point order, as scim2-models compares; SQLite's BINARY is
+    by_value = column.desc().nulls_first() if order.descending else column.asc().nulls_last()
+    return [by_value, creation]
+
+
+def count_groups(session: Session, *, tenant: str) -> int:
+    return session.exec(select(func.count()).select_from(TeamRow).where(*_groups(tenant))).one()
+
+
+def page_groups(
+    session: Session, *, tenant: str, order: GroupOrder | None, offset: int, limit: int
+) -> list[TeamRow]:
+    query = select(TeamRow).where(*_groups(tenant)).order_by(*_order_by(session, order))
+    return list(session.exec(query.offset(offset).limit(limit)))
+
+
+def group_candidates(
+    session: Session, *, tenant: str, narrowing: Narrowing | None, order: GroupOrder | None
+) -> list[TeamRow]:
+    """Every group a filter may match: those with the narrowing's value, else all of the tenant's."""
+    where = _groups(tenant)
+    if narrowing is not None:
+        where.append(col(getattr(TeamRow, narrowing.column)).in_(narrowing.values))
+    return list(session.exec(select(TeamRow).where(*where).order_by(*_order_by(session, order))))
+
+
+def teams_of_source(session: Session, *, tenant: str, source: TeamSource | None) -> list[TeamRow]:
+    where = [col(TeamRow.tenant) == tenant, col(TeamRow.deleted_at).is_(None)]
+    if source is not None:
+        where.append(col(TeamRow.source) == source.value)
+    return list(session.exec(select(TeamRow).where(*where).order_by(col(TeamRow.seq))))
+
+
+def members_by_team(session: Session, *, rows: Sequence[TeamRow]) -> dict[int, list[TeamMember]]:
+    """The members of several teams in one query per 500 teams, each list ordered by user id."""
+    found: dict[int, list[TeamMember]] = {row.seq: [] for row in rows if row.seq is not None}
+    seqs = sorted(found)
+    for start in range(0, len(seqs), _CHUNK):
+        query = (
+            select(MemberRow.team_seq, MemberRow.user_id, KnownUserRow.user_name)
+            .outerjoin(
+                KnownUserRow,
+                (col(KnownUserRow.tenant) == col(MemberRow.tenant))
+                & (col(KnownUserRow.user_id) == col(MemberRow.user_id)),
+            )
+            .where(col(MemberRow.team_seq).in_(seqs[start : start + _CHUNK]))
+            .order_by(col(MemberRow.team_seq), col(MemberRow.user_id))
+        )
+        for team_seq, user_id, user_name in session.exec(query):
+            found[team_seq].append(TeamMember(user_id=user_id, display=user_name))
+    return found
+
+
+def team_records(session: Session, *, rows: Sequence[TeamRow], include_members: bool) -> list[TeamRecord]:
+    """The teams as replies carry them, the members of all of them read at once."""
+    records = [team_record(session, row=row, include_members=False, members_up_to=0) for row in rows]
+    if not include_members:
+        return records
+    members = members_by_team(session, rows=rows)
+    return [
+        record.model_copy(update={"members": tuple(members[row.seq] if row.seq is not None else ())})
+        for record, row in zip(records, rows, strict=True)
+    ]

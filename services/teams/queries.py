@@ -1,0 +1,88 @@
+"""Teams queries: GET /Groups, GET /Groups/{id} and the admin listing, from this service's own tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlmodel import Session
+
+from contracts.envelope import Envelope
+from contracts.teams import GetTeam, ListGroups, ListTeams, TeamPage, TeamReply
+from servicekit.handling import Outgoing, reply_to
+from services.teams import domain, group_filters, listing, store
+from services.teams.group_filters import GroupFilter
+from services.teams.listing import GroupOrder
+from services.teams.messages import PRODUCER
+from services.teams.store import TeamRow
+
+
+def get_team(session: Session, envelope: Envelope, query: GetTeam) -> list[Outgoing]:
+    row = store.get_team(session, tenant=envelope.tenant, team_id=query.team_id)
+    row = (
+        domain.ensure_team(row, query.team_id)
+        if query.any_source
+        else domain.ensure_group(row, query.team_id)
+    )
+    if query.include_members:
+        _ensure_sendable([row], advice="use excludedAttributes=members, or read the group in pages")
+    record = store.team_record(
+        session, row=row, include_members=query.include_members, members_up_to=domain.MAX_REPLY_MEMBERS
+    )
+    return reply_to(envelope, TeamReply(team=record), producer=PRODUCER)
+
+
+def list_groups(session: Session, envelope: Envelope, query: ListGroups) -> list[Outgoing]:
+    tenant = envelope.tenant
+    order = (
+        group_filters.sort_order(query.sort_by, descending=query.sort_descending) if query.sort_by else None
+    )
+    offset = query.start_index - 1
+    if query.filter:
+        found = _filtered(session, tenant, group_filters.parse(query.filter), order)
+        total, rows = len(found), found[offset : offset + query.count]
+    else:
+        total = listing.count_groups(session, tenant=tenant)
+        rows = (
+            []
+            if query.count == 0
+            else listing.page_groups(session, tenant=tenant, order=order, offset=offset, limit=query.count)
+        )
+    if query.include_members:
+        _ensure_sendable(rows, advice="use excludedAttributes=members, or a smaller count")
+    records = listing.team_records(session, rows=rows, include_members=query.include_members)
+    page = TeamPage(total_results=total, start_index=query.start_index, teams=tuple(records))
+    return reply_to(envelope, page, producer=PRODUCER)
+
+
+def _filtered(session: Session, tenant: str, parsed: GroupFilter, order: GroupOrder | None) -> list[TeamRow]:
+    """The groups the filter matches, in order: narrowed in SQL, decided by scim2-models' matcher."""
+    candidates = listing.group_candidates(session, tenant=tenant, narrowing=parsed.narrowing, order=order)
+    if not parsed.names_members:
+        return [row for row in candidates if parsed.matches(row, None)]
+    total = sum(row.member_count for row in candidates)
+    if total > domain.MAX_FILTERED_MEMBERS:
+        raise domain.TooMany(
+            f"This filter would have to look through {total} group members (at most"
+            f" {domain.MAX_FILTERED_MEMBERS}): add id eq, externalId eq or displayName eq to it."
+        )
+    members = listing.members_by_team(session, rows=candidates)
+    return [row for row in candidates if row.seq is not None and parsed.matches(row, members[row.seq])]
+
+
+def list_teams(session: Session, envelope: Envelope, query: ListTeams) -> list[Outgoing]:
+    rows = listing.teams_of_source(session, tenant=envelope.tenant, source=query.source)
+    if query.include_members:
+        _ensure_sendable(rows, advice="list the teams without members, or one source at a time")
+    records = listing.team_records(session, rows=rows, include_members=query.include_members)
+    page = TeamPage(total_results=len(records), start_index=1, teams=tuple(records))
+    return reply_to(envelope, page, producer=PRODUCER)
+
+
+def _ensure_sendable(rows: Sequence[TeamRow], *, advice: str) -> None:
+    """A reply must stay under the 8 MiB message limit."""
+    total = sum(row.member_count for row in rows)
+    if total > domain.MAX_REPLY_MEMBERS:
+        raise domain.TooMany(
+            f"The answer would list {total} members, more than the {domain.MAX_REPLY_MEMBERS} one"
+            f" response can hold: {advice}."
+        )

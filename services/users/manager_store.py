@@ -1,0 +1,186 @@
+"""The manager relation's tables and queries. Keyword-only functions; the caller owns the transaction.
+
+Separate tables rather than new columns on ``users``: databases created before them keep working,
+``create_all`` adds tables but never columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TypeVar
+
+from sqlalchemy import Index, String, text, union_all
+from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel.sql.expression import Select
+
+from contracts.users import ManagerVia, UserRecord
+from services.users import manager_rules
+from services.users.attributes import head_of
+from services.users.manager_rules import Match, MatchedBy, ReferenceKeys
+from services.users.store import UserAttributeRow, UserRow, record_of, value_head
+
+CHUNK = 500  # ids per IN list: well within every driver's parameter limit
+_T = TypeVar("_T")
+
+
+class UserManagerRow(SQLModel, table=True):
+    """A user's manager reference (as sent, and its indexed key heads) and what it resolved to."""
+
+    __tablename__ = "user_managers"
+    __table_args__ = (
+        Index("ix_user_managers_manager", "tenant", "manager_id"),
+        Index("ix_user_managers_ref_exact", "tenant", "ref_exact"),
+        Index("ix_user_managers_ref_folded", "tenant", "ref_folded"),
+        Index("ix_user_managers_via", "tenant", "via"),
+    )
+
+    user_id: str = Field(primary_key=True)
+    tenant: str
+    reference: str | None = None
+    ref_exact: str | None = Field(default=None, sa_type=String)
+    ref_folded: str | None = Field(default=None, sa_type=String)
+    manager_id: str | None = None
+    via: str = ManagerVia.NONE.value
+
+
+class ManagerDefaultsRow(SQLModel, table=True):
+    """The tenant's default manager: the admin's choice, the first Coach ever added, and which of
+    them (if any) is in effect now, so a change of the effective one is noticed."""
+
+    __tablename__ = "manager_defaults"
+
+    tenant: str = Field(primary_key=True)
+    chosen_id: str | None = None
+    first_coach_id: str | None = None
+    effective_id: str | None = None
+
+
+MANAGER_TABLES: tuple[type[SQLModel], ...] = (UserManagerRow, ManagerDefaultsRow)
+
+
+def chunks(items: Sequence[_T], size: int = CHUNK) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def lock_tenant(session: Session, *, tenant: str) -> None:
+    """Hold the tenant's manager relation until the transaction ends. Without it, a report and its
+    manager created at once by two instances could each miss the other (PostgreSQL; SQLite has one
+    writer)."""
+    if session.get_bind().dialect.name == "postgresql":
+        statement = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+        session.execute(statement, {"key": f"managers:{tenant}"})
+
+
+def defaults(session: Session, *, tenant: str) -> ManagerDefaultsRow:
+    """The tenant's defaults row; a new, unsaved one if it has none yet."""
+    return session.get(ManagerDefaultsRow, tenant) or ManagerDefaultsRow(tenant=tenant)
+
+
+def save(session: Session, *, rows: Iterable[SQLModel]) -> None:
+    session.add_all(list(rows))
+    session.flush()
+
+
+def links(session: Session, *, tenant: str, user_ids: Iterable[str]) -> dict[str, UserManagerRow]:
+    found: dict[str, UserManagerRow] = {}
+    for chunk in chunks(sorted(set(user_ids))):
+        query = select(UserManagerRow).where(
+            UserManagerRow.tenant == tenant, col(UserManagerRow.user_id).in_(chunk)
+        )
+        found.update((row.user_id, row) for row in session.exec(query))
+    return found
+
+
+def forget(session: Session, *, tenant: str, user_id: str) -> None:
+    row = session.get(UserManagerRow, user_id)
+    if row is not None and row.tenant == tenant:
+        session.delete(row)
+        session.flush()
+
+
+def linked_to(session: Session, *, tenant: str, manager_id: str) -> list[str]:
+    query = select(UserManagerRow.user_id).where(
+        UserManagerRow.tenant == tenant, UserManagerRow.manager_id == manager_id
+    )
+    return list(session.exec(query))
+
+
+def referencing(session: Session, *, tenant: str, exact: set[str], folded: set[str]) -> list[str]:
+    """Users whose reference may designate a user with these identifier heads (index lookups)."""
+    found: set[str] = set()
+    for column, heads in ((UserManagerRow.ref_exact, exact), (UserManagerRow.ref_folded, folded)):
+        for chunk in chunks(sorted(heads)):
+            query = select(UserManagerRow.user_id).where(
+                UserManagerRow.tenant == tenant, col(column).in_(chunk)
+            )
+            found.update(session.exec(query))
+    return sorted(found)
+
+
+def on_default(session: Session, *, tenant: str) -> list[UserManagerRow]:
+    """Users who have the default manager, or would have it if there were one."""
+    vias = (ManagerVia.DEFAULT.value, ManagerVia.NONE.value)
+    query = select(UserManagerRow).where(UserManagerRow.tenant == tenant, col(UserManagerRow.via).in_(vias))
+    return list(session.exec(query))
+
+
+def _matching(tenant: str, paths: dict[str, MatchedBy], key: str) -> Select[str, int | None, bool, str]:
+    entry = UserAttributeRow
+    return (
+        select(col(UserRow.id), col(UserRow.seq), col(UserRow.active), col(entry.path))
+        .join(UserRow, col(UserRow.seq) == col(entry.user_seq))
+        .where(
+            col(entry.tenant) == tenant,
+            col(entry.path).in_(list(paths)),
+            value_head(entry.value_key) == head_of(key),
+            col(entry.value_key) == key,
+            col(UserRow.deleted_at).is_(None),
+        )
+    )
+
+
+def matches(session: Session, *, tenant: str, keys: ReferenceKeys) -> list[Match]:
+    """The tenant's live users with an identifier equal to the reference, through the search index."""
+    exact = _matching(tenant, manager_rules.EXACT_PATHS, keys.exact)
+    folded = _matching(tenant, manager_rules.FOLDED_PATHS, keys.folded)
+    priority = {**manager_rules.EXACT_PATHS, **manager_rules.FOLDED_PATHS}
+    return [
+        Match(user_id=user_id, seq=seq, matched_by=priority[path], active=active)
+        for user_id, seq, active, path in session.execute(union_all(exact, folded))
+    ]
+
+
+def active_among(session: Session, *, tenant: str, user_ids: Iterable[str | None]) -> set[str]:
+    wanted = sorted({user_id for user_id in user_ids if user_id is not None})
+    if not wanted:
+        return set()
+    query = select(UserRow.id).where(
+        UserRow.tenant == tenant,
+        col(UserRow.id).in_(wanted),
+        col(UserRow.active).is_(True),
+        col(UserRow.deleted_at).is_(None),
+    )
+    return set(session.exec(query))
+
+
+def live_user_ids(session: Session, *, tenant: str, user_ids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in chunks(sorted(set(user_ids))):
+        query = select(UserRow.id).where(
+            UserRow.tenant == tenant, col(UserRow.id).in_(chunk), col(UserRow.deleted_at).is_(None)
+        )
+        found.update(session.exec(query))
+    return found
+
+
+def unlinked_users(session: Session, *, limit: int) -> list[tuple[str, UserRecord]]:
+    """Live users without a ``user_managers`` row (written before it existed), oldest first."""
+    linked = select(UserManagerRow.user_id).where(col(UserManagerRow.user_id) == col(UserRow.id)).exists()
+    query = (
+        select(UserRow)
+        .where(col(UserRow.deleted_at).is_(None), ~linked)
+        .order_by(col(UserRow.seq))
+        .limit(limit)
+    )
+    return [(row.tenant, record_of(row)) for row in session.exec(query)]
