@@ -23,7 +23,7 @@ def _tool(name: str) -> str:
     return found
 
 
-def test_scim2_tester_reports_no_failure_for_users(stack: Stack) -> None:
+def test_scim2_tester_reports_no_failure_for_users_and_groups(stack: Stack) -> None:
     tenant = stack.new_tenant("scim2-tester")
     # The token goes through the environment, not the command line other users could read.
     env = {**os.environ, "SCIM_CLI_HEADERS": f"Authorization: Bearer {tenant.token}"}
@@ -38,9 +38,17 @@ def test_scim2_tester_reports_no_failure_for_users(stack: Stack) -> None:
     failures = [line for line in output.splitlines() if re.match(r"^(ERROR|CRITICAL)\b", line)]
     assert result.returncode == 0 and not failures, output[-4000:]
     assert len(re.findall(r"^SUCCESS", output, re.MULTILINE)) >= 100, output[-2000:]
+    for checked in ("created Group object", "replaced Group object", "deleted Group object"):
+        assert f"Successfully {checked}" in output, output[-2000:]
 
 
-def test_scim_sanity_probe_passes_every_user_search_and_error_check(stack: Stack) -> None:
+# scim-sanity adds the member id "fake-member-id" to a group and expects 200. Roster refuses a member
+# that is not a user of the tenant with 400 invalidValue naming it (issue 5: a silently accepted typo
+# would leave the team short of a member with nobody told). That one check is expected to fail.
+_DELIBERATE = "Group member PATCH rejected — server enforces referential integrity on member ids"
+
+
+def test_scim_sanity_probe_passes_every_check_but_unknown_members(stack: Stack) -> None:
     tenant = stack.new_tenant("scim-sanity")
     result = subprocess.run(
         [_tool("scim-sanity"), "probe", stack.base_url, "--token", tenant.token, "--i-accept-side-effects"],
@@ -50,6 +58,8 @@ def test_scim_sanity_probe_passes_every_user_search_and_error_check(stack: Stack
     )
     output = result.stdout + result.stderr
     summary = re.search(r"(\d+) passed, (?:(\d+) failed, )?(\d+) skipped", output)
-    assert result.returncode == 0 and summary, output[-4000:]
-    assert "[FAIL]" not in output and "All tests passed" in output, output[-4000:]
-    assert int(summary.group(1)) >= 18
+    assert summary, output[-4000:]
+    failed = [line.strip() for line in output.splitlines() if line.strip().startswith("[FAIL]")]
+    assert len(failed) == int(summary.group(2) or 0) <= 1, output[-4000:]
+    assert not failed or _DELIBERATE in output, output[-4000:]
+    assert int(summary.group(1)) >= 27
