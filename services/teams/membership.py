@@ -23,7 +23,7 @@ def delta(
     assert row.seq is not None
     # Deleted users are never added back; ids the replica has not heard of yet are accepted, as the
     # users event may still be in flight (the gateway checked they are users of this tenant).
-    known = store.known_users(session, tenant=row.tenant, user_ids=domain.ids_added(changes))
+    known = store.known_users(session, tenant=row.tenant, user_ids=domain.ids_added(changes), share_lock=True)
     plan = domain.plan_membership(changes, gone={user_id for user_id, user in known.items() if user.deleted})
     if plan.replace_with is None:
         current = store.members_among(session, team_seq=row.seq, user_ids=list(plan.touched))

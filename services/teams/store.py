@@ -268,12 +268,19 @@ def known_user(session: Session, *, tenant: str, user_id: str) -> KnownUserRow |
     return session.get(KnownUserRow, (tenant, user_id))
 
 
-def known_users(session: Session, *, tenant: str, user_ids: Sequence[str]) -> dict[str, KnownUserRow]:
+def known_users(
+    session: Session, *, tenant: str, user_ids: Sequence[str], share_lock: bool = False
+) -> dict[str, KnownUserRow]:
+    """``share_lock`` (PostgreSQL ``FOR SHARE``): a membership add waits for a concurrent UserDeleted of
+    one of these users to commit and then sees it — else the deletion, not seeing the uncommitted add,
+    would leave the deleted user in the team for good."""
     found: dict[str, KnownUserRow] = {}
     for chunk in _chunks(sorted(set(user_ids))):
         query = select(KnownUserRow).where(
             KnownUserRow.tenant == tenant, col(KnownUserRow.user_id).in_(chunk)
         )
+        if share_lock:
+            query = query.with_for_update(read=True).execution_options(populate_existing=True)
         found.update((row.user_id, row) for row in session.exec(query))
     return found
 

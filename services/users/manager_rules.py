@@ -99,10 +99,12 @@ def identifier_heads(user: UserRecord) -> tuple[set[str], set[str]]:
 
 
 def pick(matches: Iterable[Match], *, user_id: str) -> Match | None:
-    """The user a reference designates: by identifier priority, then the earliest created. A user is
-    never their own manager."""
+    """The user a reference designates: by identifier priority, then the earliest created; an active
+    match before an inactive one (a rehire: the old, deactivated account keeps the same email or
+    employeeNumber — Okta never deletes it). A user is never their own manager."""
     candidates = [match for match in matches if match.user_id != user_id]
-    return min(candidates, key=lambda match: (match.matched_by, match.seq), default=None)
+    active = [match for match in candidates if match.active]
+    return min(active or candidates, key=lambda match: (match.matched_by, match.seq), default=None)
 
 
 def on_default(user_id: str, *, default_id: str | None) -> Resolution:

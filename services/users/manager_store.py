@@ -100,8 +100,13 @@ def forget(session: Session, *, tenant: str, user_id: str) -> None:
 
 
 def linked_to(session: Session, *, tenant: str, manager_id: str) -> list[str]:
+    """Users whose own reference designates ``manager_id``. Those who have them as the default manager
+    are left out: they move only when the default does, and a busy default must not make every write
+    of theirs re-resolve half the tenant."""
     query = select(UserManagerRow.user_id).where(
-        UserManagerRow.tenant == tenant, UserManagerRow.manager_id == manager_id
+        UserManagerRow.tenant == tenant,
+        UserManagerRow.manager_id == manager_id,
+        UserManagerRow.via == ManagerVia.REFERENCE.value,
     )
     return list(session.exec(query))
 

@@ -163,7 +163,18 @@ def test_members_are_listed_unless_excluded(teams: TeamsHarness, some: Some) -> 
     assert isinstance(reply, TeamReply) and reply.team.members is None and reply.team.member_count == 2
 
 
-def test_a_page_too_big_for_one_message_is_refused(
+def test_a_page_is_cut_short_where_its_members_would_not_fit_one_message(
+    teams: TeamsHarness, some: Some, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(domain, "MAX_REPLY_MEMBERS", 3)  # west 2, east 1, marketing 1, support 0
+    first = _page(teams)
+    assert [t.id for t in first.teams] == [some.west.id, some.east.id] and first.total_results == 4
+    rest = _page(teams, start_index=3)
+    assert [t.id for t in rest.teams] == [some.marketing.id, some.support.id]
+    assert len(_page(teams, include_members=False).teams) == 4
+
+
+def test_a_group_too_big_for_one_message_is_refused(
     teams: TeamsHarness, some: Some, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(domain, "MAX_REPLY_MEMBERS", 1)
@@ -171,7 +182,6 @@ def test_a_page_too_big_for_one_message_is_refused(
     assert "excludedAttributes=members" in detail
     rejected(teams.send(GetTeam(team_id=some.west.id)), RejectionReason.TOO_MANY)
     assert isinstance(teams.send(GetTeam(team_id=some.east.id)), TeamReply)
-    assert len(_page(teams, include_members=False).teams) == 4
     assert [t.id for t in _page(teams, count=1, start_index=2).teams] == [some.east.id]
 
 

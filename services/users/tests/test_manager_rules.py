@@ -106,3 +106,11 @@ def test_identifier_heads_cover_every_identifier_a_reference_may_name() -> None:
     exact, folded = manager_rules.identifier_heads(record)
     assert exact == {"U-1", "Ext-9"}
     assert folded == {"u-1@x.com", "work@x.com", "e-7"}
+
+
+def test_an_active_match_wins_over_a_deactivated_better_one() -> None:
+    # A rehire: the old account (deactivated, never deleted by Okta) keeps the employeeNumber.
+    old = match("old", 1, MatchedBy.EMPLOYEE_NUMBER, active=False)
+    new = match("new", 2, MatchedBy.EMAIL)
+    assert manager_rules.pick([old, new], user_id="report") == new
+    assert manager_rules.pick([old], user_id="report") == old  # alone, it still designates (→ default)
