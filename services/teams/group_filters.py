@@ -37,6 +37,7 @@ from scim2_models.path import (
 )
 
 from contracts.teams import TeamMember
+from servicekit.scim_filters import comparison_count, refusal_reason
 from services.teams.domain import InvalidFilter, InvalidTeam, name_key
 from services.teams.listing import GroupOrder, Narrowing, SortColumn
 from services.teams.store import TeamRow
@@ -74,10 +75,10 @@ def parse(text: str) -> GroupFilter:
     try:
         request = SearchRequest[Group](filter=text)
     except (ValidationError, SCIMException, ValueError) as error:
-        raise InvalidFilter(f"The filter {text!r} is not valid: {_reason(error)}.") from None
+        raise InvalidFilter(f"The filter {text!r} is not valid: {refusal_reason(error)}.") from None
     parsed = request.filter
     assert parsed is not None
-    leaves = _count_leaves(parsed.ast)
+    leaves = comparison_count(parsed.ast)
     if leaves > MAX_COMPARISONS:
         raise InvalidFilter(
             f"The filter has {leaves} comparisons; at most {MAX_COMPARISONS} are accepted in one filter."
@@ -96,7 +97,7 @@ def sort_order(sort_by: str, *, descending: bool) -> GroupOrder:
     try:
         binding = SearchRequest[Group](sort_by=sort_by).sort_binding(Group)
     except (ValidationError, SCIMException, ValueError) as error:
-        raise InvalidTeam(f"sortBy {sort_by!r} cannot be used: {_reason(error)}.") from None
+        raise InvalidTeam(f"sortBy {sort_by!r} cannot be used: {refusal_reason(error)}.") from None
     column = None if binding is None else _SORT_COLUMNS.get((binding.field_name, binding.sub_field_name))
     if column is None:
         raise InvalidTeam(
@@ -104,24 +105,6 @@ def sort_order(sort_by: str, *, descending: bool) -> GroupOrder:
             " meta.created or meta.lastModified."
         )
     return GroupOrder(column=column, descending=descending)
-
-
-def _reason(error: Exception) -> str:
-    if isinstance(error, ValidationError):
-        return "; ".join(str(item["msg"]) for item in error.errors())
-    if isinstance(error, SCIMException):
-        return str(error.detail or error)
-    return str(error)
-
-
-def _count_leaves(node: FilterNode) -> int:
-    if isinstance(node, LogicalExpr):
-        return sum(_count_leaves(term) for term in node.terms)
-    if isinstance(node, Not):
-        return _count_leaves(node.expr)
-    if isinstance(node, ValuePath):
-        return _count_leaves(node.val_filter)
-    return 1
 
 
 def _paths(

@@ -49,6 +49,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, select, tr
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
+from servicekit.scim_filters import comparison_count, refusal_reason
 from services.users.attributes import (
     CATALOG,
     GATEWAY_ONLY,
@@ -84,8 +85,8 @@ def parse(text: str) -> ScimFilter[Any]:
     try:
         parsed: ScimFilter[Any] = ScimFilter[SearchUser](text)
     except (SCIMException, ValueError) as error:
-        raise InvalidFilter(f"The filter {text!r} is not valid: {_reason(error)}.") from error
-    leaves = _count_leaves(parsed.ast)
+        raise InvalidFilter(f"The filter {text!r} is not valid: {refusal_reason(error)}.") from error
+    leaves = comparison_count(parsed.ast)
     if leaves > MAX_COMPARISONS:
         raise InvalidFilter(
             f"The filter has {leaves} comparisons; at most {MAX_COMPARISONS} are accepted in one filter."
@@ -97,22 +98,6 @@ def to_condition(text: str, *, tenant: str) -> Condition:
     """The condition on ``users`` rows equivalent to the filter ``text`` for ``tenant``'s users."""
     parsed = parse(text)
     return _Translator(parsed, tenant).visit(parsed.ast)
-
-
-def _reason(error: Exception) -> str:
-    if isinstance(error, SCIMException):
-        return str(error.detail or error)
-    return str(error)
-
-
-def _count_leaves(node: FilterNode) -> int:
-    if isinstance(node, LogicalExpr):
-        return sum(_count_leaves(term) for term in node.terms)
-    if isinstance(node, Not):
-        return _count_leaves(node.expr)
-    if isinstance(node, ValuePath):
-        return _count_leaves(node.val_filter)
-    return 1
 
 
 # Comparisons on one key column
@@ -213,7 +198,7 @@ class _Translator:
         try:
             coerced = coerce_value(attribute.binding, value, op)
         except InvalidFilterException as error:  # already refused when parsed; kept for safety
-            raise InvalidFilter(f"The filter is not valid: {_reason(error)}.") from None
+            raise InvalidFilter(f"The filter is not valid: {refusal_reason(error)}.") from None
         if attribute.kind is Kind.STRING:
             if not isinstance(coerced, str):
                 return NEVER
@@ -471,7 +456,7 @@ def sort_order(sort_by: str, *, descending: bool) -> SortOrder:
     try:
         request = SearchRequest[SearchUser](sort_by=sort_by)
     except (ValidationError, SCIMException) as error:
-        raise InvalidUser(f"sortBy {sort_by!r} cannot be used: {_validation_reason(error)}.") from None
+        raise InvalidUser(f"sortBy {sort_by!r} cannot be used: {refusal_reason(error)}.") from None
     binding = request.sort_binding(SearchUser)
     if binding is None:  # pragma: no cover - the request validated it
         raise InvalidUser(f"sortBy {sort_by!r} names no attribute Users can be sorted on.")
@@ -479,9 +464,3 @@ def sort_order(sort_by: str, *, descending: bool) -> SortOrder:
     if attribute is None:
         raise InvalidUser(refusal)
     return SortOrder(path=attribute.path, descending=descending)
-
-
-def _validation_reason(error: Exception) -> str:
-    if isinstance(error, ValidationError):
-        return "; ".join(str(item["msg"]) for item in error.errors())
-    return _reason(error)
