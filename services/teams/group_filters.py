@@ -66,6 +66,8 @@ class GroupFilter:
     parsed: ScimFilter[Any]
     narrowing: Narrowing | None
     names_members: bool
+    # When all the filter asks of members is ``value eq "<id>"`` (Entra's membership check): those ids.
+    member_ids: frozenset[str] | None = None
 
     def matches(self, row: TeamRow, members: Sequence[TeamMember] | None) -> bool:
         return self.parsed.match(_group(row, members))
@@ -89,7 +91,43 @@ def parse(text: str) -> GroupFilter:
         if refusal:
             raise InvalidFilter(refusal)
     names_members = any(binding.field_name == "members" for binding in bindings)
-    return GroupFilter(parsed=parsed, narrowing=_narrowing(parsed), names_members=names_members)
+    return GroupFilter(
+        parsed=parsed,
+        narrowing=_narrowing(parsed),
+        names_members=names_members,
+        member_ids=_member_ids(parsed.ast) if names_members else None,
+    )
+
+
+def _member_ids(node: FilterNode, *, inside_members: bool = False) -> frozenset[str] | None:
+    """The user ids the filter compares members with, when ``value eq "<id>"`` is all it asks of
+    them: the members among those ids then decide every comparison exactly as the whole list would,
+    so Entra's ``id eq "g" and members[value eq "u"]`` reads one membership row, not 10,000.
+    None when the filter asks anything else of members (``pr``, another operator or sub-attribute)."""
+    if isinstance(node, LogicalExpr):
+        found: frozenset[str] = frozenset()
+        for term in node.terms:
+            ids = _member_ids(term, inside_members=inside_members)
+            if ids is None:
+                return None
+            found |= ids
+        return found
+    if isinstance(node, Not):
+        # Inside ``members[…]`` a negation holds for members outside the ids (``members[not (value eq
+        # "u")]``): all members are needed. Around a whole ``members[…]`` it negates an exact answer.
+        return None if inside_members else _member_ids(node.expr)
+    if isinstance(node, ValuePath):
+        on_members = node.attr_path.attr.lower() == "members"
+        return _member_ids(node.val_filter, inside_members=True) if on_members else frozenset()
+    if not isinstance(node, Comparison | Present):
+        return None
+    path = node.attr_path
+    if not inside_members and path.attr.lower() != "members":
+        return frozenset()  # not about members at all
+    compared = path.attr if inside_members else (path.sub_attr or "value")
+    if isinstance(node, Comparison) and compared.lower() == "value" and node.op == CompareOperator.eq:
+        return frozenset({node.value}) if isinstance(node.value, str) else None
+    return None
 
 
 def sort_order(sort_by: str, *, descending: bool) -> GroupOrder:

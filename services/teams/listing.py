@@ -91,8 +91,11 @@ def teams_of_source(session: Session, *, tenant: str, source: TeamSource | None)
     return list(session.exec(select(TeamRow).where(*where).order_by(col(TeamRow.seq))))
 
 
-def members_by_team(session: Session, *, rows: Sequence[TeamRow]) -> dict[int, list[TeamMember]]:
-    """The members of several teams in one query per 500 teams, each list ordered by user id."""
+def members_by_team(
+    session: Session, *, rows: Sequence[TeamRow], among: frozenset[str] | None = None
+) -> dict[int, list[TeamMember]]:
+    """The members of several teams in one query per 500 teams, each list ordered by user id; only
+    those among ``among`` when given (a few ids: an index seek per team, whatever its size)."""
     found: dict[int, list[TeamMember]] = {row.seq: [] for row in rows if row.seq is not None}
     seqs = sorted(found)
     for start in range(0, len(seqs), _CHUNK):
@@ -106,6 +109,8 @@ def members_by_team(session: Session, *, rows: Sequence[TeamRow]) -> dict[int, l
             .where(col(MemberRow.team_seq).in_(seqs[start : start + _CHUNK]))
             .order_by(col(MemberRow.team_seq), col(MemberRow.user_id))
         )
+        if among is not None:
+            query = query.where(col(MemberRow.user_id).in_(sorted(among)))
         for team_seq, user_id, user_name in session.exec(query):
             found[team_seq].append(TeamMember(user_id=user_id, display=user_name))
     return found

@@ -59,6 +59,9 @@ def _filtered(session: Session, tenant: str, parsed: GroupFilter, order: GroupOr
     candidates = listing.group_candidates(session, tenant=tenant, narrowing=parsed.narrowing, order=order)
     if not parsed.names_members:
         return [row for row in candidates if parsed.matches(row, None)]
+    if parsed.member_ids is not None:
+        members = listing.members_by_team(session, rows=candidates, among=parsed.member_ids)
+        return [row for row in candidates if row.seq is not None and parsed.matches(row, members[row.seq])]
     total = sum(row.member_count for row in candidates)
     if total > domain.MAX_FILTERED_MEMBERS:
         raise domain.TooMany(

@@ -9,9 +9,9 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from contracts.envelope import wrap
+from contracts.envelope import Message, wrap
 from contracts.topics import SEATS_EVENTS, USERS_COMMANDS, USERS_EVENTS, USERS_QUERIES, resource_key
-from contracts.users import UserRecord
+from contracts.users import UserRecord, UserUpdated
 from servicekit.db import create_tables
 from servicekit.messaging import enqueue_envelope
 from servicekit.service import ServiceDefinition, run_process
@@ -57,6 +57,18 @@ def backfill_search_index(engine: Engine) -> int:
     return indexed
 
 
+def _link_and_announce(session: Session, tenant: str, users: list[UserRecord]) -> None:
+    changes = managers.link_unlinked(session, tenant=tenant, users=users)
+    # A snapshot first: a consumer that started after these users' events left the topic (the teams
+    # service, new with this feature) learns their name and activation, not only their manager.
+    stamped = managers.with_managers(session, tenant=tenant, users=users)
+    events: list[tuple[str, Message]] = [(user.id, UserUpdated(user=user)) for user in stamped]
+    events += [(change.user_id, change) for change in changes]
+    for user_id, event in events:
+        envelope = wrap(event, tenant=tenant, producer=PRODUCER)
+        enqueue_envelope(session, topic=USERS_EVENTS, key=resource_key(tenant, user_id), envelope=envelope)
+
+
 def backfill_managers(engine: Engine) -> int:
     """Resolve the managers of users stored before the manager relation existed; a no-op once every
     user has been. Announced like any resolution, so the teams service builds their manager teams."""
@@ -71,10 +83,7 @@ def backfill_managers(engine: Engine) -> int:
             for tenant, user in batch:
                 by_tenant.setdefault(tenant, []).append(user)
             for tenant, users in by_tenant.items():
-                for change in managers.link_unlinked(session, tenant=tenant, users=users):
-                    envelope = wrap(change, tenant=tenant, producer=PRODUCER)
-                    key = resource_key(tenant, change.user_id)
-                    enqueue_envelope(session, topic=USERS_EVENTS, key=key, envelope=envelope)
+                _link_and_announce(session, tenant, users)
             linked += len(batch)
     if linked:
         log.info("resolved the managers of %d users written before manager resolution existed", linked)

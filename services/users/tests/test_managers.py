@@ -379,6 +379,13 @@ def test_backfill_resolves_users_written_before_manager_resolution(harness: User
             (learner.id, coach.id, None, DEFAULT, RULE),
         ]
     )
+    snapshots = [e for _, e in events(harness)[before:] if isinstance(e, UserUpdated)]
+    assert {(e.user.id, e.user.manager_id) for e in snapshots} == {
+        (coach.id, None),
+        (boss.id, coach.id),
+        (report.id, boss.id),
+        (learner.id, coach.id),
+    }
     assert backfill_managers(harness.engine) == 0
     assert default_manager(harness).first_coach_id == coach.id
 
