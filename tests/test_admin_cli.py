@@ -7,6 +7,7 @@ import pytest
 
 from services.gateway.cli import main as roster_admin
 from tests.stack import Stack
+from tests.teams_client import GROUP, create_user
 
 
 def _cli(stack: Stack, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str], str]:
@@ -73,3 +74,49 @@ def test_seat_limits_through_the_cli(stack: Stack, capsys: pytest.CaptureFixture
     assert status == 1 and "400" in err and "greater than or equal to 0" in err
     status, _, err = _cli(stack, capsys, "seats", "show", "no-such-tenant")
     assert status == 1 and "no tenant" in err
+
+
+def test_portal_teams_and_the_default_manager_through_the_cli(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, _ = _cli(stack, capsys, "tenant", "create", "Teams CLI Co")
+    tenant_id, token = _value(out, "TENANT_ID"), _value(out, "SCIM_TOKEN")
+    with httpx.Client(base_url=stack.base_url, headers={"Authorization": f"Bearer {token}"}) as scim:
+        ann = create_user(scim, "ann@cli.example", role="manager")
+        bob = create_user(scim, "bob@cli.example", role="coach")
+
+    status, out, _ = _cli(stack, capsys, "team", "create", tenant_id, "Field Sales", "--member", ann)
+    team_id = _value(out, "TEAM_ID")
+    assert status == 0 and out[1] == f"{team_id}\tField Sales\tsource=portal\tnot-linked\tleader=-\tmembers=1"
+    status, out, _ = _cli(stack, capsys, "team", "members", tenant_id, team_id, "--add", bob, "--remove", ann)
+    assert status == 0 and out[0].endswith("members=1")
+    status, out, _ = _cli(stack, capsys, "team", "rename", tenant_id, team_id, "Field Sales EMEA")
+    assert status == 0 and "\tField Sales EMEA\t" in out[0]
+    status, out, _ = _cli(stack, capsys, "team", "list", tenant_id, "--source", "portal")
+    assert out == [
+        f"{team_id}\tField Sales EMEA\tsource=portal\tnot-linked\tleader=-\tmembers=1",
+        f"  member {bob}\tbob@cli.example",
+    ]
+
+    # Okta links it by name; from then on the portal may not change it (one-way sync).
+    with httpx.Client(base_url=stack.base_url, headers={"Authorization": f"Bearer {token}"}) as scim:
+        pushed = scim.post(
+            "/Groups", json={"schemas": [GROUP], "displayName": "field sales emea", "members": []}
+        )
+        assert pushed.status_code == 201 and pushed.json()["id"] == team_id
+    status, out, err = _cli(stack, capsys, "team", "rename", tenant_id, team_id, "Renamed")
+    assert status == 1 and out == [] and "identity provider" in err and err.count("\n") == 1
+    status, _, err = _cli(stack, capsys, "team", "delete", tenant_id, team_id)
+    assert status == 1 and "identity provider" in err
+
+    # The default manager: a Coach is refused with the reason, a manager accepted.
+    status, _, err = _cli(stack, capsys, "default-manager", "set", tenant_id, bob)
+    assert status == 1 and "role coach" in err
+    status, out, _ = _cli(stack, capsys, "default-manager", "set", tenant_id, ann)
+    assert status == 0 and out == [
+        f"default manager: {ann}",
+        f"  chosen by an admin: {ann}",
+        f"  first coach added: {bob}",
+    ]
+    status, out, _ = _cli(stack, capsys, "default-manager", "clear", tenant_id)
+    assert status == 0 and out[0] == f"default manager: {bob}"
