@@ -132,7 +132,7 @@ def effective_default(*, chosen_id: str | None, first_coach_id: str | None, usab
 
 def first_coach_after(first_coach_id: str | None, *, user_id: str, written: UserRecord | None) -> str | None:
     """The first Coach is sticky once recorded; deleting them (``written`` None) frees the place
-    for the next Coach written."""
+    (``managers`` then looks up the earliest-added Coach left)."""
     if written is None:
         return None if first_coach_id == user_id else first_coach_id
     if first_coach_id is None and written.profile.role == RosterRole.COACH:

@@ -13,9 +13,9 @@ from sqlalchemy import Index, String, text, union_all
 from sqlmodel import Field, Session, SQLModel, col, select
 from sqlmodel.sql.expression import Select
 
-from contracts.users import ManagerVia, UserRecord
+from contracts.users import ManagerVia, RosterRole, UserRecord
 from services.users import manager_rules
-from services.users.attributes import head_of
+from services.users.attributes import ROSTER_URN, head_of
 from services.users.manager_rules import Match, MatchedBy, ReferenceKeys
 from services.users.store import UserAttributeRow, UserRow, record_of, value_head
 
@@ -154,6 +154,34 @@ def matches(session: Session, *, tenant: str, keys: ReferenceKeys) -> list[Match
         Match(user_id=user_id, seq=seq, matched_by=priority[path], active=active)
         for user_id, seq, active, path in session.execute(union_all(exact, folded))
     ]
+
+
+# Where a Coach role shows in the search index: the Roster extension's role, or a SCIM roles value.
+_ROLE_PATHS = (f"{ROSTER_URN.lower()}:role", "roles.value")
+
+
+def earliest_coach(session: Session, *, tenant: str, excluding: str) -> str | None:
+    """The earliest-added live user whose role is Coach (the index finds the candidates; the role
+    rule — the extension first, else the primary SCIM role — decides)."""
+    coach = RosterRole.COACH.value
+    entry = UserAttributeRow
+    query = (
+        select(UserRow)
+        .join(entry, col(UserRow.seq) == col(entry.user_seq))
+        .where(
+            col(entry.tenant) == tenant,
+            col(entry.path).in_(_ROLE_PATHS),
+            value_head(entry.value_key) == head_of(coach),
+            col(entry.value_key) == coach,
+            col(UserRow.deleted_at).is_(None),
+            col(UserRow.id) != excluding,
+        )
+        .order_by(col(UserRow.seq))
+    )
+    for row in session.exec(query):
+        if record_of(row).profile.role == RosterRole.COACH:
+            return row.id
+    return None
 
 
 def active_among(session: Session, *, tenant: str, user_ids: Iterable[str | None]) -> set[str]:

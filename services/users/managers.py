@@ -172,6 +172,19 @@ def _resolve_again(
     return changes
 
 
+def _record_first_coach(
+    session: Session, defaults: ManagerDefaultsRow, written: UserRecord, after: UserRecord | None
+) -> None:
+    """Sticky once recorded; when the first Coach is deleted, the earliest-added Coach left takes
+    the place ("the first Coach user added to the instance", seed 002)."""
+    was = defaults.first_coach_id
+    defaults.first_coach_id = manager_rules.first_coach_after(was, user_id=written.id, written=after)
+    if was is not None and defaults.first_coach_id is None:
+        defaults.first_coach_id = manager_store.earliest_coach(
+            session, tenant=defaults.tenant, excluding=written.id
+        )
+
+
 def user_written(
     session: Session, *, tenant: str, before: UserRecord | None, after: UserRecord | None
 ) -> Relinked:
@@ -181,9 +194,7 @@ def user_written(
     assert written is not None, "a write has a user before or after it"
     manager_store.lock_tenant(session, tenant=tenant)  # before anything is read for resolution
     defaults = manager_store.defaults(session, tenant=tenant)
-    defaults.first_coach_id = manager_rules.first_coach_after(
-        defaults.first_coach_id, user_id=written.id, written=after
-    )
+    _record_first_coach(session, defaults, written, after)
     default_moved = _refresh_effective(session, defaults)
     resolve = _Resolver(session, tenant, defaults.effective_id)
     manager_id, own_change = _resolve_own(session, tenant, resolve, written.id, after)

@@ -57,6 +57,7 @@ def profile(
     external_id: str | None = None,
     email: str | None = None,
     active: bool = True,
+    roles: tuple[ContactValue, ...] = (),
 ) -> UserProfile:
     enterprise = EnterpriseInfo(employee_number=employee_number, manager_ref=ref)
     emails = (ContactValue(value=email, type="work", primary=True),) if email else ()
@@ -66,6 +67,7 @@ def profile(
         emails=emails,
         enterprise=enterprise,
         roster_role=role,
+        roles=roles,
         active=active,
     )
 
@@ -418,3 +420,21 @@ def test_an_inactive_choice_takes_effect_when_the_user_is_reactivated(harness: U
     replace(harness, boss, active=True)
     assert links(harness)[learner.id] == (boss.id, DEFAULT)
     assert (learner.id, boss.id, coach.id, DEFAULT, RULE) in manager_changes(harness, since=before)
+
+
+def test_a_deleted_first_coach_makes_way_for_the_earliest_added_coach_left(harness: UsersHarness) -> None:
+    first = create(harness, "first@x.com", role=RosterRole.COACH)
+    not_coach = create(
+        harness,
+        "lead@x.com",
+        roles=(ContactValue(value="coach"), ContactValue(value="manager", primary=True)),
+    )
+    by_scim_role = create(harness, "second@x.com", roles=(ContactValue(value="Coach"),))
+    create(harness, "third@x.com", role=RosterRole.COACH)
+    report = create(harness, "report@x.com")
+
+    harness.send(DeleteUser(user_id=first.id))
+
+    assert default_manager(harness).first_coach_id == by_scim_role.id  # not the manager, not the last
+    assert links(harness)[report.id] == (by_scim_role.id, DEFAULT)
+    assert links(harness)[not_coach.id] == (by_scim_role.id, DEFAULT)
