@@ -6,11 +6,12 @@ import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from services.gateway import store
+from contracts.users import ListUsers
+from services.gateway import listing, store
 from services.gateway.config import GatewaySettings
 from services.gateway.correlator import Requester
 from services.gateway.errors import ScimProblem
@@ -89,3 +90,25 @@ def _within_rate_limit(request: Request, tenant: Annotated[str, Depends(_authent
 
 TenantId = Annotated[str, Depends(_within_rate_limit)]
 AdminAuth = Depends(_authenticate_admin)
+
+
+def _list_query(
+    settings: SettingsDep,
+    filter: Annotated[str | None, Query()] = None,
+    start_index: Annotated[str | None, Query(alias="startIndex")] = None,
+    count: Annotated[str | None, Query()] = None,
+    sort_by: Annotated[str | None, Query(alias="sortBy")] = None,
+    sort_order: Annotated[str | None, Query(alias="sortOrder")] = None,
+) -> ListUsers:
+    """RFC 7644 §3.4.2: the query parameters of a list request (GET /Users, GET /Groups)."""
+    return listing.list_query(
+        filter=filter,
+        start_index=start_index,
+        count=count,
+        sort_by=sort_by,
+        sort_order=sort_order,
+        max_page_size=settings.max_page_size,
+    )
+
+
+ListQuery = Annotated[ListUsers, Depends(_list_query)]

@@ -24,7 +24,7 @@ from contracts.users import (
 from services.gateway import etags, listing, patching, translate
 from services.gateway.body import read_json
 from services.gateway.correlator import Requester
-from services.gateway.dependencies import RequesterDep, SettingsDep, TenantId
+from services.gateway.dependencies import ListQuery, RequesterDep, SettingsDep, TenantId
 from services.gateway.errors import RETRY_AFTER_SECONDS, ScimProblem, ScimResponse
 from services.gateway.scim_http import SCIM_PREFIX, base_url, expect
 
@@ -78,22 +78,9 @@ async def list_users(
     request: Request,
     tenant: TenantId,
     requester: RequesterDep,
-    settings: SettingsDep,
     shown: Shown,
-    filter: Annotated[str | None, Query()] = None,
-    start_index: Annotated[str | None, Query(alias="startIndex")] = None,
-    count: Annotated[str | None, Query()] = None,
-    sort_by: Annotated[str | None, Query(alias="sortBy")] = None,
-    sort_order: Annotated[str | None, Query(alias="sortOrder")] = None,
+    query: ListQuery,
 ) -> ScimResponse:
-    query = listing.list_query(
-        filter=filter,
-        start_index=start_index,
-        count=count,
-        sort_by=sort_by,
-        sort_order=sort_order,
-        max_page_size=settings.max_page_size,
-    )
     return await _list(request, requester, tenant, query, shown)
 
 
