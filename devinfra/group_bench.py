@@ -40,6 +40,7 @@ class GroupResult:
     first_push_s: float  # POST /Groups with every member of the big group
     replace: LatencyStats  # Push Now: PATCH replace members with 10,000 ids (1% changed each time)
     provision_s: float
+    reads: dict[str, LatencyStats | str]  # the reads IdPs make (or the status they failed with)
 
 
 async def _provision(client: httpx.AsyncClient, count: int, concurrency: int) -> list[str]:
@@ -114,6 +115,34 @@ async def _replaces(
     return LatencyStats.of(samples)
 
 
+async def _reads(
+    client: httpx.AsyncClient, big: str, member: str, rounds: int
+) -> dict[str, LatencyStats | str]:
+    """Okta's connection test and group lookup, Entra's membership check, and a whole big group."""
+    requests = {
+        "GET /Groups (Okta's test)": ("/Groups", {}),
+        "GET /Groups?filter=displayName eq": ("/Groups", {"filter": 'displayName eq "bench big"'}),
+        "Entra membership check": (
+            "/Groups",
+            {"filter": f'id eq "{big}" and members[value eq "{member}"]', "excludedAttributes": "members"},
+        ),
+        "GET /Groups/{id} (all members)": (f"/Groups/{big}", {}),
+    }
+    measured: dict[str, LatencyStats | str] = {}
+    for label, (path, params) in requests.items():
+        samples = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            response = await client.get(path, params=params)
+            samples.append(time.perf_counter() - started)
+            if response.is_error:
+                measured[label] = f"HTTP {response.status_code}"
+                break
+        else:
+            measured[label] = LatencyStats.of(samples)
+    return measured
+
+
 async def measure(
     target: Target, *, members: int, rounds: int, replaces: int, concurrency: int
 ) -> GroupResult:
@@ -137,6 +166,7 @@ async def measure(
             first_push_s=first_push_s,
             replace=await _replaces(client, big, "Bench Big", big_ids, spares, replaces),
             provision_s=provision_s,
+            reads=await _reads(client, big, big_ids[0], max(rounds // 4, 5)),
         )
 
 
@@ -159,6 +189,14 @@ def report(results: Sequence[GroupResult], *, members: int, rounds: int, replace
             f"| {r.big_patch.p50_ms:.1f} / {r.big_patch.p99_ms:.1f} | {r.first_push_s:.2f} "
             f"| {r.replace.p50_ms:.0f} / {r.replace.max_ms:.0f} | {r.provision_s:.0f} |"
         )
+    lines += ["", "| server | " + " | ".join(f"{label} p50 / max ms" for label in results[0].reads) + " |"]
+    lines.append("|---" * (len(results[0].reads) + 1) + "|")
+    for r in results:
+        cells = " | ".join(
+            stats if isinstance(stats, str) else f"{stats.p50_ms:.1f} / {stats.max_ms:.1f}"
+            for stats in r.reads.values()
+        )
+        lines.append(f"| {r.name} | {cells} |")
     return "\n".join(lines)
 
 
