@@ -44,7 +44,9 @@ async def _known(requester: Requester, tenant: str, user_ids: tuple[str, ...]) -
         key=resource_key(tenant, uuid4().hex),
     )
     found = expect(reply, UserIds)
-    return {*found.user_ids, *found.in_flight}  # a user waiting for its seat decision is a user
+    # Not ``in_flight``: a create still waiting for its seat may yet be refused, and its id can only
+    # have reached the IdP in a 201 — by then the user is live.
+    return set(found.user_ids)
 
 
 async def require_users(requester: Requester, tenant: str, user_ids: Sequence[str]) -> None:
