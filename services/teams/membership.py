@@ -23,7 +23,9 @@ def delta(
     assert row.seq is not None
     # Deleted users are never added back; ids the replica has not heard of yet are accepted, as the
     # users event may still be in flight (the gateway checked they are users of this tenant).
-    known = store.known_users(session, tenant=row.tenant, user_ids=domain.ids_added(changes), share_lock=True)
+    # Already held when the team row was locked (``lock_team``); taken here for a team being created.
+    store.hold_membership_adds(session, tenant=row.tenant)
+    known = store.known_users(session, tenant=row.tenant, user_ids=domain.ids_added(changes))
     plan = domain.plan_membership(changes, gone={user_id for user_id, user in known.items() if user.deleted})
     if plan.replace_with is None:
         current = store.members_among(session, team_seq=row.seq, user_ids=list(plan.touched))

@@ -50,7 +50,8 @@ def _known(session: Session, tenant: str, user_id: str) -> KnownUserRow:
 def _leave(
     session: Session, envelope: Envelope, team: TeamRow, user_id: str, source: ChangeSource
 ) -> list[Outgoing]:
-    store.remove_members(session, row=team, user_ids=[user_id])
+    if not store.remove_members(session, row=team, user_ids=[user_id]):
+        return []  # a concurrent change removed them first: nothing happened here
     if team.source == TeamSource.MANAGER.value and team.member_count == 0:
         store.delete_team(session, row=team, now=datetime.now(UTC))  # a manager team never stays empty
         return [team_event(envelope, team.id, TeamDeleted(team_id=team.id, source=_RULE))]
@@ -173,6 +174,7 @@ def user_manager_changed(session: Session, envelope: Envelope, event: UserManage
 
 def user_deleted(session: Session, envelope: Envelope, event: UserDeleted) -> list[Outgoing]:
     """A deleted user leaves every team, pushed and derived alike."""
+    store.hold_membership_adds(session, tenant=envelope.tenant, exclusive=True)
     user = _known(session, envelope.tenant, event.user_id)
     user.deleted, user.active = True, False
     store.save_known_user(session, row=user)

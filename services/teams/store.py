@@ -87,6 +87,17 @@ def lock_tenant_teams(session: Session, *, tenant: str) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
 
 
+def hold_membership_adds(session: Session, *, tenant: str, exclusive: bool = False) -> None:
+    """A deletion of a user (``exclusive``) and additions of members (shared) to the tenant's teams
+    never overlap on PostgreSQL: an add then either sees the user deleted or is seen by the deletion.
+    Row locks cannot do it, as an id the teams service has not heard of yet has no row to lock.
+    Taken before any team row, by every path, so the two never wait on each other in a cycle."""
+    if session.get_bind().dialect.name == "postgresql":
+        function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        key = f"members:{tenant}"
+        session.execute(text(f"SELECT {function}(hashtextextended(:key, 0))"), {"key": key})
+
+
 # Teams
 
 
@@ -101,6 +112,7 @@ def get_team(session: Session, *, tenant: str, team_id: str, lock: bool = False)
 def lock_team(session: Session, *, tenant: str, team_id: str) -> TeamRow | None:
     """``get_team(lock=True)``, re-read even if this session loaded the row before the lock: the
     copy read earlier may hold a member count another instance has changed since."""
+    hold_membership_adds(session, tenant=tenant)
     query = select(TeamRow).where(
         TeamRow.tenant == tenant, TeamRow.id == team_id, col(TeamRow.deleted_at).is_(None)
     )
@@ -203,16 +215,20 @@ def add_members(session: Session, *, row: TeamRow, user_ids: Sequence[str]) -> N
         session.add(row)
 
 
-def remove_members(session: Session, *, row: TeamRow, user_ids: Sequence[str]) -> None:
-    """Remove ids that are members (the caller computed the delta)."""
+def remove_members(session: Session, *, row: TeamRow, user_ids: Sequence[str]) -> int:
+    """Remove these ids; how many were members. The count follows what was really deleted, so a
+    membership another transaction removed meanwhile is not subtracted twice."""
     assert row.seq is not None
+    removed = 0
     for chunk in _chunks(list(user_ids)):
-        session.execute(
+        result = session.execute(
             delete(MemberRow).where(col(MemberRow.team_seq) == row.seq, col(MemberRow.user_id).in_(chunk))
         )
-    if user_ids:
-        row.member_count -= len(user_ids)
+        removed += result.rowcount  # type: ignore[attr-defined]
+    if removed:
+        row.member_count -= removed
         session.add(row)
+    return removed
 
 
 def teams_of_user(session: Session, *, tenant: str, user_id: str, lock: bool = False) -> list[TeamRow]:
@@ -268,19 +284,12 @@ def known_user(session: Session, *, tenant: str, user_id: str) -> KnownUserRow |
     return session.get(KnownUserRow, (tenant, user_id))
 
 
-def known_users(
-    session: Session, *, tenant: str, user_ids: Sequence[str], share_lock: bool = False
-) -> dict[str, KnownUserRow]:
-    """``share_lock`` (PostgreSQL ``FOR SHARE``): a membership add waits for a concurrent UserDeleted of
-    one of these users to commit and then sees it — else the deletion, not seeing the uncommitted add,
-    would leave the deleted user in the team for good."""
+def known_users(session: Session, *, tenant: str, user_ids: Sequence[str]) -> dict[str, KnownUserRow]:
     found: dict[str, KnownUserRow] = {}
     for chunk in _chunks(sorted(set(user_ids))):
         query = select(KnownUserRow).where(
             KnownUserRow.tenant == tenant, col(KnownUserRow.user_id).in_(chunk)
         )
-        if share_lock:
-            query = query.with_for_update(read=True).execution_options(populate_existing=True)
         found.update((row.user_id, row) for row in session.exec(query))
     return found
 
