@@ -50,7 +50,7 @@ def create_user(session: Session, envelope: Envelope, command: CreateUser) -> li
     user = relinked.stamp(user)
     return [
         user_event(envelope, user.id, UserCreated(user=user)),
-        *managers.announce(envelope, relinked.changes),
+        *relinked.announced(envelope),
         *reply_to(envelope, UserReply(user=user), producer=PRODUCER),
     ]
 
@@ -94,7 +94,7 @@ def replace_user(session: Session, envelope: Envelope, command: ReplaceUser) -> 
     seat = [release_seat(envelope, current.id)] if effect == domain.SeatEffect.RELEASE else []
     return [
         *(user_event(envelope, updated.id, event) for event in events),
-        *managers.announce(envelope, relinked.changes),
+        *relinked.announced(envelope),
         *seat,
         *reply_to(envelope, UserReply(user=updated), producer=PRODUCER),
     ]
@@ -108,7 +108,7 @@ def delete_user(session: Session, envelope: Envelope, command: DeleteUser) -> li
     seat = [release_seat(envelope, current.id)] if current.profile.is_active else []
     return [
         *(user_event(envelope, current.id, event) for event in events),
-        *managers.announce(envelope, relinked.changes),
+        *relinked.announced(envelope),
         *seat,
         *reply_to(envelope, Deleted(resource_id=current.id), producer=PRODUCER),
     ]

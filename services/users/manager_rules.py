@@ -140,9 +140,14 @@ def first_coach_after(first_coach_id: str | None, *, user_id: str, written: User
     return first_coach_id
 
 
+def can_be_default(user: UserRecord) -> bool:
+    """The default manager must have role manager or above (seed 002)."""
+    return _ROLE_ORDER.index(user.profile.role) >= _ROLE_ORDER.index(RosterRole.MANAGER)
+
+
 def ensure_can_be_default(user: UserRecord) -> None:
     role = user.profile.role
-    if _ROLE_ORDER.index(role) < _ROLE_ORDER.index(RosterRole.MANAGER):
+    if not can_be_default(user):
         raise InvalidDefaultManager(
             f'User "{user.id}" ({user.profile.user_name}) has role {role.value}; the default manager'
             " must have role manager or admin. Give the user that role in the identity provider, or"

@@ -39,6 +39,10 @@ class Relinked:
 
     manager_id: str | None  # the written user's manager after the transaction
     changes: list[UserManagerChanged] = field(default_factory=list)
+    default_change: DefaultManagerChanged | None = None  # the default moved (first Coach, deactivation…)
+
+    def announced(self, cause: Envelope) -> list[Outgoing]:
+        return [*announce_default(cause, self.default_change), *announce(cause, self.changes)]
 
     def stamp(self, user: UserRecord) -> UserRecord:
         return user.model_copy(update={"manager_id": self.manager_id})
@@ -108,6 +112,10 @@ def _refresh_effective(session: Session, row: ManagerDefaultsRow) -> bool:
     usable = manager_store.active_among(
         session, tenant=row.tenant, user_ids=(row.chosen_id, row.first_coach_id)
     )
+    if row.chosen_id in usable:
+        chosen = store.get_user(session, tenant=row.tenant, user_id=row.chosen_id)
+        if chosen is None or not manager_rules.can_be_default(chosen):
+            usable.discard(row.chosen_id)  # demoted below manager in the IdP since chosen
     effective = manager_rules.effective_default(
         chosen_id=row.chosen_id, first_coach_id=row.first_coach_id, usable=usable
     )
@@ -202,7 +210,18 @@ def user_written(
     changes = [own_change, *_resolve_again(session, tenant, resolve, others)]
     if default_moved:
         changes += _follow_default(session, tenant, defaults.effective_id, ChangeSource.MANAGER_RULE)
-    return Relinked(manager_id=manager_id, changes=[change for change in changes if change is not None])
+    moved = (
+        DefaultManagerChanged(
+            chosen_id=defaults.chosen_id, effective_id=defaults.effective_id, source=ChangeSource.MANAGER_RULE
+        )
+        if default_moved
+        else None
+    )
+    return Relinked(
+        manager_id=manager_id,
+        changes=[change for change in changes if change is not None],
+        default_change=moved,
+    )
 
 
 @dataclass(frozen=True)

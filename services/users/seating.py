@@ -56,7 +56,7 @@ def _finish(session: Session, envelope: Envelope, change: PendingChange) -> tupl
         created = relinked.stamp(wanted)
         return created, [
             user_event(envelope, wanted.id, UserCreated(user=created)),
-            *managers.announce(envelope, relinked.changes),
+            *relinked.announced(envelope),
         ]
     current = store.lock_user(session, tenant=tenant, user_id=wanted.id)
     assert current is not None, "a user with a pending change cannot be deleted"
@@ -67,7 +67,7 @@ def _finish(session: Session, envelope: Envelope, change: PendingChange) -> tupl
     relinked = managers.user_written(session, tenant=tenant, before=current, after=updated)
     return relinked.stamp(updated), [
         *(user_event(envelope, updated.id, event) for event in relinked.stamp_events(events)),
-        *managers.announce(envelope, relinked.changes),
+        *relinked.announced(envelope),
     ]
 
 

@@ -438,3 +438,20 @@ def test_a_deleted_first_coach_makes_way_for_the_earliest_added_coach_left(harne
     assert default_manager(harness).first_coach_id == by_scim_role.id  # not the manager, not the last
     assert links(harness)[report.id] == (by_scim_role.id, DEFAULT)
     assert links(harness)[not_coach.id] == (by_scim_role.id, DEFAULT)
+
+
+def test_a_chosen_default_demoted_in_the_idp_stops_being_the_default(harness: UsersHarness) -> None:
+    coach = create(harness, "coach@x.com", role=RosterRole.COACH)
+    boss = create(harness, "boss@x.com", role=RosterRole.MANAGER)
+    learner = create(harness, "learner@x.com")
+    harness.send(SetDefaultManager(user_id=boss.id))
+    assert links(harness)[learner.id] == (boss.id, DEFAULT)
+
+    replace(harness, boss, roster_role=RosterRole.LEARNER)  # Okta changed the role
+
+    assert default_manager(harness) == DefaultManager(
+        chosen_id=boss.id, first_coach_id=coach.id, effective_id=coach.id
+    )
+    assert links(harness)[learner.id] == (coach.id, DEFAULT)
+    moved = [e for _, e in events(harness) if isinstance(e, DefaultManagerChanged)]
+    assert (moved[-1].effective_id, moved[-1].source) == (coach.id, RULE)

@@ -51,7 +51,8 @@ def test_replace_stores_the_new_profile_and_bumps_the_version(harness: UsersHarn
     assert reply.user.last_modified >= user.last_modified
     stored = harness.send(GetUser(user_id=user.id))
     assert isinstance(stored, UserReply) and stored.user == reply.user
-    assert _event_types(harness) == ["UserCreated", "UserUpdated"]
+    # Ann is the tenant's first Coach, so she is now its default manager too.
+    assert _event_types(harness) == ["UserCreated", "UserUpdated", "DefaultManagerChanged"]
 
 
 def test_replacing_with_the_same_attributes_changes_nothing(harness: UsersHarness) -> None:
