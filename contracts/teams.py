@@ -137,6 +137,13 @@ class DeletePortalTeam(Message):
     team_id: str
 
 
+class ReleaseTeam(Message):
+    """The identity provider no longer manages this team (Okta: unlink the pushed group and keep it in
+    the app): it becomes an editable portal team again. Pushing a group of its name links it again."""
+
+    team_id: str
+
+
 # Queries (teams.queries.v1)
 
 
@@ -201,6 +208,14 @@ class TeamLinked(Message):
     display_name: str
     external_id: str | None = None
     source: ChangeSource = ChangeSource.SCIM
+
+
+class TeamUnlinked(Message):
+    """A team the identity provider managed is a portal team again (``ReleaseTeam``)."""
+
+    team_id: str
+    display_name: str
+    source: ChangeSource = ChangeSource.PORTAL
 
 
 class TeamRenamed(Message):

@@ -111,6 +111,10 @@ def test_portal_teams_and_the_default_manager_through_the_cli(
     assert status == 1 and out == [] and "identity provider" in err and err.count("\n") == 1
     status, _, err = _cli(stack, capsys, "team", "delete", tenant_id, team_id)
     assert status == 1 and "identity provider" in err
+    # Okta unlinked it and kept the group: the admin hands it back to the portal.
+    status, out, _ = _cli(stack, capsys, "team", "release", tenant_id, team_id)
+    assert status == 0 and out[0].endswith("source=portal\tnot-linked\tleader=-\tmembers=1")
+    assert _cli(stack, capsys, "team", "rename", tenant_id, team_id, "Field Sales (old)")[0] == 0
 
     # The default manager: a Coach is refused with the reason, a manager accepted.
     status, _, err = _cli(stack, capsys, "default-manager", "set", tenant_id, bob)

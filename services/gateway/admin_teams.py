@@ -16,6 +16,7 @@ from contracts.teams import (
     CreatePortalTeam,
     DeletePortalTeam,
     ListTeams,
+    ReleaseTeam,
     RenamePortalTeam,
     TeamPage,
     TeamRecord,
@@ -108,6 +109,16 @@ async def rename_team(
 ) -> TeamRecord:
     _known_tenant(session, tenant_id)
     command = RenamePortalTeam(team_id=team_id, display_name=body.display_name.strip())
+    return expect(await _team_command(requester, command, tenant_id, team_id), TeamReply).team
+
+
+@router.post("/tenants/{tenant_id}/teams/{team_id}/release")
+async def release_team(
+    tenant_id: str, team_id: str, session: SessionDep, requester: RequesterDep
+) -> TeamRecord:
+    """The IdP stopped managing the team (Okta: unlink, keep the group): editable in the portal again."""
+    _known_tenant(session, tenant_id)
+    command = ReleaseTeam(team_id=team_id)
     return expect(await _team_command(requester, command, tenant_id, team_id), TeamReply).team
 
 

@@ -70,6 +70,11 @@ def _team_parsers(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -
     rename.add_argument("tenant_id")
     rename.add_argument("team_id")
     rename.add_argument("name")
+    release = team.add_parser(
+        "release", help="hand a team the IdP no longer manages back to the portal (after Okta's unlink)"
+    )
+    release.add_argument("tenant_id")
+    release.add_argument("team_id")
     delete = team.add_parser("delete", help="delete a portal team (its users stay)")
     delete.add_argument("tenant_id")
     delete.add_argument("team_id")
@@ -183,6 +188,8 @@ def _team_command(args: argparse.Namespace, client: httpx.Client) -> list[str]:
     if args.action == "delete":
         _call(client, "DELETE", f"{path}/{args.team_id}")
         return [f"deleted team {args.team_id}"]
+    if args.action == "release":
+        return _team_lines(_call(client, "POST", f"{path}/{args.team_id}/release"))[:1]
     if args.action == "rename":
         team = _call(client, "PATCH", f"{path}/{args.team_id}", {"display_name": args.name})
     else:

@@ -125,6 +125,17 @@ def managed_by_idp(team: Team) -> bool:
     return team.source == TeamSource.SCIM.value or team.linked
 
 
+def ensure_releasable(team: Team) -> None:
+    """Only a team the identity provider manages can be handed back to the portal."""
+    if team.source == TeamSource.MANAGER.value:
+        ensure_portal_editable(team)  # derived: refused with where to change it
+    if not managed_by_idp(team):
+        raise InvalidTeam(
+            f'Team "{team.display_name}" is not managed by an identity provider: it can be edited'
+            " in the portal already."
+        )
+
+
 def ensure_portal_editable(team: Team) -> None:
     """One-way sync: what the identity provider or the manager rule owns is read-only here."""
     if team.source == TeamSource.MANAGER.value:

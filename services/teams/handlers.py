@@ -12,6 +12,7 @@ from contracts.teams import (
     ListTeams,
     PatchGroup,
     PushGroup,
+    ReleaseTeam,
     RenamePortalTeam,
     ReplaceGroup,
 )
@@ -27,6 +28,7 @@ COMMAND_HANDLERS: HandlerMap = {
     RenamePortalTeam: portal.rename_portal_team,
     ChangePortalTeamMembers: portal.change_portal_team_members,
     DeletePortalTeam: portal.delete_portal_team,
+    ReleaseTeam: portal.release_team,
 }
 QUERY_HANDLERS: HandlerMap = {
     GetTeam: queries.get_team,

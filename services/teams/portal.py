@@ -16,11 +16,13 @@ from contracts.teams import (
     DeletePortalTeam,
     MembershipChange,
     MembershipOp,
+    ReleaseTeam,
     RenamePortalTeam,
     TeamCreated,
     TeamDeleted,
     TeamRenamed,
     TeamSource,
+    TeamUnlinked,
 )
 from servicekit.handling import Outgoing, reply_to
 from services.teams import domain, membership, store
@@ -112,3 +114,16 @@ def delete_portal_team(session: Session, envelope: Envelope, command: DeletePort
         team_event(envelope, row.id, TeamDeleted(team_id=row.id, source=_PORTAL)),
         *reply_to(envelope, Deleted(resource_id=row.id), producer=PRODUCER),
     ]
+
+
+def release_team(session: Session, envelope: Envelope, command: ReleaseTeam) -> list[Outgoing]:
+    """After Okta's "unlink, keep the group" nothing tells Roster: the admin hands the team back."""
+    store.lock_tenant_teams(session, tenant=envelope.tenant)
+    row = domain.ensure_team(
+        store.lock_team(session, tenant=envelope.tenant, team_id=command.team_id), command.team_id
+    )
+    domain.ensure_releasable(row)
+    row.linked, row.source = False, TeamSource.PORTAL.value
+    store.touch(session, row=row, now=datetime.now(UTC))
+    unlinked = TeamUnlinked(team_id=row.id, display_name=row.display_name, source=_PORTAL)
+    return [team_event(envelope, row.id, unlinked), *team_reply(session, envelope, row)]

@@ -14,6 +14,8 @@ from contracts.teams import (
     CreatePortalTeam,
     DeletePortalTeam,
     ListTeams,
+    PushGroup,
+    ReleaseTeam,
     RenamePortalTeam,
     TeamCreated,
     TeamDeleted,
@@ -22,6 +24,7 @@ from contracts.teams import (
     TeamRenamed,
     TeamReply,
     TeamSource,
+    TeamUnlinked,
 )
 from services.teams import store
 from services.teams.tests.conftest import TeamsHarness
@@ -162,3 +165,42 @@ def test_list_teams_by_source_with_members(teams: TeamsHarness) -> None:
     assert [m.user_id for m in reply.teams[0].members or ()] == ["u1", "u2"]
     reply = teams.send(ListTeams(source=TeamSource.PORTAL, include_members=False))
     assert isinstance(reply, TeamPage) and [(t.id, t.members) for t in reply.teams] == [(portal.id, None)]
+
+
+def test_a_team_the_idp_stopped_managing_can_be_released_to_the_portal(teams: TeamsHarness) -> None:
+    pushed = push(teams, "Sales West", "u1")
+    reply = teams.send(ReleaseTeam(team_id=pushed.id))
+    assert isinstance(reply, TeamReply)
+    assert (reply.team.source, reply.team.linked, reply.team.version) == (TeamSource.PORTAL, False, 2)
+    assert [(e.team_id, e.source) for e in teams.events() if isinstance(e, TeamUnlinked)] == [
+        (pushed.id, ChangeSource.PORTAL)
+    ]
+    renamed = teams.send(RenamePortalTeam(team_id=pushed.id, display_name="Sales West (old)"))
+    assert isinstance(renamed, TeamReply) and renamed.team.display_name == "Sales West (old)"
+    assert members(teams, pushed.id) == {"u1"}
+    # Okta pushing a group of its name later links it again (Saleo's "Link Group").
+    relinked = teams.send(PushGroup(team_id=new_id(), display_name="sales west (OLD)"))
+    assert isinstance(relinked, TeamReply) and relinked.team.id == pushed.id and relinked.team.linked
+
+
+def test_only_teams_the_idp_manages_can_be_released(teams: TeamsHarness) -> None:
+    portal = portal_team(teams, "Marketing")
+    with Session(teams.engine) as session, session.begin():
+        store.add_team(
+            session,
+            tenant="acme",
+            team_id="mgr",
+            display_name="Ann's team",
+            name_key="ann's team",
+            source=TeamSource.MANAGER,
+            now=datetime.now(UTC),
+            leader_id="ann",
+        )
+    before = snapshot(teams)
+    detail = rejected(teams.send(ReleaseTeam(team_id=portal.id)), RejectionReason.INVALID_VALUE)
+    assert "not managed by an identity provider" in detail
+    assert "manager relation" in rejected(
+        teams.send(ReleaseTeam(team_id="mgr")), RejectionReason.MANAGED_ELSEWHERE
+    )
+    rejected(teams.send(ReleaseTeam(team_id="nope")), RejectionReason.NOT_FOUND)
+    assert snapshot(teams) == before
