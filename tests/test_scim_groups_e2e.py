@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 
 from tests.stack import Stack, Tenant
-from tests.teams_client import GROUP, admin_teams, create_user, group_members, member_ref, patch_group
+from tests.teams_client import (
+    GROUP,
+    PATCH_OP,
+    admin_teams,
+    create_user,
+    eventually,
+    group_members,
+    member_ref,
+    patch_group,
+)
 from tests.test_scim_users_e2e import _assert_error
 
 
@@ -117,3 +128,25 @@ def test_group_requests_okta_and_entra_make_on_connect(scim: httpx.Client) -> No
     paged = scim.get("/Groups", params={"startIndex": "1", "count": "100"})
     assert paged.json()["itemsPerPage"] == 0 and paged.json()["startIndex"] == 1
     _assert_error(scim.get("/Groups", params={"filter": 'nickName eq "x"'}), 400, "invalidFilter")
+
+
+def test_deactivated_members_stay_until_okta_removes_them_deleted_ones_leave(
+    stack: Stack, tenant: Tenant, scim: httpx.Client
+) -> None:
+    keeper, leaver = (create_user(scim, f"{name}@stay.example") for name in ("keeper", "leaver"))
+    pushed = scim.post(
+        "/Groups",
+        json={
+            "schemas": [GROUP],
+            "displayName": "Stayers",
+            "members": [member_ref(keeper), member_ref(leaver)],
+        },
+    )
+    group_id = pushed.json()["id"]
+    deactivate = {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"active": False}}]}
+    assert scim.patch(f"/Users/{keeper}", json=deactivate).status_code == 200
+    assert scim.delete(f"/Users/{leaver}").status_code == 204
+    # The teams service follows the users events: the deleted user leaves; the deactivated one stays.
+    assert eventually(lambda: group_members(scim, group_id), {keeper}) == {keeper}
+    time.sleep(1)
+    assert group_members(scim, group_id) == {keeper}
