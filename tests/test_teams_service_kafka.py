@@ -57,3 +57,34 @@ def test_kill_9_of_teams_mid_membership_burst_loses_nothing(stack: Stack) -> Non
         stored = scim.get(f"/Groups/{group_id}").json()
         values = [member["value"] for member in stored["members"]]
         assert sorted(values) == sorted(users)
+
+
+async def _push_same_name(base_url: str, auth: dict[str, str], names: list[str]) -> list[httpx.Response]:
+    async with httpx.AsyncClient(base_url=base_url, headers=auth, timeout=60) as client:
+        return list(
+            await asyncio.gather(
+                *(client.post("/Groups", json={"schemas": [GROUP], "displayName": name}) for name in names)
+            )
+        )
+
+
+def test_two_teams_instances_keep_names_unique_and_memberships_exact(stack: Stack) -> None:
+    """Two instances of the teams service in the same consumer groups, on one PostgreSQL database."""
+    extra = stack.start_extra("teams")
+    try:
+        tenant = stack.new_tenant("two-teams")
+        with httpx.Client(base_url=stack.base_url, headers=tenant.auth, timeout=60) as scim:
+            users = [create_user(scim, f"t{i}@two.example") for i in range(20)]
+            names = ["Twins" if n % 2 else "TWINS" for n in range(8)]
+            pushes = asyncio.run(_push_same_name(stack.base_url, tenant.auth, names))
+            assert sorted(r.status_code for r in pushes) == [201] + [409] * 7, [r.text for r in pushes]
+            [group_id] = [r.json()["id"] for r in pushes if r.status_code == 201]
+            statuses = asyncio.run(_add_one_by_one(stack.base_url, tenant.auth, group_id, users))
+            assert set(statuses) <= {200, 204}, statuses
+            stored = scim.get(f"/Groups/{group_id}").json()
+            assert sorted(member["value"] for member in stored["members"]) == sorted(users)
+            found = scim.get("/Groups", params={"filter": 'displayName eq "twins"'}).json()
+            assert found["totalResults"] == 1
+    finally:
+        extra.stop()
+        stack.extras.remove(extra)
