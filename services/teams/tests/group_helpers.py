@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from uuid import uuid4
 
 from sqlmodel import Session, col, select
@@ -18,6 +19,7 @@ from contracts.teams import (
     TeamMembersChanged,
     TeamRecord,
     TeamReply,
+    TeamSource,
 )
 from services.teams import store
 from services.teams.store import KnownUserRow, MemberRow, TeamRow
@@ -106,3 +108,26 @@ def known_user(teams: TeamsHarness, user_id: str, *, deleted: bool = False, tena
             session,
             row=KnownUserRow(tenant=tenant, user_id=user_id, user_name=f"{user_id}@x.com", deleted=deleted),
         )
+
+
+def manager_team(
+    teams: TeamsHarness,
+    *members: str,
+    team_id: str = "mgr",
+    name: str = "Ann's team",
+    leader_id: str = "ann",
+) -> str:
+    """A manager team written straight through the store (as the manager rule would have)."""
+    with Session(teams.engine) as session, session.begin():
+        row = store.add_team(
+            session,
+            tenant="acme",
+            team_id=team_id,
+            display_name=name,
+            name_key=name.lower(),
+            source=TeamSource.MANAGER,
+            now=datetime.now(UTC),
+            leader_id=leader_id,
+        )
+        store.add_members(session, row=row, user_ids=list(members))
+        return row.id

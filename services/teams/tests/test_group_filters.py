@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import pytest
-from sqlmodel import Session
 
 from contracts.rejections import RejectionReason
-from contracts.teams import GetTeam, ListGroups, PushGroup, TeamPage, TeamRecord, TeamReply, TeamSource
-from services.teams import domain, group_filters, store
+from contracts.teams import GetTeam, ListGroups, PushGroup, TeamPage, TeamRecord, TeamReply
+from services.teams import domain, group_filters
 from services.teams.listing import Narrowing
 from services.teams.tests.conftest import TeamsHarness
-from services.teams.tests.group_helpers import new_id, portal_team, push, rejected
+from services.teams.tests.group_helpers import manager_team, new_id, portal_team, push, rejected
 
 
 @dataclass(frozen=True)
@@ -34,18 +32,7 @@ def some(teams: TeamsHarness) -> Some:
         team_id=new_id(), display_name="Sales West", external_id="okta-1", member_ids=("u1",)
     )
     assert isinstance(teams.send(elsewhere, tenant="other"), TeamReply)
-    with Session(teams.engine) as session, session.begin():
-        manager = store.add_team(
-            session,
-            tenant="acme",
-            team_id="mgr",
-            display_name="Sales West Managers",
-            name_key="sales west managers",
-            source=TeamSource.MANAGER,
-            now=datetime.now(UTC),
-            leader_id="ann",
-        )
-        store.add_members(session, row=manager, user_ids=["u1"])
+    manager_team(teams, "u1", name="Sales West Managers")
     return Some(west, east, marketing, support)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlmodel import Session
 
 from contracts.rejections import RejectionReason
@@ -28,6 +26,7 @@ from services.teams.tests.conftest import TeamsHarness
 from services.teams.tests.group_helpers import (
     add,
     known_user,
+    manager_team,
     member_deltas,
     members,
     new_id,
@@ -257,19 +256,7 @@ def test_a_stale_version_is_refused_and_nothing_changes(teams: TeamsHarness) -> 
 
 
 def _manager_team(teams: TeamsHarness) -> str:
-    with Session(teams.engine) as session, session.begin():
-        row = store.add_team(
-            session,
-            tenant="acme",
-            team_id="mgr-team",
-            display_name="Ann's team",
-            name_key="ann's team",
-            source=TeamSource.MANAGER,
-            now=datetime.now(UTC),
-            leader_id="ann",
-        )
-        store.add_members(session, row=row, user_ids=["bob"])
-        return row.id
+    return manager_team(teams, "bob", team_id="mgr-team")
 
 
 def test_unknown_deleted_and_manager_teams_are_not_groups(teams: TeamsHarness) -> None:

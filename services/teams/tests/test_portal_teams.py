@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from sqlmodel import Session
-
 from contracts.rejections import RejectionReason
 from contracts.replies import Deleted
 from contracts.sources import ChangeSource
@@ -26,10 +22,10 @@ from contracts.teams import (
     TeamSource,
     TeamUnlinked,
 )
-from services.teams import store
 from services.teams.tests.conftest import TeamsHarness
 from services.teams.tests.group_helpers import (
     known_user,
+    manager_team,
     members,
     new_id,
     portal_team,
@@ -124,17 +120,7 @@ def test_teams_the_identity_provider_manages_are_read_only(teams: TeamsHarness) 
 
 
 def test_manager_teams_are_read_only(teams: TeamsHarness) -> None:
-    with Session(teams.engine) as session, session.begin():
-        store.add_team(
-            session,
-            tenant="acme",
-            team_id="mgr",
-            display_name="Ann's team",
-            name_key="ann's team",
-            source=TeamSource.MANAGER,
-            now=datetime.now(UTC),
-            leader_id="ann",
-        )
+    manager_team(teams)
     before = snapshot(teams)
     for command in (
         RenamePortalTeam(team_id="mgr", display_name="Other"),
@@ -185,17 +171,7 @@ def test_a_team_the_idp_stopped_managing_can_be_released_to_the_portal(teams: Te
 
 def test_only_teams_the_idp_manages_can_be_released(teams: TeamsHarness) -> None:
     portal = portal_team(teams, "Marketing")
-    with Session(teams.engine) as session, session.begin():
-        store.add_team(
-            session,
-            tenant="acme",
-            team_id="mgr",
-            display_name="Ann's team",
-            name_key="ann's team",
-            source=TeamSource.MANAGER,
-            now=datetime.now(UTC),
-            leader_id="ann",
-        )
+    manager_team(teams)
     before = snapshot(teams)
     detail = rejected(teams.send(ReleaseTeam(team_id=portal.id)), RejectionReason.INVALID_VALUE)
     assert "not managed by an identity provider" in detail
