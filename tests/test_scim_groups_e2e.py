@@ -130,6 +130,14 @@ def test_group_requests_okta_and_entra_make_on_connect(scim: httpx.Client) -> No
     _assert_error(scim.get("/Groups", params={"filter": 'nickName eq "x"'}), 400, "invalidFilter")
 
 
+def test_a_write_to_an_unknown_group_is_404_even_with_unknown_members(scim: httpx.Client) -> None:
+    add_stranger = {"op": "add", "path": "members", "value": [member_ref("no-such-user")]}
+    _assert_error(patch_group(scim, "no-such-group", add_stranger), 404, None)
+    body = {"schemas": [GROUP], "displayName": "Ghost", "members": [member_ref("no-such-user")]}
+    _assert_error(scim.put("/Groups/no-such-group", json=body), 404, None)
+    assert scim.get("/Groups", params={"filter": 'displayName eq "Ghost"'}).json()["totalResults"] == 0
+
+
 def test_deactivated_members_stay_until_okta_removes_them_deleted_ones_leave(
     stack: Stack, tenant: Tenant, scim: httpx.Client
 ) -> None:

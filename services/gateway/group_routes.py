@@ -6,6 +6,7 @@ the tenant does not have; membership then travels to the teams service as deltas
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 from uuid import uuid4
 
@@ -93,6 +94,18 @@ async def _query(requester: Requester, message: Message, tenant: str) -> Message
 async def _read(requester: Requester, tenant: str, team_id: str, *, members: bool) -> TeamRecord:
     reply = await _query(requester, GetTeam(team_id=team_id, include_members=members), tenant)
     return expect(reply, TeamReply).team
+
+
+async def _members_of_existing_group(
+    requester: Requester, tenant: str, team_id: str, user_ids: Sequence[str]
+) -> None:
+    """The member check for a write to ``team_id``; refused members of a group that does not exist
+    answer 404 for the group (RFC 7644 §3.12: the resource comes first), not 400 for its members."""
+    try:
+        await require_users(requester, tenant, user_ids)
+    except ScimProblem:
+        await _read(requester, tenant, team_id, members=False)  # raises 404 if there is no such group
+        raise
 
 
 async def _expected_version(
@@ -184,7 +197,7 @@ async def replace_group(
     if_match: Annotated[str | None, Header()] = None,
 ) -> ScimResponse:
     group = group_from_scim(await read_json(request, limit=settings.max_group_body_bytes))
-    await require_users(requester, tenant, group.member_ids)
+    await _members_of_existing_group(requester, tenant, team_id, group.member_ids)
     command = ReplaceGroup(
         team_id=team_id,
         display_name=group.display_name,
@@ -211,7 +224,7 @@ async def patch_group(
     up_to = _members_up_to(shown) if _asked(shown) else settings.group_patch_reply_max_members
     body = await read_json(request, limit=settings.max_group_body_bytes)
     command = group_patch(body, team_id=team_id, reply_members_up_to=up_to)
-    await require_users(requester, tenant, added_member_ids(command))
+    await _members_of_existing_group(requester, tenant, team_id, added_member_ids(command))
     expected = await _expected_version(requester, tenant, team_id, if_match)
     if expected is not None:
         command = command.model_copy(update={"expected_version": expected})
