@@ -170,10 +170,13 @@ class ListGroups(Message):
 
 
 class ListTeams(Message):
-    """The admin view: every team of one source (or all), with members."""
+    """The admin view: the teams of one source (or all), with members, a page at a time in creation
+    order (a page is cut short where its members would not fit one reply)."""
 
     source: TeamSource | None = None
     include_members: bool = True
+    start_index: int = Field(default=1, ge=1, le=MAX_INDEX)
+    count: int = Field(default=MAX_INDEX, ge=0, le=MAX_INDEX)
 
 
 # Replies

@@ -4,9 +4,10 @@ SCIM ones; their refusals (e.g. a team managed in the identity provider) come ba
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import uuid4
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from contracts.envelope import Message
@@ -31,7 +32,7 @@ from contracts.topics import (
     resource_key,
     tenant_key,
 )
-from contracts.users import DefaultManager, GetDefaultManager, SetDefaultManager
+from contracts.users import MAX_INDEX, DefaultManager, GetDefaultManager, SetDefaultManager
 from services.gateway import store
 from services.gateway.correlator import Requester
 from services.gateway.dependencies import AdminAuth, RequesterDep, SessionDep
@@ -63,7 +64,12 @@ class DefaultManagerChoice(BaseModel):
 
 
 class TeamsOut(BaseModel):
-    teams: list[TeamRecord]
+    total_results: int
+    start_index: int
+    teams: list[TeamRecord]  # may hold fewer than asked for: a page ends where its members fill a reply
+
+
+ADMIN_PAGE_SIZE = 100
 
 
 def _known_tenant(session: SessionDep, tenant_id: str) -> None:
@@ -80,12 +86,20 @@ async def _team_command(requester: Requester, message: Message, tenant_id: str, 
 
 @router.get("/tenants/{tenant_id}/teams")
 async def list_teams(
-    tenant_id: str, session: SessionDep, requester: RequesterDep, source: TeamSource | None = None
+    tenant_id: str,
+    session: SessionDep,
+    requester: RequesterDep,
+    source: TeamSource | None = None,
+    start_index: Annotated[int, Query(alias="startIndex", ge=1, le=MAX_INDEX)] = 1,
+    count: Annotated[int, Query(ge=0, le=ADMIN_PAGE_SIZE)] = ADMIN_PAGE_SIZE,
 ) -> TeamsOut:
+    """A page of teams in creation order; ``startIndex`` = previous start + teams received, until
+    ``total_results`` (the CLI pages through them all)."""
     _known_tenant(session, tenant_id)
     key = resource_key(tenant_id, uuid4().hex)
-    reply = await requester.ask(ListTeams(source=source), tenant=tenant_id, topic=TEAMS_QUERIES, key=key)
-    return TeamsOut(teams=list(expect(reply, TeamPage).teams))
+    query = ListTeams(source=source, start_index=start_index, count=count)
+    page = expect(await requester.ask(query, tenant=tenant_id, topic=TEAMS_QUERIES, key=key), TeamPage)
+    return TeamsOut(total_results=page.total_results, start_index=page.start_index, teams=list(page.teams))
 
 
 @router.post("/tenants/{tenant_id}/teams", status_code=201)

@@ -176,11 +176,21 @@ def _team_lines(team: dict[str, Any]) -> list[str]:
     return [header, *(f"  member {m['user_id']}\t{m['display'] or ''}".rstrip() for m in members)]
 
 
+def _all_teams(client: httpx.Client, path: str, *, source: str | None) -> list[dict[str, Any]]:
+    """Every page of the admin listing (a page may be cut short where its members fill a reply)."""
+    teams: list[dict[str, Any]] = []
+    while True:
+        query = f"?startIndex={len(teams) + 1}" + (f"&source={source}" if source else "")
+        page = _call(client, "GET", path + query)
+        teams += page["teams"]
+        if not page["teams"] or len(teams) >= page["total_results"]:
+            return teams
+
+
 def _team_command(args: argparse.Namespace, client: httpx.Client) -> list[str]:
     path = f"/tenants/{args.tenant_id}/teams"
     if args.action == "list":
-        query = f"?source={args.source}" if args.source else ""
-        teams = _call(client, "GET", path + query)["teams"]
+        teams = _all_teams(client, path, source=args.source)
         return [line for team in teams for line in _team_lines(team)] or ["no teams"]
     if args.action == "create":
         team = _call(client, "POST", path, {"display_name": args.name, "member_ids": args.members})

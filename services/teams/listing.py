@@ -84,11 +84,16 @@ def group_candidates(
     return list(session.exec(select(TeamRow).where(*where).order_by(*_order_by(session, order))))
 
 
-def teams_of_source(session: Session, *, tenant: str, source: TeamSource | None) -> list[TeamRow]:
+def teams_of_source(
+    session: Session, *, tenant: str, source: TeamSource | None, offset: int, limit: int
+) -> tuple[int, list[TeamRow]]:
+    """One page of the tenant's teams (of one source), in creation order, and how many there are."""
     where = [col(TeamRow.tenant) == tenant, col(TeamRow.deleted_at).is_(None)]
     if source is not None:
         where.append(col(TeamRow.source) == source.value)
-    return list(session.exec(select(TeamRow).where(*where).order_by(col(TeamRow.seq))))
+    total = session.exec(select(func.count()).select_from(TeamRow).where(*where)).one()
+    query = select(TeamRow).where(*where).order_by(col(TeamRow.seq)).offset(offset).limit(limit)
+    return total, list(session.exec(query))
 
 
 def members_by_team(

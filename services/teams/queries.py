@@ -73,11 +73,13 @@ def _filtered(session: Session, tenant: str, parsed: GroupFilter, order: GroupOr
 
 
 def list_teams(session: Session, envelope: Envelope, query: ListTeams) -> list[Outgoing]:
-    rows = listing.teams_of_source(session, tenant=envelope.tenant, source=query.source)
+    total, rows = listing.teams_of_source(
+        session, tenant=envelope.tenant, source=query.source, offset=query.start_index - 1, limit=query.count
+    )
     if query.include_members:
-        _ensure_sendable(rows, advice="list the teams without members, or one source at a time")
+        rows = _within_member_budget(rows)
     records = listing.team_records(session, rows=rows, include_members=query.include_members)
-    page = TeamPage(total_results=len(records), start_index=1, teams=tuple(records))
+    page = TeamPage(total_results=total, start_index=query.start_index, teams=tuple(records))
     return reply_to(envelope, page, producer=PRODUCER)
 
 

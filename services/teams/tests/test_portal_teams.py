@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from contracts.rejections import RejectionReason
 from contracts.replies import Deleted
 from contracts.sources import ChangeSource
@@ -22,6 +24,7 @@ from contracts.teams import (
     TeamSource,
     TeamUnlinked,
 )
+from services.teams import domain
 from services.teams.tests.conftest import TeamsHarness
 from services.teams.tests.group_helpers import (
     known_user,
@@ -180,3 +183,22 @@ def test_only_teams_the_idp_manages_can_be_released(teams: TeamsHarness) -> None
     )
     rejected(teams.send(ReleaseTeam(team_id="nope")), RejectionReason.NOT_FOUND)
     assert snapshot(teams) == before
+
+
+def test_the_admin_listing_pages_in_creation_order_and_cuts_pages_short(
+    teams: TeamsHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = portal_team(teams, "A", "u1", "u2")
+    second = portal_team(teams, "B", "u3")
+    third = portal_team(teams, "C")
+
+    def page(**paging: int) -> tuple[int, list[str]]:
+        reply = teams.send(ListTeams(source=TeamSource.PORTAL, **paging))
+        assert isinstance(reply, TeamPage)
+        return reply.total_results, [team.id for team in reply.teams]
+
+    assert page() == (3, [first.id, second.id, third.id])
+    assert page(start_index=2, count=1) == (3, [second.id])
+    monkeypatch.setattr(domain, "MAX_REPLY_MEMBERS", 2)  # A's two members fill a reply
+    assert page() == (3, [first.id])
+    assert page(start_index=2) == (3, [second.id, third.id])
