@@ -44,6 +44,16 @@ _PURGE_INTERVAL_SECONDS = 600.0
 
 
 @dataclass(frozen=True)
+class Periodic:
+    """Work a service does on a timer, each run one transaction: ``run(session, now)`` returns how
+    many things it did; the messages it wrote to the outbox are relayed as a handler's are."""
+
+    name: str
+    every_seconds: float
+    run: Callable[[Session, datetime], int]
+
+
+@dataclass(frozen=True)
 class ServiceDefinition:
     name: str
     tables: Sequence[type[SQLModel]]
@@ -53,6 +63,7 @@ class ServiceDefinition:
     listens: Mapping[str, HandlerMap] = field(default_factory=dict)
     # Runs in a worker thread once the tables exist and before any message is consumed.
     prepare: Callable[[Engine], object] | None = None
+    periodic: Sequence[Periodic] = ()
 
 
 class RunningService:
@@ -106,25 +117,32 @@ class RunningService:
         topics = [*self.definition.owned_topics, *self.definition.listens]
         await ensure_topics(self.settings, [*topics, *map(dead_letter_topic, topics)])
         await self.broker.start()
-        self._tasks.append(asyncio.create_task(self._purge_periodically(), name="purge"))
+        retention = timedelta(hours=self.settings.message_retention_hours)
+        purge = Periodic(
+            "purge settled inbox/outbox rows",
+            _PURGE_INTERVAL_SECONDS,
+            lambda session, now: purge_settled(session, before=now - retention),
+        )
+        for periodic in (purge, *self.definition.periodic):
+            self._tasks.append(asyncio.create_task(self._every(periodic), name=periodic.name))
         if self.settings.outbox_relay_enabled:
             self._tasks.append(asyncio.create_task(self._relay.run(), name="relay"))
         log.info("%s service started", self.definition.name)
 
-    async def _purge_periodically(self) -> None:
-        retention = timedelta(hours=self.settings.message_retention_hours)
+    async def _every(self, periodic: Periodic) -> None:
         while True:
             try:
-                purged = await asyncio.to_thread(self._purge, datetime.now(UTC) - retention)
-                if purged:
-                    log.info("purged %d settled inbox/outbox rows", purged)
+                done = await asyncio.to_thread(self._run_once, periodic)
+                if done:
+                    log.info("%s: %d", periodic.name, done)
+                    self._relay.notify()
             except Exception:
-                log.exception("purging settled messages failed")
-            await asyncio.sleep(_PURGE_INTERVAL_SECONDS)
+                log.exception("%s failed", periodic.name)
+            await asyncio.sleep(periodic.every_seconds)
 
-    def _purge(self, before: datetime) -> int:
+    def _run_once(self, periodic: Periodic) -> int:
         with Session(self.engine) as session, session.begin():
-            return purge_settled(session, before=before)
+            return periodic.run(session, datetime.now(UTC))
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -14,14 +14,14 @@ from contracts.topics import SEATS_EVENTS, USERS_COMMANDS, USERS_EVENTS, USERS_Q
 from contracts.users import UserRecord, UserUpdated
 from servicekit.db import create_tables
 from servicekit.messaging import enqueue_envelope
-from servicekit.service import ServiceDefinition, run_process
+from servicekit.service import Periodic, ServiceDefinition, run_process
 from services.users import manager_store, managers, store
 from services.users.config import UsersSettings
 from services.users.handlers import COMMAND_HANDLERS, QUERY_HANDLERS
 from services.users.manager_store import MANAGER_TABLES
 from services.users.messages import PRODUCER
 from services.users.pending import PENDING_TABLES
-from services.users.seating import SEAT_EVENT_HANDLERS
+from services.users.seating import SEAT_EVENT_HANDLERS, ask_again_for_lost_decisions
 from services.users.store import USER_TABLES
 
 log = logging.getLogger(__name__)
@@ -102,6 +102,7 @@ DEFINITION = ServiceDefinition(
     owned_topics=(USERS_COMMANDS, USERS_QUERIES, USERS_EVENTS),
     listens={SEATS_EVENTS: SEAT_EVENT_HANDLERS},
     prepare=prepare,
+    periodic=(Periodic("sagas asked again for a lost seat decision", 30.0, ask_again_for_lost_decisions),),
 )
 
 

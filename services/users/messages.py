@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from contracts.envelope import Envelope, Message, wrap_descendant
+from uuid import UUID
+
+from contracts.envelope import Envelope, Message, wrap, wrap_descendant
 from contracts.seats import ReleaseSeat, ReserveSeat
 from contracts.topics import SEATS_COMMANDS, USERS_EVENTS, resource_key, tenant_key
 from servicekit.handling import Outgoing
@@ -26,3 +28,10 @@ def reserve_seat(cause: Envelope, user_id: str) -> Outgoing:
 
 def release_seat(cause: Envelope, user_id: str) -> Outgoing:
     return _to_seats(cause, ReleaseSeat(user_id=user_id))
+
+
+def reserve_seat_again(*, tenant: str, user_id: str, correlation_id: str) -> Outgoing:
+    """A saga's ReserveSeat sent once more, in the saga's conversation (its correlation id)."""
+    message = ReserveSeat(user_id=user_id)
+    envelope = wrap(message, tenant=tenant, producer=PRODUCER, correlation_id=UUID(correlation_id))
+    return Outgoing(topic=SEATS_COMMANDS, key=tenant_key(tenant), envelope=envelope)

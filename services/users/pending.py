@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import UniqueConstraint
-from sqlmodel import JSON, Column, Field, Session, SQLModel, select
+from sqlmodel import JSON, Column, Field, Session, SQLModel, col, select
 
 from contracts.users import UserRecord
 from services.users.domain import user_name_key
@@ -89,3 +89,16 @@ def pending_name_holder(session: Session, *, tenant: str, user_name: str) -> str
 
 def pending_user_ids(session: Session, *, tenant: str) -> Sequence[str]:
     return session.exec(select(PendingChange.user_id).where(PendingChange.tenant == tenant)).all()
+
+
+def stale_changes(session: Session, *, older_than: datetime, limit: int = 500) -> Sequence[PendingChange]:
+    """Changes waiting since before ``older_than``, oldest first. Rows a saga step is finishing right
+    now are skipped (PostgreSQL ``SKIP LOCKED``), not waited for."""
+    query = (
+        select(PendingChange)
+        .where(col(PendingChange.created_at) < older_than)
+        .order_by(col(PendingChange.created_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return session.exec(query).all()

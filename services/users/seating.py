@@ -8,7 +8,8 @@ half-creates.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import logging
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from sqlmodel import Session
@@ -18,9 +19,12 @@ from contracts.replies import CommandRejected
 from contracts.seats import SeatDenied, SeatReserved
 from contracts.users import UserCreated, UserRecord, UserReply
 from servicekit.handling import HandlerMap, Outgoing, deferred_reply
+from servicekit.messaging import enqueue_envelope
 from services.users import domain, managers, pending, store
-from services.users.messages import PRODUCER, reserve_seat, user_event
+from services.users.messages import PRODUCER, reserve_seat, reserve_seat_again, user_event
 from services.users.pending import PendingChange, PendingKind
+
+log = logging.getLogger(__name__)
 
 
 def begin(
@@ -87,6 +91,24 @@ def seat_denied(session: Session, envelope: Envelope, event: SeatDenied) -> list
     pending.remove_pending(session, change=change)  # not created, or stays inactive
     refusal = domain.no_seat_free(used=event.used, limit=event.limit)
     return _answer(change, envelope, CommandRejected(reason=refusal.reason, detail=refusal.detail))
+
+
+ASK_AGAIN_AFTER = timedelta(seconds=60)
+"""A seat decision normally comes within a second; one missing after a minute was lost on the way."""
+
+
+def ask_again_for_lost_decisions(session: Session, now: datetime) -> int:
+    """Sagas whose ReserveSeat, or the seats service's answer, never arrived (dead-lettered, say)
+    would wait forever, their userName refused with 503: ask the seats service again, until it
+    answers. Reservations are idempotent, and an answer for a saga already finished is ignored."""
+    stale = pending.stale_changes(session, older_than=now - ASK_AGAIN_AFTER)
+    for change in stale:
+        log.warning("asking again for a seat for %s (waiting since %s)", change.user_id, change.created_at)
+        again = reserve_seat_again(
+            tenant=change.tenant, user_id=change.user_id, correlation_id=change.correlation_id
+        )
+        enqueue_envelope(session, topic=again.topic, key=again.key, envelope=again.envelope)
+    return len(stale)
 
 
 SEAT_EVENT_HANDLERS: HandlerMap = {SeatReserved: seat_reserved, SeatDenied: seat_denied}

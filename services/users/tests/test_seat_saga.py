@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from contracts.envelope import Envelope, Message
 from contracts.registry import payload_of
@@ -24,7 +25,8 @@ from contracts.users import (
     UserReply,
 )
 from servicekit.handling import RawRecord
-from servicekit.messaging import OutboxEntry
+from servicekit.messaging import OutboxEntry, mark_published
+from services.users.seating import ASK_AGAIN_AFTER, ask_again_for_lost_decisions
 from services.users.store import UserRow
 from services.users.tests.conftest import UsersHarness
 
@@ -182,3 +184,45 @@ def test_two_instances_creating_one_user_name_at_once_never_both_get_it(harness:
         )
     used, _ = _usage(harness)
     assert used == (1 if isinstance(replies[1], UserReply) else 0)
+
+
+def _lose_seat_commands(harness: UsersHarness) -> int:
+    """As if the ReserveSeat had been dead-lettered: it never reaches the seats service."""
+    with Session(harness.engine) as session, session.begin():
+        rows = session.exec(
+            select(OutboxEntry).where(
+                OutboxEntry.topic == SEATS_COMMANDS, col(OutboxEntry.published_at).is_(None)
+            )
+        ).all()
+        mark_published(session, ids=[row.id for row in rows if row.id is not None])
+        return len(rows)
+
+
+def _sweep(harness: UsersHarness, *, after: timedelta) -> int:
+    with Session(harness.engine) as session, session.begin():
+        return ask_again_for_lost_decisions(session, datetime.now(UTC) + after)
+
+
+def test_a_lost_seat_decision_is_asked_for_again_and_the_create_completes(harness: UsersHarness) -> None:
+    create = harness.envelope(_create(harness, "lost@example.com"))
+    harness.deliver(create, pump=False)
+    assert _lose_seat_commands(harness) == 1
+    assert _sweep(harness, after=timedelta(seconds=1)) == 0  # too young: its answer may be on its way
+
+    assert _sweep(harness, after=ASK_AGAIN_AFTER + timedelta(seconds=1)) == 1
+    harness.pump()
+
+    reply = harness.reply_to(create)  # the saga's own conversation: the original requester's reply
+    assert isinstance(reply, UserReply) and reply.user.profile.user_name == "lost@example.com"
+    assert _usage(harness)[0] == 1
+    assert _sweep(harness, after=ASK_AGAIN_AFTER + timedelta(seconds=1)) == 0  # nothing waits any more
+    assert _events(harness) == ["UserCreated"]
+
+
+def test_asking_twice_never_takes_two_seats(harness: UsersHarness) -> None:
+    create = harness.envelope(_create(harness, "twice@example.com"))
+    harness.deliver(create, pump=False)  # the first ReserveSeat is only late, not lost
+    assert _sweep(harness, after=ASK_AGAIN_AFTER + timedelta(seconds=1)) == 1
+    harness.pump()
+    assert isinstance(harness.reply_to(create), UserReply)
+    assert _usage(harness)[0] == 1
