@@ -20,9 +20,8 @@ from contracts.seats import (
 )
 from contracts.topics import SEATS_COMMANDS, SEATS_QUERIES, USERS_QUERIES, tenant_key
 from contracts.users import ListActiveUserIds, UserIds
-from services.gateway import store
 from services.gateway.correlator import Requester
-from services.gateway.dependencies import AdminAuth, RequesterDep, SessionDep
+from services.gateway.dependencies import AdminAuth, RequesterDep, SessionDep, require_tenant
 from services.gateway.errors import ScimProblem
 from services.gateway.reconcile import SeatDrift, seat_drift
 
@@ -47,13 +46,6 @@ class ReconcileOut(SeatDrift):
     repair_requested: bool = False
 
 
-def _known_tenant(session: SessionDep, tenant_id: str) -> None:
-    try:
-        store.get_tenant(session, tenant_id=tenant_id)
-    except store.TenantNotFound as error:
-        raise ScimProblem(404, str(error)) from None
-
-
 async def _ask(
     requester: Requester, message: Message, tenant: str, topic: str, expected: type[Reply]
 ) -> Reply:
@@ -75,7 +67,7 @@ async def set_seat_limit(requester: Requester, tenant_id: str, limit: int) -> Se
 
 @router.get("/tenants/{tenant_id}/seats")
 async def get_seats(tenant_id: str, session: SessionDep, requester: RequesterDep) -> SeatUsageOut:
-    _known_tenant(session, tenant_id)
+    require_tenant(session, tenant_id)
     return await seat_usage(requester, tenant_id)
 
 
@@ -83,7 +75,7 @@ async def get_seats(tenant_id: str, session: SessionDep, requester: RequesterDep
 async def put_seats(
     tenant_id: str, body: SeatLimitIn, session: SessionDep, requester: RequesterDep
 ) -> SeatUsageOut:
-    _known_tenant(session, tenant_id)
+    require_tenant(session, tenant_id)
     return await set_seat_limit(requester, tenant_id, body.limit)
 
 
@@ -92,7 +84,7 @@ async def reconcile(
     tenant_id: str, session: SessionDep, requester: RequesterDep, repair: bool = False
 ) -> ReconcileOut:
     """Compare seats held with active users; with ``repair`` release stray seats and reserve missing ones."""
-    _known_tenant(session, tenant_id)
+    require_tenant(session, tenant_id)
     holders = await _ask(requester, ListSeatHolders(), tenant_id, SEATS_QUERIES, SeatHolders)
     active = await _ask(requester, ListActiveUserIds(), tenant_id, USERS_QUERIES, UserIds)
     drift = seat_drift(

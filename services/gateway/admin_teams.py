@@ -33,10 +33,8 @@ from contracts.topics import (
     tenant_key,
 )
 from contracts.users import MAX_INDEX, DefaultManager, GetDefaultManager, SetDefaultManager
-from services.gateway import store
 from services.gateway.correlator import Requester
-from services.gateway.dependencies import AdminAuth, RequesterDep, SessionDep
-from services.gateway.errors import ScimProblem
+from services.gateway.dependencies import AdminAuth, RequesterDep, SessionDep, require_tenant
 from services.gateway.member_check import require_users
 from services.gateway.scim_http import expect
 
@@ -72,13 +70,6 @@ class TeamsOut(BaseModel):
 ADMIN_PAGE_SIZE = 100
 
 
-def _known_tenant(session: SessionDep, tenant_id: str) -> None:
-    try:
-        store.get_tenant(session, tenant_id=tenant_id)
-    except store.TenantNotFound as error:
-        raise ScimProblem(404, str(error)) from None
-
-
 async def _team_command(requester: Requester, message: Message, tenant_id: str, team_id: str) -> Message:
     key = resource_key(tenant_id, team_id)
     return await requester.ask(message, tenant=tenant_id, topic=TEAMS_COMMANDS, key=key)
@@ -95,7 +86,7 @@ async def list_teams(
 ) -> TeamsOut:
     """A page of teams in creation order; ``startIndex`` = previous start + teams received, until
     ``total_results`` (the CLI pages through them all)."""
-    _known_tenant(session, tenant_id)
+    require_tenant(session, tenant_id)
     key = resource_key(tenant_id, uuid4().hex)
     query = ListTeams(source=source, start_index=start_index, count=count)
     page = expect(await requester.ask(query, tenant=tenant_id, topic=TEAMS_QUERIES, key=key), TeamPage)
@@ -106,7 +97,7 @@ async def list_teams(
 async def create_team(
     tenant_id: str, body: NewTeam, session: SessionDep, requester: RequesterDep
 ) -> TeamRecord:
-    _known_tenant(session, tenant_id)
+    require_tenant(session, tenant_id)
     await require_users(requester, tenant_id, body.member_ids)
     team_id = str(uuid4())
     command = CreatePortalTeam(
@@ -121,7 +112,7 @@ async def create_team(
 async def rename_team(
     tenant_id: str, team_id: str, body: TeamRename, session: SessionDep, requester: RequesterDep
 ) -> TeamRecord:
-    _known_tenant(session, tenant_id)
+    require_tenant(session, tenant_id)
     command = RenamePortalTeam(team_id=team_id, display_name=body.display_name.strip())
     return expect(await _team_command(requester, command, tenant_id, team_id), TeamReply).team
 
@@ -131,7 +122,7 @@ async def release_team(
     tenant_id: str, team_id: str, session: SessionDep, requester: RequesterDep
 ) -> TeamRecord:
     """The IdP stopped managing the team (Okta: unlink, keep the group): editable in the portal again."""
-    _known_tenant(session, tenant_id)
+    require_tenant(session, tenant_id)
     command = ReleaseTeam(team_id=team_id)
     return expect(await _team_command(requester, command, tenant_id, team_id), TeamReply).team
 
@@ -140,7 +131,7 @@ async def release_team(
 async def change_members(
     tenant_id: str, team_id: str, body: MemberChanges, session: SessionDep, requester: RequesterDep
 ) -> TeamRecord:
-    _known_tenant(session, tenant_id)
+    require_tenant(session, tenant_id)
     await require_users(requester, tenant_id, body.add)
     command = ChangePortalTeamMembers(
         team_id=team_id, add=tuple(dict.fromkeys(body.add)), remove=tuple(dict.fromkeys(body.remove))
@@ -150,14 +141,14 @@ async def change_members(
 
 @router.delete("/tenants/{tenant_id}/teams/{team_id}", status_code=204, response_model=None)
 async def delete_team(tenant_id: str, team_id: str, session: SessionDep, requester: RequesterDep) -> Response:
-    _known_tenant(session, tenant_id)
+    require_tenant(session, tenant_id)
     expect(await _team_command(requester, DeletePortalTeam(team_id=team_id), tenant_id, team_id), Deleted)
     return Response(status_code=204)
 
 
 @router.get("/tenants/{tenant_id}/default-manager")
 async def get_default_manager(tenant_id: str, session: SessionDep, requester: RequesterDep) -> DefaultManager:
-    _known_tenant(session, tenant_id)
+    require_tenant(session, tenant_id)
     # Keyed by tenant: the default manager is one per tenant, so its commands stay in order.
     reply = await requester.ask(
         GetDefaultManager(), tenant=tenant_id, topic=USERS_QUERIES, key=tenant_key(tenant_id)
@@ -169,7 +160,7 @@ async def get_default_manager(tenant_id: str, session: SessionDep, requester: Re
 async def set_default_manager(
     tenant_id: str, body: DefaultManagerChoice, session: SessionDep, requester: RequesterDep
 ) -> DefaultManager:
-    _known_tenant(session, tenant_id)
+    require_tenant(session, tenant_id)
     command = SetDefaultManager(user_id=body.user_id)
     reply = await requester.ask(command, tenant=tenant_id, topic=USERS_COMMANDS, key=tenant_key(tenant_id))
     return expect(reply, DefaultManager)

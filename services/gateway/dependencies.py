@@ -112,3 +112,11 @@ def _list_query(
 
 
 ListQuery = Annotated[ListUsers, Depends(_list_query)]
+
+
+def require_tenant(session: Session, tenant_id: str) -> None:
+    """An admin request about a tenant that does not exist is 404, before anything is asked of it."""
+    try:
+        store.get_tenant(session, tenant_id=tenant_id)
+    except store.TenantNotFound as error:
+        raise ScimProblem(404, str(error)) from None

@@ -35,7 +35,6 @@ from services.gateway.group_translate import (
     GroupProjection,
     as_group_projection,
     group_body,
-    group_etag,
     group_from_scim,
     group_list_body,
     group_projection,
@@ -72,7 +71,7 @@ def _group_response(
     team: TeamRecord, request: Request, shown: GroupProjection, *, status: int = 200
 ) -> ScimResponse:
     body = group_body(team, base_url=base_url(request), shown=shown)
-    headers = {"ETag": group_etag(team)}
+    headers = {"ETag": etags.etag(team)}
     if status == 201:
         headers["Location"] = f"{base_url(request)}/Groups/{team.id}"
     return ScimResponse(body, status_code=status, headers=headers)
@@ -111,17 +110,9 @@ async def _members_of_existing_group(
 async def _expected_version(
     requester: Requester, tenant: str, team_id: str, if_match: str | None
 ) -> int | None:
-    """The version an If-Match header conditions a write on (RFC 7644 §3.14), or None."""
-    versions = etags.versions_in(if_match)
-    if versions is None:
-        return None
-    if len(versions) == 1:
-        return next(iter(versions))
-    current = await _read(requester, tenant, team_id, members=False)
-    if current.version not in versions:
-        detail = f'Group "{team_id}" has changed (version {current.version}). Read it again and retry.'
-        raise ScimProblem(412, detail)
-    return current.version
+    return await etags.expected_version(
+        if_match, resource=f'Group "{team_id}"', read=lambda: _read(requester, tenant, team_id, members=False)
+    )
 
 
 async def _list(
@@ -179,10 +170,8 @@ async def get_group(
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     team = await _read(requester, tenant, team_id, members=includes_members(shown))
-    if if_none_match is not None:
-        versions = etags.versions_in(if_none_match)
-        if versions is None or team.version in versions:
-            return Response(status_code=304, headers={"ETag": group_etag(team)})
+    if etags.none_match(if_none_match, team):
+        return Response(status_code=304, headers={"ETag": etags.etag(team)})
     return _group_response(team, request, shown)
 
 
@@ -231,7 +220,7 @@ async def patch_group(
     team = expect(await _command(requester, command, tenant, team_id), TeamReply).team
     if team.members is None and not _asked(shown):
         # RFC 7644 §3.5.2 allows 204: listing a huge team per one-member change would defeat the deltas.
-        return Response(status_code=204, headers={"ETag": group_etag(team)})
+        return Response(status_code=204, headers={"ETag": etags.etag(team)})
     return _group_response(team, request, shown)
 
 

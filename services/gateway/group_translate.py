@@ -9,14 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
 from scim2_models import Context, GroupMember, ListResponse, Meta, ResponseParameters
 
 from contracts.scim import GROUP_URN, ScimGroup
 from contracts.teams import ListGroups, TeamPage, TeamRecord
 from contracts.users import ListUsers
 from services.gateway.errors import ScimProblem
-from services.gateway.translate import Projection
+from services.gateway.etags import etag
+from services.gateway.translate import Projection, response_parameters
 
 GroupProjection = ResponseParameters[ScimGroup]
 _MEMBERS = "members"
@@ -88,20 +88,9 @@ def group_from_scim(body: Any) -> GroupInput:
     )
 
 
-def group_etag(team: TeamRecord) -> str:
-    return f'W/"{team.version}"'
-
-
 def group_projection(attributes: str | None, excluded_attributes: str | None) -> GroupProjection:
-    """RFC 7644 §3.9 ``attributes`` / ``excludedAttributes`` (comma-separated), as for Users."""
-    try:
-        return GroupProjection.model_validate(
-            {"attributes": attributes or None, "excluded_attributes": excluded_attributes or None}
-        )
-    except ValidationError as error:
-        raise ScimProblem(
-            400, f"attributes/excludedAttributes: {error.errors()[0]['msg']}.", "invalidValue"
-        ) from None
+    """RFC 7644 §3.9 ``attributes`` / ``excludedAttributes`` (comma-separated), for Groups."""
+    return response_parameters(GroupProjection, attributes, excluded_attributes)
 
 
 def as_group_projection(shown: Projection) -> GroupProjection:
@@ -151,7 +140,7 @@ def scim_group(team: TeamRecord, *, base_url: str) -> ScimGroup:
             created=team.created,
             last_modified=team.last_modified,
             location=f"{base_url}/Groups/{team.id}",
-            version=group_etag(team),
+            version=etag(team),
         ),
     )
 

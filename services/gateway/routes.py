@@ -124,23 +124,12 @@ async def get_user(
     return _user_response(user, request, shown)
 
 
-def _stale(user_id: str, version: int) -> ScimProblem:
-    return ScimProblem(412, f'User "{user_id}" has changed (version {version}). Read it again and retry.')
-
-
 async def _expected_version(
     requester: Requester, tenant: str, user_id: str, if_match: str | None
 ) -> int | None:
-    """The version an If-Match header conditions a write on (RFC 7644 §3.14), or None."""
-    versions = etags.versions_in(if_match)
-    if versions is None:
-        return None
-    if len(versions) == 1:
-        return next(iter(versions))
-    current = await _read(requester, tenant, user_id)
-    if current.version not in versions:
-        raise _stale(user_id, current.version)
-    return current.version
+    return await etags.expected_version(
+        if_match, resource=f'User "{user_id}"', read=lambda: _read(requester, tenant, user_id)
+    )
 
 
 @router.put("/Users/{user_id}")
@@ -166,7 +155,7 @@ async def _patch_once(
     current = await _read(requester, tenant, user_id)
     allowed = etags.versions_in(if_match)
     if allowed is not None and current.version not in allowed:
-        raise _stale(user_id, current.version)
+        raise etags.stale(f'User "{user_id}"', current.version)
     profile = patching.patched_profile(current, patch)
     command = ReplaceUser(user_id=user_id, profile=profile, expected_version=current.version)
     return await _ask_users(requester, command, tenant, user_id, USERS_COMMANDS)

@@ -6,7 +6,7 @@ ignored rather than refused), strict on the way out.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from scim2_models import (
@@ -213,10 +213,20 @@ def _enterprise_out(info: EnterpriseInfo) -> EnterpriseUser:
     )
 
 
+Parameters = TypeVar("Parameters", bound=ResponseParameters[Any])
+
+
 def projection(attributes: str | None, excluded_attributes: str | None) -> Projection:
-    """RFC 7644 §3.9 ``attributes`` / ``excludedAttributes`` (comma-separated)."""
+    """RFC 7644 §3.9 ``attributes`` / ``excludedAttributes`` (comma-separated), for Users."""
+    return response_parameters(Projection, attributes, excluded_attributes)
+
+
+def response_parameters(
+    kind: type[Parameters], attributes: str | None, excluded_attributes: str | None
+) -> Parameters:
+    """RFC 7644 §3.9 parameters checked against one resource type (``ResponseParameters[<it>]``)."""
     try:
-        return Projection.model_validate(
+        return kind.model_validate(
             {"attributes": attributes or None, "excluded_attributes": excluded_attributes or None}
         )
     except ValidationError as error:

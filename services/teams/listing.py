@@ -14,8 +14,8 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
-from contracts.teams import TeamMember, TeamRecord, TeamSource
-from services.teams.store import KnownUserRow, MemberRow, TeamRow, team_record
+from contracts.teams import TeamRecord, TeamSource
+from services.teams.store import TeamRow, members_by_team, team_record
 
 _CHUNK = 500
 
@@ -94,31 +94,6 @@ def teams_of_source(
     total = session.exec(select(func.count()).select_from(TeamRow).where(*where)).one()
     query = select(TeamRow).where(*where).order_by(col(TeamRow.seq)).offset(offset).limit(limit)
     return total, list(session.exec(query))
-
-
-def members_by_team(
-    session: Session, *, rows: Sequence[TeamRow], among: frozenset[str] | None = None
-) -> dict[int, list[TeamMember]]:
-    """The members of several teams in one query per 500 teams, each list ordered by user id; only
-    those among ``among`` when given (a few ids: an index seek per team, whatever its size)."""
-    found: dict[int, list[TeamMember]] = {row.seq: [] for row in rows if row.seq is not None}
-    seqs = sorted(found)
-    for start in range(0, len(seqs), _CHUNK):
-        query = (
-            select(MemberRow.team_seq, MemberRow.user_id, KnownUserRow.user_name)
-            .outerjoin(
-                KnownUserRow,
-                (col(KnownUserRow.tenant) == col(MemberRow.tenant))
-                & (col(KnownUserRow.user_id) == col(MemberRow.user_id)),
-            )
-            .where(col(MemberRow.team_seq).in_(seqs[start : start + _CHUNK]))
-            .order_by(col(MemberRow.team_seq), col(MemberRow.user_id))
-        )
-        if among is not None:
-            query = query.where(col(MemberRow.user_id).in_(sorted(among)))
-        for team_seq, user_id, user_name in session.exec(query):
-            found[team_seq].append(TeamMember(user_id=user_id, display=user_name))
-    return found
 
 
 def team_records(session: Session, *, rows: Sequence[TeamRow], include_members: bool) -> list[TeamRecord]:

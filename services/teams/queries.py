@@ -60,7 +60,7 @@ def _filtered(session: Session, tenant: str, parsed: GroupFilter, order: GroupOr
     if not parsed.names_members:
         return [row for row in candidates if parsed.matches(row, None)]
     if parsed.member_ids is not None:
-        members = listing.members_by_team(session, rows=candidates, among=parsed.member_ids)
+        members = store.members_by_team(session, rows=candidates, among=parsed.member_ids)
         return [row for row in candidates if row.seq is not None and parsed.matches(row, members[row.seq])]
     total = sum(row.member_count for row in candidates)
     if total > domain.MAX_FILTERED_MEMBERS:
@@ -68,7 +68,7 @@ def _filtered(session: Session, tenant: str, parsed: GroupFilter, order: GroupOr
             f"This filter would have to look through {total} group members (at most"
             f" {domain.MAX_FILTERED_MEMBERS}): add id eq, externalId eq or displayName eq to it."
         )
-    members = listing.members_by_team(session, rows=candidates)
+    members = store.members_by_team(session, rows=candidates)
     return [row for row in candidates if row.seq is not None and parsed.matches(row, members[row.seq])]
 
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Column, ForeignKey, Index, Integer, String, UniqueConstraint, delete, insert, text
 from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from contracts.teams import TeamMember, TeamRecord, TeamSource
 
@@ -101,22 +102,27 @@ def hold_membership_adds(session: Session, *, tenant: str, exclusive: bool = Fal
 # Teams
 
 
-def get_team(session: Session, *, tenant: str, team_id: str, lock: bool = False) -> TeamRow | None:
-    """A live team; ``lock`` holds its row until the transaction ends (membership counts stay exact)."""
+def _locked(query: SelectOfScalar[TeamRow]) -> SelectOfScalar[TeamRow]:
+    """The rows locked until the transaction ends, and re-read even if this session loaded them
+    before the lock: a copy read earlier may hold a member count another instance changed since."""
+    return query.with_for_update(of=TeamRow).execution_options(populate_existing=True)
+
+
+def get_team(session: Session, *, tenant: str, team_id: str) -> TeamRow | None:
+    """A live team, not locked (reads; ``lock_team`` for writes)."""
     query = select(TeamRow).where(
         TeamRow.tenant == tenant, TeamRow.id == team_id, col(TeamRow.deleted_at).is_(None)
     )
-    return session.exec(query.with_for_update() if lock else query).first()
+    return session.exec(query).first()
 
 
 def lock_team(session: Session, *, tenant: str, team_id: str) -> TeamRow | None:
-    """``get_team(lock=True)``, re-read even if this session loaded the row before the lock: the
-    copy read earlier may hold a member count another instance has changed since."""
+    """The live team, locked (``_locked``) after the tenant's membership-adds lock (see there)."""
     hold_membership_adds(session, tenant=tenant)
     query = select(TeamRow).where(
         TeamRow.tenant == tenant, TeamRow.id == team_id, col(TeamRow.deleted_at).is_(None)
     )
-    return session.exec(query.with_for_update().execution_options(populate_existing=True)).first()
+    return session.exec(_locked(query)).first()
 
 
 def id_ever_used(session: Session, *, team_id: str) -> bool:
@@ -136,7 +142,7 @@ def teams_named(session: Session, *, tenant: str, name_key: str) -> list[TeamRow
 
 def manager_team(session: Session, *, tenant: str, leader_id: str, lock: bool = False) -> TeamRow | None:
     query = select(TeamRow).where(TeamRow.tenant == tenant, TeamRow.leader_id == leader_id)
-    return session.exec(query.with_for_update() if lock else query).first()
+    return session.exec(_locked(query) if lock else query).first()
 
 
 def add_team(
@@ -239,29 +245,39 @@ def teams_of_user(session: Session, *, tenant: str, user_id: str, lock: bool = F
         .where(MemberRow.tenant == tenant, MemberRow.user_id == user_id, col(TeamRow.deleted_at).is_(None))
         .order_by(col(TeamRow.seq))
     )
-    return list(session.exec(query.with_for_update(of=TeamRow) if lock else query))
+    return list(session.exec(_locked(query) if lock else query))
 
 
-def members_of(session: Session, *, row: TeamRow) -> tuple[TeamMember, ...]:
-    """The members with their userName where known, in a stable order (by user id)."""
-    query = (
-        select(MemberRow.user_id, KnownUserRow.user_name)
-        .outerjoin(
-            KnownUserRow,
-            (col(KnownUserRow.tenant) == col(MemberRow.tenant))
-            & (col(KnownUserRow.user_id) == col(MemberRow.user_id)),
+def members_by_team(
+    session: Session, *, rows: Sequence[TeamRow], among: frozenset[str] | None = None
+) -> dict[int, list[TeamMember]]:
+    """The members of several teams in one query per 500 teams, each list ordered by user id; only
+    those among ``among`` when given (a few ids: an index seek per team, whatever its size)."""
+    found: dict[int, list[TeamMember]] = {row.seq: [] for row in rows if row.seq is not None}
+    seqs = sorted(found)
+    for start in range(0, len(seqs), _CHUNK):
+        query = (
+            select(MemberRow.team_seq, MemberRow.user_id, KnownUserRow.user_name)
+            .outerjoin(
+                KnownUserRow,
+                (col(KnownUserRow.tenant) == col(MemberRow.tenant))
+                & (col(KnownUserRow.user_id) == col(MemberRow.user_id)),
+            )
+            .where(col(MemberRow.team_seq).in_(seqs[start : start + _CHUNK]))
+            .order_by(col(MemberRow.team_seq), col(MemberRow.user_id))
         )
-        .where(MemberRow.team_seq == row.seq)
-        .order_by(col(MemberRow.user_id))
-    )
-    return tuple(TeamMember(user_id=user_id, display=user_name) for user_id, user_name in session.exec(query))
+        if among is not None:
+            query = query.where(col(MemberRow.user_id).in_(sorted(among)))
+        for team_seq, user_id, user_name in session.exec(query):
+            found[team_seq].append(TeamMember(user_id=user_id, display=user_name))
+    return found
 
 
 def team_record(session: Session, *, row: TeamRow, include_members: bool, members_up_to: int) -> TeamRecord:
     """The team as replies carry it; members only if asked for and at most ``members_up_to`` of them."""
     members = None
-    if include_members and row.member_count <= members_up_to:
-        members = members_of(session, row=row)
+    if include_members and row.member_count <= members_up_to and row.seq is not None:
+        members = tuple(members_by_team(session, rows=[row])[row.seq])
     return TeamRecord(
         id=row.id,
         display_name=row.display_name,

@@ -97,7 +97,7 @@ def member_deltas(teams: TeamsHarness) -> list[tuple[set[str], set[str]]]:
 def seed_members(teams: TeamsHarness, team_id: str, user_ids: Sequence[str]) -> None:
     """A big team, written straight through the store (as many commands would have)."""
     with Session(teams.engine) as session, session.begin():
-        row = store.get_team(session, tenant="acme", team_id=team_id, lock=True)
+        row = store.lock_team(session, tenant="acme", team_id=team_id)
         assert row is not None
         store.add_members(session, row=row, user_ids=user_ids)
 
