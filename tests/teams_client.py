@@ -70,3 +70,12 @@ def eventually(read: Callable[[], T], expected: T, *, timeout: float = 30.0) -> 
         if value == expected or time.monotonic() > deadline:
             return value
         time.sleep(0.2)
+
+
+def stays(read: Callable[[], T], expected: T, *, seconds: float = 2.0) -> None:
+    """Asserts that derived state holds ``expected`` throughout (a change that should *not* happen
+    would otherwise be checked before the events that would cause it were even consumed)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert read() == expected
+        time.sleep(0.2)
