@@ -26,18 +26,26 @@ class Message(BaseModel):
 
 
 class Envelope(BaseModel):
+    """The value of every Kafka record Roster sends: who, when, why, and the payload of ``type``."""
+
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    message_id: UUID
-    type: str
-    schema_version: int
-    correlation_id: UUID
-    causation_id: UUID | None = None
-    tenant: str
-    occurred_at: datetime
-    producer: str
-    reply_to: str | None = None
-    payload: dict[str, Any] = Field(default_factory=dict)
+    message_id: UUID = Field(
+        description="Unique per message; a redelivered or re-published copy keeps it (the idempotency key)."
+    )
+    type: str = Field(description="The payload's message type, e.g. UserCreated.")
+    schema_version: int = Field(description="The payload type's major version; a breaking change bumps it.")
+    correlation_id: UUID = Field(
+        description="One per conversation (a SCIM request): copied to every message it causes."
+    )
+    causation_id: UUID | None = Field(
+        default=None, description="The message_id of the message that caused this."
+    )
+    tenant: str = Field(description="The Roster tenant (customer) the message is about.")
+    occurred_at: datetime = Field(description="When the message was made (UTC).")
+    producer: str = Field(description="The Roster process that made it: gateway, users, teams or seats.")
+    reply_to: str | None = Field(default=None, description="The topic the requester waits on, if any.")
+    payload: dict[str, Any] = Field(default_factory=dict, description="The message itself, as its type says.")
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()
