@@ -1,8 +1,9 @@
 """Where every message travels: its topic, its record key, and which Roster process sends or receives it.
 
-Pure data for the events reference (``contracts/asyncapi.py``). What each service consumes is wired in
-its ``app.py`` (``ServiceDefinition.subscriptions`` and ``listens``); contracts/tests/test_asyncapi.py
-checks the receiving side of this table against that wiring.
+Pure data: the message registry (``contracts/registry.py``) and the events reference
+(``contracts/asyncapi.py``) are built from it. What each service consumes is wired in its ``app.py``
+(``ServiceDefinition.subscriptions`` and ``listens``); contracts/tests/test_asyncapi.py checks the
+receiving side of this table against that wiring.
 """
 
 from __future__ import annotations
