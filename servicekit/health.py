@@ -1,12 +1,14 @@
-"""Health probe for container healthchecks: the service's database and Kafka both answer.
+"""Health probes for container healthchecks: a service's database and Kafka both answer; the
+gateway serves ``/healthz``.
 
-Run as ``python -m services.<name> --health``, with the same environment as the service.
+Run as ``python -m services.<name> --health``, with the same environment as the process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+import urllib.request
 
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import text
@@ -39,5 +41,16 @@ def exit_status(settings: ServiceSettings) -> int:
         check(settings)
     except Exception as error:
         print(f"{settings.service_name} unhealthy: {error!r}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def http_exit_status(name: str, url: str) -> int:
+    """0 when ``url`` answers 2xx within five seconds."""
+    try:
+        with urllib.request.urlopen(url, timeout=5):
+            pass
+    except Exception as error:
+        print(f"{name} unhealthy: {url}: {error!r}", file=sys.stderr)
         return 1
     return 0
