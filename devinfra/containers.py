@@ -100,8 +100,9 @@ def _docker_engine(docker_host: str) -> Engine:
         raise ContainerEngineError(
             f"a Docker engine answers at {docker_host} but the `docker` CLI is not installed"
         )
-    return Engine(cli="docker", compose=("docker", "compose"), env={"DOCKER_HOST": docker_host},
-                  docker_host=docker_host)
+    return Engine(
+        cli="docker", compose=("docker", "compose"), env={"DOCKER_HOST": docker_host}, docker_host=docker_host
+    )
 
 
 def _podman_engine(docker_host: str) -> Engine:

@@ -25,6 +25,13 @@ class Tenant:
         return {"Authorization": f"Bearer {self.token}"}
 
 
+def create_tenant(admin: httpx.Client, name: str) -> Tenant:
+    """A new tenant and a SCIM token for it, through the admin API (``admin`` is based at /admin/v1)."""
+    tenant = admin.post("/tenants", json={"name": f"{name}-{secrets.token_hex(4)}"}).json()
+    token = admin.post(f"/tenants/{tenant['id']}/tokens").json()["token"]
+    return Tenant(id=tenant["id"], token=token)
+
+
 @dataclass
 class Stack:
     state_dir: Path
@@ -140,9 +147,7 @@ class Stack:
 
     def new_tenant(self, name: str) -> Tenant:
         with self.admin() as admin:
-            tenant = admin.post("/tenants", json={"name": f"{name}-{secrets.token_hex(4)}"}).json()
-            token = admin.post(f"/tenants/{tenant['id']}/tokens").json()["token"]
-        return Tenant(id=tenant["id"], token=token)
+            return create_tenant(admin, name)
 
     def stop(self) -> None:
         for gateway in self.gateways:
