@@ -1,5 +1,5 @@
 # The two commands: `make run` (the whole system on 127.0.0.1) and `make test` (every test tier).
-.PHONY: run test bench lint format deps
+.PHONY: run test bench lint format deps images
 
 UV_RUN := uv run --frozen
 
@@ -14,7 +14,11 @@ lint: deps
 	$(UV_RUN) ruff format --check .
 	$(UV_RUN) mypy .
 
-test: lint
+# The container images (app, Kafka, PostgreSQL), built only when their inputs changed.
+images: deps
+	@$(UV_RUN) python -m devinfra.images
+
+test: lint images
 	$(UV_RUN) pytest $(PYTEST_ARGS)
 
 bench: deps

@@ -11,6 +11,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -116,7 +117,9 @@ def _podman_engine(docker_host: str) -> Engine:
             "podman is installed but runc is not: containers/containers.conf selects runc because "
             "crun cannot run on this machine's hybrid cgroups (apt-get install runc)"
         )
-    compose = shutil.which("podman-compose")
+    # Installed with the dev dependencies, next to this interpreter even when the venv is not on PATH.
+    beside_python = Path(sys.executable).with_name("podman-compose")
+    compose = str(beside_python) if beside_python.is_file() else shutil.which("podman-compose")
     if compose is None:
         raise ContainerEngineError("podman-compose is missing: `uv sync` installs it (dev dependencies)")
     env = {"CONTAINERS_CONF": str(PODMAN_CONF)}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `make run` / `make test` need on a fresh Debian machine, and nothing twice:
-# Java 17 + Maven (the local Kafka broker), uv (Python deps from uv.lock), the Kafka jars, PostgreSQL.
+# Java 17 + Maven (the local Kafka broker), uv (Python deps from uv.lock), the Kafka jars, PostgreSQL,
+# and a container engine for the container tier: a Docker engine when one runs, else podman.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,4 +21,13 @@ uv sync --frozen --quiet
 uv run --frozen python -m devinfra.kafka --classpath-only >/dev/null
 if [ -z "${DATABASE_URL:-}" ]; then
   uv run --frozen python -c "from devinfra.postgres import ensure_postgres_installed as e; e()"
+fi
+
+# The container tier (tests/containers, `make images`) uses a Docker engine when DOCKER_HOST or
+# /var/run/docker.sock says there is one; otherwise podman with runc (containers/containers.conf says
+# why) and debootstrap (a local Debian base image when no container registry answers).
+if [ -z "${DOCKER_HOST:-}" ] && [ ! -S /var/run/docker.sock ]; then
+  missing=()
+  for tool in podman runc debootstrap; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+  if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
 fi

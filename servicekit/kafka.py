@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Iterable
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordTooLargeError, TopicAlreadyExistsError
+from aiokafka.errors import (
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    TopicAlreadyExistsError,
+    for_code,
+)
 from faststream.kafka import KafkaBroker
 
 from contracts.topics import GATEWAY_REPLIES_PREFIX, dead_letter_topic
@@ -70,12 +75,43 @@ async def ensure_topics(
         await admin.close()
 
 
+_TOPIC_CREATION_SECONDS = 60.0
+
+
+class TopicCreationFailed(RuntimeError):
+    """The brokers refused to create a topic, or did not create it in time."""
+
+
 async def _create(admin: AIOKafkaAdminClient, topics: list[NewTopic]) -> None:
-    # Another process may create it between our list and create.
-    with contextlib.suppress(TopicAlreadyExistsError):
-        await admin.create_topics(topics)
-    # Metadata propagates asynchronously; give the brokers a moment before first use.
-    await asyncio.sleep(0.2)
+    """Create ``topics`` and return once the brokers list them, tolerating another process creating
+    some first. The broker answers per topic and aiokafka does not raise on those answers: a refusal
+    must not pass for a creation. Brokers still registering (a cluster starting next to its services)
+    refuse a replication factor they cannot place yet, and a busy controller may time out; both are
+    tried again, within a bound."""
+    deadline = time.monotonic() + _TOPIC_CREATION_SECONDS
+    pending = {topic.name: topic for topic in topics}
+    while pending:
+        response = await admin.create_topics(list(pending.values()))
+        refusals = {}
+        for name, code, *_ in response.topic_errors:
+            if code in (0, TopicAlreadyExistsError.errno):
+                pending.pop(name, None)
+            else:
+                refusals[name] = for_code(code).__name__
+        if pending and time.monotonic() > deadline:
+            raise TopicCreationFailed(f"topics not created in {_TOPIC_CREATION_SECONDS:.0f} s: {refusals}")
+        if pending:
+            log.warning("creating topics again, the brokers answered: %s", refusals)
+            await asyncio.sleep(1.0)
+    # Metadata reaches the brokers asynchronously (seconds on a busy machine): a consumer that
+    # subscribes before its broker lists the topic would fail to start.
+    wanted = {topic.name for topic in topics}
+    while missing := wanted - set(await admin.list_topics()):
+        if time.monotonic() > deadline:
+            raise TopicCreationFailed(
+                f"topics created but not listed in {_TOPIC_CREATION_SECONDS:.0f} s: {missing}"
+            )
+        await asyncio.sleep(0.2)
 
 
 async def delete_topics(settings: ServiceSettings, topics: Iterable[str]) -> None:

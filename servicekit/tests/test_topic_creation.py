@@ -1,0 +1,48 @@
+"""Topic creation on a real broker: a refusal surfaces with the broker's reason, and several
+processes creating overlapping topics at once (scaled services starting together) all succeed."""
+
+from __future__ import annotations
+
+import asyncio
+from uuid import uuid4
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+
+from servicekit import kafka
+from servicekit.kafka import TopicCreationFailed, ensure_topics
+from servicekit.settings import ServiceSettings
+
+pytestmark = pytest.mark.kafka
+
+
+async def _listed(bootstrap: str) -> set[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        return set(await admin.list_topics())
+    finally:
+        await admin.close()
+
+
+async def test_a_replication_the_cluster_cannot_place_fails_with_the_brokers_reason(
+    kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kafka, "_TOPIC_CREATION_SECONDS", 1.0)
+    settings = ServiceSettings(
+        service_name="topics",
+        kafka_bootstrap_servers=kafka_bootstrap,
+        topic_replication_factor=3,
+        topic_min_insync_replicas=2,
+    )
+    topic = f"refused-{uuid4().hex[:8]}"
+    with pytest.raises(TopicCreationFailed, match="InvalidReplicationFactorError"):
+        await ensure_topics(settings, [topic])
+    assert topic not in await _listed(kafka_bootstrap)
+
+
+async def test_processes_creating_overlapping_topics_at_once_all_succeed(kafka_bootstrap: str) -> None:
+    settings = ServiceSettings(service_name="topics", kafka_bootstrap_servers=kafka_bootstrap)
+    a, b, c = (f"overlap-{uuid4().hex[:8]}" for _ in range(3))
+    await asyncio.gather(*(ensure_topics(settings, topics) for topics in ([a, b], [b, c], [a, b, c]) * 3))
+    assert {a, b, c} <= await _listed(kafka_bootstrap)
