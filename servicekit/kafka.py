@@ -34,7 +34,8 @@ def make_broker(settings: ServiceSettings, *, client_id: str) -> KafkaBroker:
     # acks=all + idempotence: a publish is acknowledged only once every in-sync replica has it,
     # and producer retries never duplicate a record (architecture.md §3 rule 5).
     return KafkaBroker(
-        settings.kafka_bootstrap_servers,
+        # FastStream passes a string on as one host; aiokafka splits only its own string argument.
+        [server.strip() for server in settings.kafka_bootstrap_servers.split(",") if server.strip()],
         client_id=client_id,
         acks="all",
         enable_idempotence=True,

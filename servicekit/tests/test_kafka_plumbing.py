@@ -1,5 +1,6 @@
-"""Topic creation on a real broker: a refusal surfaces with the broker's reason, and several
-processes creating overlapping topics at once (scaled services starting together) all succeed."""
+"""Kafka plumbing on a real broker: a bootstrap list of several brokers; topic creation, where a
+refusal surfaces with the broker's reason and several processes creating overlapping topics at
+once (scaled services starting together) all succeed."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from servicekit import kafka
-from servicekit.kafka import TopicCreationFailed, ensure_topics
+from servicekit.kafka import TopicCreationFailed, ensure_topics, make_broker
 from servicekit.settings import ServiceSettings
 
 pytestmark = pytest.mark.kafka
@@ -46,3 +47,18 @@ async def test_processes_creating_overlapping_topics_at_once_all_succeed(kafka_b
     a, b, c = (f"overlap-{uuid4().hex[:8]}" for _ in range(3))
     await asyncio.gather(*(ensure_topics(settings, topics) for topics in ([a, b], [b, c], [a, b, c]) * 3))
     assert {a, b, c} <= await _listed(kafka_bootstrap)
+
+
+async def test_a_bootstrap_list_of_several_brokers_is_used_as_a_list(kafka_bootstrap: str) -> None:
+    # A cluster's address is a comma-separated list; the first entry here answers nothing.
+    settings = ServiceSettings(
+        service_name="topics", kafka_bootstrap_servers=f"127.0.0.1:1, {kafka_bootstrap}"
+    )
+    topic = f"listed-{uuid4().hex[:8]}"
+    await ensure_topics(settings, [topic])
+    broker = make_broker(settings, client_id="bootstrap-list")
+    await broker.start()
+    try:
+        await broker.publish(b"hello", topic)
+    finally:
+        await broker.stop()
