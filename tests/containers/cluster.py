@@ -23,7 +23,7 @@ SERVICES = ("users", "seats", "teams")
 _KAFKA_READY = "Kafka Server started"
 _POSTGRES_READY = "database system is ready to accept connections"
 _SERVICE_READY = "service started"
-_START_TIMEOUT_SECONDS = 180.0
+_START_TIMEOUT_SECONDS = 300.0  # a shared 2-core machine can take minutes to start a JVM quorum
 _LOG_TAIL_CHARACTERS = 4000
 
 

@@ -20,7 +20,8 @@ from devinfra.kafka import free_ports
 from tests.containers.okta_flows import okta_create, push_group
 from tests.stack import Tenant, create_tenant
 
-pytestmark = [pytest.mark.containers, pytest.mark.slow]
+# A cluster of containers starts within the first test: allow for it on a busy 2-core machine.
+pytestmark = [pytest.mark.containers, pytest.mark.slow, pytest.mark.timeout(1200)]
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 INFRASTRUCTURE = ("kafka-1", "kafka-2", "kafka-3", "postgres")

@@ -15,7 +15,8 @@ from tests.containers.okta_flows import okta_create, push_group
 from tests.okta import filter_params, user_body
 from tests.teams_client import eventually
 
-pytestmark = [pytest.mark.containers, pytest.mark.slow]
+# A cluster of containers starts within the first test: allow for it on a busy 2-core machine.
+pytestmark = [pytest.mark.containers, pytest.mark.slow, pytest.mark.timeout(1200)]
 
 
 @pytest.fixture(scope="module")
