@@ -6,6 +6,7 @@
 #   KAFKA_ADVERTISED_HOST            the name clients reach this node by (default: hostname)
 #   KAFKA_REPLICATION_FACTOR         internal topics and default (default: number of voters, max 3)
 #   KAFKA_HEAP                       JVM heap (default 512m)
+#   KAFKA_JVM_OPTS                   more JVM options (say, -XX:TieredStopAtLevel=1 on a small machine)
 set -euo pipefail
 
 node_id="${KAFKA_NODE_ID:-1}"
@@ -41,9 +42,13 @@ share.coordinator.state.topic.replication.factor=${replication}
 share.coordinator.state.topic.min.isr=${min_isr}
 share.coordinator.state.topic.num.partitions=5
 group.initial.rebalance.delay.ms=0
+# A quorum starting on a busy machine can take minutes to register its brokers; the default (60 s)
+# shuts a broker down instead of letting it wait.
+initial.broker.registration.timeout.ms=600000
 PROPERTIES
 
-java_command=(java "-Xmx${KAFKA_HEAP:-512m}" -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true
+# shellcheck disable=SC2206 # KAFKA_JVM_OPTS is a list of options
+java_command=(java "-Xmx${KAFKA_HEAP:-512m}" -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true ${KAFKA_JVM_OPTS:-}
   -Dlog4j2.configurationFile=/opt/kafka/log4j2.properties -cp '/opt/kafka/libs/*')
 if [ ! -f "${data_dir}/meta.properties" ]; then
   "${java_command[@]}" -Xmx256m kafka.tools.StorageTool format -t "$cluster_id" -c "$config" --ignore-formatted
