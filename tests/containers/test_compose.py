@@ -1,6 +1,6 @@
 """docker-compose.yml exactly as shipped, on the machine's engine (podman-compose on podman,
 `docker compose` on Docker): up; Okta's create flow and a group push through the gateway published
-on 127.0.0.1; the users service scaled to three and the same again; down with nothing left."""
+on 127.0.0.1; users scaled to three and teams to two, and the same again; down with nothing left."""
 
 from __future__ import annotations
 
@@ -121,9 +121,13 @@ def test_compose_up_provision_scale_and_down(project: ComposeProject) -> None:
         tenant = create_tenant(admin, "compose")
         _okta_story(f"{gateway}/scim/v2", tenant, "first")
 
+        # podman-compose takes one --scale per command and leaves other services' replicas be;
+        # `docker compose up --scale users=3 --scale teams=2` does both at once.
         project("up", "--detach", "--scale", "users=3")
-        project.wait_healthy("users")
-        assert len(project.containers("users", running_only=True)) == 3
+        project("up", "--detach", "--scale", "teams=2")
+        for service, replicas in {"users": 3, "teams": 2}.items():
+            project.wait_healthy(service)
+            assert len(project.containers(service, running_only=True)) == replicas
         _okta_story(f"{gateway}/scim/v2", tenant, "scaled")
         assert admin.get(f"/tenants/{tenant.id}/seats").json()["used"] == 6
 
