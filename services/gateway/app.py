@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,7 +12,6 @@ from fastapi import FastAPI, Request
 from faststream.kafka.annotations import KafkaMessage
 
 from contracts.topics import gateway_reply_topic
-from servicekit import health
 from servicekit.db import create_tables, make_engine
 from servicekit.kafka import MAX_MESSAGE_BYTES, delete_topics, ensure_topics, make_broker, raw_body
 from services.gateway import admin, admin_seats, admin_teams, discovery, group_routes, root_search, routes
@@ -106,16 +104,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     return app
 
 
-_WILDCARD_HOSTS = {"0.0.0.0", "::", ""}
-
-
 def main() -> None:
-    """Serves the gateway; ``--health`` instead asks its ``/healthz`` (the container healthcheck)."""
-    settings = GatewaySettings()
-    if "--health" in sys.argv[1:]:
-        host = "127.0.0.1" if settings.host in _WILDCARD_HOSTS else settings.host
-        sys.exit(health.http_exit_status("gateway", f"http://{host}:{settings.port}/healthz"))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s gateway %(levelname)s %(message)s")
+    settings = GatewaySettings()
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port, access_log=False, log_level="warning"
     )
