@@ -128,6 +128,7 @@ def test_compose_up_provision_scale_and_down(project: ComposeProject) -> None:
         for service, replicas in {"users": 3, "teams": 2}.items():
             project.wait_healthy(service)
             assert len(project.containers(service, running_only=True)) == replicas
+        project.wait_healthy("gateway")
         _okta_story(f"{gateway}/scim/v2", tenant, "scaled")
         assert admin.get(f"/tenants/{tenant.id}/seats").json()["used"] == 6
 
