@@ -47,6 +47,15 @@ class ComposeProject:
         listed = self.engine.run("ps", *([] if running_only else ["-a"]), *filters, "--format", "{{.Names}}")
         return sorted(listed.stdout.split())
 
+    def down(self) -> None:
+        if self.engine.is_podman:
+            # podman-compose's `down` knows each service's first container only, and podman keeps a
+            # container that others depend on (their depends_on): the scaled replicas go first.
+            replicas = [name for name in self.containers() if not name.endswith("_1")]
+            if replicas:
+                self.engine.run("rm", "--force", "--time", "10", *replicas)
+        self("down", "--volumes", "--timeout", "10")
+
     def leftovers(self) -> dict[str, list[str]]:
         label = f"label=com.docker.compose.project={self.name}"
         volumes = self.engine.run("volume", "ls", "--filter", label, "--format", "{{.Name}}").stdout.split()
@@ -93,7 +102,7 @@ def project(container_engine: Engine, roster_images: RosterImages) -> Iterator[C
         yield compose
     finally:
         with contextlib.suppress(Exception):
-            compose("down", "--volumes", "--timeout", "10")
+            compose.down()
 
 
 def _up(project: ComposeProject, *args: str) -> None:
@@ -132,5 +141,5 @@ def test_compose_up_provision_scale_and_down(project: ComposeProject) -> None:
         _okta_story(f"{gateway}/scim/v2", tenant, "scaled")
         assert admin.get(f"/tenants/{tenant.id}/seats").json()["used"] == 6
 
-    project("down", "--volumes", "--timeout", "10")
+    project.down()
     assert project.leftovers() == {"containers": [], "volumes": [], "networks": []}
