@@ -7,17 +7,14 @@ emits are committed together; the relay publishes the outbox afterwards.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import Index, LargeBinary, delete, text, update
 from sqlmodel import JSON, Column, Field, Session, SQLModel, col, select
 
 from contracts.envelope import Envelope
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+from servicekit.clock import utc_now
 
 
 class InboxEntry(SQLModel, table=True):
@@ -25,7 +22,7 @@ class InboxEntry(SQLModel, table=True):
 
     message_id: UUID = Field(primary_key=True)
     message_type: str
-    processed_at: datetime = Field(default_factory=_now)
+    processed_at: datetime = Field(default_factory=utc_now)
 
 
 class OutboxEntry(SQLModel, table=True):
@@ -44,7 +41,7 @@ class OutboxEntry(SQLModel, table=True):
     key: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     value: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     headers: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    created_at: datetime = Field(default_factory=_now)
+    created_at: datetime = Field(default_factory=utc_now)
     published_at: datetime | None = None
 
 
@@ -80,17 +77,6 @@ def enqueue_envelope(session: Session, *, topic: str, key: bytes | None, envelop
     )
 
 
-_RELAY_LOCK_KEY = 0x524F535445520001  # "ROSTER" + 1: any constant shared by all relays of a database
-
-
-def hold_relay_lock(session: Session) -> bool:
-    """On PostgreSQL, try to become the only relay until this transaction ends. SQLite: one process."""
-    if session.get_bind().dialect.name != "postgresql":
-        return True
-    acquired = session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _RELAY_LOCK_KEY})
-    return bool(acquired.scalar())
-
-
 def claim_unpublished(session: Session, *, limit: int) -> Sequence[OutboxEntry]:
     """Oldest first, so messages leave in commit order."""
     query = select(OutboxEntry).where(col(OutboxEntry.published_at).is_(None)).order_by(col(OutboxEntry.id))
@@ -100,7 +86,7 @@ def claim_unpublished(session: Session, *, limit: int) -> Sequence[OutboxEntry]:
 def mark_published(session: Session, *, ids: Sequence[int]) -> None:
     if ids:
         session.execute(
-            update(OutboxEntry).where(OutboxEntry.id.in_(ids)).values(published_at=_now())  # type: ignore[union-attr]
+            update(OutboxEntry).where(OutboxEntry.id.in_(ids)).values(published_at=utc_now())  # type: ignore[union-attr]
         )
 
 

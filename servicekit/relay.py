@@ -17,11 +17,14 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from servicekit.messaging import OutboxEntry, claim_unpublished, hold_relay_lock, mark_published
+from servicekit import locks
+from servicekit.messaging import OutboxEntry, claim_unpublished, mark_published
 
 log = logging.getLogger(__name__)
 
 PublishBatch = Callable[[list[OutboxEntry]], Coroutine[Any, Any, None]]
+
+RELAY_LOCK = "outbox relay"  # one per database: every instance of the service contends for it
 
 
 class OutboxRelay:
@@ -77,7 +80,7 @@ class OutboxRelay:
         """PostgreSQL: several instances may share the database; the advisory lock, held for the
         whole claim → publish → mark, lets one relay work at a time. Row writes are not blocked."""
         with Session(self._engine) as session, session.begin():
-            if not hold_relay_lock(session):
+            if not locks.try_hold(session, RELAY_LOCK):
                 return 0
             rows = list(claim_unpublished(session, limit=self._batch_size))
             if rows:

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import func, text
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from servicekit.clock import utc_now
 from services.seats.domain import DEFAULT_SEAT_LIMIT
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class SeatLimit(SQLModel, table=True):
@@ -27,7 +24,7 @@ class Seat(SQLModel, table=True):
 
     tenant: str = Field(primary_key=True)
     user_id: str = Field(primary_key=True)
-    reserved_at: datetime = Field(default_factory=_now)
+    reserved_at: datetime = Field(default_factory=utc_now)
 
 
 SEAT_TABLES: tuple[type[SQLModel], ...] = (SeatLimit, Seat)

@@ -4,12 +4,45 @@ from __future__ import annotations
 
 import sys
 
+from contracts.teams import (
+    ChangePortalTeamMembers,
+    CreatePortalTeam,
+    DeleteGroup,
+    DeletePortalTeam,
+    GetTeam,
+    ListGroups,
+    ListTeams,
+    PatchGroup,
+    PushGroup,
+    ReleaseTeam,
+    RenamePortalTeam,
+    ReplaceGroup,
+)
 from contracts.topics import TEAMS_COMMANDS, TEAMS_EVENTS, TEAMS_QUERIES, USERS_EVENTS
+from servicekit.handling import HandlerMap
 from servicekit.service import ServiceDefinition, run_process
+from services.teams import groups, portal, queries
 from services.teams.config import TeamsSettings
-from services.teams.handlers import COMMAND_HANDLERS, QUERY_HANDLERS
 from services.teams.replica import USER_EVENT_HANDLERS
 from services.teams.store import TEAM_TABLES
+
+# The handlers live by what they serve: SCIM groups, portal teams, queries (users events: replica).
+COMMAND_HANDLERS: HandlerMap = {
+    PushGroup: groups.push_group,
+    ReplaceGroup: groups.replace_group,
+    PatchGroup: groups.patch_group,
+    DeleteGroup: groups.delete_group,
+    CreatePortalTeam: portal.create_portal_team,
+    RenamePortalTeam: portal.rename_portal_team,
+    ChangePortalTeamMembers: portal.change_portal_team_members,
+    DeletePortalTeam: portal.delete_portal_team,
+    ReleaseTeam: portal.release_team,
+}
+QUERY_HANDLERS: HandlerMap = {
+    GetTeam: queries.get_team,
+    ListGroups: queries.list_groups,
+    ListTeams: queries.list_teams,
+}
 
 DEFINITION = ServiceDefinition(
     name="teams",

@@ -17,7 +17,6 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from inspect import isclass
 from typing import Any
 
@@ -37,9 +36,10 @@ from scim2_models.path import (
 )
 
 from contracts.teams import TeamMember
+from servicekit.clock import as_utc
 from servicekit.scim_filters import comparison_count, refusal_reason
 from services.teams.domain import InvalidFilter, InvalidTeam, name_key
-from services.teams.listing import GroupOrder, Narrowing, SortColumn
+from services.teams.listing_store import GroupOrder, Narrowing, SortColumn
 from services.teams.store import TeamRow
 
 MAX_COMPARISONS = 100
@@ -217,10 +217,6 @@ def _storable(value: str) -> bool:
     return True
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite drops the zone
-
-
 def _group(row: TeamRow, members: Sequence[TeamMember] | None) -> Group:
     """The team as the SCIM Group the filter is evaluated on (built unvalidated: it is our data)."""
     scim_members = None
@@ -230,7 +226,7 @@ def _group(row: TeamRow, members: Sequence[TeamMember] | None) -> Group:
             for member in members
         ]
     meta = Meta.model_construct(
-        resource_type="Group", created=_utc(row.created), last_modified=_utc(row.last_modified)
+        resource_type="Group", created=as_utc(row.created), last_modified=as_utc(row.last_modified)
     )
     return Group.model_construct(
         schemas=_SCHEMAS,

@@ -9,9 +9,9 @@ from sqlmodel import Session
 from contracts.envelope import Envelope
 from contracts.teams import GetTeam, ListGroups, ListTeams, TeamPage, TeamReply
 from servicekit.handling import Outgoing, reply_to
-from services.teams import domain, group_filters, listing, store
+from services.teams import domain, group_filters, listing_store, store
 from services.teams.group_filters import GroupFilter
-from services.teams.listing import GroupOrder
+from services.teams.listing_store import GroupOrder
 from services.teams.messages import PRODUCER
 from services.teams.store import TeamRow
 
@@ -41,22 +41,23 @@ def list_groups(session: Session, envelope: Envelope, query: ListGroups) -> list
         found = _filtered(session, tenant, group_filters.parse(query.filter), order)
         total, rows = len(found), found[offset : offset + query.count]
     else:
-        total = listing.count_groups(session, tenant=tenant)
-        rows = (
-            []
-            if query.count == 0
-            else listing.page_groups(session, tenant=tenant, order=order, offset=offset, limit=query.count)
-        )
+        total = listing_store.count_groups(session, tenant=tenant)
+        rows = []
+        if query.count:
+            rows = listing_store.page_groups(
+                session, tenant=tenant, order=order, offset=offset, limit=query.count
+            )
     if query.include_members:
         rows = _within_member_budget(rows)
-    records = listing.team_records(session, rows=rows, include_members=query.include_members)
+    records = listing_store.team_records(session, rows=rows, include_members=query.include_members)
     page = TeamPage(total_results=total, start_index=query.start_index, teams=tuple(records))
     return reply_to(envelope, page, producer=PRODUCER)
 
 
 def _filtered(session: Session, tenant: str, parsed: GroupFilter, order: GroupOrder | None) -> list[TeamRow]:
     """The groups the filter matches, in order: narrowed in SQL, decided by scim2-models' matcher."""
-    candidates = listing.group_candidates(session, tenant=tenant, narrowing=parsed.narrowing, order=order)
+    narrowing = parsed.narrowing
+    candidates = listing_store.group_candidates(session, tenant=tenant, narrowing=narrowing, order=order)
     if not parsed.names_members:
         return [row for row in candidates if parsed.matches(row, None)]
     if parsed.member_ids is not None:
@@ -73,12 +74,12 @@ def _filtered(session: Session, tenant: str, parsed: GroupFilter, order: GroupOr
 
 
 def list_teams(session: Session, envelope: Envelope, query: ListTeams) -> list[Outgoing]:
-    total, rows = listing.teams_of_source(
+    total, rows = listing_store.teams_of_source(
         session, tenant=envelope.tenant, source=query.source, offset=query.start_index - 1, limit=query.count
     )
     if query.include_members:
         rows = _within_member_budget(rows)
-    records = listing.team_records(session, rows=rows, include_members=query.include_members)
+    records = listing_store.team_records(session, rows=rows, include_members=query.include_members)
     page = TeamPage(total_results=total, start_index=query.start_index, teams=tuple(records))
     return reply_to(envelope, page, producer=PRODUCER)
 

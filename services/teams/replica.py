@@ -1,6 +1,6 @@
 """Listens to the users events: keeps the teams service's own view of users (``KnownUserRow``) and, from
-it, the manager teams (``manager_rule``). Deleted users leave every team; deactivated users leave only
-manager teams (pushed teams keep them until the IdP removes them, issue 5).
+it, the manager teams (``manager_teams``). Deleted users leave every team; deactivated users leave only
+manager teams (pushed teams keep them until the IdP removes them).
 
 Events about one user arrive in order (keyed by tenant:user id); events about different users may
 interleave in any order, and any of them may be redelivered. Each handler therefore recomputes the one
@@ -27,7 +27,7 @@ from contracts.users import (
     UserUpdated,
 )
 from servicekit.handling import HandlerMap, Outgoing
-from services.teams import manager_rule, store
+from services.teams import manager_teams, store
 from services.teams.domain import name_key
 from services.teams.messages import members_changed, team_event
 from services.teams.store import KnownUserRow, TeamRow
@@ -35,8 +35,8 @@ from services.teams.store import KnownUserRow, TeamRow
 _RULE = ChangeSource.MANAGER_RULE
 
 
-def _state(row: KnownUserRow) -> manager_rule.UserState:
-    return manager_rule.UserState(
+def _state(row: KnownUserRow) -> manager_teams.UserState:
+    return manager_teams.UserState(
         user_id=row.user_id, active=row.active, deleted=row.deleted, manager_id=row.manager_id
     )
 
@@ -65,7 +65,7 @@ def _leader_team(session: Session, envelope: Envelope, leader_id: str) -> tuple[
     if team is not None:
         return team, []
     leader = store.known_user(session, tenant=envelope.tenant, user_id=leader_id)
-    name = manager_rule.team_name(
+    name = manager_teams.team_name(
         leader_id=leader_id,
         display_name=leader.display_name if leader else None,
         user_name=leader.user_name if leader else None,
@@ -89,7 +89,7 @@ def _leader_team(session: Session, envelope: Envelope, leader_id: str) -> tuple[
 
 def _place(session: Session, envelope: Envelope, user: KnownUserRow) -> list[Outgoing]:
     """Put the user in exactly the manager team the rule says (or in none)."""
-    wanted = manager_rule.leader_for(_state(user))
+    wanted = manager_teams.leader_for(_state(user))
     outgoing: list[Outgoing] = []
     current = store.teams_of_user(session, tenant=envelope.tenant, user_id=user.user_id, lock=True)
     for team in current:
@@ -113,7 +113,7 @@ def _rename_led_team(session: Session, envelope: Envelope, user: KnownUserRow) -
     team = store.manager_team(session, tenant=envelope.tenant, leader_id=user.user_id, lock=True)
     if team is None:
         return []
-    name = manager_rule.team_name(
+    name = manager_teams.team_name(
         leader_id=user.user_id, display_name=user.display_name, user_name=user.user_name
     )
     if name == team.display_name:

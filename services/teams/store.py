@@ -6,16 +6,17 @@ one row and the team's ``member_count``, whatever the team's size.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, UniqueConstraint, delete, insert, text
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, UniqueConstraint, delete, insert
 from sqlmodel import Field, Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from contracts.teams import TeamMember, TeamRecord, TeamSource
-
-_CHUNK = 500  # ids per IN (...) list: well inside every database's parameter limit
+from servicekit import locks
+from servicekit.clock import as_utc
+from servicekit.queries import in_chunks
 
 
 class TeamRow(SQLModel, table=True):
@@ -71,21 +72,10 @@ class KnownUserRow(SQLModel, table=True):
 TEAM_TABLES: tuple[type[SQLModel], ...] = (TeamRow, MemberRow, KnownUserRow)
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite drops the zone
-
-
-def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start : start + _CHUNK]
-
-
 def lock_tenant_teams(session: Session, *, tenant: str) -> None:
     """Serialise changes to one tenant's set of teams and names (create, link, rename, delete), so two
     PostgreSQL instances cannot both find a name free. SQLite has one writer at a time."""
-    if session.get_bind().dialect.name == "postgresql":
-        key = f"teams:{tenant}"
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+    locks.hold(session, f"teams:{tenant}")
 
 
 def hold_membership_adds(session: Session, *, tenant: str, exclusive: bool = False) -> None:
@@ -93,10 +83,7 @@ def hold_membership_adds(session: Session, *, tenant: str, exclusive: bool = Fal
     never overlap on PostgreSQL: an add then either sees the user deleted or is seen by the deletion.
     Row locks cannot do it, as an id the teams service has not heard of yet has no row to lock.
     Taken before any team row, by every path, so the two never wait on each other in a cycle."""
-    if session.get_bind().dialect.name == "postgresql":
-        function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-        key = f"members:{tenant}"
-        session.execute(text(f"SELECT {function}(hashtextextended(:key, 0))"), {"key": key})
+    locks.hold(session, f"members:{tenant}", shared=not exclusive)
 
 
 # Teams
@@ -199,7 +186,7 @@ def delete_team(session: Session, *, row: TeamRow, now: datetime) -> None:
 def members_among(session: Session, *, team_seq: int, user_ids: Sequence[str]) -> set[str]:
     """Which of ``user_ids`` are members: costs what ``user_ids`` costs, not what the team does."""
     found: set[str] = set()
-    for chunk in _chunks(sorted(set(user_ids))):
+    for chunk in in_chunks(sorted(set(user_ids))):
         query = select(MemberRow.user_id).where(
             MemberRow.team_seq == team_seq, col(MemberRow.user_id).in_(chunk)
         )
@@ -226,7 +213,7 @@ def remove_members(session: Session, *, row: TeamRow, user_ids: Sequence[str]) -
     membership another transaction removed meanwhile is not subtracted twice."""
     assert row.seq is not None
     removed = 0
-    for chunk in _chunks(list(user_ids)):
+    for chunk in in_chunks(user_ids):
         result = session.execute(
             delete(MemberRow).where(col(MemberRow.team_seq) == row.seq, col(MemberRow.user_id).in_(chunk))
         )
@@ -254,8 +241,7 @@ def members_by_team(
     """The members of several teams in one query per 500 teams, each list ordered by user id; only
     those among ``among`` when given (a few ids: an index seek per team, whatever its size)."""
     found: dict[int, list[TeamMember]] = {row.seq: [] for row in rows if row.seq is not None}
-    seqs = sorted(found)
-    for start in range(0, len(seqs), _CHUNK):
+    for seqs in in_chunks(sorted(found)):
         query = (
             select(MemberRow.team_seq, MemberRow.user_id, KnownUserRow.user_name)
             .outerjoin(
@@ -263,7 +249,7 @@ def members_by_team(
                 (col(KnownUserRow.tenant) == col(MemberRow.tenant))
                 & (col(KnownUserRow.user_id) == col(MemberRow.user_id)),
             )
-            .where(col(MemberRow.team_seq).in_(seqs[start : start + _CHUNK]))
+            .where(col(MemberRow.team_seq).in_(seqs))
             .order_by(col(MemberRow.team_seq), col(MemberRow.user_id))
         )
         if among is not None:
@@ -287,8 +273,8 @@ def team_record(session: Session, *, row: TeamRow, include_members: bool, member
         leader_id=row.leader_id,
         member_count=row.member_count,
         members=members,
-        created=_utc(row.created),
-        last_modified=_utc(row.last_modified),
+        created=as_utc(row.created),
+        last_modified=as_utc(row.last_modified),
         version=row.version,
     )
 
@@ -302,7 +288,7 @@ def known_user(session: Session, *, tenant: str, user_id: str) -> KnownUserRow |
 
 def known_users(session: Session, *, tenant: str, user_ids: Sequence[str]) -> dict[str, KnownUserRow]:
     found: dict[str, KnownUserRow] = {}
-    for chunk in _chunks(sorted(set(user_ids))):
+    for chunk in in_chunks(sorted(set(user_ids))):
         query = select(KnownUserRow).where(
             KnownUserRow.tenant == tenant, col(KnownUserRow.user_id).in_(chunk)
         )

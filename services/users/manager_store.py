@@ -6,21 +6,19 @@ Separate tables rather than new columns on ``users``: databases created before t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from typing import TypeVar
+from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Index, String, text, union_all
+from sqlalchemy import Index, String, union_all
 from sqlmodel import Field, Session, SQLModel, col, select
 from sqlmodel.sql.expression import Select
 
 from contracts.users import ManagerVia, RosterRole, UserRecord
+from servicekit import locks
+from servicekit.queries import in_chunks
 from services.users import manager_rules
 from services.users.attributes import ROSTER_URN, head_of
 from services.users.manager_rules import Match, MatchedBy, ReferenceKeys
 from services.users.store import UserAttributeRow, UserRow, record_of, value_head
-
-CHUNK = 500  # ids per IN list: well within every driver's parameter limit
-_T = TypeVar("_T")
 
 
 class UserManagerRow(SQLModel, table=True):
@@ -58,18 +56,11 @@ class ManagerDefaultsRow(SQLModel, table=True):
 MANAGER_TABLES: tuple[type[SQLModel], ...] = (UserManagerRow, ManagerDefaultsRow)
 
 
-def chunks(items: Sequence[_T], size: int = CHUNK) -> Iterator[Sequence[_T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def lock_tenant(session: Session, *, tenant: str) -> None:
     """Hold the tenant's manager relation until the transaction ends. Without it, a report and its
     manager created at once by two instances could each miss the other (PostgreSQL; SQLite has one
     writer)."""
-    if session.get_bind().dialect.name == "postgresql":
-        statement = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
-        session.execute(statement, {"key": f"managers:{tenant}"})
+    locks.hold(session, f"managers:{tenant}")
 
 
 def defaults(session: Session, *, tenant: str) -> ManagerDefaultsRow:
@@ -84,7 +75,7 @@ def save(session: Session, *, rows: Iterable[SQLModel]) -> None:
 
 def links(session: Session, *, tenant: str, user_ids: Iterable[str]) -> dict[str, UserManagerRow]:
     found: dict[str, UserManagerRow] = {}
-    for chunk in chunks(sorted(set(user_ids))):
+    for chunk in in_chunks(sorted(set(user_ids))):
         query = select(UserManagerRow).where(
             UserManagerRow.tenant == tenant, col(UserManagerRow.user_id).in_(chunk)
         )
@@ -115,7 +106,7 @@ def referencing(session: Session, *, tenant: str, exact: set[str], folded: set[s
     """Users whose reference may designate a user with these identifier heads (index lookups)."""
     found: set[str] = set()
     for column, heads in ((UserManagerRow.ref_exact, exact), (UserManagerRow.ref_folded, folded)):
-        for chunk in chunks(sorted(heads)):
+        for chunk in in_chunks(sorted(heads)):
             query = select(UserManagerRow.user_id).where(
                 UserManagerRow.tenant == tenant, col(column).in_(chunk)
             )
@@ -199,7 +190,7 @@ def active_among(session: Session, *, tenant: str, user_ids: Iterable[str | None
 
 def live_user_ids(session: Session, *, tenant: str, user_ids: Sequence[str]) -> set[str]:
     found: set[str] = set()
-    for chunk in chunks(sorted(set(user_ids))):
+    for chunk in in_chunks(sorted(set(user_ids))):
         query = select(UserRow.id).where(
             UserRow.tenant == tenant, col(UserRow.id).in_(chunk), col(UserRow.deleted_at).is_(None)
         )

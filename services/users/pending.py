@@ -7,7 +7,7 @@ The row remembers who asked, so the answer can go out when the seats service has
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -15,6 +15,7 @@ from sqlalchemy import UniqueConstraint
 from sqlmodel import JSON, Column, Field, Session, SQLModel, col, select
 
 from contracts.users import UserRecord
+from servicekit.clock import utc_now
 from services.users.domain import user_name_key
 
 
@@ -35,7 +36,7 @@ class PendingChange(SQLModel, table=True):
     expected_version: int | None = None
     reply_to: str | None = None
     correlation_id: str
-    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    created_at: datetime = Field(default_factory=utc_now)
 
     @property
     def user(self) -> UserRecord:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -20,12 +20,13 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
-    text,
 )
 from sqlalchemy.orm import aliased
 from sqlmodel import JSON, Column, Field, Session, SQLModel, col, select
 
 from contracts.users import UserProfile, UserRecord
+from servicekit import locks
+from servicekit.clock import as_utc
 from services.users.attributes import HEAD_LENGTH, INDEX_VERSION, index_entries
 from services.users.domain import user_name_key
 
@@ -107,17 +108,12 @@ def value_head(value_key: Any) -> ColumnElement[str]:
     return head
 
 
-def _utc(moment: datetime) -> datetime:
-    # SQLite drops the zone; every stored time is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def record_of(row: UserRow) -> UserRecord:
     return UserRecord(
         id=row.id,
         profile=UserProfile.model_validate(row.profile),
-        created=_utc(row.created),
-        last_modified=_utc(row.last_modified),
+        created=as_utc(row.created),
+        last_modified=as_utc(row.last_modified),
         version=row.version,
     )
 
@@ -353,6 +349,4 @@ def active_user_ids(session: Session, *, tenant: str) -> Sequence[str]:
 def lock_user_name(session: Session, *, tenant: str, user_name: str) -> None:
     """Hold (tenant, userName) until the transaction ends. A name is taken in two tables (users and
     pending creates); on PostgreSQL two instances could otherwise both find it free. SQLite: one writer."""
-    if session.get_bind().dialect.name == "postgresql":
-        key = f"{tenant}:{user_name_key(user_name)}"
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+    locks.hold(session, f"user name:{tenant}:{user_name_key(user_name)}")

@@ -9,7 +9,7 @@ import pytest
 from contracts.rejections import RejectionReason
 from contracts.teams import GetTeam, ListGroups, PushGroup, TeamPage, TeamRecord, TeamReply
 from services.teams import domain, group_filters
-from services.teams.listing import Narrowing
+from services.teams.listing_store import Narrowing
 from services.teams.tests.conftest import TeamsHarness
 from services.teams.tests.group_helpers import manager_team, new_id, portal_team, push, rejected
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from contracts.envelope import Envelope, Message, wrap
 from contracts.teams import MembershipChange, MembershipOp, PatchGroup, PushGroup, TeamReply
 from contracts.users import UserCreated, UserDeactivated, UserDeleted, UserReactivated, UserUpdated
-from services.teams.manager_rule import UserState, manager_teams
+from services.teams.manager_teams import UserState, manager_teams
 from services.teams.tests.conftest import TeamsHarness
 from services.teams.tests.replica_helpers import manager_changed, members_of, record
 from services.teams.tests.replica_helpers import manager_teams as stored_manager_teams

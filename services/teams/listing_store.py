@@ -17,8 +17,6 @@ from sqlmodel import Session, col, select
 from contracts.teams import TeamRecord, TeamSource
 from services.teams.store import TeamRow, members_by_team, team_record
 
-_CHUNK = 500
-
 
 @dataclass(frozen=True)
 class Narrowing:

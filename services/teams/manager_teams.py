@@ -1,5 +1,5 @@
-"""The manager rule (pure): for every manager with at least one active direct report there is exactly
-one team holding all of those reports, led by the manager (seed "Okta Production Provisioning" §3)."""
+"""Which manager teams exist (pure): for every manager with at least one active direct report there is
+exactly one team holding all of those reports, led by the manager and named after them."""
 
 from __future__ import annotations
 
