@@ -1,1 +1,1 @@
-pytest_plugins = ["servicekit.testing"]
+pytest_plugins = ["devinfra.fixtures"]

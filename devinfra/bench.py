@@ -35,7 +35,7 @@ from urllib.parse import quote
 
 import httpx
 
-from devinfra.kafka import free_ports
+from devinfra.ports import free_ports
 from devinfra.processes import (
     ManagedProcess,
     ProcessFailed,

@@ -58,7 +58,7 @@ KAFKA = ImageSpec(
     "containers/kafka.Containerfile",
     (
         _TRUST,
-        "devinfra/kafka-pom.xml",
+        "devinfra/kafka/pom.xml",
         "containers/kafka-entrypoint.sh",
         "containers/kafka-log4j2.properties",
     ),

@@ -17,7 +17,6 @@ import os
 import pwd
 import shlex
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -32,6 +31,8 @@ from urllib.parse import quote
 
 import psycopg
 from psycopg import sql
+
+from devinfra.ports import free_ports, port_is_free
 
 __all__ = ["LocalPostgres", "ensure_postgres_installed", "main"]
 
@@ -101,22 +102,6 @@ def ensure_postgres_installed() -> Path:
     return bin_dir
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
 def _ensure_os_user() -> pwd.struct_passwd:
     try:
         return pwd.getpwnam(OS_USER)
@@ -165,7 +150,7 @@ class LocalPostgres:
     def __init__(self, data_dir: Path, *, port: int | None = None) -> None:
         self.data_dir = Path(data_dir).absolute()
         self._port_fixed = port is not None
-        self._port = port if port is not None else _free_port()
+        self._port = port if port is not None else free_ports(1)[0]
         self._bin_dir: Path | None = None
         self._running = False
 
@@ -294,10 +279,10 @@ class LocalPostgres:
                 return
             except PostgresError:
                 self._pg_ctl("stop", "-m", "immediate", "-w", check=False)
-                # Another process may have grabbed the port between _free_port() and bind().
-                if attempt == attempts or _port_is_free(self._port):
+                # Another process may have grabbed the port between choosing it and binding it.
+                if attempt == attempts or port_is_free(self._port):
                     raise
-                self._port = _free_port()
+                self._port = free_ports(1)[0]
 
     def _pg_ctl_start(self, deadline: float) -> None:
         options = ["-p", str(self._port), "-k", str(self.data_dir)]

@@ -11,7 +11,6 @@ import argparse
 import os
 import secrets
 import shutil
-import socket
 import sys
 import time
 from collections.abc import Sequence
@@ -19,7 +18,8 @@ from pathlib import Path
 
 import httpx
 
-from devinfra.kafka import LocalKafka, free_ports
+from devinfra.kafka import LocalKafka
+from devinfra.ports import free_ports, port_or_free
 from devinfra.processes import ManagedProcess, StopRequested, stop_on_signals, wait_for_http, wait_for_log
 
 DEMO_TENANT = "demo"
@@ -35,15 +35,6 @@ def admin_token(state_dir: Path) -> str:
         with os.fdopen(descriptor, "w") as file:
             file.write(secrets.token_urlsafe(32) + "\n")
     return path.read_text().strip()
-
-
-def _port_or_free(preferred: int) -> int:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", preferred))
-            return preferred
-        except OSError:
-            return free_ports(1)[0]
 
 
 def demo_token(base_url: str, token: str, *, seats: int) -> str:
@@ -80,7 +71,7 @@ def run(state_dir: Path, port: int, demo_seats: int) -> int:
     try:
         if not env.get("KAFKA_BOOTSTRAP_SERVERS"):
             shutil.rmtree(state_dir / "kafka", ignore_errors=True)
-            kafka = LocalKafka(state_dir / "kafka", port=_port_or_free(9092))
+            kafka = LocalKafka(state_dir / "kafka", port=port_or_free(9092))
             print(f"starting Kafka on {kafka.bootstrap_servers} …", flush=True)
             kafka.start()
             env["KAFKA_BOOTSTRAP_SERVERS"] = kafka.bootstrap_servers

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from servicekit.testing import PostgresServer
+from devinfra.fixtures import PostgresServer
 from tests.stack import Stack, Tenant
 
 

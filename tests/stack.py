@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from devinfra.kafka import free_ports
+from devinfra.ports import free_ports
 from devinfra.processes import ManagedProcess, wait_for_http, wait_for_log
 
 

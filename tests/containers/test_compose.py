@@ -16,7 +16,7 @@ import pytest
 
 from devinfra.containers import REPO_ROOT, Engine
 from devinfra.images import RosterImages
-from devinfra.kafka import free_ports
+from devinfra.ports import free_ports
 from tests.containers.okta_flows import okta_create, push_group
 from tests.stack import Tenant, create_tenant
 

@@ -1,7 +1,9 @@
-"""pytest fixtures shared by every test tier: real PostgreSQL and SQLite databases, real Kafka.
+"""The pytest plugin every test tier uses (registered in the root ``conftest.py``): real PostgreSQL
+and SQLite databases, real Kafka, and the ``kafka``/``postgres`` markers set from what a test uses.
 
 ``KAFKA_BOOTSTRAP_SERVERS`` / ``DATABASE_URL`` point the tests at existing servers; otherwise
-local ones are started (Kafka from Maven Central jars, PostgreSQL from Debian's package).
+local ones are started (Kafka from Maven Central jars, PostgreSQL from Debian's package), once per
+session and only if a selected test needs them: ``-m "not kafka and not postgres"`` starts none.
 """
 
 from __future__ import annotations
@@ -16,6 +18,21 @@ from uuid import uuid4
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+_MARKS_BY_FIXTURE = {"kafka_bootstrap": "kafka", "postgres_server": "postgres"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses a server's fixture, directly or through others, carries its marker; one run
+    on PostgreSQL by ``database_url`` does too. Deselecting by marker then never starts the server."""
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("database_url") == "postgresql":
+            used.add("postgres_server")
+        for fixture, mark in _MARKS_BY_FIXTURE.items():
+            if fixture in used:
+                item.add_marker(mark)
 
 
 class PostgresServer:

@@ -1,0 +1,5 @@
+import sys
+
+from devinfra.kafka.cli import main
+
+sys.exit(main())
