@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import FrameType
 
@@ -41,6 +41,7 @@ class ManagedProcess:
         self.env = dict(env)
         self.log_file = log_file
         self._process: subprocess.Popen[bytes] | None = None
+        self._terminated = False
 
     @classmethod
     def python_module(
@@ -55,6 +56,7 @@ class ManagedProcess:
         self._process = subprocess.Popen(
             self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
+        self._terminated = False
         log.close()
         return self
 
@@ -66,11 +68,18 @@ class ManagedProcess:
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    def terminate(self) -> None:
+        """SIGTERM once, without waiting: a second one makes uvicorn skip its shutdown."""
+        if self.alive() and not self._terminated:
+            assert self._process is not None
+            self._process.send_signal(signal.SIGTERM)
+            self._terminated = True
+
     def stop(self, timeout: float = 20.0) -> None:
         if not self.alive():
             return
         assert self._process is not None
-        self._process.send_signal(signal.SIGTERM)
+        self.terminate()
         try:
             self._process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -90,6 +99,15 @@ class ManagedProcess:
     def check_alive(self) -> None:
         if not self.alive():
             raise ProcessFailed(f"{self.name} exited; last log lines:\n{self.log_tail()}")
+
+
+def stop_together(processes: Iterable[ManagedProcess], timeout: float = 20.0) -> None:
+    """SIGTERM every one, then wait for each: stopping many costs the slowest, not the sum."""
+    running = [process for process in processes if process.alive()]
+    for process in running:
+        process.terminate()
+    for process in running:
+        process.stop(timeout)
 
 
 def wait_for_http(

@@ -20,7 +20,14 @@ import httpx
 
 from devinfra.kafka import LocalKafka
 from devinfra.ports import free_ports, port_or_free
-from devinfra.processes import ManagedProcess, StopRequested, stop_on_signals, wait_for_http, wait_for_log
+from devinfra.processes import (
+    ManagedProcess,
+    StopRequested,
+    stop_on_signals,
+    stop_together,
+    wait_for_http,
+    wait_for_log,
+)
 
 DEMO_TENANT = "demo"
 
@@ -92,8 +99,7 @@ def run(state_dir: Path, port: int, demo_seats: int) -> int:
         print("stopping …", file=sys.stderr)
         return 0
     finally:
-        for process in reversed(processes):
-            process.stop()
+        stop_together(processes)
         if kafka is not None:
             kafka.stop()
 

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel, create_engine
+
+from servicekit import locks
+
+SCHEMA_LOCK = "schema"
+"""Held while an instance creates or changes its service's tables and prepares their data: several
+instances starting together on a new database must not each create the same tables."""
 
 
 def make_engine(url: str) -> Engine:
@@ -50,21 +58,50 @@ def _sqlite_engine(url: str) -> Engine:
 
 
 def ensure_postgres_database(url: str) -> None:
-    """Create the service's database on the server if it does not exist yet."""
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    """Create the service's database on the server if it does not exist yet. Instances starting
+    together take turns (the lock lives in the ``postgres`` database they all connect to); one
+    that does not take the lock and creates it meanwhile is tolerated too."""
+    name = make_url(url).database
+    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
-        with admin.connect() as connection:
-            exists = connection.execute(
-                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
-            ).scalar()
-            if not exists:
-                connection.execute(text(f'CREATE DATABASE "{target.database}"'))
+        with admin.connect() as connection, locks.held_by_connection(connection, f"create database {name}"):
+            if _database_exists(connection, name):
+                return
+            try:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+            except DBAPIError:
+                if not _database_exists(connection, name):
+                    raise
     finally:
         admin.dispose()
 
 
-def create_tables(engine: Engine, models: Iterable[type[SQLModel]]) -> None:
-    """Create only this service's tables: every service shares SQLModel's metadata in tests."""
+def _database_exists(connection: Connection, name: str | None) -> bool:
+    query = text("SELECT 1 FROM pg_database WHERE datname = :name")
+    return connection.execute(query, {"name": name}).scalar() is not None
+
+
+@contextlib.contextmanager
+def schema_lock(engine: Engine) -> Iterator[Connection]:
+    """A connection holding ``SCHEMA_LOCK`` for the block (PostgreSQL; SQLite has one writer).
+    Whatever changes the schema (``create_all`` today, migrations later) runs inside it."""
+    with engine.connect() as connection, locks.held_by_connection(connection, SCHEMA_LOCK):
+        yield connection
+
+
+def prepare_database(
+    engine: Engine, models: Iterable[type[SQLModel]], *, then: Callable[[Engine], object] | None = None
+) -> None:
+    """Create this service's missing tables, then run ``then`` (data backfills), one instance at a
+    time: the next one finds the tables made and the data prepared."""
     tables = [model.__table__ for model in models]  # type: ignore[attr-defined]
-    SQLModel.metadata.create_all(engine, tables=tables)
+    with schema_lock(engine) as connection:
+        # Only this service's tables: every service shares SQLModel's metadata in tests.
+        SQLModel.metadata.create_all(connection, tables=tables)
+        connection.commit()
+        if then is not None:
+            then(engine)
+
+
+def create_tables(engine: Engine, models: Iterable[type[SQLModel]]) -> None:
+    prepare_database(engine, models)

@@ -18,7 +18,7 @@ from servicekit.settings import ServiceSettings
 
 
 async def _kafka_answers(settings: ServiceSettings) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=5000)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_servers, request_timeout_ms=5000)
     await admin.start()
     try:
         await admin.list_topics()

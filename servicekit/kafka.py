@@ -34,8 +34,7 @@ def make_broker(settings: ServiceSettings, *, client_id: str) -> KafkaBroker:
     # acks=all + idempotence: a publish is acknowledged only once every in-sync replica has it,
     # and producer retries never duplicate a record (architecture.md §3 rule 5).
     return KafkaBroker(
-        # FastStream passes a string on as one host; aiokafka splits only its own string argument.
-        [server.strip() for server in settings.kafka_bootstrap_servers.split(",") if server.strip()],
+        settings.kafka_servers,
         client_id=client_id,
         acks="all",
         enable_idempotence=True,
@@ -50,9 +49,10 @@ def make_broker(settings: ServiceSettings, *, client_id: str) -> KafkaBroker:
 async def ensure_topics(
     settings: ServiceSettings, topics: Iterable[str], *, partitions: int | None = None
 ) -> None:
-    """Create missing topics with the configured partitions and replication; idempotent."""
+    """Create missing topics with the configured partitions and replication, and return once every
+    partition of every one has a leader; idempotent, and safe for instances starting together."""
     wanted = sorted(set(topics))
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_servers)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -72,6 +72,9 @@ async def ensure_topics(
         ]
         if missing:
             await _create(admin, missing)
+        # Listed is not served: a topic another instance is creating right now is listed before its
+        # partitions have leaders, and a consumer subscribing then fails to start.
+        await _wait_until_led(admin, wanted)
     finally:
         await admin.close()
 
@@ -104,19 +107,27 @@ async def _create(admin: AIOKafkaAdminClient, topics: list[NewTopic]) -> None:
         if pending:
             log.warning("creating topics again, the brokers answered: %s", refusals)
             await asyncio.sleep(1.0)
-    # Metadata reaches the brokers asynchronously (seconds on a busy machine): a consumer that
-    # subscribes before its broker lists the topic would fail to start.
-    wanted = {topic.name for topic in topics}
-    while missing := wanted - set(await admin.list_topics()):
+
+
+async def _wait_until_led(admin: AIOKafkaAdminClient, topics: list[str]) -> None:
+    """Until the brokers list every topic with a leader for each partition. Metadata reaches them
+    asynchronously (seconds on a busy machine), and a consumer that subscribes before fails to start."""
+    deadline = time.monotonic() + _TOPIC_CREATION_SECONDS
+    while waiting := [topic["topic"] for topic in await admin.describe_topics(topics) if not _led(topic)]:
         if time.monotonic() > deadline:
             raise TopicCreationFailed(
-                f"topics created but not listed in {_TOPIC_CREATION_SECONDS:.0f} s: {missing}"
+                f"topics without leaders after {_TOPIC_CREATION_SECONDS:.0f} s: {waiting}"
             )
         await asyncio.sleep(0.2)
 
 
+def _led(topic: dict[str, Any]) -> bool:
+    partitions = topic["partitions"]
+    return not topic["error_code"] and bool(partitions) and all(p["leader"] >= 0 for p in partitions)
+
+
 async def delete_topics(settings: ServiceSettings, topics: Iterable[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_servers)
     await admin.start()
     try:
         await admin.delete_topics(list(topics))
@@ -136,7 +147,7 @@ class TopicDirectory:
     """Which topics exist. A gateway's reply topic is deleted when that instance stops: a reply
     still in an outbox can then never be delivered, and must not hold up the messages behind it."""
 
-    def __init__(self, bootstrap_servers: str, *, max_age_seconds: float = 2.0) -> None:
+    def __init__(self, bootstrap_servers: list[str], *, max_age_seconds: float = 2.0) -> None:
         self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
         self._started = False
         self._known: set[str] = set()

@@ -24,7 +24,7 @@ from sqlmodel import Session, SQLModel
 
 from contracts.topics import dead_letter_topic
 from servicekit import health
-from servicekit.db import create_tables, make_engine
+from servicekit.db import make_engine, prepare_database
 from servicekit.handling import HandlerMap, MessageProcessor, RawRecord
 from servicekit.kafka import (
     MAX_MESSAGE_BYTES,
@@ -61,7 +61,7 @@ class ServiceDefinition:
     owned_topics: Sequence[str]  # created (with their dead-letter topics) at start-up
     # Other services' event topics: only the handled types matter, the rest is acknowledged.
     listens: Mapping[str, HandlerMap] = field(default_factory=dict)
-    # Runs in a worker thread once the tables exist and before any message is consumed.
+    # Runs once the tables exist and before any message is consumed, one instance at a time.
     prepare: Callable[[Engine], object] | None = None
     periodic: Sequence[Periodic] = ()
 
@@ -72,7 +72,7 @@ class RunningService:
         self.settings = settings
         self.engine: Engine = make_engine(settings.resolved_database_url())
         self.broker: KafkaBroker = make_broker(settings, client_id=definition.name)
-        self._topics = TopicDirectory(settings.kafka_bootstrap_servers)
+        self._topics = TopicDirectory(settings.kafka_servers)
         publish_batch = outbox_publisher(self.broker, self._topics)
         self._relay = OutboxRelay(engine=self.engine, publish_batch=publish_batch)
         self._tasks: list[asyncio.Task[None]] = []
@@ -109,9 +109,8 @@ class RunningService:
         )(consume)
 
     async def start(self) -> None:
-        create_tables(self.engine, [*self.definition.tables, *MESSAGING_TABLES])
-        if self.definition.prepare is not None:
-            await asyncio.to_thread(self.definition.prepare, self.engine)
+        tables = [*self.definition.tables, *MESSAGING_TABLES]
+        await asyncio.to_thread(prepare_database, self.engine, tables, then=self.definition.prepare)
         # Listened-to topics too: a subscription to a topic that does not exist yet would only
         # notice it at the next metadata refresh. Creation is idempotent and uses shared settings.
         topics = [*self.definition.owned_topics, *self.definition.listens]

@@ -14,11 +14,27 @@ from sqlalchemy.engine import make_url
 DEFAULT_STATE_DIR = Path("var")
 
 
+def broker_list(bootstrap_servers: str) -> list[str]:
+    """``host1:9092,host2:9092`` as ``["host1:9092", "host2:9092"]``. Kafka clients get the list, never
+    the string: FastStream takes a string for one broker and never splits it at the commas."""
+    servers = [server.strip() for server in bootstrap_servers.split(",")]
+    for server in servers:
+        host, colon, port = server.rpartition(":")
+        if not server or (colon and not (host and port.isdigit())):
+            raise ValueError(
+                f"kafka_bootstrap_servers must be host:port entries separated by commas, "
+                f"got {bootstrap_servers!r}"
+            )
+    return servers
+
+
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
 
     service_name: str = Field(description="Names the consumer group, producer and database.")
-    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092", description="One broker or several: ``host1:9092,host2:9092``."
+    )
     topic_partitions: int = Field(default=6, ge=1)
     topic_replication_factor: int = Field(default=1, ge=1)
     topic_min_insync_replicas: int = Field(default=1, ge=1)
@@ -44,10 +60,14 @@ class ServiceSettings(BaseSettings):
         if self.message_retention_hours <= self.topic_retention_hours:
             # An inbox entry forgotten while its message can still be redelivered breaks idempotency.
             raise ValueError("message_retention_hours must exceed topic_retention_hours")
-        if not self.kafka_bootstrap_servers.strip():
-            raise ValueError("kafka_bootstrap_servers must not be empty")
+        broker_list(self.kafka_bootstrap_servers)  # fails fast on an empty or malformed list
         make_url(self.resolved_database_url())  # fails fast on a malformed URL
         return self
+
+    @property
+    def kafka_servers(self) -> list[str]:
+        """The brokers to bootstrap from, as the list every Kafka client is given."""
+        return broker_list(self.kafka_bootstrap_servers)
 
     def resolved_database_url(self) -> str:
         """Own URL if given; else the shared server with a database per service; else SQLite."""

@@ -5,14 +5,14 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 from devinfra.ports import free_ports
-from devinfra.processes import ManagedProcess, wait_for_http, wait_for_log
+from devinfra.processes import ManagedProcess, stop_together, wait_for_http, wait_for_log
 
 
 @dataclass
@@ -136,6 +136,32 @@ class Stack:
         self.gateway_ports.append(port)
         return f"http://127.0.0.1:{port}/scim/v2"
 
+    def start_together(self, services: Sequence[str], *, gateways: int = 0, **env: str) -> None:
+        """Start these service instances (a name twice: two instances) and ``gateways`` gateways all
+        at once, as an orchestrator does, then wait until every one of them is up."""
+        started: list[tuple[ManagedProcess, str | None]] = []
+        for service in services:
+            name = f"{service}-{len(self.extras)}"
+            log = self.state_dir / "logs" / f"{name}.log"
+            module = f"services.{service}"
+            process = ManagedProcess.python_module(name, module, env=self.env(**env), log_file=log)
+            self.extras.append(process.start())
+            started.append((process, None))
+        for _ in range(gateways):
+            port, instance = free_ports(1)[0], f"gw{len(self.gateways)}-{secrets.token_hex(3)}"
+            log = self.state_dir / "logs" / f"gateway-{instance}.log"
+            env_here = self.env(GATEWAY_PORT=str(port), GATEWAY_INSTANCE_ID=instance, **env)
+            process = ManagedProcess.python_module(instance, "services.gateway", env=env_here, log_file=log)
+            self.gateways.append(process.start())
+            self.gateway_ports.append(port)
+            self.gateway_instances.append(instance)
+            started.append((process, f"http://127.0.0.1:{port}/admin/v1/tenants"))
+        for process, admin_url in started:
+            if admin_url is None:
+                wait_for_log(process, "service started", timeout=180)
+            else:
+                wait_for_http(admin_url, process=process, headers=self.admin_auth, timeout=180)
+
     @property
     def admin_auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.admin_token}"}
@@ -150,8 +176,5 @@ class Stack:
             return create_tenant(admin, name)
 
     def stop(self) -> None:
-        for gateway in self.gateways:
-            gateway.stop()
-        for service in (*self.extras, self.users, self.seats, self.teams):
-            if service is not None:
-                service.stop()
+        services = [service for service in (self.users, self.seats, self.teams) if service is not None]
+        stop_together([*self.gateways, *self.extras, *services])

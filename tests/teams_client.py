@@ -79,3 +79,13 @@ def stays(read: Callable[[], T], expected: T, *, seconds: float = 2.0) -> None:
     while time.monotonic() < deadline:
         assert read() == expected
         time.sleep(0.2)
+
+
+def provision_user_in_group(scim: httpx.Client, user_name: str) -> None:
+    """A user (gateway → users → seats → users → gateway) in a new group (→ teams): every service
+    answered."""
+    user_id = create_user(scim, user_name)
+    body = {"schemas": [GROUP], "displayName": f"Team {user_name}", "members": [{"value": user_id}]}
+    group = scim.post("/Groups", json=body)
+    assert group.status_code == 201, group.text
+    assert group_members(scim, group.json()["id"]) == {user_id}

@@ -12,7 +12,6 @@ from sqlmodel import Session
 from contracts.envelope import Message, wrap
 from contracts.topics import SEATS_EVENTS, USERS_COMMANDS, USERS_EVENTS, USERS_QUERIES, resource_key
 from contracts.users import UserRecord, UserUpdated
-from servicekit.db import create_tables
 from servicekit.messaging import enqueue_envelope
 from servicekit.service import Periodic, ServiceDefinition, run_process
 from services.users import manager_store, managers, store
@@ -36,7 +35,6 @@ def backfill_search_index(engine: Engine) -> int:
     Runs before the consumers start, so filters never miss a user. Another instance doing the same
     at the same time makes a batch conflict on the index's primary key: that batch is retried.
     """
-    create_tables(engine, USER_TABLES)
     with Session(engine) as session, session.begin():
         if store.discard_outdated_index(session):
             log.info("the search index was written by another version: indexing every user again")
@@ -72,7 +70,6 @@ def _link_and_announce(session: Session, tenant: str, users: list[UserRecord]) -
 def backfill_managers(engine: Engine) -> int:
     """Resolve the managers of users stored before the manager relation existed; a no-op once every
     user has been. Announced like any resolution, so the teams service builds their manager teams."""
-    create_tables(engine, MANAGER_TABLES)
     linked = 0
     while True:
         with Session(engine) as session, session.begin():
