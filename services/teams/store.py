@@ -16,7 +16,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from contracts.teams import TeamMember, TeamRecord, TeamSource
 from servicekit import locks
 from servicekit.clock import as_utc
-from servicekit.queries import in_chunks
+from servicekit.queries import in_chunks, select_in
 
 
 class TeamRow(SQLModel, table=True):
@@ -185,13 +185,8 @@ def delete_team(session: Session, *, row: TeamRow, now: datetime) -> None:
 
 def members_among(session: Session, *, team_seq: int, user_ids: Sequence[str]) -> set[str]:
     """Which of ``user_ids`` are members: costs what ``user_ids`` costs, not what the team does."""
-    found: set[str] = set()
-    for chunk in in_chunks(sorted(set(user_ids))):
-        query = select(MemberRow.user_id).where(
-            MemberRow.team_seq == team_seq, col(MemberRow.user_id).in_(chunk)
-        )
-        found.update(session.exec(query))
-    return found
+    query = select(MemberRow.user_id).where(MemberRow.team_seq == team_seq)
+    return set(select_in(session, query, MemberRow.user_id, user_ids))
 
 
 def all_member_ids(session: Session, *, team_seq: int) -> set[str]:
@@ -287,13 +282,8 @@ def known_user(session: Session, *, tenant: str, user_id: str) -> KnownUserRow |
 
 
 def known_users(session: Session, *, tenant: str, user_ids: Sequence[str]) -> dict[str, KnownUserRow]:
-    found: dict[str, KnownUserRow] = {}
-    for chunk in in_chunks(sorted(set(user_ids))):
-        query = select(KnownUserRow).where(
-            KnownUserRow.tenant == tenant, col(KnownUserRow.user_id).in_(chunk)
-        )
-        found.update((row.user_id, row) for row in session.exec(query))
-    return found
+    query = select(KnownUserRow).where(KnownUserRow.tenant == tenant)
+    return {row.user_id: row for row in select_in(session, query, KnownUserRow.user_id, user_ids)}
 
 
 def save_known_user(session: Session, *, row: KnownUserRow) -> None:

@@ -14,7 +14,7 @@ from sqlmodel.sql.expression import Select
 
 from contracts.users import ManagerVia, RosterRole, UserRecord
 from servicekit import locks
-from servicekit.queries import in_chunks
+from servicekit.queries import select_in
 from services.users import manager_rules
 from services.users.attributes import ROSTER_URN, head_of
 from services.users.manager_rules import Match, MatchedBy, ReferenceKeys
@@ -74,13 +74,8 @@ def save(session: Session, *, rows: Iterable[SQLModel]) -> None:
 
 
 def links(session: Session, *, tenant: str, user_ids: Iterable[str]) -> dict[str, UserManagerRow]:
-    found: dict[str, UserManagerRow] = {}
-    for chunk in in_chunks(sorted(set(user_ids))):
-        query = select(UserManagerRow).where(
-            UserManagerRow.tenant == tenant, col(UserManagerRow.user_id).in_(chunk)
-        )
-        found.update((row.user_id, row) for row in session.exec(query))
-    return found
+    query = select(UserManagerRow).where(UserManagerRow.tenant == tenant)
+    return {row.user_id: row for row in select_in(session, query, UserManagerRow.user_id, user_ids)}
 
 
 def forget(session: Session, *, tenant: str, user_id: str) -> None:
@@ -104,13 +99,9 @@ def linked_to(session: Session, *, tenant: str, manager_id: str) -> list[str]:
 
 def referencing(session: Session, *, tenant: str, exact: set[str], folded: set[str]) -> list[str]:
     """Users whose reference may designate a user with these identifier heads (index lookups)."""
-    found: set[str] = set()
-    for column, heads in ((UserManagerRow.ref_exact, exact), (UserManagerRow.ref_folded, folded)):
-        for chunk in in_chunks(sorted(heads)):
-            query = select(UserManagerRow.user_id).where(
-                UserManagerRow.tenant == tenant, col(column).in_(chunk)
-            )
-            found.update(session.exec(query))
+    query = select(UserManagerRow.user_id).where(UserManagerRow.tenant == tenant)
+    found = {*select_in(session, query, UserManagerRow.ref_exact, exact)}
+    found.update(select_in(session, query, UserManagerRow.ref_folded, folded))
     return sorted(found)
 
 
@@ -189,13 +180,8 @@ def active_among(session: Session, *, tenant: str, user_ids: Iterable[str | None
 
 
 def live_user_ids(session: Session, *, tenant: str, user_ids: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for chunk in in_chunks(sorted(set(user_ids))):
-        query = select(UserRow.id).where(
-            UserRow.tenant == tenant, col(UserRow.id).in_(chunk), col(UserRow.deleted_at).is_(None)
-        )
-        found.update(session.exec(query))
-    return found
+    query = select(UserRow.id).where(UserRow.tenant == tenant, col(UserRow.deleted_at).is_(None))
+    return set(select_in(session, query, UserRow.id, user_ids))
 
 
 def unlinked_users(session: Session, *, limit: int) -> list[tuple[str, UserRecord]]:
