@@ -25,14 +25,14 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType, TracebackType
-from typing import Self
+from types import FrameType
 from urllib.parse import quote
 
 import psycopg
 from psycopg import sql
 
 from devinfra.ports import free_ports, port_is_free
+from devinfra.processes import Served
 
 __all__ = ["LocalPostgres", "ensure_postgres_installed", "main"]
 
@@ -140,7 +140,7 @@ class PostgresError(RuntimeError):
     """The local PostgreSQL server could not be set up, started or stopped."""
 
 
-class LocalPostgres:
+class LocalPostgres(Served):
     """A PostgreSQL server owning ``data_dir``, listening only on 127.0.0.1.
 
     Authentication is ``trust`` for the ``postgres`` superuser; the server is stopped at
@@ -205,18 +205,6 @@ class LocalPostgres:
             conn.execute(drop)
             conn.execute(create)
         return self.url(name)
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         state = "running" if self._running else "stopped"

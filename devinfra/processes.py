@@ -10,8 +10,26 @@ import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import FrameType
+from typing import Self
 
 import httpx
+
+
+class Served:
+    """A local server as a context manager: started on entry, stopped on exit."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
 
 
 class ProcessFailed(RuntimeError):

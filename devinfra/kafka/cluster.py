@@ -6,12 +6,11 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 from devinfra.kafka import registry
 from devinfra.kafka.node import KafkaNode, random_cluster_id
 from devinfra.ports import HOST, free_ports
+from devinfra.processes import Served
 
 
 class LocalKafka(KafkaNode):
@@ -47,7 +46,7 @@ class LocalKafka(KafkaNode):
         )
 
 
-class LocalKafkaCluster:
+class LocalKafkaCluster(Served):
     """``nodes`` combined broker/controller processes forming one KRaft cluster.
 
     With three or more nodes, topics default to replication 3 and min ISR 2 (internal
@@ -111,15 +110,3 @@ class LocalKafkaCluster:
         registry.stop_processes([node.process for node in self.nodes if node.process is not None], timeout)
         for node in self.nodes:
             node.process = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()

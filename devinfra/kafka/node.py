@@ -9,14 +9,13 @@ import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 from devinfra.kafka import registry
 from devinfra.kafka.errors import KafkaError
 from devinfra.kafka.java import java_command
 from devinfra.kafka.metadata import alive_broker_ids
 from devinfra.ports import HOST, port_is_free
+from devinfra.processes import Served
 
 LOG_FILE_NAME = "kafka.log"
 
@@ -45,7 +44,7 @@ def log_tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-class KafkaNode:
+class KafkaNode(Served):
     """One Kafka process acting as both broker and KRaft controller.
 
     ``start``/``stop``/``kill`` may be called repeatedly: the data directory keeps the
@@ -114,19 +113,6 @@ class KafkaNode:
             self.process.wait()
             registry.untrack(self.process)
             self.process = None
-
-    def __enter__(self) -> Self:
-        if not self.running:
-            self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         state = f"pid {self.pid}" if self.running else "stopped"
