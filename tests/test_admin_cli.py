@@ -9,6 +9,8 @@ from services.gateway.cli import main as roster_admin
 from tests.stack import Stack
 from tests.teams_client import GROUP, create_user, eventually
 
+pytestmark = pytest.mark.slow
+
 
 def _cli(stack: Stack, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str], str]:
     url = f"http://127.0.0.1:{stack.gateway_ports[0]}"

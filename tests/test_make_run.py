@@ -15,7 +15,7 @@ import pytest
 
 from tests.okta import filter_params, user_body
 
-pytestmark = [pytest.mark.slow]
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
 
 def _children_of(pid: int) -> set[int]:

@@ -4,9 +4,12 @@ default, a manager deactivated and reactivated — the manager teams checked aft
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.stack import Stack, Tenant
 from tests.teams_client import PATCH_OP, create_user, eventually, manager_teams, stays
+
+pytestmark = pytest.mark.slow
 
 
 def _set_active(scim: httpx.Client, user_id: str, active: bool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.stack import Stack, Tenant
 from tests.teams_client import (
@@ -17,6 +18,8 @@ from tests.teams_client import (
     stays,
 )
 from tests.test_scim_users_e2e import _assert_error
+
+pytestmark = pytest.mark.slow
 
 
 def _portal_team(stack: Stack, tenant: Tenant, name: str, *members: str) -> str:

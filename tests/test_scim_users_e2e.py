@@ -5,10 +5,13 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 from sqlalchemy import create_engine, text
 
 from tests.okta import ENTERPRISE, filter_params, user_body
 from tests.stack import Stack, Tenant
+
+pytestmark = pytest.mark.slow
 
 ERROR_URN = "urn:ietf:params:scim:api:messages:2.0:Error"
 

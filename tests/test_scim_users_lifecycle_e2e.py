@@ -15,6 +15,8 @@ from tests.okta import ENTERPRISE, filter_params, user_body
 from tests.stack import Stack, Tenant
 from tests.test_scim_users_e2e import _assert_error, _total
 
+pytestmark = pytest.mark.slow
+
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 ROSTER = "urn:roster:params:scim:schemas:extension:roster:2.0:User"
 

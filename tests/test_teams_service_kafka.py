@@ -7,9 +7,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 
 from tests.stack import Stack
 from tests.teams_client import GROUP, PATCH_OP, create_user, group_members, member_ref
+
+pytestmark = pytest.mark.slow
 
 
 async def _add_one_by_one(

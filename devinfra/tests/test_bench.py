@@ -40,6 +40,7 @@ def _users_named(target: Target, prefix: str) -> list[str]:
     return sorted(user["userName"] for user in page.get("Resources", []))
 
 
+@pytest.mark.slow  # the reference server runs as a process of its own
 async def test_every_flow_creates_one_user(reference: Target) -> None:
     result = await load(
         reference.base_url,
@@ -59,6 +60,7 @@ async def test_every_flow_creates_one_user(reference: Target) -> None:
     assert _users_named(reference, "bench-test") == expected
 
 
+@pytest.mark.slow  # the reference server runs as a process of its own
 async def test_failures_are_counted_by_status(reference: Target) -> None:
     result = await load(reference.base_url, "wrong-token", users=5, concurrency=2, warmup=0)
 
@@ -69,6 +71,7 @@ async def test_failures_are_counted_by_status(reference: Target) -> None:
     assert "GET 401: 5" in format_result(result)
 
 
+@pytest.mark.slow  # the reference server runs as a process of its own
 async def test_an_existing_user_is_not_created_again(reference: Target) -> None:
     async def create_three() -> LoadResult:
         return await load(reference.base_url, reference.token, users=3, prefix="bench-twice", warmup=0)
@@ -81,6 +84,7 @@ async def test_an_existing_user_is_not_created_again(reference: Target) -> None:
     assert again.post.count == 0
 
 
+@pytest.mark.slow  # the reference server runs as a process of its own
 def test_the_cli_exit_status_tells_whether_every_flow_completed(
     reference: Target, capsys: pytest.CaptureFixture[str]
 ) -> None:

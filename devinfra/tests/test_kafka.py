@@ -115,6 +115,7 @@ def test_classpath_is_cached_and_complete() -> None:
     assert kafka_classpath() == jars
 
 
+@pytest.mark.slow
 def test_start_failure_reports_log_tail(tmp_path: Path) -> None:
     broker = LocalKafka(tmp_path / "kafka", heap="1k")
     with pytest.raises(KafkaError, match="heap"):
@@ -123,6 +124,7 @@ def test_start_failure_reports_log_tail(tmp_path: Path) -> None:
     assert not _processes_mentioning(tmp_path)
 
 
+@pytest.mark.slow
 async def test_single_node_produce_and_consume(tmp_path: Path) -> None:
     data_dir = tmp_path / "kafka"
     with LocalKafka(data_dir) as broker:

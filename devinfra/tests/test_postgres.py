@@ -14,7 +14,7 @@ from sqlalchemy import Engine, create_engine, inspect, text
 
 from devinfra.postgres import LocalPostgres, ensure_postgres_installed
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]  # each test starts servers of its own
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from uuid import uuid4
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +21,9 @@ from services.teams.manager_teams import UserState, manager_teams
 from services.teams.tests.conftest import TeamsHarness
 from services.teams.tests.replica_helpers import manager_changed, members_of, record
 from services.teams.tests.replica_helpers import manager_teams as stored_manager_teams
+
+# Long property runs: minutes on PostgreSQL.
+pytestmark = pytest.mark.slow
 
 USERS = ("u0", "u1", "u2", "u3", "u4")
 managers = st.sampled_from((None, *USERS))

@@ -16,6 +16,7 @@ from datetime import timedelta, timezone
 from typing import Any
 from uuid import uuid4
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from scim2_models import Context, InvalidFilterException, ScimFilter, SearchRequest
@@ -51,6 +52,9 @@ from contracts.users import (
 )
 from services.gateway.translate import scim_user
 from services.users.tests.conftest import UsersHarness
+
+# Long property runs: minutes on PostgreSQL.
+pytestmark = pytest.mark.slow
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 ROSTER = "urn:roster:params:scim:schemas:extension:roster:2.0:User"
