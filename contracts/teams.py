@@ -17,8 +17,9 @@ from enum import StrEnum
 from pydantic import Field
 
 from contracts.envelope import Message
+from contracts.listing import MAX_INDEX, ListParameters
 from contracts.sources import ChangeSource
-from contracts.users import MAX_INDEX, _Data
+from contracts.users import _Data
 
 MEMBERS_PER_EVENT = 2_000
 """Ids per ``TeamMembersChanged``: a 10,000-member replace becomes a handful of bounded events."""
@@ -155,17 +156,12 @@ class GetTeam(Message):
     any_source: bool = False
 
 
-class ListGroups(Message):
+class ListGroups(ListParameters, Message):
     """SCIM GET /Groups: teams from SCIM and the portal (manager teams are not groups).
 
     ``filter`` is the SCIM filter text (RFC 7644 §3.4.2.2); the owner evaluates it.
     """
 
-    filter: str | None = None
-    start_index: int = Field(default=1, ge=1, le=MAX_INDEX)
-    count: int = Field(default=100, ge=0, le=MAX_INDEX)
-    sort_by: str | None = None
-    sort_descending: bool = False
     include_members: bool = True
 
 

@@ -8,9 +8,8 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.envelope import Message
+from contracts.listing import ListParameters
 from contracts.sources import ChangeSource
-
-MAX_INDEX = 2**31 - 1  # paging values beyond this cannot address a real row, and overflow SQL integers
 
 
 class _Data(BaseModel):
@@ -172,14 +171,8 @@ class GetUser(Message):
     user_id: str
 
 
-class ListUsers(Message):
+class ListUsers(ListParameters, Message):
     """``filter`` is the SCIM filter text (RFC 7644 §3.4.2.2); the owner evaluates it."""
-
-    filter: str | None = None
-    start_index: int = Field(default=1, ge=1, le=MAX_INDEX)
-    count: int = Field(default=100, ge=0, le=MAX_INDEX)
-    sort_by: str | None = Field(default=None, description="A SCIM attribute path (RFC 7644 §3.4.2.3).")
-    sort_descending: bool = False
 
 
 class ListActiveUserIds(Message):

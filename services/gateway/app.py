@@ -5,20 +5,23 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from faststream.kafka.annotations import KafkaMessage
 
 from contracts.topics import gateway_reply_topic
 from servicekit.db import create_tables, make_engine
 from servicekit.kafka import MAX_MESSAGE_BYTES, delete_topics, ensure_topics, make_broker, raw_body
-from services.gateway import admin, admin_seats, admin_teams, discovery, group_routes, root_search, routes
+from services.gateway.admin import default_manager, seats, teams, tenants
 from services.gateway.config import GatewaySettings
-from services.gateway.correlator import ReplyCorrelator, Requester, ServiceUnavailable
-from services.gateway.errors import ScimProblem, install_scim_error_handlers, scim_error_response
-from services.gateway.ratelimit import TenantRateLimiter
+from services.gateway.http.correlator import ReplyCorrelator, Requester
+from services.gateway.http.errors import install_scim_error_handlers
+from services.gateway.http.ratelimit import TenantRateLimiter
+from services.gateway.owners import Owners
+from services.gateway.scim import discovery, search
+from services.gateway.scim.groups import routes as groups
+from services.gateway.scim.users import routes as users
 from services.gateway.store import GATEWAY_TABLES
 
 log = logging.getLogger(__name__)
@@ -47,12 +50,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     )(on_reply)
     await broker.start()
     app.state.engine = engine
-    app.state.requester = Requester(
+    requester = Requester(
         broker=broker,
         correlator=correlator,
         reply_topic=reply_topic,
         timeout=settings.request_timeout_seconds,
     )
+    app.state.owners = Owners.over(requester)
     log.info("gateway %s ready, replies on %s", settings.instance_id, reply_topic)
     try:
         yield
@@ -62,26 +66,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine.dispose()
 
 
-async def _on_unavailable(request: Request, error: Exception) -> Any:
-    settings: GatewaySettings = request.app.state.settings
-    log.warning("answering 503: %s", error)
-    problem = ScimProblem(
-        503,
-        "Roster is temporarily unable to process this request. Please retry shortly.",
-        headers={"Retry-After": str(settings.retry_after_seconds)},
-    )
-    return scim_error_response(problem)
-
-
 async def _healthz() -> dict[str, str]:
     """Unauthenticated liveness for load balancers: answers once Kafka and the database are wired."""
     return {"status": "ok"}
-
-
-async def _on_unexpected(_request: Request, error: Exception) -> Any:
-    log.error("unexpected error: %r", error, exc_info=error)
-    detail = "Roster hit an unexpected error. Please retry; if it persists, contact support."
-    return scim_error_response(ScimProblem(500, detail))
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
@@ -91,15 +78,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         per_second=settings.rate_limit_per_second, burst=settings.rate_limit_burst
     )
     install_scim_error_handlers(app)
-    app.add_exception_handler(ServiceUnavailable, _on_unavailable)
-    app.add_exception_handler(Exception, _on_unexpected)
-    app.include_router(routes.router)
-    app.include_router(group_routes.router)
-    app.include_router(root_search.router)
-    app.include_router(discovery.router)
-    app.include_router(admin.router)
-    app.include_router(admin_seats.router)
-    app.include_router(admin_teams.router)
+    for module in (users, groups, search, discovery, tenants, seats, teams, default_manager):
+        app.include_router(module.router)
     app.add_api_route("/healthz", _healthz, methods=["GET"], include_in_schema=False)
     return app
 

@@ -1,8 +1,8 @@
 """A user as SCIM filters and ``sortBy`` see it: the attributes clients read, and their index entries.
 
-The gateway renders a ``UserRecord`` as a SCIM User (``services/gateway/translate.py::scim_user``).
-The search index must hold exactly the values a client reads back, so ``index_entries`` mirrors that
-rendering attribute by attribute (the property tests check it against the real rendering).
+The search index must hold exactly the values a client reads back, so ``index_entries`` reads them off
+the resource ``contracts/rendering.py`` renders (the gateway answers with the same rendering), attribute
+by attribute through ``CATALOG``, the attributes of ``contracts/scim.py``'s User resolved by scim2-models.
 
 Every value is indexed as one *key*: the string comparisons use in its place, computed by
 scim2-models' own ``AttributeBinding.comparable`` (NFC, lower-cased unless the attribute is
@@ -14,6 +14,7 @@ values of that type.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
@@ -23,8 +24,10 @@ from typing import Any
 from scim2_models import BaseModel
 from scim2_models.path import AttributeBinding, AttrPath, ScimFilter
 
-from contracts.scim import ENTERPRISE_URN, ROSTER_USER_URN, ScimUser
-from contracts.users import ContactValue, EnterpriseInfo, PostalAddress, UserRecord
+from contracts import rendering
+from contracts.rendering import render_user
+from contracts.scim import ROSTER_USER_URN, ScimUser
+from contracts.users import UserRecord
 
 CORE_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
 ROSTER_URN = ROSTER_USER_URN
@@ -32,9 +35,8 @@ ROSTER_URN = ROSTER_USER_URN
 SearchUser = ScimUser
 """The SCIM User filters and ``sortBy`` are resolved against (``contracts/scim.py``, as the gateway)."""
 
-# Core attributes no Roster contract carries (the gateway drops them on the way in and leaves them out
-# of its published schema). Filtering or sorting on them is refused rather than answered as "absent".
-NOT_STORED = frozenset({"password", "ims", "photos", "groups", "entitlements", "x509certificates"})
+NOT_STORED = frozenset(name.lower() for name in rendering.NOT_STORED)
+"""``contracts.rendering.NOT_STORED`` as index paths spell attributes (lower case)."""
 # Rendered by the gateway from its own address; the users service cannot know it.
 GATEWAY_ONLY = frozenset({"meta.location"})
 
@@ -63,6 +65,7 @@ class Attribute:
     parent: str | None  # ``emails`` for ``emails.value``; None for a top-level attribute
     binding: AttributeBinding = field(compare=False, repr=False)
     sub_paths: tuple[str, ...] = ()  # a complex attribute's sub-attributes
+    extension: str | None = None  # the resource field holding the extension the attribute belongs to
 
     @property
     def element_of_multi_valued(self) -> bool:
@@ -144,6 +147,7 @@ def _catalog() -> dict[str, Attribute]:
                 parent=None,
                 binding=head,
                 sub_paths=tuple(subs),
+                extension=None if urn is None else model.__name__,
             )
     return catalog
 
@@ -193,7 +197,7 @@ def head_of(key: str) -> str:
     return key[:HEAD_LENGTH]
 
 
-# Index entries: the mirror of the gateway's rendering
+# Index entries: the values of the rendered resource
 
 
 @dataclass(frozen=True)
@@ -208,133 +212,36 @@ class Entry:
     sort: bool
 
 
-Scalar = str | bool | datetime | None
-
-
-class _Entries:
-    def __init__(self) -> None:
-        self.entries: list[Entry] = []
-
-    def single(self, path: str, value: Scalar) -> None:
-        if value is not None:
-            self.entries.append(Entry(path, 0, key_of(CATALOG[path], value), True))
-
-    def complex_single(self, path: str, values: dict[str, Scalar]) -> None:
-        for sub, value in values.items():
-            self.single(f"{path}.{sub.lower()}", value)
-
-    def multi_simple(self, path: str, values: list[str]) -> None:
-        for element, value in enumerate(values):
-            self.entries.append(Entry(path, element, key_of(CATALOG[path], value), element == 0))
-
-    def multi_complex(self, path: str, elements: list[dict[str, Scalar]]) -> None:
-        primary = next((i for i, element in enumerate(elements) if element.get("primary")), 0)
-        for element, values in enumerate(elements):
-            sort = element == primary
-            self.entries.append(Entry(path, element, None, sort))
-            for sub, value in values.items():
-                if value is not None:
-                    sub_path = f"{path}.{sub.lower()}"
-                    self.entries.append(Entry(sub_path, element, key_of(CATALOG[sub_path], value), sort))
-
-
-def _contact(item: ContactValue) -> dict[str, Scalar]:
-    return {"value": item.value, "display": item.display, "type": item.type, "primary": item.primary}
-
-
-def _address(item: PostalAddress) -> dict[str, Scalar]:
-    return {
-        "formatted": item.formatted,
-        "streetAddress": item.street_address,
-        "locality": item.locality,
-        "region": item.region,
-        "postalCode": item.postal_code,
-        "country": item.country,
-        "type": item.type,
-        "primary": item.primary,
-    }
-
-
-def version_tag(version: int) -> str:
-    """``meta.version`` as the gateway renders it (``services/gateway/etags.py``)."""
-    return f'W/"{version}"'
-
-
-def _manager_rendered(info: EnterpriseInfo) -> bool:
-    """The gateway renders a manager only when one of its sub-attributes is set (then as sent)."""
-    return bool(info.manager_ref or info.manager_uri or info.manager_display)
-
-
-def _enterprise_rendered(info: EnterpriseInfo | None) -> bool:
-    """An extension with no attribute set is left out of the resource, its URN out of ``schemas``."""
-    if info is None:
-        return False
-    simple = (info.employee_number, info.cost_center, info.organization, info.division, info.department)
-    return any(value is not None for value in simple) or _manager_rendered(info)
+TOP_LEVEL: tuple[Attribute, ...] = tuple(
+    attribute for attribute in CATALOG.values() if attribute.parent is None
+)
 
 
 def index_entries(record: UserRecord) -> list[Entry]:
-    """Every value a client sees on this user, as ``scim_user`` renders it."""
-    profile = record.profile
-    out = _Entries()
-    out.multi_simple(
-        "schemas",
-        [
-            CORE_URN,
-            *([ENTERPRISE_URN] if _enterprise_rendered(profile.enterprise) else []),
-            *([ROSTER_URN] if profile.roster_role is not None else []),
-        ],
-    )
-    out.single("id", record.id)
-    out.single("externalid", profile.external_id)
-    out.single("username", profile.user_name)
-    out.single("displayname", profile.display_name)
-    out.single("nickname", profile.nick_name)
-    out.single("profileurl", profile.profile_url)
-    out.single("title", profile.title)
-    out.single("usertype", profile.user_type)
-    out.single("preferredlanguage", profile.preferred_language)
-    out.single("locale", profile.locale)
-    out.single("timezone", profile.timezone)
-    out.single("active", profile.active)
-    if profile.name is not None:
-        name = profile.name
-        out.complex_single(
-            "name",
-            {
-                "formatted": name.formatted,
-                "familyName": name.family_name,
-                "givenName": name.given_name,
-                "middleName": name.middle_name,
-                "honorificPrefix": name.honorific_prefix,
-                "honorificSuffix": name.honorific_suffix,
-            },
-        )
-    out.multi_complex("emails", [_contact(item) for item in profile.emails])
-    out.multi_complex("phonenumbers", [_contact(item) for item in profile.phone_numbers])
-    out.multi_complex("addresses", [_address(item) for item in profile.addresses])
-    out.multi_complex("roles", [_contact(item) for item in profile.roles])
-    out.complex_single(
-        "meta",
-        {
-            "resourceType": "User",
-            "created": record.created,
-            "lastModified": record.last_modified,
-            "version": version_tag(record.version),
-        },
-    )
-    enterprise = profile.enterprise
-    if enterprise is not None:
-        prefix = ENTERPRISE_URN.lower()
-        out.single(f"{prefix}:employeenumber", enterprise.employee_number)
-        out.single(f"{prefix}:costcenter", enterprise.cost_center)
-        out.single(f"{prefix}:organization", enterprise.organization)
-        out.single(f"{prefix}:division", enterprise.division)
-        out.single(f"{prefix}:department", enterprise.department)
-        if _manager_rendered(enterprise):
-            out.single(f"{prefix}:manager.value", enterprise.manager_ref)
-            out.single(f"{prefix}:manager.$ref", enterprise.manager_uri)
-            out.single(f"{prefix}:manager.displayname", enterprise.manager_display)
-    if profile.roster_role is not None:
-        out.single(f"{ROSTER_URN.lower()}:role", profile.roster_role.value)
-    return out.entries
+    """Every value a client sees on this user: the resource ``contracts.rendering`` renders, read through
+    the catalog (``meta.location`` aside, which only the gateway can know)."""
+    resource = render_user(record, base_url="")
+    entries: list[Entry] = []
+    for attribute in TOP_LEVEL:
+        host = resource if attribute.extension is None else getattr(resource, attribute.extension)
+        value = None if host is None else getattr(host, attribute.binding.field_name)
+        if value is not None:
+            entries.extend(_entries(attribute, value if attribute.multi_valued else [value]))
+    return entries
+
+
+def _entries(attribute: Attribute, elements: list[Any]) -> Iterator[Entry]:
+    if attribute.kind is not Kind.COMPLEX:
+        for element, value in enumerate(elements):
+            yield Entry(attribute.path, element, key_of(attribute, value), element == 0)
+        return
+    primary = next((i for i, element in enumerate(elements) if getattr(element, "primary", None)), 0)
+    for element, value in enumerate(elements):
+        sort = element == primary
+        if attribute.multi_valued:
+            yield Entry(attribute.path, element, None, sort)
+        for sub_path in attribute.sub_paths:
+            sub = CATALOG[sub_path]
+            sub_value = getattr(value, sub.binding.target_field_name)
+            if sub_value is not None:
+                yield Entry(sub_path, element, key_of(sub, sub_value), sort)

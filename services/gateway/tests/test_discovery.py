@@ -22,11 +22,12 @@ from scim2_models import (
 )
 
 from contracts.scim import GROUP_URN, ROSTER_USER_URN, RosterUser
-from services.gateway import discovery
 from services.gateway.config import GatewaySettings
-from services.gateway.dependencies import TenantId
-from services.gateway.discovery import AdvertisedUser
-from services.gateway.errors import SCIM_MEDIA_TYPE, install_scim_error_handlers
+from services.gateway.http.auth import TenantId
+from services.gateway.http.errors import install_scim_error_handlers
+from services.gateway.http.responses import SCIM_MEDIA_TYPE
+from services.gateway.scim import discovery
+from services.gateway.scim.discovery import AdvertisedUser
 from tests.okta import CORE, ENTERPRISE, user_body
 
 BASE = "http://testserver/scim/v2"

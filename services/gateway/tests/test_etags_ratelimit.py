@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from contracts.users import UserProfile, UserRecord
-from services.gateway import etags
-from services.gateway.ratelimit import TenantRateLimiter
+from services.gateway.http import etags
+from services.gateway.http.ratelimit import TenantRateLimiter
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 USER = UserRecord(id="u", profile=UserProfile(user_name="a"), created=NOW, last_modified=NOW, version=3)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from scim2_models import SCIMException
 
 from contracts.teams import MembershipChange, MembershipOp, PatchGroup
-from services.gateway.errors import ScimProblem
-from services.gateway.group_patching import PATCH_OP_URN, added_member_ids, group_patch
+from services.gateway.scim.groups.patching import PATCH_OP_URN, added_member_ids, group_patch
 
 TEAM = "team-1"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -187,7 +187,7 @@ def _ops(*operations: Any) -> dict[str, Any]:
     ],
 )
 def test_invalid_patches(body: Any, status: int, scim_type: str) -> None:
-    with pytest.raises(ScimProblem) as caught:
+    with pytest.raises(SCIMException) as caught:
         group_patch(body, team_id=TEAM)
     assert (caught.value.status, caught.value.scim_type) == (status, scim_type)
     assert caught.value.detail
@@ -195,13 +195,13 @@ def test_invalid_patches(body: Any, status: int, scim_type: str) -> None:
 
 @pytest.mark.parametrize("kind", ["Group", "group"])
 def test_nested_groups_are_refused_naming_the_member(kind: str) -> None:
-    with pytest.raises(ScimProblem) as caught:
+    with pytest.raises(SCIMException) as caught:
         _patch({"op": "add", "path": "members", "value": [{"value": "g7", "type": kind}]})
     assert (caught.value.status, caught.value.scim_type) == (400, "invalidValue")
     assert "nested groups are not supported" in caught.value.detail and '"g7"' in caught.value.detail
 
 
 def test_an_unsupported_op_names_the_supported_ones() -> None:
-    with pytest.raises(ScimProblem) as caught:
+    with pytest.raises(SCIMException) as caught:
         _patch({"op": "move", "path": "members", "value": []})
     assert "add, remove or replace" in caught.value.detail

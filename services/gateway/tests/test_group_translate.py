@@ -6,27 +6,28 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from scim2_models import Context, ListResponse
+from scim2_models import Context, ListResponse, SCIMException
 
 from contracts.scim import GROUP_URN, ScimGroup
-from contracts.teams import ListGroups, TeamMember, TeamPage, TeamRecord, TeamSource
-from services.gateway import listing
-from services.gateway.errors import ScimProblem
-from services.gateway.group_translate import (
+from contracts.teams import TeamMember, TeamPage, TeamRecord, TeamSource
+from services.gateway.membership import unknown_members
+from services.gateway.scim.groups.translate import (
     GroupInput,
-    as_group_projection,
+    GroupProjection,
     group_body,
     group_from_scim,
     group_list_body,
-    group_projection,
     includes_members,
-    list_groups,
     scim_group,
 )
-from services.gateway.member_check import chunks, unknown_members
+from services.gateway.scim.listing import projection, search_of
 
 BASE = "https://roster.example/scim/v2"
 NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
+
+
+def group_projection(attributes: str | None, excluded: str | None) -> GroupProjection:
+    return projection(GroupProjection, attributes, excluded)
 
 
 def _team(*members: TeamMember, listed: bool = True, external_id: str | None = "00g1") -> TeamRecord:
@@ -80,7 +81,7 @@ def test_empty_members_names_case_insensitive_and_unknown_attributes_ignored() -
     ],
 )
 def test_invalid_group_bodies(body: Any, scim_type: str, words: str) -> None:
-    with pytest.raises(ScimProblem) as caught:
+    with pytest.raises(SCIMException) as caught:
         group_from_scim(body)
     assert (caught.value.status, caught.value.scim_type) == (400, scim_type)
     assert words in caught.value.detail
@@ -155,34 +156,15 @@ def test_plain_member_rendering_matches_the_model(attributes: str | None, exclud
 
 
 def test_attributes_and_excluded_attributes_together_are_invalid() -> None:
-    with pytest.raises(ScimProblem) as caught:
+    with pytest.raises(SCIMException) as caught:
         group_projection("displayName", "members")
     assert (caught.value.status, caught.value.scim_type) == (400, "invalidValue")
 
 
-def test_list_query_and_search_reuse_the_users_parsing() -> None:
-    query = listing.list_query(
-        filter='displayName eq "Sales West"',
-        start_index="1",
-        count="100",
-        sort_by="displayName",
-        sort_order="descending",
-        max_page_size=200,
-    )
-    assert list_groups(query, group_projection(None, "members")) == ListGroups(
-        filter='displayName eq "Sales West"',
-        start_index=1,
-        count=100,
-        sort_by="displayName",
-        sort_descending=True,
-        include_members=False,
-    )
-    plain = listing.list_query(
-        filter=None, start_index=None, count=None, sort_by=None, sort_order=None, max_page_size=200
-    )
-    assert list_groups(plain, group_projection(None, None)) == ListGroups(include_members=True)
-    search, shown = listing.search_query({"excludedAttributes": ["members"]}, max_page_size=200)
-    assert list_groups(search, as_group_projection(shown)).include_members is False
+def test_a_search_shows_members_of_groups_unless_it_excludes_them() -> None:
+    search = search_of({"excludedAttributes": ["members"]}, max_page_size=200)
+    assert includes_members(search.shown(GroupProjection)) is False
+    assert includes_members(search_of({}, max_page_size=200).shown(GroupProjection)) is True
 
 
 def test_list_body_has_integer_counts_and_honours_the_projection() -> None:
@@ -202,9 +184,3 @@ def test_unknown_members_detail_names_up_to_five_ids() -> None:
     many = unknown_members([f"u{i}" for i in range(8)])
     assert many.detail.startswith('Members "u0", "u1", "u2", "u3", "u4" and 3 more are not users')
     assert '"u5"' not in many.detail
-
-
-def test_member_ids_are_checked_in_chunks_of_five_thousand() -> None:
-    ids = [str(i) for i in range(12_001)]
-    assert [len(chunk) for chunk in chunks(ids)] == [5_000, 5_000, 2_001]
-    assert [i for chunk in chunks(ids) for i in chunk] == ids

@@ -1,14 +1,21 @@
-"""GET /Users parameters and POST /Users/.search bodies → ListUsers, purely."""
+"""GET /Users and /Groups parameters and POST .search bodies → ListParameters, purely."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from scim2_models import SCIMException
 
-from contracts.users import ListUsers
-from services.gateway import listing
-from services.gateway.errors import ScimProblem
+from contracts.listing import ListParameters
+from services.gateway.scim.listing import search_of
+from services.gateway.scim.users.translate import UserProjection
+
+
+def _paging(start: Any, count: Any, *, max_page_size: int) -> tuple[int, int]:
+    raw = {name: value for name, value in (("startIndex", start), ("count", count)) if value is not None}
+    parameters = search_of(raw, max_page_size=max_page_size).parameters
+    return parameters.start_index, parameters.count
 
 
 @pytest.mark.parametrize(
@@ -18,34 +25,38 @@ from services.gateway.errors import ScimProblem
 def test_paging_follows_rfc_7644_section_3_4_2_4(
     start: str | None, count: str | None, expected: tuple[int, int]
 ) -> None:
-    assert listing.paging(start, count, max_page_size=1000) == expected
+    assert _paging(start, count, max_page_size=1000) == expected
 
 
 def test_huge_start_index_is_clamped_not_overflowed() -> None:
-    assert listing.paging("99999999999999999999", "1", max_page_size=10) == (2**31 - 1, 1)
+    assert _paging("99999999999999999999", "1", max_page_size=10) == (2**31 - 1, 1)
+
+
+def test_the_default_page_is_capped_too() -> None:
+    assert _paging(None, None, max_page_size=10) == (1, 10)
 
 
 @pytest.mark.parametrize(("start", "count"), [("one", None), (None, "1.5")])
 def test_non_numeric_paging_is_invalid_value(start: str | None, count: str | None) -> None:
-    with pytest.raises(ScimProblem) as caught:
-        listing.paging(start, count, max_page_size=10)
+    with pytest.raises(SCIMException) as caught:
+        _paging(start, count, max_page_size=10)
     assert (caught.value.status, caught.value.scim_type) == (400, "invalidValue")
 
 
 @pytest.mark.parametrize(("order", "descending"), [(None, False), ("ascending", False), ("DESCENDING", True)])
 def test_sort_order(order: str | None, descending: bool) -> None:
-    assert listing.sort_descending(order) is descending
+    raw = {"sortOrder": order} if order else {}
+    assert search_of(raw, max_page_size=10).parameters.sort_descending is descending
 
 
 def test_unknown_sort_order_is_invalid_value() -> None:
-    with pytest.raises(ScimProblem) as caught:
-        listing.sort_descending("sideways")
-    assert caught.value.scim_type == "invalidValue"
+    with pytest.raises(SCIMException) as caught:
+        search_of({"sortOrder": "sideways"}, max_page_size=10)
+    assert (caught.value.status, caught.value.scim_type) == (400, "invalidValue")
 
 
 def test_search_body_has_the_same_semantics_as_query_parameters() -> None:
     body: dict[str, Any] = {
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
         "filter": 'userName sw "a"',
         "startIndex": 3,
         "count": 2,
@@ -53,17 +64,29 @@ def test_search_body_has_the_same_semantics_as_query_parameters() -> None:
         "sortOrder": "descending",
         "attributes": ["userName", "emails"],
     }
-    query, shown = listing.search_query(body, max_page_size=100)
-    assert query == ListUsers(
+    search = search_of(body, max_page_size=100)
+    assert search.parameters == ListParameters(
         filter='userName sw "a"', start_index=3, count=2, sort_by="name.familyName", sort_descending=True
     )
-    assert [str(path) for path in shown.attributes or ()] == ["userName", "emails"]
+    assert [str(path) for path in search.shown(UserProjection).attributes or ()] == ["userName", "emails"]
+    query = search_of({"attributes": "userName,emails"}, max_page_size=100)
+    assert [str(path) for path in query.shown(UserProjection).attributes or ()] == ["userName", "emails"]
 
 
-def test_search_body_must_be_an_object_and_lists_must_hold_names() -> None:
-    with pytest.raises(ScimProblem) as caught:
-        listing.search_query(["x"], max_page_size=10)
-    assert caught.value.scim_type == "invalidSyntax"
-    with pytest.raises(ScimProblem) as caught:
-        listing.search_query({"attributes": [1, 2]}, max_page_size=10)
-    assert caught.value.scim_type == "invalidValue"
+@pytest.mark.parametrize(
+    ("raw", "scim_type"),
+    [
+        ({"attributes": [1, 2]}, "invalidValue"),
+        ({"attributes": "userName", "excludedAttributes": "emails"}, "invalidValue"),
+        ({"filter": 'userName eq "unterminated'}, "invalidFilter"),
+        ({"sortBy": 7}, "invalidValue"),
+    ],
+)
+def test_invalid_search_parameters(raw: dict[str, Any], scim_type: str) -> None:
+    with pytest.raises(SCIMException) as caught:
+        search_of(raw, max_page_size=10).shown(UserProjection)
+    assert (caught.value.status, caught.value.scim_type) == (400, scim_type)
+
+
+def test_sort_by_is_left_to_the_owner_to_judge() -> None:
+    assert search_of({"sortBy": "members.value"}, max_page_size=10).parameters.sort_by == "members.value"

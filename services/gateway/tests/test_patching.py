@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from scim2_models import SCIMException
 
 from contracts.users import RosterRole, UserProfile, UserRecord
-from services.gateway.errors import ScimProblem
-from services.gateway.patching import parse_patch, patched_profile
-from services.gateway.translate import profile_from_scim
+from services.gateway.scim.users.patching import parse_patch, patched_profile
+from services.gateway.scim.users.translate import profile_from_scim
 from tests.okta import ENTERPRISE, user_body
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -130,14 +130,14 @@ def test_unknown_keys_in_a_path_less_value_are_ignored() -> None:
     ],
 )
 def test_invalid_patches(body: Any, status: int, scim_type: str) -> None:
-    with pytest.raises(ScimProblem) as caught:
+    with pytest.raises(SCIMException) as caught:
         patched_profile(_user(), parse_patch(body))
     assert (caught.value.status, caught.value.scim_type) == (status, scim_type)
     assert caught.value.detail
 
 
 def test_an_unknown_role_is_invalid_value_naming_the_choices() -> None:
-    with pytest.raises(ScimProblem) as caught:
+    with pytest.raises(SCIMException) as caught:
         _apply({"op": "replace", "path": f"{ROSTER}:role", "value": "wizard"})
     assert caught.value.scim_type == "invalidValue" and "learner" in caught.value.detail
 

@@ -1,5 +1,5 @@
 """Requests the gateway answers itself, before anything reaches Kafka: authentication, unknown tenants and
-malformed bodies on the SCIM /Groups and admin team routes. The app has no requester at all, so a
+malformed bodies on the SCIM /Groups and admin team routes. The app has no owners' clients at all, so a
 request that tried to send a command would fail with 500 instead of the status asserted here."""
 
 from __future__ import annotations
@@ -14,11 +14,14 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from servicekit.db import create_tables, make_engine
-from services.gateway import admin_teams, group_routes, store
+from services.gateway import store
+from services.gateway.admin import default_manager, teams
 from services.gateway.config import GatewaySettings
-from services.gateway.errors import SCIM_MEDIA_TYPE, install_scim_error_handlers
-from services.gateway.group_patching import PATCH_OP_URN
-from services.gateway.ratelimit import TenantRateLimiter
+from services.gateway.http.errors import install_scim_error_handlers
+from services.gateway.http.ratelimit import TenantRateLimiter
+from services.gateway.http.responses import SCIM_MEDIA_TYPE
+from services.gateway.scim.groups import routes as groups
+from services.gateway.scim.groups.patching import PATCH_OP_URN
 from services.gateway.store import GATEWAY_TABLES
 
 ADMIN_TOKEN = "a" * 32
@@ -46,12 +49,12 @@ def gateway(tmp_path: Path) -> Iterator[Gateway]:
         session.commit()
     app = FastAPI()
     install_scim_error_handlers(app)
-    app.include_router(group_routes.router)
-    app.include_router(admin_teams.router)
+    for module in (groups, teams, default_manager):
+        app.include_router(module.router)
     app.state.settings = settings
     app.state.engine = engine
     app.state.rate_limiter = TenantRateLimiter(per_second=1000, burst=1000)
-    app.state.requester = None  # nothing may be sent: every request here is answered by the gateway
+    app.state.owners = None  # nothing may be sent: every request here is answered by the gateway
     with TestClient(app) as client:
         yield Gateway(client, tenant_id, token)
     engine.dispose()

@@ -6,18 +6,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from scim2_models import SCIMException
 
 from contracts.users import RosterRole, UserPage, UserRecord
-from services.gateway import translate
-from services.gateway.dependencies import bearer_token
-from services.gateway.errors import ScimProblem
+from services.gateway.http.auth import bearer_token
+from services.gateway.scim.users import translate
 from tests.okta import ENTERPRISE, user_body
 
 ROSTER = "urn:roster:params:scim:schemas:extension:roster:2.0:User"
 
 
-def _problem(body: Any) -> ScimProblem:
-    with pytest.raises(ScimProblem) as caught:
+def _problem(body: Any) -> SCIMException:
+    with pytest.raises(SCIMException) as caught:
         translate.profile_from_scim(body)
     return caught.value
 

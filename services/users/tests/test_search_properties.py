@@ -2,8 +2,8 @@
 
 Random users go in through the real handlers (created, some replaced, some deleted); random filters
 built from the RFC 7644 grammar over every supported attribute go to ``ListUsers``. The oracle is
-``ScimFilter[ScimUser](text).match(resource)`` on the resource the gateway renders
-(``services.gateway.translate.scim_user``), and ``SearchRequest.sort`` for sortBy. A filter the
+``ScimFilter[ScimUser](text).match(resource)`` on the resource clients read
+(``contracts.rendering.render_user``), and ``SearchRequest.sort`` for sortBy. A filter the
 oracle refuses must be refused (invalidFilter); one it accepts must select the same users, in
 creation order. Each example uses a fresh tenant, on SQLite and on PostgreSQL.
 """
@@ -33,6 +33,7 @@ from scim2_models.path import (
 )
 
 from contracts.rejections import RejectionReason
+from contracts.rendering import render_user
 from contracts.replies import CommandRejected
 from contracts.scim import ScimUser
 from contracts.users import (
@@ -50,7 +51,6 @@ from contracts.users import (
     UserRecord,
     UserReply,
 )
-from services.gateway.translate import scim_user
 from services.users.tests.conftest import UsersHarness
 
 # Long property runs: minutes on PostgreSQL.
@@ -373,9 +373,8 @@ def held(value: Held, records: list[UserRecord]) -> str:
 
 
 def resource(record: UserRecord) -> ScimUser:
-    user = scim_user(record, base_url="http://x")
-    # The object lists only the core schema; what clients read (and the index holds) names every
-    # extension the user has.
+    user = render_user(record, base_url="http://x")
+    # The schemas clients read (the dump names every extension the user has), not the object's own.
     user.schemas = user.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)["schemas"]
     return user
 

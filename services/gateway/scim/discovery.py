@@ -25,8 +25,10 @@ from scim2_models import (
     EnterpriseUser,
     ETag,
     Filter,
+    ForbiddenException,
     ListResponse,
     Meta,
+    NotFoundException,
     Patch,
     Required,
     Resource,
@@ -37,10 +39,11 @@ from scim2_models import (
     User,
 )
 
+from contracts.rendering import NOT_STORED
 from contracts.scim import RosterUser, ScimGroup, ScimUser
-from services.gateway.dependencies import SettingsDep, TenantId
-from services.gateway.errors import ScimProblem, ScimResponse
-from services.gateway.scim_http import SCIM_PREFIX, base_url
+from services.gateway.http.auth import TenantId
+from services.gateway.http.dependencies import SettingsDep
+from services.gateway.http.responses import SCIM_PREFIX, ScimResponse, base_url
 
 BULK_MAX_OPERATIONS = 0  # bulk is not supported; RFC 7643 §5 still requires the figure
 _CACHED_BASE_URLS = 16  # the base URL comes from the Host header: bound what it can make us keep
@@ -58,13 +61,10 @@ GROUP_RESOURCE_TYPE = ResourceType.from_resource(ScimGroup).model_copy(
     update={"description": "Team pushed from, or linked to, a group of the identity provider"}
 )
 
-# Core User attributes that no Roster contract carries: accepted on the way in, then dropped. (``roles``
-# stays: translate reads its primary value as the Roster role when the extension is absent.)
-_NOT_STORED = frozenset({"password", "ims", "photos", "groups", "entitlements", "x509Certificates"})
-
 
 def _without_unstored(schema: Schema) -> Schema:
-    kept = [attribute for attribute in schema.attributes or [] if attribute.name not in _NOT_STORED]
+    """The published User schema leaves out what Roster would silently discard (contracts/rendering.py)."""
+    kept = [attribute for attribute in schema.attributes or [] if attribute.name not in NOT_STORED]
     return schema.model_copy(update={"attributes": kept})
 
 
@@ -172,14 +172,16 @@ def _config_document(base_url: str, *, max_results: int, max_payload_size: int) 
 def _refuse_filter(request: Request) -> None:
     """RFC 7644 §4: a filter on a discovery endpoint SHOULD be answered with 403."""
     if "filter" in request.query_params:
-        raise ScimProblem(403, "Discovery endpoints do not support filtering; omit the filter parameter.")
+        raise ForbiddenException(
+            detail="Discovery endpoints do not support filtering; omit the filter parameter."
+        )
 
 
 def _one(documents: _Documents, resource_id: str, *, kind: str) -> ScimResponse:
     body = documents.by_id.get(resource_id.casefold())
     if body is None:
         known = ", ".join(document["id"] for document in documents.by_id.values())
-        raise ScimProblem(404, f"No {kind} {resource_id!r}; this service publishes: {known}.")
+        raise NotFoundException(detail=f"No {kind} {resource_id!r}; this service publishes: {known}.")
     return ScimResponse(body, headers={"Content-Location": body["meta"]["location"]})
 
 

@@ -6,8 +6,7 @@ import json
 from typing import Any
 
 from fastapi import Request
-
-from services.gateway.errors import ScimProblem
+from scim2_models import InvalidSyntaxException, PayloadTooLargeException
 
 
 async def read_json(request: Request, *, limit: int) -> Any:
@@ -26,9 +25,9 @@ async def read_json(request: Request, *, limit: int) -> Any:
         # JSON may escape a lone surrogate ("\ud800"), which no UTF-8 message can carry on.
         json.dumps(body, ensure_ascii=False).encode()
     except (json.JSONDecodeError, UnicodeError) as error:
-        raise ScimProblem(400, f"The request body is not valid JSON: {error}.", "invalidSyntax") from None
+        raise InvalidSyntaxException(detail=f"The request body is not valid JSON: {error}.") from None
     return body
 
 
-def _too_large(limit: int) -> ScimProblem:
-    return ScimProblem(413, f"The request body exceeds the maximum of {limit} bytes.")
+def _too_large(limit: int) -> PayloadTooLargeException:
+    return PayloadTooLargeException(detail=f"The request body exceeds the maximum of {limit} bytes.")

@@ -9,14 +9,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from scim2_models import Context, GroupMember, ListResponse, Meta, ResponseParameters
+from scim2_models import (
+    Context,
+    GroupMember,
+    InvalidSyntaxException,
+    InvalidValueException,
+    ListResponse,
+    Meta,
+    Path,
+    ResponseParameters,
+)
+from scim2_models.path import AttributeBinding
 
-from contracts.scim import GROUP_URN, ScimGroup
-from contracts.teams import ListGroups, TeamPage, TeamRecord
-from contracts.users import ListUsers
-from services.gateway.errors import ScimProblem
-from services.gateway.etags import etag
-from services.gateway.translate import Projection, response_parameters
+from contracts.rendering import location, version_tag
+from contracts.scim import ScimGroup
+from contracts.teams import TeamPage, TeamRecord
 
 GroupProjection = ResponseParameters[ScimGroup]
 _MEMBERS = "members"
@@ -37,13 +44,13 @@ def _fields(body: dict[str, Any]) -> dict[str, Any]:
 
 def display_name_of(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ScimProblem(400, "displayName is required: a non-empty string naming the team.", "invalidValue")
+        raise InvalidValueException(detail="displayName is required: a non-empty string naming the team.")
     return value
 
 
 def external_id_of(value: Any) -> str | None:
     if value is not None and not isinstance(value, str):
-        raise ScimProblem(400, "externalId must be a string.", "invalidValue")
+        raise InvalidValueException(detail="externalId must be a string.")
     return value
 
 
@@ -54,24 +61,20 @@ def member_ids_of(value: Any, *, where: str = _MEMBERS) -> tuple[str, ...]:
         return ()
     items = [value] if isinstance(value, dict) else value
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-        raise ScimProblem(
-            400, f'{where} must be a list of members such as [{{"value": "<user id>"}}].', "invalidValue"
+        raise InvalidValueException(
+            detail=f'{where} must be a list of members such as [{{"value": "<user id>"}}].'
         )
     ids: list[str] = []
     for item in items:
         fields = _fields(item)
         member = fields.get("value")
         if not isinstance(member, str) or not member:
-            raise ScimProblem(
-                400, f'{where}: every member needs a "value" holding a user id.', "invalidValue"
-            )
+            raise InvalidValueException(detail=f'{where}: every member needs a "value" holding a user id.')
         kind = fields.get("type")
         if isinstance(kind, str) and kind.lower() == "group":
-            raise ScimProblem(
-                400,
-                f'{where}: nested groups are not supported (member "{member}" is a Group);'
-                " push the group's users instead.",
-                "invalidValue",
+            raise InvalidValueException(
+                detail=f'{where}: nested groups are not supported (member "{member}" is a Group);'
+                " push the group's users instead."
             )
         ids.append(member)
     return tuple(dict.fromkeys(ids))
@@ -79,7 +82,7 @@ def member_ids_of(value: Any, *, where: str = _MEMBERS) -> tuple[str, ...]:
 
 def group_from_scim(body: Any) -> GroupInput:
     if not isinstance(body, dict):
-        raise ScimProblem(400, "The request body must be a JSON object (a SCIM Group).", "invalidSyntax")
+        raise InvalidSyntaxException(detail="The request body must be a JSON object (a SCIM Group).")
     fields = _fields(body)
     return GroupInput(
         display_name=display_name_of(fields.get("displayname")),
@@ -88,22 +91,14 @@ def group_from_scim(body: Any) -> GroupInput:
     )
 
 
-def group_projection(attributes: str | None, excluded_attributes: str | None) -> GroupProjection:
-    """RFC 7644 §3.9 ``attributes`` / ``excludedAttributes`` (comma-separated), for Groups."""
-    return response_parameters(GroupProjection, attributes, excluded_attributes)
+def _members_binding(path: Path[ScimGroup]) -> AttributeBinding | None:
+    """The binding of a projection path naming ``members`` or one of its sub-attributes."""
+    binding = path.resolve()
+    return binding if binding is not None and binding.field_name == _MEMBERS else None
 
 
-def as_group_projection(shown: Projection) -> GroupProjection:
-    """The same parameters parsed by the Users search (listing.search_query), read for Groups."""
-    return group_projection(
-        ",".join(shown.attributes) if shown.attributes else None,
-        ",".join(shown.excluded_attributes) if shown.excluded_attributes else None,
-    )
-
-
-def _names_members(path: str) -> bool:
-    bare = path[len(GROUP_URN) + 1 :] if path.lower().startswith(GROUP_URN.lower() + ":") else path
-    return bare.split(".")[0].lower() == _MEMBERS
+def _names_members(path: Path[ScimGroup]) -> bool:
+    return _members_binding(path) is not None
 
 
 def includes_members(shown: GroupProjection | None) -> bool:
@@ -116,18 +111,13 @@ def includes_members(shown: GroupProjection | None) -> bool:
     return not any(_names_members(path) for path in shown.excluded_attributes or ())
 
 
-def list_groups(query: ListUsers, shown: GroupProjection | None) -> ListGroups:
-    """listing.py's parsing of filter, paging and sorting, addressed to the teams service."""
-    return ListGroups(**query.model_dump(), include_members=includes_members(shown))
-
-
 def scim_group(team: TeamRecord, *, base_url: str) -> ScimGroup:
     """Members without ``display``: the IdP's display is not kept, and a different one (the userName)
     would make a client that compares what it wrote with what it reads see a change (scim2-tester)."""
     members = None
     if team.members is not None:
         members = [
-            GroupMember(value=member.user_id, ref=f"{base_url}/Users/{member.user_id}", type="User")
+            GroupMember(value=member.user_id, ref=location(base_url, "Users", member.user_id), type="User")
             for member in team.members
         ]
     return ScimGroup(
@@ -139,8 +129,8 @@ def scim_group(team: TeamRecord, *, base_url: str) -> ScimGroup:
             resource_type="Group",
             created=team.created,
             last_modified=team.last_modified,
-            location=f"{base_url}/Groups/{team.id}",
-            version=etag(team),
+            location=location(base_url, "Groups", team.id),
+            version=version_tag(team.version),
         ),
     )
 
@@ -148,12 +138,12 @@ def scim_group(team: TeamRecord, *, base_url: str) -> ScimGroup:
 def _whole_members(shown: GroupProjection | None) -> bool:
     """True unless the projection picks members' sub-attributes (``members.value``)."""
     paths = [*(shown.attributes or ()), *(shown.excluded_attributes or ())] if shown else []
-    return not any(_names_members(path) and "." in path.rsplit(":", 1)[-1] for path in paths)
+    return not any((binding := _members_binding(path)) and binding.sub_field_name for path in paths)
 
 
 def _member_dicts(team: TeamRecord, *, base_url: str) -> list[dict[str, str]]:
     return [
-        {"value": m.user_id, "$ref": f"{base_url}/Users/{m.user_id}", "type": "User"}
+        {"value": m.user_id, "$ref": location(base_url, "Users", m.user_id), "type": "User"}
         for m in team.members or ()
     ]
 

@@ -9,15 +9,15 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
+from scim2_models import NotFoundException, UniquenessException
 from sqlmodel import Session
 
 from services.gateway import store
-from services.gateway.dependencies import AdminAuth, SessionDep
-from services.gateway.errors import ScimProblem
+from services.gateway.admin.access import admin_router
+from services.gateway.http.dependencies import SessionDep
 
-router = APIRouter(prefix="/admin/v1", dependencies=[AdminAuth])
+router = admin_router()
 
 T = TypeVar("T")
 
@@ -50,10 +50,10 @@ def _in_transaction(session: Session, action: Callable[[], T]) -> T:
         return result
     except store.TenantNotFound as error:
         session.rollback()
-        raise ScimProblem(404, str(error)) from None
+        raise NotFoundException(detail=str(error)) from None
     except store.TenantNameTaken as error:
         session.rollback()
-        raise ScimProblem(409, str(error), "uniqueness") from None
+        raise UniquenessException(detail=str(error)) from None
 
 
 @router.post("/tenants", status_code=201)

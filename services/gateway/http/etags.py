@@ -1,11 +1,14 @@
-"""Versions as entity tags (RFC 7644 §3.14): ``W/"<version>"``; If-Match and If-None-Match."""
+"""Versions as entity tags (RFC 7644 §3.14): ``W/"<version>"`` (contracts/rendering.py); If-Match and
+If-None-Match."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from services.gateway.errors import ScimProblem
+from scim2_models import PreconditionFailedException
+
+from contracts.rendering import version_tag
 
 ANY = "*"
 
@@ -18,7 +21,7 @@ class Versioned(Protocol):
 
 
 def etag(record: Versioned) -> str:
-    return f'W/"{record.version}"'
+    return version_tag(record.version)
 
 
 def versions_in(header: str | None) -> set[int] | None:
@@ -45,9 +48,18 @@ def none_match(header: str | None, record: Versioned) -> bool:
     return versions is None or record.version in versions
 
 
-def stale(resource: str, version: int) -> ScimProblem:
+def stale(resource: str, version: int) -> PreconditionFailedException:
     """``resource`` as the client names it, e.g. ``User "<id>"``."""
-    return ScimProblem(412, f"{resource} has changed (version {version}). Read it again and retry.")
+    return PreconditionFailedException(
+        detail=f"{resource} has changed (version {version}). Read it again and retry."
+    )
+
+
+def require_match(if_match: str | None, current: Versioned, *, resource: str) -> None:
+    """412 unless If-Match (when given) names the current version."""
+    allowed = versions_in(if_match)
+    if allowed is not None and current.version not in allowed:
+        raise stale(resource, current.version)
 
 
 async def expected_version(
@@ -61,6 +73,5 @@ async def expected_version(
     if len(versions) == 1:
         return next(iter(versions))
     current = await read()
-    if current.version not in versions:
-        raise stale(resource, current.version)
+    require_match(if_match, current, resource=resource)
     return current.version

@@ -1,0 +1,28 @@
+"""Admin API for the tenant's default manager: who users without a (provisioned, active) manager get.
+The users service owns the choice; the admin's is refused unless the user has role manager or above."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from contracts.users import DefaultManager
+from services.gateway.admin.access import KnownTenant, admin_router
+from services.gateway.http.dependencies import OwnersDep
+
+router = admin_router()
+
+
+class DefaultManagerChoice(BaseModel):
+    user_id: str | None = Field(description="The user to make default manager; null clears the choice.")
+
+
+@router.get("/tenants/{tenant_id}/default-manager")
+async def get_default_manager(tenant_id: KnownTenant, owners: OwnersDep) -> DefaultManager:
+    return await owners.users.default_manager(tenant_id)
+
+
+@router.put("/tenants/{tenant_id}/default-manager")
+async def set_default_manager(
+    tenant_id: KnownTenant, body: DefaultManagerChoice, owners: OwnersDep
+) -> DefaultManager:
+    return await owners.users.choose_default_manager(tenant_id, body.user_id)

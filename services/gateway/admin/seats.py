@@ -1,0 +1,80 @@
+"""Admin API for seats: usage, the limit, and reconciliation. Changes are commands to the owners."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from pydantic import BaseModel, Field
+from scim2_models import SCIMException
+
+from contracts.seats import ReleaseSeat, ReserveSeat
+from services.gateway.admin.access import KnownTenant, admin_router
+from services.gateway.admin.drift import SeatDrift, seat_drift
+from services.gateway.http.dependencies import OwnersDep
+from services.gateway.http.errors import error_with_status
+from services.gateway.owners import Owners
+
+router = admin_router()
+
+
+class SeatLimitIn(BaseModel):
+    limit: int = Field(ge=0)
+
+
+class SeatUsageOut(BaseModel):
+    tenant_id: str
+    used: int
+    limit: int
+
+
+class ReconcileOut(SeatDrift):
+    # Repairs are commands to the seats service: a reservation can still be denied if no seat is
+    # free. Run reconcile again to see the outcome.
+    repair_requested: bool = False
+
+
+@contextmanager
+def _owners_answer() -> Iterator[None]:
+    """A refusal or an unexpected reply is the owner's failure here, not the admin's: 502."""
+    try:
+        yield
+    except SCIMException as error:
+        raise error_with_status(502, f"The seats service could not answer: {error.detail}") from error
+
+
+@router.get("/tenants/{tenant_id}/seats")
+async def get_seats(tenant_id: KnownTenant, owners: OwnersDep) -> SeatUsageOut:
+    with _owners_answer():
+        usage = await owners.seats.usage(tenant_id)
+    return SeatUsageOut(tenant_id=tenant_id, used=usage.used, limit=usage.limit)
+
+
+@router.put("/tenants/{tenant_id}/seats")
+async def put_seats(tenant_id: KnownTenant, body: SeatLimitIn, owners: OwnersDep) -> SeatUsageOut:
+    with _owners_answer():
+        usage = await owners.seats.set_limit(tenant_id, body.limit)
+    return SeatUsageOut(tenant_id=tenant_id, used=usage.used, limit=usage.limit)
+
+
+@router.post("/tenants/{tenant_id}/seats/reconcile")
+async def reconcile(tenant_id: KnownTenant, owners: OwnersDep, repair: bool = False) -> ReconcileOut:
+    """Compare seats held with active users; with ``repair`` release stray seats and reserve missing ones."""
+    with _owners_answer():
+        holders = await owners.seats.holders(tenant_id)
+        active = await owners.users.active(tenant_id)
+    drift = seat_drift(
+        seat_holders=holders.user_ids, active_users=active.user_ids, in_flight=active.in_flight
+    )
+    if repair and not drift.clean:
+        await _repair(owners, tenant_id, drift)
+    return ReconcileOut(**drift.model_dump(), repair_requested=repair and not drift.clean)
+
+
+async def _repair(owners: Owners, tenant_id: str, drift: SeatDrift) -> None:
+    commands: list[ReleaseSeat | ReserveSeat] = [
+        ReleaseSeat(user_id=user) for user in drift.seats_without_active_user
+    ]
+    commands += [ReserveSeat(user_id=user) for user in drift.active_users_without_seat]
+    for command in commands:  # fire and forget: seats are idempotent, and reconcile can be rerun
+        await owners.seats.tell(tenant_id, command)

@@ -1,0 +1,109 @@
+"""Admin API for teams. Changes are commands to the teams service, exactly like SCIM ones; its refusals
+(e.g. a team managed in the identity provider) come back with its detail.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import uuid4
+
+from fastapi import Query, Response
+from pydantic import BaseModel, Field
+
+from contracts.listing import MAX_INDEX
+from contracts.teams import (
+    ChangePortalTeamMembers,
+    CreatePortalTeam,
+    DeletePortalTeam,
+    ListTeams,
+    ReleaseTeam,
+    RenamePortalTeam,
+    TeamRecord,
+    TeamSource,
+)
+from services.gateway.admin.access import KnownTenant, admin_router
+from services.gateway.http.dependencies import OwnersDep
+from services.gateway.membership import require_users
+
+router = admin_router()
+
+TeamName = Field(min_length=1, max_length=200, pattern=r"\S")
+ADMIN_PAGE_SIZE = 100
+
+
+class NewTeam(BaseModel):
+    display_name: str = TeamName
+    member_ids: list[str] = Field(default_factory=list)
+
+
+class TeamRename(BaseModel):
+    display_name: str = TeamName
+
+
+class MemberChanges(BaseModel):
+    add: list[str] = Field(default_factory=list)
+    remove: list[str] = Field(default_factory=list)
+
+
+class TeamsOut(BaseModel):
+    total_results: int
+    start_index: int
+    teams: list[TeamRecord]  # may hold fewer than asked for: a page ends where its members fill a reply
+
+
+@router.get("/tenants/{tenant_id}/teams")
+async def list_teams(
+    tenant_id: KnownTenant,
+    owners: OwnersDep,
+    source: TeamSource | None = None,
+    start_index: Annotated[int, Query(alias="startIndex", ge=1, le=MAX_INDEX)] = 1,
+    count: Annotated[int, Query(ge=0, le=ADMIN_PAGE_SIZE)] = ADMIN_PAGE_SIZE,
+) -> TeamsOut:
+    """A page of teams in creation order; ``startIndex`` = previous start + teams received, until
+    ``total_results`` (the CLI pages through them all)."""
+    page = await owners.teams.list_teams(
+        tenant_id, ListTeams(source=source, start_index=start_index, count=count)
+    )
+    return TeamsOut(total_results=page.total_results, start_index=page.start_index, teams=list(page.teams))
+
+
+@router.post("/tenants/{tenant_id}/teams", status_code=201)
+async def create_team(tenant_id: KnownTenant, body: NewTeam, owners: OwnersDep) -> TeamRecord:
+    await require_users(owners.users, tenant_id, body.member_ids)
+    command = CreatePortalTeam(
+        team_id=str(uuid4()),
+        display_name=body.display_name.strip(),
+        member_ids=tuple(dict.fromkeys(body.member_ids)),
+    )
+    return await owners.teams.write(tenant_id, command)
+
+
+@router.patch("/tenants/{tenant_id}/teams/{team_id}")
+async def rename_team(
+    tenant_id: KnownTenant, team_id: str, body: TeamRename, owners: OwnersDep
+) -> TeamRecord:
+    command = RenamePortalTeam(team_id=team_id, display_name=body.display_name.strip())
+    return await owners.teams.write(tenant_id, command)
+
+
+@router.post("/tenants/{tenant_id}/teams/{team_id}/release")
+async def release_team(tenant_id: KnownTenant, team_id: str, owners: OwnersDep) -> TeamRecord:
+    """The IdP stopped managing the team (Okta: unlink, keep the group): editable in the portal again."""
+    return await owners.teams.write(tenant_id, ReleaseTeam(team_id=team_id))
+
+
+@router.post("/tenants/{tenant_id}/teams/{team_id}/members")
+async def change_members(
+    tenant_id: KnownTenant, team_id: str, body: MemberChanges, owners: OwnersDep
+) -> TeamRecord:
+    await require_users(owners.users, tenant_id, body.add)
+    command = ChangePortalTeamMembers(
+        team_id=team_id, add=tuple(dict.fromkeys(body.add)), remove=tuple(dict.fromkeys(body.remove))
+    )
+    return await owners.teams.write(tenant_id, command)
+
+
+@router.delete("/tenants/{tenant_id}/teams/{team_id}", status_code=204, response_model=None)
+async def delete_team(tenant_id: KnownTenant, team_id: str, owners: OwnersDep) -> Response:
+    await owners.teams.delete(tenant_id, DeletePortalTeam(team_id=team_id))
+    return Response(status_code=204)

@@ -1,0 +1,61 @@
+"""Who is asking: a tenant's SCIM token (then its rate limit), or the admin credential."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from scim2_models import UnauthorizedException
+from sqlmodel import Session
+
+from services.gateway import store
+from services.gateway.http.dependencies import SettingsDep
+from services.gateway.http.errors import TooManyRequests
+from services.gateway.http.ratelimit import TenantRateLimiter
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of ``Bearer <token>``; admins sometimes type "Bearer" into Okta's field, which
+    adds its own, so a doubled prefix is tolerated."""
+    words = (authorization or "").split()
+    if len(words) < 2 or words[0].lower() != "bearer":
+        return None
+    words = words[1:]
+    if len(words) == 2 and words[0].lower() == "bearer":
+        words = words[1:]
+    return words[0] if len(words) == 1 else None
+
+
+def _authenticate_tenant(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
+    token = bearer_token(authorization)
+    if token is None:
+        raise UnauthorizedException(detail="Missing bearer token: send 'Authorization: Bearer <SCIM token>'.")
+    # A session of its own, closed before the request waits on Kafka for up to the gateway timeout.
+    with Session(request.app.state.engine) as session:
+        tenant = store.tenant_for_token(session, token=token)
+    if tenant is None:
+        raise UnauthorizedException(
+            detail="The SCIM token is invalid or has been revoked. Generate a new token in Roster and"
+            " update the API token in your identity provider."
+        )
+    return tenant
+
+
+def _authenticate_admin(settings: SettingsDep, authorization: Annotated[str | None, Header()] = None) -> None:
+    token = bearer_token(authorization) or ""
+    expected = settings.admin_token.get_secret_value()
+    if not hmac.compare_digest(token.encode(), expected.encode()):
+        raise UnauthorizedException(detail="Admin credential missing or wrong.")
+
+
+def _within_rate_limit(request: Request, tenant: Annotated[str, Depends(_authenticate_tenant)]) -> str:
+    limiter: TenantRateLimiter = request.app.state.rate_limiter
+    wait = limiter.retry_after(tenant)
+    if wait is not None:
+        raise TooManyRequests(retry_after=wait)
+    return tenant
+
+
+TenantId = Annotated[str, Depends(_within_rate_limit)]
+AdminAuth = Depends(_authenticate_admin)

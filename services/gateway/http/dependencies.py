@@ -1,0 +1,40 @@
+"""What a route gets from the running app: settings, the owners' clients, a database session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from services.gateway.config import GatewaySettings
+from services.gateway.owners import Owners
+
+
+def _settings(request: Request) -> GatewaySettings:
+    settings: GatewaySettings = request.app.state.settings
+    return settings
+
+
+def _engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def _session(engine: Annotated[Engine, Depends(_engine)]) -> Iterator[Session]:
+    """For routes that only touch the gateway's database; never held while a route waits on Kafka."""
+    with Session(engine) as session:
+        yield session
+
+
+def _owners(request: Request) -> Owners:
+    owners: Owners = request.app.state.owners
+    return owners
+
+
+SettingsDep = Annotated[GatewaySettings, Depends(_settings)]
+EngineDep = Annotated[Engine, Depends(_engine)]
+SessionDep = Annotated[Session, Depends(_session)]
+OwnersDep = Annotated[Owners, Depends(_owners)]

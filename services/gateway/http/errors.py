@@ -1,0 +1,130 @@
+"""SCIM Error responses (RFC 7644 §3.12): always ``application/scim+json`` with an actionable detail.
+
+Every refusal is a scim2-models ``SCIMException``; this module adds only what the library has no class
+for (an owner's rejection, 429, 503) and the response headers that go with a status.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from scim2_models import Error, SCIMException
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from contracts.rejections import SCIM_ERROR_FOR
+from contracts.replies import CommandRejected
+from services.gateway.config import GatewaySettings
+from services.gateway.http.correlator import ServiceUnavailable
+from services.gateway.http.responses import ScimResponse
+
+log = logging.getLogger(__name__)
+
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="roster"'}
+
+
+class Refused(SCIMException):
+    """An owner's ``CommandRejected``, as the SCIM error its reason stands for (contracts/rejections.py)."""
+
+    def __init__(self, rejection: CommandRejected) -> None:
+        super().__init__(detail=rejection.detail)
+        shape = SCIM_ERROR_FOR[rejection.reason]
+        self.status = shape.status
+        self.scim_type = shape.scim_type or ""
+        self.reason = rejection.reason
+
+
+class TooManyRequests(SCIMException):
+    """RFC 6585 §4: the tenant is over its rate; Okta retries a 429 on its own after ``Retry-After``."""
+
+    status = 429
+
+    def __init__(self, *, retry_after: int) -> None:
+        super().__init__(detail=f"Too many requests for this tenant; retry after {retry_after} s.")
+        self.retry_after = retry_after
+
+
+class Unavailable(SCIMException):
+    """503: answered with the ``Retry-After`` of the settings (RFC 7231 §7.1.3); Okta retries on its own."""
+
+    status = 503
+
+
+def error_with_status(status: int, detail: str) -> SCIMException:
+    """A status the library has no exception class for (500, 502)."""
+    return SCIMException.from_error(Error(status=status, detail=detail))
+
+
+def refusal(error: ValidationError) -> SCIMException:
+    """A request scim2-models refused, as the SCIM error it reads it as (``Error.from_validation_error``:
+    the message and the attribute path, never the input, which may hold a password)."""
+    first = error.errors()[0]
+    scim_error = Error.from_validation_error(first)
+    if first["type"] == "schema_error":
+        # A body naming another schema is invalidSyntax to scim2-models; Roster has answered invalidValue
+        # (the value of ``schemas`` does not fit, RFC 7644 §3.12) from the start, and the tests pin it.
+        scim_error = scim_error.model_copy(update={"scim_type": "invalidValue"})
+    return SCIMException.from_error(scim_error)
+
+
+def _headers(request: Request, error: SCIMException) -> dict[str, str]:
+    if isinstance(error, TooManyRequests):
+        return {"Retry-After": str(error.retry_after)}
+    if error.status == 503:
+        settings: GatewaySettings = request.app.state.settings
+        return {"Retry-After": str(settings.retry_after_seconds)}
+    if error.status == 401:
+        return CHALLENGE
+    return {}
+
+
+def error_response(error: SCIMException, headers: dict[str, str] | None = None) -> ScimResponse:
+    body: dict[str, Any] = error.to_error().model_dump()
+    return ScimResponse(body, status_code=error.status, headers=headers)
+
+
+async def _on_scim_exception(request: Request, error: Exception) -> ScimResponse:
+    assert isinstance(error, SCIMException)
+    return error_response(error, _headers(request, error))
+
+
+async def _on_http_error(_request: Request, error: Exception) -> ScimResponse:
+    assert isinstance(error, StarletteHTTPException)
+    detail = error.detail if isinstance(error.detail, str) else "Request failed."
+    return error_response(error_with_status(error.status_code, detail), dict(error.headers or {}))
+
+
+async def _on_validation_error(_request: Request, error: Exception) -> ScimResponse:
+    """FastAPI's own parameter and body checks (the admin API's JSON bodies, path parameters)."""
+    assert isinstance(error, RequestValidationError)
+    first = error.errors()[0] if error.errors() else {}
+    where = ".".join(str(part) for part in first.get("loc", ()))
+    detail = f"Invalid request parameter {where}: {first.get('msg', 'invalid value')}."
+    return error_response(
+        SCIMException.from_error(Error(status=400, scim_type="invalidValue", detail=detail))
+    )
+
+
+async def _on_unavailable(request: Request, error: Exception) -> ScimResponse:
+    log.warning("answering 503: %s", error)
+    unavailable = Unavailable(
+        detail="Roster is temporarily unable to process this request. Please retry shortly."
+    )
+    return error_response(unavailable, _headers(request, unavailable))
+
+
+async def _on_unexpected(_request: Request, error: Exception) -> ScimResponse:
+    log.error("unexpected error: %r", error, exc_info=error)
+    detail = "Roster hit an unexpected error. Please retry; if it persists, contact support."
+    return error_response(error_with_status(500, detail))
+
+
+def install_scim_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(SCIMException, _on_scim_exception)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(ServiceUnavailable, _on_unavailable)
+    app.add_exception_handler(Exception, _on_unexpected)

@@ -1,0 +1,211 @@
+"""The owning services as the gateway speaks to them: one client per owner (users, teams, seats).
+
+Which topic a command or query goes to, and under which key, is chosen here and nowhere else. A key is
+an ordering guarantee (contracts/topics.py): the messages that share one are handled one after another.
+
+* A user's or a team's commands, and a user's reads: ``<tenant>:<id>``, so they stay in order.
+* List queries, member checks and team reads: a fresh key per query, which spreads one large tenant's
+  reads over every partition.
+* Seats and the default manager: the tenant alone, so one tenant's seats are counted one at a time
+  and its default-manager choices stay in order.
+
+Replies come back as the expected message; a rejection raises ``Refused`` (its SCIM error).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+from uuid import uuid4
+
+from contracts.envelope import Message
+from contracts.listing import ListParameters
+from contracts.replies import CommandRejected, Deleted
+from contracts.seats import (
+    GetSeatUsage,
+    ListSeatHolders,
+    ReleaseSeat,
+    ReserveSeat,
+    SeatHolders,
+    SeatUsage,
+    SetSeatLimit,
+)
+from contracts.teams import (
+    ChangePortalTeamMembers,
+    CreatePortalTeam,
+    DeleteGroup,
+    DeletePortalTeam,
+    GetTeam,
+    ListGroups,
+    ListTeams,
+    PatchGroup,
+    PushGroup,
+    ReleaseTeam,
+    RenamePortalTeam,
+    ReplaceGroup,
+    TeamPage,
+    TeamRecord,
+    TeamReply,
+)
+from contracts.topics import (
+    SEATS_COMMANDS,
+    SEATS_QUERIES,
+    TEAMS_COMMANDS,
+    TEAMS_QUERIES,
+    USERS_COMMANDS,
+    USERS_QUERIES,
+    resource_key,
+    tenant_key,
+)
+from contracts.users import (
+    CreateUser,
+    DefaultManager,
+    DeleteUser,
+    FindUserIds,
+    GetDefaultManager,
+    GetUser,
+    ListActiveUserIds,
+    ListUsers,
+    ReplaceUser,
+    SetDefaultManager,
+    UserIds,
+    UserPage,
+    UserRecord,
+    UserReply,
+)
+from services.gateway.http.errors import Refused, error_with_status
+
+IDS_PER_CHECK = 5_000  # ids per FindUserIds: a bounded message, the chunks asked concurrently
+
+Expected = TypeVar("Expected", bound=Message)
+TeamWrite = (
+    PushGroup
+    | ReplaceGroup
+    | PatchGroup
+    | CreatePortalTeam
+    | RenamePortalTeam
+    | ChangePortalTeamMembers
+    | ReleaseTeam
+)
+
+
+class Transport(Protocol):
+    """Request/reply over Kafka (``http.correlator.Requester``)."""
+
+    async def ask(self, message: Message, *, tenant: str, topic: str, key: bytes) -> Message: ...
+
+    async def tell(self, message: Message, *, tenant: str, topic: str, key: bytes) -> None: ...
+
+
+def expect(reply: Message, expected: type[Expected]) -> Expected:
+    if isinstance(reply, CommandRejected):
+        raise Refused(reply)
+    if not isinstance(reply, expected):
+        raise error_with_status(500, f"Unexpected reply {reply.type_name()}; please retry.")
+    return reply
+
+
+def spread(tenant: str) -> bytes:
+    """A fresh key: one query, any partition."""
+    return resource_key(tenant, uuid4().hex)
+
+
+def chunks(user_ids: Sequence[str], size: int = IDS_PER_CHECK) -> list[tuple[str, ...]]:
+    return [tuple(user_ids[start : start + size]) for start in range(0, len(user_ids), size)]
+
+
+@dataclass(frozen=True)
+class _Client:
+    transport: Transport
+
+    async def _ask(
+        self, message: Message, tenant: str, topic: str, key: bytes, expected: type[Expected]
+    ) -> Expected:
+        return expect(await self.transport.ask(message, tenant=tenant, topic=topic, key=key), expected)
+
+
+class UsersClient(_Client):
+    async def get(self, tenant: str, user_id: str) -> UserRecord:
+        query = GetUser(user_id=user_id)
+        return (await self._ask(query, tenant, USERS_QUERIES, resource_key(tenant, user_id), UserReply)).user
+
+    async def list(self, tenant: str, parameters: ListParameters) -> UserPage:
+        return await self._ask(
+            ListUsers(**parameters.model_dump()), tenant, USERS_QUERIES, spread(tenant), UserPage
+        )
+
+    async def write(self, tenant: str, command: CreateUser | ReplaceUser) -> UserRecord:
+        key = resource_key(tenant, command.user_id)
+        return (await self._ask(command, tenant, USERS_COMMANDS, key, UserReply)).user
+
+    async def delete(self, tenant: str, command: DeleteUser) -> None:
+        await self._ask(command, tenant, USERS_COMMANDS, resource_key(tenant, command.user_id), Deleted)
+
+    async def known(self, tenant: str, user_ids: Sequence[str]) -> set[str]:
+        """Which of these ids are live users of the tenant. Not ``in_flight``: a create still waiting for its
+        seat may yet be refused, and its id can only have reached the IdP in a 201 — by then it is live."""
+        asked = [
+            self._ask(FindUserIds(user_ids=chunk), tenant, USERS_QUERIES, spread(tenant), UserIds)
+            for chunk in chunks(user_ids)
+        ]
+        return {user_id for found in await asyncio.gather(*asked) for user_id in found.user_ids}
+
+    async def active(self, tenant: str) -> UserIds:
+        return await self._ask(ListActiveUserIds(), tenant, USERS_QUERIES, tenant_key(tenant), UserIds)
+
+    async def default_manager(self, tenant: str) -> DefaultManager:
+        return await self._ask(GetDefaultManager(), tenant, USERS_QUERIES, tenant_key(tenant), DefaultManager)
+
+    async def choose_default_manager(self, tenant: str, user_id: str | None) -> DefaultManager:
+        command = SetDefaultManager(user_id=user_id)
+        return await self._ask(command, tenant, USERS_COMMANDS, tenant_key(tenant), DefaultManager)
+
+
+class TeamsClient(_Client):
+    async def get(self, tenant: str, team_id: str, *, members: bool) -> TeamRecord:
+        query = GetTeam(team_id=team_id, include_members=members)
+        return (await self._ask(query, tenant, TEAMS_QUERIES, spread(tenant), TeamReply)).team
+
+    async def list_groups(self, tenant: str, parameters: ListParameters, *, members: bool) -> TeamPage:
+        query = ListGroups(**parameters.model_dump(), include_members=members)
+        return await self._ask(query, tenant, TEAMS_QUERIES, spread(tenant), TeamPage)
+
+    async def list_teams(self, tenant: str, query: ListTeams) -> TeamPage:
+        return await self._ask(query, tenant, TEAMS_QUERIES, spread(tenant), TeamPage)
+
+    async def write(self, tenant: str, command: TeamWrite) -> TeamRecord:
+        key = resource_key(tenant, command.team_id)
+        return (await self._ask(command, tenant, TEAMS_COMMANDS, key, TeamReply)).team
+
+    async def delete(self, tenant: str, command: DeleteGroup | DeletePortalTeam) -> None:
+        await self._ask(command, tenant, TEAMS_COMMANDS, resource_key(tenant, command.team_id), Deleted)
+
+
+class SeatsClient(_Client):
+    async def usage(self, tenant: str) -> SeatUsage:
+        return await self._ask(GetSeatUsage(), tenant, SEATS_QUERIES, tenant_key(tenant), SeatUsage)
+
+    async def set_limit(self, tenant: str, limit: int) -> SeatUsage:
+        return await self._ask(
+            SetSeatLimit(limit=limit), tenant, SEATS_COMMANDS, tenant_key(tenant), SeatUsage
+        )
+
+    async def holders(self, tenant: str) -> SeatHolders:
+        return await self._ask(ListSeatHolders(), tenant, SEATS_QUERIES, tenant_key(tenant), SeatHolders)
+
+    async def tell(self, tenant: str, command: ReserveSeat | ReleaseSeat) -> None:
+        """Publish without waiting for an outcome: reservations and releases are idempotent."""
+        await self.transport.tell(command, tenant=tenant, topic=SEATS_COMMANDS, key=tenant_key(tenant))
+
+
+@dataclass(frozen=True)
+class Owners:
+    users: UsersClient
+    teams: TeamsClient
+    seats: SeatsClient
+
+    @classmethod
+    def over(cls, transport: Transport) -> Owners:
+        return cls(users=UsersClient(transport), teams=TeamsClient(transport), seats=SeatsClient(transport))

@@ -1,0 +1,110 @@
+"""List and search requests (RFC 7644 §3.4.2, §3.4.3), and what every response shows (§3.9).
+
+GET query parameters and POST ``.search`` bodies are read alike, by scim2-models' ``SearchRequest``
+(which floors ``startIndex`` at 1 and ``count`` at 0), into the ``ListParameters`` both owners take.
+``attributes``/``excludedAttributes`` are checked against the resource type that is rendered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Query, Request
+from pydantic import ValidationError
+from scim2_models import InvalidSyntaxException, InvalidValueException, ResponseParameters, SearchRequest
+
+from contracts.listing import MAX_INDEX, ListParameters
+from services.gateway.http.body import read_json
+from services.gateway.http.dependencies import SettingsDep
+from services.gateway.http.errors import refusal
+
+DEFAULT_PAGE_SIZE = 100  # Okta's own page size
+QUERY_PARAMETERS = (
+    "filter",
+    "startIndex",
+    "count",
+    "sortBy",
+    "sortOrder",
+    "attributes",
+    "excludedAttributes",
+)
+_CANONICAL = {name.lower(): name for name in QUERY_PARAMETERS}
+
+Shown = TypeVar("Shown", bound=ResponseParameters[Any])
+
+
+def projection(kind: type[Shown], attributes: Any, excluded_attributes: Any) -> Shown:
+    """RFC 7644 §3.9 parameters (comma-separated, or lists) checked for one resource type."""
+    try:
+        return kind.model_validate(
+            {"attributes": attributes or None, "excluded_attributes": excluded_attributes or None}
+        )
+    except ValidationError as error:
+        raise refusal(error) from None
+
+
+def shown_by_query(kind: type[Shown]) -> Callable[..., Shown]:
+    """A dependency reading ``attributes``/``excludedAttributes`` from the query, for one resource type."""
+
+    def shown(
+        attributes: Annotated[str | None, Query()] = None,
+        excluded_attributes: Annotated[str | None, Query(alias="excludedAttributes")] = None,
+    ) -> Shown:
+        return projection(kind, attributes, excluded_attributes)
+
+    return shown
+
+
+@dataclass(frozen=True)
+class Search:
+    """One list or search request: what the owners are asked, and what the response shows."""
+
+    parameters: ListParameters
+    request: SearchRequest[Any]
+
+    def shown(self, kind: type[Shown]) -> Shown:
+        return projection(kind, self.request.attributes, self.request.excluded_attributes)
+
+
+def search_of(raw: dict[str, Any], *, max_page_size: int) -> Search:
+    """GET parameters or a SearchRequest body. ``sortBy`` is the owner's to judge: it resolves the path
+    against its own resource type and answers invalidValue for one it cannot sort on."""
+    sort_by = raw.pop("sortBy", None)
+    if sort_by is not None and not isinstance(sort_by, str):
+        raise InvalidValueException(detail="sortBy must be an attribute path.")
+    if isinstance(raw.get("sortOrder"), str):
+        raw["sortOrder"] = raw["sortOrder"].lower()  # RFC 7644 §3.4.2.3 spells it; IdPs capitalise it
+    try:
+        request: SearchRequest[Any] = SearchRequest.model_validate(raw)
+    except ValidationError as error:
+        raise refusal(error) from None
+    parameters = ListParameters(
+        filter=str(request.filter) if request.filter else None,
+        start_index=min(request.start_index or 1, MAX_INDEX),
+        count=min(DEFAULT_PAGE_SIZE if request.count is None else request.count, max_page_size),
+        sort_by=sort_by or None,
+        sort_descending=request.sort_order == SearchRequest.SortOrder.descending,
+    )
+    return Search(parameters, request)
+
+
+def _given(raw: dict[str, Any]) -> dict[str, Any]:
+    """Absent and empty parameters alike take their default."""
+    return {name: value for name, value in raw.items() if value is not None and value != ""}
+
+
+async def _search(request: Request, settings: SettingsDep) -> Search:
+    if request.method == "GET":
+        raw = {name: request.query_params.get(name) for name in QUERY_PARAMETERS}
+    else:  # POST …/.search (RFC 7644 §3.4.3): the same parameters in a SearchRequest body
+        body = await read_json(request, limit=settings.max_body_bytes)
+        if not isinstance(body, dict):
+            raise InvalidSyntaxException(detail="The request body must be a JSON object (a SearchRequest).")
+        # Parameter names are case-insensitive; only the parameters count (``schemas`` is not checked).
+        raw = {_CANONICAL[name.lower()]: value for name, value in body.items() if name.lower() in _CANONICAL}
+    return search_of(_given(raw), max_page_size=settings.max_page_size)
+
+
+SearchDep = Annotated[Search, Depends(_search)]

@@ -1,0 +1,78 @@
+"""POST /.search at the root (RFC 7644 §3.4.3): one search over every resource type, Users then Groups.
+
+Each owner evaluates the filter for its own resources. A filter naming attributes only one type has
+(``userName``) is refused as invalidFilter by the other owner: that type then simply has no match, and
+only a filter both refuse is answered 400. Paging runs over the concatenation, Users first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, Request
+
+from contracts.rejections import RejectionReason
+from contracts.teams import TeamPage
+from contracts.users import UserPage
+from services.gateway.http.auth import TenantId
+from services.gateway.http.dependencies import OwnersDep
+from services.gateway.http.errors import Refused
+from services.gateway.http.responses import SCIM_PREFIX, ScimResponse, base_url
+from services.gateway.owners import Owners
+from services.gateway.scim.groups.translate import GroupProjection, group_list_body, includes_members
+from services.gateway.scim.listing import Search, SearchDep
+from services.gateway.scim.users.translate import UserProjection, list_body
+
+router = APIRouter(prefix=SCIM_PREFIX)
+Page = TypeVar("Page", UserPage, TeamPage)
+
+
+async def _unless_refused_filter(asked: Awaitable[Page], no_match: Page) -> tuple[Page, Refused | None]:
+    """The page, or no match with the refusal when the owner refused the filter (invalidFilter)."""
+    try:
+        return await asked, None
+    except Refused as refused:
+        if refused.reason != RejectionReason.INVALID_FILTER:
+            raise
+        return no_match, refused
+
+
+async def _pages(owners: Owners, tenant: str, search: Search) -> tuple[UserPage, TeamPage]:
+    query = search.parameters
+    users, users_refusal = await _unless_refused_filter(
+        owners.users.list(tenant, query), UserPage(total_results=0, start_index=query.start_index, users=())
+    )
+    # The groups' window starts where the users end (global index total_users + 1).
+    window = query.model_copy(
+        update={
+            "start_index": max(1, query.start_index - users.total_results),
+            "count": query.count - len(users.users),
+        }
+    )
+    members = includes_members(search.shown(GroupProjection))
+    groups, groups_refusal = await _unless_refused_filter(
+        owners.teams.list_groups(tenant, window, members=members),
+        TeamPage(total_results=0, start_index=window.start_index, teams=()),
+    )
+    if users_refusal is not None and groups_refusal is not None:
+        raise users_refusal
+    return users, groups
+
+
+@router.post("/.search")
+async def search_everything(
+    request: Request, tenant: TenantId, owners: OwnersDep, search: SearchDep
+) -> ScimResponse:
+    users, groups = await _pages(owners, tenant, search)
+    base = base_url(request)
+    users_body = list_body(users, base_url=base, shown=search.shown(UserProjection))
+    groups_body = group_list_body(groups, base_url=base, shown=search.shown(GroupProjection))
+    resources: list[Any] = [*users_body.get("Resources", []), *groups_body.get("Resources", [])]
+    totals = {
+        "totalResults": users.total_results + groups.total_results,
+        "startIndex": search.parameters.start_index,
+        "itemsPerPage": len(resources),
+        "Resources": resources,
+    }
+    return ScimResponse(users_body | totals)

@@ -1,0 +1,142 @@
+"""SCIM 2.0 User endpoints (RFC 7644 §3). Each: authenticate, translate, ask the users service, render."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import uuid4
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+
+from contracts.rejections import RejectionReason
+from contracts.rendering import location
+from contracts.users import CreateUser, DeleteUser, ReplaceUser, UserRecord
+from services.gateway.http import etags
+from services.gateway.http.auth import TenantId
+from services.gateway.http.body import read_json
+from services.gateway.http.dependencies import OwnersDep, SettingsDep
+from services.gateway.http.errors import Refused, Unavailable
+from services.gateway.http.responses import (
+    SCIM_PREFIX,
+    ScimResponse,
+    base_url,
+    not_modified,
+    resource_response,
+)
+from services.gateway.owners import UsersClient
+from services.gateway.scim.listing import SearchDep, shown_by_query
+from services.gateway.scim.users import patching
+from services.gateway.scim.users.translate import UserProjection, list_body, profile_from_scim, user_body
+
+router = APIRouter(prefix=SCIM_PREFIX)
+Shown = Annotated[UserProjection, Depends(shown_by_query(UserProjection))]
+IfMatch = Annotated[str | None, Header()]
+_PATCH_ATTEMPTS = 3
+
+
+def _user_response(
+    request: Request, user: UserRecord, shown: UserProjection, *, created: bool = False
+) -> ScimResponse:
+    base = base_url(request)
+    body = user_body(user, base_url=base, shown=shown)
+    return resource_response(body, user, created_at=location(base, "Users", user.id) if created else None)
+
+
+async def _expected_version(
+    users: UsersClient, tenant: str, user_id: str, if_match: str | None
+) -> int | None:
+    return await etags.expected_version(
+        if_match, resource=f'User "{user_id}"', read=lambda: users.get(tenant, user_id)
+    )
+
+
+@router.get("/Users")
+@router.post("/Users/.search")  # the root /.search, over Users and Groups, is scim/search.py
+async def list_users(
+    request: Request, tenant: TenantId, owners: OwnersDep, search: SearchDep
+) -> ScimResponse:
+    page = await owners.users.list(tenant, search.parameters)
+    return ScimResponse(list_body(page, base_url=base_url(request), shown=search.shown(UserProjection)))
+
+
+@router.post("/Users")
+async def create_user(
+    request: Request, tenant: TenantId, owners: OwnersDep, settings: SettingsDep, shown: Shown
+) -> ScimResponse:
+    profile = profile_from_scim(await read_json(request, limit=settings.max_body_bytes))
+    user_id = str(uuid4())  # minted here so the command can be keyed by its resource
+    user = await owners.users.write(tenant, CreateUser(user_id=user_id, profile=profile))
+    return _user_response(request, user, shown, created=True)
+
+
+@router.get("/Users/{user_id}", response_model=None)
+async def get_user(
+    request: Request,
+    user_id: str,
+    tenant: TenantId,
+    owners: OwnersDep,
+    shown: Shown,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    user = await owners.users.get(tenant, user_id)
+    if etags.none_match(if_none_match, user):
+        return not_modified(user)
+    return _user_response(request, user, shown)
+
+
+@router.put("/Users/{user_id}")
+async def replace_user(
+    request: Request,
+    user_id: str,
+    tenant: TenantId,
+    owners: OwnersDep,
+    settings: SettingsDep,
+    shown: Shown,
+    if_match: IfMatch = None,
+) -> ScimResponse:
+    profile = profile_from_scim(await read_json(request, limit=settings.max_body_bytes))
+    expected = await _expected_version(owners.users, tenant, user_id, if_match)
+    command = ReplaceUser(user_id=user_id, profile=profile, expected_version=expected)
+    return _user_response(request, await owners.users.write(tenant, command), shown)
+
+
+async def _patch_once(
+    users: UsersClient, tenant: str, user_id: str, patch: patching.UserPatch, if_match: str | None
+) -> UserRecord:
+    current = await users.get(tenant, user_id)
+    etags.require_match(if_match, current, resource=f'User "{user_id}"')
+    profile = patching.patched_profile(current, patch)
+    command = ReplaceUser(user_id=user_id, profile=profile, expected_version=current.version)
+    return await users.write(tenant, command)
+
+
+@router.patch("/Users/{user_id}")
+async def patch_user(
+    request: Request,
+    user_id: str,
+    tenant: TenantId,
+    owners: OwnersDep,
+    settings: SettingsDep,
+    shown: Shown,
+    if_match: IfMatch = None,
+) -> ScimResponse:
+    patch = patching.parse_patch(await read_json(request, limit=settings.max_body_bytes))
+    for _ in range(_PATCH_ATTEMPTS):
+        try:
+            user = await _patch_once(owners.users, tenant, user_id, patch, if_match)
+        except Refused as refused:
+            if refused.reason != RejectionReason.VERSION_MISMATCH or if_match is not None:
+                raise
+            continue  # without If-Match, a concurrent change is simply re-read and the patch re-applied
+        # RFC 7644 §3.5.2: 200 with the resource is what both Okta and Entra accept.
+        return _user_response(request, user, shown)
+    # RFC 7644 §3.14 keeps 412 for the client's own precondition: this is contention.
+    raise Unavailable(detail=f'User "{user_id}" is being changed concurrently; retry the PATCH shortly.')
+
+
+@router.delete("/Users/{user_id}", status_code=204, response_model=None)
+async def delete_user(
+    user_id: str, tenant: TenantId, owners: OwnersDep, if_match: IfMatch = None
+) -> Response:
+    expected = await _expected_version(owners.users, tenant, user_id, if_match)
+    await owners.users.delete(tenant, DeleteUser(user_id=user_id, expected_version=expected))
+    return Response(status_code=204)

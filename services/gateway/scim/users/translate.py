@@ -1,0 +1,160 @@
+"""SCIM Users ↔ the users contracts: request bodies in (tolerant), resources out (contracts/rendering.py).
+
+Tolerant on the way in — IdPs send more than the schema (RFC 7644 §3.3: unknown attributes are
+ignored rather than refused) — strict on the way out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from scim2_models import (
+    Address,
+    Context,
+    Email,
+    EnterpriseUser,
+    InvalidSyntaxException,
+    InvalidValueException,
+    ListResponse,
+    Name,
+    PhoneNumber,
+    ResponseParameters,
+    Role,
+)
+
+from contracts.rendering import render_user
+from contracts.scim import ENTERPRISE_URN, ROSTER_ROLES, RosterUser, ScimUser
+from contracts.users import (
+    ContactValue,
+    EnterpriseInfo,
+    PersonName,
+    PostalAddress,
+    RosterRole,
+    UserPage,
+    UserProfile,
+    UserRecord,
+)
+from services.gateway.http.errors import refusal
+from services.gateway.scim.policy import TOLERANT
+
+UserProjection = ResponseParameters[ScimUser]
+
+
+def _manager_object(key: str, value: Any) -> Any:
+    """Entra ID may send the manager as a bare string instead of ``{"value": …}``."""
+    return {"value": value} if key.lower() == "manager" and isinstance(value, str) else value
+
+
+def _prepare(body: dict[str, Any]) -> dict[str, Any]:
+    prepared = dict(body)
+    for key, value in body.items():
+        if key.lower() == ENTERPRISE_URN.lower() and isinstance(value, dict):
+            prepared[key] = {k: _manager_object(k, v) for k, v in value.items()}
+    return prepared
+
+
+def parse_scim_user(body: Any) -> ScimUser:
+    """Validate a request body as a User, ignoring attributes we do not know."""
+    if not isinstance(body, dict):
+        raise InvalidSyntaxException(detail="The request body must be a JSON object (a SCIM User).")
+    try:
+        return ScimUser.model_validate(_prepare(body), scim_policy=TOLERANT)
+    except ValidationError as error:
+        raise refusal(error) from None
+
+
+def profile_from_scim(body: Any) -> UserProfile:
+    """A POST or PUT body. A user provisioned without ``active`` is active (Roster's rule)."""
+    user = parse_scim_user(body)
+    if user.active is None:
+        user.active = True
+    return profile_of(user)
+
+
+def profile_of(user: ScimUser) -> UserProfile:
+    """Attributes as they stand; an ``active`` removed by PATCH stays unset (and counts as active)."""
+    if user.user_name is None:
+        raise InvalidValueException(detail="userName is required.")
+    return UserProfile(
+        user_name=user.user_name,
+        external_id=user.external_id,
+        display_name=user.display_name,
+        nick_name=user.nick_name,
+        profile_url=str(user.profile_url) if user.profile_url else None,
+        title=user.title,
+        user_type=user.user_type,
+        preferred_language=user.preferred_language,
+        locale=user.locale,
+        timezone=user.timezone,
+        active=user.active,
+        name=_name_in(user.name),
+        emails=tuple(_contact_in(e) for e in user.emails or ()),
+        phone_numbers=tuple(_contact_in(p) for p in user.phone_numbers or ()),
+        addresses=tuple(_address_in(a) for a in user.addresses or ()),
+        enterprise=_enterprise_in(user[EnterpriseUser]),
+        roles=tuple(_contact_in(role) for role in user.roles or ()),
+        roster_role=_roster_role_in(user),
+    )
+
+
+def _roster_role_in(user: ScimUser) -> RosterRole | None:
+    """Roster's extension: strict, as its canonical values are ours (unknown SCIM ``roles`` are kept)."""
+    extension = user[RosterUser]
+    if extension is None or extension.role is None:
+        return None
+    try:
+        return RosterRole(extension.role.strip().lower())
+    except ValueError:
+        allowed = ", ".join(ROSTER_ROLES)
+        raise InvalidValueException(
+            detail=f"Unknown Roster role {extension.role!r}: use one of {allowed}."
+        ) from None
+
+
+def _name_in(name: Name | None) -> PersonName | None:
+    if name is None:
+        return None
+    return PersonName.model_validate(name.model_dump(exclude_none=True, by_alias=False))
+
+
+def _contact_in(item: Email | PhoneNumber | Role) -> ContactValue:
+    kind = str(item.type) if item.type is not None else None
+    return ContactValue(value=item.value, type=kind, primary=bool(item.primary), display=item.display)
+
+
+def _address_in(address: Address) -> PostalAddress:
+    data = address.model_dump(exclude_none=True, by_alias=False)
+    data["primary"] = bool(address.primary)
+    return PostalAddress.model_validate(data)
+
+
+def _enterprise_in(extension: EnterpriseUser | None) -> EnterpriseInfo | None:
+    if extension is None:
+        return None
+    manager = extension.manager
+    return EnterpriseInfo(
+        employee_number=extension.employee_number,
+        cost_center=extension.cost_center,
+        organization=extension.organization,
+        division=extension.division,
+        department=extension.department,
+        manager_ref=manager.value if manager else None,
+        manager_uri=str(manager.ref) if manager and manager.ref else None,
+        manager_display=manager.display_name if manager else None,
+    )
+
+
+def user_body(record: UserRecord, *, base_url: str, shown: UserProjection | None = None) -> dict[str, Any]:
+    user = render_user(record, base_url=base_url)
+    return user.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=shown)
+
+
+def list_body(page: UserPage, *, base_url: str, shown: UserProjection | None = None) -> dict[str, Any]:
+    response = ListResponse[ScimUser](
+        total_results=page.total_results,
+        start_index=page.start_index,
+        items_per_page=len(page.users),
+        resources=[render_user(record, base_url=base_url) for record in page.users],
+    )
+    return response.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=shown)
