@@ -10,16 +10,15 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from contracts.rejections import RejectionReason
 from contracts.teams import TeamPage
 from contracts.users import UserPage
-from services.gateway.http.auth import TenantId
-from services.gateway.http.dependencies import OwnersDep
 from services.gateway.http.errors import Refused
-from services.gateway.http.responses import SCIM_PREFIX, ScimResponse, base_url
+from services.gateway.http.responses import SCIM_PREFIX, ScimResponse
 from services.gateway.owners import Owners
+from services.gateway.scim.context import Scim
 from services.gateway.scim.groups.translate import GroupProjection, group_list_body, includes_members
 from services.gateway.scim.listing import Search, SearchDep
 from services.gateway.scim.users.translate import UserProjection, list_body
@@ -61,11 +60,9 @@ async def _pages(owners: Owners, tenant: str, search: Search) -> tuple[UserPage,
 
 
 @router.post("/.search")
-async def search_everything(
-    request: Request, tenant: TenantId, owners: OwnersDep, search: SearchDep
-) -> ScimResponse:
-    users, groups = await _pages(owners, tenant, search)
-    base = base_url(request)
+async def search_everything(scim: Scim, search: SearchDep) -> ScimResponse:
+    users, groups = await _pages(scim.owners, scim.tenant, search)
+    base = scim.base_url
     users_body = list_body(users, base_url=base, shown=search.shown(UserProjection))
     groups_body = group_list_body(groups, base_url=base, shown=search.shown(GroupProjection))
     resources: list[Any] = [*users_body.get("Resources", []), *groups_body.get("Resources", [])]

@@ -9,51 +9,17 @@ from typing import Any
 import pytest
 from scim2_models import SCIMException
 
+from contracts import seats, teams, topics, users
 from contracts.listing import ListParameters
 from contracts.rejections import RejectionReason
 from contracts.replies import CommandRejected
-from contracts.seats import GetSeatUsage, ListSeatHolders, ReleaseSeat, ReserveSeat, SetSeatLimit
-from contracts.teams import (
-    ChangePortalTeamMembers,
-    CreatePortalTeam,
-    DeleteGroup,
-    DeletePortalTeam,
-    GetTeam,
-    ListGroups,
-    ListTeams,
-    PatchGroup,
-    PushGroup,
-    ReleaseTeam,
-    RenamePortalTeam,
-    ReplaceGroup,
-)
-from contracts.topics import (
-    SEATS_COMMANDS,
-    SEATS_QUERIES,
-    TEAMS_COMMANDS,
-    TEAMS_QUERIES,
-    USERS_COMMANDS,
-    USERS_QUERIES,
-)
-from contracts.users import (
-    CreateUser,
-    DeleteUser,
-    FindUserIds,
-    GetDefaultManager,
-    GetUser,
-    ListActiveUserIds,
-    ListUsers,
-    ReplaceUser,
-    SetDefaultManager,
-    UserProfile,
-)
 from services.gateway.http.errors import Refused
 from services.gateway.owners import IDS_PER_CHECK, Owners
 from services.gateway.tests.wire import USER_PAGE, Wire
 
 TENANT = "acme"
 PARAMETERS = ListParameters(filter='userName eq "ann"', start_index=3, count=7, sort_by="userName")
-PROFILE = UserProfile(user_name="ann@example.com")
+PROFILE = users.UserProfile(user_name="ann@example.com")
 Call = Callable[[Owners], Awaitable[Any]]
 
 RESOURCE = "the resource"  # <tenant>:<id>: one resource's messages stay in order
@@ -61,101 +27,137 @@ TENANT_ALONE = "the tenant"  # one tenant's seats (and default manager) are deci
 SPREAD = "a fresh key"  # a query of its own: any partition
 
 CALLS: list[tuple[str, Call, type[Any], str, str]] = [
-    ("users.get", lambda o: o.users.get(TENANT, "u1"), GetUser, USERS_QUERIES, RESOURCE),
-    ("users.list", lambda o: o.users.list(TENANT, PARAMETERS), ListUsers, USERS_QUERIES, SPREAD),
+    ("users.get", lambda o: o.users.get(TENANT, "u1"), users.GetUser, topics.USERS_QUERIES, RESOURCE),
+    ("users.list", lambda o: o.users.list(TENANT, PARAMETERS), users.ListUsers, topics.USERS_QUERIES, SPREAD),
     (
         "users.write create",
-        lambda o: o.users.write(TENANT, CreateUser(user_id="u1", profile=PROFILE)),
-        CreateUser,
-        USERS_COMMANDS,
+        lambda o: o.users.write(TENANT, users.CreateUser(user_id="u1", profile=PROFILE)),
+        users.CreateUser,
+        topics.USERS_COMMANDS,
         RESOURCE,
     ),
     (
         "users.write replace",
-        lambda o: o.users.write(TENANT, ReplaceUser(user_id="u1", profile=PROFILE, expected_version=2)),
-        ReplaceUser,
-        USERS_COMMANDS,
+        lambda o: o.users.write(TENANT, users.ReplaceUser(user_id="u1", profile=PROFILE, expected_version=2)),
+        users.ReplaceUser,
+        topics.USERS_COMMANDS,
         RESOURCE,
     ),
     (
         "users.delete",
-        lambda o: o.users.delete(TENANT, DeleteUser(user_id="u1")),
-        DeleteUser,
-        USERS_COMMANDS,
+        lambda o: o.users.delete(TENANT, users.DeleteUser(user_id="u1")),
+        users.DeleteUser,
+        topics.USERS_COMMANDS,
         RESOURCE,
     ),
-    ("users.known", lambda o: o.users.known(TENANT, ["u1", "u2"]), FindUserIds, USERS_QUERIES, SPREAD),
-    ("users.active", lambda o: o.users.active(TENANT), ListActiveUserIds, USERS_QUERIES, TENANT_ALONE),
+    (
+        "users.known",
+        lambda o: o.users.known(TENANT, ["u1", "u2"]),
+        users.FindUserIds,
+        topics.USERS_QUERIES,
+        SPREAD,
+    ),
+    (
+        "users.active",
+        lambda o: o.users.active(TENANT),
+        users.ListActiveUserIds,
+        topics.USERS_QUERIES,
+        TENANT_ALONE,
+    ),
     (
         "users.default_manager",
         lambda o: o.users.default_manager(TENANT),
-        GetDefaultManager,
-        USERS_QUERIES,
+        users.GetDefaultManager,
+        topics.USERS_QUERIES,
         TENANT_ALONE,
     ),
     (
         "users.choose_default_manager",
         lambda o: o.users.choose_default_manager(TENANT, "u1"),
-        SetDefaultManager,
-        USERS_COMMANDS,
+        users.SetDefaultManager,
+        topics.USERS_COMMANDS,
         TENANT_ALONE,
     ),
-    ("teams.get", lambda o: o.teams.get(TENANT, "t1", members=False), GetTeam, TEAMS_QUERIES, SPREAD),
+    (
+        "teams.get",
+        lambda o: o.teams.get(TENANT, "t1", members=False),
+        teams.GetTeam,
+        topics.TEAMS_QUERIES,
+        SPREAD,
+    ),
     (
         "teams.list_groups",
         lambda o: o.teams.list_groups(TENANT, PARAMETERS, members=False),
-        ListGroups,
-        TEAMS_QUERIES,
+        teams.ListGroups,
+        topics.TEAMS_QUERIES,
         SPREAD,
     ),
-    ("teams.list_teams", lambda o: o.teams.list_teams(TENANT, ListTeams()), ListTeams, TEAMS_QUERIES, SPREAD),
+    (
+        "teams.list_teams",
+        lambda o: o.teams.list_teams(TENANT, teams.ListTeams()),
+        teams.ListTeams,
+        topics.TEAMS_QUERIES,
+        SPREAD,
+    ),
     *(
         (
             f"teams.write {type(command).__name__}",
             (lambda o, c=command: o.teams.write(TENANT, c)),
             type(command),
-            TEAMS_COMMANDS,
+            topics.TEAMS_COMMANDS,
             RESOURCE,
         )
         for command in (
-            PushGroup(team_id="t1", display_name="Sales"),
-            ReplaceGroup(team_id="t1", display_name="Sales"),
-            PatchGroup(team_id="t1"),
-            CreatePortalTeam(team_id="t1", display_name="Sales"),
-            RenamePortalTeam(team_id="t1", display_name="Sales"),
-            ChangePortalTeamMembers(team_id="t1", add=("u1",)),
-            ReleaseTeam(team_id="t1"),
+            teams.PushGroup(team_id="t1", display_name="Sales"),
+            teams.ReplaceGroup(team_id="t1", display_name="Sales"),
+            teams.PatchGroup(team_id="t1"),
+            teams.CreatePortalTeam(team_id="t1", display_name="Sales"),
+            teams.RenamePortalTeam(team_id="t1", display_name="Sales"),
+            teams.ChangePortalTeamMembers(team_id="t1", add=("u1",)),
+            teams.ReleaseTeam(team_id="t1"),
         )
     ),
     (
         "teams.delete group",
-        lambda o: o.teams.delete(TENANT, DeleteGroup(team_id="t1")),
-        DeleteGroup,
-        TEAMS_COMMANDS,
+        lambda o: o.teams.delete(TENANT, teams.DeleteGroup(team_id="t1")),
+        teams.DeleteGroup,
+        topics.TEAMS_COMMANDS,
         RESOURCE,
     ),
     (
         "teams.delete portal team",
-        lambda o: o.teams.delete(TENANT, DeletePortalTeam(team_id="t1")),
-        DeletePortalTeam,
-        TEAMS_COMMANDS,
+        lambda o: o.teams.delete(TENANT, teams.DeletePortalTeam(team_id="t1")),
+        teams.DeletePortalTeam,
+        topics.TEAMS_COMMANDS,
         RESOURCE,
     ),
-    ("seats.usage", lambda o: o.seats.usage(TENANT), GetSeatUsage, SEATS_QUERIES, TENANT_ALONE),
-    ("seats.set_limit", lambda o: o.seats.set_limit(TENANT, 9), SetSeatLimit, SEATS_COMMANDS, TENANT_ALONE),
-    ("seats.holders", lambda o: o.seats.holders(TENANT), ListSeatHolders, SEATS_QUERIES, TENANT_ALONE),
+    ("seats.usage", lambda o: o.seats.usage(TENANT), seats.GetSeatUsage, topics.SEATS_QUERIES, TENANT_ALONE),
+    (
+        "seats.set_limit",
+        lambda o: o.seats.set_limit(TENANT, 9),
+        seats.SetSeatLimit,
+        topics.SEATS_COMMANDS,
+        TENANT_ALONE,
+    ),
+    (
+        "seats.holders",
+        lambda o: o.seats.holders(TENANT),
+        seats.ListSeatHolders,
+        topics.SEATS_QUERIES,
+        TENANT_ALONE,
+    ),
     (
         "seats.tell reserve",
-        lambda o: o.seats.tell(TENANT, ReserveSeat(user_id="u1")),
-        ReserveSeat,
-        SEATS_COMMANDS,
+        lambda o: o.seats.tell(TENANT, seats.ReserveSeat(user_id="u1")),
+        seats.ReserveSeat,
+        topics.SEATS_COMMANDS,
         TENANT_ALONE,
     ),
     (
         "seats.tell release",
-        lambda o: o.seats.tell(TENANT, ReleaseSeat(user_id="u1")),
-        ReleaseSeat,
-        SEATS_COMMANDS,
+        lambda o: o.seats.tell(TENANT, seats.ReleaseSeat(user_id="u1")),
+        seats.ReleaseSeat,
+        topics.SEATS_COMMANDS,
         TENANT_ALONE,
     ),
 ]
@@ -198,9 +200,9 @@ async def test_list_queries_carry_the_neutral_parameters_to_each_owner() -> None
     owners = Owners.over(wire)
     await owners.users.list(TENANT, PARAMETERS)
     await owners.teams.list_groups(TENANT, PARAMETERS, members=False)
-    users, groups = (published.message for published in wire.published)
-    assert users == ListUsers(**PARAMETERS.model_dump())
-    assert groups == ListGroups(**PARAMETERS.model_dump(), include_members=False)
+    asked_users, asked_groups = (published.message for published in wire.published)
+    assert asked_users == users.ListUsers(**PARAMETERS.model_dump())
+    assert asked_groups == teams.ListGroups(**PARAMETERS.model_dump(), include_members=False)
 
 
 async def test_a_large_member_check_is_asked_in_bounded_chunks_on_spread_keys() -> None:
@@ -208,7 +210,11 @@ async def test_a_large_member_check_is_asked_in_bounded_chunks_on_spread_keys() 
     ids = [str(i) for i in range(2 * IDS_PER_CHECK + 1)]
     assert await Owners.over(wire).users.known(TENANT, ids) == set(ids)
     asked = [published.message for published in wire.published]
-    assert [len(m.user_ids) for m in asked if isinstance(m, FindUserIds)] == [IDS_PER_CHECK, IDS_PER_CHECK, 1]
+    assert [len(m.user_ids) for m in asked if isinstance(m, users.FindUserIds)] == [
+        IDS_PER_CHECK,
+        IDS_PER_CHECK,
+        1,
+    ]
     assert len({published.key for published in wire.published}) == 3
 
 
@@ -216,7 +222,7 @@ async def test_a_rejection_is_the_scim_error_of_its_reason() -> None:
     rejection = CommandRejected(reason=RejectionReason.USER_NAME_TAKEN, detail="userName taken")
     wire = Wire(answer=lambda _message: rejection)
     with pytest.raises(Refused) as caught:
-        await Owners.over(wire).users.write(TENANT, CreateUser(user_id="u1", profile=PROFILE))
+        await Owners.over(wire).users.write(TENANT, users.CreateUser(user_id="u1", profile=PROFILE))
     assert (caught.value.status, caught.value.scim_type, caught.value.detail) == (
         409,
         "uniqueness",

@@ -11,10 +11,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlmodel import Session
 
-from servicekit.db import create_tables, make_engine
-from services.gateway import store
 from services.gateway.admin import default_manager, teams
 from services.gateway.config import GatewaySettings
 from services.gateway.http.errors import install_scim_error_handlers
@@ -22,7 +19,7 @@ from services.gateway.http.ratelimit import TenantRateLimiter
 from services.gateway.http.responses import SCIM_MEDIA_TYPE
 from services.gateway.scim.groups import routes as groups
 from services.gateway.scim.groups.patching import PATCH_OP_URN
-from services.gateway.store import GATEWAY_TABLES
+from services.gateway.tests.database import gateway_database
 
 ADMIN_TOKEN = "a" * 32
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -41,12 +38,7 @@ def gateway(tmp_path: Path) -> Iterator[Gateway]:
     settings = GatewaySettings.model_validate(
         {"ROSTER_ADMIN_TOKEN": ADMIN_TOKEN, "max_group_body_bytes": 4096}
     )
-    engine = make_engine(f"sqlite:///{tmp_path / 'gateway.db'}")
-    create_tables(engine, GATEWAY_TABLES)
-    with Session(engine) as session:
-        tenant_id = store.create_tenant(session, name="Initech").id
-        token = store.issue_token(session, tenant_id=tenant_id)
-        session.commit()
+    engine, tenant_id, token = gateway_database(tmp_path)
     app = FastAPI()
     install_scim_error_handlers(app)
     for module in (groups, teams, default_manager):

@@ -11,20 +11,17 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from sqlmodel import Session
 
 from contracts.envelope import Message
 from contracts.rejections import RejectionReason
 from contracts.replies import CommandRejected
 from contracts.users import GetUser, ReplaceUser
-from servicekit.db import create_tables, make_engine
-from services.gateway import store
 from services.gateway.app import create_app
 from services.gateway.config import GatewaySettings
 from services.gateway.http.correlator import ServiceUnavailable
 from services.gateway.owners import Owners
 from services.gateway.scim.users.patching import PATCH_OP_URN
-from services.gateway.store import GATEWAY_TABLES
+from services.gateway.tests.database import gateway_database
 from services.gateway.tests.wire import Wire
 
 ADMIN = {"Authorization": f"Bearer {'a' * 32}"}
@@ -45,12 +42,7 @@ def gateway(tmp_path: Path) -> Iterator[Gateway]:
     settings = GatewaySettings.model_validate(
         {"ROSTER_ADMIN_TOKEN": "a" * 32, "retry_after_seconds": RETRY_AFTER}
     )
-    engine = make_engine(f"sqlite:///{tmp_path / 'gateway.db'}")
-    create_tables(engine, GATEWAY_TABLES)
-    with Session(engine) as session:
-        tenant_id = store.create_tenant(session, name="Initech").id
-        token = store.issue_token(session, tenant_id=tenant_id)
-        session.commit()
+    engine, tenant_id, token = gateway_database(tmp_path)
     app = create_app(settings)  # the app's own routes and error handlers
     # What its lifespan would wire, but with Wire in place of Kafka; the client is not entered, so the
     # lifespan (which connects to Kafka) does not run.

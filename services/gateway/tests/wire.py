@@ -8,54 +8,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from contracts import seats, teams, users
 from contracts.envelope import Message, wrap
 from contracts.registry import payload_of
 from contracts.replies import Deleted
-from contracts.seats import GetSeatUsage, ListSeatHolders, SeatHolders, SeatUsage, SetSeatLimit
-from contracts.teams import (
-    ChangePortalTeamMembers,
-    CreatePortalTeam,
-    DeleteGroup,
-    DeletePortalTeam,
-    GetTeam,
-    ListGroups,
-    ListTeams,
-    PatchGroup,
-    PushGroup,
-    ReleaseTeam,
-    RenamePortalTeam,
-    ReplaceGroup,
-    TeamPage,
-    TeamRecord,
-    TeamReply,
-    TeamSource,
-)
-from contracts.users import (
-    CreateUser,
-    DefaultManager,
-    DeleteUser,
-    FindUserIds,
-    GetDefaultManager,
-    GetUser,
-    ListActiveUserIds,
-    ListUsers,
-    ReplaceUser,
-    SetDefaultManager,
-    UserIds,
-    UserPage,
-    UserProfile,
-    UserRecord,
-    UserReply,
-)
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
-USER = UserRecord(
-    id="u1", profile=UserProfile(user_name="ann@example.com"), created=NOW, last_modified=NOW, version=3
+USER = users.UserRecord(
+    id="u1", profile=users.UserProfile(user_name="ann@example.com"), created=NOW, last_modified=NOW, version=3
 )
-TEAM = TeamRecord(
+TEAM = teams.TeamRecord(
     id="t1",
     display_name="Sales West",
-    source=TeamSource.SCIM,
+    source=teams.TeamSource.SCIM,
     linked=True,
     member_count=0,
     members=(),
@@ -63,39 +28,41 @@ TEAM = TeamRecord(
     last_modified=NOW,
     version=2,
 )
-USER_PAGE = UserPage(total_results=1, start_index=1, users=(USER,))
-TEAM_PAGE = TeamPage(total_results=1, start_index=1, teams=(TEAM,))
-MANAGER = DefaultManager(chosen_id=None, first_coach_id=None, effective_id=None)
+USER_PAGE = users.UserPage(total_results=1, start_index=1, users=(USER,))
+TEAM_PAGE = teams.TeamPage(total_results=1, start_index=1, teams=(TEAM,))
+MANAGER = users.DefaultManager(chosen_id=None, first_coach_id=None, effective_id=None)
 
 _ANSWERS: dict[type[Message], Callable[[Message], Message]] = {
-    GetUser: lambda _: UserReply(user=USER),
-    ListUsers: lambda _: USER_PAGE,
-    CreateUser: lambda _: UserReply(user=USER),
-    ReplaceUser: lambda _: UserReply(user=USER),
-    DeleteUser: lambda m: Deleted(resource_id=m.user_id if isinstance(m, DeleteUser) else ""),
-    FindUserIds: lambda m: UserIds(user_ids=m.user_ids if isinstance(m, FindUserIds) else ()),
-    ListActiveUserIds: lambda _: UserIds(user_ids=("u1",)),
-    GetDefaultManager: lambda _: MANAGER,
-    SetDefaultManager: lambda _: MANAGER,
-    GetTeam: lambda _: TeamReply(team=TEAM),
-    ListGroups: lambda _: TEAM_PAGE,
-    ListTeams: lambda _: TEAM_PAGE,
-    DeleteGroup: lambda _: Deleted(resource_id="t1"),
-    DeletePortalTeam: lambda _: Deleted(resource_id="t1"),
-    GetSeatUsage: lambda _: SeatUsage(used=1, limit=5),
-    SetSeatLimit: lambda _: SeatUsage(used=1, limit=5),
-    ListSeatHolders: lambda _: SeatHolders(user_ids=("u1",)),
+    users.GetUser: lambda _: users.UserReply(user=USER),
+    users.ListUsers: lambda _: USER_PAGE,
+    users.CreateUser: lambda _: users.UserReply(user=USER),
+    users.ReplaceUser: lambda _: users.UserReply(user=USER),
+    users.DeleteUser: lambda m: Deleted(resource_id=m.user_id if isinstance(m, users.DeleteUser) else ""),
+    users.FindUserIds: lambda m: users.UserIds(
+        user_ids=m.user_ids if isinstance(m, users.FindUserIds) else ()
+    ),
+    users.ListActiveUserIds: lambda _: users.UserIds(user_ids=("u1",)),
+    users.GetDefaultManager: lambda _: MANAGER,
+    users.SetDefaultManager: lambda _: MANAGER,
+    teams.GetTeam: lambda _: teams.TeamReply(team=TEAM),
+    teams.ListGroups: lambda _: TEAM_PAGE,
+    teams.ListTeams: lambda _: TEAM_PAGE,
+    teams.DeleteGroup: lambda _: Deleted(resource_id="t1"),
+    teams.DeletePortalTeam: lambda _: Deleted(resource_id="t1"),
+    seats.GetSeatUsage: lambda _: seats.SeatUsage(used=1, limit=5),
+    seats.SetSeatLimit: lambda _: seats.SeatUsage(used=1, limit=5),
+    seats.ListSeatHolders: lambda _: seats.SeatHolders(user_ids=("u1",)),
     **dict.fromkeys(
         (
-            PushGroup,
-            ReplaceGroup,
-            PatchGroup,
-            CreatePortalTeam,
-            RenamePortalTeam,
-            ChangePortalTeamMembers,
-            ReleaseTeam,
+            teams.PushGroup,
+            teams.ReplaceGroup,
+            teams.PatchGroup,
+            teams.CreatePortalTeam,
+            teams.RenamePortalTeam,
+            teams.ChangePortalTeamMembers,
+            teams.ReleaseTeam,
         ),
-        lambda _: TeamReply(team=TEAM),
+        lambda _: teams.TeamReply(team=TEAM),
     ),
 }
 

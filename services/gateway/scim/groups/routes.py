@@ -10,28 +10,25 @@ from collections.abc import Sequence
 from typing import Annotated
 from uuid import uuid4
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Response
 from scim2_models import SCIMException
 
 from contracts.listing import MAX_INDEX
 from contracts.rendering import location
 from contracts.teams import DeleteGroup, PushGroup, ReplaceGroup, TeamRecord
 from services.gateway.http import etags
-from services.gateway.http.auth import TenantId
-from services.gateway.http.body import read_json
-from services.gateway.http.dependencies import OwnersDep, SettingsDep
 from services.gateway.http.responses import (
     SCIM_PREFIX,
     ScimResponse,
-    base_url,
     no_content,
     not_modified,
     resource_response,
 )
 from services.gateway.membership import require_users
-from services.gateway.owners import Owners
+from services.gateway.scim.context import Scim, ScimContext
 from services.gateway.scim.groups.patching import added_member_ids, group_patch
 from services.gateway.scim.groups.translate import (
+    GroupInput,
     GroupProjection,
     group_body,
     group_from_scim,
@@ -55,47 +52,52 @@ def _members_up_to(shown: GroupProjection) -> int:
 
 
 def _group_response(
-    request: Request, team: TeamRecord, shown: GroupProjection, *, created: bool = False
+    scim: ScimContext, team: TeamRecord, shown: GroupProjection, *, created: bool = False
 ) -> ScimResponse:
-    base = base_url(request)
-    body = group_body(team, base_url=base, shown=shown)
-    return resource_response(body, team, created_at=location(base, "Groups", team.id) if created else None)
+    body = group_body(team, base_url=scim.base_url, shown=shown)
+    return resource_response(
+        body, team, created_at=location(scim.base_url, "Groups", team.id) if created else None
+    )
 
 
-async def _members_of_existing_group(
-    owners: Owners, tenant: str, team_id: str, user_ids: Sequence[str]
-) -> None:
+async def _members_of_existing_group(scim: ScimContext, team_id: str, user_ids: Sequence[str]) -> None:
     """The member check for a write to ``team_id``; refused members of a group that does not exist
     answer 404 for the group (RFC 7644 §3.12: the resource comes first), not 400 for its members."""
     try:
-        await require_users(owners.users, tenant, user_ids)
+        await require_users(scim.owners.users, scim.tenant, user_ids)
     except SCIMException:
-        await owners.teams.get(tenant, team_id, members=False)  # raises 404 if there is no such group
+        await scim.owners.teams.get(
+            scim.tenant, team_id, members=False
+        )  # raises 404 if there is no such group
         raise
 
 
-async def _expected_version(owners: Owners, tenant: str, team_id: str, if_match: str | None) -> int | None:
+async def _expected_version(scim: ScimContext, team_id: str, if_match: str | None) -> int | None:
     return await etags.expected_version(
-        if_match, resource=f'Group "{team_id}"', read=lambda: owners.teams.get(tenant, team_id, members=False)
+        if_match,
+        resource=f'Group "{team_id}"',
+        read=lambda: scim.owners.teams.get(scim.tenant, team_id, members=False),
     )
+
+
+async def _group_body(scim: ScimContext) -> GroupInput:
+    return group_from_scim(await scim.body(limit=scim.settings.max_group_body_bytes))
 
 
 @router.get("/Groups")
 @router.post("/Groups/.search")
-async def list_groups(
-    request: Request, tenant: TenantId, owners: OwnersDep, search: SearchDep
-) -> ScimResponse:
+async def list_groups(scim: Scim, search: SearchDep) -> ScimResponse:
     shown = search.shown(GroupProjection)
-    page = await owners.teams.list_groups(tenant, search.parameters, members=includes_members(shown))
-    return ScimResponse(group_list_body(page, base_url=base_url(request), shown=shown))
+    page = await scim.owners.teams.list_groups(
+        scim.tenant, search.parameters, members=includes_members(shown)
+    )
+    return ScimResponse(group_list_body(page, base_url=scim.base_url, shown=shown))
 
 
 @router.post("/Groups")
-async def create_group(
-    request: Request, tenant: TenantId, owners: OwnersDep, settings: SettingsDep, shown: Shown
-) -> ScimResponse:
-    group = group_from_scim(await read_json(request, limit=settings.max_group_body_bytes))
-    await require_users(owners.users, tenant, group.member_ids)
+async def create_group(scim: Scim, shown: Shown) -> ScimResponse:
+    group = await _group_body(scim)
+    await require_users(scim.owners.users, scim.tenant, group.member_ids)
     team_id = str(uuid4())  # minted here so the command is keyed by its resource; a link answers another id
     command = PushGroup(
         team_id=team_id,
@@ -103,76 +105,53 @@ async def create_group(
         external_id=group.external_id,
         member_ids=group.member_ids,
     )
-    return _group_response(request, await owners.teams.write(tenant, command), shown, created=True)
+    return _group_response(scim, await scim.owners.teams.write(scim.tenant, command), shown, created=True)
 
 
 @router.get("/Groups/{team_id}", response_model=None)
 async def get_group(
-    request: Request,
-    team_id: str,
-    tenant: TenantId,
-    owners: OwnersDep,
-    shown: Shown,
-    if_none_match: Annotated[str | None, Header()] = None,
+    team_id: str, scim: Scim, shown: Shown, if_none_match: Annotated[str | None, Header()] = None
 ) -> Response:
-    team = await owners.teams.get(tenant, team_id, members=includes_members(shown))
+    team = await scim.owners.teams.get(scim.tenant, team_id, members=includes_members(shown))
     if etags.none_match(if_none_match, team):
         return not_modified(team)
-    return _group_response(request, team, shown)
+    return _group_response(scim, team, shown)
 
 
 @router.put("/Groups/{team_id}")
-async def replace_group(
-    request: Request,
-    team_id: str,
-    tenant: TenantId,
-    owners: OwnersDep,
-    settings: SettingsDep,
-    shown: Shown,
-    if_match: IfMatch = None,
-) -> ScimResponse:
-    group = group_from_scim(await read_json(request, limit=settings.max_group_body_bytes))
-    await _members_of_existing_group(owners, tenant, team_id, group.member_ids)
+async def replace_group(team_id: str, scim: Scim, shown: Shown, if_match: IfMatch = None) -> ScimResponse:
+    group = await _group_body(scim)
+    await _members_of_existing_group(scim, team_id, group.member_ids)
     command = ReplaceGroup(
         team_id=team_id,
         display_name=group.display_name,
         external_id=group.external_id,
         member_ids=group.member_ids,
-        expected_version=await _expected_version(owners, tenant, team_id, if_match),
+        expected_version=await _expected_version(scim, team_id, if_match),
         reply_members_up_to=_members_up_to(shown),
     )
-    return _group_response(request, await owners.teams.write(tenant, command), shown)
+    return _group_response(scim, await scim.owners.teams.write(scim.tenant, command), shown)
 
 
 @router.patch("/Groups/{team_id}", response_model=None)
-async def patch_group(
-    request: Request,
-    team_id: str,
-    tenant: TenantId,
-    owners: OwnersDep,
-    settings: SettingsDep,
-    shown: Shown,
-    if_match: IfMatch = None,
-) -> Response:
+async def patch_group(team_id: str, scim: Scim, shown: Shown, if_match: IfMatch = None) -> Response:
     # No read-modify-write: the operations travel as one command of deltas (architecture.md §2).
-    up_to = _members_up_to(shown) if _asked(shown) else settings.group_patch_reply_max_members
-    body = await read_json(request, limit=settings.max_group_body_bytes)
+    up_to = _members_up_to(shown) if _asked(shown) else scim.settings.group_patch_reply_max_members
+    body = await scim.body(limit=scim.settings.max_group_body_bytes)
     command = group_patch(body, team_id=team_id, reply_members_up_to=up_to)
-    await _members_of_existing_group(owners, tenant, team_id, added_member_ids(command))
-    expected = await _expected_version(owners, tenant, team_id, if_match)
+    await _members_of_existing_group(scim, team_id, added_member_ids(command))
+    expected = await _expected_version(scim, team_id, if_match)
     if expected is not None:
         command = command.model_copy(update={"expected_version": expected})
-    team = await owners.teams.write(tenant, command)
+    team = await scim.owners.teams.write(scim.tenant, command)
     if team.members is None and not _asked(shown):
         # RFC 7644 §3.5.2 allows 204: listing a huge team per one-member change would defeat the deltas.
         return no_content(team)
-    return _group_response(request, team, shown)
+    return _group_response(scim, team, shown)
 
 
 @router.delete("/Groups/{team_id}", status_code=204, response_model=None)
-async def delete_group(
-    team_id: str, tenant: TenantId, owners: OwnersDep, if_match: IfMatch = None
-) -> Response:
-    expected = await _expected_version(owners, tenant, team_id, if_match)
-    await owners.teams.delete(tenant, DeleteGroup(team_id=team_id, expected_version=expected))
+async def delete_group(team_id: str, scim: Scim, if_match: IfMatch = None) -> Response:
+    expected = await _expected_version(scim, team_id, if_match)
+    await scim.owners.teams.delete(scim.tenant, DeleteGroup(team_id=team_id, expected_version=expected))
     return Response(status_code=204)

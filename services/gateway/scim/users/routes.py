@@ -5,24 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import uuid4
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Response
 
 from contracts.rejections import RejectionReason
 from contracts.rendering import location
 from contracts.users import CreateUser, DeleteUser, ReplaceUser, UserRecord
 from services.gateway.http import etags
-from services.gateway.http.auth import TenantId
-from services.gateway.http.body import read_json
-from services.gateway.http.dependencies import OwnersDep, SettingsDep
 from services.gateway.http.errors import Refused, Unavailable
-from services.gateway.http.responses import (
-    SCIM_PREFIX,
-    ScimResponse,
-    base_url,
-    not_modified,
-    resource_response,
-)
-from services.gateway.owners import UsersClient
+from services.gateway.http.responses import SCIM_PREFIX, ScimResponse, not_modified, resource_response
+from services.gateway.scim.context import Scim, ScimContext
 from services.gateway.scim.listing import SearchDep, shown_by_query
 from services.gateway.scim.users import patching
 from services.gateway.scim.users.translate import UserProjection, list_body, profile_from_scim, user_body
@@ -34,109 +25,81 @@ _PATCH_ATTEMPTS = 3
 
 
 def _user_response(
-    request: Request, user: UserRecord, shown: UserProjection, *, created: bool = False
+    scim: ScimContext, user: UserRecord, shown: UserProjection, *, created: bool = False
 ) -> ScimResponse:
-    base = base_url(request)
-    body = user_body(user, base_url=base, shown=shown)
-    return resource_response(body, user, created_at=location(base, "Users", user.id) if created else None)
+    body = user_body(user, base_url=scim.base_url, shown=shown)
+    return resource_response(
+        body, user, created_at=location(scim.base_url, "Users", user.id) if created else None
+    )
 
 
-async def _expected_version(
-    users: UsersClient, tenant: str, user_id: str, if_match: str | None
-) -> int | None:
+async def _expected_version(scim: ScimContext, user_id: str, if_match: str | None) -> int | None:
     return await etags.expected_version(
-        if_match, resource=f'User "{user_id}"', read=lambda: users.get(tenant, user_id)
+        if_match, resource=f'User "{user_id}"', read=lambda: scim.owners.users.get(scim.tenant, user_id)
     )
 
 
 @router.get("/Users")
 @router.post("/Users/.search")  # the root /.search, over Users and Groups, is scim/search.py
-async def list_users(
-    request: Request, tenant: TenantId, owners: OwnersDep, search: SearchDep
-) -> ScimResponse:
-    page = await owners.users.list(tenant, search.parameters)
-    return ScimResponse(list_body(page, base_url=base_url(request), shown=search.shown(UserProjection)))
+async def list_users(scim: Scim, search: SearchDep) -> ScimResponse:
+    page = await scim.owners.users.list(scim.tenant, search.parameters)
+    return ScimResponse(list_body(page, base_url=scim.base_url, shown=search.shown(UserProjection)))
 
 
 @router.post("/Users")
-async def create_user(
-    request: Request, tenant: TenantId, owners: OwnersDep, settings: SettingsDep, shown: Shown
-) -> ScimResponse:
-    profile = profile_from_scim(await read_json(request, limit=settings.max_body_bytes))
+async def create_user(scim: Scim, shown: Shown) -> ScimResponse:
+    profile = profile_from_scim(await scim.body())
     user_id = str(uuid4())  # minted here so the command can be keyed by its resource
-    user = await owners.users.write(tenant, CreateUser(user_id=user_id, profile=profile))
-    return _user_response(request, user, shown, created=True)
+    user = await scim.owners.users.write(scim.tenant, CreateUser(user_id=user_id, profile=profile))
+    return _user_response(scim, user, shown, created=True)
 
 
 @router.get("/Users/{user_id}", response_model=None)
 async def get_user(
-    request: Request,
-    user_id: str,
-    tenant: TenantId,
-    owners: OwnersDep,
-    shown: Shown,
-    if_none_match: Annotated[str | None, Header()] = None,
+    user_id: str, scim: Scim, shown: Shown, if_none_match: Annotated[str | None, Header()] = None
 ) -> Response:
-    user = await owners.users.get(tenant, user_id)
+    user = await scim.owners.users.get(scim.tenant, user_id)
     if etags.none_match(if_none_match, user):
         return not_modified(user)
-    return _user_response(request, user, shown)
+    return _user_response(scim, user, shown)
 
 
 @router.put("/Users/{user_id}")
-async def replace_user(
-    request: Request,
-    user_id: str,
-    tenant: TenantId,
-    owners: OwnersDep,
-    settings: SettingsDep,
-    shown: Shown,
-    if_match: IfMatch = None,
-) -> ScimResponse:
-    profile = profile_from_scim(await read_json(request, limit=settings.max_body_bytes))
-    expected = await _expected_version(owners.users, tenant, user_id, if_match)
+async def replace_user(user_id: str, scim: Scim, shown: Shown, if_match: IfMatch = None) -> ScimResponse:
+    profile = profile_from_scim(await scim.body())
+    expected = await _expected_version(scim, user_id, if_match)
     command = ReplaceUser(user_id=user_id, profile=profile, expected_version=expected)
-    return _user_response(request, await owners.users.write(tenant, command), shown)
+    return _user_response(scim, await scim.owners.users.write(scim.tenant, command), shown)
 
 
 async def _patch_once(
-    users: UsersClient, tenant: str, user_id: str, patch: patching.UserPatch, if_match: str | None
+    scim: ScimContext, user_id: str, patch: patching.UserPatch, if_match: str | None
 ) -> UserRecord:
-    current = await users.get(tenant, user_id)
+    current = await scim.owners.users.get(scim.tenant, user_id)
     etags.require_match(if_match, current, resource=f'User "{user_id}"')
     profile = patching.patched_profile(current, patch)
     command = ReplaceUser(user_id=user_id, profile=profile, expected_version=current.version)
-    return await users.write(tenant, command)
+    return await scim.owners.users.write(scim.tenant, command)
 
 
 @router.patch("/Users/{user_id}")
-async def patch_user(
-    request: Request,
-    user_id: str,
-    tenant: TenantId,
-    owners: OwnersDep,
-    settings: SettingsDep,
-    shown: Shown,
-    if_match: IfMatch = None,
-) -> ScimResponse:
-    patch = patching.parse_patch(await read_json(request, limit=settings.max_body_bytes))
+async def patch_user(user_id: str, scim: Scim, shown: Shown, if_match: IfMatch = None) -> ScimResponse:
+    patch = patching.parse_patch(await scim.body())
     for _ in range(_PATCH_ATTEMPTS):
         try:
-            user = await _patch_once(owners.users, tenant, user_id, patch, if_match)
+            user = await _patch_once(scim, user_id, patch, if_match)
         except Refused as refused:
             if refused.reason != RejectionReason.VERSION_MISMATCH or if_match is not None:
                 raise
             continue  # without If-Match, a concurrent change is simply re-read and the patch re-applied
         # RFC 7644 §3.5.2: 200 with the resource is what both Okta and Entra accept.
-        return _user_response(request, user, shown)
+        return _user_response(scim, user, shown)
     # RFC 7644 §3.14 keeps 412 for the client's own precondition: this is contention.
     raise Unavailable(detail=f'User "{user_id}" is being changed concurrently; retry the PATCH shortly.')
 
 
 @router.delete("/Users/{user_id}", status_code=204, response_model=None)
-async def delete_user(
-    user_id: str, tenant: TenantId, owners: OwnersDep, if_match: IfMatch = None
-) -> Response:
-    expected = await _expected_version(owners.users, tenant, user_id, if_match)
-    await owners.users.delete(tenant, DeleteUser(user_id=user_id, expected_version=expected))
+async def delete_user(user_id: str, scim: Scim, if_match: IfMatch = None) -> Response:
+    expected = await _expected_version(scim, user_id, if_match)
+    await scim.owners.users.delete(scim.tenant, DeleteUser(user_id=user_id, expected_version=expected))
     return Response(status_code=204)
