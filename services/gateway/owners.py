@@ -112,7 +112,7 @@ def spread(tenant: str) -> bytes:
     return resource_key(tenant, uuid4().hex)
 
 
-def chunks(user_ids: Sequence[str], size: int = IDS_PER_CHECK) -> list[tuple[str, ...]]:
+def _chunks(user_ids: Sequence[str], size: int = IDS_PER_CHECK) -> list[tuple[str, ...]]:
     return [tuple(user_ids[start : start + size]) for start in range(0, len(user_ids), size)]
 
 
@@ -148,7 +148,7 @@ class UsersClient(_Client):
         seat may yet be refused, and its id can only have reached the IdP in a 201 — by then it is live."""
         asked = [
             self._ask(FindUserIds(user_ids=chunk), tenant, USERS_QUERIES, spread(tenant), UserIds)
-            for chunk in chunks(user_ids)
+            for chunk in _chunks(user_ids)
         ]
         return {user_id for found in await asyncio.gather(*asked) for user_id in found.user_ids}
 

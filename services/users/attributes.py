@@ -116,40 +116,49 @@ def _catalog() -> dict[str, Attribute]:
                 continue
             head = resolver.resolve(AttrPath(scim_name, None, urn))
             assert head is not None
-            root = model.get_field_root_type(field_name)
-            sub_attributes = (
-                [root._scim_name(name) for name in root.model_fields]
-                if isclass(root) and issubclass(root, BaseModel)
-                else []
-            )
-            head_path = canonical_path(head)
-            subs: list[str] = []
-            for sub_name in sub_attributes:
-                binding = resolver.resolve(AttrPath(scim_name, sub_name, urn))
-                assert binding is not None
-                path = canonical_path(binding)
-                if path in GATEWAY_ONLY:
-                    continue
-                subs.append(path)
-                catalog[path] = Attribute(
-                    path=path,
-                    name=_short_name(binding.urn),
-                    kind=_kind(binding.target_type),
-                    multi_valued=head.is_multivalued,
-                    parent=head_path,
-                    binding=binding,
-                )
-            catalog[head_path] = Attribute(
-                path=head_path,
+            subs = _sub_attributes(resolver, model, field_name, urn, head)
+            catalog.update((sub.path, sub) for sub in subs)
+            catalog[canonical_path(head)] = Attribute(
+                path=canonical_path(head),
                 name=_short_name(head.urn),
                 kind=_kind(head.target_type),
                 multi_valued=head.is_multivalued,
                 parent=None,
                 binding=head,
-                sub_paths=tuple(subs),
+                sub_paths=tuple(sub.path for sub in subs),
                 extension=None if urn is None else model.__name__,
             )
     return catalog
+
+
+def _sub_attributes(
+    resolver: ScimFilter[Any],
+    model: type[BaseModel],
+    field_name: str,
+    urn: str | None,
+    head: AttributeBinding,
+) -> list[Attribute]:
+    root = model.get_field_root_type(field_name)
+    if not (isclass(root) and issubclass(root, BaseModel)):
+        return []
+    subs: list[Attribute] = []
+    for sub_name in (root._scim_name(name) for name in root.model_fields):
+        binding = resolver.resolve(AttrPath(model._scim_name(field_name), sub_name, urn))
+        assert binding is not None
+        path = canonical_path(binding)
+        if path in GATEWAY_ONLY:
+            continue
+        subs.append(
+            Attribute(
+                path=path,
+                name=_short_name(binding.urn),
+                kind=_kind(binding.target_type),
+                multi_valued=head.is_multivalued,
+                parent=canonical_path(head),
+                binding=binding,
+            )
+        )
+    return subs
 
 
 CATALOG: dict[str, Attribute] = _catalog()

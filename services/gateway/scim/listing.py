@@ -71,11 +71,14 @@ class Search:
 def search_of(raw: dict[str, Any], *, max_page_size: int) -> Search:
     """GET parameters or a SearchRequest body. ``sortBy`` is the owner's to judge: it resolves the path
     against its own resource type and answers invalidValue for one it cannot sort on."""
+    raw = dict(raw)
     sort_by = raw.pop("sortBy", None)
     if sort_by is not None and not isinstance(sort_by, str):
         raise InvalidValueException(detail="sortBy must be an attribute path.")
     if isinstance(raw.get("sortOrder"), str):
-        raw["sortOrder"] = raw["sortOrder"].lower()  # RFC 7644 §3.4.2.3 spells it; IdPs capitalise it
+        raw["sortOrder"] = raw[
+            "sortOrder"
+        ].lower()  # RFC 7644 §3.4.2.3 spells it in lower case; any case does
     try:
         request: SearchRequest[Any] = SearchRequest.model_validate(raw)
     except ValidationError as error:

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from fastapi import APIRouter
 
+from contracts.listing import ListParameters
 from contracts.rejections import RejectionReason
 from contracts.teams import TeamPage
 from contracts.users import UserPage
@@ -20,7 +21,7 @@ from services.gateway.http.responses import SCIM_PREFIX, ScimResponse
 from services.gateway.owners import Owners
 from services.gateway.scim.context import Scim
 from services.gateway.scim.groups.translate import GroupProjection, group_list_body, includes_members
-from services.gateway.scim.listing import Search, SearchDep
+from services.gateway.scim.listing import SearchDep
 from services.gateway.scim.users.translate import UserProjection, list_body
 
 router = APIRouter(prefix=SCIM_PREFIX)
@@ -37,8 +38,9 @@ async def _unless_refused_filter(asked: Awaitable[Page], no_match: Page) -> tupl
         return no_match, refused
 
 
-async def _pages(owners: Owners, tenant: str, search: Search) -> tuple[UserPage, TeamPage]:
-    query = search.parameters
+async def _pages(
+    owners: Owners, tenant: str, query: ListParameters, *, members: bool
+) -> tuple[UserPage, TeamPage]:
     users, users_refusal = await _unless_refused_filter(
         owners.users.list(tenant, query), UserPage(total_results=0, start_index=query.start_index, users=())
     )
@@ -49,7 +51,6 @@ async def _pages(owners: Owners, tenant: str, search: Search) -> tuple[UserPage,
             "count": query.count - len(users.users),
         }
     )
-    members = includes_members(search.shown(GroupProjection))
     groups, groups_refusal = await _unless_refused_filter(
         owners.teams.list_groups(tenant, window, members=members),
         TeamPage(total_results=0, start_index=window.start_index, teams=()),
@@ -61,10 +62,11 @@ async def _pages(owners: Owners, tenant: str, search: Search) -> tuple[UserPage,
 
 @router.post("/.search")
 async def search_everything(scim: Scim, search: SearchDep) -> ScimResponse:
-    users, groups = await _pages(scim.owners, scim.tenant, search)
-    base = scim.base_url
-    users_body = list_body(users, base_url=base, shown=search.shown(UserProjection))
-    groups_body = group_list_body(groups, base_url=base, shown=search.shown(GroupProjection))
+    users_shown, groups_shown = search.shown(UserProjection), search.shown(GroupProjection)
+    members = includes_members(groups_shown)
+    users, groups = await _pages(scim.owners, scim.tenant, search.parameters, members=members)
+    users_body = list_body(users, base_url=scim.base_url, shown=users_shown)
+    groups_body = group_list_body(groups, base_url=scim.base_url, shown=groups_shown)
     resources: list[Any] = [*users_body.get("Resources", []), *groups_body.get("Resources", [])]
     totals = {
         "totalResults": users.total_results + groups.total_results,

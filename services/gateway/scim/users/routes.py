@@ -42,8 +42,9 @@ async def _expected_version(scim: ScimContext, user_id: str, if_match: str | Non
 @router.get("/Users")
 @router.post("/Users/.search")  # the root /.search, over Users and Groups, is scim/search.py
 async def list_users(scim: Scim, search: SearchDep) -> ScimResponse:
+    shown = search.shown(UserProjection)
     page = await scim.owners.users.list(scim.tenant, search.parameters)
-    return ScimResponse(list_body(page, base_url=scim.base_url, shown=search.shown(UserProjection)))
+    return ScimResponse(list_body(page, base_url=scim.base_url, shown=shown))
 
 
 @router.post("/Users")
