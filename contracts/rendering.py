@@ -7,7 +7,8 @@ back). Pure: no I/O.
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from scim2_models import Address, Email, EnterpriseUser, Manager, Meta, Name, PhoneNumber, Role
 
@@ -28,6 +29,30 @@ def version_tag(version: int) -> str:
 def location(base_url: str, endpoint: str, resource_id: str) -> str:
     """``meta.location`` and the ``Location`` header, e.g. ``<base>/Users/<id>``."""
     return f"{base_url}/{endpoint}/{resource_id}"
+
+
+class Record(Protocol):
+    """A user or a team record as its owner answers it."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def created(self) -> datetime: ...
+    @property
+    def last_modified(self) -> datetime: ...
+    @property
+    def version(self) -> int: ...
+
+
+def meta_of(record: Record, *, resource_type: str, endpoint: str, base_url: str) -> Meta:
+    """``meta`` (RFC 7643 §3.1): the record's times, its location and its version as an entity tag."""
+    return Meta(
+        resource_type=resource_type,
+        created=record.created,
+        last_modified=record.last_modified,
+        location=location(base_url, endpoint, record.id),
+        version=version_tag(record.version),
+    )
 
 
 def manager_of(info: EnterpriseInfo) -> Manager | None:
@@ -76,13 +101,7 @@ def render_user(record: UserRecord, *, base_url: str) -> ScimUser:
         phone_numbers=[PhoneNumber(**p.model_dump(exclude_none=True)) for p in profile.phone_numbers] or None,
         addresses=[Address(**a.model_dump(exclude_none=True)) for a in profile.addresses] or None,
         roles=[Role(**role.model_dump(exclude_none=True)) for role in profile.roles] or None,
-        meta=Meta(
-            resource_type="User",
-            created=record.created,
-            last_modified=record.last_modified,
-            location=location(base_url, "Users", record.id),
-            version=version_tag(record.version),
-        ),
+        meta=meta_of(record, resource_type="User", endpoint="Users", base_url=base_url),
         **extensions,
     )
     user.schemas = _listed_schemas(user)

@@ -8,11 +8,12 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from contracts.rendering import Record, location
 from services.gateway.config import GatewaySettings
 from services.gateway.http.auth import TenantId
 from services.gateway.http.body import read_json
 from services.gateway.http.dependencies import OwnersDep, SettingsDep
-from services.gateway.http.responses import base_url
+from services.gateway.http.responses import ScimResponse, base_url, resource_response
 from services.gateway.owners import Owners
 
 
@@ -30,6 +31,13 @@ class ScimContext:
     async def body(self, *, limit: int | None = None) -> Any:
         """The JSON body, at most ``limit`` bytes (by default the settings' cap)."""
         return await read_json(self.request, limit=limit or self.settings.max_body_bytes)
+
+    def respond(
+        self, body: dict[str, Any], record: Record, *, endpoint: str, created: bool = False
+    ) -> ScimResponse:
+        """The resource with its ``ETag``; when created, 201 with its ``Location`` (RFC 7644 §3.3)."""
+        created_at = location(self.base_url, endpoint, record.id) if created else None
+        return resource_response(body, record, created_at=created_at)
 
 
 def _context(request: Request, tenant: TenantId, owners: OwnersDep, settings: SettingsDep) -> ScimContext:

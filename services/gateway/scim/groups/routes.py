@@ -14,7 +14,6 @@ from fastapi import APIRouter, Depends, Header, Response
 from scim2_models import SCIMException
 
 from contracts.listing import MAX_INDEX
-from contracts.rendering import location
 from contracts.teams import DeleteGroup, PushGroup, ReplaceGroup, TeamRecord
 from services.gateway.http import etags
 from services.gateway.http.responses import (
@@ -22,7 +21,6 @@ from services.gateway.http.responses import (
     ScimResponse,
     no_content,
     not_modified,
-    resource_response,
 )
 from services.gateway.membership import require_users
 from services.gateway.scim.context import Scim, ScimContext
@@ -55,9 +53,7 @@ def _group_response(
     scim: ScimContext, team: TeamRecord, shown: GroupProjection, *, created: bool = False
 ) -> ScimResponse:
     body = group_body(team, base_url=scim.base_url, shown=shown)
-    return resource_response(
-        body, team, created_at=location(scim.base_url, "Groups", team.id) if created else None
-    )
+    return scim.respond(body, team, endpoint="Groups", created=created)
 
 
 async def _members_of_existing_group(scim: ScimContext, team_id: str, user_ids: Sequence[str]) -> None:

@@ -15,13 +15,12 @@ from scim2_models import (
     InvalidSyntaxException,
     InvalidValueException,
     ListResponse,
-    Meta,
     Path,
     ResponseParameters,
 )
 from scim2_models.path import AttributeBinding
 
-from contracts.rendering import location, version_tag
+from contracts.rendering import location, meta_of
 from contracts.scim import ScimGroup
 from contracts.teams import TeamPage, TeamRecord
 
@@ -125,13 +124,7 @@ def scim_group(team: TeamRecord, *, base_url: str) -> ScimGroup:
         external_id=team.external_id,
         display_name=team.display_name,
         members=members,
-        meta=Meta(
-            resource_type="Group",
-            created=team.created,
-            last_modified=team.last_modified,
-            location=location(base_url, "Groups", team.id),
-            version=version_tag(team.version),
-        ),
+        meta=meta_of(team, resource_type="Group", endpoint="Groups", base_url=base_url),
     )
 
 

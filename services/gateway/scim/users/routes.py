@@ -8,11 +8,10 @@ from uuid import uuid4
 from fastapi import APIRouter, Depends, Header, Response
 
 from contracts.rejections import RejectionReason
-from contracts.rendering import location
 from contracts.users import CreateUser, DeleteUser, ReplaceUser, UserRecord
 from services.gateway.http import etags
 from services.gateway.http.errors import Refused, Unavailable
-from services.gateway.http.responses import SCIM_PREFIX, ScimResponse, not_modified, resource_response
+from services.gateway.http.responses import SCIM_PREFIX, ScimResponse, not_modified
 from services.gateway.scim.context import Scim, ScimContext
 from services.gateway.scim.listing import SearchDep, shown_by_query
 from services.gateway.scim.users import patching
@@ -28,9 +27,7 @@ def _user_response(
     scim: ScimContext, user: UserRecord, shown: UserProjection, *, created: bool = False
 ) -> ScimResponse:
     body = user_body(user, base_url=scim.base_url, shown=shown)
-    return resource_response(
-        body, user, created_at=location(scim.base_url, "Users", user.id) if created else None
-    )
+    return scim.respond(body, user, endpoint="Users", created=created)
 
 
 async def _expected_version(scim: ScimContext, user_id: str, if_match: str | None) -> int | None:
