@@ -3,15 +3,13 @@ routes about one tenant, a tenant that exists."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from scim2_models import NotFoundException
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from services.gateway import store
 from services.gateway.http.auth import AdminAuth
-from services.gateway.http.dependencies import EngineDep
 
 ADMIN_PREFIX = "/admin/v1"
 
@@ -20,15 +18,12 @@ def admin_router() -> APIRouter:
     return APIRouter(prefix=ADMIN_PREFIX, dependencies=[AdminAuth])
 
 
-def _known_tenant(tenant_id: str, engine: EngineDep) -> str:
-    """404 for a tenant that does not exist, before anything is asked of it. The session is closed
-    before the route waits on Kafka (on SQLite an open session would hold the database meanwhile)."""
+def require_tenant(engine: Engine, tenant_id: str) -> None:
+    """404 for a tenant that does not exist, before anything is asked of it (called first in a route, so
+    a malformed request is still refused first). The session is closed before the route waits on Kafka:
+    held open, on SQLite, it would keep the gateway's database from other writers meanwhile."""
     with Session(engine) as session:
         try:
             store.get_tenant(session, tenant_id=tenant_id)
         except store.TenantNotFound as error:
             raise NotFoundException(detail=str(error)) from None
-    return tenant_id
-
-
-KnownTenant = Annotated[str, Depends(_known_tenant)]

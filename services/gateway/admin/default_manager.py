@@ -6,8 +6,8 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from contracts.users import DefaultManager
-from services.gateway.admin.access import KnownTenant, admin_router
-from services.gateway.http.dependencies import OwnersDep
+from services.gateway.admin.access import admin_router, require_tenant
+from services.gateway.http.dependencies import EngineDep, OwnersDep
 
 router = admin_router()
 
@@ -17,12 +17,14 @@ class DefaultManagerChoice(BaseModel):
 
 
 @router.get("/tenants/{tenant_id}/default-manager")
-async def get_default_manager(tenant_id: KnownTenant, owners: OwnersDep) -> DefaultManager:
+async def get_default_manager(tenant_id: str, engine: EngineDep, owners: OwnersDep) -> DefaultManager:
+    require_tenant(engine, tenant_id)
     return await owners.users.default_manager(tenant_id)
 
 
 @router.put("/tenants/{tenant_id}/default-manager")
 async def set_default_manager(
-    tenant_id: KnownTenant, body: DefaultManagerChoice, owners: OwnersDep
+    tenant_id: str, engine: EngineDep, body: DefaultManagerChoice, owners: OwnersDep
 ) -> DefaultManager:
+    require_tenant(engine, tenant_id)
     return await owners.users.choose_default_manager(tenant_id, body.user_id)

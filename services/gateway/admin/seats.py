@@ -9,9 +9,9 @@ from pydantic import BaseModel, Field
 from scim2_models import SCIMException
 
 from contracts.seats import ReleaseSeat, ReserveSeat
-from services.gateway.admin.access import KnownTenant, admin_router
+from services.gateway.admin.access import admin_router, require_tenant
 from services.gateway.admin.drift import SeatDrift, seat_drift
-from services.gateway.http.dependencies import OwnersDep
+from services.gateway.http.dependencies import EngineDep, OwnersDep
 from services.gateway.http.errors import error_with_status
 from services.gateway.owners import Owners
 
@@ -44,22 +44,27 @@ def _owners_answer() -> Iterator[None]:
 
 
 @router.get("/tenants/{tenant_id}/seats")
-async def get_seats(tenant_id: KnownTenant, owners: OwnersDep) -> SeatUsageOut:
+async def get_seats(tenant_id: str, engine: EngineDep, owners: OwnersDep) -> SeatUsageOut:
+    require_tenant(engine, tenant_id)
     with _owners_answer():
         usage = await owners.seats.usage(tenant_id)
     return SeatUsageOut(tenant_id=tenant_id, used=usage.used, limit=usage.limit)
 
 
 @router.put("/tenants/{tenant_id}/seats")
-async def put_seats(tenant_id: KnownTenant, body: SeatLimitIn, owners: OwnersDep) -> SeatUsageOut:
+async def put_seats(tenant_id: str, engine: EngineDep, body: SeatLimitIn, owners: OwnersDep) -> SeatUsageOut:
+    require_tenant(engine, tenant_id)
     with _owners_answer():
         usage = await owners.seats.set_limit(tenant_id, body.limit)
     return SeatUsageOut(tenant_id=tenant_id, used=usage.used, limit=usage.limit)
 
 
 @router.post("/tenants/{tenant_id}/seats/reconcile")
-async def reconcile(tenant_id: KnownTenant, owners: OwnersDep, repair: bool = False) -> ReconcileOut:
+async def reconcile(
+    tenant_id: str, engine: EngineDep, owners: OwnersDep, repair: bool = False
+) -> ReconcileOut:
     """Compare seats held with active users; with ``repair`` release stray seats and reserve missing ones."""
+    require_tenant(engine, tenant_id)
     with _owners_answer():
         holders = await owners.seats.holders(tenant_id)
         active = await owners.users.active(tenant_id)

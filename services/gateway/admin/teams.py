@@ -21,8 +21,8 @@ from contracts.teams import (
     TeamRecord,
     TeamSource,
 )
-from services.gateway.admin.access import KnownTenant, admin_router
-from services.gateway.http.dependencies import OwnersDep
+from services.gateway.admin.access import admin_router, require_tenant
+from services.gateway.http.dependencies import EngineDep, OwnersDep
 from services.gateway.membership import require_users
 
 router = admin_router()
@@ -53,7 +53,8 @@ class TeamsOut(BaseModel):
 
 @router.get("/tenants/{tenant_id}/teams")
 async def list_teams(
-    tenant_id: KnownTenant,
+    tenant_id: str,
+    engine: EngineDep,
     owners: OwnersDep,
     source: TeamSource | None = None,
     start_index: Annotated[int, Query(alias="startIndex", ge=1, le=MAX_INDEX)] = 1,
@@ -61,6 +62,7 @@ async def list_teams(
 ) -> TeamsOut:
     """A page of teams in creation order; ``startIndex`` = previous start + teams received, until
     ``total_results`` (the CLI pages through them all)."""
+    require_tenant(engine, tenant_id)
     page = await owners.teams.list_teams(
         tenant_id, ListTeams(source=source, start_index=start_index, count=count)
     )
@@ -68,7 +70,8 @@ async def list_teams(
 
 
 @router.post("/tenants/{tenant_id}/teams", status_code=201)
-async def create_team(tenant_id: KnownTenant, body: NewTeam, owners: OwnersDep) -> TeamRecord:
+async def create_team(tenant_id: str, engine: EngineDep, body: NewTeam, owners: OwnersDep) -> TeamRecord:
+    require_tenant(engine, tenant_id)
     await require_users(owners.users, tenant_id, body.member_ids)
     command = CreatePortalTeam(
         team_id=str(uuid4()),
@@ -80,22 +83,25 @@ async def create_team(tenant_id: KnownTenant, body: NewTeam, owners: OwnersDep) 
 
 @router.patch("/tenants/{tenant_id}/teams/{team_id}")
 async def rename_team(
-    tenant_id: KnownTenant, team_id: str, body: TeamRename, owners: OwnersDep
+    tenant_id: str, engine: EngineDep, team_id: str, body: TeamRename, owners: OwnersDep
 ) -> TeamRecord:
+    require_tenant(engine, tenant_id)
     command = RenamePortalTeam(team_id=team_id, display_name=body.display_name.strip())
     return await owners.teams.write(tenant_id, command)
 
 
 @router.post("/tenants/{tenant_id}/teams/{team_id}/release")
-async def release_team(tenant_id: KnownTenant, team_id: str, owners: OwnersDep) -> TeamRecord:
+async def release_team(tenant_id: str, engine: EngineDep, team_id: str, owners: OwnersDep) -> TeamRecord:
     """The IdP stopped managing the team (Okta: unlink, keep the group): editable in the portal again."""
+    require_tenant(engine, tenant_id)
     return await owners.teams.write(tenant_id, ReleaseTeam(team_id=team_id))
 
 
 @router.post("/tenants/{tenant_id}/teams/{team_id}/members")
 async def change_members(
-    tenant_id: KnownTenant, team_id: str, body: MemberChanges, owners: OwnersDep
+    tenant_id: str, engine: EngineDep, team_id: str, body: MemberChanges, owners: OwnersDep
 ) -> TeamRecord:
+    require_tenant(engine, tenant_id)
     await require_users(owners.users, tenant_id, body.add)
     command = ChangePortalTeamMembers(
         team_id=team_id, add=tuple(dict.fromkeys(body.add)), remove=tuple(dict.fromkeys(body.remove))
@@ -104,6 +110,7 @@ async def change_members(
 
 
 @router.delete("/tenants/{tenant_id}/teams/{team_id}", status_code=204, response_model=None)
-async def delete_team(tenant_id: KnownTenant, team_id: str, owners: OwnersDep) -> Response:
+async def delete_team(tenant_id: str, engine: EngineDep, team_id: str, owners: OwnersDep) -> Response:
+    require_tenant(engine, tenant_id)
     await owners.teams.delete(tenant_id, DeletePortalTeam(team_id=team_id))
     return Response(status_code=204)

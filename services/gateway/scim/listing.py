@@ -36,13 +36,14 @@ Shown = TypeVar("Shown", bound=ResponseParameters[Any])
 
 
 def projection(kind: type[Shown], attributes: Any, excluded_attributes: Any) -> Shown:
-    """RFC 7644 §3.9 parameters (comma-separated, or lists) checked for one resource type."""
+    """RFC 7644 §3.9 parameters (comma-separated, or lists) checked for one resource type. §3.9 names no
+    scimType for a refusal; Roster answers invalidValue, whatever scim2-models objects to."""
     try:
         return kind.model_validate(
             {"attributes": attributes or None, "excluded_attributes": excluded_attributes or None}
         )
     except ValidationError as error:
-        raise refusal(error) from None
+        raise InvalidValueException(detail=refusal(error).detail) from None
 
 
 def shown_by_query(kind: type[Shown]) -> Callable[..., Shown]:
@@ -62,16 +63,19 @@ class Search:
     """One list or search request: what the owners are asked, and what the response shows."""
 
     parameters: ListParameters
-    request: SearchRequest[Any]
+    attributes: Any = None
+    excluded_attributes: Any = None
 
     def shown(self, kind: type[Shown]) -> Shown:
-        return projection(kind, self.request.attributes, self.request.excluded_attributes)
+        return projection(kind, self.attributes, self.excluded_attributes)
 
 
 def search_of(raw: dict[str, Any], *, max_page_size: int) -> Search:
     """GET parameters or a SearchRequest body. ``sortBy`` is the owner's to judge: it resolves the path
-    against its own resource type and answers invalidValue for one it cannot sort on."""
+    against its own resource type and answers invalidValue for one it cannot sort on. What the response
+    shows is checked for the resource type rendered (``Search.shown``)."""
     raw = dict(raw)
+    attributes, excluded_attributes = raw.pop("attributes", None), raw.pop("excludedAttributes", None)
     sort_by = raw.pop("sortBy", None)
     if sort_by is not None and not isinstance(sort_by, str):
         raise InvalidValueException(detail="sortBy must be an attribute path.")
@@ -90,7 +94,7 @@ def search_of(raw: dict[str, Any], *, max_page_size: int) -> Search:
         sort_by=sort_by or None,
         sort_descending=request.sort_order == SearchRequest.SortOrder.descending,
     )
-    return Search(parameters, request)
+    return Search(parameters, attributes, excluded_attributes)
 
 
 def _given(raw: dict[str, Any]) -> dict[str, Any]:
