@@ -1,7 +1,8 @@
 """The owning services as the gateway speaks to them: one client per owner (users, teams, seats).
 
-Which topic a command or query goes to, and under which key, is chosen here and nowhere else. A key is
-an ordering guarantee (contracts/topics.py): the messages that share one are handled one after another.
+Every message goes to the topic ``contracts/channels.py`` declares for it, under a key of the form
+declared there, and that is looked up here and nowhere else. A key is an ordering guarantee: the
+messages that share one are handled one after another.
 
 * A user's or a team's commands, and a user's reads: ``<tenant>:<id>``, so they stay in order.
 * List queries, member checks and team reads: a fresh key per query, which spreads one large tenant's
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 from uuid import uuid4
 
+from contracts import channels
 from contracts.envelope import Message
 from contracts.listing import ListParameters
 from contracts.replies import CommandRejected, Deleted
@@ -49,16 +51,7 @@ from contracts.teams import (
     TeamRecord,
     TeamReply,
 )
-from contracts.topics import (
-    SEATS_COMMANDS,
-    SEATS_QUERIES,
-    TEAMS_COMMANDS,
-    TEAMS_QUERIES,
-    USERS_COMMANDS,
-    USERS_QUERIES,
-    resource_key,
-    tenant_key,
-)
+from contracts.topics import resource_key, tenant_key
 from contracts.users import (
     CreateUser,
     DefaultManager,
@@ -89,6 +82,13 @@ TeamWrite = (
     | ChangePortalTeamMembers
     | ReleaseTeam
 )
+_SENT: dict[type[Message], channels.Channel] = {
+    message: channel
+    for channel in channels.CHANNELS
+    if channel.kind in (channels.Kind.COMMANDS, channels.Kind.QUERIES)
+    for message in channel.messages
+}
+"""The channel of every command and query: its topic, and the form of its key."""
 
 
 class Transport(Protocol):
@@ -99,17 +99,24 @@ class Transport(Protocol):
     async def tell(self, message: Message, *, tenant: str, topic: str, key: bytes) -> None: ...
 
 
+def route(message: Message, tenant: str, about: str | None = None) -> tuple[str, bytes]:
+    """The topic and the key of a message; ``about`` is the user or team a per-resource key names."""
+    channel = _SENT[type(message)]
+    key_format = channel.messages[type(message)][0]
+    if key_format is channels.TENANT:
+        return channel.address, tenant_key(tenant)
+    if key_format is channels.SPREAD:
+        return channel.address, resource_key(tenant, uuid4().hex)
+    assert key_format in (channels.USER, channels.TEAM) and about is not None, type(message)
+    return channel.address, resource_key(tenant, about)
+
+
 def expect(reply: Message, expected: type[Expected]) -> Expected:
     if isinstance(reply, CommandRejected):
         raise Refused(reply)
     if not isinstance(reply, expected):
         raise error_with_status(500, f"Unexpected reply {reply.type_name()}; please retry.")
     return reply
-
-
-def spread(tenant: str) -> bytes:
-    """A fresh key: one query, any partition."""
-    return resource_key(tenant, uuid4().hex)
 
 
 def _chunks(user_ids: Sequence[str], size: int = IDS_PER_CHECK) -> list[tuple[str, ...]]:
@@ -121,83 +128,74 @@ class _Client:
     transport: Transport
 
     async def _ask(
-        self, message: Message, tenant: str, topic: str, key: bytes, expected: type[Expected]
+        self, message: Message, tenant: str, expected: type[Expected], *, about: str | None = None
     ) -> Expected:
+        topic, key = route(message, tenant, about)
         return expect(await self.transport.ask(message, tenant=tenant, topic=topic, key=key), expected)
 
 
 class UsersClient(_Client):
     async def get(self, tenant: str, user_id: str) -> UserRecord:
-        query = GetUser(user_id=user_id)
-        return (await self._ask(query, tenant, USERS_QUERIES, resource_key(tenant, user_id), UserReply)).user
+        return (await self._ask(GetUser(user_id=user_id), tenant, UserReply, about=user_id)).user
 
     async def list(self, tenant: str, parameters: ListParameters) -> UserPage:
-        return await self._ask(
-            ListUsers(**parameters.model_dump()), tenant, USERS_QUERIES, spread(tenant), UserPage
-        )
+        return await self._ask(ListUsers(**parameters.model_dump()), tenant, UserPage)
 
     async def write(self, tenant: str, command: CreateUser | ReplaceUser) -> UserRecord:
-        key = resource_key(tenant, command.user_id)
-        return (await self._ask(command, tenant, USERS_COMMANDS, key, UserReply)).user
+        return (await self._ask(command, tenant, UserReply, about=command.user_id)).user
 
     async def delete(self, tenant: str, command: DeleteUser) -> None:
-        await self._ask(command, tenant, USERS_COMMANDS, resource_key(tenant, command.user_id), Deleted)
+        await self._ask(command, tenant, Deleted, about=command.user_id)
 
     async def known(self, tenant: str, user_ids: Sequence[str]) -> set[str]:
         """Which of these ids are live users of the tenant. Not ``in_flight``: a create still waiting for its
         seat may yet be refused, and its id can only have reached the IdP in a 201 — by then it is live."""
-        asked = [
-            self._ask(FindUserIds(user_ids=chunk), tenant, USERS_QUERIES, spread(tenant), UserIds)
-            for chunk in _chunks(user_ids)
-        ]
+        asked = [self._ask(FindUserIds(user_ids=chunk), tenant, UserIds) for chunk in _chunks(user_ids)]
         return {user_id for found in await asyncio.gather(*asked) for user_id in found.user_ids}
 
     async def active(self, tenant: str) -> UserIds:
-        return await self._ask(ListActiveUserIds(), tenant, USERS_QUERIES, tenant_key(tenant), UserIds)
+        return await self._ask(ListActiveUserIds(), tenant, UserIds)
 
     async def default_manager(self, tenant: str) -> DefaultManager:
-        return await self._ask(GetDefaultManager(), tenant, USERS_QUERIES, tenant_key(tenant), DefaultManager)
+        return await self._ask(GetDefaultManager(), tenant, DefaultManager)
 
     async def choose_default_manager(self, tenant: str, user_id: str | None) -> DefaultManager:
-        command = SetDefaultManager(user_id=user_id)
-        return await self._ask(command, tenant, USERS_COMMANDS, tenant_key(tenant), DefaultManager)
+        return await self._ask(SetDefaultManager(user_id=user_id), tenant, DefaultManager)
 
 
 class TeamsClient(_Client):
     async def get(self, tenant: str, team_id: str, *, members: bool) -> TeamRecord:
-        query = GetTeam(team_id=team_id, include_members=members)
-        return (await self._ask(query, tenant, TEAMS_QUERIES, spread(tenant), TeamReply)).team
+        return (await self._ask(GetTeam(team_id=team_id, include_members=members), tenant, TeamReply)).team
 
     async def list_groups(self, tenant: str, parameters: ListParameters, *, members: bool) -> TeamPage:
-        query = ListGroups(**parameters.model_dump(), include_members=members)
-        return await self._ask(query, tenant, TEAMS_QUERIES, spread(tenant), TeamPage)
+        return await self._ask(
+            ListGroups(**parameters.model_dump(), include_members=members), tenant, TeamPage
+        )
 
     async def list_teams(self, tenant: str, query: ListTeams) -> TeamPage:
-        return await self._ask(query, tenant, TEAMS_QUERIES, spread(tenant), TeamPage)
+        return await self._ask(query, tenant, TeamPage)
 
     async def write(self, tenant: str, command: TeamWrite) -> TeamRecord:
-        key = resource_key(tenant, command.team_id)
-        return (await self._ask(command, tenant, TEAMS_COMMANDS, key, TeamReply)).team
+        return (await self._ask(command, tenant, TeamReply, about=command.team_id)).team
 
     async def delete(self, tenant: str, command: DeleteGroup | DeletePortalTeam) -> None:
-        await self._ask(command, tenant, TEAMS_COMMANDS, resource_key(tenant, command.team_id), Deleted)
+        await self._ask(command, tenant, Deleted, about=command.team_id)
 
 
 class SeatsClient(_Client):
     async def usage(self, tenant: str) -> SeatUsage:
-        return await self._ask(GetSeatUsage(), tenant, SEATS_QUERIES, tenant_key(tenant), SeatUsage)
+        return await self._ask(GetSeatUsage(), tenant, SeatUsage)
 
     async def set_limit(self, tenant: str, limit: int) -> SeatUsage:
-        return await self._ask(
-            SetSeatLimit(limit=limit), tenant, SEATS_COMMANDS, tenant_key(tenant), SeatUsage
-        )
+        return await self._ask(SetSeatLimit(limit=limit), tenant, SeatUsage)
 
     async def holders(self, tenant: str) -> SeatHolders:
-        return await self._ask(ListSeatHolders(), tenant, SEATS_QUERIES, tenant_key(tenant), SeatHolders)
+        return await self._ask(ListSeatHolders(), tenant, SeatHolders)
 
     async def tell(self, tenant: str, command: ReserveSeat | ReleaseSeat) -> None:
         """Publish without waiting for an outcome: reservations and releases are idempotent."""
-        await self.transport.tell(command, tenant=tenant, topic=SEATS_COMMANDS, key=tenant_key(tenant))
+        topic, key = route(command, tenant)
+        await self.transport.tell(command, tenant=tenant, topic=topic, key=key)
 
 
 @dataclass(frozen=True)

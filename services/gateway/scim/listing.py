@@ -1,6 +1,6 @@
 """List and search requests (RFC 7644 §3.4.2, §3.4.3), and what every response shows (§3.9).
 
-GET query parameters and POST ``.search`` bodies are read alike, by scim2-models' ``SearchRequest``
+GET query parameters and POST ``.search`` bodies are read alike, paging by scim2-models' ``SearchRequest``
 (which floors ``startIndex`` at 1 and ``count`` at 0), into the ``ListParameters`` both owners take.
 ``attributes``/``excludedAttributes`` are checked against the resource type that is rendered.
 """
@@ -43,7 +43,9 @@ def projection(kind: type[Shown], attributes: Any, excluded_attributes: Any) -> 
             {"attributes": attributes or None, "excluded_attributes": excluded_attributes or None}
         )
     except ValidationError as error:
-        raise InvalidValueException(detail=refusal(error).detail) from None
+        raise InvalidValueException(
+            detail=f"attributes/excludedAttributes: {refusal(error).detail}."
+        ) from None
 
 
 def shown_by_query(kind: type[Shown]) -> Callable[..., Shown]:
@@ -71,14 +73,12 @@ class Search:
 
 
 def search_of(raw: dict[str, Any], *, max_page_size: int) -> Search:
-    """GET parameters or a SearchRequest body. ``sortBy`` is the owner's to judge: it resolves the path
-    against its own resource type and answers invalidValue for one it cannot sort on. What the response
-    shows is checked for the resource type rendered (``Search.shown``)."""
+    """GET parameters or a SearchRequest body. ``filter`` and ``sortBy`` are the owner's to judge: it
+    resolves them against its own resource type (a Group has no ``userName``) and says what is wrong
+    with them. What the response shows is checked for the resource type rendered (``Search.shown``)."""
     raw = dict(raw)
     attributes, excluded_attributes = raw.pop("attributes", None), raw.pop("excludedAttributes", None)
-    sort_by = raw.pop("sortBy", None)
-    if sort_by is not None and not isinstance(sort_by, str):
-        raise InvalidValueException(detail="sortBy must be an attribute path.")
+    text, sort_by = _text(raw.pop("filter", None), "filter"), _text(raw.pop("sortBy", None), "sortBy")
     if isinstance(raw.get("sortOrder"), str):
         raw["sortOrder"] = raw[
             "sortOrder"
@@ -88,13 +88,19 @@ def search_of(raw: dict[str, Any], *, max_page_size: int) -> Search:
     except ValidationError as error:
         raise refusal(error) from None
     parameters = ListParameters(
-        filter=str(request.filter) if request.filter else None,
+        filter=text,
         start_index=min(request.start_index or 1, MAX_INDEX),
         count=min(DEFAULT_PAGE_SIZE if request.count is None else request.count, max_page_size),
-        sort_by=sort_by or None,
+        sort_by=sort_by,
         sort_descending=request.sort_order == SearchRequest.SortOrder.descending,
     )
     return Search(parameters, attributes, excluded_attributes)
+
+
+def _text(value: Any, name: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise InvalidValueException(detail=f"{name} must be a string.")
+    return value or None
 
 
 def _given(raw: dict[str, Any]) -> dict[str, Any]:

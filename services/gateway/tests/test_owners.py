@@ -1,15 +1,17 @@
-"""Which topic and which key every call to an owner publishes with (contracts/topics.py), checked on the
-messages as they would travel, answered with the owners' real reply types."""
+"""Which topic and which key every call to an owner publishes with, checked on the messages as they would
+travel (answered with the owners' real reply types) against this table and against what
+contracts/channels.py declares for each message."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from scim2_models import SCIMException
 
-from contracts import seats, teams, topics, users
+from contracts import channels, seats, teams, topics, users
 from contracts.listing import ListParameters
 from contracts.rejections import RejectionReason
 from contracts.replies import CommandRejected
@@ -167,6 +169,11 @@ def _resource_id(message: Any) -> str:
     return str(getattr(message, "user_id", None) or message.team_id)
 
 
+def _declared(kind: type[Any]) -> tuple[str, tuple[channels.KeyFormat, ...]]:
+    [channel] = [channel for channel in channels.CHANNELS if kind in channel.messages]
+    return channel.address, channel.messages[kind]
+
+
 @pytest.mark.parametrize(("name", "call", "kind", "topic", "keying"), CALLS, ids=[row[0] for row in CALLS])
 async def test_every_call_publishes_on_its_owners_topic_with_its_key(
     name: str, call: Call, kind: type[Any], topic: str, keying: str
@@ -183,6 +190,19 @@ async def test_every_call_publishes_on_its_owners_topic_with_its_key(
         assert first.key == second.key == TENANT.encode()
     else:
         assert first.key.startswith(f"{TENANT}:".encode()) and first.key != second.key
+    declared_topic, key_formats = _declared(kind)
+    assert declared_topic == topic
+    assert any(re.match(key_format.pattern, first.key.decode()) for key_format in key_formats)
+
+
+def test_every_command_and_query_the_gateway_sends_has_a_call() -> None:
+    sent = {
+        message
+        for flow in channels.FLOWS
+        if flow.process is channels.Process.GATEWAY and flow.action is channels.Action.SEND
+        for message in flow.messages
+    }
+    assert sent == {row[2] for row in CALLS}
 
 
 def test_every_call_of_every_client_is_covered() -> None:
