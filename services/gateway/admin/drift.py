@@ -10,6 +10,9 @@ from pydantic import BaseModel
 class SeatDrift(BaseModel):
     seats_without_active_user: list[str]
     active_users_without_seat: list[str]
+    # Creates and reactivations still waiting for the seats service (after a crash they finish, or
+    # roll back, once both services run again): not drift, but the numbers settle only when empty.
+    waiting_for_seat: list[str] = []
 
     @property
     def clean(self) -> bool:
@@ -25,4 +28,5 @@ def seat_drift(
     return SeatDrift(
         seats_without_active_user=sorted(holders - active - waiting),
         active_users_without_seat=sorted(active - holders),
+        waiting_for_seat=sorted(waiting),
     )
