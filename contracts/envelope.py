@@ -1,4 +1,4 @@
-"""The envelope every Roster message travels in (architecture.md §2).
+"""The envelope every Roster message travels in (docs/architecture.md §2).
 
 Tolerant reader: unknown envelope fields are ignored, so a producer on a newer minor
 version never breaks an older consumer. A breaking change bumps ``schema_version``.

@@ -2,10 +2,11 @@
 
 A team is one of three kinds, told apart by ``source``: pushed from an IdP group (SCIM), made in the
 portal (admin API / CLI), or derived from the manager relation. Portal teams become *linked* when
-the IdP pushes a group with their name (Saleo's "Link Group") or writes to them over SCIM: from then
-on they are managed in the identity provider and read-only in the portal (one-way sync).
+the IdP pushes a group with their name or writes to them over SCIM (docs/architecture.md §4 "Groups →
+teams"): from then on they are managed in the identity provider and read-only in the portal (one-way
+sync).
 
-Membership changes are deltas (architecture.md §2): a command or event names the ids added and
+Membership changes are deltas (docs/architecture.md §2): a command or event names the ids added and
 removed, never a rebuilt member list, so a one-member change costs the same on any team size.
 """
 

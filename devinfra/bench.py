@@ -118,7 +118,7 @@ class _Recorder:
 
 
 def okta_user(user_name: str, index: int) -> dict[str, Any]:
-    """A create body as Okta sends it (shared/docs/scim-clients.md)."""
+    """A create body as Okta sends it (docs/scim-clients.md)."""
     given, family = f"Bench{index}", "Loadtest"
     return {
         "schemas": [CORE_URN, ENTERPRISE_URN],

@@ -32,7 +32,7 @@ MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 
 def make_broker(settings: ServiceSettings, *, client_id: str) -> KafkaBroker:
     # acks=all + idempotence: a publish is acknowledged only once every in-sync replica has it,
-    # and producer retries never duplicate a record (architecture.md §3 rule 5).
+    # and producer retries never duplicate a record (docs/architecture.md §3 rule 5).
     return KafkaBroker(
         settings.kafka_servers,
         client_id=client_id,

@@ -1,4 +1,4 @@
-"""Request bodies exactly as Okta sends them (see shared/docs/scim-clients.md)."""
+"""Request bodies exactly as Okta sends them (docs/scim-clients.md)."""
 
 from __future__ import annotations
 

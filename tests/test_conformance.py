@@ -43,8 +43,9 @@ def test_scim2_tester_reports_no_failure_for_users_and_groups(stack: Stack) -> N
 
 
 # scim-sanity adds the member id "fake-member-id" to a group and expects 200. Roster refuses a member
-# that is not a user of the tenant with 400 invalidValue naming it (issue 5: a silently accepted typo
-# would leave the team short of a member with nobody told). That one check is expected to fail.
+# that is not a user of the tenant with 400 invalidValue naming it: a silently accepted typo would leave
+# the team short of a member with nobody told (docs/scim-clients.md, "Groups"). That one check is
+# expected to fail.
 _DELIBERATE = "Group member PATCH rejected — server enforces referential integrity on member ids"
 
 

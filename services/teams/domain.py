@@ -150,7 +150,7 @@ def ensure_portal_editable(team: Team) -> None:
 
 
 def push_target(display_name: str, named: Sequence[T]) -> T | None:
-    """Saleo's "Link Group": the one unlinked team of that name, or None to create one.
+    """Link or create (docs/architecture.md §4): the one unlinked team of that name, or None to create one.
 
     ``named``: the live SCIM and portal teams whose name has the same ``name_key``.
     """

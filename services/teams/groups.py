@@ -42,7 +42,7 @@ def team_reply(
 
 
 def push_group(session: Session, envelope: Envelope, command: PushGroup) -> list[Outgoing]:
-    """Saleo's create-or-link rule: see ``domain.push_target``."""
+    """The create-or-link rule (docs/architecture.md §4 "Groups → teams"): see ``domain.push_target``."""
     domain.check_display_name(command.display_name)
     domain.check_member_ids(command.member_ids)
     store.lock_tenant_teams(session, tenant=envelope.tenant)

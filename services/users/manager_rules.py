@@ -1,4 +1,4 @@
-"""Pure rules of the manager relation (architecture.md §4 "Manager"): no I/O, named errors.
+"""Pure rules of the manager relation (docs/architecture.md §4 "Manager"): no I/O, named errors.
 
 A user's manager comes from the reference the IdP sent (Okta's ``manager.value``, Entra's bare
 string), resolved against the tenant's live users; failing that, from the tenant's default manager.
@@ -141,7 +141,7 @@ def first_coach_after(first_coach_id: str | None, *, user_id: str, written: User
 
 
 def can_be_default(user: UserRecord) -> bool:
-    """The default manager must have role manager or above (seed 002)."""
+    """The default manager must have role manager or above (docs/architecture.md §4 "Manager")."""
     return _ROLE_ORDER.index(user.profile.role) >= _ROLE_ORDER.index(RosterRole.MANAGER)
 
 

@@ -1,4 +1,4 @@
-"""The manager relation kept current (architecture.md §4 "Manager"), called by handlers and the saga.
+"""The manager relation kept current (docs/architecture.md §4 "Manager"), called by handlers and the saga.
 
 After every write of a user M, in the same transaction: M's own reference is resolved, and so is
 every user it may concern — those managed by M, and those whose stored reference equals one of M's
@@ -184,7 +184,7 @@ def _record_first_coach(
     session: Session, defaults: ManagerDefaultsRow, written: UserRecord, after: UserRecord | None
 ) -> None:
     """Sticky once recorded; when the first Coach is deleted, the earliest-added Coach left takes
-    the place ("the first Coach user added to the instance", seed 002)."""
+    the place (docs/architecture.md §4 "Manager")."""
     was = defaults.first_coach_id
     defaults.first_coach_id = manager_rules.first_coach_after(was, user_id=written.id, written=after)
     if was is not None and defaults.first_coach_id is None:

@@ -1,4 +1,4 @@
-"""Changes waiting for a seat (the create and reactivate sagas, architecture.md §4).
+"""Changes waiting for a seat (the create and reactivate sagas, docs/architecture.md §4).
 
 A pending create is not in the users table at all — no read sees it — yet its userName is taken.
 The row remembers who asked, so the answer can go out when the seats service has decided.

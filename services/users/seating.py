@@ -1,4 +1,4 @@
-"""The seat saga (architecture.md §4): a create or a reactivation waits for the seats service.
+"""The seat saga (docs/architecture.md §4): a create or a reactivation waits for the seats service.
 
 ``begin`` parks the change and asks for a seat; the seats service's ``SeatReserved`` finishes it
 (event + the reply the requester waits for), its ``SeatDenied`` rolls it back (403). Every step is

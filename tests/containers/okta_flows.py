@@ -2,7 +2,7 @@
 
 Okta's create is a lookup (``userName eq``) then a POST when nothing was found; on a 503, a
 timeout or a refused connection it tries the same user again later, so a create that was not
-acknowledged may still have happened — the next lookup finds it (shared/docs/scim-clients.md).
+acknowledged may still have happened — the next lookup finds it (docs/scim-clients.md).
 """
 
 from __future__ import annotations

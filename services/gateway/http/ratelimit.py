@@ -1,7 +1,7 @@
 """Per-tenant request rate limit: a token bucket per tenant, per gateway instance.
 
 Beyond the rate the tenant gets 429 with ``Retry-After``; Okta retries those on its own, whereas
-other failures become manual "Retry" tasks for the admin (scim-clients.md, Load behaviour).
+other failures become manual "Retry" tasks for the admin (docs/scim-clients.md, "Every request").
 """
 
 from __future__ import annotations

@@ -13,4 +13,4 @@ GROUP_PATCH = ScimPolicy(
     remove_value_as_filter=ScimPolicy.RemoveValue.apply,
 )
 """Also Microsoft Entra ID's ``remove`` of group members that lists them in its ``value`` rather than
-in a path filter (scim-clients.md)."""
+in a path filter (docs/scim-clients.md)."""

@@ -1,4 +1,4 @@
-"""Every Group PATCH shape Okta and Entra send (scim-clients.md) → the exact PatchGroup, purely."""
+"""Every Group PATCH shape Okta and Entra send (docs/scim-clients.md) → the exact PatchGroup, purely."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every PATCH shape Okta and Entra send (scim-clients.md), applied purely to a user."""
+"""Every PATCH shape Okta and Entra send (docs/scim-clients.md), applied purely to a user."""
 
 from __future__ import annotations
 

@@ -167,7 +167,7 @@ def test_a_team_the_idp_stopped_managing_can_be_released_to_the_portal(teams: Te
     renamed = teams.send(RenamePortalTeam(team_id=pushed.id, display_name="Sales West (old)"))
     assert isinstance(renamed, TeamReply) and renamed.team.display_name == "Sales West (old)"
     assert members(teams, pushed.id) == {"u1"}
-    # Okta pushing a group of its name later links it again (Saleo's "Link Group").
+    # Okta pushing a group of its name later links it again (docs/architecture.md §4 "Groups → teams").
     relinked = teams.send(PushGroup(team_id=new_id(), display_name="sales west (OLD)"))
     assert isinstance(relinked, TeamReply) and relinked.team.id == pushed.id and relinked.team.linked
 

@@ -131,7 +131,7 @@ async def replace_group(team_id: str, scim: Scim, shown: Shown, if_match: IfMatc
 
 @router.patch("/Groups/{team_id}", response_model=None)
 async def patch_group(team_id: str, scim: Scim, shown: Shown, if_match: IfMatch = None) -> Response:
-    # No read-modify-write: the operations travel as one command of deltas (architecture.md §2).
+    # No read-modify-write: the operations travel as one command of deltas (docs/architecture.md §2).
     up_to = _members_up_to(shown) if _asked(shown) else scim.settings.group_patch_reply_max_members
     body = await scim.body(limit=scim.settings.max_group_body_bytes)
     command = group_patch(body, team_id=team_id, reply_members_up_to=up_to)
