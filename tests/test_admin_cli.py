@@ -1,107 +1,188 @@
-"""The admin API through its console client, against the running gateway."""
+"""roster-admin against the running gateway: what it prints, its JSON documents and its exit codes."""
 
 from __future__ import annotations
 
+import json
+import shlex
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
 import httpx
 import pytest
+from typer.testing import CliRunner, Result
 
-from services.gateway.cli import main as roster_admin
+from roster_cli.app import app
+from roster_cli.errors import ExitCode
 from tests.stack import Stack
 from tests.teams_client import GROUP, create_user, eventually
 
 pytestmark = pytest.mark.slow
 
 
-def _cli(stack: Stack, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str], str]:
-    url = f"http://127.0.0.1:{stack.gateway_ports[0]}"
-    status = roster_admin(["--url", url, "--token", stack.admin_token, *args])
-    captured = capsys.readouterr()
-    return status, captured.out.splitlines(), captured.err
+def _cli(stack: Stack, *args: str, url: str | None = None) -> Result:
+    url = url or f"http://127.0.0.1:{stack.gateway_ports[0]}"
+    # Wide enough that no table cell is folded; ROSTER_ADMIN_* of the environment must not leak in.
+    env = {"COLUMNS": "250", "ROSTER_ADMIN_URL": None, "ROSTER_ADMIN_TOKEN": None}
+    return CliRunner().invoke(app, ["--url", url, "--token", stack.admin_token, *args], env=env)
 
 
-def _value(lines: list[str], key: str) -> str:
-    return next(line.split("=", 1)[1] for line in lines if line.startswith(f"{key}="))
+def _document(result: Result) -> Any:
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
 
 
-def test_tenant_and_token_lifecycle(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = _cli(stack, capsys, "tenant", "create", "Initech CLI")
-    assert status == 0
-    tenant_id, first = _value(out, "TENANT_ID"), _value(out, "SCIM_TOKEN")
+def _value(result: Result, key: str) -> str:
+    return next(line.split("=", 1)[1] for line in result.stdout.splitlines() if line.startswith(f"{key}="))
+
+
+def _failed(result: Result, code: ExitCode) -> str:
+    """The one stderr line of a failure with this exit code (and nothing on stdout)."""
+    assert (result.exit_code, result.stdout) == (code, ""), (result.exit_code, result.stdout, result.stderr)
+    [line] = result.stderr.splitlines()
+    return line
+
+
+def _words(line: str) -> str:
+    """A table row with its column padding squeezed to single spaces."""
+    return " ".join(line.split())
+
+
+def _users_status(stack: Stack, token: str) -> int:
+    return httpx.get(f"{stack.base_url}/Users", headers={"Authorization": f"Bearer {token}"}).status_code
+
+
+def test_tenant_and_token_lifecycle(stack: Stack) -> None:
+    created = _cli(stack, "tenant", "create", "Initech CLI")
+    assert created.exit_code == 0 and created.stdout.startswith("TENANT_ID=")
+    tenant_id, first = _value(created, "TENANT_ID"), _value(created, "SCIM_TOKEN")
     assert len(first) >= 43  # 32 random bytes, URL-safe base64, plus the prefix
+    assert _users_status(stack, first) == 200
 
-    def users_status(token: str) -> int:
-        return httpx.get(f"{stack.base_url}/Users", headers={"Authorization": f"Bearer {token}"}).status_code
+    second = _value(_cli(stack, "token", "issue", tenant_id), "SCIM_TOKEN")
+    assert _users_status(stack, first) == _users_status(stack, second) == 200
+    third = _value(_cli(stack, "token", "rotate", tenant_id), "SCIM_TOKEN")
+    assert [_users_status(stack, token) for token in (first, second, third)] == [401, 401, 200]
 
-    assert users_status(first) == 200
-    status, out, _ = _cli(stack, capsys, "token", "issue", tenant_id)
-    second = _value(out, "SCIM_TOKEN")
-    assert status == 0 and users_status(first) == users_status(second) == 200
+    listed = _cli(stack, "tenant", "list")
+    assert listed.stdout.split()[:5] == ["ID", "NAME", "SEATS", "TOKENS", "CREATED"]
+    [row] = [line for line in listed.stdout.splitlines() if line.startswith(tenant_id)]
+    assert "Initech CLI" in row and row.split()[-3:-1] == ["0/100", "1"]  # seats used/limit, tokens
 
-    status, out, _ = _cli(stack, capsys, "token", "rotate", tenant_id)
-    third = _value(out, "SCIM_TOKEN")
-    assert (users_status(first), users_status(second), users_status(third)) == (401, 401, 200)
-
-    status, out, _ = _cli(stack, capsys, "tenant", "list")
-    [row] = [line for line in out if line.startswith(tenant_id)]
-    assert "Initech CLI" in row and "active_tokens=1" in row and "seats=0/" in row
-
-    status, out, _ = _cli(stack, capsys, "token", "revoke", tenant_id)
-    assert (status, out) == (0, ["revoked 1 token(s)"])
-    assert users_status(third) == 401
+    revoked = _cli(stack, "token", "revoke", tenant_id)
+    assert (revoked.exit_code, revoked.stdout) == (0, "revoked 1 token(s)\n")
+    assert _users_status(stack, third) == 401
 
 
-def test_errors_are_one_line_and_a_nonzero_exit(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
-    _cli(stack, capsys, "tenant", "create", "Duplicate Co")
-    status, out, err = _cli(stack, capsys, "tenant", "create", "duplicate co")
-    assert status == 1 and out == []
-    assert err.count("\n") == 1 and "already exists" in err
-    status, _, err = _cli(stack, capsys, "token", "rotate", "no-such-tenant")
-    assert status == 1 and "no tenant" in err and err.count("\n") == 1
+def test_json_gives_one_document_with_stable_keys(stack: Stack) -> None:
+    created = _document(_cli(stack, "--json", "tenant", "create", "Json Co", "--seats", "3"))
+    assert set(created) == {"tenant", "seats", "scim_token", "unfinished"}
+    tenant = created["tenant"]
+    assert (tenant["name"], created["unfinished"]) == ("Json Co", [])
+    assert created["seats"] == {"used": 0, "limit": 3}
+    assert _users_status(stack, created["scim_token"]) == 200
+
+    [listed] = [
+        t for t in _document(_cli(stack, "--json", "tenant", "list"))["tenants"] if t["id"] == tenant["id"]
+    ]
+    assert listed == {**tenant, "active_tokens": 1, "seats": {"used": 0, "limit": 3}}
+
+    issued = _document(_cli(stack, "--json", "token", "issue", tenant["id"]))
+    assert set(issued) == {"tenant_id", "scim_token"} and _users_status(stack, issued["scim_token"]) == 200
+    rotated = _document(_cli(stack, "--json", "token", "rotate", tenant["id"]))
+    assert _document(_cli(stack, "--json", "token", "revoke", tenant["id"])) == {
+        "tenant_id": tenant["id"],
+        "revoked": 1,
+    }
+    assert _users_status(stack, rotated["scim_token"]) == 401
+
+    seats = {"tenant_id": tenant["id"], "used": 0, "limit": 4}
+    assert _document(_cli(stack, "--json", "seats", "set", tenant["id"], "4")) == seats
+    assert _document(_cli(stack, "--json", "seats", "show", tenant["id"])) == seats
+    assert _document(_cli(stack, "--json", "seats", "reconcile", tenant["id"])) == {
+        "tenant_id": tenant["id"],
+        "seats_without_active_user": [],
+        "active_users_without_seat": [],
+        "repair_requested": False,
+    }
+    assert _document(_cli(stack, "--json", "default-manager", "show", tenant["id"])) == {
+        "tenant_id": tenant["id"],
+        "effective_id": None,
+        "chosen_id": None,
+        "first_coach_id": None,
+    }
+    assert _document(_cli(stack, "--json", "team", "list", tenant["id"])) == {
+        "tenant_id": tenant["id"],
+        "teams": [],
+    }
 
 
-def test_a_scim_token_is_not_an_admin_credential(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+def test_exit_codes_say_what_went_wrong(stack: Stack) -> None:
+    original = _value(_cli(stack, "tenant", "create", "Duplicate Co"), "TENANT_ID")
+    conflict = _cli(stack, "tenant", "create", "duplicate co")
+    assert (conflict.exit_code, conflict.stdout) == (ExitCode.CONFLICT, "")
+    assert conflict.stderr.splitlines() == [
+        "roster-admin: 409: a tenant named 'duplicate co' already exists",
+        f"TENANT_ID={original}",  # the tenant holding the name, for a script that reruns create
+    ]
+
+    assert "no tenant" in _failed(_cli(stack, "token", "rotate", "no-such-tenant"), ExitCode.NOT_FOUND)
+    assert "no tenant" in _failed(
+        _cli(stack, "--json", "seats", "show", "no-such-tenant"), ExitCode.NOT_FOUND
+    )
+    assert _failed(_cli(stack, "team", "delete", original, "no-such-team"), ExitCode.NOT_FOUND)
+
     tenant = stack.new_tenant("not-admin")
-    url = f"http://127.0.0.1:{stack.gateway_ports[0]}"
-    status = roster_admin(["--url", url, "--token", tenant.token, "tenant", "list"])
-    assert status == 1 and "401" in capsys.readouterr().err
+    scim_token_as_admin = CliRunner().invoke(
+        app,
+        ["--url", f"http://127.0.0.1:{stack.gateway_ports[0]}", "--token", tenant.token, "tenant", "list"],
+    )
+    assert "401" in _failed(scim_token_as_admin, ExitCode.UNAUTHORIZED)
+
+    unknown_member = _cli(stack, "team", "create", tenant.id, "Ghosts", "--member", "no-such-user")
+    assert "no-such-user" in _failed(unknown_member, ExitCode.REFUSED)
+    assert _document(_cli(stack, "--json", "team", "list", tenant.id))["teams"] == []  # nothing created
 
 
-def test_seat_limits_through_the_cli(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = _cli(stack, capsys, "tenant", "create", "Seated Co", "--seats", "3")
-    assert status == 0 and _value(out, "SEATS") == "0/3"
-    tenant_id = _value(out, "TENANT_ID")
-    assert _cli(stack, capsys, "seats", "show", tenant_id)[1] == ["seats used 0 of 3"]
-    assert _cli(stack, capsys, "seats", "set", tenant_id, "5")[1] == ["seats used 0 of 5"]
-    status, _, err = _cli(stack, capsys, "seats", "set", tenant_id, "-1")
-    assert status == 1 and "400" in err and "greater than or equal to 0" in err
-    status, _, err = _cli(stack, capsys, "seats", "show", "no-such-tenant")
-    assert status == 1 and "no tenant" in err
+def test_seat_limits_through_the_cli(stack: Stack) -> None:
+    created = _cli(stack, "tenant", "create", "Seated Co", "--seats", "3")
+    assert created.exit_code == 0 and _value(created, "SEATS") == "0/3"
+    lines = created.stdout.splitlines()
+    assert [line.split("=")[0] for line in lines] == ["TENANT_ID", "SEATS", "SCIM_TOKEN"]
+    tenant_id = _value(created, "TENANT_ID")
+    assert _cli(stack, "seats", "show", tenant_id).stdout == "seats used 0 of 3\n"
+    assert _cli(stack, "seats", "set", tenant_id, "5").stdout == "seats used 0 of 5\n"
+    reconciled = _cli(stack, "seats", "reconcile", tenant_id, "--repair")
+    assert reconciled.stdout == "no drift: every active user holds exactly one seat\n"
+    no_token = _cli(stack, "tenant", "create", "Tokenless Co", "--no-token")
+    assert [line.split("=")[0] for line in no_token.stdout.splitlines()] == ["TENANT_ID"]
 
 
-def test_portal_teams_and_the_default_manager_through_the_cli(
-    stack: Stack, capsys: pytest.CaptureFixture[str]
-) -> None:
-    status, out, _ = _cli(stack, capsys, "tenant", "create", "Teams CLI Co")
-    tenant_id, token = _value(out, "TENANT_ID"), _value(out, "SCIM_TOKEN")
+def test_portal_teams_and_the_default_manager_through_the_cli(stack: Stack) -> None:
+    created = _cli(stack, "tenant", "create", "Teams CLI Co")
+    tenant_id, token = _value(created, "TENANT_ID"), _value(created, "SCIM_TOKEN")
     with httpx.Client(base_url=stack.base_url, headers={"Authorization": f"Bearer {token}"}) as scim:
         ann = create_user(scim, "ann@cli.example", role="manager")
         bob = create_user(scim, "bob@cli.example", role="coach")
 
-    status, out, _ = _cli(stack, capsys, "team", "create", tenant_id, "Field Sales", "--member", ann)
-    team_id = _value(out, "TEAM_ID")
-    assert status == 0 and out[1] == f"{team_id}\tField Sales\tsource=portal\tnot-linked\tleader=-\tmembers=1"
-    status, out, _ = _cli(stack, capsys, "team", "members", tenant_id, team_id, "--add", bob, "--remove", ann)
-    assert status == 0 and out[0].endswith("members=1")
-    status, out, _ = _cli(stack, capsys, "team", "rename", tenant_id, team_id, "Field Sales EMEA")
-    assert status == 0 and "\tField Sales EMEA\t" in out[0]
+    made = _cli(stack, "team", "create", tenant_id, "Field Sales", "--member", ann)
+    team_id = _value(made, "TEAM_ID")
+    row = _words(made.stdout.splitlines()[2])  # after TEAM_ID=… and the table's header
+    assert made.exit_code == 0 and row == f"{team_id} Field Sales portal not linked - 1"
+    changed = _cli(stack, "--json", "team", "members", tenant_id, team_id, "--add", bob, "--remove", ann)
+    assert _document(changed)["member_count"] == 1
+    renamed = _document(_cli(stack, "--json", "team", "rename", tenant_id, team_id, "Field Sales EMEA"))
+    assert (renamed["id"], renamed["display_name"]) == (team_id, "Field Sales EMEA")
+
+    def listed() -> list[str]:
+        table = _cli(stack, "team", "list", tenant_id, "--source", "portal").stdout.splitlines()
+        return [_words(line) for line in table[1:]]
+
     expected = [
-        f"{team_id}\tField Sales EMEA\tsource=portal\tnot-linked\tleader=-\tmembers=1",
-        f"  member {bob}\tbob@cli.example",  # the userName, once the teams service heard of bob
+        f"{team_id} Field Sales EMEA portal not linked - 1",
+        f"{bob} bob@cli.example",  # the member's userName, once the teams service heard of bob
     ]
-    listed = eventually(
-        lambda: _cli(stack, capsys, "team", "list", tenant_id, "--source", "portal")[1], expected
-    )
-    assert listed == expected
+    assert eventually(listed, expected) == expected
 
     # Okta links it by name; from then on the portal may not change it (one-way sync).
     with httpx.Client(base_url=stack.base_url, headers={"Authorization": f"Bearer {token}"}) as scim:
@@ -109,23 +190,86 @@ def test_portal_teams_and_the_default_manager_through_the_cli(
             "/Groups", json={"schemas": [GROUP], "displayName": "field sales emea", "members": []}
         )
         assert pushed.status_code == 201 and pushed.json()["id"] == team_id
-    status, out, err = _cli(stack, capsys, "team", "rename", tenant_id, team_id, "Renamed")
-    assert status == 1 and out == [] and "identity provider" in err and err.count("\n") == 1
-    status, _, err = _cli(stack, capsys, "team", "delete", tenant_id, team_id)
-    assert status == 1 and "identity provider" in err
+    assert "identity provider" in _failed(
+        _cli(stack, "team", "rename", tenant_id, team_id, "X"), ExitCode.REFUSED
+    )
+    assert "identity provider" in _failed(_cli(stack, "team", "delete", tenant_id, team_id), ExitCode.REFUSED)
     # Okta unlinked it and kept the group: the admin hands it back to the portal.
-    status, out, _ = _cli(stack, capsys, "team", "release", tenant_id, team_id)
-    assert status == 0 and out[0].endswith("source=portal\tnot-linked\tleader=-\tmembers=1")
-    assert _cli(stack, capsys, "team", "rename", tenant_id, team_id, "Field Sales (old)")[0] == 0
+    released = _document(_cli(stack, "--json", "team", "release", tenant_id, team_id))
+    assert (released["source"], released["linked"], released["member_count"]) == ("portal", False, 1)
+    assert _cli(stack, "team", "rename", tenant_id, team_id, "Field Sales (old)").exit_code == 0
+    assert _cli(stack, "team", "delete", tenant_id, team_id).stdout == f"deleted team {team_id}\n"
 
     # The default manager: a Coach is refused with the reason, a manager accepted.
-    status, _, err = _cli(stack, capsys, "default-manager", "set", tenant_id, bob)
-    assert status == 1 and "role coach" in err
-    status, out, _ = _cli(stack, capsys, "default-manager", "set", tenant_id, ann)
-    assert status == 0 and out == [
+    assert "role coach" in _failed(_cli(stack, "default-manager", "set", tenant_id, bob), ExitCode.REFUSED)
+    chosen = _cli(stack, "default-manager", "set", tenant_id, ann)
+    assert chosen.stdout.splitlines() == [
         f"default manager: {ann}",
         f"  chosen by an admin: {ann}",
         f"  first coach added: {bob}",
     ]
-    status, out, _ = _cli(stack, capsys, "default-manager", "clear", tenant_id)
-    assert status == 0 and out[0] == f"default manager: {bob}"
+    assert (
+        _cli(stack, "default-manager", "clear", tenant_id).stdout.splitlines()[0] == f"default manager: {bob}"
+    )
+
+
+def test_team_list_reads_every_page(stack: Stack) -> None:
+    tenant = stack.new_tenant("many-teams")
+    with stack.admin() as admin, ThreadPoolExecutor(max_workers=8) as pool:
+
+        def create(n: int) -> str:
+            response = admin.post(f"/tenants/{tenant.id}/teams", json={"display_name": f"Team {n:03}"})
+            return str(response.raise_for_status().json()["id"])
+
+        made = list(pool.map(create, range(105)))  # the admin API sends at most 100 teams a page
+    listed = [team["id"] for team in _document(_cli(stack, "--json", "team", "list", tenant.id))["teams"]]
+    assert len(listed) == 105 and set(listed) == set(made)
+
+
+def test_tenant_create_prints_the_id_first_and_how_to_finish_when_a_step_fails(stack: Stack) -> None:
+    """The seats service is down: the tenant exists, setting its seats answers 503 after the gateway's
+    timeout, and the admin learns the id and the commands that finish the job."""
+    assert stack.seats is not None
+    with stack.temporary_gateway("cli-seats-down", GATEWAY_REQUEST_TIMEOUT_SECONDS="2") as scim_url:
+        url = scim_url.removesuffix("/scim/v2")
+        stack.seats.stop()
+        try:
+            for_people = _cli(stack, "tenant", "create", "Half Made Co", "--seats", "5", url=url)
+            for_scripts = _cli(
+                stack, "--json", "tenant", "create", "Half Made Json Co", "--seats", "5", url=url
+            )
+            started = time.monotonic()
+            listed = _cli(stack, "--json", "tenant", "list", url=url)
+            listing_took = time.monotonic() - started
+        finally:
+            stack.start_seats()
+
+        tenant_id = _value(for_people, "TENANT_ID")
+        assert (for_people.exit_code, for_people.stdout) == (ExitCode.UNAVAILABLE, f"TENANT_ID={tenant_id}\n")
+        assert for_people.output.index("TENANT_ID=") < for_people.output.index("roster-admin:")
+        to_finish = [
+            f"roster-admin --url {url} seats set {tenant_id} 5",
+            f"roster-admin --url {url} token issue {tenant_id}",
+        ]
+        [error] = for_people.stderr.splitlines()
+        assert f"tenant {tenant_id} created, but setting the seat limit failed: 503" in error
+        assert error.endswith(f"; to finish: {' && '.join(to_finish)}")
+
+        document = json.loads(for_scripts.stdout)
+        assert for_scripts.exit_code == ExitCode.UNAVAILABLE and for_scripts.stderr.count("\n") == 1
+        assert (document["seats"], document["scim_token"]) == (None, None)
+        assert document["unfinished"][1] == f"roster-admin --url {url} token issue {document['tenant']['id']}"
+
+        # The seats service down, tenants are still listed, without waiting once per tenant.
+        [half_made] = [t for t in _document(listed)["tenants"] if t["id"] == tenant_id]
+        assert (half_made["seats"], half_made["active_tokens"]) == (None, 0)
+        assert listing_took < 8
+
+        # The printed commands finish the job (the admin token comes from the environment).
+        for command in to_finish:
+            args = shlex.split(command)[1:]
+            finished = CliRunner().invoke(app, args, env={"ROSTER_ADMIN_TOKEN": stack.admin_token})
+            assert finished.exit_code == 0, finished.stderr
+    token = _value(finished, "SCIM_TOKEN")
+    assert _users_status(stack, token) == 200
+    assert _document(_cli(stack, "--json", "seats", "show", tenant_id))["limit"] == 5

@@ -1,0 +1,83 @@
+"""The ``roster-admin`` command: global options, the command groups, and exit codes."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from roster_cli.default_manager import default_manager_app
+from roster_cli.errors import EXIT_CODE_MEANINGS, AdminError
+from roster_cli.output import Output
+from roster_cli.seats import seats_app
+from roster_cli.session import DEFAULT_URL, PROGRAM, Session
+from roster_cli.teams import team_app
+from roster_cli.tenants import tenant_app, token_app
+
+EXIT_CODES_HELP = "Exit codes:\n" + "\n".join(
+    f"{int(code)}  {meaning}" for code, meaning in EXIT_CODE_MEANINGS.items()
+)
+
+
+class _ReportingGroup(TyperGroup):
+    """Turns an ``AdminError`` from any command into one line on stderr and its exit code."""
+
+    def invoke(self, ctx: Any) -> Any:  # Any: Typer's own Context type lives in a private module
+        try:
+            return super().invoke(ctx)
+        except AdminError as error:
+            error.report()
+            raise typer.Exit(error.exit_code) from None
+
+
+app = typer.Typer(
+    name=PROGRAM,
+    cls=_ReportingGroup,
+    help="Administer Roster tenants through the gateway's admin API (/admin/v1).",
+    epilog=EXIT_CODES_HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals hold the admin token
+)
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(token_app, name="token")
+app.add_typer(seats_app, name="seats")
+app.add_typer(team_app, name="team")
+app.add_typer(default_manager_app, name="default-manager")
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"{PROGRAM} {version('roster')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def connect(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Option(envvar="ROSTER_ADMIN_URL", help="The gateway.")] = DEFAULT_URL,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="ROSTER_ADMIN_TOKEN",
+            show_default=False,
+            help="The admin token; without it, the file $ROSTER_STATE_DIR/admin-token (var/admin-token).",
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON document on stdout instead of tables and lines.")
+    ] = False,
+    _version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    session = Session(url=url, token=token, out=Output(as_json=as_json))
+    ctx.obj = session
+    ctx.call_on_close(session.close)
+
+
+def main() -> None:
+    app(prog_name=PROGRAM)

@@ -1,0 +1,83 @@
+"""The admin API's answers as the CLI reads them: only the fields it shows, anything else ignored, so
+the gateway may add fields without breaking installed clients."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Tenant(_Answer):
+    id: str
+    name: str
+    created_at: datetime
+    active_tokens: int = 0
+
+
+class IssuedToken(_Answer):
+    tenant_id: str
+    token: str
+
+
+class Revoked(_Answer):
+    tenant_id: str
+    revoked: int
+
+
+class SeatUsage(_Answer):
+    tenant_id: str
+    used: int
+    limit: int
+
+
+class SeatDrift(_Answer):
+    seats_without_active_user: list[str]
+    active_users_without_seat: list[str]
+    repair_requested: bool = False
+
+    @property
+    def clean(self) -> bool:
+        return not (self.seats_without_active_user or self.active_users_without_seat)
+
+
+class TeamSource(StrEnum):
+    MANAGER = "manager"
+    PORTAL = "portal"
+    SCIM = "scim"
+
+
+class TeamMember(_Answer):
+    user_id: str
+    display: str | None = None
+
+
+class Team(_Answer):
+    id: str
+    display_name: str
+    external_id: str | None = None
+    source: TeamSource
+    linked: bool
+    leader_id: str | None = None
+    member_count: int
+    members: list[TeamMember] | None = None  # None when the gateway did not send them (too many)
+    created: datetime
+    last_modified: datetime
+    version: int
+
+
+class TeamPage(_Answer):
+    total_results: int
+    start_index: int
+    teams: list[Team]
+
+
+class DefaultManager(_Answer):
+    effective_id: str | None
+    chosen_id: str | None
+    first_coach_id: str | None

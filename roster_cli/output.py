@@ -1,0 +1,51 @@
+"""Two renderings of every answer: Rich tables and lines for people, one JSON document for scripts.
+
+``KEY=value`` lines (``TENANT_ID=…``, ``SCIM_TOKEN=…``) are for both: shell scripts grep them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+JsonDocument = dict[str, Any]
+
+
+def table(*headers: str) -> Table:
+    # Ids must survive a narrow terminal whole: fold them onto the next line rather than cut them.
+    grid = Table(box=None, pad_edge=False, header_style="bold")
+    for header in headers:
+        grid.add_column(header, overflow="fold")
+    return grid
+
+
+def add_row(grid: Table, *cells: str | int | None) -> None:
+    # Text, not str: a tenant or team name such as "[red]Sales" is shown as typed, not as Rich markup.
+    grid.add_row(*(Text("-" if cell is None else str(cell)) for cell in cells))
+
+
+@dataclass(frozen=True)
+class Output:
+    as_json: bool
+
+    def show(self, document: JsonDocument, *for_people: str | Table) -> None:
+        """The JSON document with ``--json``, otherwise the lines and tables."""
+        if self.as_json:
+            typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+            return
+        for item in for_people:
+            if isinstance(item, str):
+                self.line(item)
+            else:
+                Console(highlight=False).print(item)
+
+    def line(self, text: str) -> None:
+        """At once and flushed, without ``--json`` only (a line printed before a later step fails)."""
+        if not self.as_json:
+            typer.echo(text)

@@ -1,0 +1,60 @@
+"""``seats`` commands: usage, the limit, and the check of seats held against active users."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from roster_cli.models import SeatUsage
+from roster_cli.output import add_row, table
+from roster_cli.session import Session, session
+from roster_cli.tenants import TenantId
+
+seats_app = typer.Typer(help="Seat limits.", no_args_is_help=True)
+
+
+def _show_usage(admin: Session, usage: SeatUsage) -> None:
+    admin.out.show(usage.model_dump(mode="json"), f"seats used {usage.used} of {usage.limit}")
+
+
+@seats_app.command("show")
+def show_seats(ctx: typer.Context, tenant_id: TenantId) -> None:
+    """Seats used / limit."""
+    admin = session(ctx)
+    _show_usage(admin, admin.client.seats(tenant_id))
+
+
+@seats_app.command("set")
+def set_seats(
+    ctx: typer.Context,
+    tenant_id: TenantId,
+    limit: Annotated[int, typer.Argument(min=0, help="The new seat limit.")],
+) -> None:
+    """Change the seat limit (lowering it deprovisions nobody)."""
+    admin = session(ctx)
+    _show_usage(admin, admin.client.set_seats(tenant_id, limit))
+
+
+@seats_app.command("reconcile")
+def reconcile_seats(
+    ctx: typer.Context,
+    tenant_id: TenantId,
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Release stray seats, reserve missing ones.")
+    ] = False,
+) -> None:
+    """Compare seats held with active users."""
+    admin = session(ctx)
+    drift = admin.client.reconcile_seats(tenant_id, repair=repair)
+    document = {"tenant_id": tenant_id, **drift.model_dump(mode="json")}
+    if drift.clean:
+        admin.out.show(document, "no drift: every active user holds exactly one seat")
+        return
+    grid = table("DRIFT", "USER")
+    for user in drift.seats_without_active_user:
+        add_row(grid, "seat without an active user", user)
+    for user in drift.active_users_without_seat:
+        add_row(grid, "active user without a seat", user)
+    then = "repair requested; run reconcile again to confirm" if drift.repair_requested else None
+    admin.out.show(document, grid, then or "run again with --repair to fix")

@@ -1,0 +1,160 @@
+"""``tenant`` and ``token`` commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Annotated
+
+import typer
+
+from roster_cli.errors import AdminError, ExitCode
+from roster_cli.models import IssuedToken, SeatUsage, Tenant
+from roster_cli.output import JsonDocument, add_row, table
+from roster_cli.session import Session, session
+
+tenant_app = typer.Typer(help="Tenants.", no_args_is_help=True)
+token_app = typer.Typer(help="SCIM tokens (each printed once, when issued).", no_args_is_help=True)
+
+TenantId = Annotated[str, typer.Argument(help="The tenant's id (TENANT_ID).")]
+
+
+def _create(admin: Session, name: str) -> Tenant:
+    """The new tenant; a name already taken is a conflict that names the tenant holding it."""
+    try:
+        return admin.client.create_tenant(name)
+    except AdminError as error:
+        if error.status != 409:
+            raise
+        wanted = name.strip().lower()  # the gateway compares tenant names case-insensitively
+        try:
+            holder = next((t for t in admin.client.tenants() if t.name.lower() == wanted), None)
+        except AdminError:
+            holder = None
+        raise (error.noting(f"TENANT_ID={holder.id}") if holder else error) from None
+
+
+@dataclass(frozen=True)
+class _Step:
+    what: str
+    command: tuple[str, ...]  # the roster-admin command that does the same, to finish by hand
+    action: Callable[[], None]
+
+
+@dataclass
+class _Creation:
+    """A tenant created step by step; each step prints its result the moment it is done."""
+
+    admin: Session
+    tenant: Tenant
+    seats: SeatUsage | None = None
+    token: IssuedToken | None = None
+    unfinished: list[str] = field(default_factory=list)
+
+    def set_seats(self, limit: int) -> None:
+        self.seats = self.admin.client.set_seats(self.tenant.id, limit)
+        self.admin.out.line(f"SEATS={self.seats.used}/{self.seats.limit}")
+
+    def issue_token(self) -> None:
+        self.token = self.admin.client.issue_token(self.tenant.id)
+        self.admin.out.line(f"SCIM_TOKEN={self.token.token}")
+
+    def run(self, steps: list[_Step]) -> None:
+        """Each step in turn; after a failure the rest is left to the admin, with the commands to run."""
+        for index, step in enumerate(steps):
+            try:
+                step.action()
+            except AdminError as error:
+                self.unfinished = [self.admin.command_line(*later.command) for later in steps[index:]]
+                self.admin.out.show(self.document())
+                created = f"tenant {self.tenant.id} created, but {step.what} failed: {error.message}"
+                raise error.reworded(f"{created}; to finish: {' && '.join(self.unfinished)}") from None
+
+    def document(self) -> JsonDocument:
+        return {
+            "tenant": self.tenant.model_dump(mode="json"),
+            "seats": self.seats.model_dump(mode="json", exclude={"tenant_id"}) if self.seats else None,
+            "scim_token": self.token.token if self.token else None,
+            "unfinished": self.unfinished,
+        }
+
+
+@tenant_app.command("create")
+def create_tenant(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The tenant's name, unique case-insensitively.")],
+    no_token: Annotated[bool, typer.Option("--no-token", help="Do not issue a SCIM token yet.")] = False,
+    seats: Annotated[
+        int | None, typer.Option(min=0, help="The seat limit (default: the seats service's default).")
+    ] = None,
+) -> None:
+    """Create a tenant: TENANT_ID=… at once, then SEATS=… and SCIM_TOKEN=… (shown once).
+
+    If a later step fails, the tenant stays and the error names the commands that finish it.
+    """
+    admin = session(ctx)
+    creation = _Creation(admin, _create(admin, name))
+    admin.out.line(f"TENANT_ID={creation.tenant.id}")
+    tenant_id, steps = creation.tenant.id, []
+    if seats is not None:
+        command = ("seats", "set", tenant_id, str(seats))
+        steps.append(_Step("setting the seat limit", command, partial(creation.set_seats, seats)))
+    if not no_token:
+        steps.append(_Step("issuing its SCIM token", ("token", "issue", tenant_id), creation.issue_token))
+    creation.run(steps)
+    admin.out.show(creation.document())
+
+
+@tenant_app.command("list")
+def list_tenants(ctx: typer.Context) -> None:
+    """Every tenant with its seats used / limit and active tokens."""
+    admin = session(ctx)
+    rows: list[tuple[Tenant, SeatUsage | None]] = []
+    seats_reachable = True
+    for tenant in admin.client.tenants():
+        usage = None
+        if seats_reachable:  # the seats service down: list the tenants anyway, without waiting per tenant
+            try:
+                usage = admin.client.seats(tenant.id)
+            except AdminError as error:
+                seats_reachable = error.exit_code != ExitCode.UNAVAILABLE
+        rows.append((tenant, usage))
+    grid = table("ID", "NAME", "SEATS", "TOKENS", "CREATED")
+    for tenant, usage in rows:
+        used = f"{usage.used}/{usage.limit}" if usage else "unavailable"
+        created = tenant.created_at.isoformat(timespec="seconds")
+        add_row(grid, tenant.id, tenant.name, used, tenant.active_tokens, created)
+    document = {"tenants": [_tenant_document(tenant, usage) for tenant, usage in rows]}
+    admin.out.show(document, grid if rows else "no tenants")
+
+
+def _tenant_document(tenant: Tenant, usage: SeatUsage | None) -> JsonDocument:
+    seats = usage.model_dump(mode="json", exclude={"tenant_id"}) if usage else None
+    return {**tenant.model_dump(mode="json"), "seats": seats}
+
+
+def _show_token(admin: Session, issued: IssuedToken) -> None:
+    admin.out.show({"tenant_id": issued.tenant_id, "scim_token": issued.token}, f"SCIM_TOKEN={issued.token}")
+
+
+@token_app.command("issue")
+def issue_token(ctx: typer.Context, tenant_id: TenantId) -> None:
+    """Issue an additional token, for a switch-over without downtime."""
+    admin = session(ctx)
+    _show_token(admin, admin.client.issue_token(tenant_id))
+
+
+@token_app.command("rotate")
+def rotate_token(ctx: typer.Context, tenant_id: TenantId) -> None:
+    """Revoke every token of the tenant and issue a new one."""
+    admin = session(ctx)
+    _show_token(admin, admin.client.rotate_token(tenant_id))
+
+
+@token_app.command("revoke")
+def revoke_tokens(ctx: typer.Context, tenant_id: TenantId) -> None:
+    """Revoke every token of the tenant."""
+    admin = session(ctx)
+    revoked = admin.client.revoke_tokens(tenant_id)
+    admin.out.show(revoked.model_dump(mode="json"), f"revoked {revoked.revoked} token(s)")
