@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from roster_cli.client import REQUEST_TIMEOUT_SECONDS
 from roster_cli.default_manager import default_manager_app
 from roster_cli.errors import EXIT_CODE_MEANINGS, AdminError
 from roster_cli.output import Output
@@ -57,15 +58,33 @@ def _print_version(wanted: bool) -> None:
 @app.callback()
 def connect(
     ctx: typer.Context,
-    url: Annotated[str, typer.Option(envvar="ROSTER_ADMIN_URL", help="The gateway.")] = DEFAULT_URL,
+    url: Annotated[
+        str,
+        typer.Option(
+            "--gateway-url",
+            "--url",
+            envvar=["ROSTER_GATEWAY_URL", "ROSTER_ADMIN_URL"],
+            help="The gateway serving the admin API.",
+        ),
+    ] = DEFAULT_URL,
     token: Annotated[
         str | None,
         typer.Option(
+            "--admin-token",
+            "--token",
             envvar="ROSTER_ADMIN_TOKEN",
             show_default=False,
             help="The admin token; without it, the file $ROSTER_STATE_DIR/admin-token (var/admin-token).",
         ),
     ] = None,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.1,
+            envvar="ROSTER_ADMIN_TIMEOUT",
+            help="Seconds to wait for each answer before giving up (exit code 5).",
+        ),
+    ] = REQUEST_TIMEOUT_SECONDS,
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON document on stdout instead of tables and lines.")
     ] = False,
@@ -74,7 +93,7 @@ def connect(
         typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
     ] = False,
 ) -> None:
-    session = Session(url=url, token=token, out=Output(as_json=as_json))
+    session = Session(url=url, token=token, timeout=timeout, out=Output(as_json=as_json))
     ctx.obj = session
     ctx.call_on_close(session.close)
 

@@ -55,6 +55,7 @@ def _parse(adapter: TypeAdapter[Parsed], response: httpx.Response) -> Parsed:
 class AdminClient:
     def __init__(self, *, url: str, token: str, timeout: float = REQUEST_TIMEOUT_SECONDS) -> None:
         self._url = url
+        self._timeout = timeout
         headers = {"Authorization": f"Bearer {token}"}
         self._http = httpx.Client(base_url=f"{url.rstrip('/')}/admin/v1", headers=headers, timeout=timeout)
 
@@ -65,13 +66,17 @@ class AdminClient:
         try:
             response = self._http.request(method, path, **request)
         except httpx.TimeoutException:
-            message = f"no answer from the Roster gateway at {self._url} in time"
+            message = (
+                f"no answer from the Roster gateway at {self._url} within {self._timeout:g} s (--timeout)"
+            )
             raise AdminError(message, ExitCode.UNAVAILABLE) from None
         except (httpx.NetworkError, httpx.RemoteProtocolError) as error:
             message = f"cannot reach the Roster gateway at {self._url}: {error}"
             raise AdminError(message, ExitCode.UNAVAILABLE) from None
         except httpx.UnsupportedProtocol:
-            raise AdminError(f"--url {self._url} is not an http:// or https:// URL", ExitCode.USAGE) from None
+            raise AdminError(
+                f"--gateway-url {self._url} is not an http:// or https:// URL", ExitCode.USAGE
+            ) from None
         except httpx.HTTPError as error:
             raise AdminError(f"cannot call {self._url}: {error}", ExitCode.ERROR) from None
         if response.is_error:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from enum import IntEnum
 
 import typer
@@ -48,27 +47,16 @@ def exit_code_for_status(status: int) -> ExitCode:
 
 
 class AdminError(Exception):
-    """What went wrong, as one line for stderr, and the exit code that classifies it.
+    """What went wrong, as one line for stderr, and the exit code that classifies it."""
 
-    ``notes`` are further stderr lines for scripts (e.g. ``TENANT_ID=…`` of the tenant a name conflicts with).
-    """
-
-    def __init__(
-        self, message: str, exit_code: ExitCode, *, status: int | None = None, notes: Sequence[str] = ()
-    ) -> None:
+    def __init__(self, message: str, exit_code: ExitCode, *, status: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code
         self.status = status
-        self.notes = tuple(notes)
-
-    def noting(self, note: str) -> AdminError:
-        return AdminError(self.message, self.exit_code, status=self.status, notes=(*self.notes, note))
 
     def reworded(self, message: str) -> AdminError:
-        return AdminError(message, self.exit_code, status=self.status, notes=self.notes)
+        return AdminError(message, self.exit_code, status=self.status)
 
     def report(self) -> None:
         typer.echo(f"roster-admin: {self.message}", err=True)
-        for note in self.notes:
-            typer.echo(note, err=True)

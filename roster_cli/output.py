@@ -1,6 +1,7 @@
 """Two renderings of every answer: Rich tables and lines for people, one JSON document for scripts.
 
-``KEY=value`` lines (``TENANT_ID=…``, ``SCIM_TOKEN=…``) are for both: shell scripts grep them.
+Lines for people are also read by shell scripts: a create prints the new id alone on its first line
+(``TENANT_ID=$(roster-admin tenant create Acme | head -1)``), then ``KEY=value`` lines (``SCIM_TOKEN=…``).
 """
 
 from __future__ import annotations

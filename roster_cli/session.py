@@ -29,7 +29,8 @@ def admin_token(explicit: str | None) -> str:
     if path.is_file():
         return path.read_text().strip()
     message = (
-        f"no admin token: pass --token, set ROSTER_ADMIN_TOKEN, or start Roster with `make run` ({path})"
+        "no admin token: pass --admin-token, set ROSTER_ADMIN_TOKEN,"
+        f" or start Roster with `make run` (it writes {path})"
     )
     raise AdminError(message, ExitCode.UNAUTHORIZED)
 
@@ -38,6 +39,7 @@ def admin_token(explicit: str | None) -> str:
 class Session:
     url: str
     token: str | None
+    timeout: float
     out: Output
     _client: AdminClient | None = field(default=None, init=False)
 
@@ -45,7 +47,7 @@ class Session:
     def client(self) -> AdminClient:
         """Made on first use, so ``--help`` of a command needs no token."""
         if self._client is None:
-            self._client = AdminClient(url=self.url, token=admin_token(self.token))
+            self._client = AdminClient(url=self.url, token=admin_token(self.token), timeout=self.timeout)
         return self._client
 
     def close(self) -> None:
@@ -54,7 +56,7 @@ class Session:
 
     def command_line(self, *args: str) -> str:
         """A command to run next, exactly: against the same gateway, quoted for a POSIX shell."""
-        target = ["--url", self.url] if self.url != DEFAULT_URL else []
+        target = ["--gateway-url", self.url] if self.url != DEFAULT_URL else []
         return shlex.join([PROGRAM, *target, *args])
 
 

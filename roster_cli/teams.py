@@ -57,10 +57,10 @@ def create_team(
         list[str] | None, typer.Option(metavar="USER_ID", help="A member; repeat for more.")
     ] = None,
 ) -> None:
-    """Create a portal team (one Okta can link by pushing a group of that name): TEAM_ID=…"""
+    """Create a portal team (one Okta can link by pushing a group of that name): its id on the first line."""
     admin = session(ctx)
     team = admin.client.create_team(tenant_id, name, member or [])
-    _show_team(admin, team, f"TEAM_ID={team.id}")
+    _show_team(admin, team, team.id)
 
 
 @team_app.command("rename")

@@ -20,21 +20,6 @@ token_app = typer.Typer(help="SCIM tokens (each printed once, when issued).", no
 TenantId = Annotated[str, typer.Argument(help="The tenant's id (TENANT_ID).")]
 
 
-def _create(admin: Session, name: str) -> Tenant:
-    """The new tenant; a name already taken is a conflict that names the tenant holding it."""
-    try:
-        return admin.client.create_tenant(name)
-    except AdminError as error:
-        if error.status != 409:
-            raise
-        wanted = name.strip().lower()  # the gateway compares tenant names case-insensitively
-        try:
-            holder = next((t for t in admin.client.tenants() if t.name.lower() == wanted), None)
-        except AdminError:
-            holder = None
-        raise (error.noting(f"TENANT_ID={holder.id}") if holder else error) from None
-
-
 @dataclass(frozen=True)
 class _Step:
     what: str
@@ -80,6 +65,32 @@ class _Creation:
         }
 
 
+def _holder_of(admin: Session, name: str) -> Tenant | None:
+    """The tenant whose name a new one conflicts with (the gateway compares names case-insensitively)."""
+    wanted = name.strip()
+    try:
+        same = [t for t in admin.client.tenants() if t.name.lower() == wanted.lower()]
+    except AdminError:
+        return None
+    return min(same, key=lambda tenant: tenant.name != wanted, default=None)
+
+
+def _create(admin: Session, name: str) -> Tenant:
+    """The new tenant. A name already taken is a conflict that still prints the id of the tenant holding
+    it first, as a creation would: a script rerunning ``tenant create`` gets the same id."""
+    try:
+        return admin.client.create_tenant(name)
+    except AdminError as error:
+        if error.status != 409:
+            raise
+        holder = _holder_of(admin, name)
+        if holder is None:
+            raise
+        admin.out.line(holder.id)
+        admin.out.show(_Creation(admin, holder).document())
+        raise error.reworded(f"{error.message}: tenant {holder.id}") from None
+
+
 @tenant_app.command("create")
 def create_tenant(
     ctx: typer.Context,
@@ -89,13 +100,14 @@ def create_tenant(
         int | None, typer.Option(min=0, help="The seat limit (default: the seats service's default).")
     ] = None,
 ) -> None:
-    """Create a tenant: TENANT_ID=… at once, then SEATS=… and SCIM_TOKEN=… (shown once).
+    """Create a tenant: its id alone on the first line, then SEATS=… and SCIM_TOKEN=… (shown once).
 
-    If a later step fails, the tenant stays and the error names the commands that finish it.
+    If a later step fails, the tenant stays and the error names the commands that finish it. A name
+    already taken prints the id of the tenant holding it and exits with 4.
     """
     admin = session(ctx)
     creation = _Creation(admin, _create(admin, name))
-    admin.out.line(f"TENANT_ID={creation.tenant.id}")
+    admin.out.line(creation.tenant.id)
     tenant_id, steps = creation.tenant.id, []
     if seats is not None:
         command = ("seats", "set", tenant_id, str(seats))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import http.server
 import io
+import json
 import socket
 import subprocess
 import sys
@@ -19,8 +20,9 @@ from rich.console import Console
 from typer.testing import CliRunner, Result
 
 from roster_cli.app import app
-from roster_cli.errors import EXIT_CODE_MEANINGS, ExitCode
+from roster_cli.errors import EXIT_CODE_MEANINGS, ExitCode, exit_code_for_status
 from roster_cli.models import Team, TeamMember, TeamSource
+from roster_cli.output import Output
 from roster_cli.teams import team_table
 
 TOKEN = "x" * 32
@@ -35,9 +37,11 @@ def closed_url() -> str:
 
 
 def _run(*args: str, env: dict[str, str | None] | None = None) -> Result:
-    return CliRunner().invoke(
-        app, list(args), env={"ROSTER_ADMIN_URL": None, "ROSTER_ADMIN_TOKEN": None, **(env or {})}
-    )
+    unset: dict[str, str | None] = {
+        name: None
+        for name in ("ROSTER_GATEWAY_URL", "ROSTER_ADMIN_URL", "ROSTER_ADMIN_TOKEN", "ROSTER_ADMIN_TIMEOUT")
+    }
+    return CliRunner().invoke(app, list(args), env={**unset, **(env or {})})
 
 
 def test_version_is_the_installed_one() -> None:
@@ -63,11 +67,67 @@ def test_a_closed_port_is_unavailable_in_one_line(closed_url: str, as_json: list
     assert result.stderr.count("\n") == 1
 
 
+@pytest.fixture
+def silent_url() -> Iterator[str]:
+    """A port that accepts connections (the kernel's backlog) but never answers."""
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        yield f"http://127.0.0.1:{listening.getsockname()[1]}"
+
+
+def test_no_answer_in_time_is_unavailable(silent_url: str) -> None:
+    result = _run("--gateway-url", silent_url, "--token", TOKEN, "--timeout", "0.3", "tenant", "list")
+    assert (result.exit_code, result.stdout) == (ExitCode.UNAVAILABLE, "")
+    assert result.stderr == (
+        f"roster-admin: no answer from the Roster gateway at {silent_url} within 0.3 s (--timeout)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        (400, ExitCode.REFUSED),
+        (401, ExitCode.UNAUTHORIZED),
+        (403, ExitCode.ERROR),
+        (404, ExitCode.NOT_FOUND),
+        (409, ExitCode.CONFLICT),
+        (413, ExitCode.REFUSED),
+        (422, ExitCode.REFUSED),
+        (429, ExitCode.ERROR),
+        (500, ExitCode.ERROR),
+        (502, ExitCode.UNAVAILABLE),
+        (503, ExitCode.UNAVAILABLE),
+        (504, ExitCode.UNAVAILABLE),
+    ],
+)
+def test_each_gateway_status_has_its_exit_code(status: int, code: ExitCode) -> None:
+    assert exit_code_for_status(status) is code
+
+
+def test_the_gateway_url_comes_from_the_environment(closed_url: str) -> None:
+    for variable in ("ROSTER_GATEWAY_URL", "ROSTER_ADMIN_URL"):
+        result = _run("--token", TOKEN, "tenant", "list", env={variable: closed_url})
+        assert result.exit_code == ExitCode.UNAVAILABLE and closed_url in result.stderr, variable
+
+
+def test_json_is_one_document_and_lines_are_for_people_only(capsys: pytest.CaptureFixture[str]) -> None:
+    document = {"tenant_id": "t1", "name": "Ünïcode [b]Co[/b]"}
+    Output(as_json=True).line("TENANT_ID=t1")
+    Output(as_json=True).show(document, "for people")
+    assert json.loads(capsys.readouterr().out) == document
+    Output(as_json=False).line("t1")
+    Output(as_json=False).show(document, "for people")
+    assert capsys.readouterr().out == "t1\nfor people\n"
+
+
 def test_without_a_token_it_names_the_three_ways_to_give_one(tmp_path: Path, closed_url: str) -> None:
-    result = _run("--url", closed_url, "tenant", "list", env={"ROSTER_STATE_DIR": str(tmp_path)})
+    result = _run("--gateway-url", closed_url, "tenant", "list", env={"ROSTER_STATE_DIR": str(tmp_path)})
     assert result.exit_code == ExitCode.UNAUTHORIZED and result.stdout == ""
     assert (
-        "--token" in result.stderr and "ROSTER_ADMIN_TOKEN" in result.stderr and "make run" in result.stderr
+        "--admin-token" in result.stderr
+        and "ROSTER_ADMIN_TOKEN" in result.stderr
+        and "make run" in result.stderr
     )
 
 
@@ -78,7 +138,7 @@ def test_the_token_file_of_make_run_is_the_fallback(tmp_path: Path, closed_url: 
 
 
 def test_a_url_that_is_not_http_is_a_usage_error() -> None:
-    result = _run("--url", "localhost:8000", "--token", TOKEN, "tenant", "list")
+    result = _run("--gateway-url", "localhost:8000", "--token", TOKEN, "tenant", "list")
     assert result.exit_code == ExitCode.USAGE and "not an http:// or https:// URL" in result.stderr
 
 
@@ -91,10 +151,11 @@ def test_a_url_that_is_not_http_is_a_usage_error() -> None:
         ["seats", "set", "ten", "-1"],
         ["tenant", "create", "Co", "--seats", "-1"],
         ["tenant", "frobnicate"],
+        ["--timeout", "0", "tenant", "list"],
     ],
 )
 def test_usage_errors_exit_2_before_any_request(closed_url: str, args: list[str]) -> None:
-    result = _run("--url", closed_url, "--token", TOKEN, *args)
+    result = _run("--gateway-url", closed_url, "--token", TOKEN, *args)
     assert result.exit_code == ExitCode.USAGE and result.stdout == ""  # a request would have been 5
 
 
