@@ -39,6 +39,7 @@ class SeatUsage(_Answer):
 class SeatDrift(_Answer):
     seats_without_active_user: list[str]
     active_users_without_seat: list[str]
+    waiting_for_seat: list[str] = []  # creates and reactivations the seats service has not decided yet
     repair_requested: bool = False
 
     @property

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
-from roster_cli.models import SeatUsage
+from roster_cli.models import SeatDrift, SeatUsage
 from roster_cli.output import add_row, table
 from roster_cli.session import Session, session
 from roster_cli.tenants import TenantId
@@ -47,14 +48,26 @@ def reconcile_seats(
     """Compare seats held with active users."""
     admin = session(ctx)
     drift = admin.client.reconcile_seats(tenant_id, repair=repair)
-    document = {"tenant_id": tenant_id, **drift.model_dump(mode="json")}
-    if drift.clean:
-        admin.out.show(document, "no drift: every active user holds exactly one seat")
-        return
+    admin.out.show({"tenant_id": tenant_id, **drift.model_dump(mode="json")}, *drift_report(drift))
+
+
+def drift_report(drift: SeatDrift) -> list[str | Table]:
+    """For people: the verdict, a row per user out of line, and what to do next."""
     grid = table("DRIFT", "USER")
-    for user in drift.seats_without_active_user:
-        add_row(grid, "seat without an active user", user)
-    for user in drift.active_users_without_seat:
-        add_row(grid, "active user without a seat", user)
-    then = "repair requested; run reconcile again to confirm" if drift.repair_requested else None
-    admin.out.show(document, grid, then or "run again with --repair to fix")
+    for label, users in (
+        ("seat without an active user", drift.seats_without_active_user),
+        ("active user without a seat", drift.active_users_without_seat),
+        ("waiting for a seat (not drift)", drift.waiting_for_seat),
+    ):
+        for user in users:
+            add_row(grid, label, user)
+    report: list[str | Table] = [grid] if grid.row_count else []
+    if drift.clean:
+        report.insert(0, "no drift: every active user holds exactly one seat")
+    elif drift.repair_requested:
+        report.append("repair requested; run reconcile again to confirm")
+    else:
+        report.append("run again with --repair to fix")
+    if drift.waiting_for_seat:
+        report.append("the numbers settle once no create or reactivation waits for the seats service")
+    return report

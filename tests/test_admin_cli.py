@@ -72,6 +72,7 @@ def test_json_gives_one_document_with_stable_keys(stack: Stack) -> None:
         "tenant_id": tenant["id"],
         "seats_without_active_user": [],
         "active_users_without_seat": [],
+        "waiting_for_seat": [],
         "repair_requested": False,
     }
     assert _document(_cli(stack, "--json", "default-manager", "show", tenant["id"])) == {

@@ -75,7 +75,7 @@ def gateway(database_url: str) -> Iterator[Gateway]:
     create_tables(engine, GATEWAY_TABLES)
     gateway_app = create_app(settings)
     gateway_app.state.engine = engine
-    gateway_app.state.requester = None  # a route that asked a service would fail with 500, not pass
+    gateway_app.state.owners = None  # a route that asked a service would fail with 500, not pass
     server = uvicorn.Server(uvicorn.Config(gateway_app, lifespan="off", log_level="warning"))
     with socket.socket() as listening:
         listening.bind(("127.0.0.1", 0))
