@@ -30,10 +30,12 @@ SERVICE_PREFIXES = ("USERS_", "SEATS_", "TEAMS_", "GATEWAY_")  # what `<SERVICE>
 # repository other than documentation (the place named), so this list cannot outlive what it excuses.
 NOT_SETTINGS = {
     # Read or printed by Roster's own tooling rather than a service.
-    "ROSTER_ADMIN_URL": "the roster-admin CLI's --url",
+    "ROSTER_GATEWAY_URL": "the roster-admin CLI's --gateway-url (roster_cli/app.py)",
+    "ROSTER_ADMIN_URL": "the roster-admin CLI's --url, the older name of --gateway-url",
+    "ROSTER_ADMIN_TIMEOUT": "the roster-admin CLI's --timeout",
     "SCIM_BASE_URL": "printed by make run (devinfra/run.py)",
     "SCIM_TOKEN": "printed by make run and roster-admin",
-    "TENANT_ID": "printed by roster-admin tenant create",
+    "TENANT_ID": "the shell variable a script sets from roster-admin tenant create",
     "ROSTER_CACHE_DIR": "where scripts/bootstrap.sh keeps the Kafka jars",
     "ROSTER_BASE_IMAGE": "the image builds' base (devinfra/images.py)",
     "ROSTER_APP_IMAGE": "image tags for docker-compose.yml (devinfra/images.py)",
