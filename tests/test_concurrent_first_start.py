@@ -22,7 +22,7 @@ from tests.teams_client import provision_user_in_group
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(900)]
 
 _INSTANCES = 3
-_ROUNDS = 3
+_ROUNDS = 2
 
 
 @pytest.fixture(scope="module")

@@ -43,6 +43,7 @@ NOT_SETTINGS = {
     "ROSTER_POSTGRES_IMAGE": "image tags for docker-compose.yml (devinfra/images.py)",
     # Make variables (Makefile).
     "PYTEST_ARGS": "make test",
+    "ROSTER_PROPERTY_EXAMPLES": "services/users/tests/test_search_properties.py",
     "BENCH_ARGS": "make bench",
     "LOOKUP_BENCH_ARGS": "make bench",
     "GROUP_BENCH_ARGS": "make bench",

@@ -1,5 +1,7 @@
-"""Every process bootstraps from a list of brokers (``KAFKA_BOOTSTRAP_SERVERS=host1:9092,host2:9092,…``),
-as on a real cluster, and still starts when the first broker listed is down."""
+"""A three-node cluster keeps accepting acks=all writes when its partition leader crashes, and every
+Roster process bootstraps from a list of brokers (``KAFKA_BOOTSTRAP_SERVERS=host1:9092,host2:9092,…``),
+as on a real cluster, and still starts when the first broker listed is down. One cluster for both:
+three JVMs take a minute to start on two cores."""
 
 from __future__ import annotations
 
@@ -12,6 +14,13 @@ import httpx
 import pytest
 
 from devinfra.kafka import LocalKafkaCluster
+from devinfra.kafka.probe import (
+    acks_all_producer,
+    consume,
+    create_topic,
+    partition_leader,
+    send_until_accepted,
+)
 from tests.stack import Stack
 from tests.teams_client import provision_user_in_group
 
@@ -35,6 +44,34 @@ def cluster() -> Iterator[LocalKafkaCluster]:
     finally:
         running.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+async def test_cluster_keeps_accepting_acks_all_after_losing_the_partition_leader(
+    cluster: LocalKafkaCluster,
+) -> None:
+    bootstrap = cluster.bootstrap_servers
+    await create_topic(
+        bootstrap, "replicated", partitions=1, replication=3, config={"min.insync.replicas": "2"}
+    )
+    producer = acks_all_producer(bootstrap)
+    await producer.start()
+    try:
+        for i in range(10):
+            await producer.send_and_wait("replicated", f"before{i}".encode())
+        assert len(await consume(bootstrap, "replicated", "cluster-group", 10)) == 10
+
+        # The hardest single failure: the partition leader crashes.
+        victim = cluster.node(await partition_leader(bootstrap, "replicated"))
+        victim.kill()
+        assert not victim.running
+        await send_until_accepted(producer, "replicated", b"after-kill")
+    finally:
+        await producer.stop()
+    values = await consume(bootstrap, "replicated", "cluster-group-2", 11)
+    assert values[-1] == b"after-kill"
+
+    victim.start()  # rejoins with its data and is unfenced again, for the next test
+    assert victim.running
 
 
 def _start_roster(cluster: LocalKafkaCluster, state_dir: Path) -> Stack:
