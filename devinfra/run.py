@@ -11,6 +11,7 @@ import argparse
 import os
 import secrets
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -69,6 +70,13 @@ def _services(env: dict[str, str], state_dir: Path) -> list[ManagedProcess]:
     ]
 
 
+def migrate(env: dict[str, str]) -> None:
+    """Every database to this release's schema before the services start (they refuse an older one):
+    a ``var/`` left by an earlier release is upgraded in place."""
+    print("migrating the databases …", flush=True)
+    subprocess.run([sys.executable, "-m", "services.migrate", "all"], env=env, check=True)
+
+
 def run(state_dir: Path, port: int, demo_seats: int) -> int:
     state_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "ROSTER_STATE_DIR": str(state_dir), "GATEWAY_PORT": str(port)}
@@ -76,6 +84,7 @@ def run(state_dir: Path, port: int, demo_seats: int) -> int:
     kafka: LocalKafka | None = None
     processes: list[ManagedProcess] = []
     try:
+        migrate(env)
         if not env.get("KAFKA_BOOTSTRAP_SERVERS"):
             shutil.rmtree(state_dir / "kafka", ignore_errors=True)
             kafka = LocalKafka(state_dir / "kafka", port=port_or_free(9092))

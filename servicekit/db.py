@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +15,8 @@ from sqlmodel import SQLModel, create_engine
 from servicekit import locks
 
 SCHEMA_LOCK = "schema"
-"""Held while an instance creates or changes its service's tables and prepares their data: several
-instances starting together on a new database must not each create the same tables."""
+"""Held while a process creates or migrates its service's tables: several instances starting
+together on a new database, or ``migrate`` run twice at once, must not each change the schema."""
 
 
 def make_engine(url: str) -> Engine:
@@ -84,24 +84,17 @@ def _database_exists(connection: Connection, name: str | None) -> bool:
 @contextlib.contextmanager
 def schema_lock(engine: Engine) -> Iterator[Connection]:
     """A connection holding ``SCHEMA_LOCK`` for the block (PostgreSQL; SQLite has one writer).
-    Whatever changes the schema (``create_all`` today, migrations later) runs inside it."""
+    Whatever changes the schema (migrations, ``create_tables``) runs inside it."""
     with engine.connect() as connection, locks.held_by_connection(connection, SCHEMA_LOCK):
         yield connection
 
 
-def prepare_database(
-    engine: Engine, models: Iterable[type[SQLModel]], *, then: Callable[[Engine], object] | None = None
-) -> None:
-    """Create this service's missing tables, then run ``then`` (data backfills), one instance at a
-    time: the next one finds the tables made and the data prepared."""
+def create_tables(engine: Engine, models: Iterable[type[SQLModel]]) -> None:
+    """Create the missing tables of ``models`` without a migration history: for tables that are no
+    service's (tests of the messaging mechanics). A service's database is migrated instead
+    (``servicekit/migrations.py``)."""
     tables = [model.__table__ for model in models]  # type: ignore[attr-defined]
     with schema_lock(engine) as connection:
-        # Only this service's tables: every service shares SQLModel's metadata in tests.
+        # Only these tables: every service shares SQLModel's metadata in tests.
         SQLModel.metadata.create_all(connection, tables=tables)
         connection.commit()
-        if then is not None:
-            then(engine)
-
-
-def create_tables(engine: Engine, models: Iterable[type[SQLModel]]) -> None:
-    prepare_database(engine, models)

@@ -20,11 +20,11 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from sqlalchemy import Engine
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
 from contracts.topics import dead_letter_topic
-from servicekit import health
-from servicekit.db import make_engine, prepare_database
+from servicekit import health, migrations
+from servicekit.db import make_engine
 from servicekit.handling import HandlerMap, MessageProcessor, RawRecord
 from servicekit.kafka import (
     MAX_MESSAGE_BYTES,
@@ -34,7 +34,8 @@ from servicekit.kafka import (
     outbox_publisher,
     raw_body,
 )
-from servicekit.messaging import MESSAGING_TABLES, purge_settled
+from servicekit.messaging import purge_settled
+from servicekit.migrations import SchemaBehind, SchemaHistory
 from servicekit.relay import OutboxRelay
 from servicekit.settings import ServiceSettings
 
@@ -56,13 +57,11 @@ class Periodic:
 @dataclass(frozen=True)
 class ServiceDefinition:
     name: str
-    tables: Sequence[type[SQLModel]]
+    schema: SchemaHistory  # its tables and migrations
     subscriptions: Mapping[str, HandlerMap]  # topic → handlers for the messages on it
     owned_topics: Sequence[str]  # created (with their dead-letter topics) at start-up
     # Other services' event topics: only the handled types matter, the rest is acknowledged.
     listens: Mapping[str, HandlerMap] = field(default_factory=dict)
-    # Runs once the tables exist and before any message is consumed, one instance at a time.
-    prepare: Callable[[Engine], object] | None = None
     periodic: Sequence[Periodic] = ()
 
 
@@ -109,8 +108,8 @@ class RunningService:
         )(consume)
 
     async def start(self) -> None:
-        tables = [*self.definition.tables, *MESSAGING_TABLES]
-        await asyncio.to_thread(prepare_database, self.engine, tables, then=self.definition.prepare)
+        # A new database is created; one behind this code stops the start (``roster-migrate``).
+        await asyncio.to_thread(migrations.ensure_ready, self.engine, self.definition.schema)
         # Listened-to topics too: a subscription to a topic that does not exist yet would only
         # notice it at the next metadata refresh. Creation is idempotent and uses shared settings.
         topics = [*self.definition.owned_topics, *self.definition.listens]
@@ -171,8 +170,15 @@ async def _serve_with_signals(definition: ServiceDefinition, settings: ServiceSe
 
 
 def run_process(definition: ServiceDefinition, settings: ServiceSettings, argv: Sequence[str]) -> None:
-    """A service's ``main``: ``--health`` probes its database and Kafka; otherwise serve until signalled."""
+    """A service's ``main``: ``--health`` probes its database and Kafka, ``migrate`` upgrades its
+    database; otherwise serve until signalled."""
     if "--health" in argv:
         sys.exit(health.exit_status(settings))
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {definition.name} %(levelname)s %(message)s")
-    uvloop.run(_serve_with_signals(definition, settings))
+    if argv[:1] == ["migrate"]:
+        sys.exit(migrations.migrate_exit_status(definition.schema, settings.resolved_database_url()))
+    try:
+        uvloop.run(_serve_with_signals(definition, settings))
+    except SchemaBehind as refusal:
+        log.error("%s cannot start: %s", definition.name, refusal)
+        sys.exit(3)

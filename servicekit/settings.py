@@ -70,13 +70,17 @@ class ServiceSettings(BaseSettings):
         return broker_list(self.kafka_bootstrap_servers)
 
     def resolved_database_url(self) -> str:
-        """Own URL if given; else the shared server with a database per service; else SQLite."""
+        """Own URL if given; else the shared server with a database per service (a SQLite file per
+        service beside the one named); else SQLite in the state directory."""
         if self.database_url:
             return self.database_url
         if self.shared_database_url:
             shared = make_url(self.shared_database_url)
             if shared.get_backend_name() == "sqlite":
-                return self.shared_database_url
+                # A file per service beside the one named: each database has one migration history.
+                database = Path(shared.database or "roster.db")
+                own_file = database.with_name(f"{database.stem}_{self.service_name}{database.suffix}")
+                return shared.set(database=str(own_file)).render_as_string()
             own = shared.set(database=f"{shared.database or 'roster'}_{self.service_name}")
             return own.render_as_string(hide_password=False)
         return f"sqlite:///{self.state_dir / (self.service_name + '.db')}"

@@ -24,6 +24,7 @@ def stack(kafka_bootstrap: str, postgres_server: PostgresServer) -> Iterator[Sta
         teams_database_url=postgres_server.create_database("stack_teams"),
     )
     try:
+        running.migrate()
         running.start_users()
         running.start_seats()
         running.start_teams()

@@ -13,6 +13,9 @@ import httpx
 
 from devinfra.ports import free_ports
 from devinfra.processes import ManagedProcess, stop_together, wait_for_http, wait_for_log
+from servicekit import migrations
+from servicekit.db import make_engine
+from services.migrate import DATABASES, Target
 
 
 @dataclass
@@ -60,6 +63,22 @@ class Stack:
             "GATEWAY_DATABASE_URL": f"sqlite:///{self.state_dir / 'gateway.db'}",
             **overrides,
         }
+
+    def migrate(self) -> None:
+        """Every database brought to this code's schema before any process starts, as an operator
+        runs ``roster-migrate all`` before a deployment."""
+        urls = {
+            Target.USERS: self.users_database_url,
+            Target.SEATS: self.seats_database_url,
+            Target.TEAMS: self.teams_database_url,
+            Target.GATEWAY: self.env()["GATEWAY_DATABASE_URL"],
+        }
+        for target, url in urls.items():
+            engine = make_engine(url)
+            try:
+                migrations.upgrade(engine, DATABASES[target][0])
+            finally:
+                engine.dispose()
 
     @property
     def base_url(self) -> str:

@@ -28,11 +28,12 @@ from typer.testing import CliRunner, Result
 
 from roster_cli.app import app
 from roster_cli.errors import ExitCode
-from servicekit.db import create_tables, make_engine
+from servicekit import migrations
+from servicekit.db import make_engine
 from services.gateway import store
 from services.gateway.app import create_app
 from services.gateway.config import GatewaySettings
-from services.gateway.store import GATEWAY_TABLES
+from services.gateway.schema import SCHEMA
 
 ADMIN_TOKEN = "admin-" + "a" * 32
 ROSTER_ADMIN = Path(sys.executable).parent / "roster-admin"  # the console script pyproject installs
@@ -72,7 +73,7 @@ def gateway(database_url: str) -> Iterator[Gateway]:
         {"ROSTER_ADMIN_TOKEN": ADMIN_TOKEN, "database_url": database_url}
     )
     engine = make_engine(database_url)
-    create_tables(engine, GATEWAY_TABLES)
+    migrations.upgrade(engine, SCHEMA)
     gateway_app = create_app(settings)
     gateway_app.state.engine = engine
     gateway_app.state.owners = None  # a route that asked a service would fail with 500, not pass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,7 +12,8 @@ from fastapi import FastAPI
 from faststream.kafka.annotations import KafkaMessage
 
 from contracts.topics import gateway_reply_topic
-from servicekit.db import create_tables, make_engine
+from servicekit import migrations
+from servicekit.db import make_engine
 from servicekit.kafka import MAX_MESSAGE_BYTES, delete_topics, ensure_topics, make_broker, raw_body
 from services.gateway.admin import default_manager, seats, teams, tenants
 from services.gateway.config import GatewaySettings
@@ -19,10 +21,10 @@ from services.gateway.http.correlator import ReplyCorrelator, Requester
 from services.gateway.http.errors import install_scim_error_handlers
 from services.gateway.http.ratelimit import TenantRateLimiter
 from services.gateway.owners import Owners
+from services.gateway.schema import SCHEMA
 from services.gateway.scim import discovery, search
 from services.gateway.scim.groups import routes as groups
 from services.gateway.scim.users import routes as users
-from services.gateway.store import GATEWAY_TABLES
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +33,6 @@ log = logging.getLogger(__name__)
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: GatewaySettings = app.state.settings
     engine = make_engine(settings.resolved_database_url())
-    create_tables(engine, GATEWAY_TABLES)
     reply_topic = gateway_reply_topic(settings.instance_id)
     # Only the reply topic is ours; the owners' topics are created by their owners with their settings.
     await ensure_topics(settings, [reply_topic], partitions=1)
@@ -84,9 +85,24 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     return app
 
 
+def _schema_ready(settings: GatewaySettings) -> bool:
+    """A new database is created; one behind this code stops the start (``roster-migrate gateway``)."""
+    engine = make_engine(settings.resolved_database_url())
+    try:
+        migrations.ensure_ready(engine, SCHEMA)
+    except migrations.SchemaBehind as refusal:
+        log.error("gateway cannot start: %s", refusal)
+        return False
+    finally:
+        engine.dispose()
+    return True
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s gateway %(levelname)s %(message)s")
     settings = GatewaySettings()
+    if not _schema_ready(settings):
+        sys.exit(3)
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port, access_log=False, log_level="warning"
     )

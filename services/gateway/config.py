@@ -8,14 +8,19 @@ from pydantic_settings import SettingsConfigDict
 from servicekit.settings import ServiceSettings
 
 
-class GatewaySettings(ServiceSettings):
-    """Environment: ``GATEWAY_*``, plus ``KAFKA_BOOTSTRAP_SERVERS``, ``DATABASE_URL`` and
-    ``ROSTER_ADMIN_TOKEN`` (the admin API credential, at least 32 characters)."""
+class GatewayDatabaseSettings(ServiceSettings):
+    """What ``migrate`` needs: the gateway's database (``GATEWAY_DATABASE_URL``, else ``DATABASE_URL``)."""
 
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", frozen=True)
 
     service_name: str = "gateway"
     kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
+
+
+class GatewaySettings(GatewayDatabaseSettings):
+    """Environment: ``GATEWAY_*``, plus ``KAFKA_BOOTSTRAP_SERVERS``, ``DATABASE_URL`` and
+    ``ROSTER_ADMIN_TOKEN`` (the admin API credential, at least 32 characters)."""
+
     admin_token: SecretStr = Field(validation_alias="ROSTER_ADMIN_TOKEN")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

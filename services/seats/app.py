@@ -8,11 +8,11 @@ from contracts.topics import SEATS_COMMANDS, SEATS_EVENTS, SEATS_QUERIES
 from servicekit.service import ServiceDefinition, run_process
 from services.seats.config import SeatsSettings
 from services.seats.handlers import COMMAND_HANDLERS, QUERY_HANDLERS
-from services.seats.store import SEAT_TABLES
+from services.seats.schema import SCHEMA
 
 DEFINITION = ServiceDefinition(
     name="seats",
-    tables=SEAT_TABLES,
+    schema=SCHEMA,
     subscriptions={SEATS_COMMANDS: COMMAND_HANDLERS, SEATS_QUERIES: QUERY_HANDLERS},
     owned_topics=(SEATS_COMMANDS, SEATS_QUERIES, SEATS_EVENTS),
 )

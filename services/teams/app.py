@@ -24,7 +24,7 @@ from servicekit.service import ServiceDefinition, run_process
 from services.teams import groups, portal, queries
 from services.teams.config import TeamsSettings
 from services.teams.replica import USER_EVENT_HANDLERS
-from services.teams.store import TEAM_TABLES
+from services.teams.schema import SCHEMA
 
 # The handlers live by what they serve: SCIM groups, portal teams, queries (users events: replica).
 COMMAND_HANDLERS: HandlerMap = {
@@ -46,7 +46,7 @@ QUERY_HANDLERS: HandlerMap = {
 
 DEFINITION = ServiceDefinition(
     name="teams",
-    tables=TEAM_TABLES,
+    schema=SCHEMA,
     subscriptions={TEAMS_COMMANDS: COMMAND_HANDLERS, TEAMS_QUERIES: QUERY_HANDLERS},
     owned_topics=(TEAMS_COMMANDS, TEAMS_QUERIES, TEAMS_EVENTS),
     listens={USERS_EVENTS: USER_EVENT_HANDLERS},

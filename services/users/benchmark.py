@@ -35,10 +35,12 @@ from contracts.users import (
     UserProfile,
     UserRecord,
 )
-from servicekit.db import create_tables, make_engine
+from servicekit import migrations
+from servicekit.db import make_engine
 from servicekit.handling import Outgoing
 from services.users import handlers
-from services.users.store import USER_TABLES, add_users
+from services.users.schema import SCHEMA
+from services.users.store import add_users
 
 DEPARTMENTS = ("Sales", "Marketing", "Engineering", "Support", "Finance")
 _BATCH = 2000
@@ -155,7 +157,7 @@ def queries(size: int) -> dict[str, Callable[[int], ListUsers]]:
 
 def run(engine: Engine, *, sizes: Sequence[int], repeats: int) -> Iterator[str]:
     tenant = uuid4().hex[:16]
-    create_tables(engine, USER_TABLES)
+    migrations.upgrade(engine, SCHEMA)
     seeded = 0
     yield f"database: {engine.dialect.name}; tenant {tenant}; {repeats} repetitions per query"
     yield ""

@@ -7,15 +7,16 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from servicekit.db import create_tables, make_engine
+from servicekit import migrations
+from servicekit.db import make_engine
 from services.gateway import store
-from services.gateway.store import GATEWAY_TABLES
+from services.gateway.schema import SCHEMA
 
 
 def gateway_database(directory: Path, *, tenant_name: str = "Initech") -> tuple[Engine, str, str]:
     """A fresh SQLite database holding one tenant: the engine, the tenant's id and its SCIM token."""
     engine = make_engine(f"sqlite:///{directory / 'gateway.db'}")
-    create_tables(engine, GATEWAY_TABLES)
+    migrations.upgrade(engine, SCHEMA)
     with Session(engine) as session:
         tenant_id = store.create_tenant(session, name=tenant_name).id
         token = store.issue_token(session, tenant_id=tenant_id)

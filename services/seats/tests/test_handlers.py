@@ -22,11 +22,12 @@ from contracts.seats import (
     SetSeatLimit,
 )
 from contracts.topics import SEATS_COMMANDS, SEATS_EVENTS
-from servicekit.db import create_tables, make_engine
+from servicekit import migrations
+from servicekit.db import make_engine
 from servicekit.handling import MessageProcessor, RawRecord
-from servicekit.messaging import MESSAGING_TABLES, OutboxEntry
+from servicekit.messaging import OutboxEntry
 from services.seats.handlers import COMMAND_HANDLERS, QUERY_HANDLERS
-from services.seats.store import SEAT_TABLES
+from services.seats.schema import SCHEMA
 
 REPLIES = "test.replies"
 _offsets = count()
@@ -35,7 +36,7 @@ _offsets = count()
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
     created = make_engine(database_url)
-    create_tables(created, [*SEAT_TABLES, *MESSAGING_TABLES])
+    migrations.upgrade(created, SCHEMA)
     yield created
     created.dispose()
 

@@ -10,9 +10,10 @@ from sqlmodel import Session, col, select
 from contracts.envelope import Envelope, Message, wrap
 from contracts.registry import payload_of
 from contracts.topics import TEAMS_COMMANDS, TEAMS_EVENTS, USERS_EVENTS, resource_key
-from servicekit.db import create_tables, make_engine
+from servicekit import migrations
+from servicekit.db import make_engine
 from servicekit.handling import MessageProcessor, RawRecord
-from servicekit.messaging import MESSAGING_TABLES, OutboxEntry
+from servicekit.messaging import OutboxEntry
 from services.teams.app import DEFINITION
 
 REPLY_TOPIC = "test.replies"
@@ -83,7 +84,7 @@ class TeamsHarness:
 @pytest.fixture
 def teams_engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url)
-    create_tables(engine, [*DEFINITION.tables, *MESSAGING_TABLES])
+    migrations.upgrade(engine, DEFINITION.schema)
     yield engine
     engine.dispose()
 

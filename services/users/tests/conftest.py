@@ -12,9 +12,10 @@ from contracts.envelope import Envelope, Message, wrap
 from contracts.registry import payload_of
 from contracts.seats import SetSeatLimit
 from contracts.topics import SEATS_COMMANDS, SEATS_EVENTS, USERS_COMMANDS
-from servicekit.db import create_tables, make_engine
+from servicekit import migrations
+from servicekit.db import make_engine
 from servicekit.handling import MessageProcessor, RawRecord
-from servicekit.messaging import MESSAGING_TABLES, OutboxEntry, mark_published
+from servicekit.messaging import OutboxEntry, mark_published
 from services.seats.app import DEFINITION as SEATS
 from services.seats.handlers import COMMAND_HANDLERS as SEAT_COMMAND_HANDLERS
 from services.seats.handlers import QUERY_HANDLERS as SEAT_QUERY_HANDLERS
@@ -112,7 +113,7 @@ class UsersHarness:
 @pytest.fixture
 def users_engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url)
-    create_tables(engine, [*DEFINITION.tables, *MESSAGING_TABLES])
+    migrations.upgrade(engine, DEFINITION.schema)
     yield engine
     engine.dispose()
 
@@ -124,7 +125,7 @@ def seats_engine(database_url: str, tmp_path: Path, request: pytest.FixtureReque
     else:
         url = request.getfixturevalue("postgres_server").create_database("s")
     engine = make_engine(url)
-    create_tables(engine, [*SEATS.tables, *MESSAGING_TABLES])
+    migrations.upgrade(engine, SEATS.schema)
     yield engine
     engine.dispose()
 

@@ -40,7 +40,7 @@ from contracts.users import (
     UserReply,
     UserUpdated,
 )
-from services.users.app import backfill_managers
+from services.users.backfills import link_managers
 from services.users.manager_store import ManagerDefaultsRow, UserManagerRow
 from services.users.tests.conftest import UsersHarness
 
@@ -367,7 +367,7 @@ def test_backfill_resolves_users_written_before_manager_resolution(harness: User
         session.execute(delete(UserManagerRow))
         session.execute(delete(ManagerDefaultsRow))
     before = len(events(harness))
-    assert backfill_managers(harness.engine) == 4
+    assert link_managers(harness.engine) == 4
     assert links(harness) == {
         coach.id: (None, NONE),
         boss.id: (coach.id, DEFAULT),
@@ -388,7 +388,7 @@ def test_backfill_resolves_users_written_before_manager_resolution(harness: User
         (report.id, boss.id),
         (learner.id, coach.id),
     }
-    assert backfill_managers(harness.engine) == 0
+    assert link_managers(harness.engine) == 0
     assert default_manager(harness).first_coach_id == coach.id
 
 

@@ -30,8 +30,8 @@ from contracts.users import (
     UserReply,
 )
 from services.users import filters
-from services.users.app import backfill_search_index
 from services.users.attributes import HEAD_LENGTH, INDEX_VERSION
+from services.users.backfills import refresh_search_index
 from services.users.store import SearchIndexState, UserAttributeRow
 from services.users.tests.conftest import UsersHarness
 
@@ -399,19 +399,19 @@ def test_backfill_indexes_users_stored_before_the_index(harness: UsersHarness, u
     with Session(users_engine) as session, session.begin():
         session.execute(delete(UserAttributeRow))
     assert _names(harness, 'userName sw "old"') == []
-    assert backfill_search_index(users_engine) == 2
+    assert refresh_search_index(users_engine) == 2
     assert _names(harness, 'userName sw "old"') == ["old@example.com", "older@example.com"]
-    assert backfill_search_index(users_engine) == 0
+    assert refresh_search_index(users_engine) == 0
 
 
 def test_an_index_written_by_another_version_is_rebuilt(harness: UsersHarness, users_engine: Engine) -> None:
     user = _create(harness, _okta_user("stale@example.com"))
-    assert backfill_search_index(users_engine) == 1  # no version recorded yet: indexed again
+    assert refresh_search_index(users_engine) == 0  # the migration recorded this code's version
     with Session(users_engine) as session, session.begin():
         session.execute(update(UserAttributeRow).values(value_key="stale"))
         state = session.get(SearchIndexState, 1)
         assert state is not None and state.version == INDEX_VERSION
         state.version = INDEX_VERSION - 1
     assert _names(harness, 'userName eq "stale@example.com"') == []
-    assert backfill_search_index(users_engine) == 1
+    assert refresh_search_index(users_engine) == 1
     assert _names(harness, f'userName eq "stale@example.com" and id eq "{user.id}"') == ["stale@example.com"]

@@ -1,0 +1,1 @@
+"""Alembic's environment, shared by every service's migration history (``servicekit/migrations.py``)."""

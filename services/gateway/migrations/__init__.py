@@ -1,0 +1,1 @@
+"""The gateway database's schema revisions (Alembic), oldest first."""

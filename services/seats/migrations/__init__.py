@@ -1,0 +1,1 @@
+"""The seats database's schema revisions (Alembic), oldest first."""

@@ -1,0 +1,1 @@
+"""The teams database's schema revisions (Alembic), oldest first."""

@@ -1,0 +1,90 @@
+"""Data written before a feature existed, brought up to date: the search index (keyed by
+``attributes.INDEX_VERSION``, a code step of the migrations) and the manager relation (the data
+migration ``v0002``). Each is idempotent and works in batches; ``bind`` is an engine, or the
+connection a migration runs on.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from contracts.envelope import Message, wrap
+from contracts.topics import USERS_EVENTS, resource_key
+from contracts.users import UserRecord, UserUpdated
+from servicekit.messaging import enqueue_envelope
+from services.users import manager_store, managers, store
+from services.users.attributes import INDEX_VERSION
+from services.users.messages import PRODUCER
+from services.users.store import SearchIndexState
+
+log = logging.getLogger(__name__)
+_BATCH = 500
+_CONFLICTS = 20
+
+
+def search_index_is_current(connection: Connection) -> bool:
+    """The index was written by this code's ``INDEX_VERSION``."""
+    version = connection.execute(select(SearchIndexState.version).where(SearchIndexState.id == 1))
+    return version.scalar() == INDEX_VERSION
+
+
+def refresh_search_index(bind: Engine | Connection) -> int:
+    """Index the users stored before the search index existed, or indexed by another
+    ``INDEX_VERSION`` (the entries are computed by this code, so no schema revision can carry them);
+    a no-op once they all are. Another process indexing the same users at the same time makes a
+    batch conflict on the index's primary key: that batch is retried."""
+    with Session(bind) as session, session.begin():
+        if store.discard_outdated_index(session):
+            log.info("the search index was written by another version: indexing every user again")
+    indexed, conflicts = 0, 0
+    while True:
+        try:
+            with Session(bind) as session, session.begin():
+                seqs = store.unindexed_user_seqs(session, limit=_BATCH)
+                if not seqs:
+                    break
+                indexed += store.index_users(session, seqs)
+        except IntegrityError:
+            conflicts += 1
+            if conflicts > _CONFLICTS:
+                raise
+    if indexed:
+        log.info("indexed %d users", indexed)
+    return indexed
+
+
+def _link_and_announce(session: Session, tenant: str, users: list[UserRecord]) -> None:
+    changes = managers.link_unlinked(session, tenant=tenant, users=users)
+    # A snapshot first: a consumer that started after these users' events left the topic (the teams
+    # service) learns their name and activation, not only their manager.
+    stamped = managers.with_managers(session, tenant=tenant, users=users)
+    events: list[tuple[str, Message]] = [(user.id, UserUpdated(user=user)) for user in stamped]
+    events += [(change.user_id, change) for change in changes]
+    for user_id, event in events:
+        envelope = wrap(event, tenant=tenant, producer=PRODUCER)
+        enqueue_envelope(session, topic=USERS_EVENTS, key=resource_key(tenant, user_id), envelope=envelope)
+
+
+def link_managers(bind: Engine | Connection) -> int:
+    """Resolve the managers of users stored before the manager relation existed; a no-op once every
+    user has been. Announced like any resolution, so the teams service builds their manager teams.
+    Resolution looks references up in the search index: refresh it first."""
+    linked = 0
+    while True:
+        with Session(bind) as session, session.begin():
+            batch = manager_store.unlinked_users(session, limit=_BATCH)
+            if not batch:
+                break
+            by_tenant: dict[str, list[UserRecord]] = {}
+            for tenant, user in batch:
+                by_tenant.setdefault(tenant, []).append(user)
+            for tenant, users in by_tenant.items():
+                _link_and_announce(session, tenant, users)
+            linked += len(batch)
+    if linked:
+        log.info("resolved the managers of %d users written before manager resolution existed", linked)
+    return linked

@@ -1,0 +1,1 @@
+"""The users database's schema revisions (Alembic), oldest first."""
