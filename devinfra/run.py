@@ -27,7 +27,6 @@ from devinfra.processes import (
     stop_on_signals,
     stop_together,
     wait_for_http,
-    wait_for_log,
 )
 
 DEMO_TENANT = "demo"
@@ -60,14 +59,22 @@ def demo_token(base_url: str, token: str, *, seats: int) -> str:
         return str(issued.raise_for_status().json()["token"])
 
 
-def _services(env: dict[str, str], state_dir: Path) -> list[ManagedProcess]:
-    logs = state_dir / "logs"
-    return [
-        ManagedProcess.python_module("users", "services.users", env=env, log_file=logs / "users.log"),
-        ManagedProcess.python_module("seats", "services.seats", env=env, log_file=logs / "seats.log"),
-        ManagedProcess.python_module("teams", "services.teams", env=env, log_file=logs / "teams.log"),
-        ManagedProcess.python_module("gateway", "services.gateway", env=env, log_file=logs / "gateway.log"),
-    ]
+SERVICES = ("users", "seats", "teams", "gateway")
+
+
+def _services(env: dict[str, str], state_dir: Path) -> list[tuple[ManagedProcess, str]]:
+    """Each process and the URL of its ``/readyz`` (the services' health listeners on free ports)."""
+    logs, started = state_dir / "logs", []
+    for name, health_port in zip(SERVICES, free_ports(len(SERVICES) - 1), strict=False):
+        own = {**env, f"{name.upper()}_HEALTH_PORT": str(health_port)}
+        process = ManagedProcess.python_module(
+            name, f"services.{name}", env=own, log_file=logs / f"{name}.log"
+        )
+        started.append((process, f"http://127.0.0.1:{health_port}/readyz"))
+    gateway = ManagedProcess.python_module(
+        "gateway", "services.gateway", env=env, log_file=logs / "gateway.log"
+    )
+    return [*started, (gateway, f"http://127.0.0.1:{env['GATEWAY_PORT']}/readyz")]
 
 
 def migrate(env: dict[str, str]) -> None:
@@ -91,14 +98,15 @@ def run(state_dir: Path, port: int, demo_seats: int) -> int:
             print(f"starting Kafka on {kafka.bootstrap_servers} …", flush=True)
             kafka.start()
             env["KAFKA_BOOTSTRAP_SERVERS"] = kafka.bootstrap_servers
-        processes = [p.start() for p in _services(env, state_dir)]
-        for service in processes[:-1]:
-            wait_for_log(service, "service started", timeout=90)
+        services = _services(env, state_dir)
+        processes = [process.start() for process, _ in services]
+        # Ready: consumers hold their partitions, so the first request is not left waiting.
+        for process, ready in services:
+            wait_for_http(ready, process=process, timeout=90)
         base = f"http://127.0.0.1:{port}"
-        auth = {"Authorization": f"Bearer {env['ROSTER_ADMIN_TOKEN']}"}
-        wait_for_http(f"{base}/admin/v1/tenants", process=processes[-1], headers=auth, timeout=90)
         token = demo_token(base, env["ROSTER_ADMIN_TOKEN"], seats=demo_seats)
         print(f"logs in {state_dir / 'logs'}; admin CLI: uv run roster-admin tenant list", flush=True)
+        print("readiness (/readyz, /livez): " + ", ".join(ready for _, ready in services), flush=True)
         print(f"SCIM_BASE_URL={base}/scim/v2\nSCIM_TOKEN={token}", flush=True)
         while True:
             for process in processes:

@@ -1,5 +1,5 @@
-"""Health probes for container healthchecks: a service's database and Kafka both answer; the
-gateway serves ``/healthz``.
+"""Health probes for container healthchecks: a service's ``/readyz`` (without a health listener:
+its database and Kafka both answer); the gateway's ``/readyz``.
 
 Run as ``python -m services.<name> --health``, with the same environment as the process.
 """
@@ -14,7 +14,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import text
 
 from servicekit.db import make_engine
-from servicekit.settings import ServiceSettings
+from servicekit.settings import ConsumingServiceSettings, ServiceSettings
 
 
 async def _kafka_answers(settings: ServiceSettings) -> None:
@@ -36,7 +36,16 @@ def check(settings: ServiceSettings) -> None:
     asyncio.run(_kafka_answers(settings))
 
 
-def exit_status(settings: ServiceSettings) -> int:
+def local_url(host: str, port: int, path: str) -> str:
+    """Where a probe on the same host reaches a listener bound to ``host``."""
+    reachable = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host
+    return f"http://{reachable}:{port}{path}"
+
+
+def exit_status(settings: ConsumingServiceSettings) -> int:
+    if settings.health_port:
+        url = local_url(settings.health_host, settings.health_port, "/readyz")
+        return http_exit_status(settings.service_name, url)
     try:
         check(settings)
     except Exception as error:

@@ -23,9 +23,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from contracts.topics import dead_letter_topic
-from servicekit import health, migrations
+from servicekit import health, migrations, readiness
 from servicekit.db import make_engine
 from servicekit.handling import HandlerMap, MessageProcessor, RawRecord
+from servicekit.health_listener import HealthListener
 from servicekit.kafka import (
     MAX_MESSAGE_BYTES,
     TopicDirectory,
@@ -37,7 +38,7 @@ from servicekit.kafka import (
 from servicekit.messaging import purge_settled
 from servicekit.migrations import SchemaBehind, SchemaHistory
 from servicekit.relay import OutboxRelay
-from servicekit.settings import ServiceSettings
+from servicekit.settings import ConsumingServiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ class ServiceDefinition:
 
 
 class RunningService:
-    def __init__(self, definition: ServiceDefinition, settings: ServiceSettings) -> None:
+    def __init__(self, definition: ServiceDefinition, settings: ConsumingServiceSettings) -> None:
         self.definition = definition
         self.settings = settings
         self.engine: Engine = make_engine(settings.resolved_database_url())
@@ -75,6 +76,8 @@ class RunningService:
         publish_batch = outbox_publisher(self.broker, self._topics)
         self._relay = OutboxRelay(engine=self.engine, publish_batch=publish_batch)
         self._tasks: list[asyncio.Task[None]] = []
+        self._memberships: list[readiness.GroupMembership] = []
+        self._health: HealthListener | None = None
         for topic, handlers in definition.subscriptions.items():
             self._subscribe(topic, handlers)
         for topic, handlers in definition.listens.items():
@@ -97,17 +100,39 @@ class RunningService:
             record = RawRecord(raw.topic, raw.partition, raw.offset, raw.key, bytes(raw.value or b""))
             await asyncio.to_thread(processor.process, record)
 
+        # One group per topic: a member joining for commands must not pause the queries.
+        group = f"{self.definition.name}.{topic}"
+        membership = readiness.GroupMembership(group)
+        self._memberships.append(membership)
         self.broker.subscriber(
             topic,
-            # One group per topic: a member joining for commands must not pause the queries.
-            group_id=f"{self.definition.name}.{topic}",
+            group_id=group,
+            listener=membership,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
             decoder=raw_body,
             max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
         )(consume)
 
+    def readiness_checks(self) -> dict[str, readiness.Check]:
+        relay = readiness.relay_check(
+            self.engine,
+            enabled=self.settings.outbox_relay_enabled,
+            stuck_after_seconds=self.settings.relay_stuck_after_seconds,
+        )
+        return {
+            "database": readiness.database_check(self.engine),
+            "kafka": readiness.kafka_check(self.broker),
+            "consumers": readiness.consumers_check(self._memberships),
+            "relay": relay,
+        }
+
     async def start(self) -> None:
+        if self.settings.health_port:  # first: live (and saying what it waits for) during start-up
+            self._health = HealthListener(
+                host=self.settings.health_host, port=self.settings.health_port, checks=self.readiness_checks()
+            )
+            await self._health.start()
         # A new database is created; one behind this code stops the start (``roster-migrate``).
         await asyncio.to_thread(migrations.ensure_ready, self.engine, self.definition.schema)
         # Listened-to topics too: a subscription to a topic that does not exist yet would only
@@ -143,6 +168,8 @@ class RunningService:
             return periodic.run(session, datetime.now(UTC))
 
     async def stop(self) -> None:
+        if self._health is not None:
+            await self._health.stop()
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -160,7 +187,7 @@ async def serve_until_stopped(service: RunningService, stop: asyncio.Event) -> N
         await service.stop()
 
 
-async def _serve_with_signals(definition: ServiceDefinition, settings: ServiceSettings) -> None:
+async def _serve_with_signals(definition: ServiceDefinition, settings: ConsumingServiceSettings) -> None:
     service = RunningService(definition, settings)  # Kafka clients need the running loop
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -169,9 +196,11 @@ async def _serve_with_signals(definition: ServiceDefinition, settings: ServiceSe
     await serve_until_stopped(service, stop)
 
 
-def run_process(definition: ServiceDefinition, settings: ServiceSettings, argv: Sequence[str]) -> None:
-    """A service's ``main``: ``--health`` probes its database and Kafka, ``migrate`` upgrades its
-    database; otherwise serve until signalled."""
+def run_process(
+    definition: ServiceDefinition, settings: ConsumingServiceSettings, argv: Sequence[str]
+) -> None:
+    """A service's ``main``: ``--health`` asks its ``/readyz`` (with no health listener: probes its
+    database and Kafka), ``migrate`` upgrades its database; otherwise serve until signalled."""
     if "--health" in argv:
         sys.exit(health.exit_status(settings))
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {definition.name} %(levelname)s %(message)s")

@@ -84,3 +84,15 @@ class ServiceSettings(BaseSettings):
             own = shared.set(database=f"{shared.database or 'roster'}_{self.service_name}")
             return own.render_as_string(hide_password=False)
         return f"sqlite:///{self.state_dir / (self.service_name + '.db')}"
+
+
+class ConsumingServiceSettings(ServiceSettings):
+    """A service run by ``servicekit.service``: consumers, the outbox relay, a health listener."""
+
+    health_port: int = Field(
+        default=0, ge=0, le=65535, description="Port of `/livez` and `/readyz` (0: no listener)."
+    )
+    health_host: str = Field(default="127.0.0.1", description="Address of the health listener.")
+    relay_stuck_after_seconds: float = Field(
+        default=60.0, gt=0, description="Not ready while an unpublished message is older than this."
+    )

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from devinfra.ports import free_ports
-from devinfra.processes import ManagedProcess, stop_together, wait_for_http, wait_for_log
+from devinfra.processes import ManagedProcess, stop_together, wait_for_http
 from servicekit import migrations
 from servicekit.db import make_engine
 from services.migrate import DATABASES, Target
@@ -50,6 +50,7 @@ class Stack:
     gateway_ports: list[int] = field(default_factory=list)
     gateway_instances: list[str] = field(default_factory=list)
     extras: list[ManagedProcess] = field(default_factory=list)
+    readiness_urls: dict[str, str] = field(default_factory=dict)  # process name → its /readyz
 
     def env(self, **overrides: str) -> dict[str, str]:
         return {
@@ -85,43 +86,36 @@ class Stack:
         return f"http://127.0.0.1:{self.gateway_ports[0]}/scim/v2"
 
     def start_users(self, **env: str) -> ManagedProcess:
-        log = self.state_dir / "logs" / "users.log"
-        self.users = ManagedProcess.python_module(
-            "users", "services.users", env=self.env(**env), log_file=log
-        )
-        self.users.start()
-        wait_for_log(self.users, "service started", timeout=90)
+        self.users, ready = self._launch("users", "users", **env)
+        wait_for_http(ready, process=self.users, timeout=90)
         return self.users
 
     def start_seats(self, **env: str) -> ManagedProcess:
-        log = self.state_dir / "logs" / "seats.log"
-        self.seats = ManagedProcess.python_module(
-            "seats", "services.seats", env=self.env(**env), log_file=log
-        )
-        self.seats.start()
-        wait_for_log(self.seats, "service started", timeout=90)
+        self.seats, ready = self._launch("seats", "seats", **env)
+        wait_for_http(ready, process=self.seats, timeout=90)
         return self.seats
 
     def start_teams(self, **env: str) -> ManagedProcess:
-        log = self.state_dir / "logs" / "teams.log"
-        self.teams = ManagedProcess.python_module(
-            "teams", "services.teams", env=self.env(**env), log_file=log
-        )
-        self.teams.start()
-        wait_for_log(self.teams, "service started", timeout=90)
+        self.teams, ready = self._launch("teams", "teams", **env)
+        wait_for_http(ready, process=self.teams, timeout=90)
         return self.teams
 
     def start_extra(self, service: str) -> ManagedProcess:
         """Another instance of a service, in the same consumer groups and on the same database."""
-        index = len(self.extras)
-        log = self.state_dir / "logs" / f"{service}-extra-{index}.log"
-        extra = ManagedProcess.python_module(
-            f"{service}-{index}", f"services.{service}", env=self.env(), log_file=log
-        )
-        extra.start()
-        wait_for_log(extra, "service started", timeout=90)
+        extra, ready = self._launch(service, f"{service}-extra-{len(self.extras)}")
         self.extras.append(extra)
+        wait_for_http(ready, process=extra, timeout=90)
         return extra
+
+    def _launch(self, service: str, name: str, **env: str) -> tuple[ManagedProcess, str]:
+        """Start a service instance with its health listener on a free port; returns it and the URL
+        of its ``/readyz``, which answers 200 once its consumers hold their partitions."""
+        port = free_ports(1)[0]
+        env = {f"{service.upper()}_HEALTH_PORT": str(port), **env}
+        log = self.state_dir / "logs" / f"{name}.log"
+        process = ManagedProcess.python_module(name, f"services.{service}", env=self.env(**env), log_file=log)
+        self.readiness_urls[name] = f"http://127.0.0.1:{port}/readyz"
+        return process.start(), self.readiness_urls[name]
 
     @contextlib.contextmanager
     def temporary_gateway(self, name: str, **env: str) -> Iterator[str]:
@@ -133,8 +127,7 @@ class Stack:
             f"gateway-{name}", "services.gateway", env=self.env(GATEWAY_PORT=str(port), **env), log_file=log
         ).start()
         try:
-            admin = f"http://127.0.0.1:{port}/admin/v1/tenants"
-            wait_for_http(admin, process=gateway, headers=self.admin_auth, timeout=90)
+            wait_for_http(f"http://127.0.0.1:{port}/readyz", process=gateway, timeout=90)
             yield f"http://127.0.0.1:{port}/scim/v2"
         finally:
             gateway.stop()
@@ -147,9 +140,7 @@ class Stack:
         env = self.env(GATEWAY_PORT=str(port), GATEWAY_INSTANCE_ID=f"gw{index}-{secrets.token_hex(3)}")
         gateway = ManagedProcess.python_module(f"gateway-{index}", "services.gateway", env=env, log_file=log)
         gateway.start()
-        wait_for_http(
-            f"http://127.0.0.1:{port}/admin/v1/tenants", process=gateway, headers=self.admin_auth, timeout=90
-        )
+        wait_for_http(f"http://127.0.0.1:{port}/readyz", process=gateway, timeout=90)
         self.gateways.append(gateway)
         self.gateway_instances.append(env["GATEWAY_INSTANCE_ID"])
         self.gateway_ports.append(port)
@@ -158,14 +149,11 @@ class Stack:
     def start_together(self, services: Sequence[str], *, gateways: int = 0, **env: str) -> None:
         """Start these service instances (a name twice: two instances) and ``gateways`` gateways all
         at once, as an orchestrator does, then wait until every one of them is up."""
-        started: list[tuple[ManagedProcess, str | None]] = []
+        started: list[tuple[ManagedProcess, str]] = []
         for service in services:
-            name = f"{service}-{len(self.extras)}"
-            log = self.state_dir / "logs" / f"{name}.log"
-            module = f"services.{service}"
-            process = ManagedProcess.python_module(name, module, env=self.env(**env), log_file=log)
-            self.extras.append(process.start())
-            started.append((process, None))
+            process, ready = self._launch(service, f"{service}-{len(self.extras)}", **env)
+            self.extras.append(process)
+            started.append((process, ready))
         for _ in range(gateways):
             port, instance = free_ports(1)[0], f"gw{len(self.gateways)}-{secrets.token_hex(3)}"
             log = self.state_dir / "logs" / f"gateway-{instance}.log"
@@ -174,12 +162,9 @@ class Stack:
             self.gateways.append(process.start())
             self.gateway_ports.append(port)
             self.gateway_instances.append(instance)
-            started.append((process, f"http://127.0.0.1:{port}/admin/v1/tenants"))
-        for process, admin_url in started:
-            if admin_url is None:
-                wait_for_log(process, "service started", timeout=180)
-            else:
-                wait_for_http(admin_url, process=process, headers=self.admin_auth, timeout=180)
+            started.append((process, f"http://127.0.0.1:{port}/readyz"))
+        for process, ready in started:
+            wait_for_http(ready, process=process, timeout=180)
 
     @property
     def admin_auth(self) -> dict[str, str]:

@@ -3,12 +3,11 @@ import sys
 from services.gateway.config import GatewayDatabaseSettings, GatewaySettings
 
 if "--health" in sys.argv[1:]:
-    # The container healthcheck: asks the running gateway's /healthz without importing the app.
-    from servicekit.health import http_exit_status
+    # The container healthcheck: asks the running gateway's /readyz without importing the app.
+    from servicekit.health import http_exit_status, local_url
 
     settings = GatewaySettings()
-    host = "127.0.0.1" if settings.host in {"0.0.0.0", "::", ""} else settings.host
-    sys.exit(http_exit_status("gateway", f"http://{host}:{settings.port}/healthz"))
+    sys.exit(http_exit_status("gateway", local_url(settings.host, settings.port, "/readyz")))
 
 if sys.argv[1:2] == ["migrate"]:
     from servicekit.migrations import migrate_exit_status

@@ -15,6 +15,7 @@ from contracts.topics import gateway_reply_topic
 from servicekit import migrations
 from servicekit.db import make_engine
 from servicekit.kafka import MAX_MESSAGE_BYTES, delete_topics, ensure_topics, make_broker, raw_body
+from services.gateway import health
 from services.gateway.admin import default_manager, seats, teams, tenants
 from services.gateway.config import GatewaySettings
 from services.gateway.http.correlator import ReplyCorrelator, Requester
@@ -43,14 +44,18 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         correlator.resolve(message.body)
 
     # No consumer group: this instance alone reads its reply topic, from its very beginning.
-    broker.subscriber(
+    reply_subscriber = broker.subscriber(
         reply_topic,
         auto_offset_reset="earliest",
         decoder=raw_body,
         max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
-    )(on_reply)
+    )
+    reply_subscriber(on_reply)
     await broker.start()
     app.state.engine = engine
+    app.state.readiness_checks = health.readiness_checks(
+        engine=engine, broker=broker, reply_subscriber=reply_subscriber
+    )
     requester = Requester(
         broker=broker,
         correlator=correlator,
@@ -67,11 +72,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine.dispose()
 
 
-async def _healthz() -> dict[str, str]:
-    """Unauthenticated liveness for load balancers: answers once Kafka and the database are wired."""
-    return {"status": "ok"}
-
-
 def create_app(settings: GatewaySettings) -> FastAPI:
     app = FastAPI(title="Roster SCIM gateway", lifespan=_lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
@@ -81,7 +81,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     install_scim_error_handlers(app)
     for module in (users, groups, search, discovery, tenants, seats, teams, default_manager):
         app.include_router(module.router)
-    app.add_api_route("/healthz", _healthz, methods=["GET"], include_in_schema=False)
+    health.install(app)
     return app
 
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from servicekit.settings import ServiceSettings
+from servicekit.settings import ConsumingServiceSettings
 
 
-class SeatsSettings(ServiceSettings):
+class SeatsSettings(ConsumingServiceSettings):
     """Environment: ``SEATS_DATABASE_URL`` (else ``DATABASE_URL``), ``KAFKA_BOOTSTRAP_SERVERS``…"""
 
     model_config = SettingsConfigDict(env_prefix="SEATS_", extra="ignore", frozen=True)
