@@ -24,7 +24,7 @@ DOCUMENTS = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
 SETTINGS_MODULES = sorted(
     {*ROOT.glob("services/*/config.py"), *ROOT.glob("*/config.py"), *ROOT.glob("*/settings.py")}
 )
-SERVICE_PREFIXES = ("USERS_", "SEATS_", "TEAMS_", "GATEWAY_")  # what `<SERVICE>_…` in the docs stands for
+SERVICE_PREFIXES = ("USERS_", "SEATS_", "TEAMS_")  # `<SERVICE>_…` in the docs: each of the three services
 
 # Variables the docs may name that no Roster Settings class reads. Each must occur in some file of the
 # repository other than documentation (the place named), so this list cannot outlive what it excuses.
