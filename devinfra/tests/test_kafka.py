@@ -49,7 +49,7 @@ def test_start_failure_reports_log_tail(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-async def test_single_node_produce_andconsume(tmp_path: Path) -> None:
+async def test_single_node_produce_and_consume(tmp_path: Path) -> None:
     data_dir = tmp_path / "kafka"
     with LocalKafka(data_dir) as broker:
         assert broker.bootstrap_servers == f"127.0.0.1:{broker.port}"
