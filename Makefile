@@ -19,7 +19,7 @@ images: deps
 	@$(UV_RUN) python -m devinfra.images
 
 test: lint images
-	$(UV_RUN) pytest $(PYTEST_ARGS)
+	$(UV_RUN) pytest --durations=25 $(PYTEST_ARGS)
 
 bench: deps
 	$(UV_RUN) python -m devinfra.bench compare $(BENCH_ARGS)
