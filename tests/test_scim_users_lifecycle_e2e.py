@@ -94,6 +94,28 @@ def test_entra_patch_shapes_are_stored(scim: httpx.Client) -> None:
     assert bare.status_code == 200 and _stored(scim, user["id"])[ENTERPRISE]["manager"] == {"value": "MGR-2"}
 
 
+def test_entra_adds_through_a_filter_nothing_matches_yet_and_removes_roles_by_value(
+    scim: httpx.Client,
+) -> None:
+    """Entra ID expects ``add``/``replace`` on ``phoneNumbers[type eq "mobile"].value`` to create the
+    mobile number a user does not have yet, in the same PATCH as its other changes."""
+    user = _create(scim, "entra-mobile@example.com", roles=[{"value": "coach"}, {"value": "admin"}])
+    response = _patch(
+        scim,
+        user["id"],
+        {"op": "Add", "path": 'phoneNumbers[type eq "mobile"].value', "value": "+44 7700 900123"},
+        {"op": "Replace", "path": 'addresses[type eq "work"].locality', "value": "Leeds"},
+        {"op": "Replace", "path": "active", "value": "False"},
+        {"op": "Remove", "path": "roles", "value": [{"value": "coach"}]},
+    )
+    assert response.status_code == 200, response.text
+    stored = _stored(scim, user["id"])
+    assert [(p["type"], p["value"]) for p in stored["phoneNumbers"]] == [("mobile", "+44 7700 900123")]
+    assert [(a["type"], a["locality"]) for a in stored["addresses"]] == [("work", "Leeds")]
+    assert stored["active"] is False
+    assert [role["value"] for role in stored["roles"]] == ["admin"]
+
+
 def test_put_and_patch_never_create(scim: httpx.Client) -> None:
     _assert_error(scim.put("/Users/no-such-user", json=user_body("ghost@example.com")), 404, None)
     _assert_error(_patch(scim, "no-such-user", {"op": "replace", "value": {"active": False}}), 404, None)

@@ -17,6 +17,7 @@ from servicekit.db import make_engine
 from servicekit.kafka import MAX_MESSAGE_BYTES, delete_topics, ensure_topics, make_broker, raw_body
 from services.gateway import health
 from services.gateway.admin import default_manager, seats, teams, tenants
+from services.gateway.admin.access import openapi_document
 from services.gateway.config import GatewaySettings
 from services.gateway.http.correlator import ReplyCorrelator, Requester
 from services.gateway.http.errors import install_scim_error_handlers
@@ -82,6 +83,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     for module in (users, groups, search, discovery, tenants, seats, teams, default_manager):
         app.include_router(module.router)
     health.install(app)
+    app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     return app
 
 

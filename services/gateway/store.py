@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import uuid4
 
+from scim2_models import Group, Path, default_comparison_key
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
 TOKEN_PREFIX = "rst_"
@@ -26,6 +28,9 @@ class Tenant(SQLModel, table=True):
 
     id: str = Field(primary_key=True)
     name: str = Field(unique=True)
+    # What names are unique by (``name_key``): SQL's lower() folds ASCII only, so the key is computed
+    # here and enforced by a unique index, which also settles two creates racing for one name.
+    name_key: str = Field(unique=True, index=True)
     created_at: datetime = Field(default_factory=_now)
 
 
@@ -54,12 +59,25 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+_DISPLAY_NAME = Path[Group]("displayName").resolve()
+
+
+def tenant_name_key(name: str) -> str:
+    """Tenant names compare as SCIM compares a displayName (caseExact false): NFC, lower-cased, NFC."""
+    return default_comparison_key(_DISPLAY_NAME, name)
+
+
 def create_tenant(session: Session, *, name: str) -> Tenant:
-    if session.exec(select(Tenant).where(func.lower(Tenant.name) == name.lower())).first():
-        raise TenantNameTaken(f"a tenant named {name!r} already exists")
-    tenant = Tenant(id=uuid4().hex[:16], name=name)
+    key = tenant_name_key(name)
+    taken = TenantNameTaken(f"a tenant named {name!r} already exists")
+    if session.exec(select(Tenant).where(Tenant.name_key == key)).first():
+        raise taken
+    tenant = Tenant(id=uuid4().hex[:16], name=name, name_key=key)
     session.add(tenant)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        raise taken from None
     return tenant
 
 

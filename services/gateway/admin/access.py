@@ -1,21 +1,68 @@
 """What every admin route requires: the admin credential (never a tenant's SCIM token) and, for the
-routes about one tenant, a tenant that exists."""
+routes about one tenant, a tenant that exists. Also what the admin API's OpenAPI document says of them:
+the bearer scheme, and every error as a SCIM Error (RFC 7644 §3.12)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from scim2_models import NotFoundException
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Security
+from fastapi.openapi.utils import get_openapi
+from fastapi.security import HTTPBearer
+from scim2_models import Error, NotFoundException
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from services.gateway import store
 from services.gateway.http.auth import AdminAuth
+from services.gateway.http.body import JsonBodyRoute
+from services.gateway.http.responses import SCIM_MEDIA_TYPE
 
 ADMIN_PREFIX = "/admin/v1"
+_ERROR_SCHEMA = "#/components/schemas/Error"
+# Declares the scheme in the document only; the credential itself is checked by AdminAuth.
+_ADMIN_BEARER = HTTPBearer(auto_error=False, scheme_name="adminToken", description="ROSTER_ADMIN_TOKEN")
+_ERRORS = {
+    400: "The request is malformed (invalidSyntax) or a value is invalid (invalidValue).",
+    401: "The admin credential is missing or wrong.",
+    404: "No such tenant, team or user.",
+    405: "The path does not take this method; Allow lists those it takes.",
+    409: "The name is taken (uniqueness).",
+    413: "The body is larger than the gateway accepts.",
+    415: "The body is not application/json (or application/scim+json) in UTF-8.",
+    502: "The owning service answered with an error.",
+    503: "The owning service did not answer in time; retry after Retry-After seconds.",
+}
 
 
 def admin_router() -> APIRouter:
-    return APIRouter(prefix=ADMIN_PREFIX, dependencies=[AdminAuth])
+    responses: dict[int | str, dict[str, Any]] = {
+        status: {"description": text, "content": {SCIM_MEDIA_TYPE: {"schema": {"$ref": _ERROR_SCHEMA}}}}
+        for status, text in _ERRORS.items()
+    }
+    return APIRouter(
+        prefix=ADMIN_PREFIX,
+        dependencies=[AdminAuth, Security(_ADMIN_BEARER)],
+        route_class=JsonBodyRoute,
+        responses=responses,
+    )
+
+
+def openapi_document(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with the SCIM Error schema the error responses refer to, and without the 422
+    FastAPI lists for every route: a request FastAPI refuses is answered 400 (http/errors.py)."""
+    if app.openapi_schema is None:
+        document = get_openapi(title=app.title, version=app.version, routes=app.routes)
+        for operation in (op for item in document["paths"].values() for op in item.values()):
+            operation.get("responses", {}).pop("422", None)
+        error_schema = Error.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        schemas.update(error_schema.pop("$defs", {}))
+        schemas["Error"] = error_schema
+        app.openapi_schema = document
+    return app.openapi_schema
 
 
 def require_tenant(engine: Engine, tenant_id: str) -> None:

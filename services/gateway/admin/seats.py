@@ -18,8 +18,12 @@ from services.gateway.owners import Owners
 router = admin_router()
 
 
+MAX_SEAT_LIMIT = 1_000_000
+
+
 class SeatLimitIn(BaseModel):
-    limit: int = Field(ge=0)
+    # Strict: JSON true is not a number of seats. Bounded: the seats service keeps it in a SQL integer.
+    limit: int = Field(ge=0, le=MAX_SEAT_LIMIT, strict=True)
 
 
 class SeatUsageOut(BaseModel):

@@ -12,8 +12,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from pydantic.alias_generators import to_camel
 from scim2_models import Error, SCIMException
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from contracts.rejections import SCIM_ERROR_FOR
 from contracts.replies import CommandRejected
@@ -23,6 +25,7 @@ from services.gateway.http.responses import ScimResponse
 
 log = logging.getLogger(__name__)
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="roster"'}
 
 
@@ -60,14 +63,24 @@ def error_with_status(status: int, detail: str) -> SCIMException:
 
 def refusal(error: ValidationError) -> SCIMException:
     """A request scim2-models refused, as the SCIM error it reads it as (``Error.from_validation_error``:
-    the message and the attribute path, never the input, which may hold a password)."""
-    first = error.errors()[0]
+    the message and the attribute path, never the input, which may hold a password). The one place a
+    validation failure at the edge becomes a SCIM error."""
+    first = error.errors(include_url=False, include_input=False)[0]
+    # A value assigned to a model already built (a PATCH being applied) is located by Python field
+    # names; the client knows only the SCIM names (RFC 7643 §2.1), which are their camelCase.
+    first["loc"] = tuple(_scim_name(part) for part in first["loc"])
     scim_error = Error.from_validation_error(first)
     if first["type"] == "schema_error":
         # A body naming another schema is invalidSyntax to scim2-models; Roster has answered invalidValue
         # (the value of ``schemas`` does not fit, RFC 7644 §3.12) from the start, and the tests pin it.
         scim_error = scim_error.model_copy(update={"scim_type": "invalidValue"})
     return SCIMException.from_error(scim_error)
+
+
+def _scim_name(part: str | int) -> str | int:
+    if isinstance(part, int) or part.lower().startswith("urn:") or "_" not in part.strip("_"):
+        return part
+    return to_camel(part)
 
 
 def _headers(request: Request, error: SCIMException) -> dict[str, str]:
@@ -91,10 +104,27 @@ async def _on_scim_exception(request: Request, error: Exception) -> ScimResponse
     return error_response(error, _headers(request, error))
 
 
-async def _on_http_error(_request: Request, error: Exception) -> ScimResponse:
+async def _on_http_error(request: Request, error: Exception) -> ScimResponse:
     assert isinstance(error, StarletteHTTPException)
     detail = error.detail if isinstance(error.detail, str) else "Request failed."
-    return error_response(error_with_status(error.status_code, detail), dict(error.headers or {}))
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+        detail = f"{request.method} is not allowed on this path; use {headers['Allow']}."
+    return error_response(error_with_status(error.status_code, detail), headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """RFC 9110 §15.5.6: every method some route serves at this path, as Starlette's own matching finds
+    them. Starlette's ``Allow`` names only the first route matching the path, and FastAPI makes one route
+    per method."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)
+    ]
+    return ", ".join(allowed)
 
 
 async def _on_validation_error(_request: Request, error: Exception) -> ScimResponse:
@@ -119,7 +149,9 @@ async def _on_unavailable(request: Request, error: Exception) -> ScimResponse:
 async def _on_unexpected(_request: Request, error: Exception) -> ScimResponse:
     log.error("unexpected error: %r", error, exc_info=error)
     detail = "Roster hit an unexpected error. Please retry; if it persists, contact support."
-    return error_response(error_with_status(500, detail))
+    # Starlette re-raises after this answer and the server then drops the connection: say so, or a
+    # client reusing the keep-alive connection gets a reset on its next request (RFC 9112 §9.6).
+    return error_response(error_with_status(500, detail), {"Connection": "close"})
 
 
 def install_scim_error_handlers(app: FastAPI) -> None:

@@ -11,6 +11,7 @@ from scim2_models import PreconditionFailedException
 from contracts.rendering import version_tag
 
 ANY = "*"
+_VERSION_DIGITS = 18  # a version is a 64-bit counter: a longer tag can never be one of ours
 
 
 class Versioned(Protocol):
@@ -35,7 +36,8 @@ def versions_in(header: str | None) -> set[int] | None:
     versions: set[int] = set()
     for tag in header.split(","):
         opaque = tag.strip().removeprefix("W/").strip('"')
-        if opaque.isdigit():
+        # ASCII digits only: int() also reads other scripts' digits, and refuses "²" that isdigit() accepts.
+        if opaque.isascii() and opaque.isdigit() and len(opaque) <= _VERSION_DIGITS:
             versions.add(int(opaque))
     return versions
 

@@ -96,4 +96,9 @@ def patched_profile(current: UserRecord, patch: UserPatch) -> UserProfile:
         patch.patch(user, scim_policy=TOLERANT)
     except ValidationError as error:
         raise refusal(error) from None
+    except InvalidValueException as error:
+        # scim2-models wraps a value the User refuses in its own exception, with pydantic's text as detail.
+        if isinstance(error.__cause__, ValidationError):
+            raise refusal(error.__cause__) from None
+        raise
     return profile_of(user)

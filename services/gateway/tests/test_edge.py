@@ -1,0 +1,50 @@
+"""The gateway's edge without the owners: what an unexpected failure answers, and what the OpenAPI
+document promises (every answer it can give, the admin bearer scheme)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from services.gateway.app import create_app
+from services.gateway.config import GatewaySettings
+
+ADMIN_TOKEN = "a" * 40
+
+
+@pytest.fixture
+def app() -> FastAPI:
+    return create_app(GatewaySettings(ROSTER_ADMIN_TOKEN=ADMIN_TOKEN))
+
+
+async def test_an_unexpected_failure_is_a_scim_500_that_closes_the_connection(app: FastAPI) -> None:
+    async def broken() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/scim/v2/broken", broken)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        response = await client.get("/scim/v2/broken")
+    assert response.status_code == 500
+    assert response.headers["connection"] == "close"
+    assert response.headers["content-type"].startswith("application/scim+json")
+    assert response.json()["status"] == "500" and "a bug" not in response.text
+
+
+def test_the_admin_api_documents_its_errors_and_its_bearer_scheme(app: FastAPI) -> None:
+    document = app.openapi()
+    assert document["components"]["securitySchemes"] == {
+        "adminToken": {"type": "http", "scheme": "bearer", "description": "ROSTER_ADMIN_TOKEN"}
+    }
+    admin = {path: item for path, item in document["paths"].items() if path.startswith("/admin/v1")}
+    assert admin
+    for path, item in admin.items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            assert "422" not in responses, (method, path)
+            assert {"400", "401", "404", "415"} <= set(responses), (method, path)
+            assert operation["security"] == [{"adminToken": []}]
+            error = responses["400"]["content"]["application/scim+json"]["schema"]
+            assert error == {"$ref": "#/components/schemas/Error"}
+    assert "detail" in document["components"]["schemas"]["Error"]["properties"]

@@ -1,0 +1,274 @@
+"""Hostile input at the gateway's edge, over HTTP through the live stack: every class of malformed
+request is one exact 4xx SCIM error (RFC 7644 §3.12), on every route that takes it, and changes nothing
+in any service (read before and after)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.okta import user_body
+from tests.stack import Stack, Tenant
+
+pytestmark = pytest.mark.slow
+
+ERROR_URN = "urn:ietf:params:scim:api:messages:2.0:Error"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+SCIM_JSON = {"Content-Type": "application/scim+json"}
+
+
+@dataclass(frozen=True)
+class Seeded:
+    tenant: Tenant
+    user_id: str
+    group_id: str
+    scim: httpx.Client
+    admin: httpx.Client
+
+
+@pytest.fixture(scope="module")
+def seeded(stack: Stack) -> Iterator[Seeded]:
+    """One tenant with one user and one group, shared by the tests: none of them may change it."""
+    tenant = stack.new_tenant("hostile")
+    with (
+        httpx.Client(base_url=stack.base_url, headers=tenant.auth, timeout=30) as scim,
+        stack.admin() as admin,
+    ):
+        user = scim.post("/Users", json=user_body("seed@example.com"))
+        group = scim.post("/Groups", json={"displayName": "Seed", "members": [{"value": user.json()["id"]}]})
+        assert user.status_code == 201 and group.status_code == 201, (user.text, group.text)
+        yield Seeded(tenant, user.json()["id"], group.json()["id"], scim, admin)
+
+
+def _state(seeded: Seeded) -> list[Any]:
+    """Everything a refused request could have changed: users, groups, tenants, seats, default manager."""
+    scim, admin, tenant = seeded.scim, seeded.admin, seeded.tenant.id
+    reads = [
+        scim.get("/Users", params={"count": "200"}),
+        scim.get("/Groups", params={"count": "200"}),
+        admin.get("/tenants"),
+        admin.get(f"/tenants/{tenant}/seats"),
+        admin.get(f"/tenants/{tenant}/teams"),
+        admin.get(f"/tenants/{tenant}/default-manager"),
+    ]
+    assert all(read.status_code == 200 for read in reads), [read.text for read in reads]
+    return [read.json() for read in reads]
+
+
+@pytest.fixture
+def unchanged(seeded: Seeded) -> Iterator[Seeded]:
+    before = _state(seeded)
+    yield seeded
+    assert _state(seeded) == before
+
+
+def assert_error(response: httpx.Response, status: int, scim_type: str | None, case: object = None) -> None:
+    asked = (case, response.request.method, str(response.request.url)[:200], response.text[:500])
+    assert response.status_code == status, asked
+    assert response.headers["content-type"].startswith("application/scim+json"), asked
+    body = response.json()
+    assert body["schemas"] == [ERROR_URN]
+    assert body["status"] == str(status)
+    assert body.get("scimType") == scim_type, asked
+    assert body["detail"].strip()
+
+
+SCIM_BODY_ROUTES = [
+    ("POST", "/Users"),
+    ("PUT", "/Users/{user}"),
+    ("PATCH", "/Users/{user}"),
+    ("POST", "/Groups"),
+    ("PUT", "/Groups/{group}"),
+    ("PATCH", "/Groups/{group}"),
+    ("POST", "/Users/.search"),
+    ("POST", "/Groups/.search"),
+    ("POST", "/.search"),
+]
+ADMIN_BODY_ROUTES = [
+    ("POST", "/tenants"),
+    ("PUT", "/tenants/{tenant}/seats"),
+    ("POST", "/tenants/{tenant}/teams"),
+    ("PATCH", "/tenants/{tenant}/teams/{group}"),
+    ("POST", "/tenants/{tenant}/teams/{group}/members"),
+    ("PUT", "/tenants/{tenant}/default-manager"),
+]
+SEARCH_ROUTES = ["/Users/.search", "/Groups/.search", "/.search"]
+
+
+def _deep(levels: int) -> bytes:
+    return b'{"a":' * levels + b"1" + b"}" * levels
+
+
+# (body bytes, Content-Type) → (status, scimType); each refused before any model or service sees it
+BAD_BODIES = {
+    "nested 1,000 levels": (_deep(1000), "application/scim+json", 400, "invalidSyntax"),
+    "nested 33 levels": (_deep(33), "application/scim+json", 400, "invalidSyntax"),
+    "nested arrays": (b"[" * 5000 + b"]" * 5000, "application/scim+json", 400, "invalidSyntax"),
+    "UTF-16": ('{"userName": "x"}'.encode("utf-16"), "application/scim+json", 400, "invalidSyntax"),
+    "Latin-1": ('{"userName": "é"}'.encode("latin-1"), "application/json", 400, "invalidSyntax"),
+    "number beyond a double": (b'{"count": 1e400}', "application/scim+json", 400, "invalidSyntax"),
+    "5,000-digit integer": (b'{"count": 1' + b"0" * 5000 + b"}", "application/json", 400, "invalidSyntax"),
+    "NaN": (b'{"count": NaN}', "application/scim+json", 400, "invalidSyntax"),
+    "lone surrogate": (b'{"userName": "\\udc00"}', "application/scim+json", 400, "invalidSyntax"),
+    "truncated": (b'{"userName": ', "application/scim+json", 400, "invalidSyntax"),
+    "empty": (b"", "application/scim+json", 400, "invalidSyntax"),
+    "text/plain": (b'{"userName": "x"}', "text/plain", 415, None),
+    "XML": (b"<user/>", "application/xml", 415, None),
+    "form": (b"userName=x", "application/x-www-form-urlencoded", 415, None),
+    "JSON in UTF-16 declared": (b"{}", "application/json; charset=utf-16", 415, None),
+}
+
+
+def test_malformed_bodies_are_refused_on_every_route(unchanged: Seeded) -> None:
+    ids = {"user": unchanged.user_id, "group": unchanged.group_id, "tenant": unchanged.tenant.id}
+    for case, (raw, content_type, status, scim_type) in BAD_BODIES.items():
+        headers = {"Content-Type": content_type}
+        for method, path in SCIM_BODY_ROUTES:
+            response = unchanged.scim.request(method, path.format(**ids), content=raw, headers=headers)
+            assert_error(response, status, scim_type, case)
+        for method, path in ADMIN_BODY_ROUTES:
+            response = unchanged.admin.request(method, path.format(**ids), content=raw, headers=headers)
+            assert_error(response, status, scim_type, case)
+
+
+def test_json_media_types_with_charset_and_a_byte_order_mark_are_read(unchanged: Seeded) -> None:
+    search = b'{"filter": "userName eq \\"seed@example.com\\""}'
+    for content_type in (
+        "application/scim+json",
+        "application/json; charset=utf-8",
+        "application/json;charset=UTF8",
+    ):
+        for raw in (search, b"\xef\xbb\xbf" + search):
+            found = unchanged.scim.post("/Users/.search", content=raw, headers={"Content-Type": content_type})
+            assert found.status_code == 200, found.text
+            assert found.json()["totalResults"] == 1
+
+
+WRONG_SEARCH_FIELDS: list[dict[str, Any]] = [
+    {"count": {}},
+    {"count": {"value": 10}},
+    {"startIndex": [1]},
+    {"count": "1.5"},
+    {"count": "9" * 5000},
+    {"sortOrder": 1},
+    {"sortOrder": "sideways"},
+    {"filter": 5},
+    {"sortBy": ["userName"]},
+    {"attributes": 5},
+    {"excludedAttributes": {"a": 1}},
+]
+
+
+def test_search_request_fields_of_the_wrong_type_are_invalid_value(unchanged: Seeded) -> None:
+    for route in SEARCH_ROUTES:
+        for search in WRONG_SEARCH_FIELDS:
+            response = unchanged.scim.post(route, json=search, headers=SCIM_JSON)
+            assert_error(response, 400, "invalidValue", search)
+
+
+def test_list_parameters_out_of_shape_are_invalid_value(unchanged: Seeded) -> None:
+    for path, params in itertools.product(
+        ("/Users", "/Groups"),
+        (
+            {"count": "9" * 5000},
+            {"startIndex": "1" + "0" * 5000},
+            {"startIndex": "²"},
+            {"count": "1e3"},
+            {"sortOrder": "sideways"},
+            {"attributes": "a[b"},
+        ),
+    ):
+        assert_error(unchanged.scim.get(path, params=params), 400, "invalidValue", params)
+    for path in ("/Users", "/Groups"):  # beyond every row, or no page at all: nothing to show
+        huge = unchanged.scim.get(path, params={"startIndex": "9" * 40, "count": "-7"})
+        assert huge.status_code == 200 and huge.json()["Resources"] == []
+
+
+def test_if_match_that_cannot_be_a_version_is_412(unchanged: Seeded) -> None:
+    user, group = f"/Users/{unchanged.user_id}", f"/Groups/{unchanged.group_id}"
+    patch = {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "displayName", "value": "X"}]}
+    for tag in ('W/"' + "9" * 5000 + '"', 'W/"²"', 'W/"-1"', '"٣"', "W/", '""'):
+        guarded = {b"If-Match": tag.encode()}  # httpx sends str headers as ASCII only
+        for response in (
+            unchanged.scim.put(user, json=user_body("seed@example.com"), headers=guarded),
+            unchanged.scim.patch(user, json=patch, headers=guarded),
+            unchanged.scim.delete(user, headers=guarded),
+            unchanged.scim.put(group, json={"displayName": "X"}, headers=guarded),
+            unchanged.scim.patch(group, json=patch, headers=guarded),
+            unchanged.scim.delete(group, headers=guarded),
+        ):
+            assert_error(response, 412, None, tag[:20])
+        for path in (user, group):
+            assert unchanged.scim.get(path, headers={b"If-None-Match": tag.encode()}).status_code == 200
+
+
+BAD_RESOURCES = [
+    ("POST", "/Users", {"userName": 5}),
+    ("POST", "/Users", {"userName": "a@example.com", "emails": {"value": "a@example.com"}}),
+    ("POST", "/Users", {"userName": "a@example.com", "name": "Ann Lee"}),
+    ("POST", "/Users", {"userName": "a@example.com", "active": []}),
+    ("POST", "/Users", {"userName": {"value": "a@example.com"}}),
+    ("PUT", "/Users/{user}", {"userName": "seed@example.com", "phoneNumbers": [5]}),
+    ("PATCH", "/Users/{user}", {"schemas": [PATCH_OP], "Operations": [5]}),
+    ("PATCH", "/Users/{user}", {"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": 5, "value": 1}]}),
+    ("PATCH", "/Users/{user}", {"schemas": [PATCH_OP], "Operations": {"op": "add"}}),
+    ("POST", "/Groups", {"displayName": {"a": 1}}),
+    ("POST", "/Groups", {"displayName": "G", "members": "everyone"}),
+    ("PUT", "/Groups/{group}", {"displayName": "G", "members": [{"value": 5}]}),
+]
+
+
+def test_values_of_the_wrong_type_are_refused_with_their_scim_name(unchanged: Seeded) -> None:
+    ids = {"user": unchanged.user_id, "group": unchanged.group_id}
+    for method, path, body in BAD_RESOURCES:
+        response = unchanged.scim.request(method, path.format(**ids), json=body)
+        assert response.status_code == 400, (body, response.text)
+        assert response.json()["scimType"] in ("invalidValue", "invalidSyntax"), (body, response.text)
+        assert "_" not in response.json()["detail"], (body, response.text)
+
+
+def test_a_patch_value_the_user_refuses_names_the_scim_attribute(unchanged: Seeded) -> None:
+    patch = {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "add", "path": "name.givenName", "value": {"a": 1}}],
+    }
+    response = unchanged.scim.patch(f"/Users/{unchanged.user_id}", json=patch)
+    assert_error(response, 400, "invalidValue")
+    assert "givenName" in response.json()["detail"] and "given_name" not in response.json()["detail"]
+
+
+def test_a_seat_limit_must_be_a_whole_number_within_bounds(unchanged: Seeded) -> None:
+    for limit in (True, False, -1, 1_000_001, 2**63, "5", 5.5, None):
+        response = unchanged.admin.put(f"/tenants/{unchanged.tenant.id}/seats", json={"limit": limit})
+        assert_error(response, 400, "invalidValue", limit)
+        assert "limit" in response.json()["detail"]
+
+
+def test_tenant_names_are_unique_whatever_their_case_in_any_script(stack: Stack) -> None:
+    with stack.admin() as admin:
+        created = admin.post("/tenants", json={"name": "Ärzte-Überall Ltd"})
+        assert created.status_code == 201, created.text
+        before = admin.get("/tenants").json()
+        for clash in ("Ärzte-Überall Ltd", "ärzte-überall ltd", "A\u0308rzte-U\u0308berall LTD"):
+            assert_error(admin.post("/tenants", json={"name": clash}), 409, "uniqueness")
+        assert admin.get("/tenants").json() == before
+
+
+def test_a_method_a_path_does_not_take_is_405_with_allow(stack: Stack, seeded: Seeded) -> None:
+    response = seeded.scim.delete("/Users")
+    assert_error(response, 405, None)
+    assert set(response.headers["allow"].split(", ")) >= {"GET", "POST"}
+    response = seeded.admin.put("/tenants")
+    assert_error(response, 405, None)
+    assert set(response.headers["allow"].split(", ")) >= {"GET", "POST"}
+    assert "PUT" not in response.headers["allow"]
+
+
+def test_unknown_paths_are_scim_404s(seeded: Seeded) -> None:
+    assert_error(seeded.scim.get("/Nope"), 404, None)
+    assert_error(seeded.admin.get("/nope"), 404, None)
