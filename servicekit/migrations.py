@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -167,8 +168,34 @@ def _upgrade_locked(connection: Connection, engine: Engine, history: SchemaHisto
 def upgrade(engine: Engine, history: SchemaHistory) -> str | None:
     """``migrate``: bring the database to this code's head and run its code steps. Returns the
     revision it was at."""
-    with schema_lock(engine) as connection:
+    with schema_lock(engine) as connection, _references_checked_after(connection):
         return _upgrade_locked(connection, engine, history)
+
+
+class BrokenReferences(RuntimeError):
+    """An upgrade left rows referring to rows that do not exist."""
+
+
+@contextmanager
+def _references_checked_after(connection: Connection) -> Iterator[None]:
+    """SQLite alters a column by copying its table (Alembic's batch mode) and dropping the original,
+    which fails while other tables refer to it and foreign keys are enforced. SQLite's own recipe
+    (https://www.sqlite.org/lang_altertable.html#otheralter): enforcement off for the upgrade, then
+    one check of every reference. The pragma only works outside a transaction: before the first
+    statement of this fresh connection, on the driver's connection."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    driver.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+        broken = driver.execute("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise BrokenReferences(f"rows referring to missing rows after the upgrade: {broken}")
+    finally:
+        driver.execute("PRAGMA foreign_keys=ON")
 
 
 def migrate_exit_status(history: SchemaHistory, database_url: str) -> int:
@@ -176,7 +203,7 @@ def migrate_exit_status(history: SchemaHistory, database_url: str) -> int:
     engine = make_engine(database_url)
     try:
         before = upgrade(engine, history)
-    except (SchemaBehind, SQLAlchemyError) as error:
+    except (SchemaBehind, BrokenReferences, SQLAlchemyError) as error:
         print(f"{history.service}: migration failed: {error}", file=sys.stderr)
         return 1
     finally:
@@ -225,7 +252,7 @@ def check_exit_status(history: SchemaHistory, database_url: str) -> int:
     try:
         with engine.connect() as connection:
             _refuse_unless_current(connection, history)
-    except (SchemaBehind, SQLAlchemyError) as error:
+    except (SchemaBehind, BrokenReferences, SQLAlchemyError) as error:
         print(f"{history.service}: {error}", file=sys.stderr)
         return 1
     finally:

@@ -190,6 +190,8 @@ def test_a_release_0_1_database_upgrades_in_place_and_keeps_working(
     with Session(engines["gateway"]) as session, session.begin():
         assert gateway_store.tenant_for_token(session, token=made["token"]) == made["tenant"]
         gateway_store.create_tenant(session, name="Globex")
+        with pytest.raises(gateway_store.TenantNameTaken):  # the name key was computed for 0.1's tenants
+            gateway_store.create_tenant(session, name="ACME")
 
 
 @pytest.mark.parametrize("name", SERVICES)
