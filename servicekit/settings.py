@@ -1,17 +1,72 @@
 """Settings shared by every service: Kafka, topics, database, delivery attempts.
 
 Each service subclasses ``ServiceSettings`` in its own ``config.py``. Bad values fail at start-up.
+A value comes from the environment, else from a file named like its variable in the secrets
+directory (``ROSTER_SECRETS_DIR``: Docker and Kubernetes mount secrets as files), else its default.
+``python -m servicekit.settings_doc --write`` turns these classes into docs/configuration.md.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SecretsSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 from sqlalchemy.engine import make_url
 
 DEFAULT_STATE_DIR = Path("var")
+SECRETS_DIR_VARIABLE = "ROSTER_SECRETS_DIR"
+SERVICE_NAME_DESCRIPTION = "Names its consumer groups, Kafka clients and database; leave it as it is."
+BOOTSTRAP_DESCRIPTION = (
+    "One broker or several, `host1:9092,host2:9092`: clients bootstrap from whichever listed broker answers."
+)
+
+
+def configured_secrets_dir() -> Path | None:
+    """The secrets directory, when ``ROSTER_SECRETS_DIR`` names one. A named directory that is not
+    there is a mistake (a secret volume not mounted), so it stops the start rather than leaving every
+    secret to its default."""
+    configured = os.environ.get(SECRETS_DIR_VARIABLE, "")
+    if not configured:
+        return None
+    directory = Path(configured)
+    if not directory.is_dir():
+        raise SettingsError(
+            f"{SECRETS_DIR_VARIABLE}={configured} is not a directory (is the secret mounted?)"
+        )
+    return directory
+
+
+class RosterSettings(BaseSettings):
+    """The environment first, then a file per variable in the secrets directory, then the defaults."""
+
+    secrets_dir: Path | None = Field(
+        default=None,
+        validation_alias=SECRETS_DIR_VARIABLE,
+        description="A directory of secret files, one per variable, named like it (e.g. `/run/secrets`);"
+        " a variable set in the environment wins. Named but missing: the process does not start.",
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        secrets = configured_secrets_dir()
+        if secrets is None:
+            return init_settings, env_settings
+        return init_settings, env_settings, SecretsSettingsSource(settings_cls, secrets_dir=secrets)
 
 
 def broker_list(bootstrap_servers: str) -> list[str]:
@@ -28,38 +83,52 @@ def broker_list(bootstrap_servers: str) -> list[str]:
     return servers
 
 
-class ServiceSettings(BaseSettings):
+class ServiceSettings(RosterSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
 
-    service_name: str = Field(description="Names the consumer group, producer and database.")
-    kafka_bootstrap_servers: str = Field(
-        default="127.0.0.1:9092", description="One broker or several: ``host1:9092,host2:9092``."
+    service_name: str = Field(description=SERVICE_NAME_DESCRIPTION)
+    kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092", description=BOOTSTRAP_DESCRIPTION)
+    topic_partitions: int = Field(default=6, ge=1, description="Partitions of the topics it creates.")
+    topic_replication_factor: int = Field(
+        default=1, ge=1, description="Replicas of the topics it creates (production: 3)."
     )
-    topic_partitions: int = Field(default=6, ge=1)
-    topic_replication_factor: int = Field(default=1, ge=1)
-    topic_min_insync_replicas: int = Field(default=1, ge=1)
-    max_delivery_attempts: int = Field(default=5, ge=1, description="Then the message is dead-lettered.")
+    topic_min_insync_replicas: int = Field(
+        default=1, ge=1, description="`min.insync.replicas` of the topics it creates (production: 2)."
+    )
     database_url: str = Field(
         default="",
-        description="This service's database. Empty: derived from DATABASE_URL, else a SQLite file.",
+        description="This process's own database. Empty: derived from `DATABASE_URL`, else a SQLite file.",
     )
-    outbox_relay_enabled: bool = Field(
-        default=True, description="False holds outgoing messages in the outbox (maintenance, fault drills)."
+    database_password: SecretStr | None = Field(
+        default=None,
+        description="Replaces the password in this process's database URL, its own or the one derived from"
+        " `DATABASE_URL`.",
     )
-    topic_retention_hours: float = Field(default=7 * 24, gt=0, description="retention.ms of created topics.")
-    message_retention_hours: float = Field(
-        default=14 * 24, gt=0, description="How long published outbox rows and inbox entries are kept."
+    topic_retention_hours: float = Field(
+        default=7 * 24, gt=0, description="`retention.ms` of the topics it creates."
     )
-    shared_database_url: str = Field(default="", validation_alias="DATABASE_URL")
-    state_dir: Path = Field(default=DEFAULT_STATE_DIR, validation_alias="ROSTER_STATE_DIR")
+    shared_database_url: str = Field(
+        default="",
+        validation_alias="DATABASE_URL",
+        description="A server for every process, each in its own database `<name>_<service>`"
+        " (SQLite: a file per service beside the one named).",
+    )
+    shared_database_password: SecretStr | None = Field(
+        default=None,
+        validation_alias="DATABASE_PASSWORD",
+        description="Replaces the password in the URLs derived from `DATABASE_URL` (not in a process's"
+        " own URL).",
+    )
+    state_dir: Path = Field(
+        default=DEFAULT_STATE_DIR,
+        validation_alias="ROSTER_STATE_DIR",
+        description="Where the SQLite files go when no database URL is given.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> ServiceSettings:
         if self.topic_min_insync_replicas > self.topic_replication_factor:
             raise ValueError("topic_min_insync_replicas cannot exceed topic_replication_factor")
-        if self.message_retention_hours <= self.topic_retention_hours:
-            # An inbox entry forgotten while its message can still be redelivered breaks idempotency.
-            raise ValueError("message_retention_hours must exceed topic_retention_hours")
         broker_list(self.kafka_bootstrap_servers)  # fails fast on an empty or malformed list
         make_url(self.resolved_database_url())  # fails fast on a malformed URL
         return self
@@ -71,9 +140,10 @@ class ServiceSettings(BaseSettings):
 
     def resolved_database_url(self) -> str:
         """Own URL if given; else the shared server with a database per service (a SQLite file per
-        service beside the one named); else SQLite in the state directory."""
+        service beside the one named); else SQLite in the state directory. A configured password
+        replaces the URL's."""
         if self.database_url:
-            return self.database_url
+            return self._with_password(self.database_url, self.database_password)
         if self.shared_database_url:
             shared = make_url(self.shared_database_url)
             if shared.get_backend_name() == "sqlite":
@@ -82,8 +152,15 @@ class ServiceSettings(BaseSettings):
                 own_file = database.with_name(f"{database.stem}_{self.service_name}{database.suffix}")
                 return shared.set(database=str(own_file)).render_as_string()
             own = shared.set(database=f"{shared.database or 'roster'}_{self.service_name}")
-            return own.render_as_string(hide_password=False)
+            password = self.database_password or self.shared_database_password
+            return self._with_password(own.render_as_string(hide_password=False), password)
         return f"sqlite:///{self.state_dir / (self.service_name + '.db')}"
+
+    @staticmethod
+    def _with_password(url: str, password: SecretStr | None) -> str:
+        if password is None:
+            return url
+        return make_url(url).set(password=password.get_secret_value()).render_as_string(hide_password=False)
 
 
 class ConsumingServiceSettings(ServiceSettings):
@@ -96,3 +173,19 @@ class ConsumingServiceSettings(ServiceSettings):
     relay_stuck_after_seconds: float = Field(
         default=60.0, gt=0, description="Not ready while an unpublished message is older than this."
     )
+    max_delivery_attempts: int = Field(
+        default=5, ge=1, description="Tries before a message is dead-lettered."
+    )
+    outbox_relay_enabled: bool = Field(
+        default=True, description="False holds outgoing messages in the outbox (maintenance, fault drills)."
+    )
+    message_retention_hours: float = Field(
+        default=14 * 24, gt=0, description="How long published outbox rows and inbox entries are kept."
+    )
+
+    @model_validator(mode="after")
+    def _check_retention(self) -> ConsumingServiceSettings:
+        if self.message_retention_hours <= self.topic_retention_hours:
+            # An inbox entry forgotten while its message can still be redelivered breaks idempotency.
+            raise ValueError("message_retention_hours must exceed topic_retention_hours")
+        return self

@@ -5,7 +5,7 @@ from uuid import uuid4
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from servicekit.settings import ServiceSettings
+from servicekit.settings import BOOTSTRAP_DESCRIPTION, SERVICE_NAME_DESCRIPTION, ServiceSettings
 
 
 class GatewayDatabaseSettings(ServiceSettings):
@@ -13,29 +13,57 @@ class GatewayDatabaseSettings(ServiceSettings):
 
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", frozen=True)
 
-    service_name: str = "gateway"
-    kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
+    service_name: str = Field(default="gateway", description=SERVICE_NAME_DESCRIPTION)
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092",
+        validation_alias="KAFKA_BOOTSTRAP_SERVERS",
+        description=BOOTSTRAP_DESCRIPTION,
+    )
 
 
 class GatewaySettings(GatewayDatabaseSettings):
     """Environment: ``GATEWAY_*``, plus ``KAFKA_BOOTSTRAP_SERVERS``, ``DATABASE_URL`` and
     ``ROSTER_ADMIN_TOKEN`` (the admin API credential, at least 32 characters)."""
 
-    admin_token: SecretStr = Field(validation_alias="ROSTER_ADMIN_TOKEN")
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=1, le=65535)
-    instance_id: str = Field(default_factory=lambda: uuid4().hex[:12], pattern=r"^[A-Za-z0-9_-]{1,64}$")
-    request_timeout_seconds: float = Field(default=15.0, gt=0, lt=60, description="Okta gives up at 60 s.")
-    retry_after_seconds: int = Field(default=5, ge=1)
-    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    admin_token: SecretStr = Field(
+        validation_alias="ROSTER_ADMIN_TOKEN",
+        description="The admin API's credential, at least 32 characters (`make run` generates one into"
+        " `var/admin-token`).",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the gateway listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port the gateway listens on.")
+    instance_id: str = Field(
+        default_factory=lambda: uuid4().hex[:12],
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="Names this instance's reply topic `gateway.replies.v1.<instance>`; unique per instance"
+        " (default: 12 random hex characters at each start).",
+    )
+    request_timeout_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        lt=60,
+        description="No reply by then: 503 + `Retry-After` (Okta gives up at 60 s).",
+    )
+    retry_after_seconds: int = Field(default=5, ge=1, description="The `Retry-After` every 503 gives.")
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Larger request bodies: 413.")
     # A page travels as one Kafka message (1 MiB at most): 200 full Okta users stay well below it.
-    max_page_size: int = Field(default=200, ge=1, le=500, description="Advertised as filter.maxResults.")
+    max_page_size: int = Field(
+        default=200, ge=1, le=500, description="Page size cap, advertised as `filter.maxResults`."
+    )
     # Okta's "Push Now" sends every member in one PATCH: 10,000 members with display and $ref are ~2 MiB.
-    max_group_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    max_group_body_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=1024, description="Larger `/Groups` request bodies: 413."
+    )
     # Above this many members a PATCH /Groups answers 204 instead of listing them all (RFC 7644 §3.5.2).
-    group_patch_reply_max_members: int = Field(default=1000, ge=0)
-    rate_limit_per_second: float = Field(default=50.0, gt=0, description="Per tenant, per instance.")
-    rate_limit_burst: int = Field(default=200, ge=1)
+    group_patch_reply_max_members: int = Field(
+        default=1000,
+        ge=0,
+        description="A group PATCH answers 200 with the group up to this many members, else 204.",
+    )
+    rate_limit_per_second: float = Field(
+        default=50.0, gt=0, description="Requests per second per tenant, per instance; then 429."
+    )
+    rate_limit_burst: int = Field(default=200, ge=1, description="Requests a tenant may send at once.")
 
     @field_validator("admin_token")
     @classmethod

@@ -3,7 +3,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from servicekit.settings import ConsumingServiceSettings
+from servicekit.settings import BOOTSTRAP_DESCRIPTION, SERVICE_NAME_DESCRIPTION, ConsumingServiceSettings
 
 
 class UsersSettings(ConsumingServiceSettings):
@@ -11,5 +11,9 @@ class UsersSettings(ConsumingServiceSettings):
 
     model_config = SettingsConfigDict(env_prefix="USERS_", extra="ignore", frozen=True)
 
-    service_name: str = "users"
-    kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
+    service_name: str = Field(default="users", description=SERVICE_NAME_DESCRIPTION)
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092",
+        validation_alias="KAFKA_BOOTSTRAP_SERVERS",
+        description=BOOTSTRAP_DESCRIPTION,
+    )
