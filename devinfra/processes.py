@@ -86,6 +86,11 @@ class ManagedProcess:
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def returncode(self) -> int | None:
+        """The exit status once the process has ended, else None."""
+        return None if self._process is None else self._process.poll()
+
     def terminate(self) -> None:
         """SIGTERM once, without waiting: a second one makes uvicorn skip its shutdown."""
         if self.alive() and not self._terminated:

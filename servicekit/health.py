@@ -10,16 +10,15 @@ import asyncio
 import sys
 import urllib.request
 
-from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import text
 
 from servicekit.db import make_engine
+from servicekit.kafka import start_admin
 from servicekit.settings import ConsumingServiceSettings, ServiceSettings
 
 
 async def _kafka_answers(settings: ServiceSettings) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_servers, request_timeout_ms=5000)
-    await admin.start()
+    admin = await start_admin(settings, request_timeout_ms=5000)
     try:
         await admin.list_topics()
     finally:

@@ -1,4 +1,5 @@
-"""Kafka plumbing shared by every process: the producer-side broker and explicit topic creation."""
+"""Kafka plumbing shared by every process: how clients reach the brokers (TLS, SASL), the
+producer-side broker, explicit topic creation."""
 
 from __future__ import annotations
 
@@ -9,14 +10,21 @@ from collections.abc import Iterable
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.conn import create_conn
 from aiokafka.errors import (
+    AuthenticationFailedError,
+    KafkaConnectionError,
     KafkaError,
     MessageSizeTooLargeError,
     RecordTooLargeError,
+    SaslAuthenticationFailed,
     TopicAlreadyExistsError,
     for_code,
 )
+from aiokafka.helpers import create_ssl_context
 from faststream.kafka import KafkaBroker
+from faststream.kafka.security import parse_security
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from contracts.topics import GATEWAY_REPLIES_PREFIX, dead_letter_topic
 from servicekit.messaging import OutboxEntry
@@ -30,11 +38,80 @@ MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 1 MiB default. Producers, topics (``max.message.bytes``) and consumers (fetch size) all allow it."""
 
 
+_SASL = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
+
+
+def client_security(settings: ServiceSettings) -> BaseSecurity | None:
+    """``KAFKA_SECURITY_PROTOCOL`` and its companions as FastStream's security object (which aiokafka's
+    options are derived from, below); None for PLAINTEXT."""
+    if settings.kafka_security_protocol == "PLAINTEXT":
+        return None
+    context = None
+    if settings.kafka_uses_tls:
+        key_password = settings.kafka_ssl_key_password
+        context = create_ssl_context(
+            cafile=settings.kafka_ssl_cafile and str(settings.kafka_ssl_cafile),
+            certfile=settings.kafka_ssl_certfile and str(settings.kafka_ssl_certfile),
+            keyfile=settings.kafka_ssl_keyfile and str(settings.kafka_ssl_keyfile),
+            password=key_password.get_secret_value() if key_password else None,
+        )
+    if not settings.kafka_uses_sasl:
+        return BaseSecurity(ssl_context=context, use_ssl=True)
+    return _SASL[settings.kafka_sasl_mechanism](
+        settings.kafka_sasl_username,
+        settings.kafka_sasl_password.get_secret_value(),
+        ssl_context=context,
+        use_ssl=settings.kafka_uses_tls,
+    )
+
+
+def client_options(settings: ServiceSettings) -> dict[str, Any]:
+    """What every aiokafka client is given: the brokers, and how to reach and authenticate to them."""
+    return {"bootstrap_servers": settings.kafka_servers, **parse_security(client_security(settings))}
+
+
+class KafkaUnreachable(RuntimeError):
+    """No listed broker could be reached: refused, TLS failed, or the credentials were refused."""
+
+
+async def start_admin(settings: ServiceSettings, **options: Any) -> AIOKafkaAdminClient:
+    """A started admin client. aiokafka only logs why each broker failed and then raises "Unable to
+    bootstrap"; a refused password or certificate must say so, as the reason the process stops."""
+    admin = AIOKafkaAdminClient(**client_options(settings), **options)
+    try:
+        await admin.start()
+    except KafkaConnectionError as error:
+        await admin.close()
+        raise KafkaUnreachable(await _why_unreachable(settings)) from error
+    return admin
+
+
+async def _why_unreachable(settings: ServiceSettings) -> str:
+    security = parse_security(client_security(settings))
+    reasons = []
+    for server in settings.kafka_servers:
+        host, _, port = server.rpartition(":")
+        try:
+            connection = await create_conn(host or server, int(port) if host else 9092, **security)
+        except Exception as error:  # what aiokafka logged for this broker
+            if isinstance(error, (SaslAuthenticationFailed, AuthenticationFailedError)):
+                user = settings.kafka_sasl_username
+                reasons.append(f"{server}: authentication failed for KAFKA_SASL_USERNAME={user}: {error}")
+            else:
+                reasons.append(f"{server}: {type(error).__name__}: {error}")
+        else:
+            connection.close()
+            reasons.append(f"{server}: answers now")
+    protocol = settings.kafka_security_protocol
+    return f"cannot reach Kafka (KAFKA_SECURITY_PROTOCOL={protocol}): " + "; ".join(reasons)
+
+
 def make_broker(settings: ServiceSettings, *, client_id: str) -> KafkaBroker:
     # acks=all + idempotence: a publish is acknowledged only once every in-sync replica has it,
     # and producer retries never duplicate a record (docs/architecture.md §3 rule 5).
     return KafkaBroker(
         settings.kafka_servers,
+        security=client_security(settings),
         client_id=client_id,
         acks="all",
         enable_idempotence=True,
@@ -52,8 +129,7 @@ async def ensure_topics(
     """Create missing topics with the configured partitions and replication, and return once every
     partition of every one has a leader; idempotent, and safe for instances starting together."""
     wanted = sorted(set(topics))
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_servers)
-    await admin.start()
+    admin = await start_admin(settings)
     try:
         existing = set(await admin.list_topics())
         missing = [
@@ -127,8 +203,11 @@ def _led(topic: dict[str, Any]) -> bool:
 
 
 async def delete_topics(settings: ServiceSettings, topics: Iterable[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_servers)
-    await admin.start()
+    try:
+        admin = await start_admin(settings)
+    except KafkaUnreachable as error:  # best effort at shutdown
+        log.warning("could not delete topics %s: %s", topics, error)
+        return
     try:
         await admin.delete_topics(list(topics))
     except Exception as error:  # best effort at shutdown
@@ -147,8 +226,8 @@ class TopicDirectory:
     """Which topics exist. A gateway's reply topic is deleted when that instance stops: a reply
     still in an outbox can then never be delivered, and must not hold up the messages behind it."""
 
-    def __init__(self, bootstrap_servers: list[str], *, max_age_seconds: float = 2.0) -> None:
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    def __init__(self, settings: ServiceSettings, *, max_age_seconds: float = 2.0) -> None:
+        self._admin = AIOKafkaAdminClient(**client_options(settings))
         self._started = False
         self._known: set[str] = set()
         self._fetched_at = float("-inf")

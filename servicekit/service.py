@@ -29,6 +29,7 @@ from servicekit.handling import HandlerMap, MessageProcessor, RawRecord
 from servicekit.health_listener import HealthListener
 from servicekit.kafka import (
     MAX_MESSAGE_BYTES,
+    KafkaUnreachable,
     TopicDirectory,
     ensure_topics,
     make_broker,
@@ -72,7 +73,7 @@ class RunningService:
         self.settings = settings
         self.engine: Engine = make_engine(settings.resolved_database_url())
         self.broker: KafkaBroker = make_broker(settings, client_id=definition.name)
-        self._topics = TopicDirectory(settings.kafka_servers)
+        self._topics = TopicDirectory(settings)
         publish_batch = outbox_publisher(self.broker, self._topics)
         self._relay = OutboxRelay(engine=self.engine, publish_batch=publish_batch)
         self._tasks: list[asyncio.Task[None]] = []
@@ -211,3 +212,6 @@ def run_process(
     except SchemaBehind as refusal:
         log.error("%s cannot start: %s", definition.name, refusal)
         sys.exit(3)
+    except KafkaUnreachable as refusal:
+        log.error("%s cannot start: %s", definition.name, refusal)
+        sys.exit(4)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
@@ -88,6 +89,45 @@ class ServiceSettings(RosterSettings):
 
     service_name: str = Field(description=SERVICE_NAME_DESCRIPTION)
     kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092", description=BOOTSTRAP_DESCRIPTION)
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT",
+        validation_alias="KAFKA_SECURITY_PROTOCOL",
+        description="How every Kafka client (producers, consumers, admin) reaches the brokers: TLS (`SSL`,"
+        " `SASL_SSL`), SASL authentication (`SASL_PLAINTEXT`, `SASL_SSL`), both, or neither.",
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        default="SCRAM-SHA-512",
+        validation_alias="KAFKA_SASL_MECHANISM",
+        description="The SASL mechanism, with `SASL_PLAINTEXT` or `SASL_SSL`.",
+    )
+    kafka_sasl_username: str = Field(
+        default="", validation_alias="KAFKA_SASL_USERNAME", description="The SASL user; required with SASL."
+    )
+    kafka_sasl_password: SecretStr = Field(
+        default=SecretStr(""),
+        validation_alias="KAFKA_SASL_PASSWORD",
+        description="The SASL user's password; required with SASL.",
+    )
+    kafka_ssl_cafile: Path | None = Field(
+        default=None,
+        validation_alias="KAFKA_SSL_CAFILE",
+        description="PEM file of the CA the brokers' certificates are checked against (else the system's).",
+    )
+    kafka_ssl_certfile: Path | None = Field(
+        default=None,
+        validation_alias="KAFKA_SSL_CERTFILE",
+        description="PEM client certificate, for brokers that require mutual TLS (with `KAFKA_SSL_KEYFILE`).",
+    )
+    kafka_ssl_keyfile: Path | None = Field(
+        default=None,
+        validation_alias="KAFKA_SSL_KEYFILE",
+        description="PEM private key of the client certificate.",
+    )
+    kafka_ssl_key_password: SecretStr | None = Field(
+        default=None,
+        validation_alias="KAFKA_SSL_KEY_PASSWORD",
+        description="Password of `KAFKA_SSL_KEYFILE`, when the key is encrypted.",
+    )
     topic_partitions: int = Field(default=6, ge=1, description="Partitions of the topics it creates.")
     topic_replication_factor: int = Field(
         default=1, ge=1, description="Replicas of the topics it creates (production: 3)."
@@ -130,8 +170,38 @@ class ServiceSettings(RosterSettings):
         if self.topic_min_insync_replicas > self.topic_replication_factor:
             raise ValueError("topic_min_insync_replicas cannot exceed topic_replication_factor")
         broker_list(self.kafka_bootstrap_servers)  # fails fast on an empty or malformed list
+        self._check_kafka_security()
         make_url(self.resolved_database_url())  # fails fast on a malformed URL
         return self
+
+    def _check_kafka_security(self) -> None:
+        if self.kafka_uses_sasl and not (
+            self.kafka_sasl_username and self.kafka_sasl_password.get_secret_value()
+        ):
+            raise ValueError(
+                f"KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs KAFKA_SASL_USERNAME and "
+                "KAFKA_SASL_PASSWORD"
+            )
+        if (self.kafka_ssl_certfile is None) != (self.kafka_ssl_keyfile is None):
+            raise ValueError("KAFKA_SSL_CERTFILE and KAFKA_SSL_KEYFILE go together (mutual TLS)")
+        files = {
+            "KAFKA_SSL_CAFILE": self.kafka_ssl_cafile,
+            "KAFKA_SSL_CERTFILE": self.kafka_ssl_certfile,
+            "KAFKA_SSL_KEYFILE": self.kafka_ssl_keyfile,
+        }
+        for variable, path in files.items():
+            if path is not None and not self.kafka_uses_tls:
+                raise ValueError(f"{variable} needs KAFKA_SECURITY_PROTOCOL SSL or SASL_SSL")
+            if path is not None and not path.is_file():
+                raise ValueError(f"{variable}={path} is not a readable file")
+
+    @property
+    def kafka_uses_sasl(self) -> bool:
+        return self.kafka_security_protocol.startswith("SASL_")
+
+    @property
+    def kafka_uses_tls(self) -> bool:
+        return self.kafka_security_protocol.endswith("SSL")
 
     @property
     def kafka_servers(self) -> list[str]:

@@ -12,6 +12,7 @@ import importlib
 import inspect
 import os
 import re
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -230,6 +231,19 @@ def setting_variables() -> frozenset[str]:
 
 
 @functools.cache
+def setting_choices() -> frozenset[str]:
+    """The values a setting with a fixed set of choices takes (`SASL_SSL` of `KAFKA_SECURITY_PROTOCOL`):
+    the docs name them beside their variable, and they are values, not variables."""
+    return frozenset(
+        str(choice)
+        for cls in settings_classes()
+        for field in cls.model_fields.values()
+        if typing.get_origin(field.annotation) is typing.Literal
+        for choice in typing.get_args(field.annotation)
+    )
+
+
+@functools.cache
 def code_constants() -> frozenset[str]:
     """UPPER_SNAKE names the Python code defines at module level (`DEFAULT_PAGE_SIZE = 100`): the docs
     cite some beside their module, and those are names of code, not of the environment."""
@@ -246,7 +260,8 @@ def code_constants() -> frozenset[str]:
 def _known(name: str) -> bool:
     if name.startswith("_"):  # the rest of a `<SERVICE>_…` name: some setting ends with it
         return any(variable.endswith(name) for variable in setting_variables())
-    return name in setting_variables() or name in NOT_SETTINGS or name in FOREIGN or name in code_constants()
+    known = setting_variables() | setting_choices() | code_constants()
+    return name in known or name in NOT_SETTINGS or name in FOREIGN
 
 
 # The checks
@@ -348,6 +363,7 @@ def test_the_checks_catch_what_is_not_there() -> None:
     assert _known("GATEWAY_MAX_PAGE_SIZE") and _known("_TOPIC_REPLICATION_FACTOR")
     assert not _known("GATEWAY_MAX_PAGE_SIZES") and not _known("ROSTER_DATABASE_URL")
     assert not _known("_TOPIC_REPLICATION")
+    assert _known("SASL_SSL") and not _known("SASL_TLS")  # a choice of KAFKA_SECURITY_PROTOCOL
     readme = list(named_paths(ROOT / "README.md"))
     assert len(readme) > 50 and any(directory == "services/users/" for _, _, directory in readme)
     assert _sections(ROOT / "docs" / "architecture.md").keys() >= {"1", "2", "3", "4", "5"}

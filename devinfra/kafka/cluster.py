@@ -9,6 +9,7 @@ from pathlib import Path
 
 from devinfra.kafka import registry
 from devinfra.kafka.node import KafkaNode, random_cluster_id
+from devinfra.kafka.secured import SecuredListener
 from devinfra.ports import HOST, free_ports
 from devinfra.processes import Served
 
@@ -29,6 +30,7 @@ class LocalKafka(KafkaNode):
         controller_port: int | None = None,
         heap: str = "512m",
         extra_config: Mapping[str, str] | None = None,
+        secured: SecuredListener | None = None,
     ) -> None:
         spare = (free for free in free_ports(3) if free not in (port, controller_port))
         port = port if port is not None else next(spare)
@@ -43,6 +45,7 @@ class LocalKafka(KafkaNode):
             heap=heap,
             replication=1,
             extra_config=extra_config,
+            secured=secured,
         )
 
 

@@ -14,6 +14,7 @@ from devinfra.kafka import registry
 from devinfra.kafka.errors import KafkaError
 from devinfra.kafka.java import java_command
 from devinfra.kafka.metadata import alive_broker_ids
+from devinfra.kafka.secured import SecuredListener
 from devinfra.ports import HOST, port_is_free
 from devinfra.processes import Served
 
@@ -65,6 +66,7 @@ class KafkaNode(Served):
         heap: str,
         replication: int,
         extra_config: Mapping[str, str] | None = None,
+        secured: SecuredListener | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.node_id = node_id
@@ -76,6 +78,7 @@ class KafkaNode(Served):
         self._cluster_id = cluster_id
         self._replication = replication
         self._extra_config = dict(extra_config or {})
+        self.secured = secured
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -122,7 +125,7 @@ class KafkaNode(Served):
         """The broker configuration this node runs with."""
         replication = str(self._replication)
         min_isr = str(max(1, self._replication - 1))
-        return {
+        properties = {
             "process.roles": "broker,controller",
             "node.id": str(self.node_id),
             "controller.quorum.voters": self._voters,
@@ -145,8 +148,10 @@ class KafkaNode(Served):
             "share.coordinator.state.topic.min.isr": min_isr,
             "share.coordinator.state.topic.num.partitions": _INTERNAL_TOPIC_PARTITIONS,
             "group.initial.rebalance.delay.ms": "0",
-            **self._extra_config,
         }
+        if self.secured is not None:
+            properties.update(self.secured.server_properties(properties))
+        return {**properties, **self._extra_config}
 
     def _write_config(self) -> Path:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -166,6 +171,7 @@ class KafkaNode(Served):
             f"-Dlog4j2.configurationFile={self.data_dir / 'log4j2.properties'}",
             *("kafka.tools.StorageTool", "format", "-t", self._cluster_id),
             *("-c", str(properties), "--ignore-formatted"),
+            *(self.secured.format_arguments() if self.secured else ()),
         ]
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:

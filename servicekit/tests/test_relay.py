@@ -45,7 +45,7 @@ def settings(kafka_bootstrap: str) -> ServiceSettings:
 async def publish_batch(settings: ServiceSettings) -> AsyncIterator[PublishBatch]:
     """The publisher the services use: their broker settings, their topic directory."""
     broker: KafkaBroker = make_broker(settings, client_id="relay-test")
-    directory = TopicDirectory(settings.kafka_servers)
+    directory = TopicDirectory(settings)
     await broker.start()
     try:
         yield outbox_publisher(broker, directory)

@@ -3,15 +3,21 @@ from the environment, else from secret files."""
 
 from __future__ import annotations
 
+import re
+import ssl
 from pathlib import Path
 
 import pytest
+from faststream.security import SASLScram512
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 from sqlalchemy.engine import make_url
 
+from devinfra.tls import make_server_certificate
+from servicekit.kafka import client_options, client_security
 from servicekit.settings import ServiceSettings
 from services.gateway.config import GatewaySettings
+from services.teams.config import TeamsSettings
 from services.users.config import UsersSettings
 
 
@@ -93,4 +99,78 @@ def test_a_named_secrets_directory_that_is_missing_stops_the_start(
 ) -> None:
     monkeypatch.setenv("ROSTER_SECRETS_DIR", str(tmp_path / "not-mounted"))
     with pytest.raises(SettingsError, match=r"ROSTER_SECRETS_DIR=.*not-mounted is not a directory"):
+        UsersSettings()
+
+
+# Kafka security (KAFKA_SECURITY_PROTOCOL and its companions)
+
+
+@pytest.fixture
+def kafka_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for variable in ("PROTOCOL", "MECHANISM", "USERNAME", "PASSWORD", "CAFILE", "CERTFILE", "KEYFILE"):
+        for name in (f"KAFKA_SECURITY_{variable}", f"KAFKA_SASL_{variable}", f"KAFKA_SSL_{variable}"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("ROSTER_SECRETS_DIR", raising=False)
+    return monkeypatch
+
+
+def test_plaintext_is_the_default_and_adds_nothing_to_the_clients(kafka_env: pytest.MonkeyPatch) -> None:
+    settings = ServiceSettings(service_name="s", kafka_bootstrap_servers="k1:9092,k2:9092")
+    assert client_options(settings) == {"bootstrap_servers": ["k1:9092", "k2:9092"]}
+
+
+def test_sasl_ssl_with_scram_reaches_every_client(
+    kafka_env: pytest.MonkeyPatch, secrets: Path, tmp_path: Path
+) -> None:
+    certificate = make_server_certificate(tmp_path / "tls")
+    kafka_env.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    kafka_env.setenv("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512")
+    kafka_env.setenv("KAFKA_SASL_USERNAME", "roster")
+    kafka_env.setenv("KAFKA_SSL_CAFILE", str(certificate.ca_file))
+    (secrets / "kafka_sasl_password").write_text("from-a-file\n")
+    options = client_options(UsersSettings())
+    assert options["security_protocol"] == "SASL_SSL" and options["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert (options["sasl_plain_username"], options["sasl_plain_password"]) == ("roster", "from-a-file")
+    assert isinstance(options["ssl_context"], ssl.SSLContext)
+    assert options["ssl_context"].verify_mode == ssl.CERT_REQUIRED
+    assert isinstance(client_security(UsersSettings()), SASLScram512)  # what the FastStream broker gets
+
+
+def test_sasl_plaintext_sends_no_tls(kafka_env: pytest.MonkeyPatch) -> None:
+    kafka_env.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
+    kafka_env.setenv("KAFKA_SASL_MECHANISM", "PLAIN")
+    kafka_env.setenv("KAFKA_SASL_USERNAME", "roster")
+    kafka_env.setenv("KAFKA_SASL_PASSWORD", "pw")
+    options = client_options(TeamsSettings())
+    assert (options["security_protocol"], options["ssl_context"]) == ("SASL_PLAINTEXT", None)
+
+
+def test_ssl_alone_checks_the_brokers_against_the_system_authorities(kafka_env: pytest.MonkeyPatch) -> None:
+    kafka_env.setenv("KAFKA_SECURITY_PROTOCOL", "SSL")
+    options = client_options(UsersSettings())
+    assert options["security_protocol"] == "SSL" and "sasl_mechanism" not in options
+    assert options["ssl_context"].verify_mode == ssl.CERT_REQUIRED
+
+
+@pytest.mark.parametrize(
+    ("environment", "message"),
+    [
+        ({"KAFKA_SECURITY_PROTOCOL": "SASL_SSL"}, "needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"),
+        (
+            {"KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_SASL_USERNAME": "roster"},
+            "needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD",
+        ),
+        ({"KAFKA_SECURITY_PROTOCOL": "SSL", "KAFKA_SSL_CAFILE": "/nowhere/ca.pem"}, "is not a readable file"),
+        ({"KAFKA_SECURITY_PROTOCOL": "SSL", "KAFKA_SSL_CERTFILE": "/etc/hostname"}, "go together"),
+        ({"KAFKA_SSL_CAFILE": "/etc/hostname"}, "needs KAFKA_SECURITY_PROTOCOL SSL or SASL_SSL"),
+        ({"KAFKA_SECURITY_PROTOCOL": "TLS"}, "'PLAINTEXT', 'SSL', 'SASL_PLAINTEXT' or 'SASL_SSL'"),
+        ({"KAFKA_SASL_MECHANISM": "GSSAPI"}, "'PLAIN', 'SCRAM-SHA-256' or 'SCRAM-SHA-512'"),
+    ],
+)
+def test_an_incomplete_kafka_security_fails_at_start_up(
+    kafka_env: pytest.MonkeyPatch, environment: dict[str, str], message: str
+) -> None:
+    for name, value in environment.items():
+        kafka_env.setenv(name, value)
+    with pytest.raises(ValidationError, match=re.escape(message)):
         UsersSettings()
