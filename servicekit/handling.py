@@ -117,6 +117,7 @@ class MessageProcessor:
         max_attempts: int,
         on_committed: Callable[[], None] = lambda: None,
         skip_unhandled: bool = False,
+        on_dead_lettered: Callable[[str], None] = lambda topic: None,
     ) -> None:
         """``skip_unhandled``: for another service's events — those it does not care about (or,
         tolerant reader, a type newer than its contracts) are acknowledged, not dead-lettered."""
@@ -127,6 +128,7 @@ class MessageProcessor:
         self._on_committed = on_committed
         self._attempts = _Attempts()
         self._skip_unhandled = skip_unhandled
+        self._on_dead_lettered = on_dead_lettered  # told the original topic, for the metrics
         self._handled_types = {message_type.type_name() for message_type in handlers}
 
     def process(self, record: RawRecord) -> None:
@@ -160,6 +162,7 @@ class MessageProcessor:
             _back_off(self._max_attempts)
             raise
         self._attempts.forget(record)
+        self._on_dead_lettered(record.topic)
         self._on_committed()
 
     def _decode(self, record: RawRecord) -> tuple[Envelope, Message, Handler] | None:

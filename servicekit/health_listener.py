@@ -1,15 +1,15 @@
 """A service process's health HTTP listener: ``/livez`` and ``/readyz`` (``servicekit/readiness.py``)
 on ``<SERVICE>_HEALTH_HOST``:``<SERVICE>_HEALTH_PORT``, served on the service's own event loop, so
-a blocked loop fails liveness."""
+a blocked loop fails liveness. Other operational routes (``/metrics``) ride on the same listener."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Generator, Mapping
+from collections.abc import Generator, Mapping, Sequence
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from servicekit.readiness import Check, health_router
 
@@ -22,9 +22,13 @@ class _QuietServer(uvicorn.Server):
 
 
 class HealthListener:
-    def __init__(self, *, host: str, port: int, checks: Mapping[str, Check]) -> None:
+    def __init__(
+        self, *, host: str, port: int, checks: Mapping[str, Check], routers: Sequence[APIRouter] = ()
+    ) -> None:
         app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
         app.include_router(health_router(lambda _request: checks))
+        for router in routers:
+            app.include_router(router)
         config = uvicorn.Config(
             app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -106,7 +106,7 @@ async def _why_unreachable(settings: ServiceSettings) -> str:
     return f"cannot reach Kafka (KAFKA_SECURITY_PROTOCOL={protocol}): " + "; ".join(reasons)
 
 
-def make_broker(settings: ServiceSettings, *, client_id: str) -> KafkaBroker:
+def make_broker(settings: ServiceSettings, *, client_id: str, middlewares: Sequence[Any] = ()) -> KafkaBroker:
     # acks=all + idempotence: a publish is acknowledged only once every in-sync replica has it,
     # and producer retries never duplicate a record (docs/architecture.md §3 rule 5).
     return KafkaBroker(
@@ -120,6 +120,7 @@ def make_broker(settings: ServiceSettings, *, client_id: str) -> KafkaBroker:
         # Also bounds the wait for a topic's metadata: a deleted topic must not stall the relay.
         request_timeout_ms=10_000,
         logger=None,
+        middlewares=tuple(middlewares),  # metrics and tracing (servicekit/metrics.py)
     )
 
 

@@ -37,6 +37,7 @@ from servicekit.kafka import (
     raw_body,
 )
 from servicekit.messaging import purge_settled
+from servicekit.metrics import DatabaseGauge, ServiceMetrics
 from servicekit.migrations import SchemaBehind, SchemaHistory
 from servicekit.relay import OutboxRelay
 from servicekit.settings import ConsumingServiceSettings
@@ -65,6 +66,7 @@ class ServiceDefinition:
     # Other services' event topics: only the handled types matter, the rest is acknowledged.
     listens: Mapping[str, HandlerMap] = field(default_factory=dict)
     periodic: Sequence[Periodic] = ()
+    gauges: Sequence[DatabaseGauge] = ()  # beyond the outbox's, read at each scrape of /metrics
 
 
 class RunningService:
@@ -72,7 +74,11 @@ class RunningService:
         self.definition = definition
         self.settings = settings
         self.engine: Engine = make_engine(settings.resolved_database_url())
-        self.broker: KafkaBroker = make_broker(settings, client_id=definition.name)
+        self.metrics = ServiceMetrics(definition.name)
+        self.metrics.watch_database(self.engine, definition.gauges)
+        self.broker: KafkaBroker = make_broker(
+            settings, client_id=definition.name, middlewares=[self.metrics.kafka_middleware]
+        )
         self._topics = TopicDirectory(settings)
         publish_batch = outbox_publisher(self.broker, self._topics)
         self._relay = OutboxRelay(engine=self.engine, publish_batch=publish_batch)
@@ -92,6 +98,7 @@ class RunningService:
             max_attempts=self.settings.max_delivery_attempts,
             on_committed=self._relay.notify,
             skip_unhandled=skip_unhandled,
+            on_dead_lettered=self.metrics.dead_lettered,
         )
 
         async def consume(message: KafkaMessage) -> None:
@@ -105,7 +112,7 @@ class RunningService:
         group = f"{self.definition.name}.{topic}"
         membership = readiness.GroupMembership(group)
         self._memberships.append(membership)
-        self.broker.subscriber(
+        subscriber = self.broker.subscriber(
             topic,
             group_id=group,
             listener=membership,
@@ -113,7 +120,9 @@ class RunningService:
             ack_policy=AckPolicy.NACK_ON_ERROR,
             decoder=raw_body,
             max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
-        )(consume)
+        )
+        subscriber(consume)
+        self.metrics.consumer_lag.watch(group, subscriber)
 
     def readiness_checks(self) -> dict[str, readiness.Check]:
         relay = readiness.relay_check(
@@ -131,7 +140,10 @@ class RunningService:
     async def start(self) -> None:
         if self.settings.health_port:  # first: live (and saying what it waits for) during start-up
             self._health = HealthListener(
-                host=self.settings.health_host, port=self.settings.health_port, checks=self.readiness_checks()
+                host=self.settings.health_host,
+                port=self.settings.health_port,
+                checks=self.readiness_checks(),
+                routers=[self.metrics.router()],
             )
             await self._health.start()
         # A new database is created; one behind this code stops the start (``roster-migrate``).

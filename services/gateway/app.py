@@ -22,6 +22,7 @@ from services.gateway.config import GatewaySettings
 from services.gateway.http.correlator import ReplyCorrelator, Requester
 from services.gateway.http.errors import install_scim_error_handlers
 from services.gateway.http.ratelimit import TenantRateLimiter
+from services.gateway.metrics import GatewayMetrics
 from services.gateway.owners import Owners
 from services.gateway.schema import SCHEMA
 from services.gateway.scim import discovery, search
@@ -38,7 +39,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     reply_topic = gateway_reply_topic(settings.instance_id)
     # Only the reply topic is ours; the owners' topics are created by their owners with their settings.
     await ensure_topics(settings, [reply_topic], partitions=1)
-    broker = make_broker(settings, client_id=f"gateway-{settings.instance_id}")
+    metrics: GatewayMetrics = app.state.metrics
+    broker = make_broker(
+        settings, client_id=f"gateway-{settings.instance_id}", middlewares=[metrics.kafka_middleware]
+    )
     correlator = ReplyCorrelator()
 
     async def on_reply(message: KafkaMessage) -> None:
@@ -62,6 +66,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         correlator=correlator,
         reply_topic=reply_topic,
         timeout=settings.request_timeout_seconds,
+        on_timeout=metrics.reply_timed_out,
     )
     app.state.owners = Owners.over(requester)
     log.info("gateway %s ready, replies on %s", settings.instance_id, reply_topic)
@@ -84,6 +89,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         app.include_router(module.router)
     health.install(app)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
+    app.state.metrics = GatewayMetrics()
+    app.state.metrics.install(app, settings)
     return app
 
 

@@ -64,6 +64,9 @@ class GatewaySettings(GatewayDatabaseSettings):
         default=50.0, gt=0, description="Requests per second per tenant, per instance; then 429."
     )
     rate_limit_burst: int = Field(default=200, ge=1, description="Requests a tenant may send at once.")
+    metrics_token: SecretStr | None = Field(
+        default=None, description="When set, `/metrics` wants `Authorization: Bearer <it>`."
+    )
 
     @field_validator("admin_token")
     @classmethod

@@ -8,6 +8,7 @@ from contracts.topics import SEATS_EVENTS, USERS_COMMANDS, USERS_EVENTS, USERS_Q
 from servicekit.service import Periodic, ServiceDefinition, run_process
 from services.users.config import UsersSettings
 from services.users.handlers import COMMAND_HANDLERS, QUERY_HANDLERS
+from services.users.pending import SAGA_GAUGES
 from services.users.schema import SCHEMA
 from services.users.seating import SEAT_EVENT_HANDLERS, ask_again_for_lost_decisions
 
@@ -18,6 +19,7 @@ DEFINITION = ServiceDefinition(
     owned_topics=(USERS_COMMANDS, USERS_QUERIES, USERS_EVENTS),
     listens={SEATS_EVENTS: SEAT_EVENT_HANDLERS},
     periodic=(Periodic("sagas asked again for a lost seat decision", 30.0, ask_again_for_lost_decisions),),
+    gauges=SAGA_GAUGES,
 )
 
 

@@ -11,11 +11,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import UniqueConstraint, func
 from sqlmodel import JSON, Column, Field, Session, SQLModel, col, select
 
 from contracts.users import UserRecord
 from servicekit.clock import utc_now
+from servicekit.metrics import DatabaseGauge, seconds_since
 from services.users.domain import user_name_key
 
 
@@ -103,3 +104,23 @@ def stale_changes(session: Session, *, older_than: datetime, limit: int = 500) -
         .with_for_update(skip_locked=True)
     )
     return session.exec(query).all()
+
+
+def _waiting(session: Session) -> float:
+    return float(session.exec(select(func.count()).select_from(PendingChange)).one())
+
+
+def _oldest_waiting_seconds(session: Session) -> float:
+    return seconds_since(session.exec(select(func.min(PendingChange.created_at))).one())
+
+
+SAGA_GAUGES = (
+    DatabaseGauge(
+        "roster_seat_sagas_pending", "Creates and reactivations waiting for a seat decision.", _waiting
+    ),
+    DatabaseGauge(
+        "roster_seat_saga_oldest_pending_seconds",
+        "How long the oldest change has waited for a seat decision (0 when none waits).",
+        _oldest_waiting_seconds,
+    ),
+)

@@ -39,6 +39,7 @@ def _authenticate_tenant(request: Request, authorization: Annotated[str | None, 
             detail="The SCIM token is invalid or has been revoked. Generate a new token in Roster and"
             " update the API token in your identity provider."
         )
+    request.state.tenant = tenant  # for the metrics and logs of this request
     return tenant
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from uuid import UUID
 
 from faststream.kafka import KafkaBroker
@@ -50,8 +51,15 @@ class Requester:
     """Publishes one command or query and waits for its reply."""
 
     def __init__(
-        self, *, broker: KafkaBroker, correlator: ReplyCorrelator, reply_topic: str, timeout: float
+        self,
+        *,
+        broker: KafkaBroker,
+        correlator: ReplyCorrelator,
+        reply_topic: str,
+        timeout: float,
+        on_timeout: Callable[[str], None] = lambda message_type: None,
     ) -> None:
+        self._on_timeout = on_timeout  # told the message type, for the metrics
         self._broker = broker
         self._correlator = correlator
         self._reply_topic = reply_topic
@@ -65,6 +73,7 @@ class Requester:
                 await self._publish(envelope, topic, key)
                 reply = await future
         except TimeoutError as error:
+            self._on_timeout(envelope.type)
             raise ServiceUnavailable(f"no reply to {envelope.type} within {self._timeout:g}s") from error
         finally:
             self._correlator.discard(envelope.correlation_id)

@@ -17,7 +17,7 @@ from scim2_models import Error, SCIMException
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from contracts.rejections import SCIM_ERROR_FOR
+from contracts.rejections import SCIM_ERROR_FOR, RejectionReason
 from contracts.replies import CommandRejected
 from services.gateway.config import GatewaySettings
 from services.gateway.http.correlator import ServiceUnavailable
@@ -99,8 +99,21 @@ def error_response(error: SCIMException, headers: dict[str, str] | None = None) 
     return ScimResponse(body, status_code=error.status, headers=headers)
 
 
+def _refusal_reason(error: SCIMException) -> str | None:
+    """The refusals operators watch per tenant (``roster_requests_refused_total``)."""
+    if isinstance(error, TooManyRequests):
+        return "rate_limit"
+    if isinstance(error, Refused) and error.reason is RejectionReason.SEAT_LIMIT_REACHED:
+        return "seat_limit"
+    return "uniqueness" if error.scim_type == "uniqueness" else None
+
+
 async def _on_scim_exception(request: Request, error: Exception) -> ScimResponse:
     assert isinstance(error, SCIMException)
+    reason = _refusal_reason(error)
+    metrics = getattr(request.app.state, "metrics", None)
+    if reason is not None and metrics is not None:
+        metrics.refused(tenant=getattr(request.state, "tenant", "unknown"), reason=reason)
     return error_response(error, _headers(request, error))
 
 

@@ -1,0 +1,66 @@
+"""The gateway's Prometheus metrics on ``/metrics``: HTTP by route template and status
+(prometheus-fastapi-instrumentator), Kafka (FastStream), requests refused per tenant, reply timeouts.
+
+``/metrics`` sits beside ``/livez``, off the SCIM and admin prefixes. It is unauthenticated unless
+``GATEWAY_METRICS_TOKEN`` is set; either way it should not be exposed on the public listener.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Header
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from prometheus_client import CollectorRegistry, Counter
+from prometheus_fastapi_instrumentator import Instrumentator
+from scim2_models import UnauthorizedException
+
+from servicekit.metrics import PREFIX, metrics_router
+from services.gateway.config import GatewaySettings
+
+_OPERATIONAL_PATHS = ["/metrics", "/livez", "/readyz", "/healthz"]
+
+
+class GatewayMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.kafka_middleware = KafkaPrometheusMiddleware(registry=self.registry, app_name="gateway")
+        self._refused = Counter(
+            f"{PREFIX}_requests_refused",
+            "SCIM requests refused per tenant: rate_limit (429), seat_limit (403), uniqueness (409).",
+            ["tenant", "reason"],
+            registry=self.registry,
+        )
+        self._reply_timeouts = Counter(
+            f"{PREFIX}_gateway_reply_timeouts",
+            "Requests answered 503 because the owning service did not reply in time, by message type.",
+            ["message_type"],
+            registry=self.registry,
+        )
+
+    def refused(self, *, tenant: str, reason: str) -> None:
+        self._refused.labels(tenant, reason).inc()
+
+    def reply_timed_out(self, message_type: str) -> None:
+        self._reply_timeouts.labels(message_type).inc()
+
+    def install(self, app: FastAPI, settings: GatewaySettings) -> None:
+        """HTTP metrics for every route (by template: ``/scim/v2/Users/{user_id}``) and ``/metrics``."""
+        instrumentator = Instrumentator(
+            should_group_status_codes=False,
+            should_ignore_untemplated=True,
+            excluded_handlers=_OPERATIONAL_PATHS,
+            registry=self.registry,
+        )
+        instrumentator.instrument(app)
+        token = settings.metrics_token
+
+        async def scraper_allowed(authorization: Annotated[str | None, Header()] = None) -> None:
+            if token is None:
+                return
+            expected = f"Bearer {token.get_secret_value()}"
+            if not hmac.compare_digest((authorization or "").encode(), expected.encode()):
+                raise UnauthorizedException(detail="Metrics credential missing or wrong.")
+
+        app.include_router(metrics_router(self.registry), dependencies=[Depends(scraper_allowed)])
