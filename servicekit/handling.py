@@ -24,6 +24,7 @@ from contracts.registry import UnknownMessageType, payload_of
 from contracts.rejections import Rejection, RejectionReason
 from contracts.replies import CommandRejected
 from contracts.topics import dead_letter_topic
+from servicekit.logs import log_context
 from servicekit.messaging import already_processed, enqueue, enqueue_envelope, record_processed
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,15 @@ def reply_to(cause: Envelope, message: Message, *, producer: str) -> list[Outgoi
         return []
     envelope = wrap_descendant(message, cause=cause, producer=producer)
     return [Outgoing(topic=cause.reply_to, key=str(cause.correlation_id).encode(), envelope=envelope)]
+
+
+def _log_fields(envelope: Envelope) -> dict[str, object]:
+    return {
+        "tenant": envelope.tenant,
+        "correlation_id": envelope.correlation_id,
+        "message_id": envelope.message_id,
+        "message_type": envelope.type,
+    }
 
 
 def _back_off(attempts: int) -> None:
@@ -141,6 +151,12 @@ class MessageProcessor:
         if decoded is None:
             return
         envelope, payload, handler = decoded
+        with log_context(**_log_fields(envelope)):
+            self._handle_or_give_up(record, envelope, payload, handler)
+
+    def _handle_or_give_up(
+        self, record: RawRecord, envelope: Envelope, payload: Message, handler: Handler
+    ) -> None:
         try:
             self._handle(envelope, payload, handler)
         except Exception as error:
@@ -155,6 +171,10 @@ class MessageProcessor:
         self._on_committed()
 
     def _settle_as_dead(self, record: RawRecord, envelope: Envelope | None, error: Exception) -> None:
+        with log_context(**(_log_fields(envelope) if envelope else {})):
+            self._set_aside(record, envelope, error)
+
+    def _set_aside(self, record: RawRecord, envelope: Envelope | None, error: Exception) -> None:
         try:
             self._dead_letter(record, envelope, error)
         except Exception:

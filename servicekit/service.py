@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from contracts.topics import dead_letter_topic
-from servicekit import health, migrations, readiness
+from servicekit import health, logs, migrations, readiness
 from servicekit.db import make_engine
 from servicekit.handling import HandlerMap, MessageProcessor, RawRecord
 from servicekit.health_listener import HealthListener
@@ -216,7 +216,7 @@ def run_process(
     database and Kafka), ``migrate`` upgrades its database; otherwise serve until signalled."""
     if "--health" in argv:
         sys.exit(health.exit_status(settings))
-    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {definition.name} %(levelname)s %(message)s")
+    logs.configure(service=definition.name, instance=logs.default_instance())
     if argv[:1] == ["migrate"]:
         sys.exit(migrations.migrate_exit_status(definition.schema, settings.resolved_database_url()))
     try:

@@ -72,6 +72,8 @@ def test_no_reply_in_time_is_503_with_retry_after_not_a_hang(stack: Stack) -> No
         assert response.headers["retry-after"] == "7"
         assert response.headers["content-type"].startswith("application/scim+json")
         assert response.json()["status"] == "503"
+        # An Okta admin can quote it: the detail names the request id the answer carries.
+        assert f"Request id: {response.headers['x-request-id']}." in response.json()["detail"]
         assert elapsed < 10
     # The gateway is gone with its reply topic while the late reply still waits in the outbox:
     # that undeliverable reply must not block what comes after it.

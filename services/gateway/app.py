@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from faststream.kafka.annotations import KafkaMessage
 
 from contracts.topics import gateway_reply_topic
-from servicekit import migrations
+from servicekit import logs, migrations
 from servicekit.db import make_engine
 from servicekit.kafka import MAX_MESSAGE_BYTES, delete_topics, ensure_topics, make_broker, raw_body
 from services.gateway import health
@@ -24,6 +24,7 @@ from services.gateway.http.errors import install_scim_error_handlers
 from services.gateway.http.ratelimit import TenantRateLimiter
 from services.gateway.metrics import GatewayMetrics
 from services.gateway.owners import Owners
+from services.gateway.request_context import RequestContext
 from services.gateway.schema import SCHEMA
 from services.gateway.scim import discovery, search
 from services.gateway.scim.groups import routes as groups
@@ -91,6 +92,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     app.state.metrics = GatewayMetrics()
     app.state.metrics.install(app, settings)
+    app.add_middleware(RequestContext)  # outermost: the request id and log fields cover everything
     return app
 
 
@@ -108,8 +110,8 @@ def _schema_ready(settings: GatewaySettings) -> bool:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s gateway %(levelname)s %(message)s")
     settings = GatewaySettings()
+    logs.configure(service="gateway", instance=settings.instance_id)
     if not _schema_ready(settings):
         sys.exit(3)
     uvicorn.run(

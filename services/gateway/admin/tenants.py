@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from scim2_models import NotFoundException, UniquenessException
 from sqlmodel import Session
 
+from servicekit.logs import annotate
 from services.gateway import store
 from services.gateway.admin.access import admin_router
 from services.gateway.http.dependencies import SessionDep
@@ -59,6 +60,7 @@ def _in_transaction(session: Session, action: Callable[[], T]) -> T:
 @router.post("/tenants", status_code=201)
 def create_tenant(body: NewTenant, session: SessionDep) -> TenantOut:
     tenant = _in_transaction(session, lambda: store.create_tenant(session, name=body.name.strip()))
+    annotate(tenant=tenant.id)  # for the audit line (services/gateway/request_context.py)
     return TenantOut(id=tenant.id, name=tenant.name, created_at=tenant.created_at)
 
 

@@ -9,6 +9,7 @@ from fastapi import Depends, Header, Request
 from scim2_models import UnauthorizedException
 from sqlmodel import Session
 
+from servicekit.logs import annotate
 from services.gateway import store
 from services.gateway.http.dependencies import SettingsDep
 from services.gateway.http.errors import TooManyRequests
@@ -39,7 +40,8 @@ def _authenticate_tenant(request: Request, authorization: Annotated[str | None, 
             detail="The SCIM token is invalid or has been revoked. Generate a new token in Roster and"
             " update the API token in your identity provider."
         )
-    request.state.tenant = tenant  # for the metrics and logs of this request
+    request.state.tenant = tenant  # for the metrics of this request
+    annotate(tenant=tenant)
     return tenant
 
 

@@ -15,6 +15,7 @@ from faststream.kafka import KafkaBroker
 
 from contracts.envelope import Envelope, Message, wrap
 from contracts.registry import payload_of
+from servicekit.logs import annotate
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ class Requester:
 
     async def ask(self, message: Message, *, tenant: str, topic: str, key: bytes) -> Message:
         envelope = wrap(message, tenant=tenant, producer="gateway", reply_to=self._reply_topic)
+        annotate(correlation_id=envelope.correlation_id)  # leads from the request id to the services' lines
         future = self._correlator.expect(envelope.correlation_id)
         try:
             async with asyncio.timeout(self._timeout):  # one deadline for publish + reply

@@ -22,6 +22,7 @@ from contracts.replies import CommandRejected
 from services.gateway.config import GatewaySettings
 from services.gateway.http.correlator import ServiceUnavailable
 from services.gateway.http.responses import ScimResponse
+from services.gateway.request_context import quotable
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,8 @@ async def _on_scim_exception(request: Request, error: Exception) -> ScimResponse
     metrics = getattr(request.app.state, "metrics", None)
     if reason is not None and metrics is not None:
         metrics.refused(tenant=getattr(request.state, "tenant", "unknown"), reason=reason)
+    if error.status >= 500:
+        error = error_with_status(error.status, quotable(error.detail or "Roster could not answer."))
     return error_response(error, _headers(request, error))
 
 
@@ -154,14 +157,14 @@ async def _on_validation_error(_request: Request, error: Exception) -> ScimRespo
 async def _on_unavailable(request: Request, error: Exception) -> ScimResponse:
     log.warning("answering 503: %s", error)
     unavailable = Unavailable(
-        detail="Roster is temporarily unable to process this request. Please retry shortly."
+        detail=quotable("Roster is temporarily unable to process this request. Please retry shortly.")
     )
     return error_response(unavailable, _headers(request, unavailable))
 
 
 async def _on_unexpected(_request: Request, error: Exception) -> ScimResponse:
     log.error("unexpected error: %r", error, exc_info=error)
-    detail = "Roster hit an unexpected error. Please retry; if it persists, contact support."
+    detail = quotable("Roster hit an unexpected error. Please retry; if it persists, contact support.")
     # Starlette re-raises after this answer and the server then drops the connection: say so, or a
     # client reusing the keep-alive connection gets a reset on its next request (RFC 9112 §9.6).
     return error_response(error_with_status(500, detail), {"Connection": "close"})

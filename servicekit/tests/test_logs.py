@@ -1,0 +1,94 @@
+"""Structured logs: JSON lines off a terminal with the process's and the handled message's fields,
+text with the same fields on a terminal, and the message processor's lines carrying the message's."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from contracts.envelope import Envelope, wrap
+from contracts.seats import ReserveSeat
+from servicekit import logs
+from servicekit.db import make_engine
+from servicekit.handling import MessageProcessor, RawRecord
+from servicekit.messaging import MESSAGING_TABLES
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def root_handlers() -> Iterator[None]:
+    root = logging.getLogger()
+    saved, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = saved
+    root.setLevel(level)
+
+
+def _lines(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_json_lines_carry_the_process_and_the_context_fields(root_handlers: None) -> None:
+    stream = io.StringIO()
+    logs.configure(service="users", instance="host:1", stream=stream)
+    logging.getLogger("roster.test").info("outside")
+    with logs.log_context(tenant="acme", correlation_id="c-1"):
+        logs.annotate(message_id="m-1")
+        logging.getLogger("roster.test").warning("inside %s", "here")
+    outside, inside = _lines(stream)
+    assert (
+        outside["message"] == "outside" and outside["service"] == "users" and outside["instance"] == "host:1"
+    )
+    assert "tenant" not in outside
+    assert inside["message"] == "inside here" and inside["level"] == "WARNING"
+    assert (inside["tenant"], inside["correlation_id"], inside["message_id"]) == ("acme", "c-1", "m-1")
+    assert "fields" not in inside
+
+
+def test_a_terminal_gets_text_with_the_same_fields(root_handlers: None) -> None:
+    stream = _Terminal()
+    logs.configure(service="gateway", instance="gw0", stream=stream)
+    with logs.log_context(tenant="acme", request_id="r-1"):
+        logging.getLogger("roster.test").info("hello")
+    line = stream.getvalue().strip()
+    assert " gateway INFO roster.test: hello [tenant=acme request_id=r-1]" in line
+
+
+@pytest.fixture
+def engine() -> Iterator[Engine]:
+    created = make_engine("sqlite://")
+    for table in MESSAGING_TABLES:
+        table.__table__.create(created)  # type: ignore[attr-defined]
+    yield created
+    created.dispose()
+
+
+def test_a_failing_message_is_logged_with_its_tenant_correlation_and_message_id(
+    engine: Engine, root_handlers: None
+) -> None:
+    def broken(_session: Session, _envelope: Envelope, _payload: Any) -> list[Any]:
+        raise RuntimeError("database on fire")
+
+    stream = io.StringIO()
+    logs.configure(service="seats", instance="host:2", stream=stream)
+    processor = MessageProcessor(
+        engine=engine, handlers={ReserveSeat: broken}, producer="seats", max_attempts=1
+    )
+    envelope = wrap(ReserveSeat(user_id="u1"), tenant="acme", producer="test")
+    processor.process(RawRecord("seats.commands.v1", 0, 7, b"acme", envelope.to_bytes()))
+    (dead,) = [line for line in _lines(stream) if line["message"].startswith("dead-lettering")]
+    assert dead["tenant"] == "acme" and dead["service"] == "seats"
+    assert dead["correlation_id"] == str(envelope.correlation_id)
+    assert dead["message_id"] == str(envelope.message_id)
+    assert dead["message_type"] == "ReserveSeat"

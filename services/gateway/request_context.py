@@ -1,0 +1,94 @@
+"""Every request's id and log fields, and the admin audit trail.
+
+Each answer carries ``X-Request-ID``: the client's own if it is a sane token (Okta and proxies may
+send one), else one minted here. Every line logged while the request is handled carries it, with
+the tenant once the token is known and the correlation id of the last Kafka conversation the request
+started (servicekit/logs.py), so a quoted request id leads to the services' lines for it.
+
+Each admin change (any admin request but a read) leaves one ``roster.audit`` line: who (the admin
+credential, from which address), what (method and route), on which tenant, and the status.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from uuid import uuid4
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from servicekit.logs import annotate, current, log_context
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+_ADMIN_PREFIX = "/admin/v1"
+_READS = {"GET", "HEAD", "OPTIONS"}
+
+audit_log = logging.getLogger("roster.audit")
+
+
+def request_id_of(headers: list[tuple[bytes, bytes]]) -> str:
+    sent = next((value for name, value in headers if name.lower() == b"x-request-id"), b"")
+    text = sent.decode("latin-1").strip()
+    return text if _SANE_REQUEST_ID.fullmatch(text) else uuid4().hex
+
+
+def quotable(detail: str) -> str:
+    """A 5xx detail with the request id an identity provider's admin can quote to support."""
+    request_id = current("request_id")
+    return f"{detail} Request id: {request_id}." if request_id else detail
+
+
+class RequestContext:
+    """Pure ASGI middleware: the log fields must reach the route's own context (and the threads
+    FastAPI runs sync dependencies in), which a ``BaseHTTPMiddleware`` task would not share."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        request_id = request_id_of(scope["headers"])
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        with log_context(request_id=request_id):
+            try:
+                await self._app(scope, receive, send_with_id)
+            finally:
+                if _is_admin_change(scope):
+                    _audit(scope, status)
+
+
+def _is_admin_change(scope: Scope) -> bool:
+    return str(scope["path"]).startswith(_ADMIN_PREFIX) and scope["method"] not in _READS
+
+
+def _audit(scope: Scope, status: int) -> None:
+    route = scope.get("route")
+    template = getattr(route, "path", scope["path"])
+    tenant = scope.get("path_params", {}).get("tenant_id")
+    if tenant is not None:
+        annotate(tenant=tenant)
+    client = scope.get("client")
+    audit_log.info(
+        "admin %s %s -> %d",
+        scope["method"],
+        template,
+        status,
+        extra={
+            "audit": True,
+            "who": "admin-token",
+            "client": client[0] if client else None,
+            "action": f"{scope['method']} {template}",
+            "status": status,
+        },
+    )

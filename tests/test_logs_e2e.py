@@ -1,0 +1,71 @@
+"""Logs and request ids of the running stack: every answer carries ``X-Request-ID`` (the client's
+if sane, else minted), each admin change leaves an audit line with who, what and the tenant, and no
+token or password sent to Roster appears in any process's log."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.okta import user_body
+from tests.stack import Stack, Tenant
+
+pytestmark = [pytest.mark.slow]
+
+
+def _json_lines(stack: Stack, log_name: str) -> list[dict[str, Any]]:
+    text = (stack.state_dir / "logs" / log_name).read_text(errors="replace")
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def test_every_answer_carries_a_request_id_the_client_may_choose(scim: httpx.Client) -> None:
+    minted = scim.get("/Users", params={"count": "0"})
+    assert len(minted.headers["x-request-id"]) == 32
+    assert scim.get("/Users", params={"count": "0"}).headers["x-request-id"] != minted.headers["x-request-id"]
+    chosen = scim.get("/Users/nobody", headers={"X-Request-ID": "okta-req.42:a_b"})
+    assert chosen.status_code == 404 and chosen.headers["x-request-id"] == "okta-req.42:a_b"
+    for insane in ("has spaces", "x" * 200, "<script>"):
+        refused = scim.get("/Users", params={"count": "0"}, headers={"X-Request-ID": insane})
+        assert refused.headers["x-request-id"] != insane
+        assert len(refused.headers["x-request-id"]) == 32
+
+
+def test_each_admin_change_leaves_an_audit_line(stack: Stack) -> None:
+    request_id = f"audit-{secrets.token_hex(4)}"
+    with stack.admin() as admin:
+        created = admin.post("/tenants", json={"name": request_id}, headers={"X-Request-ID": request_id})
+        tenant_id = created.json()["id"]
+        limit = admin.put(
+            f"/tenants/{tenant_id}/seats", json={"limit": 5}, headers={"X-Request-ID": "seat-" + request_id}
+        )
+        assert limit.status_code == 200, limit.text
+        admin.get("/tenants", headers={"X-Request-ID": "read-" + request_id})
+    lines = [line for line in _json_lines(stack, "gateway-0.log") if line.get("audit")]
+    (create,) = [line for line in lines if line.get("request_id") == request_id]
+    assert create["action"] == "POST /admin/v1/tenants" and create["tenant"] == tenant_id
+    assert create["who"] == "admin-token" and create["status"] == 201 and create["service"] == "gateway"
+    (seats,) = [line for line in lines if line.get("request_id") == "seat-" + request_id]
+    assert seats["action"] == "PUT /admin/v1/tenants/{tenant_id}/seats" and seats["tenant"] == tenant_id
+    assert not [line for line in lines if line.get("request_id") == "read-" + request_id]
+
+
+def test_no_token_or_password_reaches_any_log(stack: Stack, scim: httpx.Client, tenant: Tenant) -> None:
+    password = f"Pw-{secrets.token_urlsafe(12)}"
+    body = user_body("secret.keeper@example.com", password=password)
+    assert scim.post("/Users", json=body).status_code == 201
+    assert scim.post("/Users", json=body).status_code == 409
+    assert scim.post("/Users", json={**body, "userName": ""}).status_code == 400
+    with stack.admin() as admin:
+        rotated = admin.post(f"/tenants/{tenant.id}/tokens").json()["token"]
+    secrets_sent = {"admin token": stack.admin_token, "SCIM token": tenant.token, "new token": rotated}
+    secrets_sent["password"] = password
+    logs = sorted((stack.state_dir / "logs").glob("*.log"))
+    assert logs
+    for log in logs:
+        text = log.read_text(errors="replace")
+        for what, secret in secrets_sent.items():
+            assert secret not in text, f"the {what} is in {log.name}"
