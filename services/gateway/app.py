@@ -15,7 +15,7 @@ from contracts.topics import gateway_reply_topic
 from servicekit import logs, migrations
 from servicekit.db import make_engine
 from servicekit.kafka import MAX_MESSAGE_BYTES, delete_topics, ensure_topics, make_broker, raw_body
-from services.gateway import health
+from services.gateway import events_reference, health
 from services.gateway.admin import default_manager, seats, teams, tenants
 from services.gateway.admin.access import openapi_document
 from services.gateway.config import GatewaySettings
@@ -88,6 +88,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     install_scim_error_handlers(app)
     for module in (users, groups, search, discovery, tenants, seats, teams, default_manager):
         app.include_router(module.router)
+    app.include_router(events_reference.router)
     health.install(app)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     app.state.metrics = GatewayMetrics()

@@ -3,9 +3,13 @@ document promises (every answer it can give, the admin bearer scheme)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from services.gateway.app import create_app
 from services.gateway.config import GatewaySettings
@@ -48,3 +52,11 @@ def test_the_admin_api_documents_its_errors_and_its_bearer_scheme(app: FastAPI) 
             error = responses["400"]["content"]["application/scim+json"]["schema"]
             assert error == {"$ref": "#/components/schemas/Error"}
     assert "detail" in document["components"]["schemas"]["Error"]["properties"]
+
+
+def test_the_events_reference_is_served_as_committed(app: FastAPI) -> None:
+    client = TestClient(app)  # no lifespan: the document needs neither Kafka nor a database
+    served = client.get("/asyncapi.json")
+    assert served.status_code == 200 and served.headers["content-type"] == "application/json"
+    committed = (Path(__file__).parents[3] / "docs" / "asyncapi.json").read_text()
+    assert served.json() == json.loads(committed)
