@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from servicekit.migration_env.messaging_0_1 import create_inbox_and_outbox, drop_inbox_and_outbox
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -25,13 +27,7 @@ BASELINE_TABLES = (
 
 
 def upgrade() -> None:
-    op.create_table(
-        "inbox",
-        sa.Column("message_id", sa.Uuid(), nullable=False),
-        sa.Column("message_type", sa.String(), nullable=False),
-        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("message_id"),
-    )
+    create_inbox_and_outbox()
     op.create_table(
         "known_users",
         sa.Column("tenant", sa.String(), nullable=False),
@@ -44,25 +40,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tenant", "user_id"),
     )
     op.create_index("ix_known_users_tenant_manager", "known_users", ["tenant", "manager_id"], unique=False)
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("topic", sa.String(), nullable=False),
-        sa.Column("key", sa.LargeBinary(), nullable=True),
-        sa.Column("value", sa.LargeBinary(), nullable=False),
-        sa.Column("headers", sa.JSON(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    op.create_index(
-        "ix_outbox_unpublished",
-        "outbox",
-        ["id"],
-        unique=False,
-        sqlite_where=sa.text("published_at IS NULL"),
-        postgresql_where=sa.text("published_at IS NULL"),
-    )
     op.create_table(
         "teams",
         sa.Column("seq", sa.Integer(), nullable=False),
@@ -99,6 +76,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("team_members")
     op.drop_table("teams")
-    op.drop_table("outbox")
     op.drop_table("known_users")
-    op.drop_table("inbox")
+    drop_inbox_and_outbox()

@@ -11,6 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from servicekit.migration_env.messaging_0_1 import create_inbox_and_outbox, drop_inbox_and_outbox
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -29,13 +31,7 @@ BASELINE_TABLES = (
 
 
 def upgrade() -> None:
-    op.create_table(
-        "inbox",
-        sa.Column("message_id", sa.Uuid(), nullable=False),
-        sa.Column("message_type", sa.String(), nullable=False),
-        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("message_id"),
-    )
+    create_inbox_and_outbox()
     op.create_table(
         "manager_defaults",
         sa.Column("tenant", sa.String(), nullable=False),
@@ -43,25 +39,6 @@ def upgrade() -> None:
         sa.Column("first_coach_id", sa.String(), nullable=True),
         sa.Column("effective_id", sa.String(), nullable=True),
         sa.PrimaryKeyConstraint("tenant"),
-    )
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("topic", sa.String(), nullable=False),
-        sa.Column("key", sa.LargeBinary(), nullable=True),
-        sa.Column("value", sa.LargeBinary(), nullable=False),
-        sa.Column("headers", sa.JSON(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    op.create_index(
-        "ix_outbox_unpublished",
-        "outbox",
-        ["id"],
-        unique=False,
-        sqlite_where=sa.text("published_at IS NULL"),
-        postgresql_where=sa.text("published_at IS NULL"),
     )
     op.create_table(
         "pending_user_changes",
@@ -145,6 +122,5 @@ def downgrade() -> None:
     op.drop_table("user_search_index_state")
     op.drop_table("user_managers")
     op.drop_table("pending_user_changes")
-    op.drop_table("outbox")
     op.drop_table("manager_defaults")
-    op.drop_table("inbox")
+    drop_inbox_and_outbox()
