@@ -112,6 +112,14 @@ def _as_roster_role(value: str | None) -> RosterRole | None:
         return None
 
 
+class ManagerVia(StrEnum):
+    """Why a user has the manager they have."""
+
+    REFERENCE = "reference"  # manager.value found a live, active user of the tenant
+    DEFAULT = "default"  # no manager given, or not (yet) provisioned, or inactive: the default manager
+    NONE = "none"  # neither the reference nor a default manager is available
+
+
 class UserRecord(_Data):
     id: str
     profile: UserProfile
@@ -122,14 +130,9 @@ class UserRecord(_Data):
         default=None,
         description="The resolved manager (a user id): from manager_ref, else the tenant's default manager.",
     )
-
-
-class ManagerVia(StrEnum):
-    """Why a user has the manager they have."""
-
-    REFERENCE = "reference"  # manager.value found a live, active user of the tenant
-    DEFAULT = "default"  # no manager given, or not (yet) provisioned, or inactive: the default manager
-    NONE = "none"  # neither the reference nor a default manager is available
+    manager_via: ManagerVia | None = Field(
+        default=None, description="Why the user has that manager; None where the users service did not say."
+    )
 
 
 # Commands

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what `make run` / `make test` need on a fresh Debian machine, and nothing twice:
-# Java 17 + Maven (the local Kafka broker), uv (Python deps from uv.lock), the Kafka jars, PostgreSQL,
+# Java 17 + Maven (the local Kafka broker), Chromium + chromedriver (the console's browser test), uv (Python deps from uv.lock), the Kafka jars, PostgreSQL,
 # and a container engine for the container tier: a Docker engine when one runs, else podman.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +15,8 @@ java_major() { java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | he
 
 if ! command -v java >/dev/null || [ "$(java_major)" -lt 17 ]; then apt_install openjdk-17-jre-headless; fi
 if ! command -v mvn >/dev/null; then apt_install maven; fi
+# The console's browser test drives Debian's Chromium through its chromedriver (Selenium).
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then apt_install chromium chromium-driver; fi
 if ! command -v uv >/dev/null; then python3 -m pip install --quiet --root-user-action=ignore uv; fi
 
 uv sync --frozen --quiet

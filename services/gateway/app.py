@@ -15,8 +15,8 @@ from contracts.topics import gateway_reply_topic
 from servicekit import logs, migrations
 from servicekit.db import make_engine
 from servicekit.kafka import MAX_MESSAGE_BYTES, delete_topics, ensure_topics, make_broker, raw_body
-from services.gateway import events_reference, health
-from services.gateway.admin import default_manager, seats, teams, tenants
+from services.gateway import console, events_reference, health
+from services.gateway.admin import default_manager, people, seats, teams, tenants, tokens
 from services.gateway.admin.access import openapi_document
 from services.gateway.config import GatewaySettings
 from services.gateway.http.correlator import ReplyCorrelator, Requester
@@ -86,9 +86,10 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         per_second=settings.rate_limit_per_second, burst=settings.rate_limit_burst
     )
     install_scim_error_handlers(app)
-    for module in (users, groups, search, discovery, tenants, seats, teams, default_manager):
+    for module in (users, groups, search, discovery, tenants, tokens, seats, teams, default_manager, people):
         app.include_router(module.router)
     app.include_router(events_reference.router)
+    console.install(app, settings)
     health.install(app)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     app.state.metrics = GatewayMetrics()

@@ -67,6 +67,16 @@ class GatewaySettings(GatewayDatabaseSettings):
     metrics_token: SecretStr | None = Field(
         default=None, description="When set, `/metrics` wants `Authorization: Bearer <it>`."
     )
+    # The console's session cookies are signed with a key derived from this and the admin token.
+    console_session_key: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="Signs the console's session cookies (at least 32 characters; the same on every"
+        " instance). Unset: a random key per process, so console sessions end when the gateway restarts.",
+    )
+    console_session_minutes: int = Field(
+        default=480, ge=1, le=7 * 24 * 60, description="How long a console sign-in lasts."
+    )
 
     @field_validator("admin_token")
     @classmethod

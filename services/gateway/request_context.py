@@ -5,8 +5,9 @@ send one), else one minted here. Every line logged while the request is handled 
 the tenant once the token is known and the correlation id of the last Kafka conversation the request
 started (servicekit/logs.py), so a quoted request id leads to the services' lines for it.
 
-Each admin change (any admin request but a read) leaves one ``roster.audit`` line: who (the admin
-credential, from which address), what (method and route), on which tenant, and the status.
+Each admin change (any admin request but a read, and any console form) leaves one ``roster.audit``
+line: who (the admin credential, or a console session, from which address), what (method and route),
+on which tenant, and the status.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from servicekit.logs import annotate, current, log_context
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 _ADMIN_PREFIX = "/admin/v1"
+_CONSOLE_PREFIX = "/console/"
 _READS = {"GET", "HEAD", "OPTIONS"}
 
 audit_log = logging.getLogger("roster.audit")
@@ -69,7 +71,9 @@ class RequestContext:
 
 
 def _is_admin_change(scope: Scope) -> bool:
-    return str(scope["path"]).startswith(_ADMIN_PREFIX) and scope["method"] not in _READS
+    """The admin API's changes, and the console's forms (its sign-ins too), which change through it."""
+    path = str(scope["path"])
+    return path.startswith((_ADMIN_PREFIX, _CONSOLE_PREFIX)) and scope["method"] not in _READS
 
 
 def _audit(scope: Scope, status: int) -> None:
@@ -86,7 +90,7 @@ def _audit(scope: Scope, status: int) -> None:
         status,
         extra={
             "audit": True,
-            "who": "admin-token",
+            "who": "console-session" if str(scope["path"]).startswith(_CONSOLE_PREFIX) else "admin-token",
             "client": client[0] if client else None,
             "action": f"{scope['method']} {template}",
             "status": status,

@@ -55,6 +55,10 @@ class TenantNameTaken(ValueError):
     pass
 
 
+class TokenNotFound(LookupError):
+    pass
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -121,6 +125,23 @@ def revoke_tokens(session: Session, *, tenant_id: str) -> int:
         token.revoked_at = _now()
         session.add(token)
     return len(tokens)
+
+
+def active_tokens(session: Session, *, tenant_id: str) -> Sequence[ScimToken]:
+    """The tenant's tokens still in force, oldest first (their hashes never leave the gateway)."""
+    get_tenant(session, tenant_id=tenant_id)
+    query = select(ScimToken).where(ScimToken.tenant_id == tenant_id, col(ScimToken.revoked_at).is_(None))
+    return session.exec(query.order_by(col(ScimToken.created_at), col(ScimToken.id))).all()
+
+
+def revoke_token(session: Session, *, tenant_id: str, token_id: int) -> None:
+    """One token, e.g. the old one after the identity provider was switched over to a new one."""
+    get_tenant(session, tenant_id=tenant_id)
+    token = session.get(ScimToken, token_id)
+    if token is None or token.tenant_id != tenant_id or token.revoked_at is not None:
+        raise TokenNotFound(f"tenant {tenant_id!r} has no active token with id {token_id}")
+    token.revoked_at = _now()
+    session.add(token)
 
 
 def rotate_token(session: Session, *, tenant_id: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlmodel import Session
 
@@ -21,6 +22,7 @@ from contracts.topics import USERS_EVENTS, tenant_key
 from contracts.users import (
     DefaultManager,
     DefaultManagerChanged,
+    ManagerVia,
     UserCreated,
     UserManagerChanged,
     UserRecord,
@@ -38,6 +40,7 @@ class Relinked:
     """What a user write did to the manager relation."""
 
     manager_id: str | None  # the written user's manager after the transaction
+    manager_via: ManagerVia | None = None  # why: their reference, or the default manager
     changes: list[UserManagerChanged] = field(default_factory=list)
     default_change: DefaultManagerChanged | None = None  # the default moved (first Coach, deactivation…)
 
@@ -45,7 +48,7 @@ class Relinked:
         return [*announce_default(cause, self.default_change), *announce(cause, self.changes)]
 
     def stamp(self, user: UserRecord) -> UserRecord:
-        return user.model_copy(update={"manager_id": self.manager_id})
+        return user.model_copy(update={"manager_id": self.manager_id, "manager_via": self.manager_via})
 
     def stamp_events(self, events: Iterable[Message]) -> list[Message]:
         """UserCreated/UserUpdated carry the user as the transaction leaves them."""
@@ -155,8 +158,8 @@ def _concerned(
 
 def _resolve_own(
     session: Session, tenant: str, resolve: _Resolver, user_id: str, after: UserRecord | None
-) -> tuple[str | None, UserManagerChanged | None]:
-    """The written user's manager, and its change (announced as the IdP's: its own write)."""
+) -> tuple[UserManagerRow | None, UserManagerChanged | None]:
+    """The written user's manager row, and its change (announced as the IdP's: its own write)."""
     if after is None:
         # A deleted user has no manager any more; their UserDeleted says it all.
         manager_store.forget(session, tenant=tenant, user_id=user_id)
@@ -166,7 +169,7 @@ def _resolve_own(
     _set_reference(own, manager_rules.reference_of(after))
     change = _apply(own, resolve(user_id, own.reference), ChangeSource.SCIM)
     manager_store.save(session, rows=[own])
-    return own.manager_id, change
+    return own, change
 
 
 def _resolve_again(
@@ -205,7 +208,7 @@ def user_written(
     _record_first_coach(session, defaults, written, after)
     default_moved = _refresh_effective(session, defaults)
     resolve = _Resolver(session, tenant, defaults.effective_id)
-    manager_id, own_change = _resolve_own(session, tenant, resolve, written.id, after)
+    own, own_change = _resolve_own(session, tenant, resolve, written.id, after)
     others = _concerned(session, tenant, written.id, (before, after))
     changes = [own_change, *_resolve_again(session, tenant, resolve, others)]
     if default_moved:
@@ -218,7 +221,7 @@ def user_written(
         else None
     )
     return Relinked(
-        manager_id=manager_id,
+        **_resolved(own),
         changes=[change for change in changes if change is not None],
         default_change=moved,
     )
@@ -296,7 +299,10 @@ def with_managers(session: Session, *, tenant: str, users: Iterable[UserRecord])
     """The users as replies show them: with their resolved manager."""
     users = list(users)
     rows = manager_store.links(session, tenant=tenant, user_ids=[user.id for user in users])
-    return [
-        user.model_copy(update={"manager_id": row.manager_id if (row := rows.get(user.id)) else None})
-        for user in users
-    ]
+    return [user.model_copy(update=_resolved(rows.get(user.id))) for user in users]
+
+
+def _resolved(row: UserManagerRow | None) -> dict[str, Any]:
+    if row is None:
+        return {"manager_id": None, "manager_via": None}
+    return {"manager_id": row.manager_id, "manager_via": ManagerVia(row.via)}

@@ -44,12 +44,12 @@ class Revoked(BaseModel):
     revoked: int
 
 
-def _in_transaction(session: Session, action: Callable[[], T]) -> T:
+def in_transaction(session: Session, action: Callable[[], T]) -> T:
     try:
         result = action()
         session.commit()
         return result
-    except store.TenantNotFound as error:
+    except (store.TenantNotFound, store.TokenNotFound) as error:
         session.rollback()
         raise NotFoundException(detail=str(error)) from None
     except store.TenantNameTaken as error:
@@ -59,7 +59,7 @@ def _in_transaction(session: Session, action: Callable[[], T]) -> T:
 
 @router.post("/tenants", status_code=201)
 def create_tenant(body: NewTenant, session: SessionDep) -> TenantOut:
-    tenant = _in_transaction(session, lambda: store.create_tenant(session, name=body.name.strip()))
+    tenant = in_transaction(session, lambda: store.create_tenant(session, name=body.name.strip()))
     annotate(tenant=tenant.id)  # for the audit line (services/gateway/request_context.py)
     return TenantOut(id=tenant.id, name=tenant.name, created_at=tenant.created_at)
 
@@ -72,19 +72,26 @@ def list_tenants(session: SessionDep) -> list[TenantOut]:
     ]
 
 
+@router.get("/tenants/{tenant_id}")
+def get_tenant(tenant_id: str, session: SessionDep) -> TenantOut:
+    tenant = in_transaction(session, lambda: store.get_tenant(session, tenant_id=tenant_id))
+    active = len(store.active_tokens(session, tenant_id=tenant_id))
+    return TenantOut(id=tenant.id, name=tenant.name, created_at=tenant.created_at, active_tokens=active)
+
+
 @router.post("/tenants/{tenant_id}/tokens", status_code=201)
 def issue_token(tenant_id: str, session: SessionDep) -> IssuedToken:
-    token = _in_transaction(session, lambda: store.issue_token(session, tenant_id=tenant_id))
+    token = in_transaction(session, lambda: store.issue_token(session, tenant_id=tenant_id))
     return IssuedToken(tenant_id=tenant_id, token=token)
 
 
 @router.post("/tenants/{tenant_id}/tokens/rotate", status_code=201)
 def rotate_token(tenant_id: str, session: SessionDep) -> IssuedToken:
-    token = _in_transaction(session, lambda: store.rotate_token(session, tenant_id=tenant_id))
+    token = in_transaction(session, lambda: store.rotate_token(session, tenant_id=tenant_id))
     return IssuedToken(tenant_id=tenant_id, token=token)
 
 
 @router.delete("/tenants/{tenant_id}/tokens")
 def revoke_tokens(tenant_id: str, session: SessionDep) -> Revoked:
-    count = _in_transaction(session, lambda: store.revoke_tokens(session, tenant_id=tenant_id))
+    count = in_transaction(session, lambda: store.revoke_tokens(session, tenant_id=tenant_id))
     return Revoked(tenant_id=tenant_id, revoked=count)

@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from servicekit.logs import annotate
 from services.gateway import store
+from services.gateway.config import GatewaySettings
 from services.gateway.http.dependencies import SettingsDep
 from services.gateway.http.errors import TooManyRequests
 from services.gateway.http.ratelimit import TenantRateLimiter
@@ -45,10 +46,13 @@ def _authenticate_tenant(request: Request, authorization: Annotated[str | None, 
     return tenant
 
 
+def is_admin_token(settings: GatewaySettings, token: str) -> bool:
+    """Compared in constant time (the admin API's bearer token, the console's sign-in)."""
+    return hmac.compare_digest(token.encode(), settings.admin_token.get_secret_value().encode())
+
+
 def _authenticate_admin(settings: SettingsDep, authorization: Annotated[str | None, Header()] = None) -> None:
-    token = bearer_token(authorization) or ""
-    expected = settings.admin_token.get_secret_value()
-    if not hmac.compare_digest(token.encode(), expected.encode()):
+    if not is_admin_token(settings, bearer_token(authorization) or ""):
         raise UnauthorizedException(detail="Admin credential missing or wrong.")
 
 

@@ -137,6 +137,7 @@ def test_reports_created_before_their_manager_get_the_default_then_are_relinked(
     by_number = create(harness, "r1@x.com", ref="E-42")
     by_email = create(harness, "r2@x.com", ref="Boss@X.COM")
     assert (by_number.manager_id, by_email.manager_id) == (coach.id, coach.id)
+    assert (by_number.manager_via, by_email.manager_via) == (DEFAULT, DEFAULT)
     created = [event.user for _, event in events(harness) if isinstance(event, UserCreated)]
     assert [user.manager_id for user in created] == [None, coach.id, coach.id]
     assert manager_changes(harness) == [
@@ -158,9 +159,11 @@ def test_reports_created_before_their_manager_get_the_default_then_are_relinked(
         ]
     )
     relinked = read(harness, by_number)
-    assert (relinked.manager_id, relinked.version) == (boss.id, 1)  # derived state: same ETag
+    assert (relinked.manager_id, relinked.manager_via, relinked.version) == (boss.id, REF, 1)  # same ETag
     page = harness.send(ListUsers(filter='userName eq "r2@x.com"'))
-    assert isinstance(page, UserPage) and [user.manager_id for user in page.users] == [boss.id]
+    assert isinstance(page, UserPage) and [(u.manager_id, u.manager_via) for u in page.users] == [
+        (boss.id, REF)
+    ]
 
 
 def test_a_relinked_user_can_still_be_replaced_at_the_version_the_idp_read(harness: UsersHarness) -> None:

@@ -1,0 +1,26 @@
+"""The operators' web console under ``/console/``: server-rendered pages over the admin API's functions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from services.gateway.config import GatewaySettings
+from services.gateway.console import auth_routes, changes, pages
+from services.gateway.console.rendering import CONSOLE_ERROR_HANDLERS
+from services.gateway.console.sessions import Sessions
+
+STATIC = Path(__file__).parent / "static"
+ROUTERS = (auth_routes.router, pages.router, changes.router)
+
+
+def install(app: FastAPI, settings: GatewaySettings) -> None:
+    app.state.console_sessions = Sessions.from_settings(settings)
+    for router in ROUTERS:
+        app.include_router(router)
+    # The stylesheet only: no page, no tenant data, so it needs no session (the sign-in page uses it).
+    app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
+    for error, handler in CONSOLE_ERROR_HANDLERS.items():
+        app.add_exception_handler(error, handler)

@@ -1,0 +1,71 @@
+"""The console's forms, read into the admin API's own input models where one exists, so a value the
+API refuses is refused here by the same rule; a refusal becomes one sentence on the page."""
+
+from __future__ import annotations
+
+from typing import Literal, TypeVar
+
+from fastapi import Request
+from pydantic import BaseModel, Field, ValidationError, model_validator
+
+from services.gateway.console.access import CSRF_FIELD
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class FormRefused(ValueError):
+    """A form value that does not fit: ``message`` says which and why, for the page."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class SignIn(BaseModel):
+    admin_token: str = Field(min_length=1, max_length=1000)
+
+
+class UserSearch(BaseModel):
+    q: str | None = Field(default=None, max_length=200)
+
+
+class DefaultManagerForm(BaseModel):
+    action: Literal["choose", "clear"]
+    user_id: str | None = Field(default=None, max_length=200)
+
+    @model_validator(mode="after")
+    def _someone_chosen(self) -> DefaultManagerForm:
+        if self.action == "choose" and self.user_id is None:
+            raise ValueError("choose a user to make default manager")
+        return self
+
+
+class TokenChoice(BaseModel):
+    token_id: int = Field(ge=1)
+
+
+LABELS = {
+    "admin_token": "Admin token",
+    "q": "Search",
+    "limit": "Seat limit",
+    "user_id": "User",
+    "token_id": "Token",
+    "action": "Action",
+}
+
+
+def parsed(model: type[Model], values: dict[str, str]) -> Model:
+    """``values`` as ``model``; empty fields count as not given."""
+    given = {name: value for name, value in values.items() if value.strip() and name != CSRF_FIELD}
+    try:
+        return model.model_validate(given)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else ""
+        reason = str(first["msg"]).removeprefix("Value error, ")
+        raise FormRefused(f"{LABELS.get(field, field or 'Form')}: {reason}.") from None
+
+
+async def form_values(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {name: value for name, value in form.items() if isinstance(value, str)}

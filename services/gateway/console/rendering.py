@@ -1,0 +1,103 @@
+"""The console's HTML: one Jinja2 environment, one way to answer a page, and the same page shape for
+every refusal (a console route never answers with SCIM JSON)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+from scim2_models import SCIMException
+
+from services.gateway.console.access import ConsoleRefusal, SignInRequired, current_session, sessions_of
+from services.gateway.console.sessions import COOKIE, COOKIE_PATH, ConsoleSession
+from services.gateway.http.correlator import ServiceUnavailable
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).parent / "templates"
+UNAVAILABLE = "A Roster service did not answer in time. Reload the page in a moment."
+
+
+@cache
+def _templates() -> Jinja2Templates:
+    return Jinja2Templates(directory=TEMPLATES)
+
+
+def render(
+    request: Request, template: str, *, session: ConsoleSession | None, status: int = 200, **context: Any
+) -> HTMLResponse:
+    page = _templates().TemplateResponse(
+        request, template, {"session": session, **context}, status_code=status
+    )
+    page.headers["Cache-Control"] = "no-store"  # pages hold tenant data and CSRF tokens
+    return page
+
+
+def set_session_cookie(request: Request, response: Response, cookie: str) -> None:
+    response.set_cookie(
+        COOKIE,
+        cookie,
+        max_age=sessions_of(request).max_age_seconds,
+        path=COOKIE_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+
+
+def clear_session_cookie(request: Request, response: Response) -> None:
+    response.delete_cookie(
+        COOKIE, path=COOKIE_PATH, httponly=True, samesite="strict", secure=request.url.scheme == "https"
+    )
+
+
+def redirect(location: str) -> RedirectResponse:
+    return RedirectResponse(location, status_code=303)
+
+
+def refusal_page(request: Request, status: int, message: str) -> HTMLResponse:
+    return render(request, "refused.html", session=current_session(request), status=status, message=message)
+
+
+async def _on_sign_in_required(_request: Request, error: Exception) -> Response:
+    assert isinstance(error, SignInRequired)
+    return redirect(error.location)
+
+
+async def _on_refusal(request: Request, error: Exception) -> Response:
+    assert isinstance(error, ConsoleRefusal)
+    return refusal_page(request, error.status, error.message)
+
+
+CONSOLE_ERROR_HANDLERS: dict[
+    type[Exception], Callable[[Request, Exception], Coroutine[Any, Any, Response]]
+] = {
+    SignInRequired: _on_sign_in_required,
+    ConsoleRefusal: _on_refusal,
+}
+
+
+class ConsoleRoute(APIRoute):
+    """What the admin functions a console route calls raise (an unknown tenant, an owner's refusal, a
+    service that did not answer) becomes a console page with the same status."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def handle_as_page(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except SCIMException as error:
+                return refusal_page(request, error.status, error.detail or "Request refused.")
+            except ServiceUnavailable as error:
+                log.warning("console answering 503: %s", error)
+                return refusal_page(request, 503, UNAVAILABLE)
+
+        return handle_as_page

@@ -1,0 +1,155 @@
+"""Console pages and forms on the real gateway app and database, with Kafka unreachable: the gateway's
+own data (tenants, tokens) in full, and every form's refusal of a bad value, shown on the page, with
+nothing changed."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from sqlmodel import Session
+
+from services.gateway import store
+from services.gateway.console.tests.conftest import Console, csrf_of, signed_in
+
+
+def _alert(page: str) -> str:
+    found = re.search(r'role="alert">([^<]*)<', page)
+    assert found, page
+    return html.unescape(found.group(1))
+
+
+def test_tenants_show_name_active_tokens_and_seats_unavailable_while_the_seats_service_is_down(
+    console: Console,
+) -> None:
+    client, _ = signed_in(console)
+    page = client.get("/console/tenants")
+    assert page.status_code == 200
+    assert page.headers["cache-control"] == "no-store"
+    row = page.text[page.text.index("Initech") :]
+    assert "unavailable" in row[: row.index("</tr>")]
+    assert re.search(r"<td>1</td>", row[: row.index("</tr>")])
+
+
+def test_a_new_token_is_shown_once_and_works_then_revoked_alone(console: Console) -> None:
+    client, csrf = signed_in(console)
+    path = f"/console/tenants/{console.tenant_id}/tokens"
+    issued = client.post(f"{path}/issue", data={"csrf_token": csrf})
+    assert issued.status_code == 200
+    new_token = re.search(r'id="new-token">(rst_[^<]+)<', issued.text)
+    assert new_token
+    with Session(console.engine) as session:
+        assert store.tenant_for_token(session, token=new_token.group(1)) == console.tenant_id
+    first, second = console.active_tokens()
+    again = client.get(path).text
+    assert new_token.group(1) not in again and f"Revoke #{second}" in again
+
+    revoked = client.post(f"{path}/revoke", data={"csrf_token": csrf, "token_id": str(first)})
+    assert (revoked.status_code, revoked.headers["location"]) == (303, f"{path}?notice=revoked")
+    assert console.active_tokens() == [second]
+    with Session(console.engine) as session:
+        assert store.tenant_for_token(session, token=console.scim_token) is None
+    assert "Token revoked." in client.get(revoked.headers["location"]).text
+
+
+def test_rotate_leaves_only_the_new_token_and_revoke_all_leaves_none(console: Console) -> None:
+    client, csrf = signed_in(console)
+    path = f"/console/tenants/{console.tenant_id}/tokens"
+    rotated = client.post(f"{path}/rotate", data={"csrf_token": csrf})
+    assert rotated.status_code == 200 and "Every other token is revoked" in rotated.text
+    [only] = console.active_tokens()
+    assert f"Revoke #{only}" in rotated.text
+    assert client.post(f"{path}/revoke-all", data={"csrf_token": csrf}).status_code == 303
+    assert console.active_tokens() == []
+    assert "No active token" in client.get(path).text
+
+
+@pytest.mark.parametrize(
+    ("token_id", "status", "reason"),
+    [
+        ("", 400, "Token: Field required."),
+        ("abc", 400, "Token: Input should be a valid integer"),
+        ("0", 400, "Token: Input should be greater than or equal to 1."),
+        ("999", 404, "has no active token with id 999"),
+    ],
+)
+def test_revoking_a_token_that_is_not_one_changes_nothing(
+    console: Console, token_id: str, status: int, reason: str
+) -> None:
+    client, csrf = signed_in(console)
+    answer = client.post(
+        f"/console/tenants/{console.tenant_id}/tokens/revoke", data={"csrf_token": csrf, "token_id": token_id}
+    )
+    assert answer.status_code == status
+    assert reason in _alert(answer.text)
+    assert len(console.active_tokens()) == 1
+
+
+@pytest.mark.parametrize(
+    ("limit", "reason"),
+    [
+        ("", "Seat limit: Field required."),
+        ("-1", "Seat limit: Input should be greater than or equal to 0."),
+        ("many", "Seat limit: Input should be a valid integer"),
+        ("2.5", "Seat limit: Input should be a valid integer"),
+    ],
+)
+def test_a_bad_seat_limit_is_refused_on_the_page_before_any_service_is_asked(
+    console: Console, limit: str, reason: str
+) -> None:
+    client, csrf = signed_in(console)
+    answer = client.post(
+        f"/console/tenants/{console.tenant_id}/seats", data={"csrf_token": csrf, "limit": limit}
+    )
+    assert answer.status_code == 400
+    assert _alert(answer.text).startswith(reason)
+    assert 'name="limit"' in answer.text  # the form is still there to correct
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        ({"action": "choose"}, "Form: choose a user to make default manager."),
+        ({"action": "promote", "user_id": "u1"}, "Action: Input should be 'choose' or 'clear'."),
+        ({}, "Action: Field required."),
+    ],
+)
+def test_a_bad_default_manager_form_is_refused_on_the_page(
+    console: Console, data: dict[str, str], reason: str
+) -> None:
+    client, csrf = signed_in(console)
+    answer = client.post(
+        f"/console/tenants/{console.tenant_id}/default-manager", data={"csrf_token": csrf, **data}
+    )
+    assert answer.status_code == 400
+    assert _alert(answer.text) == reason
+    assert "The users service did not answer" in answer.text
+
+
+def test_a_search_too_long_is_refused_on_the_page(console: Console) -> None:
+    client, _ = signed_in(console)
+    answer = client.get(f"/console/tenants/{console.tenant_id}/users", params={"q": "x" * 201})
+    assert answer.status_code == 400
+    assert _alert(answer.text) == "Search: String should have at most 200 characters."
+
+
+def test_pages_that_need_a_service_say_it_did_not_answer(console: Console) -> None:
+    client, _ = signed_in(console)
+    for page in ("users", "teams", "org"):
+        answer = client.get(f"/console/tenants/{console.tenant_id}/{page}")
+        assert answer.status_code == 503, page
+        assert "did not answer in time" in _alert(answer.text)
+    seats = client.get(f"/console/tenants/{console.tenant_id}/seats")
+    assert seats.status_code == 200 and "unavailable" in seats.text
+
+
+def test_an_unknown_tenant_is_a_404_page(console: Console) -> None:
+    client, csrf = signed_in(console)
+    for page in ("users", "teams", "org", "default-manager", "seats", "tokens"):
+        answer = client.get(f"/console/tenants/nope/{page}")
+        assert answer.status_code == 404, page
+        assert _alert(answer.text) == "no tenant with id 'nope'"
+    answer = client.post("/console/tenants/nope/tokens/issue", data={"csrf_token": csrf})
+    assert answer.status_code == 404 and answer.headers["content-type"].startswith("text/html")
+    assert csrf_of(answer.text) == csrf  # still signed in: the page offers sign-out

@@ -1,0 +1,86 @@
+"""The admin API's token routes one by one, on the real app and database (SQLite and PostgreSQL); tokens
+are the gateway's own, so no service is involved."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from servicekit import migrations
+from servicekit.db import make_engine
+from services.gateway import store
+from services.gateway.app import create_app
+from services.gateway.config import GatewaySettings
+from services.gateway.schema import SCHEMA
+
+ADMIN_TOKEN = "admin-" + "t" * 32
+
+
+@pytest.fixture
+def admin(database_url: str) -> Iterator[TestClient]:
+    settings = GatewaySettings.model_validate(
+        {"ROSTER_ADMIN_TOKEN": ADMIN_TOKEN, "database_url": database_url}
+    )
+    engine = make_engine(database_url)
+    migrations.upgrade(engine, SCHEMA)
+    app = create_app(settings)
+    app.state.engine = engine  # start-up (Kafka) skipped: these routes ask no service
+    try:
+        yield TestClient(app, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    finally:
+        engine.dispose()
+
+
+def _tenant_of(admin: TestClient, scim_token: str) -> str | None:
+    with Session(admin.app.state.engine) as session:  # type: ignore[attr-defined]
+        return store.tenant_for_token(session, token=scim_token)
+
+
+def test_tokens_are_listed_without_their_value_and_revoked_one_at_a_time(admin: TestClient) -> None:
+    tenant = admin.post("/admin/v1/tenants", json={"name": "Acme"}).json()["id"]
+    old, new = (admin.post(f"/admin/v1/tenants/{tenant}/tokens").json()["token"] for _ in range(2))
+    listed = admin.get(f"/admin/v1/tenants/{tenant}/tokens").json()
+    first, second = (token["id"] for token in listed["tokens"])
+    assert set(listed["tokens"][0]) == {"id", "created_at"}
+    assert admin.get(f"/admin/v1/tenants/{tenant}").json()["active_tokens"] == 2
+
+    answer = admin.delete(f"/admin/v1/tenants/{tenant}/tokens/{first}")
+    assert (answer.status_code, answer.json()) == (200, {"tenant_id": tenant, "token_id": first})
+    assert (_tenant_of(admin, old), _tenant_of(admin, new)) == (None, tenant)
+    assert [token["id"] for token in admin.get(f"/admin/v1/tenants/{tenant}/tokens").json()["tokens"]] == [
+        second
+    ]
+
+
+def test_revoking_a_token_that_is_not_an_active_one_of_the_tenant_is_404_and_changes_nothing(
+    admin: TestClient,
+) -> None:
+    acme, other = (
+        admin.post("/admin/v1/tenants", json={"name": name}).json()["id"] for name in ("Acme", "Other")
+    )
+    acme_token = admin.post(f"/admin/v1/tenants/{acme}/tokens").json()["token"]
+    [acme_id] = [token["id"] for token in admin.get(f"/admin/v1/tenants/{acme}/tokens").json()["tokens"]]
+    revoked = admin.post(f"/admin/v1/tenants/{other}/tokens").json()["token"]
+    [revoked_id] = [token["id"] for token in admin.get(f"/admin/v1/tenants/{other}/tokens").json()["tokens"]]
+    admin.delete(f"/admin/v1/tenants/{other}/tokens/{revoked_id}")
+
+    for tenant, token_id in ((other, acme_id), (other, revoked_id), (acme, 10_000), ("nope", acme_id)):
+        answer = admin.delete(f"/admin/v1/tenants/{tenant}/tokens/{token_id}")
+        assert answer.status_code == 404, (tenant, token_id)
+        assert answer.json()["status"] == "404"
+    assert admin.delete(f"/admin/v1/tenants/{acme}/tokens/first").status_code == 400
+    assert _tenant_of(admin, acme_token) == acme and _tenant_of(admin, revoked) is None
+    assert admin.get("/admin/v1/tenants/nope").status_code == 404
+    assert admin.get("/admin/v1/tenants/nope/tokens").status_code == 404
+
+
+def test_the_new_admin_routes_are_in_the_openapi_document(admin: TestClient) -> None:
+    paths = admin.get("/openapi.json").json()["paths"]
+    assert {"get", "post", "delete"} <= set(paths["/admin/v1/tenants/{tenant_id}/tokens"])
+    assert "delete" in paths["/admin/v1/tenants/{tenant_id}/tokens/{token_id}"]
+    assert "get" in paths["/admin/v1/tenants/{tenant_id}/users"]
+    assert "get" in paths["/admin/v1/tenants/{tenant_id}/manager-tree"]
+    assert not any(path.startswith("/console") for path in paths)
