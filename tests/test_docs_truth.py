@@ -45,6 +45,7 @@ NOT_SETTINGS = {
     # Make variables (Makefile).
     "PYTEST_ARGS": "make test",
     "ROSTER_PROPERTY_EXAMPLES": "services/users/tests/test_search_properties.py",
+    "ROSTER_CONSOLE_SCREENSHOTS": "tests/test_console_browser.py",
     "BENCH_ARGS": "make bench",
     "LOOKUP_BENCH_ARGS": "make bench",
     "GROUP_BENCH_ARGS": "make bench",

@@ -2,7 +2,7 @@
 
 A user whose manager is not among the users given (none, or beyond the users read) is a root. References
 may form a cycle (A's manager.value names B, B's names A: the IdP's data, not ours to police), so users
-no root reaches start trees of their own, the earliest first.
+no root reaches hang from a member of their cycle, which starts a tree of its own.
 """
 
 from __future__ import annotations
@@ -31,7 +31,17 @@ def org_chart(users: Sequence[AdminUser]) -> list[OrgNode]:
         return OrgNode(user=user, reports=below)
 
     roots = [grow(user) for user in users if is_root(user)]
-    for user in users:  # only members of a cycle are left
+    by_id = {user.id: user for user in users}
+    for user in users:  # only cycles, and those below them, are left
         if user.id not in placed:
-            roots.append(grow(user))
+            roots.append(grow(_cycle_entry(user, by_id)))
     return roots
+
+
+def _cycle_entry(user: AdminUser, by_id: dict[str, AdminUser]) -> AdminUser:
+    """The first user met twice walking up from ``user``: a member of the cycle above them."""
+    seen: set[str] = set()
+    while user.id not in seen:
+        seen.add(user.id)
+        user = by_id[user.manager_id or user.id]
+    return user

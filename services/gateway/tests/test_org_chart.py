@@ -35,3 +35,14 @@ def test_a_manager_not_among_the_users_makes_a_root() -> None:
 def test_a_cycle_is_drawn_once_from_its_earliest_member() -> None:
     people = [_person("root", None), _person("x", "y"), _person("y", "x"), _person("self", "self")]
     assert _shape(org_chart(people)) == [("root", []), ("self", []), ("x", [("y", [])])]
+
+
+def test_users_below_a_cycle_hang_from_it() -> None:
+    # The default manager's own manager may be a report of theirs: Vera → Carl (default) → Vera.
+    people = [
+        _person("anna", "vera"),
+        _person("carl", "vera"),
+        _person("ned", "carl"),
+        _person("vera", "carl"),
+    ]
+    assert _shape(org_chart(people)) == [("vera", [("anna", []), ("carl", [("ned", [])])])]

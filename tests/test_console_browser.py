@@ -1,0 +1,211 @@
+"""The console in a real browser (Debian's Chromium through its chromedriver, headless) against the whole
+stack: a tenant provisioned over SCIM the way Okta does it, then every page an operator uses.
+
+Screenshots of each page are kept in the test's tmp dir; with ROSTER_CONSOLE_SCREENSHOTS=docs/console
+they are also written there (the ones README.md shows are made this way).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.select import Select
+from selenium.webdriver.support.wait import WebDriverWait
+
+from tests.stack import Stack
+from tests.teams_client import GROUP, create_user
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")  # scripts/bootstrap.sh installs both
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def browser() -> Iterator[WebDriver]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,860"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    driver.implicitly_wait(0)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+class Operator:
+    """The browser as an operator drives it: links and buttons by their visible text, by keyboard-usable
+    elements only (every one is a link, a button or a form field)."""
+
+    def __init__(self, driver: WebDriver, console_url: str, shots: Path) -> None:
+        self.driver = driver
+        self.console_url = console_url
+        self.shots = shots
+
+    def open(self, path: str) -> None:
+        self.driver.get(self.console_url + path)
+
+    def click(self, text: str) -> None:
+        self.driver.find_element(
+            By.XPATH, f"//a[normalize-space()={text!r}] | //button[normalize-space()={text!r}]"
+        ).click()
+
+    def submit(self, field_id: str, value: str, button: str) -> None:
+        field = self.driver.find_element(By.ID, field_id)
+        field.clear()
+        field.send_keys(value)
+        self.click(button)
+
+    def text(self) -> str:
+        return self.driver.find_element(By.TAG_NAME, "body").text
+
+    def row_of(self, cell: str) -> str:
+        return self.driver.find_element(By.XPATH, f"//tr[td[normalize-space()={cell!r}]]").text
+
+    def wait_for(self, words: str) -> None:
+        WebDriverWait(self.driver, 15, poll_frequency=0.1).until(lambda _: words in self.text())
+
+    def shoot(self, name: str) -> None:
+        width = self.driver.execute_script("return document.documentElement.scrollWidth")
+        height = self.driver.execute_script("return document.documentElement.scrollHeight")
+        self.driver.set_window_size(max(1280, width), max(860, min(height + 100, 2000)))
+        self.driver.save_screenshot(str(self.shots / f"{name}.png"))
+        self.driver.set_window_size(1280, 860)
+
+
+def _provision(stack: Stack) -> str:
+    """An Okta-shaped tenant: a VP, a Coach (the first one: the default manager) reporting to the VP, an AE
+    reporting to the VP, an AE whose manager is not provisioned (→ the default manager), a pushed group."""
+    tenant = stack.new_tenant("Acme Corp")
+    with httpx.Client(base_url=stack.base_url, headers=tenant.auth, timeout=30) as scim:
+        vp = create_user(
+            scim, "vera.vp@acme.example", role="manager", title="VP Sales", displayName="Vera Park"
+        )
+        create_user(
+            scim,
+            "carl.coach@acme.example",
+            manager="vera.vp@acme.example",
+            role="coach",
+            title="Sales Coach",
+            displayName="Carl Diaz",
+        )
+        ae = create_user(
+            scim,
+            "anna.ae@acme.example",
+            manager="vera.vp@acme.example",
+            title="Account Executive",
+            displayName="Anna Meyer",
+        )
+        new = create_user(
+            scim,
+            "ned.new@acme.example",
+            manager="not.yet@acme.example",
+            title="Account Executive",
+            displayName="Ned Brooks",
+        )
+        group = {"schemas": [GROUP], "displayName": "West Sales", "members": [{"value": ae}, {"value": new}]}
+        assert scim.post("/Groups", json=group).status_code == 201
+        assert vp
+    return tenant.id
+
+
+def test_an_operator_reads_a_tenant_changes_its_default_manager_and_seats_then_signs_out(
+    stack: Stack, browser: WebDriver, tmp_path: Path
+) -> None:
+    tenant_id = _provision(stack)
+    operator = Operator(browser, f"http://127.0.0.1:{stack.gateway_ports[0]}/console", tmp_path)
+
+    operator.open(f"/tenants/{tenant_id}/users")
+    assert "/console/sign-in" in browser.current_url
+    operator.shoot("sign-in")
+    browser.find_element(By.ID, "admin_token").send_keys(stack.admin_token)
+    operator.click("Sign in")
+    operator.wait_for("Account Executive")  # back on the page asked for
+
+    assert "Anna Meyer" in operator.row_of("anna.ae@acme.example")
+    anna = operator.row_of("anna.ae@acme.example")
+    assert "active learner Account Executive Vera Park" in anna and "default" not in anna
+    assert operator.row_of("ned.new@acme.example").endswith("Carl Diaz default")
+    operator.shoot("users")
+
+    operator.click("Tenants")
+    tenant_row = browser.find_element(
+        By.XPATH, "//tr[td/a[starts-with(normalize-space(), 'Acme Corp')]]"
+    ).text
+    assert tenant_row.split()[-2:-1] == ["1"] and "4 / 100" in tenant_row  # one active token
+    operator.shoot("tenants")
+    browser.find_element(By.PARTIAL_LINK_TEXT, "Acme Corp").click()
+
+    operator.click("Teams")
+    west = operator.row_of("West Sales")
+    assert "pushed" in west and "yes: managed in the identity provider" in west and "2 members" in west
+    operator.wait_for("Vera Park")  # Vera's manager team follows the users events
+    operator.shoot("teams")
+
+    operator.click("Default manager")
+    assert "Carl Diaz" in browser.find_element(By.ID, "effective").text
+    Select(browser.find_element(By.ID, "user_id")).select_by_visible_text(
+        "Anna Meyer (anna.ae@acme.example, learner)"
+    )
+    operator.click("Make default manager")
+    operator.wait_for("role manager or above")  # the users service's rule, refused on the page
+    Select(browser.find_element(By.ID, "user_id")).select_by_visible_text(
+        "Vera Park (vera.vp@acme.example, manager)"
+    )
+    operator.click("Make default manager")
+    operator.wait_for("Default manager changed.")
+    assert "Vera Park" in browser.find_element(By.ID, "effective").text
+    operator.shoot("default-manager")
+    operator.click("Users")
+    assert operator.row_of("ned.new@acme.example").endswith("Vera Park default")
+
+    operator.click("Manager tree")
+    vera = browser.find_element(By.XPATH, "//li[span[contains(., 'vera.vp@acme.example')]]")
+    assert {"carl.coach@acme.example", "anna.ae@acme.example", "ned.new@acme.example"} <= set(
+        vera.text.split()
+    )
+    marked = browser.find_element(By.XPATH, "//span[contains(@class, 'default')]")
+    assert "vera.vp@acme.example" in marked.text and "default manager" in marked.text
+    operator.shoot("manager-tree")
+
+    operator.click("Seats")
+    operator.submit("limit", "-5", "Change the limit")
+    operator.wait_for("Seat limit: Input should be greater than or equal to 0.")
+    assert "4 / 100" in operator.text()  # refused: nothing changed
+    operator.submit("limit", "75", "Change the limit")
+    operator.wait_for("Seat limit changed.")
+    assert "4 / 75" in operator.text()
+    operator.shoot("seats")
+
+    operator.click("Tokens")
+    assert "Revoke #" in operator.text()
+    operator.shoot("tokens")
+
+    operator.click("Sign out")
+    assert "/console/sign-in" in browser.current_url
+    operator.open("/tenants")
+    assert "/console/sign-in" in browser.current_url and "Acme Corp" not in operator.text()
+
+    _keep_screenshots(tmp_path)
+
+
+def _keep_screenshots(shots: Path) -> None:
+    target = os.environ.get("ROSTER_CONSOLE_SCREENSHOTS")
+    if not target:
+        return
+    destination = ROOT / target
+    destination.mkdir(parents=True, exist_ok=True)
+    for shot in sorted(shots.glob("*.png")):
+        shutil.copy(shot, destination / shot.name)
