@@ -55,10 +55,11 @@ LABELS = {
 
 
 def parsed(model: type[Model], values: dict[str, str]) -> Model:
-    """``values`` as ``model``; empty fields count as not given."""
+    """``values`` as ``model``, each read from its text as a JSON value would be (``"5"`` is 5 even for
+    the admin API's strict fields); empty fields count as not given."""
     given = {name: value for name, value in values.items() if value.strip() and name != CSRF_FIELD}
     try:
-        return model.model_validate(given)
+        return model.model_validate_strings(given)  # form fields are text, also for a strict model
     except ValidationError as error:
         first = error.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import pytest
@@ -152,3 +153,20 @@ def test_a_new_admin_token_or_session_key_ends_every_session(changed: str) -> No
     _, cookie = Sessions.from_settings(GatewaySettings.model_validate(first)).start(signed_in=True)
     assert Sessions.from_settings(GatewaySettings.model_validate(first)).read(cookie) is not None  # a restart
     assert Sessions.from_settings(GatewaySettings.model_validate(second)).read(cookie) is None
+
+
+def test_every_console_form_sent_leaves_an_audit_line(
+    console: Console, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="roster.audit")
+    client, csrf = signed_in(console)
+    client.post(f"/console/tenants/{console.tenant_id}/tokens/revoke-all", data={"csrf_token": csrf})
+    lines = [
+        (record.__dict__["who"], record.__dict__["action"], record.__dict__["status"])
+        for record in caplog.records
+    ]
+    assert lines == [
+        ("console-session", "POST /console/sign-in", 303),
+        ("console-session", "POST /console/tenants/{tenant_id}/tokens/revoke-all", 303),
+    ]
+    assert "tenant" not in caplog.records[0].__dict__ or caplog.records[0].__dict__["tenant"] is None
