@@ -10,6 +10,7 @@ from typer.core import TyperGroup
 
 from roster_cli.client import REQUEST_TIMEOUT_SECONDS
 from roster_cli.default_manager import default_manager_app
+from roster_cli.dlq import dlq_app
 from roster_cli.errors import EXIT_CODE_MEANINGS, AdminError
 from roster_cli.output import Output
 from roster_cli.seats import seats_app
@@ -36,7 +37,7 @@ class _ReportingGroup(TyperGroup):
 app = typer.Typer(
     name=PROGRAM,
     cls=_ReportingGroup,
-    help="Administer Roster tenants through the gateway's admin API (/admin/v1).",
+    help="Administer Roster tenants and dead letters through the gateway's admin API (/admin/v1).",
     epilog=EXIT_CODES_HELP,
     no_args_is_help=True,
     add_completion=False,
@@ -47,6 +48,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(seats_app, name="seats")
 app.add_typer(team_app, name="team")
 app.add_typer(default_manager_app, name="default-manager")
+app.add_typer(dlq_app, name="dlq")
 
 
 def _print_version(wanted: bool) -> None:

@@ -11,6 +11,9 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from roster_cli.errors import AdminError, ExitCode, exit_code_for_status
 from roster_cli.models import (
+    DeadLetter,
+    DeadLetterList,
+    DeadLetterState,
     DefaultManager,
     IssuedToken,
     Revoked,
@@ -147,3 +150,19 @@ class AdminClient:
     def set_default_manager(self, tenant_id: str, user_id: str | None) -> DefaultManager:
         path = _path("tenants", tenant_id, "default-manager")
         return self._call(DefaultManager, "PUT", path, json={"user_id": user_id})
+
+    def dead_letters(
+        self, *, state: DeadLetterState, topic: str | None, service: str | None, tenant: str | None
+    ) -> DeadLetterList:
+        filters = {"topic": topic, "service": service, "tenant": tenant}
+        params = {"state": state.value, **{name: value for name, value in filters.items() if value}}
+        return self._call(DeadLetterList, "GET", _path("dead-letters"), params=params)
+
+    def dead_letter(self, letter_id: str) -> DeadLetter:
+        return self._call(DeadLetter, "GET", _path("dead-letters", letter_id))
+
+    def replay_dead_letter(self, letter_id: str) -> DeadLetter:
+        return self._call(DeadLetter, "POST", _path("dead-letters", letter_id, "replay"))
+
+    def discard_dead_letter(self, letter_id: str) -> DeadLetter:
+        return self._call(DeadLetter, "POST", _path("dead-letters", letter_id, "discard"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
@@ -82,3 +83,40 @@ class DefaultManager(_Answer):
     effective_id: str | None
     chosen_id: str | None
     first_coach_id: str | None
+
+
+class DeadLetterState(StrEnum):
+    UNRESOLVED = "unresolved"
+    REPLAYED = "replayed"
+    DISCARDED = "discarded"
+    ALL = "all"
+
+
+class DeadLetterEnvelope(_Answer):
+    message_id: UUID
+    type: str
+    tenant: str
+    correlation_id: UUID
+    causation_id: UUID | None = None
+    producer: str
+    occurred_at: datetime
+
+
+class DeadLetter(_Answer):
+    id: str
+    topic: str
+    partition: int
+    offset: int
+    service: str | None = None
+    error: str
+    dead_lettered_at: datetime
+    state: str
+    decided_at: datetime | None = None
+    replay_message_id: UUID | None = None
+    envelope: DeadLetterEnvelope | None = None
+    headers: dict[str, str] = {}
+
+
+class DeadLetterList(_Answer):
+    dead_letters: list[DeadLetter]
+    total_results: int

@@ -48,6 +48,12 @@ class RawRecord:
     offset: int
     key: bytes | None
     value: bytes
+    headers: tuple[tuple[str, str], ...] = ()  # the record's own, kept on its dead letter
+
+
+DEAD_LETTER_HEADERS = ("x-error", "x-dead-lettered-by", "x-original-topic", "x-original-partition",
+                       "x-original-offset")  # fmt: skip
+"""What a dead letter's headers add to the original record's (``roster-admin dlq show``)."""
 
 
 class PoisonMessage(Exception):
@@ -226,7 +232,9 @@ class MessageProcessor:
     def _dead_letter(self, record: RawRecord, envelope: Envelope | None, error: Exception) -> None:
         log.error("dead-lettering %s[%d]@%d: %r", record.topic, record.partition, record.offset, error)
         headers = {
+            **dict(record.headers),
             "x-error": repr(error)[:2000],
+            "x-dead-lettered-by": self._producer,
             "x-original-topic": record.topic,
             "x-original-partition": str(record.partition),
             "x-original-offset": str(record.offset),

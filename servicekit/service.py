@@ -105,7 +105,12 @@ class RunningService:
             raw = message.raw_message
             assert not isinstance(raw, tuple), "batch subscribers are not used"
             # A tombstone (null value) is just bytes nobody can handle: dead-lettered, never stuck.
-            record = RawRecord(raw.topic, raw.partition, raw.offset, raw.key, bytes(raw.value or b""))
+            headers = tuple(
+                (name, bytes(value).decode(errors="replace")) for name, value in raw.headers or ()
+            )
+            record = RawRecord(
+                raw.topic, raw.partition, raw.offset, raw.key, bytes(raw.value or b""), headers
+            )
             await asyncio.to_thread(processor.process, record)
 
         # One group per topic: a member joining for commands must not pause the queries.

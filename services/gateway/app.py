@@ -16,9 +16,11 @@ from servicekit import logs, migrations
 from servicekit.db import make_engine
 from servicekit.kafka import MAX_MESSAGE_BYTES, delete_topics, ensure_topics, make_broker, raw_body
 from services.gateway import console, events_reference, health
-from services.gateway.admin import default_manager, people, seats, teams, tenants, tokens
+from services.gateway.admin import dead_letters, default_manager, people, seats, teams, tenants, tokens
 from services.gateway.admin.access import openapi_document
 from services.gateway.config import GatewaySettings
+from services.gateway.dead_letter_desk import DeadLetterDesk
+from services.gateway.dead_letters import DeadLetterReader
 from services.gateway.http.correlator import ReplyCorrelator, Requester
 from services.gateway.http.errors import install_scim_error_handlers
 from services.gateway.http.ratelimit import TenantRateLimiter
@@ -70,10 +72,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         on_timeout=metrics.reply_timed_out,
     )
     app.state.owners = Owners.over(requester)
+    reader = DeadLetterReader(settings)
+    app.state.dead_letters = DeadLetterDesk(reader=reader, engine=engine, broker=broker)
+    metrics.unresolved_dead_letters = app.state.dead_letters.unresolved_by_topic
     log.info("gateway %s ready, replies on %s", settings.instance_id, reply_topic)
     try:
         yield
     finally:
+        await reader.close()
         await broker.stop()
         await delete_topics(settings, [reply_topic])
         engine.dispose()
@@ -86,7 +92,20 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         per_second=settings.rate_limit_per_second, burst=settings.rate_limit_burst
     )
     install_scim_error_handlers(app)
-    for module in (users, groups, search, discovery, tenants, tokens, seats, teams, default_manager, people):
+    routers = (
+        users,
+        groups,
+        search,
+        discovery,
+        tenants,
+        tokens,
+        seats,
+        teams,
+        default_manager,
+        people,
+        dead_letters,
+    )
+    for module in routers:
         app.include_router(module.router)
     app.include_router(events_reference.router)
     console.install(app, settings)

@@ -1,5 +1,6 @@
 """The gateway's Prometheus metrics on ``/metrics``: HTTP by route template and status
-(prometheus-fastapi-instrumentator), Kafka (FastStream), requests refused per tenant, reply timeouts.
+(prometheus-fastapi-instrumentator), Kafka (FastStream), requests refused per tenant, reply timeouts,
+unresolved dead letters per topic (read from Kafka and the gateway database at each scrape).
 
 ``/metrics`` sits beside ``/livez``, off the SCIM and admin prefixes. It is unauthenticated unless
 ``GATEWAY_METRICS_TOKEN`` is set; either way it should not be exposed on the public listener.
@@ -8,18 +9,24 @@
 from __future__ import annotations
 
 import hmac
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_fastapi_instrumentator import Instrumentator
 from scim2_models import UnauthorizedException
 
 from servicekit.metrics import PREFIX, metrics_router
 from services.gateway.config import GatewaySettings
 
+log = logging.getLogger(__name__)
+
 _OPERATIONAL_PATHS = ["/metrics", "/livez", "/readyz", "/healthz"]
+
+UnresolvedDeadLetters = Callable[[], Awaitable[dict[str, int]]]
 
 
 class GatewayMetrics:
@@ -38,6 +45,25 @@ class GatewayMetrics:
             ["message_type"],
             registry=self.registry,
         )
+        self._dead_letters_unresolved = Gauge(
+            f"{PREFIX}_dead_letters_unresolved",
+            "Dead letters on <topic>.dlq neither replayed nor discarded, by original topic"
+            " (every gateway instance reports the same numbers).",
+            ["topic"],
+            registry=self.registry,
+        )
+        self.unresolved_dead_letters: UnresolvedDeadLetters | None = None  # set once Kafka is reachable
+
+    async def _before_scrape(self) -> None:
+        if self.unresolved_dead_letters is None:
+            return
+        try:
+            counts = await self.unresolved_dead_letters()
+        except Exception as error:  # a scrape still answers; the gauge keeps its last numbers
+            log.warning("dead letters not counted for this scrape: %r", error)
+            return
+        for topic, count in counts.items():
+            self._dead_letters_unresolved.labels(topic).set(count)
 
     def refused(self, *, tenant: str, reason: str) -> None:
         self._refused.labels(tenant, reason).inc()
@@ -63,4 +89,5 @@ class GatewayMetrics:
             if not hmac.compare_digest((authorization or "").encode(), expected.encode()):
                 raise UnauthorizedException(detail="Metrics credential missing or wrong.")
 
-        app.include_router(metrics_router(self.registry), dependencies=[Depends(scraper_allowed)])
+        router = metrics_router(self.registry, before_scrape=self._before_scrape)
+        app.include_router(router, dependencies=[Depends(scraper_allowed)])

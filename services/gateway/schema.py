@@ -1,12 +1,15 @@
-"""The gateway database (tenants and token hashes) and its migrations (``migrations/``)."""
+"""The gateway database (tenants, token hashes, dead-letter decisions) and its migrations."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from servicekit.migrations import SchemaHistory
+from services.gateway.dead_letter_store import DEAD_LETTER_TABLES
 from services.gateway.store import GATEWAY_TABLES
 
 SCHEMA = SchemaHistory(
-    service="gateway", versions=Path(__file__).with_name("migrations"), tables=GATEWAY_TABLES
+    service="gateway",
+    versions=Path(__file__).with_name("migrations"),
+    tables=(*GATEWAY_TABLES, *DEAD_LETTER_TABLES),
 )

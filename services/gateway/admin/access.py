@@ -25,9 +25,9 @@ _ADMIN_BEARER = HTTPBearer(auto_error=False, scheme_name="adminToken", descripti
 _ERRORS = {
     400: "The request is malformed (invalidSyntax) or a value is invalid (invalidValue).",
     401: "The admin credential is missing or wrong.",
-    404: "No such tenant, team or user.",
+    404: "No such tenant, team, user or dead letter.",
     405: "The path does not take this method; Allow lists those it takes.",
-    409: "The name is taken (uniqueness).",
+    409: "The name is taken (uniqueness), or the dead letter was already replayed or discarded.",
     413: "The body is larger than the gateway accepts.",
     415: "The body is not application/json (or application/scim+json) in UTF-8.",
     502: "The owning service answered with an error.",
