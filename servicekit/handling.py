@@ -24,6 +24,7 @@ from contracts.registry import UnknownMessageType, payload_of
 from contracts.rejections import Rejection, RejectionReason
 from contracts.replies import CommandRejected
 from contracts.topics import dead_letter_topic
+from servicekit import tracing
 from servicekit.logs import log_context
 from servicekit.messaging import already_processed, enqueue, enqueue_envelope, record_processed
 
@@ -157,6 +158,7 @@ class MessageProcessor:
         if decoded is None:
             return
         envelope, payload, handler = decoded
+        tracing.note_correlation(envelope.correlation_id)
         with log_context(**_log_fields(envelope)):
             self._handle_or_give_up(record, envelope, payload, handler)
 

@@ -27,6 +27,7 @@ from faststream.kafka.security import parse_security
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from contracts.topics import GATEWAY_REPLIES_PREFIX, dead_letter_topic
+from servicekit import tracing
 from servicekit.messaging import OutboxEntry
 from servicekit.relay import PublishBatch
 from servicekit.settings import ServiceSettings
@@ -120,7 +121,7 @@ def make_broker(settings: ServiceSettings, *, client_id: str, middlewares: Seque
         # Also bounds the wait for a topic's metadata: a deleted topic must not stall the relay.
         request_timeout_ms=10_000,
         logger=None,
-        middlewares=tuple(middlewares),  # metrics and tracing (servicekit/metrics.py)
+        middlewares=tuple(middlewares),  # traces and metrics (servicekit/tracing.py, metrics.py)
     )
 
 
@@ -267,10 +268,13 @@ async def _send_reply(broker: KafkaBroker, row: OutboxEntry) -> None:
     been deleted (the instance stopped); waiting out Kafka's metadata timeout would stall every
     message behind it, and nobody is left to read it."""
     try:
-        async with asyncio.timeout(_REPLY_SEND_SECONDS):
-            await (
-                await broker.publish(row.value, row.topic, key=row.key, headers=row.headers, no_confirm=True)
-            )
+        with tracing.continued_from(row.headers):
+            async with asyncio.timeout(_REPLY_SEND_SECONDS):
+                await (
+                    await broker.publish(
+                        row.value, row.topic, key=row.key, headers=row.headers, no_confirm=True
+                    )
+                )
     except (TimeoutError, KafkaError) as error:
         log.warning("dropping reply %s to %s: %r", row.id, row.topic, error)
 
@@ -279,7 +283,10 @@ async def _publish_or_set_aside(broker: KafkaBroker, row: OutboxEntry) -> asynci
     """A record Kafka will never accept (too large) goes to the dead-letter topic instead of being
     retried forever at the head of the outbox, holding back every message behind it."""
     try:
-        return await broker.publish(row.value, row.topic, key=row.key, headers=row.headers, no_confirm=True)
+        with tracing.continued_from(row.headers):
+            return await broker.publish(
+                row.value, row.topic, key=row.key, headers=row.headers, no_confirm=True
+            )
     except (MessageSizeTooLargeError, RecordTooLargeError) as error:
         log.error(
             "outbox row %s (%d bytes) for %s cannot be sent: %r", row.id, len(row.value), row.topic, error

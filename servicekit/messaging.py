@@ -14,6 +14,7 @@ from sqlalchemy import Index, LargeBinary, delete, text, update
 from sqlmodel import JSON, Column, Field, Session, SQLModel, col, select
 
 from contracts.envelope import Envelope
+from servicekit import tracing
 from servicekit.clock import utc_now
 
 
@@ -64,7 +65,10 @@ def enqueue(
     value: bytes,
     headers: dict[str, str] | None = None,
 ) -> None:
-    session.add(OutboxEntry(topic=topic, key=key, value=value, headers=headers or {}))
+    """``headers`` gain the current trace context, so the trace continues when the relay publishes."""
+    carried = dict(headers or {})
+    tracing.inject_current(carried)
+    session.add(OutboxEntry(topic=topic, key=key, value=value, headers=carried))
 
 
 def enqueue_envelope(session: Session, *, topic: str, key: bytes | None, envelope: Envelope) -> None:

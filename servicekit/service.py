@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from contracts.topics import dead_letter_topic
-from servicekit import health, logs, migrations, readiness
+from servicekit import health, logs, migrations, readiness, tracing
 from servicekit.db import make_engine
 from servicekit.handling import HandlerMap, MessageProcessor, RawRecord
 from servicekit.health_listener import HealthListener
@@ -76,8 +76,11 @@ class RunningService:
         self.engine: Engine = make_engine(settings.resolved_database_url())
         self.metrics = ServiceMetrics(definition.name)
         self.metrics.watch_database(self.engine, definition.gauges)
+        self.tracer_provider = tracing.tracer_provider(definition.name)
         self.broker: KafkaBroker = make_broker(
-            settings, client_id=definition.name, middlewares=[self.metrics.kafka_middleware]
+            settings,
+            client_id=definition.name,
+            middlewares=[tracing.kafka_middleware(self.tracer_provider), self.metrics.kafka_middleware],
         )
         self._topics = TopicDirectory(settings)
         publish_batch = outbox_publisher(self.broker, self._topics)
@@ -195,6 +198,7 @@ class RunningService:
         await self.broker.stop()
         await self._topics.close()
         self.engine.dispose()
+        tracing.shut_down(self.tracer_provider)
 
 
 async def serve_until_stopped(service: RunningService, stop: asyncio.Event) -> None:

@@ -70,10 +70,18 @@ NOT_SETTINGS = {
     "DOCKER_HOST": "Docker's; picks the engine (devinfra/containers.py)",
     "CONTAINERS_CONF": "podman's; set by devinfra/containers.py",
     "SCIM_CLI_HEADERS": "scim2-cli's; set by tests/test_conformance.py",
+    "OTEL_EXPORTER_OTLP_ENDPOINT": "OpenTelemetry's; turns traces on (servicekit/tracing.py)",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "OpenTelemetry's; turns traces on (servicekit/tracing.py)",
+    "OTEL_SERVICE_NAME": "OpenTelemetry's; the traces' service name (servicekit/tracing.py)",
+    "OTEL_BSP_SCHEDULE_DELAY": "OpenTelemetry's; set by tests/test_traces_e2e.py",
 }
 # Other programs' variables Roster never touches itself, so no file of ours names them.
 FOREIGN = {
     "FORWARDED_ALLOW_IPS": "uvicorn's: the proxies whose X-Forwarded-* headers the gateway's server trusts",
+    "OTEL_EXPORTER_OTLP_HEADERS": "OpenTelemetry's SDK: headers sent to the collector",
+    "OTEL_TRACES_SAMPLER": "OpenTelemetry's SDK: which traces are kept",
+    "OTEL_TRACES_SAMPLER_ARG": "OpenTelemetry's SDK: the sampler's argument",
+    "OTEL_RESOURCE_ATTRIBUTES": "OpenTelemetry's SDK: attributes of every span's resource",
 }
 # Paths the docs name that are made at run time, never committed; each must be ignored by git.
 RUNTIME_DIRECTORIES = ("var/", ".cache/")

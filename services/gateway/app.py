@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from faststream.kafka.annotations import KafkaMessage
 
 from contracts.topics import gateway_reply_topic
-from servicekit import logs, migrations
+from servicekit import logs, migrations, tracing
 from servicekit.db import make_engine
 from servicekit.kafka import MAX_MESSAGE_BYTES, delete_topics, ensure_topics, make_broker, raw_body
 from services.gateway import console, events_reference, health
@@ -24,7 +24,7 @@ from services.gateway.dead_letters import DeadLetterReader
 from services.gateway.http.correlator import ReplyCorrelator, Requester
 from services.gateway.http.errors import install_scim_error_handlers
 from services.gateway.http.ratelimit import TenantRateLimiter
-from services.gateway.metrics import GatewayMetrics
+from services.gateway.metrics import OPERATIONAL_PATHS, GatewayMetrics
 from services.gateway.owners import Owners
 from services.gateway.request_context import RequestContext
 from services.gateway.schema import SCHEMA
@@ -44,7 +44,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await ensure_topics(settings, [reply_topic], partitions=1)
     metrics: GatewayMetrics = app.state.metrics
     broker = make_broker(
-        settings, client_id=f"gateway-{settings.instance_id}", middlewares=[metrics.kafka_middleware]
+        settings,
+        client_id=f"gateway-{settings.instance_id}",
+        middlewares=[tracing.kafka_middleware(app.state.tracer_provider), metrics.kafka_middleware],
     )
     correlator = ReplyCorrelator()
 
@@ -83,6 +85,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await broker.stop()
         await delete_topics(settings, [reply_topic])
         engine.dispose()
+        tracing.shut_down(app.state.tracer_provider)
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
@@ -113,6 +116,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     app.state.metrics = GatewayMetrics()
     app.state.metrics.install(app, settings)
+    app.state.tracer_provider = tracing.tracer_provider("gateway")
+    tracing.trace_requests(app, app.state.tracer_provider, excluded_paths=OPERATIONAL_PATHS)
     app.add_middleware(RequestContext)  # outermost: the request id and log fields cover everything
     return app
 

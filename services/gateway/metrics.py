@@ -24,7 +24,7 @@ from services.gateway.config import GatewaySettings
 
 log = logging.getLogger(__name__)
 
-_OPERATIONAL_PATHS = ["/metrics", "/livez", "/readyz", "/healthz"]
+OPERATIONAL_PATHS = ["/metrics", "/livez", "/readyz", "/healthz"]
 
 UnresolvedDeadLetters = Callable[[], Awaitable[dict[str, int]]]
 
@@ -76,7 +76,7 @@ class GatewayMetrics:
         instrumentator = Instrumentator(
             should_group_status_codes=False,
             should_ignore_untemplated=True,
-            excluded_handlers=_OPERATIONAL_PATHS,
+            excluded_handlers=OPERATIONAL_PATHS,
             registry=self.registry,
         )
         instrumentator.instrument(app)
