@@ -19,7 +19,11 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-_MARKS_BY_FIXTURE = {"kafka_bootstrap": "kafka", "postgres_server": "postgres"}
+_MARKS_BY_FIXTURE = {
+    "kafka_bootstrap": "kafka",
+    "spare_kafka_bootstrap": "kafka",
+    "postgres_server": "postgres",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -82,6 +86,23 @@ def kafka_bootstrap() -> Iterator[str]:
     from devinfra.kafka import LocalKafka
 
     root = _private_dir("roster-kafka-")
+    broker = LocalKafka(root / "data")
+    broker.start()
+    try:
+        yield broker.bootstrap_servers
+    finally:
+        broker.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def spare_kafka_bootstrap() -> Iterator[str]:
+    """A second broker, for tests whose own service processes must not join the consumer groups of
+    the end-to-end stack on the session broker (they would take its messages). Shared by those tests:
+    each stops its processes before the next starts, and a broker costs half a minute to start."""
+    from devinfra.kafka import LocalKafka
+
+    root = _private_dir("roster-spare-kafka-")
     broker = LocalKafka(root / "data")
     broker.start()
     try:

@@ -4,9 +4,6 @@ once, and every instance comes up and serves."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from uuid import uuid4
 
@@ -15,7 +12,6 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from devinfra.fixtures import PostgresServer
-from devinfra.kafka import LocalKafka
 from tests.stack import Stack
 from tests.teams_client import provision_user_in_group
 
@@ -25,25 +21,13 @@ _INSTANCES = 3
 _ROUNDS = 2
 
 
-@pytest.fixture(scope="module")
-def own_kafka() -> Iterator[str]:
-    """A broker of its own: these instances join the services' consumer groups, which must not take
-    work from the end-to-end stack on the session's broker."""
-    root = Path(tempfile.mkdtemp(prefix="roster-first-start-"))
-    try:
-        with LocalKafka(root / "kafka") as broker:
-            yield broker.bootstrap_servers
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-
-
 @pytest.mark.parametrize("round_number", range(1, _ROUNDS + 1))
 def test_instances_starting_together_on_a_new_database_all_come_up_and_serve(
-    round_number: int, own_kafka: str, postgres_server: PostgresServer, tmp_path: Path
+    round_number: int, spare_kafka_bootstrap: str, postgres_server: PostgresServer, tmp_path: Path
 ) -> None:
     never_created = f"roster_first_{round_number}_{uuid4().hex[:8]}"
     shared = make_url(postgres_server.admin_url).set(database=never_created)
-    stack = Stack(state_dir=tmp_path, kafka_bootstrap=own_kafka, users_database_url="")
+    stack = Stack(state_dir=tmp_path, kafka_bootstrap=spare_kafka_bootstrap, users_database_url="")
     try:
         stack.start_together(
             ["users", "seats", "teams"] * _INSTANCES,

@@ -21,7 +21,6 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from contracts.topics import GATEWAY_REPLIES_PREFIX
-from devinfra.kafka import LocalKafka
 from servicekit.tracing import CORRELATION_ID
 from tests import okta
 from tests.stack import Stack, create_tenant
@@ -91,14 +90,12 @@ def receiver() -> Iterator[_Receiver]:
 
 
 @pytest.fixture(scope="module")
-def traced_stack(receiver: _Receiver) -> Iterator[Stack]:
-    """Its own broker: the shared stack's services, untraced, would share the consumer groups."""
+def traced_stack(receiver: _Receiver, spare_kafka_bootstrap: str) -> Iterator[Stack]:
+    """On the spare broker: the shared stack's services, untraced, would share the consumer groups."""
     root = Path(tempfile.mkdtemp(prefix="roster-traced-"))
-    broker = LocalKafka(root / "kafka")
-    broker.start()
     stack = Stack(
         state_dir=root,
-        kafka_bootstrap=broker.bootstrap_servers,
+        kafka_bootstrap=spare_kafka_bootstrap,
         users_database_url=f"sqlite:///{root / 'users.db'}",
         seats_database_url=f"sqlite:///{root / 'seats.db'}",
         teams_database_url=f"sqlite:///{root / 'teams.db'}",
@@ -111,7 +108,6 @@ def traced_stack(receiver: _Receiver) -> Iterator[Stack]:
         yield stack
     finally:
         stack.stop()
-        broker.stop()
         shutil.rmtree(root, ignore_errors=True)
 
 
