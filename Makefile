@@ -1,5 +1,5 @@
 # The two commands: `make run` (the whole system on 127.0.0.1) and `make test` (every test tier).
-.PHONY: run test bench lint format deps images
+.PHONY: run test fuzz bench lint format deps images
 
 UV_RUN := uv run --frozen
 
@@ -20,6 +20,11 @@ images: deps
 
 test: lint images
 	$(UV_RUN) pytest --durations=25 $(PYTEST_ARGS)
+
+# The fuzzing tier at length, with fresh examples each run (make test runs it bounded and repeatable).
+FUZZ_EXAMPLES ?= 5000
+fuzz: deps images
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(UV_RUN) pytest tests/test_fuzz_e2e.py -p no:cacheprovider --timeout=0 $(PYTEST_ARGS)
 
 bench: deps
 	$(UV_RUN) python -m devinfra.bench compare $(BENCH_ARGS)

@@ -34,3 +34,33 @@ def user_body(user_name: str, **overrides: Any) -> dict[str, Any]:
 
 def filter_params(user_name: str) -> dict[str, str]:
     return {"filter": f'userName eq "{user_name}"', "startIndex": "1", "count": "100"}
+
+
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+def group_body(display_name: str, member_ids: list[str]) -> dict[str, Any]:
+    """Okta's Push Groups create."""
+    return {
+        "schemas": [GROUP],
+        "displayName": display_name,
+        "members": [{"value": user_id, "display": user_id} for user_id in member_ids],
+    }
+
+
+def group_patch(group_id: str, user_id: str) -> dict[str, Any]:
+    """Okta's push: the rename it sends with every update, then members added and removed by filter."""
+    return {
+        "schemas": [PATCH_OP],
+        "Operations": [
+            {"op": "replace", "value": {"id": group_id, "displayName": "Pushed"}},
+            {"op": "add", "path": "members", "value": [{"value": user_id, "display": user_id}]},
+            {"op": "remove", "path": f'members[value eq "{user_id}"]'},
+        ],
+    }
+
+
+def user_patch() -> dict[str, Any]:
+    """Okta's deactivation."""
+    return {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"active": False}}]}

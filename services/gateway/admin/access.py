@@ -60,6 +60,8 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
         for unused in ("HTTPValidationError", "ValidationError"):
             schemas.pop(unused, None)
         schemas.update(error_schema.pop("$defs", {}))
+        # On the wire ``status`` is a string (RFC 7644 §3.12), as scim2-models writes it.
+        error_schema["properties"]["status"] = {"type": "string", "description": "The HTTP status code."}
         schemas["Error"] = error_schema
         app.openapi_schema = document
     return app.openapi_schema
