@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from devinfra.fixtures import PostgresServer
+from tests.hostile import Seeded, seeded_tenant, state_of
 from tests.stack import Stack, Tenant
 
 
@@ -44,3 +45,17 @@ def tenant(stack: Stack, request: pytest.FixtureRequest) -> Tenant:
 def scim(stack: Stack, tenant: Tenant) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=stack.base_url, headers=tenant.auth, timeout=30) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def seeded(stack: Stack, request: pytest.FixtureRequest) -> Iterator[Seeded]:
+    """One tenant with one user and one group, shared by a module's tests: none of them may change it."""
+    with seeded_tenant(stack, request.module.__name__.rsplit(".", 1)[-1][:40]) as seeded:
+        yield seeded
+
+
+@pytest.fixture
+def unchanged(seeded: Seeded) -> Iterator[Seeded]:
+    before = state_of(seeded)
+    yield seeded
+    assert state_of(seeded) == before

@@ -71,11 +71,18 @@ def name_key(name: str) -> str:
     return unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).lower())
 
 
+# A name's key is a btree index entry, which PostgreSQL refuses above 2,704 bytes (a message it refuses
+# would be dead-lettered): 512 characters are at most 2,048 bytes in UTF-8.
+MAX_NAME_LENGTH = 512
+
+
 def check_display_name(name: str) -> None:
     if not name.strip():
         raise InvalidTeam("displayName is required and must not be blank.")
     if "\x00" in name:
         raise InvalidTeam("displayName must not contain a NUL character.")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidTeam(f"displayName is longer than {MAX_NAME_LENGTH} characters.")
 
 
 def check_member_ids(user_ids: Iterable[str]) -> None:

@@ -6,6 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from services.teams.domain import MAX_NAME_LENGTH
+
+_TEAM_OF = "'s team"
+
 
 @dataclass(frozen=True)
 class UserState:
@@ -28,7 +32,8 @@ def leader_for(user: UserState) -> str | None:
 def team_name(*, leader_id: str, display_name: str | None, user_name: str | None) -> str:
     """How a manager team is called: after its manager, by the name the IdP gave them when known."""
     name = (display_name or "").strip() or (user_name or "").strip()
-    return f"{name}'s team" if name else f"Team of manager {leader_id}"
+    # A displayName has no length limit, a team name has (domain.MAX_NAME_LENGTH).
+    return f"{name[: MAX_NAME_LENGTH - len(_TEAM_OF)]}{_TEAM_OF}" if name else f"Team of manager {leader_id}"
 
 
 def manager_teams(users: Iterable[UserState]) -> Mapping[str, frozenset[str]]:

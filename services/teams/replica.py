@@ -10,11 +10,11 @@ user's place from that user's state alone, which makes every order converge on t
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from uuid import uuid4
 
 from sqlmodel import Session
 
 from contracts.envelope import Envelope
+from contracts.ids import mint_id
 from contracts.sources import ChangeSource
 from contracts.teams import TeamCreated, TeamDeleted, TeamRenamed, TeamSource
 from contracts.users import (
@@ -70,7 +70,7 @@ def _leader_team(session: Session, envelope: Envelope, leader_id: str) -> tuple[
         display_name=leader.display_name if leader else None,
         user_name=leader.user_name if leader else None,
     )
-    team_id = str(uuid4())
+    team_id = mint_id()
     team = store.add_team(
         session,
         tenant=envelope.tenant,

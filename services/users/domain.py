@@ -59,9 +59,17 @@ def user_name_key(user_name: str) -> str:
     return unicodedata.normalize("NFC", user_name).lower().replace("\x00", "\ufffd")
 
 
+# userName and externalId are keys of btree indexes, whose entries PostgreSQL refuses above 2,704 bytes
+# (a message it refuses would be dead-lettered): 512 characters are at most 2,048 bytes in UTF-8.
+MAX_KEY_LENGTH = 512
+
+
 def check_profile(profile: UserProfile) -> None:
     if not profile.user_name.strip():
         raise InvalidUser("userName is required and must not be blank.")
+    for name, value in (("userName", profile.user_name), ("externalId", profile.external_id)):
+        if value is not None and len(value) > MAX_KEY_LENGTH:
+            raise InvalidUser(f"{name} is longer than {MAX_KEY_LENGTH} characters.")
 
 
 def ensure_user_name_free(user_name: str, *, holder_id: str | None, user_id: str) -> None:

@@ -5,11 +5,11 @@
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import uuid4
 
 from fastapi import Query, Response
 from pydantic import BaseModel, Field
 
+from contracts.ids import mint_id
 from contracts.listing import MAX_INDEX
 from contracts.teams import (
     ChangePortalTeamMembers,
@@ -74,7 +74,7 @@ async def create_team(tenant_id: str, engine: EngineDep, body: NewTeam, owners: 
     require_tenant(engine, tenant_id)
     await require_users(owners.users, tenant_id, body.member_ids)
     command = CreatePortalTeam(
-        team_id=str(uuid4()),
+        team_id=mint_id(),
         display_name=body.display_name.strip(),
         member_ids=tuple(dict.fromkeys(body.member_ids)),
     )

@@ -5,7 +5,7 @@ orjson decodes, because it refuses in C what the standard library turns into a 5
 1,024 levels (``json`` recurses in Python until ``RecursionError``), numbers beyond a double (``json``
 converts thousands of digits to an ``int`` until ``ValueError``), NaN/Infinity, lone surrogates and bytes
 that are not UTF-8. No SCIM or admin body nests deeper than a few levels, so ``MAX_DEPTH`` is refused
-before any model walks the value.
+before any model walks the value. A NUL character anywhere is refused too (storable.py).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from scim2_models import InvalidSyntaxException, PayloadTooLargeException
 from starlette.responses import Response
 
 from services.gateway.http.errors import error_with_status
+from services.gateway.http.storable import refuse_nul_in_body
 
 MAX_DEPTH = 32
 JSON_MEDIA_TYPES = ("application/scim+json", "application/json")
@@ -75,6 +76,7 @@ def decode_json(raw: bytes) -> Any:
         raise InvalidSyntaxException(detail=f"The request body is not valid JSON: {error}.") from None
     if _deeper_than(body, MAX_DEPTH):
         raise InvalidSyntaxException(detail=f"The request body nests deeper than {MAX_DEPTH} levels.")
+    refuse_nul_in_body(body)
     return body
 
 

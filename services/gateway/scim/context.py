@@ -1,5 +1,6 @@
 """What every SCIM route works with: the authenticated tenant (within its rate limit), the owners' clients,
-the settings, and the request itself (its body, and the base URL links are rendered with)."""
+the settings, and the request itself (its body, and the base URL links are rendered with); and the id in
+the path, which must have the shape of an id Roster mints."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from scim2_models import SCIMException
 
+from contracts.ids import is_minted_id
 from contracts.rendering import Record, location
 from services.gateway.config import GatewaySettings
 from services.gateway.http.auth import TenantId
 from services.gateway.http.body import read_json
 from services.gateway.http.dependencies import OwnersDep, SettingsDep
+from services.gateway.http.errors import error_with_status
 from services.gateway.http.responses import ScimResponse, base_url, resource_response
 from services.gateway.owners import Owners
 
@@ -45,3 +49,26 @@ def _context(request: Request, tenant: TenantId, owners: OwnersDep, settings: Se
 
 
 Scim = Annotated[ScimContext, Depends(_context)]
+
+
+def _minted(resource_id: str, kind: str) -> str:
+    """Any other id names nothing (contracts/ids.py): 404 as the owner would answer, without asking it."""
+    if not is_minted_id(resource_id):
+        raise _not_found(kind, resource_id)
+    return resource_id
+
+
+def _not_found(kind: str, resource_id: str) -> SCIMException:
+    return error_with_status(404, f'{kind} "{resource_id[:100]}" not found.')
+
+
+def _user_id(user_id: str, _scim: Scim) -> str:  # after the tenant's token and rate limit
+    return _minted(user_id, "User")
+
+
+def _team_id(team_id: str, _scim: Scim) -> str:
+    return _minted(team_id, "Group")
+
+
+UserId = Annotated[str, Depends(_user_id)]
+GroupId = Annotated[str, Depends(_team_id)]

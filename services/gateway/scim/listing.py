@@ -103,6 +103,15 @@ def _text(value: Any, name: str) -> str | None:
     return value or None
 
 
+def _require_json_integers(raw: dict[str, Any]) -> None:
+    """RFC 7644 §3.4.3 types ``startIndex`` and ``count`` as integers: in a body, JSON integers only, as
+    the admin seat limit. Pydantic would read ``true`` as 1 and ``"10"`` or ``10.0`` as 10."""
+    for name in ("startIndex", "count"):
+        value = raw.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise InvalidValueException(detail=f"{name} must be a whole number (a JSON integer).")
+
+
 def _given(raw: dict[str, Any]) -> dict[str, Any]:
     """Absent and empty parameters alike take their default."""
     return {name: value for name, value in raw.items() if value is not None and value != ""}
@@ -117,6 +126,7 @@ async def _search(request: Request, settings: SettingsDep) -> Search:
             raise InvalidSyntaxException(detail="The request body must be a JSON object (a SearchRequest).")
         # Parameter names are case-insensitive; only the parameters count (``schemas`` is not checked).
         raw = {_CANONICAL[name.lower()]: value for name, value in body.items() if name.lower() in _CANONICAL}
+        _require_json_integers(raw)
     return search_of(_given(raw), max_page_size=settings.max_page_size)
 
 

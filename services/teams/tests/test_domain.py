@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from contracts.rejections import RejectionReason
 from contracts.teams import MembershipChange, MembershipOp
-from services.teams import domain
+from services.teams import domain, manager_teams
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,8 @@ def test_portal_edits_are_refused_where_another_source_owns_the_team() -> None:
 
 
 def test_blank_names_and_ids_are_refused() -> None:
-    for name in ("", "  ", "a\x00b"):
+    domain.check_display_name("ü" * domain.MAX_NAME_LENGTH)
+    for name in ("", "  ", "a\x00b", "x" * (domain.MAX_NAME_LENGTH + 1)):
         with pytest.raises(domain.InvalidTeam):
             domain.check_display_name(name)
     with pytest.raises(domain.InvalidTeam):
@@ -127,3 +128,9 @@ def test_the_delta_is_what_applying_the_operations_in_order_would_do(
     assert len(added) == len(set(added)) and len(removed) == len(set(removed))
     assert not set(added) & current and set(removed) <= current
     assert (current | set(added)) - set(removed) == expected
+
+
+def test_a_manager_team_name_is_cut_to_the_longest_team_name() -> None:
+    name = manager_teams.team_name(leader_id="u1", display_name="ü" * 3000, user_name=None)
+    assert name == "ü" * (domain.MAX_NAME_LENGTH - len("'s team")) + "'s team"
+    domain.check_display_name(name)

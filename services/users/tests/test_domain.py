@@ -42,3 +42,15 @@ def test_new_user_starts_at_version_one_with_equal_timestamps() -> None:
 def test_blank_user_name_is_invalid() -> None:
     with pytest.raises(domain.InvalidUser):
         domain.new_user(user_id="u1", profile=UserProfile(user_name="   "), now=datetime.now(UTC))
+
+
+def test_user_names_and_external_ids_longer_than_an_index_entry_are_invalid() -> None:
+    longest = "ü" * domain.MAX_KEY_LENGTH
+    domain.check_profile(UserProfile(user_name=longest, external_id=longest))
+    for profile, name in (
+        (UserProfile(user_name=longest + "x"), "userName"),
+        (UserProfile(user_name="a", external_id=longest + "x"), "externalId"),
+    ):
+        with pytest.raises(domain.InvalidUser) as refused:
+            domain.check_profile(profile)
+        assert refused.value.detail == f"{name} is longer than 512 characters."

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Annotated
-from uuid import uuid4
 
 from fastapi import APIRouter, Depends, Header, Response
 from scim2_models import SCIMException
 
+from contracts.ids import mint_id
 from contracts.listing import MAX_INDEX
 from contracts.teams import DeleteGroup, PushGroup, ReplaceGroup, TeamRecord
 from services.gateway.http import etags
@@ -23,7 +23,7 @@ from services.gateway.http.responses import (
     not_modified,
 )
 from services.gateway.membership import require_users
-from services.gateway.scim.context import Scim, ScimContext
+from services.gateway.scim.context import GroupId, Scim, ScimContext
 from services.gateway.scim.groups.patching import added_member_ids, group_patch
 from services.gateway.scim.groups.translate import (
     GroupInput,
@@ -94,7 +94,7 @@ async def list_groups(scim: Scim, search: SearchDep) -> ScimResponse:
 async def create_group(scim: Scim, shown: Shown) -> ScimResponse:
     group = await _group_body(scim)
     await require_users(scim.owners.users, scim.tenant, group.member_ids)
-    team_id = str(uuid4())  # minted here so the command is keyed by its resource; a link answers another id
+    team_id = mint_id()  # minted here so the command is keyed by its resource; a link answers another id
     command = PushGroup(
         team_id=team_id,
         display_name=group.display_name,
@@ -106,7 +106,7 @@ async def create_group(scim: Scim, shown: Shown) -> ScimResponse:
 
 @router.get("/Groups/{team_id}", response_model=None)
 async def get_group(
-    team_id: str, scim: Scim, shown: Shown, if_none_match: Annotated[str | None, Header()] = None
+    team_id: GroupId, scim: Scim, shown: Shown, if_none_match: Annotated[str | None, Header()] = None
 ) -> Response:
     team = await scim.owners.teams.get(scim.tenant, team_id, members=includes_members(shown))
     if etags.none_match(if_none_match, team):
@@ -115,7 +115,7 @@ async def get_group(
 
 
 @router.put("/Groups/{team_id}")
-async def replace_group(team_id: str, scim: Scim, shown: Shown, if_match: IfMatch = None) -> ScimResponse:
+async def replace_group(team_id: GroupId, scim: Scim, shown: Shown, if_match: IfMatch = None) -> ScimResponse:
     group = await _group_body(scim)
     await _members_of_existing_group(scim, team_id, group.member_ids)
     command = ReplaceGroup(
@@ -130,7 +130,7 @@ async def replace_group(team_id: str, scim: Scim, shown: Shown, if_match: IfMatc
 
 
 @router.patch("/Groups/{team_id}", response_model=None)
-async def patch_group(team_id: str, scim: Scim, shown: Shown, if_match: IfMatch = None) -> Response:
+async def patch_group(team_id: GroupId, scim: Scim, shown: Shown, if_match: IfMatch = None) -> Response:
     # No read-modify-write: the operations travel as one command of deltas (docs/architecture.md §2).
     up_to = _members_up_to(shown) if _asked(shown) else scim.settings.group_patch_reply_max_members
     body = await scim.body(limit=scim.settings.max_group_body_bytes)
@@ -147,7 +147,7 @@ async def patch_group(team_id: str, scim: Scim, shown: Shown, if_match: IfMatch 
 
 
 @router.delete("/Groups/{team_id}", status_code=204, response_model=None)
-async def delete_group(team_id: str, scim: Scim, if_match: IfMatch = None) -> Response:
+async def delete_group(team_id: GroupId, scim: Scim, if_match: IfMatch = None) -> Response:
     expected = await _expected_version(scim, team_id, if_match)
     await scim.owners.teams.delete(scim.tenant, DeleteGroup(team_id=team_id, expected_version=expected))
     return Response(status_code=204)

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import uuid4
 
 from fastapi import APIRouter, Depends, Header, Response
 
+from contracts.ids import mint_id
 from contracts.rejections import RejectionReason
 from contracts.users import CreateUser, DeleteUser, ReplaceUser, UserRecord
 from services.gateway.http import etags
 from services.gateway.http.errors import Refused, Unavailable
 from services.gateway.http.responses import SCIM_PREFIX, ScimResponse, not_modified
-from services.gateway.scim.context import Scim, ScimContext
+from services.gateway.scim.context import Scim, ScimContext, UserId
 from services.gateway.scim.listing import SearchDep, shown_by_query
 from services.gateway.scim.users import patching
 from services.gateway.scim.users.translate import UserProjection, list_body, profile_from_scim, user_body
@@ -47,14 +47,14 @@ async def list_users(scim: Scim, search: SearchDep) -> ScimResponse:
 @router.post("/Users")
 async def create_user(scim: Scim, shown: Shown) -> ScimResponse:
     profile = profile_from_scim(await scim.body())
-    user_id = str(uuid4())  # minted here so the command can be keyed by its resource
+    user_id = mint_id()  # minted here so the command can be keyed by its resource
     user = await scim.owners.users.write(scim.tenant, CreateUser(user_id=user_id, profile=profile))
     return _user_response(scim, user, shown, created=True)
 
 
 @router.get("/Users/{user_id}", response_model=None)
 async def get_user(
-    user_id: str, scim: Scim, shown: Shown, if_none_match: Annotated[str | None, Header()] = None
+    user_id: UserId, scim: Scim, shown: Shown, if_none_match: Annotated[str | None, Header()] = None
 ) -> Response:
     user = await scim.owners.users.get(scim.tenant, user_id)
     if etags.none_match(if_none_match, user):
@@ -63,7 +63,7 @@ async def get_user(
 
 
 @router.put("/Users/{user_id}")
-async def replace_user(user_id: str, scim: Scim, shown: Shown, if_match: IfMatch = None) -> ScimResponse:
+async def replace_user(user_id: UserId, scim: Scim, shown: Shown, if_match: IfMatch = None) -> ScimResponse:
     profile = profile_from_scim(await scim.body())
     expected = await _expected_version(scim, user_id, if_match)
     command = ReplaceUser(user_id=user_id, profile=profile, expected_version=expected)
@@ -81,7 +81,7 @@ async def _patch_once(
 
 
 @router.patch("/Users/{user_id}")
-async def patch_user(user_id: str, scim: Scim, shown: Shown, if_match: IfMatch = None) -> ScimResponse:
+async def patch_user(user_id: UserId, scim: Scim, shown: Shown, if_match: IfMatch = None) -> ScimResponse:
     patch = patching.parse_patch(await scim.body())
     for _ in range(_PATCH_ATTEMPTS):
         try:
@@ -97,7 +97,7 @@ async def patch_user(user_id: str, scim: Scim, shown: Shown, if_match: IfMatch =
 
 
 @router.delete("/Users/{user_id}", status_code=204, response_model=None)
-async def delete_user(user_id: str, scim: Scim, if_match: IfMatch = None) -> Response:
+async def delete_user(user_id: UserId, scim: Scim, if_match: IfMatch = None) -> Response:
     expected = await _expected_version(scim, user_id, if_match)
     await scim.owners.users.delete(scim.tenant, DeleteUser(user_id=user_id, expected_version=expected))
     return Response(status_code=204)

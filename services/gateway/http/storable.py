@@ -1,0 +1,77 @@
+"""Text the services' databases cannot store, refused at the edge before anything is sent to a service.
+
+PostgreSQL refuses U+0000 in every ``text`` and ``jsonb`` value (its strings are NUL-terminated), so a
+NUL character a client puts anywhere would reach a service, fail its transaction on every delivery and be
+dead-lettered. Lone surrogates never get this far: Starlette decodes paths and query strings with
+replacement characters, and orjson refuses them in bodies (body.py).
+
+* a path holding a NUL names no resource: 404 (no id Roster mints has one, contracts/ids.py);
+* a query parameter holding one: 400 invalidValue naming the parameter;
+* any string or key of a JSON body holding one: 400 invalidValue naming the attribute (``decode_json``).
+
+Headers need nothing: the HTTP parser refuses a NUL in a field value (RFC 9110 §5.5), and the ones read
+(If-Match, If-None-Match) become version numbers, never text a service stores.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+from scim2_models import InvalidValueException, SCIMException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from services.gateway.http.errors import error_response, error_with_status
+
+NUL = "\x00"
+
+
+def _cannot_store(where: str) -> InvalidValueException:
+    return InvalidValueException(
+        detail=f"{where} contains a NUL character (U+0000), which Roster cannot store; remove it and retry."
+    )
+
+
+def _shown(name: str) -> str:
+    return name.replace(NUL, "\\u0000")
+
+
+def refuse_nul_in_body(body: Any) -> None:
+    """400 invalidValue naming the first attribute (dotted, as SCIM paths are) whose value or name holds
+    a NUL character."""
+    pending: list[tuple[tuple[str, ...], Any]] = [((), body)]
+    while pending:
+        at, value = pending.pop()
+        if isinstance(value, str) and NUL in value:
+            raise _cannot_store(f'The attribute "{".".join(at)}"' if at else "The request body")
+        if isinstance(value, dict):
+            for name, child in value.items():
+                if NUL in name:
+                    raise _cannot_store(f'The attribute name "{_shown(".".join((*at, name)))}"')
+                pending.append(((*at, name), child))
+        elif isinstance(value, list):
+            pending.extend((at, child) for child in value)
+
+
+def _refusal(scope: Scope) -> SCIMException | None:
+    if NUL in scope["path"]:
+        return error_with_status(404, "Not Found")
+    query = bytes(scope.get("query_string", b"")).decode("latin-1")
+    for name, value in parse_qsl(query, keep_blank_values=True):  # as Starlette reads the query
+        if NUL in name or NUL in value:
+            return _cannot_store(f'The query parameter "{_shown(name)}"')
+    return None
+
+
+class RefuseUnstorableText:
+    """Pure ASGI middleware: paths and query strings, for every route (SCIM, admin, health)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        refusal = _refusal(scope) if scope["type"] == "http" else None
+        if refusal is None:
+            await self._app(scope, receive, send)
+            return
+        await error_response(refusal)(scope, receive, send)
