@@ -4,7 +4,7 @@ generates requests from the admin API's OpenAPI document.
 
 Whatever is sent, the gateway answers within its timeout, with no 5xx but 503, and every SCIM error is
 a SCIM Error body. ``FUZZ_EXAMPLES`` sets the examples per test (``make test``: a bounded run of a
-couple of minutes, always the same examples; ``make fuzz``: a long run with fresh ones).
+minute and a half, always the same examples; ``make fuzz``: a long run with fresh ones).
 """
 
 from __future__ import annotations
@@ -58,14 +58,17 @@ class Target:
 @pytest.fixture(scope="module")
 def target(stack: Stack, request: pytest.FixtureRequest) -> Iterator[Target]:
     tenant = stack.new_tenant("fuzz")
-    with httpx.Client(base_url=stack.base_url, headers=tenant.auth, timeout=GATEWAY_TIMEOUT + 10) as scim:
+    # A little beyond the gateway timeout: an answer that late fails the run instead of holding it up.
+    with httpx.Client(base_url=stack.base_url, headers=tenant.auth, timeout=GATEWAY_TIMEOUT + 2) as scim:
         user = scim.post("/Users", json=okta.user_body("fuzz.seed@example.com")).json()
         group = scim.post("/Groups", json=okta.group_body("Fuzz seed", [user["id"]])).json()
         fuzzed = Target(tenant, scim, user["id"], group["id"])
         yield fuzzed
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"fuzzing: {sum(fuzzed.sent.values())} requests, statuses {dict(fuzzed.sent)}")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    assert capture is not None
+    with capture.global_and_fixture_disabled():  # the counts BENCHMARKS.md records, past output capture
+        statuses = dict(sorted(fuzzed.sent.items()))
+        print(f"\nfuzzing: {sum(fuzzed.sent.values())} requests, statuses {statuses}")
 
 
 def _seeds(user_id: str, group_id: str) -> list[tuple[str, str, Any]]:
@@ -228,7 +231,7 @@ def test_mutated_reads_and_deletes(target: Target, data: st.DataObject) -> None:
     kind = data.draw(st.sampled_from(["list", "get", "delete"]))
     etag = data.draw(ETAGS).encode()
     if kind == "list":
-        _send(target, "GET", f"/{resource}", params={k: v.replace("\x00", "") for k, v in params.items()})
+        _send(target, "GET", f"/{resource}", params=params)
     elif kind == "get":
         _send(
             target,
@@ -261,7 +264,7 @@ def test_the_admin_api_against_its_openapi_document(stack: Stack) -> None:
         "--url", base,
         "--include-path-regex", "^/admin/",
         "--header", f"Authorization: Bearer {stack.admin_token}",
-        "--max-examples", str(max(10, EXAMPLES // 10)),
+        "--max-examples", str(max(10, EXAMPLES // 25)),
         "--checks", ",".join(ADMIN_CHECKS),
         "--max-response-time", str(GATEWAY_TIMEOUT),
         "--phases", "examples,fuzzing",
