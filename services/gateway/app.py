@@ -24,7 +24,7 @@ from services.gateway.dead_letters import DeadLetterReader
 from services.gateway.http.correlator import ReplyCorrelator, Requester
 from services.gateway.http.errors import install_scim_error_handlers
 from services.gateway.http.ratelimit import TenantRateLimiter
-from services.gateway.http.storable import RefuseUnstorableText
+from services.gateway.http.storable import EdgeRefusals
 from services.gateway.metrics import OPERATIONAL_PATHS, GatewayMetrics
 from services.gateway.owners import Owners
 from services.gateway.request_context import RequestContext
@@ -90,11 +90,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
-    # No redirect to the path with(out) a trailing slash: Starlette's 307 names an http:// URL behind a
-    # TLS proxy, and a SCIM client must not be sent elsewhere; such a path is a SCIM 404.
-    app = FastAPI(
-        title="Roster SCIM gateway", lifespan=_lifespan, docs_url=None, redoc_url=None, redirect_slashes=False
-    )
+    app = FastAPI(title="Roster SCIM gateway", lifespan=_lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.rate_limiter = TenantRateLimiter(
         per_second=settings.rate_limit_per_second, burst=settings.rate_limit_burst
@@ -121,7 +117,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     app.state.metrics = GatewayMetrics()
     app.state.metrics.install(app, settings)
-    app.add_middleware(RefuseUnstorableText)
+    app.add_middleware(EdgeRefusals)
     app.state.tracer_provider = tracing.tracer_provider("gateway")
     tracing.trace_requests(app, app.state.tracer_provider, excluded_paths=OPERATIONAL_PATHS)
     app.add_middleware(RequestContext)  # outermost: the request id and log fields cover everything

@@ -9,6 +9,10 @@ replacement characters, and orjson refuses them in bodies (body.py).
 * a query parameter holding one: 400 invalidValue naming the parameter;
 * any string or key of a JSON body holding one: 400 invalidValue naming the attribute (``decode_json``).
 
+A SCIM or admin path with a trailing slash is a 404 too: Starlette would answer 307 to the path without
+it, an ``http://`` URL behind a TLS proxy, and an API client must not be sent elsewhere (the console's
+pages keep the redirect).
+
 Headers need nothing: the HTTP parser refuses a NUL in a field value (RFC 9110 §5.5), and the ones read
 (If-Match, If-None-Match) become version numbers, never text a service stores.
 """
@@ -22,8 +26,10 @@ from scim2_models import InvalidValueException, SCIMException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.gateway.http.errors import error_response, error_with_status
+from services.gateway.http.responses import SCIM_PREFIX
 
 NUL = "\x00"
+_API_PREFIXES = (f"{SCIM_PREFIX}/", "/admin/v1/")
 
 
 def _cannot_store(where: str) -> InvalidValueException:
@@ -54,7 +60,8 @@ def refuse_nul_in_body(body: Any) -> None:
 
 
 def _refusal(scope: Scope) -> SCIMException | None:
-    if NUL in scope["path"]:
+    path: str = scope["path"]
+    if NUL in path or (path.endswith("/") and path.startswith(_API_PREFIXES)):
         return error_with_status(404, "Not Found")
     query = bytes(scope.get("query_string", b"")).decode("latin-1")
     for name, value in parse_qsl(query, keep_blank_values=True):  # as Starlette reads the query
@@ -63,8 +70,8 @@ def _refusal(scope: Scope) -> SCIMException | None:
     return None
 
 
-class RefuseUnstorableText:
-    """Pure ASGI middleware: paths and query strings, for every route (SCIM, admin, health)."""
+class EdgeRefusals:
+    """Pure ASGI middleware: paths and query strings, for every route (SCIM, admin, console, health)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self._app = app

@@ -23,6 +23,7 @@ from services.gateway.tests.database import gateway_database
 
 ADMIN_TOKEN = "a" * 32
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+GROUP_ID = "6f1c2d4e-0a7b-4c3d-9e8f-1a2b3c4d5e6f"  # shaped as Roster mints ids: the body is what is refused
 
 
 class Gateway:
@@ -65,7 +66,12 @@ def _error(response: Any, status: int, scim_type: str | None = None) -> str:
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/Groups"), ("POST", "/Groups"), ("PATCH", "/Groups/t1"), ("DELETE", "/Groups/t1")],
+    [
+        ("GET", "/Groups"),
+        ("POST", "/Groups"),
+        ("PATCH", "/Groups/" + GROUP_ID),
+        ("DELETE", "/Groups/" + GROUP_ID),
+    ],
 )
 def test_groups_need_the_scim_token(gateway: Gateway, method: str, path: str) -> None:
     response = gateway.client.request(method, f"/scim/v2{path}", headers={"Authorization": "Bearer nope"})
@@ -84,7 +90,7 @@ def test_groups_need_the_scim_token(gateway: Gateway, method: str, path: str) ->
 def test_bad_group_bodies_are_refused_before_anything_is_sent(
     gateway: Gateway, body: Any, scim_type: str, words: str
 ) -> None:
-    for method, path in (("POST", "/Groups"), ("PUT", "/Groups/t1")):
+    for method, path in (("POST", "/Groups"), ("PUT", "/Groups/" + GROUP_ID)):
         response = gateway.client.request(method, f"/scim/v2{path}", json=body, headers=gateway.scim)
         assert words in _error(response, 400, scim_type)
 
@@ -92,10 +98,10 @@ def test_bad_group_bodies_are_refused_before_anything_is_sent(
 def test_bad_patches_are_refused_before_anything_is_sent(gateway: Gateway) -> None:
     operations = [{"op": "jump", "path": "members", "value": []}]
     body = {"schemas": [PATCH_OP_URN], "Operations": operations}
-    response = gateway.client.patch("/scim/v2/Groups/t1", json=body, headers=gateway.scim)
+    response = gateway.client.patch(f"/scim/v2/Groups/{GROUP_ID}", json=body, headers=gateway.scim)
     _error(response, 400, "invalidSyntax")
     body = {"schemas": [PATCH_OP_URN], "Operations": [{"op": "remove", "path": "shoeSize"}]}
-    response = gateway.client.patch("/scim/v2/Groups/t1", json=body, headers=gateway.scim)
+    response = gateway.client.patch(f"/scim/v2/Groups/{GROUP_ID}", json=body, headers=gateway.scim)
     _error(response, 400, "invalidPath")
 
 

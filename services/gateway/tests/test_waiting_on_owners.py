@@ -80,6 +80,9 @@ def test_admin_routes_hold_no_database_connection_while_they_wait(
     assert held and set(held) == {0}
 
 
+USER_ID = "0d9e8f7a-6b5c-4d3e-8f2a-1b0c9d8e7f6a"  # shaped as Roster mints ids
+
+
 def _rejected(reason: RejectionReason, kind: type[Message]) -> Any:
     return lambda message: (
         CommandRejected(reason=reason, detail="busy") if isinstance(message, kind) else None
@@ -88,14 +91,14 @@ def _rejected(reason: RejectionReason, kind: type[Message]) -> Any:
 
 def test_a_change_pending_answers_503_with_the_configured_retry_after(gateway: Gateway) -> None:
     gateway.wire.answer = _rejected(RejectionReason.CHANGE_PENDING, GetUser)
-    response = gateway.client.get("/scim/v2/Users/u1", headers=gateway.scim)
+    response = gateway.client.get(f"/scim/v2/Users/{USER_ID}", headers=gateway.scim)
     assert (response.status_code, response.headers["Retry-After"]) == (503, str(RETRY_AFTER))
 
 
 def test_a_patch_losing_every_race_answers_503_with_the_configured_retry_after(gateway: Gateway) -> None:
     gateway.wire.answer = _rejected(RejectionReason.VERSION_MISMATCH, ReplaceUser)
     body = {"schemas": [PATCH_OP_URN], "Operations": [{"op": "replace", "path": "title", "value": "VP"}]}
-    response = gateway.client.patch("/scim/v2/Users/u1", json=body, headers=gateway.scim)
+    response = gateway.client.patch(f"/scim/v2/Users/{USER_ID}", json=body, headers=gateway.scim)
     assert (response.status_code, response.headers["Retry-After"]) == (503, str(RETRY_AFTER))
     assert sum(isinstance(p.message, ReplaceUser) for p in gateway.wire.published) == 3
 
@@ -105,5 +108,5 @@ def test_no_answer_in_time_answers_503_with_the_configured_retry_after(gateway: 
         raise ServiceUnavailable("no reply to GetUser within 15s")
 
     gateway.wire.answer = timed_out
-    response = gateway.client.get("/scim/v2/Users/u1", headers=gateway.scim)
+    response = gateway.client.get(f"/scim/v2/Users/{USER_ID}", headers=gateway.scim)
     assert (response.status_code, response.headers["Retry-After"]) == (503, str(RETRY_AFTER))
