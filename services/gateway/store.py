@@ -9,18 +9,16 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from uuid import uuid4
 
 from scim2_models import Group, Path, default_comparison_key
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
+from servicekit.clock import utc_now
+
 TOKEN_PREFIX = "rst_"
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Tenant(SQLModel, table=True):
@@ -31,7 +29,7 @@ class Tenant(SQLModel, table=True):
     # What names are unique by (``name_key``): SQL's lower() folds ASCII only, so the key is computed
     # here and enforced by a unique index, which also settles two creates racing for one name.
     name_key: str = Field(unique=True, index=True)
-    created_at: datetime = Field(default_factory=_now)
+    created_at: datetime = Field(default_factory=utc_now)
 
 
 class ScimToken(SQLModel, table=True):
@@ -40,7 +38,7 @@ class ScimToken(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: str = Field(foreign_key="tenants.id", index=True)
     token_hash: str = Field(unique=True, index=True)
-    created_at: datetime = Field(default_factory=_now)
+    created_at: datetime = Field(default_factory=utc_now)
     revoked_at: datetime | None = None
 
 
@@ -122,7 +120,7 @@ def revoke_tokens(session: Session, *, tenant_id: str) -> int:
         select(ScimToken).where(ScimToken.tenant_id == tenant_id, col(ScimToken.revoked_at).is_(None))
     ).all()
     for token in tokens:
-        token.revoked_at = _now()
+        token.revoked_at = utc_now()
         session.add(token)
     return len(tokens)
 
@@ -140,7 +138,7 @@ def revoke_token(session: Session, *, tenant_id: str, token_id: int) -> None:
     token = session.get(ScimToken, token_id)
     if token is None or token.tenant_id != tenant_id or token.revoked_at is not None:
         raise TokenNotFound(f"tenant {tenant_id!r} has no active token with id {token_id}")
-    token.revoked_at = _now()
+    token.revoked_at = utc_now()
     session.add(token)
 
 
