@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from uuid import uuid4
 
@@ -78,14 +79,11 @@ def postgres_server() -> Iterator[PostgresServer]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def kafka_bootstrap() -> Iterator[str]:
-    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-        yield os.environ["KAFKA_BOOTSTRAP_SERVERS"]
-        return
+@contextmanager
+def _local_broker(prefix: str) -> Iterator[str]:
     from devinfra.kafka import LocalKafka
 
-    root = _private_dir("roster-kafka-")
+    root = _private_dir(prefix)
     broker = LocalKafka(root / "data")
     broker.start()
     try:
@@ -93,6 +91,15 @@ def kafka_bootstrap() -> Iterator[str]:
     finally:
         broker.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        yield os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+        return
+    with _local_broker("roster-kafka-") as bootstrap:
+        yield bootstrap
 
 
 @pytest.fixture(scope="session")
@@ -100,16 +107,8 @@ def spare_kafka_bootstrap() -> Iterator[str]:
     """A second broker, for tests whose own service processes must not join the consumer groups of
     the end-to-end stack on the session broker (they would take its messages). Shared by those tests:
     each stops its processes before the next starts, and a broker costs half a minute to start."""
-    from devinfra.kafka import LocalKafka
-
-    root = _private_dir("roster-spare-kafka-")
-    broker = LocalKafka(root / "data")
-    broker.start()
-    try:
-        yield broker.bootstrap_servers
-    finally:
-        broker.stop()
-        shutil.rmtree(root, ignore_errors=True)
+    with _local_broker("roster-spare-kafka-") as bootstrap:
+        yield bootstrap
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
