@@ -137,9 +137,22 @@ def test_compose_up_provision_scale_and_down(project: ComposeProject) -> None:
         for service, replicas in {"users": 3, "teams": 2}.items():
             project.wait_healthy(service)
             assert len(project.containers(service, running_only=True)) == replicas
-        project.wait_healthy("gateway")
+        for service in ("seats", "gateway"):
+            project.wait_healthy(service)
         _okta_story(f"{gateway}/scim/v2", tenant, "scaled")
-        assert admin.get(f"/tenants/{tenant.id}/seats").json()["used"] == 6
+        assert _seats_used(admin, tenant) == 6
 
     project.down()
     assert project.leftovers() == {"containers": [], "volumes": [], "networks": []}
+
+
+def _seats_used(admin: httpx.Client, tenant: Tenant) -> int:
+    """Seats in use, asked as a client would: a 503 (a consumer group still settling after the
+    scale) is retried after its Retry-After, for a minute."""
+    deadline = time.monotonic() + 60
+    while True:
+        answer = admin.get(f"/tenants/{tenant.id}/seats")
+        if answer.status_code != 503 or time.monotonic() > deadline:
+            assert answer.status_code == 200, answer.text
+            return int(answer.json()["used"])
+        time.sleep(int(answer.headers.get("retry-after", "1")))
