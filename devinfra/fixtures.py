@@ -14,15 +14,20 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 from uuid import uuid4
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+if TYPE_CHECKING:
+    from devinfra.kafka import LocalKafka
+
 _MARKS_BY_FIXTURE = {
     "kafka_bootstrap": "kafka",
     "spare_kafka_bootstrap": "kafka",
+    "spare_kafka": "kafka",
     "postgres_server": "postgres",
 }
 
@@ -80,14 +85,14 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 
 @contextmanager
-def _local_broker(prefix: str) -> Iterator[str]:
+def _local_broker(prefix: str) -> Iterator[LocalKafka]:
     from devinfra.kafka import LocalKafka
 
     root = _private_dir(prefix)
     broker = LocalKafka(root / "data")
     broker.start()
     try:
-        yield broker.bootstrap_servers
+        yield broker
     finally:
         broker.stop()
         shutil.rmtree(root, ignore_errors=True)
@@ -98,17 +103,23 @@ def kafka_bootstrap() -> Iterator[str]:
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         yield os.environ["KAFKA_BOOTSTRAP_SERVERS"]
         return
-    with _local_broker("roster-kafka-") as bootstrap:
-        yield bootstrap
+    with _local_broker("roster-kafka-") as broker:
+        yield broker.bootstrap_servers
 
 
 @pytest.fixture(scope="session")
-def spare_kafka_bootstrap() -> Iterator[str]:
+def spare_kafka() -> Iterator[LocalKafka]:
     """A second broker, for tests whose own service processes must not join the consumer groups of
-    the end-to-end stack on the session broker (they would take its messages). Shared by those tests:
-    each stops its processes before the next starts, and a broker costs half a minute to start."""
-    with _local_broker("roster-spare-kafka-") as bootstrap:
-        yield bootstrap
+    the end-to-end stack on the session broker (they would take its messages), or that freeze or
+    stop their broker. Shared by those tests: each stops its processes (and thaws the broker) before
+    the next starts, and a broker costs half a minute to start."""
+    with _local_broker("roster-spare-kafka-") as broker:
+        yield broker
+
+
+@pytest.fixture(scope="session")
+def spare_kafka_bootstrap(spare_kafka: LocalKafka) -> str:
+    return spare_kafka.bootstrap_servers
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

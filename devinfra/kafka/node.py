@@ -7,7 +7,8 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from devinfra.kafka import registry
@@ -116,6 +117,18 @@ class KafkaNode(Served):
             self.process.wait()
             registry.untrack(self.process)
             self.process = None
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Freeze the broker (SIGSTOP) for the block, as a hung host would, and thaw it after: its
+        connections stay open and nothing answers on them."""
+        if self.process is None:
+            raise KafkaError(f"Kafka node {self.node_id} is not running")
+        registry.signal_group(self.process, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            registry.signal_group(self.process, signal.SIGCONT)
 
     def __repr__(self) -> str:
         state = f"pid {self.pid}" if self.running else "stopped"

@@ -6,9 +6,11 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 import uvicorn
 from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from contracts.topics import gateway_reply_topic
@@ -23,6 +25,7 @@ from services.gateway.dead_letter_desk import DeadLetterDesk
 from services.gateway.dead_letters import DeadLetterReader
 from services.gateway.http.correlator import ReplyCorrelator, Requester
 from services.gateway.http.errors import install_scim_error_handlers
+from services.gateway.http.kafka_watch import KafkaWatch
 from services.gateway.http.ratelimit import TenantRateLimiter
 from services.gateway.http.storable import EdgeRefusals
 from services.gateway.metrics import OPERATIONAL_PATHS, GatewayMetrics
@@ -34,6 +37,34 @@ from services.gateway.scim.groups import routes as groups
 from services.gateway.scim.users import routes as users
 
 log = logging.getLogger(__name__)
+
+
+def _subscribe_replies(broker: KafkaBroker, reply_topic: str) -> tuple[ReplyCorrelator, object]:
+    correlator = ReplyCorrelator()
+
+    async def on_reply(message: KafkaMessage) -> None:
+        correlator.resolve(message.body)
+
+    # No consumer group: this instance alone reads its reply topic, from its very beginning.
+    reply_subscriber = broker.subscriber(
+        reply_topic,
+        auto_offset_reset="earliest",
+        decoder=raw_body,
+        max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
+    )
+    reply_subscriber(on_reply)
+    return correlator, reply_subscriber
+
+
+def _watch_kafka(broker: KafkaBroker, settings: GatewaySettings, metrics: GatewayMetrics) -> KafkaWatch:
+    watch = KafkaWatch(
+        partial(broker.ping, settings.kafka_probe_timeout_seconds),
+        interval_seconds=settings.kafka_probe_interval_seconds,
+        timeout_seconds=settings.kafka_probe_timeout_seconds,
+        on_change=metrics.kafka_reachable,
+    )
+    watch.start()
+    return watch
 
 
 @asynccontextmanager
@@ -49,30 +80,20 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         client_id=f"gateway-{settings.instance_id}",
         middlewares=[tracing.kafka_middleware(app.state.tracer_provider), metrics.kafka_middleware],
     )
-    correlator = ReplyCorrelator()
-
-    async def on_reply(message: KafkaMessage) -> None:
-        correlator.resolve(message.body)
-
-    # No consumer group: this instance alone reads its reply topic, from its very beginning.
-    reply_subscriber = broker.subscriber(
-        reply_topic,
-        auto_offset_reset="earliest",
-        decoder=raw_body,
-        max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
-    )
-    reply_subscriber(on_reply)
+    correlator, reply_subscriber = _subscribe_replies(broker, reply_topic)
     await broker.start()
     app.state.engine = engine
     app.state.readiness_checks = health.readiness_checks(
         engine=engine, broker=broker, reply_subscriber=reply_subscriber
     )
+    watch = _watch_kafka(broker, settings, metrics)
     requester = Requester(
         broker=broker,
         correlator=correlator,
         reply_topic=reply_topic,
         timeout=settings.request_timeout_seconds,
         on_timeout=metrics.reply_timed_out,
+        kafka_reachable=lambda: watch.reachable,
     )
     app.state.owners = Owners.over(requester)
     reader = DeadLetterReader(settings)
@@ -82,6 +103,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await watch.stop()
         await reader.close()
         await broker.stop()
         await delete_topics(settings, [reply_topic])

@@ -44,6 +44,16 @@ class GatewaySettings(GatewayDatabaseSettings):
         lt=60,
         description="No reply by then: 503 + `Retry-After` (Okta gives up at 60 s).",
     )
+    # While no broker answers, requests are answered 503 at once instead of after the request timeout.
+    kafka_probe_interval_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="How often the gateway checks that a Kafka broker answers."
+    )
+    kafka_probe_timeout_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=30,
+        description="A probe unanswered by then marks Kafka unreachable: 503 + `Retry-After` at once.",
+    )
     retry_after_seconds: int = Field(default=5, ge=1, description="The `Retry-After` every 503 gives.")
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Larger request bodies: 413.")
     # A page travels as one Kafka message (1 MiB at most): 200 full Okta users stay well below it.

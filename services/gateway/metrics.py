@@ -1,6 +1,7 @@
 """The gateway's Prometheus metrics on ``/metrics``: HTTP by route template and status
 (prometheus-fastapi-instrumentator), Kafka (FastStream), requests refused per tenant, reply timeouts,
-unresolved dead letters per topic (read from Kafka and the gateway database at each scrape).
+whether Kafka answers, unresolved dead letters per topic (read from Kafka and the gateway database at
+each scrape).
 
 ``/metrics`` sits beside ``/livez``, off the SCIM and admin prefixes. It is unauthenticated unless
 ``GATEWAY_METRICS_TOKEN`` is set; either way it should not be exposed on the public listener.
@@ -8,6 +9,7 @@ unresolved dead letters per topic (read from Kafka and the gateway database at e
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
@@ -25,6 +27,8 @@ from services.gateway.config import GatewaySettings
 log = logging.getLogger(__name__)
 
 OPERATIONAL_PATHS = ["/metrics", "/livez", "/readyz", "/healthz"]
+
+DEAD_LETTER_COUNT_SECONDS = 3.0
 
 UnresolvedDeadLetters = Callable[[], Awaitable[dict[str, int]]]
 
@@ -52,13 +56,22 @@ class GatewayMetrics:
             ["topic"],
             registry=self.registry,
         )
+        self._kafka_reachable = Gauge(
+            f"{PREFIX}_gateway_kafka_reachable",
+            "1 while a Kafka broker answers this gateway's probe; 0 while every request is answered 503.",
+            registry=self.registry,
+        )
+        self._kafka_reachable.set(1)
         self.unresolved_dead_letters: UnresolvedDeadLetters | None = None  # set once Kafka is reachable
 
     async def _before_scrape(self) -> None:
         if self.unresolved_dead_letters is None:
             return
         try:
-            counts = await self.unresolved_dead_letters()
+            # Bounded: while Kafka does not answer, the scrape must still report the rest (and
+            # roster_gateway_kafka_reachable) before the scraper's own timeout.
+            async with asyncio.timeout(DEAD_LETTER_COUNT_SECONDS):
+                counts = await self.unresolved_dead_letters()
         except Exception as error:  # a scrape still answers; the gauge keeps its last numbers
             log.warning("dead letters not counted for this scrape: %r", error)
             return
@@ -70,6 +83,9 @@ class GatewayMetrics:
 
     def reply_timed_out(self, message_type: str) -> None:
         self._reply_timeouts.labels(message_type).inc()
+
+    def kafka_reachable(self, reachable: bool) -> None:
+        self._kafka_reachable.set(1 if reachable else 0)
 
     def install(self, app: FastAPI, settings: GatewaySettings) -> None:
         """HTTP metrics for every route (by template: ``/scim/v2/Users/{user_id}``) and ``/metrics``."""

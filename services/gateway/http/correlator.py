@@ -59,8 +59,10 @@ class Requester:
         reply_topic: str,
         timeout: float,
         on_timeout: Callable[[str], None] = lambda message_type: None,
+        kafka_reachable: Callable[[], bool] = lambda: True,
     ) -> None:
         self._on_timeout = on_timeout  # told the message type, for the metrics
+        self._kafka_reachable = kafka_reachable
         self._broker = broker
         self._correlator = correlator
         self._reply_topic = reply_topic
@@ -88,6 +90,8 @@ class Requester:
             await self._publish(envelope, topic, key)
 
     async def _publish(self, envelope: Envelope, topic: str, key: bytes) -> None:
+        if not self._kafka_reachable():  # no broker answers: a publish could only wait for the deadline
+            raise ServiceUnavailable(f"Kafka unreachable, {envelope.type} not sent")
         try:
             await self._broker.publish(
                 envelope.to_bytes(),

@@ -1,0 +1,102 @@
+"""Kafka unreachable: the gateway answers 503 + ``Retry-After`` at once instead of holding every
+request for its full timeout, changes nothing, and serves again by itself when the broker returns.
+
+The broker is frozen (SIGSTOP), as a hung host would be: its connections stay open and nothing
+answers on them — the case a refused connection cannot reveal quickly.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from devinfra.kafka import LocalKafka
+from tests import okta
+from tests.stack import Stack, Tenant, create_tenant
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+REQUEST_TIMEOUT_SECONDS = 15  # the gateway's default: what each request waited before
+AT_ONCE_SECONDS = 2.0  # well inside that timeout: the gateway did not wait on Kafka
+
+
+@pytest.fixture(scope="module")
+def stack(spare_kafka: LocalKafka) -> Iterator[Stack]:
+    root = Path(tempfile.mkdtemp(prefix="roster-outage-"))
+    stack = Stack(
+        state_dir=root,
+        kafka_bootstrap=spare_kafka.bootstrap_servers,
+        users_database_url=f"sqlite:///{root / 'users.db'}",
+        seats_database_url=f"sqlite:///{root / 'seats.db'}",
+        teams_database_url=f"sqlite:///{root / 'teams.db'}",
+    )
+    try:
+        stack.migrate()
+        timeout = {"GATEWAY_REQUEST_TIMEOUT_SECONDS": str(REQUEST_TIMEOUT_SECONDS)}
+        stack.start_together(["users", "seats"], gateways=1, **timeout)
+        yield stack
+    finally:
+        stack.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _user_names(scim: httpx.Client) -> set[str]:
+    listed = scim.get("/Users", params={"count": 100})
+    assert listed.status_code == 200, listed.text
+    return {user["userName"] for user in listed.json()["Resources"]}
+
+
+def _wait_until_gateway_sees_kafka_gone(gateway: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        metrics = httpx.get(f"{gateway}/metrics", timeout=10).text
+        if "roster_gateway_kafka_reachable 0.0" in metrics:
+            return
+        time.sleep(0.2)
+    raise AssertionError("the gateway never noticed that Kafka stopped answering")
+
+
+def _timed(scim: httpx.Client, method: str, path: str, **kwargs: object) -> tuple[httpx.Response, float]:
+    started = time.monotonic()
+    response = scim.request(method, path, **kwargs)  # type: ignore[arg-type]
+    return response, time.monotonic() - started
+
+
+def _assert_unavailable_at_once(response: httpx.Response, elapsed: float) -> None:
+    assert response.status_code == 503, response.text
+    assert response.headers["Retry-After"].isdigit()
+    assert response.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    assert elapsed < AT_ONCE_SECONDS, f"answered after {elapsed:.1f} s"
+
+
+def test_a_frozen_broker_gets_503_at_once_and_the_gateway_recovers_by_itself(
+    stack: Stack, spare_kafka: LocalKafka
+) -> None:
+    tenant: Tenant
+    with stack.admin() as admin:
+        tenant = create_tenant(admin, "outage")
+    gateway = f"http://127.0.0.1:{stack.gateway_ports[0]}"
+    with httpx.Client(base_url=stack.base_url, headers=tenant.auth, timeout=60) as scim:
+        assert scim.post("/Users", json=okta.user_body("before@example.com")).status_code == 201
+        before = _user_names(scim)
+
+        with spare_kafka.paused():
+            _wait_until_gateway_sees_kafka_gone(gateway)
+            lookup = 'userName eq "before@example.com"'
+            _assert_unavailable_at_once(*_timed(scim, "GET", "/Users", params={"filter": lookup}))
+            body = okta.user_body("during@example.com")
+            _assert_unavailable_at_once(*_timed(scim, "POST", "/Users", json=body))
+
+        deadline = time.monotonic() + 60
+        while scim.get("/Users", params={"filter": lookup}).status_code == 503:
+            assert time.monotonic() < deadline, "the gateway did not serve again after Kafka returned"
+            time.sleep(0.5)
+        created = scim.post("/Users", json=okta.user_body("after@example.com"))
+        assert created.status_code == 201, created.text
+        assert _user_names(scim) == before | {"after@example.com"}  # the refused create changed nothing
