@@ -120,6 +120,7 @@ def configure_context(context: Any) -> None:
         connection=connection,
         target_metadata=SQLModel.metadata,
         render_as_batch=True,  # SQLite changes a table by copying it
+        template_args={"service": history.service},  # script.py.mako names the database
         **_comparison(history),
     )
     with context.begin_transaction():

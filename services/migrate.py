@@ -1,7 +1,9 @@
 """``roster-migrate [users|seats|teams|gateway|all]``: bring each service's database to this
 release's schema, before its processes start. Safe to run again, and from several hosts at once
 (one runs, the others wait and then find nothing to do). ``--check`` changes nothing and exits 1
-if a database is behind. The same as ``python -m services.<name> migrate`` for one service.
+if a database is behind. ``--draft "message"`` (developers, one service) upgrades the database and
+writes the next revision from its difference to the models, for review. The same as
+``python -m services.<name> migrate`` for one service.
 
 Each database is found as the service finds it (``<SERVICE>_DATABASE_URL``, else ``DATABASE_URL``,
 else a SQLite file in ``ROSTER_STATE_DIR``).
@@ -16,6 +18,7 @@ from typing import Annotated
 import typer
 
 from servicekit import migrations
+from servicekit.db import make_engine
 from servicekit.migrations import SchemaHistory
 from servicekit.settings import ServiceSettings
 from services.gateway.config import GatewayDatabaseSettings
@@ -52,7 +55,16 @@ def migrate(
     check: Annotated[
         bool, typer.Option("--check", help="Change nothing; exit 1 if a database is behind.")
     ] = False,
+    draft: Annotated[
+        str | None,
+        typer.Option(
+            "--draft", help="Write the next revision of one service, from its models, with this message."
+        ),
+    ] = None,
 ) -> None:
+    if draft is not None:
+        _draft(target, draft)
+        return
     chosen = list(DATABASES) if target is Target.ALL else [target]
     failures = 0
     for name in chosen:
@@ -63,6 +75,18 @@ def migrate(
         else:
             failures += migrations.migrate_exit_status(history, url)
     raise typer.Exit(1 if failures else 0)
+
+
+def _draft(target: Target, message: str) -> None:
+    if target is Target.ALL:
+        raise typer.BadParameter("name one service's database", param_hint="TARGET")
+    history, settings = DATABASES[target]
+    engine = make_engine(settings().resolved_database_url())
+    try:
+        written = migrations.new_revision(engine, history, message)
+    finally:
+        engine.dispose()
+    typer.echo(f"wrote {written}: review it (autogenerate is a draft) and commit it with the model change")
 
 
 def main() -> None:

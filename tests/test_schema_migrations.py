@@ -4,8 +4,10 @@ out of git) upgrade in place and keep working; every model change has its migrat
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -216,6 +218,28 @@ def test_a_model_change_without_its_migration_is_found(tmp_path: Path) -> None:
         with engine.connect() as connection:
             [change] = migrations.unmigrated_changes(connection, history)
         assert change[0] == "add_index" and change[1].name == "ix_users_tenant"
+    finally:
+        engine.dispose()
+
+
+def test_a_new_revision_is_written_for_a_model_change_and_closes_it(tmp_path: Path) -> None:
+    """What a developer does after changing a model: autogenerate the next revision, which then
+    upgrades the database to what the models say."""
+    history, _ = DATABASES[Target.USERS]
+    versions = tmp_path / "versions"
+    shutil.copytree(history.versions, versions, ignore=shutil.ignore_patterns("__pycache__"))
+    drafted = dataclasses.replace(history, versions=versions)
+    engine = make_engine(f"sqlite:///{tmp_path / 'users.db'}")
+    try:
+        migrations.upgrade(engine, drafted)
+        with engine.begin() as connection:  # the database as it was before the model gained the index
+            connection.execute(text("DROP INDEX ix_users_tenant"))
+        written = migrations.new_revision(engine, drafted, "index users by tenant")
+        assert written.parent == versions
+        assert "of the users database" in written.read_text() and "ix_users_tenant" in written.read_text()
+        migrations.upgrade(engine, drafted)
+        with engine.connect() as connection:
+            assert migrations.unmigrated_changes(connection, drafted) == []
     finally:
         engine.dispose()
 
