@@ -18,8 +18,9 @@ lint: deps
 images: deps
 	@$(UV_RUN) python -m devinfra.images
 
+# Two pytest sessions side by side (devinfra/suite.py); with PYTEST_ARGS, one session with them.
 test: lint images
-	$(UV_RUN) pytest --durations=25 $(PYTEST_ARGS)
+	$(UV_RUN) python -m devinfra.suite $(PYTEST_ARGS)
 
 # The fuzzing tier at length, with fresh examples each run (make test runs it bounded and repeatable).
 FUZZ_EXAMPLES ?= 5000
