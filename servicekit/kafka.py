@@ -19,6 +19,7 @@ from aiokafka.errors import (
     RecordTooLargeError,
     SaslAuthenticationFailed,
     TopicAlreadyExistsError,
+    UnknownTopicOrPartitionError,
     for_code,
 )
 from aiokafka.helpers import create_ssl_context
@@ -120,6 +121,9 @@ def make_broker(settings: ServiceSettings, *, client_id: str, middlewares: Seque
         max_request_size=MAX_MESSAGE_BYTES,
         # Also bounds the wait for a topic's metadata: a deleted topic must not stall the relay.
         request_timeout_ms=10_000,
+        # Topics are created by ensure_topics with the configured partitions, replication and min ISR;
+        # FastStream's own creation would make a missing one with the broker's defaults instead.
+        allow_auto_create_topics=False,
         logger=None,
         middlewares=tuple(middlewares),  # traces and metrics (servicekit/tracing.py, metrics.py)
     )
@@ -197,6 +201,24 @@ async def _wait_until_led(admin: AIOKafkaAdminClient, topics: list[str]) -> None
                 f"topics without leaders after {_TOPIC_CREATION_SECONDS:.0f} s: {waiting}"
             )
         await asyncio.sleep(0.2)
+
+
+async def start_broker(broker: KafkaBroker) -> None:
+    """``broker.start()``, again while a broker does not know a topic yet. ``ensure_topics`` saw the
+    topic led by the broker it asked, but metadata reaches the others asynchronously (seconds on a busy
+    cluster); a consumer without a group that asks one of those fails to start with
+    ``UnknownTopicOrPartitionError`` instead of waiting."""
+    deadline = time.monotonic() + _TOPIC_CREATION_SECONDS
+    while True:
+        try:
+            await broker.start()
+            return
+        except UnknownTopicOrPartitionError:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("a broker does not list a subscribed topic yet: starting the consumers again")
+            await broker.stop()
+            await asyncio.sleep(0.5)
 
 
 def _led(topic: dict[str, Any]) -> bool:

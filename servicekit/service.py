@@ -35,6 +35,7 @@ from servicekit.kafka import (
     make_broker,
     outbox_publisher,
     raw_body,
+    start_broker,
 )
 from servicekit.messaging import purge_settled
 from servicekit.metrics import DatabaseGauge, ServiceMetrics
@@ -160,7 +161,7 @@ class RunningService:
         # notice it at the next metadata refresh. Creation is idempotent and uses shared settings.
         topics = [*self.definition.owned_topics, *self.definition.listens]
         await ensure_topics(self.settings, [*topics, *map(dead_letter_topic, topics)])
-        await self.broker.start()
+        await start_broker(self.broker)
         retention = timedelta(hours=self.settings.message_retention_hours)
         purge = Periodic(
             "purge settled inbox/outbox rows",

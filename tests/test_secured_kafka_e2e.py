@@ -27,7 +27,7 @@ from tests.stack import Stack, create_tenant
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
 KAFKA_USER = "roster"
-FAIL_FAST_SECONDS = 30.0  # a Python start on a busy machine included; a hang never ends
+FAIL_FAST_SECONDS = 60.0  # a Python start on a busy machine included; a hang never ends
 
 
 @dataclass

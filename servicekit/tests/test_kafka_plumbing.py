@@ -9,6 +9,7 @@ from uuid import uuid4
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
+from faststream.kafka.annotations import KafkaMessage
 
 from servicekit import kafka
 from servicekit.kafka import TopicCreationFailed, ensure_topics, make_broker
@@ -61,4 +62,28 @@ async def test_a_bootstrap_list_of_several_brokers_is_used_as_a_list(kafka_boots
     try:
         await broker.publish(b"hello", topic)
     finally:
+        await broker.stop()
+
+
+async def test_a_consumer_started_before_its_topic_is_known_starts_once_it_is(kafka_bootstrap: str) -> None:
+    """As when the broker asked does not list a just-created topic yet: the start is tried again."""
+    settings = ServiceSettings(service_name="topics", kafka_bootstrap_servers=kafka_bootstrap)
+    topic = f"late-{uuid4().hex[:8]}"
+    broker = make_broker(settings, client_id="late-topic")
+    received: asyncio.Queue[bytes] = asyncio.Queue()
+
+    async def on_message(message: KafkaMessage) -> None:
+        await received.put(message.body)
+
+    broker.subscriber(topic, auto_offset_reset="earliest", decoder=kafka.raw_body)(on_message)
+    starting = asyncio.create_task(kafka.start_broker(broker))
+    try:
+        await asyncio.sleep(1.5)  # several refused starts
+        assert not starting.done()
+        await ensure_topics(settings, [topic])
+        await asyncio.wait_for(starting, timeout=30)
+        await broker.publish(b"here", topic)
+        assert await asyncio.wait_for(received.get(), timeout=30) == b"here"
+    finally:
+        starting.cancel()
         await broker.stop()

@@ -16,7 +16,14 @@ from faststream.kafka.annotations import KafkaMessage
 from contracts.topics import gateway_reply_topic
 from servicekit import logs, migrations, tracing
 from servicekit.db import make_engine
-from servicekit.kafka import MAX_MESSAGE_BYTES, delete_topics, ensure_topics, make_broker, raw_body
+from servicekit.kafka import (
+    MAX_MESSAGE_BYTES,
+    delete_topics,
+    ensure_topics,
+    make_broker,
+    raw_body,
+    start_broker,
+)
 from services.gateway import console, events_reference, health
 from services.gateway.admin import dead_letters, default_manager, people, seats, teams, tenants, tokens
 from services.gateway.admin.access import openapi_document
@@ -81,7 +88,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         middlewares=[tracing.kafka_middleware(app.state.tracer_provider), metrics.kafka_middleware],
     )
     correlator, reply_subscriber = _subscribe_replies(broker, reply_topic)
-    await broker.start()
+    await start_broker(broker)
     app.state.engine = engine
     app.state.readiness_checks = health.readiness_checks(
         engine=engine, broker=broker, reply_subscriber=reply_subscriber
