@@ -68,6 +68,7 @@ def _watch_kafka(broker: KafkaBroker, settings: GatewaySettings, metrics: Gatewa
         partial(broker.ping, settings.kafka_probe_timeout_seconds),
         interval_seconds=settings.kafka_probe_interval_seconds,
         timeout_seconds=settings.kafka_probe_timeout_seconds,
+        failures_to_trip=settings.kafka_probe_failures,
         on_change=metrics.kafka_reachable,
     )
     watch.start()
@@ -94,6 +95,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine=engine, broker=broker, reply_subscriber=reply_subscriber
     )
     watch = _watch_kafka(broker, settings, metrics)
+    correlator.on_reply = watch.saw_life
     requester = Requester(
         broker=broker,
         correlator=correlator,

@@ -49,10 +49,14 @@ class GatewaySettings(GatewayDatabaseSettings):
         default=1.0, gt=0, le=60, description="How often the gateway checks that a Kafka broker answers."
     )
     kafka_probe_timeout_seconds: float = Field(
-        default=2.0,
-        gt=0,
-        le=30,
-        description="A probe unanswered by then marks Kafka unreachable: 503 + `Retry-After` at once.",
+        default=3.0, gt=0, le=30, description="A probe unanswered by then has failed."
+    )
+    kafka_probe_failures: int = Field(
+        default=2,
+        ge=1,
+        le=10,
+        description="This many failed probes in a row (and no reply meanwhile) mark Kafka unreachable:"
+        " 503 + `Retry-After` at once until a probe succeeds.",
     )
     retry_after_seconds: int = Field(default=5, ge=1, description="The `Retry-After` every 503 gives.")
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Larger request bodies: 413.")

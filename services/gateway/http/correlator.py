@@ -27,6 +27,7 @@ class ServiceUnavailable(Exception):
 class ReplyCorrelator:
     def __init__(self) -> None:
         self._pending: dict[UUID, asyncio.Future[Envelope]] = {}
+        self.on_reply: Callable[[], None] = lambda: None  # told of every reply: Kafka is there
 
     def expect(self, correlation_id: UUID) -> asyncio.Future[Envelope]:
         future: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
@@ -37,6 +38,7 @@ class ReplyCorrelator:
         self._pending.pop(correlation_id, None)
 
     def resolve(self, raw: bytes) -> None:
+        self.on_reply()
         try:
             envelope = Envelope.from_bytes(raw)
         except ValueError:

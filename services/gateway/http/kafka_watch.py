@@ -8,6 +8,8 @@ are answered 503 + ``Retry-After`` at once, and the next probe that succeeds let
 again — nothing to restart (docs/operations.md, "Kafka unreachable").
 
 One broker down of three is not an outage: any broker that answers makes the cluster reachable.
+Neither is one slow probe on a saturated host: the cluster is declared gone only after
+``failures_to_trip`` probes in a row went unanswered, and any reply that arrives proves it is there.
 """
 
 from __future__ import annotations
@@ -30,12 +32,15 @@ class KafkaWatch:
         *,
         interval_seconds: float,
         timeout_seconds: float,
+        failures_to_trip: int = 2,
         on_change: Callable[[bool], None] = lambda reachable: None,
     ) -> None:
         self._probe = probe
         self._interval = interval_seconds
         self._timeout = timeout_seconds
         self._on_change = on_change
+        self._failures_to_trip = failures_to_trip
+        self._failures = 0
         self._reachable = True  # the broker answered at start-up, or the gateway would not have started
         self._since = time.monotonic()
         self._task: asyncio.Task[None] | None = None
@@ -47,6 +52,10 @@ class KafkaWatch:
     def unreachable_for(self) -> float:
         """Seconds since the cluster was last seen gone (0 while it is reachable)."""
         return 0.0 if self._reachable else time.monotonic() - self._since
+
+    def saw_life(self) -> None:
+        """Something came from Kafka (a reply): it is reachable, whatever the last probe said."""
+        self._record(True)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._watch(), name="kafka-watch")
@@ -73,7 +82,9 @@ class KafkaWatch:
             log.debug("Kafka probe failed: %r", error)
             return False
 
-    def _record(self, reachable: bool) -> None:
+    def _record(self, answered: bool) -> None:
+        self._failures = 0 if answered else self._failures + 1
+        reachable = answered or (self._reachable and self._failures < self._failures_to_trip)
         if reachable == self._reachable:
             return
         self._reachable, self._since = reachable, time.monotonic()

@@ -31,7 +31,11 @@ async def _settle() -> None:
 async def test_reachable_follows_what_the_probe_finds_and_reports_each_change_once() -> None:
     cluster, changes = Cluster(), list[bool]()
     watch = KafkaWatch(
-        cluster.probe, interval_seconds=INTERVAL, timeout_seconds=0.05, on_change=changes.append
+        cluster.probe,
+        interval_seconds=INTERVAL,
+        timeout_seconds=0.05,
+        failures_to_trip=1,
+        on_change=changes.append,
     )
     watch.start()
     try:
@@ -57,3 +61,24 @@ async def test_stopping_the_watch_ends_its_probe_even_mid_hang() -> None:
     watch.start()
     await asyncio.sleep(INTERVAL)
     await asyncio.wait_for(watch.stop(), timeout=1)
+
+
+async def test_failed_probes_short_of_the_threshold_are_not_an_outage_and_a_reply_ends_one() -> None:
+    cluster = Cluster()
+    cluster.state = "refusing"  # every probe unanswered, as on a saturated host
+    watch = KafkaWatch(cluster.probe, interval_seconds=INTERVAL, timeout_seconds=0.05, failures_to_trip=10**6)
+    watch.start()
+    try:
+        await _settle()
+        assert watch.reachable
+    finally:
+        await watch.stop()
+    tripped = KafkaWatch(cluster.probe, interval_seconds=INTERVAL, timeout_seconds=0.05, failures_to_trip=1)
+    tripped.start()
+    try:
+        await _settle()
+        assert not tripped.reachable
+        tripped.saw_life()  # a reply arrived
+        assert tripped.reachable
+    finally:
+        await tripped.stop()
