@@ -7,7 +7,7 @@ shared broker, the shared end-to-end stack and the pure rules — the *shared* s
 its own session-scoped servers, so neither sees the other's brokers, databases or consumer groups.
 
 The shared session prints as it goes; the isolated one writes to a log printed whole when it ends.
-The exit status is pytest's, the worse of the two (0 only when both passed).
+The exit status is 0 only when both sessions passed (else the shared session's, then the isolated's).
 
     python -m devinfra.suite                 # both sessions
     python -m devinfra.suite [pytest args]   # one ordinary pytest session with these arguments

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from collections.abc import Iterator, Sequence
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -182,3 +184,26 @@ class Stack:
     def stop(self) -> None:
         services = [service for service in (self.users, self.seats, self.teams) if service is not None]
         stop_together([*self.gateways, *self.extras, *services])
+
+
+@contextlib.contextmanager
+def sqlite_stack(
+    prefix: str, *, kafka_bootstrap: str, services: Sequence[str], env: Mapping[str, str] | None = None
+) -> Iterator[Stack]:
+    """A stack of its own on ``kafka_bootstrap``, each service on a SQLite file in a fresh state
+    directory: ``services`` and one gateway started together with ``env``, all stopped after."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    stack = Stack(
+        state_dir=root,
+        kafka_bootstrap=kafka_bootstrap,
+        users_database_url=f"sqlite:///{root / 'users.db'}",
+        seats_database_url=f"sqlite:///{root / 'seats.db'}",
+        teams_database_url=f"sqlite:///{root / 'teams.db'}",
+    )
+    try:
+        stack.migrate()
+        stack.start_together(services, gateways=1, **(env or {}))
+        yield stack
+    finally:
+        stack.stop()
+        shutil.rmtree(root, ignore_errors=True)

@@ -244,6 +244,12 @@ def test_a_new_revision_is_written_for_a_model_change_and_closes_it(tmp_path: Pa
         engine.dispose()
 
 
+def test_a_draft_names_one_database() -> None:
+    drafted = CliRunner().invoke(migrate_cli, ["all", "--draft", "several at once"])
+    assert drafted.exit_code == 2
+    assert "name one service's database" in drafted.output
+
+
 def test_migrate_runs_at_once_take_turns(databases: dict[str, str]) -> None:
     """Three runs on their own connections, as from three hosts: one upgrades, the others wait for
     the schema lock and find nothing to do."""

@@ -22,7 +22,7 @@ from devinfra.ports import free_ports
 from devinfra.processes import ManagedProcess
 from devinfra.tls import make_server_certificate
 from tests import okta
-from tests.stack import Stack, create_tenant
+from tests.stack import Stack, create_tenant, sqlite_stack
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -65,21 +65,13 @@ def secured_kafka() -> Iterator[SecuredKafka]:
 
 @pytest.fixture(scope="module")
 def secured_stack(secured_kafka: SecuredKafka) -> Iterator[Stack]:
-    state_dir = Path(tempfile.mkdtemp(prefix="roster-secured-stack-"))
-    stack = Stack(
-        state_dir=state_dir,
+    with sqlite_stack(
+        "roster-secured-stack-",
         kafka_bootstrap=secured_kafka.bootstrap,
-        users_database_url=f"sqlite:///{state_dir / 'users.db'}",
-        seats_database_url=f"sqlite:///{state_dir / 'seats.db'}",
-        teams_database_url=f"sqlite:///{state_dir / 'teams.db'}",
-    )
-    try:
-        stack.migrate()
-        stack.start_together(["users", "seats", "teams"], gateways=1, **secured_kafka.env)
+        services=["users", "seats", "teams"],
+        env=secured_kafka.env,
+    ) as stack:
         yield stack
-    finally:
-        stack.stop()
-        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 def test_okta_creates_a_user_through_every_process_over_sasl_ssl(secured_stack: Stack) -> None:

@@ -4,14 +4,11 @@ gateway, the users service and the seats service — through Kafka and through e
 from __future__ import annotations
 
 import gzip
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import httpx
 import pytest
@@ -23,7 +20,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from contracts.topics import GATEWAY_REPLIES_PREFIX
 from servicekit.tracing import CORRELATION_ID
 from tests import okta
-from tests.stack import Stack, create_tenant
+from tests.stack import Stack, create_tenant, sqlite_stack
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -92,23 +89,12 @@ def receiver() -> Iterator[_Receiver]:
 @pytest.fixture(scope="module")
 def traced_stack(receiver: _Receiver, spare_kafka_bootstrap: str) -> Iterator[Stack]:
     """On the spare broker: the shared stack's services, untraced, would share the consumer groups."""
-    root = Path(tempfile.mkdtemp(prefix="roster-traced-"))
-    stack = Stack(
-        state_dir=root,
-        kafka_bootstrap=spare_kafka_bootstrap,
-        users_database_url=f"sqlite:///{root / 'users.db'}",
-        seats_database_url=f"sqlite:///{root / 'seats.db'}",
-        teams_database_url=f"sqlite:///{root / 'teams.db'}",
-    )
     endpoint = f"http://127.0.0.1:{receiver.server_address[1]}"
-    try:
-        stack.migrate()
-        traced = {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "OTEL_BSP_SCHEDULE_DELAY": "200"}
-        stack.start_together(["users", "seats"], gateways=1, **traced)
+    traced = {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "OTEL_BSP_SCHEDULE_DELAY": "200"}
+    with sqlite_stack(
+        "roster-traced-", kafka_bootstrap=spare_kafka_bootstrap, services=["users", "seats"], env=traced
+    ) as stack:
         yield stack
-    finally:
-        stack.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _trace_of(receiver: _Receiver, request: str, services: set[str], *, within: float) -> list[ReceivedSpan]:

@@ -46,8 +46,10 @@ from services.gateway.scim.users import routes as users
 log = logging.getLogger(__name__)
 
 
-def _subscribe_replies(broker: KafkaBroker, reply_topic: str) -> tuple[ReplyCorrelator, object]:
-    correlator = ReplyCorrelator()
+def _subscribe_replies(
+    broker: KafkaBroker, reply_topic: str, watch: KafkaWatch
+) -> tuple[ReplyCorrelator, object]:
+    correlator = ReplyCorrelator(on_reply=watch.saw_life)
 
     async def on_reply(message: KafkaMessage) -> None:
         correlator.resolve(message.body)
@@ -64,15 +66,13 @@ def _subscribe_replies(broker: KafkaBroker, reply_topic: str) -> tuple[ReplyCorr
 
 
 def _watch_kafka(broker: KafkaBroker, settings: GatewaySettings, metrics: GatewayMetrics) -> KafkaWatch:
-    watch = KafkaWatch(
+    return KafkaWatch(
         partial(broker.ping, settings.kafka_probe_timeout_seconds),
         interval_seconds=settings.kafka_probe_interval_seconds,
         timeout_seconds=settings.kafka_probe_timeout_seconds,
         failures_to_trip=settings.kafka_probe_failures,
         on_change=metrics.kafka_reachable,
     )
-    watch.start()
-    return watch
 
 
 @asynccontextmanager
@@ -88,14 +88,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         client_id=f"gateway-{settings.instance_id}",
         middlewares=[tracing.kafka_middleware(app.state.tracer_provider), metrics.kafka_middleware],
     )
-    correlator, reply_subscriber = _subscribe_replies(broker, reply_topic)
+    watch = _watch_kafka(broker, settings, metrics)
+    correlator, reply_subscriber = _subscribe_replies(broker, reply_topic, watch)
     await start_broker(broker)
+    watch.start()
     app.state.engine = engine
     app.state.readiness_checks = health.readiness_checks(
         engine=engine, broker=broker, reply_subscriber=reply_subscriber
     )
-    watch = _watch_kafka(broker, settings, metrics)
-    correlator.on_reply = watch.saw_life
     requester = Requester(
         broker=broker,
         correlator=correlator,

@@ -25,9 +25,9 @@ class ServiceUnavailable(Exception):
 
 
 class ReplyCorrelator:
-    def __init__(self) -> None:
+    def __init__(self, *, on_reply: Callable[[], None] = lambda: None) -> None:
         self._pending: dict[UUID, asyncio.Future[Envelope]] = {}
-        self.on_reply: Callable[[], None] = lambda: None  # told of every reply: Kafka is there
+        self._on_reply = on_reply  # told of every reply: Kafka is there
 
     def expect(self, correlation_id: UUID) -> asyncio.Future[Envelope]:
         future: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
@@ -38,7 +38,7 @@ class ReplyCorrelator:
         self._pending.pop(correlation_id, None)
 
     def resolve(self, raw: bytes) -> None:
-        self.on_reply()
+        self._on_reply()
         try:
             envelope = Envelope.from_bytes(raw)
         except ValueError:

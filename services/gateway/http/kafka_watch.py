@@ -3,9 +3,9 @@
 While no broker answers, a publish (and the reply it waits for) can only end at the request
 timeout: every SCIM request would hang for the full ``GATEWAY_REQUEST_TIMEOUT_SECONDS`` before
 its 503, and Okta's provisioning workers with it. A probe in the background asks the cluster for
-its metadata every ``GATEWAY_KAFKA_PROBE_INTERVAL_SECONDS``; while the last probe failed, requests
-are answered 503 + ``Retry-After`` at once, and the next probe that succeeds lets them through
-again — nothing to restart (docs/operations.md, "Kafka unreachable").
+its metadata every ``GATEWAY_KAFKA_PROBE_INTERVAL_SECONDS``; while the cluster is gone, requests
+are answered 503 + ``Retry-After`` at once, and the next probe that succeeds (or reply that arrives)
+lets them through again — nothing to restart (docs/operations.md, "Troubleshoot").
 
 One broker down of three is not an outage: any broker that answers makes the cluster reachable.
 Neither is one slow probe on a saturated host: the cluster is declared gone only after
@@ -42,16 +42,11 @@ class KafkaWatch:
         self._failures_to_trip = failures_to_trip
         self._failures = 0
         self._reachable = True  # the broker answered at start-up, or the gateway would not have started
-        self._since = time.monotonic()
         self._task: asyncio.Task[None] | None = None
 
     @property
     def reachable(self) -> bool:
         return self._reachable
-
-    def unreachable_for(self) -> float:
-        """Seconds since the cluster was last seen gone (0 while it is reachable)."""
-        return 0.0 if self._reachable else time.monotonic() - self._since
 
     def saw_life(self) -> None:
         """Something came from Kafka (a reply): it is reachable, whatever the last probe said."""
@@ -87,7 +82,7 @@ class KafkaWatch:
         reachable = answered or (self._reachable and self._failures < self._failures_to_trip)
         if reachable == self._reachable:
             return
-        self._reachable, self._since = reachable, time.monotonic()
+        self._reachable = reachable
         if reachable:
             log.warning("Kafka reachable again: requests are served")
         else:

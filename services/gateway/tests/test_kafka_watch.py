@@ -40,12 +40,11 @@ async def test_reachable_follows_what_the_probe_finds_and_reports_each_change_on
     watch.start()
     try:
         await _settle()
-        assert watch.reachable and watch.unreachable_for() == 0.0
+        assert watch.reachable
         for state in ("refusing", "hanging", "erring"):
             cluster.state = state
             await _settle()
             assert not watch.reachable, state
-            assert watch.unreachable_for() > 0
             cluster.state = "answering"
             await _settle()
             assert watch.reachable, state
