@@ -9,6 +9,7 @@ from fastapi import Request
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from services.gateway.console.access import CSRF_FIELD
+from services.gateway.http.storable import NUL
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -58,6 +59,12 @@ def parsed(model: type[Model], values: dict[str, str]) -> Model:
     """``values`` as ``model``, each read from its text as a JSON value would be (``"5"`` is 5 even for
     the admin API's strict fields); empty fields count as not given."""
     given = {name: value for name, value in values.items() if value.strip() and name != CSRF_FIELD}
+    for name, value in given.items():
+        # A form body is not JSON, so the API edge's NUL check (http/storable.py) never saw it.
+        if NUL in value:
+            raise FormRefused(
+                f"{LABELS.get(name, name)}: contains a NUL character, which Roster cannot store."
+            )
     try:
         return model.model_validate_strings(given)  # form fields are text, also for a strict model
     except ValidationError as error:

@@ -113,6 +113,10 @@ def test_a_bad_seat_limit_is_refused_on_the_page_before_any_service_is_asked(
         ({"action": "choose"}, "Form: choose a user to make default manager."),
         ({"action": "promote", "user_id": "u1"}, "Action: Input should be 'choose' or 'clear'."),
         ({}, "Action: Field required."),
+        (
+            {"action": "choose", "user_id": "u\x001"},
+            "User: contains a NUL character, which Roster cannot store.",
+        ),
     ],
 )
 def test_a_bad_default_manager_form_is_refused_on_the_page(
