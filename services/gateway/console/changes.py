@@ -14,7 +14,14 @@ from scim2_models import SCIMException
 from services.gateway.admin import default_manager, people, seats, tenants, tokens
 from services.gateway.console import views
 from services.gateway.console.access import FormSession, PageSession
-from services.gateway.console.forms import DefaultManagerForm, FormRefused, TokenChoice, form_values, parsed
+from services.gateway.console.forms import (
+    DefaultManagerForm,
+    FormRefused,
+    TokenChoice,
+    UserSearch,
+    form_values,
+    parsed,
+)
 from services.gateway.console.rendering import ConsoleRoute, redirect, render
 from services.gateway.console.sessions import ConsoleSession
 from services.gateway.http.dependencies import EngineDep, OwnersDep, SessionDep
@@ -43,8 +50,15 @@ async def _default_manager_page(
 ) -> Response:
     tenant = views.tenant(engine, tenant_id)
     view = await views.if_answered(views.default_manager_view(engine, owners, tenant_id))
+    # The picker shows one page of users; a tenant with more is narrowed by a search, as on Users.
+    try:
+        search = parsed(UserSearch, {"q": request.query_params.get("q", "")}).q
+    except FormRefused as refusal:
+        search, extra = None, {**extra, "status": 400, "error": refusal.message}
     candidates = await views.if_answered(
-        people.list_users(tenant_id, engine, owners, search=None, start_index=1, count=people.ADMIN_PAGE_SIZE)
+        people.list_users(
+            tenant_id, engine, owners, search=search, start_index=1, count=people.ADMIN_PAGE_SIZE
+        )
     )
     return render(
         request,
@@ -53,6 +67,7 @@ async def _default_manager_page(
         tenant=tenant,
         view=view,
         candidates=candidates,
+        q=search or "",
         **extra,
     )
 
