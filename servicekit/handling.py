@@ -54,6 +54,10 @@ class RawRecord:
 
 DEAD_LETTER_HEADERS = ("x-error", "x-dead-lettered-by", "x-original-topic", "x-original-partition",
                        "x-original-offset")  # fmt: skip
+REPLAY_FOR_HEADER = "x-replay-for"
+"""On a replayed dead letter: the service that set it aside. An events topic has one consumer group
+per service, and the others handled the original already; with a new message id their inboxes would
+not recognise the replay, so they acknowledge it unread (docs/operations.md, dead letters)."""
 """What a dead letter's headers add to the original record's (``roster-admin dlq show``)."""
 
 
@@ -150,6 +154,9 @@ class MessageProcessor:
 
     def process(self, record: RawRecord) -> None:
         """Handle one record; raises while it should be redelivered, returns once it is settled."""
+        replay_for = dict(record.headers).get(REPLAY_FOR_HEADER)
+        if replay_for is not None and replay_for != self._producer:
+            return
         try:
             decoded = self._decode(record)
         except PoisonMessage as poison:

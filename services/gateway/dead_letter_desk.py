@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from servicekit.clock import utc_now
+from servicekit.handling import REPLAY_FOR_HEADER
 from services.gateway.dead_letter_store import (
     DeadLetterDecision,
     Decision,
@@ -99,6 +100,8 @@ class DeadLetterDesk:
             )
         envelope = replay_envelope(letter, letter.envelope, now=utc_now())
         headers = {**letter.headers, "content-type": "application/json", "message-type": envelope.type}
+        if letter.service is not None:
+            headers[REPLAY_FOR_HEADER] = letter.service  # only the service that failed it again
         await self._broker.publish(
             envelope.to_bytes(), letter.original_topic, key=letter.key, headers=headers
         )
