@@ -73,6 +73,7 @@ USERS_COMMANDS = _channel(
         users.CreateUser: USER,
         users.ReplaceUser: USER,
         users.DeleteUser: USER,
+        users.ReconcileSeat: USER,
         users.SetDefaultManager: TENANT,
     },
 )
@@ -123,7 +124,7 @@ TEAMS_QUERIES = _channel(
     topics.TEAMS_QUERIES,
     Process.TEAMS,
     Kind.QUERIES,
-    dict.fromkeys((teams.GetTeam, teams.ListGroups, teams.ListTeams), SPREAD),
+    dict.fromkeys((teams.GetTeam, teams.ListTeamMembers, teams.ListGroups, teams.ListTeams), SPREAD),
 )
 TEAM_EVENTS: tuple[type[Message], ...] = (
     teams.TeamCreated,
@@ -170,6 +171,7 @@ REPLIES: tuple[type[Message], ...] = (
     users.UserIds,
     users.DefaultManager,
     teams.TeamReply,
+    teams.TeamMembers,
     teams.TeamPage,
     seats.SeatUsage,
     seats.SeatHolders,
@@ -227,7 +229,8 @@ FLOWS: tuple[Flow, ...] = (
     Flow(Process.GATEWAY, Action.SEND, USERS_QUERIES, _all(USERS_QUERIES)),
     Flow(Process.GATEWAY, Action.SEND, TEAMS_COMMANDS, _all(TEAMS_COMMANDS)),
     Flow(Process.GATEWAY, Action.SEND, TEAMS_QUERIES, _all(TEAMS_QUERIES)),
-    Flow(Process.GATEWAY, Action.SEND, SEATS_COMMANDS, _all(SEATS_COMMANDS)),  # seat limit, reconcile repairs
+    # The seat limit; reconcile repairs go to the users service (ReconcileSeat), which owns the rule.
+    Flow(Process.GATEWAY, Action.SEND, SEATS_COMMANDS, (seats.SetSeatLimit,)),
     Flow(Process.GATEWAY, Action.SEND, SEATS_QUERIES, _all(SEATS_QUERIES)),
     Flow(Process.GATEWAY, Action.RECEIVE, GATEWAY_REPLIES, _all(GATEWAY_REPLIES)),
     Flow(
@@ -235,7 +238,7 @@ FLOWS: tuple[Flow, ...] = (
         Action.RECEIVE,
         USERS_COMMANDS,
         _all(USERS_COMMANDS),
-        (users.UserReply, replies.Deleted, users.DefaultManager, _REJECTED),
+        (users.UserReply, replies.Deleted, users.DefaultManager, _REJECTED),  # ReconcileSeat: none
     ),
     Flow(
         Process.USERS,
@@ -266,7 +269,7 @@ FLOWS: tuple[Flow, ...] = (
         Action.RECEIVE,
         TEAMS_QUERIES,
         _all(TEAMS_QUERIES),
-        (teams.TeamReply, teams.TeamPage, _REJECTED),
+        (teams.TeamReply, teams.TeamMembers, teams.TeamPage, _REJECTED),
     ),
     Flow(Process.TEAMS, Action.SEND, TEAMS_EVENTS, _all(TEAMS_EVENTS)),
     # The teams service's view of users, and the manager teams it derives from it.

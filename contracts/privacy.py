@@ -26,13 +26,13 @@ _PROFILE: dict[type[Message], str] = {
     users.ListUsers: "the filter may name a userName or an email",
     teams.TeamReply: "members' userNames; a manager team is named after its manager",
     teams.TeamPage: "members' userNames; a manager team is named after its manager",
+    teams.TeamMembers: "members' userNames",
     teams.TeamCreated: "a manager team is named after its manager",
     teams.TeamRenamed: "a manager team is named after its manager",
     replies.CommandRejected: "the detail may quote a userName",
 }
 _NONE: frozenset[type[Message]] = frozenset(
     {
-        users.ListActiveUserIds,
         users.GetDefaultManager,
         teams.DeleteGroup,
         teams.RenamePortalTeam,
@@ -45,7 +45,6 @@ _NONE: frozenset[type[Message]] = frozenset(
         teams.TeamDeleted,
         seats.SetSeatLimit,
         seats.GetSeatUsage,
-        seats.ListSeatHolders,
         seats.SeatUsage,
         seats.SeatLimitReached,
         seats.SeatLimitChanged,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from contracts.envelope import Message
+from contracts.listing import KeysetPage
 
 # Commands
 
@@ -34,8 +35,8 @@ class GetSeatUsage(Message):
     pass
 
 
-class ListSeatHolders(Message):
-    pass
+class ListSeatHolders(KeysetPage, Message):
+    """The users holding a seat, a page at a time in user id order."""
 
 
 # Replies
@@ -47,7 +48,9 @@ class SeatUsage(Message):
 
 
 class SeatHolders(Message):
-    user_ids: tuple[str, ...]
+    user_ids: tuple[str, ...] = Field(
+        description="In id order; fewer than the page's limit on the last page."
+    )
 
 
 # Events

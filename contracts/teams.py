@@ -18,7 +18,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from contracts.envelope import Message
-from contracts.listing import MAX_INDEX, ListParameters
+from contracts.listing import MAX_INDEX, KeysetPage, ListParameters
 from contracts.sources import ChangeSource
 from contracts.users import _Data
 
@@ -157,6 +157,14 @@ class GetTeam(Message):
     any_source: bool = False
 
 
+class ListTeamMembers(KeysetPage, Message):
+    """A team's members a page at a time in user id order (GET /Groups/{id} and the admin listing of a
+    team of any size); ``any_source`` as for ``GetTeam``."""
+
+    team_id: str
+    any_source: bool = False
+
+
 class ListGroups(ListParameters, Message):
     """SCIM GET /Groups: teams from SCIM and the portal (manager teams are not groups).
 
@@ -181,6 +189,12 @@ class ListTeams(Message):
 
 class TeamReply(Message):
     team: TeamRecord
+
+
+class TeamMembers(Message):
+    members: tuple[TeamMember, ...] = Field(
+        description="In user id order; fewer than the page's limit on the last page."
+    )
 
 
 class TeamPage(Message):

@@ -8,7 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.envelope import Message
-from contracts.listing import ListParameters
+from contracts.listing import KeysetPage, ListParameters
 from contracts.sources import ChangeSource
 
 
@@ -178,8 +178,17 @@ class ListUsers(ListParameters, Message):
     """``filter`` is the SCIM filter text (RFC 7644 §3.4.2.2); the owner evaluates it."""
 
 
-class ListActiveUserIds(Message):
-    """Every active user of the tenant (the seats reconciliation compares them with seats held)."""
+class ListActiveUserIds(KeysetPage, Message):
+    """The tenant's active users, a page at a time in id order (the seats reconciliation compares them
+    with seats held). The first page (no ``after``) also names the users whose change waits for a seat."""
+
+
+class ReconcileSeat(Message):
+    """Make the seats service agree with this user as they are now (``roster-admin seats reconcile
+    --repair``): a seat for an active user, none otherwise. Handled in the user's order, so a repair
+    never undoes a later deactivation; nothing while a change of theirs waits for a seat."""
+
+    user_id: str
 
 
 class FindUserIds(Message):

@@ -2,7 +2,8 @@
 
 A handler is ``load → ask the domain → save`` and returns the messages it wants sent; it never
 publishes. Rejections raised by domain rules become ``CommandRejected`` replies. A message that
-keeps failing is dead-lettered after ``max_attempts`` so the partition moves on.
+keeps failing is dead-lettered after ``max_attempts`` so the partition moves on — or, when its type
+has a *compensation*, undone by it instead (a saga step that cannot finish, docs/architecture.md §3).
 """
 
 from __future__ import annotations
@@ -139,9 +140,15 @@ class MessageProcessor:
         on_committed: Callable[[], None] = lambda: None,
         skip_unhandled: bool = False,
         on_dead_lettered: Callable[[str], None] = lambda topic: None,
+        compensations: HandlerMap | None = None,
+        on_compensated: Callable[[str], None] = lambda topic: None,
     ) -> None:
         """``skip_unhandled``: for another service's events — those it does not care about (or,
-        tolerant reader, a type newer than its contracts) are acknowledged, not dead-lettered."""
+        tolerant reader, a type newer than its contracts) are acknowledged, not dead-lettered.
+
+        ``compensations``: for a message that failed ``max_attempts`` times, a handler that undoes
+        what it began, run in a transaction of its own that settles the message (the inbox records it,
+        its messages go out through the outbox). Only if that fails too is the message dead-lettered."""
         self._engine = engine
         self._handlers = handlers
         self._producer = producer
@@ -151,6 +158,8 @@ class MessageProcessor:
         self._skip_unhandled = skip_unhandled
         self._on_dead_lettered = on_dead_lettered  # told the original topic, for the metrics
         self._handled_types = {message_type.type_name() for message_type in handlers}
+        self._compensations = compensations or {}
+        self._on_compensated = on_compensated
 
     def process(self, record: RawRecord) -> None:
         """Handle one record; raises while it should be redelivered, returns once it is settled."""
@@ -180,10 +189,30 @@ class MessageProcessor:
                 log.warning("attempt %d of %s failed: %r", attempts, envelope.type, error)
                 _back_off(attempts)
                 raise
-            self._settle_as_dead(record, envelope, error)
+            if not self._compensated(record, envelope, payload, error):
+                self._settle_as_dead(record, envelope, error)
             return
         self._attempts.forget(record)
         self._on_committed()
+
+    def _compensated(self, record: RawRecord, envelope: Envelope, payload: Message, error: Exception) -> bool:
+        compensation = self._compensations.get(type(payload))
+        if compensation is None:
+            return False
+        try:
+            with Session(self._engine) as session, session.begin():
+                if not already_processed(session, message_id=envelope.message_id):
+                    self._settle(session, envelope, compensation(session, envelope, payload))
+        except Exception:
+            log.exception("could not compensate %s either", envelope.type)
+            return False
+        log.error(
+            "gave up on %s after %d attempts (%r): compensated", envelope.type, self._max_attempts, error
+        )
+        self._attempts.forget(record)
+        self._on_compensated(record.topic)
+        self._on_committed()
+        return True
 
     def _settle_as_dead(self, record: RawRecord, envelope: Envelope | None, error: Exception) -> None:
         with log_context(**(_log_fields(envelope) if envelope else {})):

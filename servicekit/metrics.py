@@ -130,6 +130,16 @@ class ServiceMetrics:
             registry=self.registry,
         )
 
+        self._compensated = Counter(
+            f"{PREFIX}_compensated",
+            "Messages that failed every attempt and were undone by their compensation, by topic.",
+            ["service", "topic"],
+            registry=self.registry,
+        )
+
+    def compensated(self, topic: str) -> None:
+        self._compensated.labels(self.service, topic).inc()
+
     def dead_lettered(self, topic: str) -> None:
         self._dead_letters.labels(self.service, topic).inc()
 

@@ -68,6 +68,8 @@ class ServiceDefinition:
     listens: Mapping[str, HandlerMap] = field(default_factory=dict)
     periodic: Sequence[Periodic] = ()
     gauges: Sequence[DatabaseGauge] = ()  # beyond the outbox's, read at each scrape of /metrics
+    # By message type, on any topic: what undoes a message that failed every attempt (a saga step).
+    compensations: HandlerMap = field(default_factory=dict)
 
 
 class RunningService:
@@ -103,6 +105,8 @@ class RunningService:
             on_committed=self._relay.notify,
             skip_unhandled=skip_unhandled,
             on_dead_lettered=self.metrics.dead_lettered,
+            compensations=self.definition.compensations,
+            on_compensated=self.metrics.compensated,
         )
 
         async def consume(message: KafkaMessage) -> None:

@@ -16,20 +16,18 @@ Replies come back as the expected message; a rejection raises ``Refused`` (its S
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 from uuid import uuid4
 
 from contracts import channels
 from contracts.envelope import Message
-from contracts.listing import ListParameters
+from contracts.listing import IDS_PER_PAGE, ListParameters
 from contracts.replies import CommandRejected, Deleted
 from contracts.seats import (
     GetSeatUsage,
     ListSeatHolders,
-    ReleaseSeat,
-    ReserveSeat,
     SeatHolders,
     SeatUsage,
     SetSeatLimit,
@@ -41,12 +39,15 @@ from contracts.teams import (
     DeletePortalTeam,
     GetTeam,
     ListGroups,
+    ListTeamMembers,
     ListTeams,
     PatchGroup,
     PushGroup,
     ReleaseTeam,
     RenamePortalTeam,
     ReplaceGroup,
+    TeamMember,
+    TeamMembers,
     TeamPage,
     TeamRecord,
     TeamReply,
@@ -61,6 +62,7 @@ from contracts.users import (
     GetUser,
     ListActiveUserIds,
     ListUsers,
+    ReconcileSeat,
     ReplaceUser,
     SetDefaultManager,
     UserIds,
@@ -73,6 +75,7 @@ from services.gateway.http.errors import Refused, error_with_status
 IDS_PER_CHECK = 5_000  # ids per FindUserIds: a bounded message, the chunks asked concurrently
 
 Expected = TypeVar("Expected", bound=Message)
+Item = TypeVar("Item")
 TeamWrite = (
     PushGroup
     | ReplaceGroup
@@ -119,6 +122,21 @@ def expect(reply: Message, expected: type[Expected]) -> Expected:
     return reply
 
 
+async def _keyset_pages(
+    ask: Callable[[str | None], Awaitable[Sequence[Item]]], key: Callable[[Item], str]
+) -> AsyncIterator[Sequence[Item]]:
+    """Every page of a keyset-paged query (``contracts.listing.KeysetPage``), one at a time: each asks
+    for what follows the last item of the one before, until a short page."""
+    after: str | None = None
+    while True:
+        page = await ask(after)
+        if page:
+            yield page
+        if len(page) < IDS_PER_PAGE:
+            return
+        after = key(page[-1])
+
+
 def _chunks(user_ids: Sequence[str], size: int = IDS_PER_CHECK) -> list[tuple[str, ...]]:
     return [tuple(user_ids[start : start + size]) for start in range(0, len(user_ids), size)]
 
@@ -154,7 +172,22 @@ class UsersClient(_Client):
         return {user_id for found in await asyncio.gather(*asked) for user_id in found.user_ids}
 
     async def active(self, tenant: str) -> UserIds:
-        return await self._ask(ListActiveUserIds(), tenant, UserIds)
+        """Every active user of the tenant, asked for a page at a time; ``in_flight`` from the first."""
+        in_flight: list[tuple[str, ...]] = []
+
+        async def ask(after: str | None) -> tuple[str, ...]:
+            page = await self._ask(ListActiveUserIds(after=after), tenant, UserIds)
+            in_flight.append(page.in_flight)
+            return page.user_ids
+
+        ids = [user_id async for page in _keyset_pages(ask, str) for user_id in page]
+        return UserIds(user_ids=tuple(ids), in_flight=in_flight[0])
+
+    async def reconcile_seat(self, tenant: str, user_id: str) -> None:
+        """Publish without waiting: the users service settles the seat in the user's own order."""
+        command = ReconcileSeat(user_id=user_id)
+        topic, key = route(command, tenant, user_id)
+        await self.transport.tell(command, tenant=tenant, topic=topic, key=key)
 
     async def default_manager(self, tenant: str) -> DefaultManager:
         return await self._ask(GetDefaultManager(), tenant, DefaultManager)
@@ -166,6 +199,17 @@ class UsersClient(_Client):
 class TeamsClient(_Client):
     async def get(self, tenant: str, team_id: str, *, members: bool) -> TeamRecord:
         return (await self._ask(GetTeam(team_id=team_id, include_members=members), tenant, TeamReply)).team
+
+    def members(
+        self, tenant: str, team_id: str, *, any_source: bool = False
+    ) -> AsyncIterator[Sequence[TeamMember]]:
+        """The team's members a page at a time, in user id order (a team of any size)."""
+
+        async def ask(after: str | None) -> tuple[TeamMember, ...]:
+            query = ListTeamMembers(team_id=team_id, after=after, any_source=any_source)
+            return (await self._ask(query, tenant, TeamMembers)).members
+
+        return _keyset_pages(ask, lambda member: member.user_id)
 
     async def list_groups(self, tenant: str, parameters: ListParameters, *, members: bool) -> TeamPage:
         return await self._ask(
@@ -190,12 +234,14 @@ class SeatsClient(_Client):
         return await self._ask(SetSeatLimit(limit=limit), tenant, SeatUsage)
 
     async def holders(self, tenant: str) -> SeatHolders:
-        return await self._ask(ListSeatHolders(), tenant, SeatHolders)
+        """Every seat holder of the tenant, asked for a page at a time."""
 
-    async def tell(self, tenant: str, command: ReserveSeat | ReleaseSeat) -> None:
-        """Publish without waiting for an outcome: reservations and releases are idempotent."""
-        topic, key = route(command, tenant)
-        await self.transport.tell(command, tenant=tenant, topic=topic, key=key)
+        async def ask(after: str | None) -> tuple[str, ...]:
+            return (await self._ask(ListSeatHolders(after=after), tenant, SeatHolders)).user_ids
+
+        return SeatHolders(
+            user_ids=tuple([user_id async for page in _keyset_pages(ask, str) for user_id in page])
+        )
 
 
 @dataclass(frozen=True)

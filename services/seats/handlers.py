@@ -15,6 +15,7 @@ from contracts.seats import (
     SetSeatLimit,
 )
 from contracts.topics import SEATS_EVENTS, resource_key
+from servicekit import faults
 from servicekit.handling import HandlerMap, Outgoing, reply_to
 from services.seats import domain, store
 
@@ -40,6 +41,7 @@ def _seat_state(session: Session, tenant: str, user_id: str) -> domain.SeatState
 def reserve_seat(session: Session, envelope: Envelope, command: ReserveSeat) -> list[Outgoing]:
     tenant = envelope.tenant
     take, events = domain.reserve(_seat_state(session, tenant, command.user_id))
+    faults.check("seats.reserve")
     if take:
         store.take_seat(session, tenant=tenant, user_id=command.user_id)
     return _events(envelope, command.user_id, events)
@@ -69,8 +71,9 @@ def get_seat_usage(session: Session, envelope: Envelope, _query: GetSeatUsage) -
     return reply_to(envelope, usage, producer=PRODUCER)
 
 
-def list_seat_holders(session: Session, envelope: Envelope, _query: ListSeatHolders) -> list[Outgoing]:
-    holders = SeatHolders(user_ids=tuple(store.seat_holders(session, tenant=envelope.tenant)))
+def list_seat_holders(session: Session, envelope: Envelope, query: ListSeatHolders) -> list[Outgoing]:
+    page = store.seat_holders(session, tenant=envelope.tenant, after=query.after, limit=query.limit)
+    holders = SeatHolders(user_ids=tuple(page))
     return reply_to(envelope, holders, producer=PRODUCER)
 
 

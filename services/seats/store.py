@@ -75,6 +75,9 @@ def free_seat(session: Session, *, tenant: str, user_id: str) -> None:
         session.flush()
 
 
-def seat_holders(session: Session, *, tenant: str) -> Sequence[str]:
-    query = select(Seat.user_id).where(Seat.tenant == tenant).order_by(col(Seat.user_id))
-    return session.exec(query).all()
+def seat_holders(session: Session, *, tenant: str, after: str | None, limit: int) -> Sequence[str]:
+    """Up to ``limit`` holders after ``after`` in id order: a range scan of the primary key."""
+    query = select(Seat.user_id).where(Seat.tenant == tenant)
+    if after is not None:
+        query = query.where(col(Seat.user_id) > after)
+    return session.exec(query.order_by(col(Seat.user_id)).limit(limit)).all()

@@ -11,6 +11,7 @@ from contracts.teams import (
     DeletePortalTeam,
     GetTeam,
     ListGroups,
+    ListTeamMembers,
     ListTeams,
     PatchGroup,
     PushGroup,
@@ -40,6 +41,7 @@ COMMAND_HANDLERS: HandlerMap = {
 }
 QUERY_HANDLERS: HandlerMap = {
     GetTeam: queries.get_team,
+    ListTeamMembers: queries.list_team_members,
     ListGroups: queries.list_groups,
     ListTeams: queries.list_teams,
 }

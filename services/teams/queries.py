@@ -7,7 +7,15 @@ from collections.abc import Sequence
 from sqlmodel import Session
 
 from contracts.envelope import Envelope
-from contracts.teams import GetTeam, ListGroups, ListTeams, TeamPage, TeamReply
+from contracts.teams import (
+    GetTeam,
+    ListGroups,
+    ListTeamMembers,
+    ListTeams,
+    TeamMembers,
+    TeamPage,
+    TeamReply,
+)
 from servicekit.handling import Outgoing, reply_to
 from services.teams import domain, group_filters, listing_store, store
 from services.teams.group_filters import GroupFilter
@@ -29,6 +37,17 @@ def get_team(session: Session, envelope: Envelope, query: GetTeam) -> list[Outgo
         session, row=row, include_members=query.include_members, members_up_to=domain.MAX_REPLY_MEMBERS
     )
     return reply_to(envelope, TeamReply(team=record), producer=PRODUCER)
+
+
+def list_team_members(session: Session, envelope: Envelope, query: ListTeamMembers) -> list[Outgoing]:
+    row = store.get_team(session, tenant=envelope.tenant, team_id=query.team_id)
+    row = (
+        domain.ensure_team(row, query.team_id)
+        if query.any_source
+        else domain.ensure_group(row, query.team_id)
+    )
+    members = store.members_page(session, row=row, after=query.after, limit=query.limit)
+    return reply_to(envelope, TeamMembers(members=tuple(members)), producer=PRODUCER)
 
 
 def list_groups(session: Session, envelope: Envelope, query: ListGroups) -> list[Outgoing]:

@@ -10,7 +10,11 @@ from services.users.config import UsersSettings
 from services.users.handlers import COMMAND_HANDLERS, QUERY_HANDLERS
 from services.users.pending import SAGA_GAUGES
 from services.users.schema import SCHEMA
-from services.users.seating import SEAT_EVENT_HANDLERS, ask_again_for_lost_decisions
+from services.users.seating import (
+    SAGA_COMPENSATIONS,
+    SEAT_EVENT_HANDLERS,
+    ask_again_for_lost_decisions,
+)
 
 DEFINITION = ServiceDefinition(
     name="users",
@@ -20,6 +24,7 @@ DEFINITION = ServiceDefinition(
     listens={SEATS_EVENTS: SEAT_EVENT_HANDLERS},
     periodic=(Periodic("sagas asked again for a lost seat decision", 30.0, ask_again_for_lost_decisions),),
     gauges=SAGA_GAUGES,
+    compensations=SAGA_COMPENSATIONS,
 )
 
 

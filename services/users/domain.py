@@ -139,6 +139,14 @@ def seat_effect(*, was_active: bool, now_active: bool) -> SeatEffect:
     return SeatEffect.NONE
 
 
+def seat_owed(user: UserRecord | None, *, saga_pending: bool) -> SeatEffect:
+    """What a reconciliation repair does for this user as they are now: a seat for an active user, none
+    for an inactive, deleted or unknown one; nothing while a change waits for a seat (the saga decides)."""
+    if saga_pending:
+        return SeatEffect.NONE
+    return SeatEffect.RESERVE if user is not None and user.profile.is_active else SeatEffect.RELEASE
+
+
 def ensure_name_not_being_provisioned(user_name: str, *, holder_id: str | None, user_id: str) -> None:
     """A create of this userName waits for a seat: the IdP should ask again shortly (its GET will
     then find the user, or the name will be free)."""

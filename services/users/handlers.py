@@ -16,6 +16,7 @@ from contracts.users import (
     GetUser,
     ListActiveUserIds,
     ListUsers,
+    ReconcileSeat,
     ReplaceUser,
     SetDefaultManager,
     UserCreated,
@@ -137,10 +138,12 @@ def list_users(session: Session, envelope: Envelope, query: ListUsers) -> list[O
     return reply_to(envelope, page, producer=PRODUCER)
 
 
-def list_active_user_ids(session: Session, envelope: Envelope, _query: ListActiveUserIds) -> list[Outgoing]:
+def list_active_user_ids(session: Session, envelope: Envelope, query: ListActiveUserIds) -> list[Outgoing]:
     tenant = envelope.tenant
-    in_flight = tuple(pending.pending_user_ids(session, tenant=tenant))
-    active = UserIds(user_ids=tuple(store.active_user_ids(session, tenant=tenant)), in_flight=in_flight)
+    first = query.after is None
+    in_flight = tuple(pending.pending_user_ids(session, tenant=tenant)) if first else ()
+    page = store.active_user_ids(session, tenant=tenant, after=query.after, limit=query.limit)
+    active = UserIds(user_ids=tuple(page), in_flight=in_flight)
     return reply_to(envelope, active, producer=PRODUCER)
 
 
@@ -175,6 +178,7 @@ COMMAND_HANDLERS: HandlerMap = {
     CreateUser: create_user,
     ReplaceUser: replace_user,
     DeleteUser: delete_user,
+    ReconcileSeat: seating.reconcile_seat,
     SetDefaultManager: set_default_manager,
 }
 QUERY_HANDLERS: HandlerMap = {

@@ -30,8 +30,16 @@ def release_seat(cause: Envelope, user_id: str) -> Outgoing:
     return _to_seats(cause, ReleaseSeat(user_id=user_id))
 
 
-def reserve_seat_again(*, tenant: str, user_id: str, correlation_id: str) -> Outgoing:
-    """A saga's ReserveSeat sent once more, in the saga's conversation (its correlation id)."""
-    message = ReserveSeat(user_id=user_id)
-    envelope = wrap(message, tenant=tenant, producer=PRODUCER, correlation_id=UUID(correlation_id))
+def in_saga(
+    message: ReserveSeat | ReleaseSeat, *, tenant: str, correlation_id: str, cause: Envelope | None = None
+) -> Outgoing:
+    """A seat command of a saga sent from outside its steps (asked again, or undone), in the saga's
+    conversation (its correlation id)."""
+    envelope = wrap(
+        message,
+        tenant=tenant,
+        producer=PRODUCER,
+        correlation_id=UUID(correlation_id),
+        causation_id=cause.message_id if cause is not None else None,
+    )
     return Outgoing(topic=SEATS_COMMANDS, key=tenant_key(tenant), envelope=envelope)

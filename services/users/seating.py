@@ -3,7 +3,9 @@
 ``begin`` parks the change and asks for a seat; the seats service's ``SeatReserved`` finishes it
 (event + the reply the requester waits for), its ``SeatDenied`` rolls it back (403). Every step is
 one transaction with its inbox entry and outbox messages, so a crash anywhere resumes, never
-half-creates.
+half-creates. A saga that cannot finish — its ``SeatReserved`` failed every delivery, or no decision
+came for ``GIVE_UP_AFTER`` — is undone (``abandon``): the change dropped, the seat released, the
+requester answered 500. Every saga ends.
 """
 
 from __future__ import annotations
@@ -14,14 +16,17 @@ from uuid import UUID
 
 from sqlmodel import Session
 
-from contracts.envelope import Envelope, Message
+from contracts.envelope import Envelope, Message, wrap
+from contracts.rejections import RejectionReason
 from contracts.replies import CommandRejected
-from contracts.seats import SeatDenied, SeatReserved
-from contracts.users import UserCreated, UserRecord, UserReply
+from contracts.seats import ReleaseSeat, ReserveSeat, SeatDenied, SeatReserved
+from contracts.users import ReconcileSeat, UserCreated, UserRecord, UserReply
+from servicekit import faults
+from servicekit.clock import as_utc
 from servicekit.handling import HandlerMap, Outgoing, deferred_reply
 from servicekit.messaging import enqueue_envelope
 from services.users import domain, managers, pending, store
-from services.users.messages import PRODUCER, reserve_seat, reserve_seat_again, user_event
+from services.users.messages import PRODUCER, in_saga, release_seat, reserve_seat, user_event
 from services.users.pending import PendingChange, PendingKind
 
 log = logging.getLogger(__name__)
@@ -39,6 +44,7 @@ def begin(
         reply_to=envelope.reply_to,
         correlation_id=str(envelope.correlation_id),
     )
+    faults.check("users.park")
     return [reserve_seat(envelope, user.id)]
 
 
@@ -81,7 +87,49 @@ def seat_reserved(session: Session, envelope: Envelope, event: SeatReserved) -> 
         return []  # nothing waits for this seat (a redelivery, or a reconciliation repair)
     pending.remove_pending(session, change=change)
     user, events = _finish(session, envelope, change)
+    faults.check("users.seat_granted")
     return [*events, *_answer(change, envelope, UserReply(user=user))]
+
+
+ABANDONED = (
+    "Roster could not finish this change and undid it: the user was {what}, and no seat is held for"
+    " them. Retry the request; if this persists, contact support with this request's correlation id."
+)
+
+
+def abandon(change: PendingChange, *, cause: Envelope | None) -> list[Outgoing]:
+    """Undo a saga that cannot finish (the caller removed ``change``): release the seat it may have been
+    granted, and answer the requester 500. The ReleaseSeat follows the saga's ReserveSeat on the
+    tenant's key, so a reservation still on its way is released after it is taken."""
+    log.error("undoing the %s of %s: it could not finish (waiting since %s)", change.kind, change.user_id,
+              change.created_at)  # fmt: skip
+    what = "not created" if change.kind == PendingKind.CREATE else "left inactive"
+    refusal = CommandRejected(reason=RejectionReason.INTERNAL_ERROR, detail=ABANDONED.format(what=what))
+    release = in_saga(
+        ReleaseSeat(user_id=change.user_id),
+        tenant=change.tenant,
+        correlation_id=change.correlation_id,
+        cause=cause,
+    )
+    if not change.reply_to:
+        return [release]
+    answer = wrap(
+        refusal,
+        tenant=change.tenant,
+        producer=PRODUCER,
+        correlation_id=UUID(change.correlation_id),
+        causation_id=cause.message_id if cause is not None else None,
+    )
+    return [release, Outgoing(topic=change.reply_to, key=change.correlation_id.encode(), envelope=answer)]
+
+
+def seat_reserved_undone(session: Session, envelope: Envelope, event: SeatReserved) -> list[Outgoing]:
+    """The compensation of a ``SeatReserved`` that failed every delivery (servicekit.handling)."""
+    change = pending.get_pending(session, tenant=envelope.tenant, user_id=event.user_id)
+    if change is None:
+        return []
+    pending.remove_pending(session, change=change)
+    return abandon(change, cause=envelope)
 
 
 def seat_denied(session: Session, envelope: Envelope, event: SeatDenied) -> list[Outgoing]:
@@ -93,22 +141,48 @@ def seat_denied(session: Session, envelope: Envelope, event: SeatDenied) -> list
     return _answer(change, envelope, CommandRejected(reason=refusal.reason, detail=refusal.detail))
 
 
+def reconcile_seat(session: Session, envelope: Envelope, command: ReconcileSeat) -> list[Outgoing]:
+    """A reconciliation repair, in the user's order (their key): the seat follows the user as they are
+    when the repair is handled, so a deactivation after the drift was read still wins."""
+    tenant = envelope.tenant
+    user = store.lock_user(session, tenant=tenant, user_id=command.user_id)
+    waiting = pending.get_pending(session, tenant=tenant, user_id=command.user_id) is not None
+    effect = domain.seat_owed(user, saga_pending=waiting)
+    if effect == domain.SeatEffect.RESERVE:
+        return [reserve_seat(envelope, command.user_id)]
+    if effect == domain.SeatEffect.RELEASE:
+        return [release_seat(envelope, command.user_id)]
+    return []
+
+
 ASK_AGAIN_AFTER = timedelta(seconds=60)
 """A seat decision normally comes within a second; one missing after a minute was lost on the way."""
+
+GIVE_UP_AFTER = timedelta(minutes=15)
+"""Asked again every 30 s for 14 minutes without an answer: the seats service cannot decide it (its
+ReserveSeat keeps failing); the requester stopped waiting long ago, and the userName is held meanwhile."""
 
 
 def ask_again_for_lost_decisions(session: Session, now: datetime) -> int:
     """Sagas whose ReserveSeat, or the seats service's answer, never arrived (dead-lettered, say)
     would wait forever, their userName refused with 503: ask the seats service again, until it
-    answers. Reservations are idempotent, and an answer for a saga already finished is ignored."""
+    answers or ``GIVE_UP_AFTER``, when the saga is undone. Reservations are idempotent, and an answer
+    for a saga already finished is ignored."""
     stale = pending.stale_changes(session, older_than=now - ASK_AGAIN_AFTER)
     for change in stale:
-        log.warning("asking again for a seat for %s (waiting since %s)", change.user_id, change.created_at)
-        again = reserve_seat_again(
-            tenant=change.tenant, user_id=change.user_id, correlation_id=change.correlation_id
-        )
-        enqueue_envelope(session, topic=again.topic, key=again.key, envelope=again.envelope)
+        if as_utc(change.created_at) < now - GIVE_UP_AFTER:
+            pending.remove_pending(session, change=change)
+            outgoing = abandon(change, cause=None)
+        else:
+            log.warning(
+                "asking again for a seat for %s (waiting since %s)", change.user_id, change.created_at
+            )
+            again = ReserveSeat(user_id=change.user_id)
+            outgoing = [in_saga(again, tenant=change.tenant, correlation_id=change.correlation_id)]
+        for message in outgoing:
+            enqueue_envelope(session, topic=message.topic, key=message.key, envelope=message.envelope)
     return len(stale)
 
 
 SEAT_EVENT_HANDLERS: HandlerMap = {SeatReserved: seat_reserved, SeatDenied: seat_denied}
+SAGA_COMPENSATIONS: HandlerMap = {SeatReserved: seat_reserved_undone}

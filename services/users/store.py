@@ -338,12 +338,15 @@ def index_users(session: Session, seqs: Iterable[int]) -> int:
     return count
 
 
-def active_user_ids(session: Session, *, tenant: str) -> Sequence[str]:
-    """Every active, not deleted user of the tenant: those who must hold a seat."""
+def active_user_ids(session: Session, *, tenant: str, after: str | None, limit: int) -> Sequence[str]:
+    """Active, not deleted users of the tenant (those who must hold a seat): up to ``limit`` of them
+    after ``after`` in id order."""
     query = select(UserRow.id).where(
         UserRow.tenant == tenant, col(UserRow.active).is_(True), col(UserRow.deleted_at).is_(None)
     )
-    return session.exec(query.order_by(col(UserRow.id))).all()
+    if after is not None:
+        query = query.where(col(UserRow.id) > after)
+    return session.exec(query.order_by(col(UserRow.id)).limit(limit)).all()
 
 
 def lock_user_name(session: Session, *, tenant: str, user_name: str) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from pydantic import BaseModel, Field
 from scim2_models import SCIMException
 
-from contracts.seats import ReleaseSeat, ReserveSeat
+from servicekit import faults
 from services.gateway.admin.access import admin_router, require_tenant
 from services.gateway.admin.drift import SeatDrift, seat_drift
 from services.gateway.http.dependencies import EngineDep, OwnersDep
@@ -33,8 +34,9 @@ class SeatUsageOut(BaseModel):
 
 
 class ReconcileOut(SeatDrift):
-    # Repairs are commands to the seats service: a reservation can still be denied if no seat is
-    # free. Run reconcile again to see the outcome.
+    # Repairs are commands to the users service, one per drifted user, handled in that user's order
+    # (docs/architecture.md §4): a reservation can still be denied if no seat is free. Run reconcile
+    # again to see the outcome.
     repair_requested: bool = False
 
 
@@ -76,14 +78,13 @@ async def reconcile(
         seat_holders=holders.user_ids, active_users=active.user_ids, in_flight=active.in_flight
     )
     if repair and not drift.clean:
+        await asyncio.sleep(faults.delay_seconds("gateway.reconcile_repair"))  # tests widen the race
         await _repair(owners, tenant_id, drift)
     return ReconcileOut(**drift.model_dump(), repair_requested=repair and not drift.clean)
 
 
 async def _repair(owners: Owners, tenant_id: str, drift: SeatDrift) -> None:
-    commands: list[ReleaseSeat | ReserveSeat] = [
-        ReleaseSeat(user_id=user) for user in drift.seats_without_active_user
-    ]
-    commands += [ReserveSeat(user_id=user) for user in drift.active_users_without_seat]
-    for command in commands:  # fire and forget: seats are idempotent, and reconcile can be rerun
-        await owners.seats.tell(tenant_id, command)
+    """Not straight to the seats service: the drift was read a moment ago, and a user deactivated since
+    must not get a seat back. The users service decides each from the user as they are then."""
+    for user_id in [*drift.seats_without_active_user, *drift.active_users_without_seat]:
+        await owners.users.reconcile_seat(tenant_id, user_id)  # fire and forget: reconcile can be rerun

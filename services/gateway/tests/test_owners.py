@@ -5,14 +5,14 @@ contracts/channels.py declares for each message."""
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import pytest
 from scim2_models import SCIMException
 
 from contracts import channels, seats, teams, topics, users
-from contracts.listing import ListParameters
+from contracts.listing import IDS_PER_PAGE, ListParameters
 from contracts.rejections import RejectionReason
 from contracts.replies import CommandRejected
 from services.gateway.http.errors import Refused
@@ -149,20 +149,24 @@ CALLS: list[tuple[str, Call, type[Any], str, str]] = [
         TENANT_ALONE,
     ),
     (
-        "seats.tell reserve",
-        lambda o: o.seats.tell(TENANT, seats.ReserveSeat(user_id="u1")),
-        seats.ReserveSeat,
-        topics.SEATS_COMMANDS,
-        TENANT_ALONE,
+        "users.reconcile_seat",
+        lambda o: o.users.reconcile_seat(TENANT, "u1"),
+        users.ReconcileSeat,
+        topics.USERS_COMMANDS,
+        RESOURCE,
     ),
     (
-        "seats.tell release",
-        lambda o: o.seats.tell(TENANT, seats.ReleaseSeat(user_id="u1")),
-        seats.ReleaseSeat,
-        topics.SEATS_COMMANDS,
-        TENANT_ALONE,
+        "teams.members",
+        lambda o: _drain(o.teams.members(TENANT, "t1")),
+        teams.ListTeamMembers,
+        topics.TEAMS_QUERIES,
+        SPREAD,
     ),
 ]
+
+
+async def _drain(pages: AsyncIterator[Sequence[Any]]) -> list[Any]:
+    return [item async for page in pages for item in page]
 
 
 def _resource_id(message: Any) -> str:
@@ -256,3 +260,35 @@ async def test_an_unexpected_reply_is_a_500() -> None:
     with pytest.raises(SCIMException) as caught:
         await Owners.over(wire).users.get(TENANT, "u1")
     assert caught.value.status == 500
+
+
+def _paged_ids(total: int) -> Callable[[Any], Any]:
+    """An owner holding ``total`` ids "000000"… that answers keyset pages as the services do."""
+    ids = [f"{i:06d}" for i in range(total)]
+
+    def answer(message: Any) -> Any:
+        after = message.after or ""
+        page = tuple(i for i in ids if i > after)[: message.limit]
+        if isinstance(message, users.ListActiveUserIds):
+            return users.UserIds(user_ids=page, in_flight=("w",) if message.after is None else ())
+        if isinstance(message, seats.ListSeatHolders):
+            return seats.SeatHolders(user_ids=page)
+        return teams.TeamMembers(members=tuple(teams.TeamMember(user_id=i) for i in page))
+
+    return answer
+
+
+@pytest.mark.parametrize("total", [0, 1, IDS_PER_PAGE, 2 * IDS_PER_PAGE + 3])
+async def test_whole_tenant_queries_are_asked_page_by_page_until_a_short_page(total: int) -> None:
+    wire = Wire(answer=_paged_ids(total))
+    owners = Owners.over(wire)
+    active = await owners.users.active(TENANT)
+    holders = await owners.seats.holders(TENANT)
+    members = await _drain(owners.teams.members(TENANT, "t1"))
+    expected = tuple(f"{i:06d}" for i in range(total))
+    assert active.user_ids == holders.user_ids == tuple(m.user_id for m in members) == expected
+    assert active.in_flight == ("w",)
+    pages = total // IDS_PER_PAGE + 1
+    afters = [getattr(p.message, "after", None) for p in wire.published]
+    assert len(wire.published) == 3 * pages
+    assert afters[:pages] == [None, *(f"{n * IDS_PER_PAGE - 1:06d}" for n in range(1, pages))]

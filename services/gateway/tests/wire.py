@@ -46,6 +46,7 @@ _ANSWERS: dict[type[Message], Callable[[Message], Message]] = {
     users.SetDefaultManager: lambda _: MANAGER,
     teams.GetTeam: lambda _: teams.TeamReply(team=TEAM),
     teams.ListGroups: lambda _: TEAM_PAGE,
+    teams.ListTeamMembers: lambda _: teams.TeamMembers(members=(teams.TeamMember(user_id="u1"),)),
     teams.ListTeams: lambda _: TEAM_PAGE,
     teams.DeleteGroup: lambda _: Deleted(resource_id="t1"),
     teams.DeletePortalTeam: lambda _: Deleted(resource_id="t1"),

@@ -21,7 +21,7 @@ from services.seats.handlers import COMMAND_HANDLERS as SEAT_COMMAND_HANDLERS
 from services.seats.handlers import QUERY_HANDLERS as SEAT_QUERY_HANDLERS
 from services.users.app import DEFINITION
 from services.users.handlers import COMMAND_HANDLERS, QUERY_HANDLERS
-from services.users.seating import SEAT_EVENT_HANDLERS
+from services.users.seating import SAGA_COMPENSATIONS, SEAT_EVENT_HANDLERS
 
 REPLY_TOPIC = "test.replies"
 _offsets = count()
@@ -40,7 +40,12 @@ class UsersHarness:
             engine=engine, handlers=handlers, producer="users", max_attempts=max_attempts
         )
         self.seat_listener = MessageProcessor(
-            engine=engine, handlers=SEAT_EVENT_HANDLERS, producer="users", max_attempts=3, skip_unhandled=True
+            engine=engine,
+            handlers=SEAT_EVENT_HANDLERS,
+            producer="users",
+            max_attempts=3,
+            skip_unhandled=True,
+            compensations=SAGA_COMPENSATIONS,
         )
         seat_handlers = {**SEAT_COMMAND_HANDLERS, **SEAT_QUERY_HANDLERS}
         self.seats = MessageProcessor(
