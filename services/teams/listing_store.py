@@ -94,13 +94,19 @@ def teams_of_source(
     return total, list(session.exec(query))
 
 
-def team_records(session: Session, *, rows: Sequence[TeamRow], include_members: bool) -> list[TeamRecord]:
-    """The teams as replies carry them, the members of all of them read at once."""
+def team_records(
+    session: Session, *, rows: Sequence[TeamRow], include_members: bool, members_up_to: int | None = None
+) -> list[TeamRecord]:
+    """The teams as replies carry them, the members of all of them read at once; a team above
+    ``members_up_to`` members without them (``members`` None)."""
     records = [team_record(session, row=row, include_members=False, members_up_to=0) for row in rows]
     if not include_members:
         return records
-    members = members_by_team(session, rows=rows)
+    listed = [row for row in rows if members_up_to is None or row.member_count <= members_up_to]
+    members = members_by_team(session, rows=listed)
     return [
-        record.model_copy(update={"members": tuple(members[row.seq] if row.seq is not None else ())})
+        record.model_copy(update={"members": tuple(members[row.seq])})
+        if row.seq is not None and row.seq in members
+        else record
         for record, row in zip(records, rows, strict=True)
     ]

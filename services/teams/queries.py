@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlmodel import Session
 
 from contracts.envelope import Envelope
+from contracts.listing import IDS_PER_PAGE
 from contracts.teams import (
     GetTeam,
     ListGroups,
@@ -25,16 +26,16 @@ from services.teams.store import TeamRow
 
 
 def get_team(session: Session, envelope: Envelope, query: GetTeam) -> list[Outgoing]:
+    """A team larger than one page of members comes without them (``members`` None): the reader pages
+    them with ``ListTeamMembers``, so no reply grows with the team."""
     row = store.get_team(session, tenant=envelope.tenant, team_id=query.team_id)
     row = (
         domain.ensure_team(row, query.team_id)
         if query.any_source
         else domain.ensure_group(row, query.team_id)
     )
-    if query.include_members:
-        _ensure_sendable([row], advice="use excludedAttributes=members, or read the group in pages")
     record = store.team_record(
-        session, row=row, include_members=query.include_members, members_up_to=domain.MAX_REPLY_MEMBERS
+        session, row=row, include_members=query.include_members, members_up_to=IDS_PER_PAGE
     )
     return reply_to(envelope, TeamReply(team=record), producer=PRODUCER)
 
@@ -93,34 +94,41 @@ def _filtered(session: Session, tenant: str, parsed: GroupFilter, order: GroupOr
 
 
 def list_teams(session: Session, envelope: Envelope, query: ListTeams) -> list[Outgoing]:
+    """Teams larger than one page of members come without them, as from ``get_team``."""
     total, rows = listing_store.teams_of_source(
         session, tenant=envelope.tenant, source=query.source, offset=query.start_index - 1, limit=query.count
     )
     if query.include_members:
-        rows = _within_member_budget(rows)
-    records = listing_store.team_records(session, rows=rows, include_members=query.include_members)
+        rows = _within_member_budget(rows, paged_above=IDS_PER_PAGE)
+    records = listing_store.team_records(
+        session, rows=rows, include_members=query.include_members, members_up_to=IDS_PER_PAGE
+    )
     page = TeamPage(total_results=total, start_index=query.start_index, teams=tuple(records))
     return reply_to(envelope, page, producer=PRODUCER)
 
 
-def _within_member_budget(rows: Sequence[TeamRow]) -> list[TeamRow]:
+def _within_member_budget(rows: Sequence[TeamRow], *, paged_above: int | None = None) -> list[TeamRow]:
     """A list never fails for holding big groups (Okta's "Test API Credentials" lists them): the page
     is cut short where its members would exceed one reply — RFC 7644 §3.4.2.4 lets ``itemsPerPage``
     fall short of ``count``; the client pages on from there. Only a single group too big on its own
-    is refused, as reading it alone would be."""
+    is refused, as reading it alone would be. Teams above ``paged_above`` members come without them
+    (their reader pages them), so they cost the reply nothing."""
     kept, members = 0, 0
     for row in rows:
+        if paged_above is not None and row.member_count > paged_above:
+            kept += 1
+            continue
         members += row.member_count
         if members > domain.MAX_REPLY_MEMBERS and kept:
             break
         kept += 1
-    _ensure_sendable(rows[:kept], advice="use excludedAttributes=members")
+    _ensure_sendable(rows[:kept], advice="use excludedAttributes=members", paged_above=paged_above)
     return list(rows[:kept])
 
 
-def _ensure_sendable(rows: Sequence[TeamRow], *, advice: str) -> None:
+def _ensure_sendable(rows: Sequence[TeamRow], *, advice: str, paged_above: int | None = None) -> None:
     """A reply must stay under the 8 MiB message limit."""
-    total = sum(row.member_count for row in rows)
+    total = sum(row.member_count for row in rows if paged_above is None or row.member_count <= paged_above)
     if total > domain.MAX_REPLY_MEMBERS:
         raise domain.TooMany(
             f"The answer would list {total} members, more than the {domain.MAX_REPLY_MEMBERS} one"

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Query, Response
@@ -24,6 +25,8 @@ from contracts.teams import (
 from services.gateway.admin.access import admin_router, require_tenant
 from services.gateway.http.dependencies import EngineDep, OwnersDep
 from services.gateway.membership import require_users
+from services.gateway.owners import Owners
+from services.gateway.streaming import chunks, dumps, json_array, object_with, streamed
 
 router = admin_router()
 
@@ -51,7 +54,24 @@ class TeamsOut(BaseModel):
     teams: list[TeamRecord]  # may hold fewer than asked for: a page ends where its members fill a reply
 
 
-@router.get("/tenants/{tenant_id}/teams")
+async def team_page(
+    tenant_id: str,
+    engine: EngineDep,
+    owners: OwnersDep,
+    source: TeamSource | None = None,
+    start_index: int = 1,
+    count: int = ADMIN_PAGE_SIZE,
+) -> TeamsOut:
+    """A page of teams as the teams service sends it: a team larger than one page of members without
+    them (the console shows its count)."""
+    require_tenant(engine, tenant_id)
+    page = await owners.teams.list_teams(
+        tenant_id, ListTeams(source=source, start_index=start_index, count=count)
+    )
+    return TeamsOut(total_results=page.total_results, start_index=page.start_index, teams=list(page.teams))
+
+
+@router.get("/tenants/{tenant_id}/teams", response_model=TeamsOut)
 async def list_teams(
     tenant_id: str,
     engine: EngineDep,
@@ -59,14 +79,30 @@ async def list_teams(
     source: TeamSource | None = None,
     start_index: Annotated[int, Query(alias="startIndex", ge=1, le=MAX_INDEX)] = 1,
     count: Annotated[int, Query(ge=0, le=ADMIN_PAGE_SIZE)] = ADMIN_PAGE_SIZE,
-) -> TeamsOut:
+) -> Response:
     """A page of teams in creation order; ``startIndex`` = previous start + teams received, until
-    ``total_results`` (the CLI pages through them all)."""
-    require_tenant(engine, tenant_id)
-    page = await owners.teams.list_teams(
-        tenant_id, ListTeams(source=source, start_index=start_index, count=count)
-    )
-    return TeamsOut(total_results=page.total_results, start_index=page.start_index, teams=list(page.teams))
+    ``total_results`` (the CLI pages through them all). Every team with all its members: those of a
+    team too large for one reply are read a page at a time while the answer is written."""
+    page = await team_page(tenant_id, engine, owners, source, start_index, count)
+    head = page.model_dump(mode="json", exclude={"teams"})
+    body = object_with(head, "teams", _teams_json(owners, tenant_id, page.teams))
+    return streamed(body, media_type="application/json")
+
+
+async def _teams_json(owners: Owners, tenant_id: str, teams: list[TeamRecord]) -> AsyncIterator[str]:
+    """The teams as a JSON array; a large team's members written as they arrive, a page at a time."""
+    yield "["
+    for index, team in enumerate(teams):
+        if index:
+            yield ","
+        if team.members is not None or not team.member_count:
+            yield dumps(team.model_dump(mode="json"))
+            continue
+        pages = owners.teams.members(tenant_id, team.id, any_source=True)
+        members = json_array(chunks(pages, lambda page: [member.model_dump(mode="json") for member in page]))
+        async for part in object_with(team.model_dump(mode="json", exclude={"members"}), "members", members):
+            yield part
+    yield "]"
 
 
 @router.post("/tenants/{tenant_id}/teams", status_code=201)

@@ -64,7 +64,7 @@ async def teams_page(
     start: Start = 1,
 ) -> Response:
     tenant = views.tenant(engine, tenant_id)
-    listed = await teams.list_teams(
+    listed = await teams.team_page(
         tenant_id, engine, owners, source=None, start_index=start, count=teams.ADMIN_PAGE_SIZE
     )
     return render(request, "teams.html", session=session, tenant=tenant, listed=listed)

@@ -7,16 +7,17 @@ the tenant does not have; membership then travels to the teams service as deltas
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Response
 from scim2_models import SCIMException
 
 from contracts.ids import mint_id
 from contracts.listing import MAX_INDEX
-from contracts.teams import DeleteGroup, PushGroup, ReplaceGroup, TeamRecord
+from contracts.teams import DeleteGroup, PushGroup, ReplaceGroup, TeamMember, TeamRecord
 from services.gateway.http import etags
 from services.gateway.http.responses import (
+    SCIM_MEDIA_TYPE,
     SCIM_PREFIX,
     ScimResponse,
     no_content,
@@ -32,8 +33,10 @@ from services.gateway.scim.groups.translate import (
     group_from_scim,
     group_list_body,
     includes_members,
+    member_items,
 )
 from services.gateway.scim.listing import SearchDep, shown_by_query
+from services.gateway.streaming import chunks, json_array, object_with, streamed
 
 router = APIRouter(prefix=SCIM_PREFIX)
 Shown = Annotated[GroupProjection, Depends(shown_by_query(GroupProjection))]
@@ -108,10 +111,26 @@ async def create_group(scim: Scim, shown: Shown) -> ScimResponse:
 async def get_group(
     team_id: GroupId, scim: Scim, shown: Shown, if_none_match: Annotated[str | None, Header()] = None
 ) -> Response:
-    team = await scim.owners.teams.get(scim.tenant, team_id, members=includes_members(shown))
+    members = includes_members(shown)
+    team = await scim.owners.teams.get(scim.tenant, team_id, members=members)
     if etags.none_match(if_none_match, team):
         return not_modified(team)
+    if members and team.members is None and team.member_count:
+        return _streamed_group(scim, team, shown)
     return _group_response(scim, team, shown)
+
+
+def _streamed_group(scim: ScimContext, team: TeamRecord, shown: GroupProjection) -> Response:
+    """A group too large for one reply from the teams service: its members are read a page at a time
+    while the body is written, so the gateway holds one page, never the whole group."""
+    head = group_body(team, base_url=scim.base_url, shown=shown)
+
+    def render(page: Sequence[TeamMember]) -> list[Any]:
+        return member_items(team, page, base_url=scim.base_url, shown=shown)
+
+    members = json_array(chunks(scim.owners.teams.members(scim.tenant, team.id), render))
+    body = object_with(head, "members", members)
+    return streamed(body, media_type=SCIM_MEDIA_TYPE, headers={"ETag": etags.etag(team)})
 
 
 @router.put("/Groups/{team_id}")

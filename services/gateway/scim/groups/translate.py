@@ -6,6 +6,7 @@ ignored, RFC 7644 §3.3), strict on the way out. Members are users only: Roster 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ from scim2_models.path import AttributeBinding
 
 from contracts.rendering import location, meta_of
 from contracts.scim import ScimGroup
-from contracts.teams import TeamPage, TeamRecord
+from contracts.teams import TeamMember, TeamPage, TeamRecord
 
 GroupProjection = ResponseParameters[ScimGroup]
 _MEMBERS = "members"
@@ -148,6 +149,14 @@ def group_body(team: TeamRecord, *, base_url: str, shown: GroupProjection | None
         return body | {"members": _member_dicts(team, base_url=base_url)}
     group = scim_group(team, base_url=base_url)
     return group.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=shown)
+
+
+def member_items(
+    team: TeamRecord, members: Sequence[TeamMember], *, base_url: str, shown: GroupProjection | None = None
+) -> list[Any]:
+    """One page of a group's members as its body lists them (a group too large to read at once)."""
+    paged = team.model_copy(update={"members": tuple(members)})
+    return list(group_body(paged, base_url=base_url, shown=shown).get("members", []))
 
 
 def group_list_body(page: TeamPage, *, base_url: str, shown: GroupProjection | None = None) -> dict[str, Any]:
