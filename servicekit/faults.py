@@ -2,7 +2,8 @@
 
 Off unless ``ROSTER_FAULTS`` is set, and nothing sets it but a test (docs/operations.md "Fault
 injection"): a comma-separated list of ``<point>=fail`` or ``<point>=delay:<seconds>``, e.g.
-``ROSTER_FAULTS=users.seat_granted=fail``. A point not listed costs one dictionary lookup.
+``ROSTER_FAULTS=users.seat_granted=fail``, or ``@<file>`` holding such a list, read again at every
+check so a test arms and disarms faults while the processes run. Unset, a check costs one lookup.
 
 Points: ``users.park`` (a create or reactivation parked for its seat), ``seats.reserve`` (the seats
 service taking a seat), ``users.seat_granted`` (the users service finishing the change once its seat
@@ -14,6 +15,7 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 VARIABLE = "ROSTER_FAULTS"
 
@@ -43,8 +45,23 @@ def parse(text: str) -> dict[str, Fault]:
 
 
 @functools.cache
+def _source() -> str:
+    return os.environ.get(VARIABLE, "")
+
+
 def _armed() -> dict[str, Fault]:
-    return parse(os.environ.get(VARIABLE, ""))
+    source = _source()
+    if not source.startswith("@"):
+        return _parsed(source)
+    try:
+        return parse(Path(source[1:]).read_text())
+    except FileNotFoundError:
+        return {}
+
+
+@functools.cache
+def _parsed(text: str) -> dict[str, Fault]:
+    return parse(text)
 
 
 def check(point: str) -> None:
@@ -62,4 +79,4 @@ def delay_seconds(point: str) -> float:
 
 def rearm() -> None:
     """Read ``ROSTER_FAULTS`` again (a test that changes it within its own process)."""
-    _armed.cache_clear()
+    _source.cache_clear()
