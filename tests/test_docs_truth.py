@@ -46,6 +46,9 @@ NOT_SETTINGS = {
     "PYTEST_ARGS": "make test",
     "ROSTER_PROPERTY_EXAMPLES": "services/users/tests/test_search_properties.py",
     "ROSTER_CONSOLE_SCREENSHOTS": "tests/test_console_browser.py",
+    "RECONCILE_USERS": "tests/test_enterprise_tenant_e2e.py (the 100,000-user benchmark)",
+    # Fault injection for tests, off unless set (servicekit/faults.py).
+    "ROSTER_FAULTS": "servicekit/faults.py",
     "BENCH_ARGS": "make bench",
     "LOOKUP_BENCH_ARGS": "make bench",
     "GROUP_BENCH_ARGS": "make bench",
