@@ -35,10 +35,11 @@ def parse(text: str) -> dict[str, Fault]:
     faults: dict[str, Fault] = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         point, _, action = item.partition("=")
+        seconds = action.removeprefix("delay:")
         if action == "fail":
             faults[point] = Fault(fail=True)
-        elif action.startswith("delay:"):
-            faults[point] = Fault(delay_seconds=float(action.removeprefix("delay:")))
+        elif action.startswith("delay:") and seconds.replace(".", "", 1).isdigit():
+            faults[point] = Fault(delay_seconds=float(seconds))
         else:
             raise ValueError(f"{VARIABLE}: {item!r} is not <point>=fail or <point>=delay:<seconds>")
     return faults
