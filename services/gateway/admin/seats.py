@@ -20,6 +20,7 @@ router = admin_router()
 
 
 MAX_SEAT_LIMIT = 1_000_000
+REPAIRS_AT_ONCE = 500  # publishes awaited together: a repair of a whole tenant takes seconds, not minutes
 
 
 class SeatLimitIn(BaseModel):
@@ -86,5 +87,7 @@ async def reconcile(
 async def _repair(owners: Owners, tenant_id: str, drift: SeatDrift) -> None:
     """Not straight to the seats service: the drift was read a moment ago, and a user deactivated since
     must not get a seat back. The users service decides each from the user as they are then."""
-    for user_id in [*drift.seats_without_active_user, *drift.active_users_without_seat]:
-        await owners.users.reconcile_seat(tenant_id, user_id)  # fire and forget: reconcile can be rerun
+    drifted = [*drift.seats_without_active_user, *drift.active_users_without_seat]
+    for start in range(0, len(drifted), REPAIRS_AT_ONCE):  # fire and forget: reconcile can be rerun
+        batch = drifted[start : start + REPAIRS_AT_ONCE]
+        await asyncio.gather(*(owners.users.reconcile_seat(tenant_id, user_id) for user_id in batch))

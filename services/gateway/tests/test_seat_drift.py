@@ -1,8 +1,13 @@
-"""Seat drift (pure): what reconcile reports from seat holders, active users and waiting sagas."""
+"""Seat drift (pure): what reconcile reports from seat holders, active users and waiting sagas; and
+the repair it asks of the users service."""
 
 from __future__ import annotations
 
+from contracts.users import ReconcileSeat
 from services.gateway.admin.drift import seat_drift
+from services.gateway.admin.seats import REPAIRS_AT_ONCE, _repair
+from services.gateway.owners import Owners
+from services.gateway.tests.wire import Wire
 
 
 def test_every_active_user_holding_one_seat_is_clean() -> None:
@@ -20,3 +25,16 @@ def test_a_seat_held_for_a_saga_still_waiting_is_no_drift_but_is_reported_as_wai
     drift = seat_drift(seat_holders=["a", "pending"], active_users=["a"], in_flight=["pending", "later"])
     assert drift.clean
     assert drift.waiting_for_seat == ["later", "pending"]
+
+
+async def test_a_repair_asks_the_users_service_about_every_drifted_user_in_bounded_batches() -> None:
+    wire = Wire()
+    stray, seatless = [f"s{i}" for i in range(REPAIRS_AT_ONCE)], ["a1", "a2"]
+    drift = seat_drift(seat_holders=stray, active_users=seatless)
+    await _repair(Owners.over(wire), "acme", drift)
+    sent = [published.message for published in wire.published]
+    assert all(isinstance(message, ReconcileSeat) for message in sent)
+    assert sorted(message.user_id for message in sent if isinstance(message, ReconcileSeat)) == sorted(
+        stray + seatless
+    )
+    assert {published.key for published in wire.published} == {f"acme:{m}".encode() for m in stray + seatless}
