@@ -12,6 +12,7 @@ import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -133,14 +134,21 @@ def _seed_team(stack: Stack, tenant: str, members: list[str]) -> str:
     return team_id
 
 
+def _resident_mib(pid: int) -> float:
+    """The process's resident memory (``/proc``), for the printed numbers."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    return int(fields["VmRSS"].split()[0]) / 1024
+
+
 def test_a_fifty_thousand_member_group_is_read_whole_over_scim_and_the_admin_api(stack: Stack) -> None:
     tenant = stack.new_tenant("big-group")
     members = sorted(mint_id() for _ in range(MEMBERS))
     team_id = _seed_team(stack, tenant.id, members)
     with httpx.Client(base_url=stack.base_url, headers=tenant.auth, timeout=120) as scim:
-        began = time.monotonic()
+        gateway = stack.gateways[0].pid
+        before, began = _resident_mib(gateway), time.monotonic()
         group = scim.get(f"/Groups/{team_id}")
-        took = time.monotonic() - began
+        took, after = time.monotonic() - began, _resident_mib(gateway)
         assert group.status_code == 200, group.text[:500]
         assert group.headers["content-type"].startswith("application/scim+json")
         assert group.headers["ETag"] == 'W/"1"' and "content-length" not in group.headers  # streamed
@@ -152,7 +160,10 @@ def test_a_fifty_thousand_member_group_is_read_whole_over_scim_and_the_admin_api
             "$ref": f"{stack.base_url}/Users/{members[0]}",
             "type": "User",
         }
-        print(f"\nGET /Groups/{{id}} with {MEMBERS} members: {took:.2f} s, {len(group.content)} bytes")
+        print(
+            f"\nGET /Groups/{{id}} with {MEMBERS} members: {took:.2f} s, {len(group.content)} bytes;"
+            f" gateway resident memory {before:.0f} → {after:.0f} MiB"
+        )
         values = scim.get(f"/Groups/{team_id}", params={"attributes": "members.value"}).json()
         assert values["members"][-1] == {"value": members[-1]}
         assert (
