@@ -7,10 +7,12 @@ connection a migration runs on.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, delete
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
 
 from contracts.envelope import Message, wrap
 from contracts.topics import USERS_EVENTS, resource_key
@@ -32,22 +34,62 @@ def search_index_is_current(connection: Connection) -> bool:
     return version.scalar() == INDEX_VERSION
 
 
+def discard_outdated_index(session: Session) -> bool:
+    """Forget every index entry written by another ``INDEX_VERSION``; True if there were any."""
+    state = session.get(SearchIndexState, 1, with_for_update=True)
+    if state is not None and state.version == INDEX_VERSION:
+        return False
+    session.execute(delete(store.UserAttributeRow))
+    session.merge(SearchIndexState(id=1, version=INDEX_VERSION))
+    return state is not None
+
+
+def unindexed_user_seqs(session: Session, *, limit: int) -> list[int]:
+    """Live users written before the search index existed (every indexed user has an ``id`` entry)."""
+    entry = aliased(store.UserAttributeRow)
+    indexed = (
+        select(entry.user_seq)
+        .where(col(entry.user_seq) == col(store.UserRow.seq), col(entry.path) == "id")
+        .exists()
+    )
+    query = select(store.UserRow.seq).where(col(store.UserRow.deleted_at).is_(None), ~indexed).limit(limit)
+    return [seq for seq in session.exec(query) if seq is not None]
+
+
+def index_users(session: Session, seqs: Iterable[int]) -> int:
+    """Write the index entries of users that have none (``unindexed_user_seqs``).
+
+    Never deletes: if a concurrent write indexed one of them meanwhile, the primary key refuses the
+    stale entries (IntegrityError) instead of letting them replace fresh ones.
+    """
+    count = 0
+    for seq in seqs:
+        row = session.get(store.UserRow, seq)
+        if row is None or row.deleted_at is not None:
+            continue
+        store.insert_index_rows(
+            session, store.index_rows(seq=seq, tenant=row.tenant, user=store.record_of(row))
+        )
+        count += 1
+    return count
+
+
 def refresh_search_index(bind: Engine | Connection) -> int:
     """Index the users stored before the search index existed, or indexed by another
     ``INDEX_VERSION`` (the entries are computed by this code, so no schema revision can carry them);
     a no-op once they all are. Another process indexing the same users at the same time makes a
     batch conflict on the index's primary key: that batch is retried."""
     with Session(bind) as session, session.begin():
-        if store.discard_outdated_index(session):
+        if discard_outdated_index(session):
             log.info("the search index was written by another version: indexing every user again")
     indexed, conflicts = 0, 0
     while True:
         try:
             with Session(bind) as session, session.begin():
-                seqs = store.unindexed_user_seqs(session, limit=_BATCH)
+                seqs = unindexed_user_seqs(session, limit=_BATCH)
                 if not seqs:
                     break
-                indexed += store.index_users(session, seqs)
+                indexed += index_users(session, seqs)
         except IntegrityError:
             conflicts += 1
             if conflicts > _CONFLICTS:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,7 +27,7 @@ from sqlmodel import JSON, Column, Field, Session, SQLModel, col, select
 from contracts.users import UserProfile, UserRecord
 from servicekit import locks
 from servicekit.clock import as_utc
-from services.users.attributes import HEAD_LENGTH, INDEX_VERSION, index_entries
+from services.users.attributes import HEAD_LENGTH, index_entries
 from services.users.domain import user_name_key
 
 
@@ -167,7 +167,7 @@ def _write(row: UserRow, user: UserRecord) -> UserRow:
     return row
 
 
-def _index_rows(*, seq: int, tenant: str, user: UserRecord) -> list[dict[str, Any]]:
+def index_rows(*, seq: int, tenant: str, user: UserRecord) -> list[dict[str, Any]]:
     return [
         {
             "user_seq": seq,
@@ -181,7 +181,7 @@ def _index_rows(*, seq: int, tenant: str, user: UserRecord) -> list[dict[str, An
     ]
 
 
-def _insert_index_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+def insert_index_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     if rows:
         session.execute(insert(UserAttributeRow), rows)
 
@@ -203,7 +203,7 @@ def add_user(session: Session, *, tenant: str, user: UserRecord) -> None:
     session.add(_write(row, user))
     session.flush()  # surfaces a uniqueness race now, inside the handler's transaction
     assert row.seq is not None
-    _insert_index_rows(session, _index_rows(seq=row.seq, tenant=tenant, user=user))
+    insert_index_rows(session, index_rows(seq=row.seq, tenant=tenant, user=user))
 
 
 def add_users(session: Session, *, tenant: str, users: Sequence[UserRecord]) -> None:
@@ -224,9 +224,9 @@ def add_users(session: Session, *, tenant: str, users: Sequence[UserRecord]) -> 
     rows = [
         row
         for seq, user in zip(seqs, users, strict=True)
-        for row in _index_rows(seq=seq, tenant=tenant, user=user)
+        for row in index_rows(seq=seq, tenant=tenant, user=user)
     ]
-    _insert_index_rows(session, rows)
+    insert_index_rows(session, rows)
 
 
 def replace_user(session: Session, *, tenant: str, user: UserRecord) -> None:
@@ -236,7 +236,7 @@ def replace_user(session: Session, *, tenant: str, user: UserRecord) -> None:
     session.flush()
     assert row.seq is not None
     _forget_index(session, row.seq)
-    _insert_index_rows(session, _index_rows(seq=row.seq, tenant=tenant, user=user))
+    insert_index_rows(session, index_rows(seq=row.seq, tenant=tenant, user=user))
 
 
 def delete_user(session: Session, *, tenant: str, user_id: str, now: datetime) -> None:
@@ -298,44 +298,6 @@ def find_users(
         query = query.order_by(by_value, in_creation_order)
     rows = session.exec(query.offset(offset).limit(limit))
     return total, [record_of(row) for row in rows]
-
-
-def discard_outdated_index(session: Session) -> bool:
-    """Forget every index entry written by another ``INDEX_VERSION``; True if there were any."""
-    state = session.get(SearchIndexState, 1, with_for_update=True)
-    if state is not None and state.version == INDEX_VERSION:
-        return False
-    session.execute(delete(UserAttributeRow))
-    session.merge(SearchIndexState(id=1, version=INDEX_VERSION))
-    return state is not None
-
-
-def unindexed_user_seqs(session: Session, *, limit: int) -> list[int]:
-    """Live users written before the search index existed (every indexed user has an ``id`` entry)."""
-    entry = aliased(UserAttributeRow)
-    indexed = (
-        select(entry.user_seq)
-        .where(col(entry.user_seq) == col(UserRow.seq), col(entry.path) == "id")
-        .exists()
-    )
-    query = select(UserRow.seq).where(col(UserRow.deleted_at).is_(None), ~indexed).limit(limit)
-    return [seq for seq in session.exec(query) if seq is not None]
-
-
-def index_users(session: Session, seqs: Iterable[int]) -> int:
-    """Write the index entries of users that have none (``unindexed_user_seqs``).
-
-    Never deletes: if a concurrent write indexed one of them meanwhile, the primary key refuses the
-    stale entries (IntegrityError) instead of letting them replace fresh ones.
-    """
-    count = 0
-    for seq in seqs:
-        row = session.get(UserRow, seq)
-        if row is None or row.deleted_at is not None:
-            continue
-        _insert_index_rows(session, _index_rows(seq=seq, tenant=row.tenant, user=record_of(row)))
-        count += 1
-    return count
 
 
 def active_user_ids(session: Session, *, tenant: str, after: str | None, limit: int) -> Sequence[str]:
