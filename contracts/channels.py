@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from contracts import replies, seats, teams, topics, users
+from contracts import activity, replies, seats, teams, topics, users
 from contracts.envelope import Message
 
 
@@ -47,6 +47,7 @@ class Process(StrEnum):
     USERS = "users"
     TEAMS = "teams"
     SEATS = "seats"
+    ACTIVITY = "activity"
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,20 @@ SEATS_EVENTS = Channel(
         seats.SeatLimitChanged: (SEAT_LIMIT,),
     },
 )
+GATEWAY_OUTCOMES = _channel(
+    "gatewayOutcomes",
+    topics.GATEWAY_OUTCOMES,
+    Process.GATEWAY,
+    Kind.EVENTS,
+    {activity.RequestOutcome: TENANT},
+)
+ACTIVITY_QUERIES = _channel(
+    "activityQueries",
+    topics.ACTIVITY_QUERIES,
+    Process.ACTIVITY,
+    Kind.QUERIES,
+    {activity.ListActivity: SPREAD},
+)
 REPLIES: tuple[type[Message], ...] = (
     users.UserReply,
     users.UserPage,
@@ -175,6 +190,7 @@ REPLIES: tuple[type[Message], ...] = (
     teams.TeamPage,
     seats.SeatUsage,
     seats.SeatHolders,
+    activity.ActivityPage,
     replies.Deleted,
     replies.CommandRejected,
 )
@@ -196,6 +212,8 @@ DURABLE_CHANNELS: tuple[Channel, ...] = (
     SEATS_COMMANDS,
     SEATS_QUERIES,
     SEATS_EVENTS,
+    GATEWAY_OUTCOMES,
+    ACTIVITY_QUERIES,
 )
 """Every topic with a dead-letter topic beside it (a gateway's reply topic has none)."""
 CHANNELS: tuple[Channel, ...] = (*DURABLE_CHANNELS, GATEWAY_REPLIES)
@@ -232,6 +250,9 @@ FLOWS: tuple[Flow, ...] = (
     # The seat limit; reconcile repairs go to the users service (ReconcileSeat), which owns the rule.
     Flow(Process.GATEWAY, Action.SEND, SEATS_COMMANDS, (seats.SetSeatLimit,)),
     Flow(Process.GATEWAY, Action.SEND, SEATS_QUERIES, _all(SEATS_QUERIES)),
+    Flow(Process.GATEWAY, Action.SEND, ACTIVITY_QUERIES, _all(ACTIVITY_QUERIES)),
+    # Every SCIM request's outcome, published after it was answered (docs/architecture.md).
+    Flow(Process.GATEWAY, Action.SEND, GATEWAY_OUTCOMES, _all(GATEWAY_OUTCOMES)),
     Flow(Process.GATEWAY, Action.RECEIVE, GATEWAY_REPLIES, _all(GATEWAY_REPLIES)),
     Flow(
         Process.USERS,
@@ -283,4 +304,16 @@ FLOWS: tuple[Flow, ...] = (
         (seats.SeatUsage, seats.SeatHolders, _REJECTED),
     ),
     Flow(Process.SEATS, Action.SEND, SEATS_EVENTS, _all(SEATS_EVENTS)),
+    # The activity log: every event and every request outcome, kept per tenant for its retention.
+    Flow(Process.ACTIVITY, Action.RECEIVE, USERS_EVENTS, _all(USERS_EVENTS)),
+    Flow(Process.ACTIVITY, Action.RECEIVE, TEAMS_EVENTS, _all(TEAMS_EVENTS)),
+    Flow(Process.ACTIVITY, Action.RECEIVE, SEATS_EVENTS, _all(SEATS_EVENTS)),
+    Flow(Process.ACTIVITY, Action.RECEIVE, GATEWAY_OUTCOMES, _all(GATEWAY_OUTCOMES)),
+    Flow(
+        Process.ACTIVITY,
+        Action.RECEIVE,
+        ACTIVITY_QUERIES,
+        _all(ACTIVITY_QUERIES),
+        (activity.ActivityPage, _REJECTED),
+    ),
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from contracts import seats, teams, users
+from contracts import activity, seats, teams, users
 from contracts.envelope import Envelope, Message, wrap
 from contracts.sources import ChangeSource
 from contracts.topics import resource_key, tenant_key
@@ -92,6 +92,18 @@ _SEAT_EVENTS: tuple[tuple[bytes, Message], ...] = (
     (resource_key(TENANT, "limit"), seats.SeatLimitChanged(used=12, limit=75)),
 )
 
+_REFUSED_CREATE = activity.RequestOutcome(
+    client=activity.ClientKind.OKTA,
+    method="POST",
+    resource_type="User",
+    name="bob.ray@example.com",
+    status=403,
+    detail="Seat limit reached: 50 of 50 seats in use. Deactivate a user in Okta or contact your account"
+    " team to add seats.",
+    duration_ms=41.7,
+    request_id="8d1f0c2a9b7e4d53",
+)
+
 
 def _envelope(message: Message, *, producer: str) -> Envelope:
     envelope = wrap(
@@ -113,4 +125,5 @@ def event_examples() -> dict[str, tuple[bytes, Envelope]]:
     examples.append((tenant_key(TENANT), _envelope(default_moved, producer="users")))
     examples += [(resource_key(TENANT, TEAM), _envelope(event, producer="teams")) for event in _TEAM_EVENTS]
     examples += [(key, _envelope(event, producer="seats")) for key, event in _SEAT_EVENTS]
+    examples.append((tenant_key(TENANT), _envelope(_REFUSED_CREATE, producer="gateway")))
     return {envelope.type: (key, envelope) for key, envelope in examples}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from contracts import replies, seats, teams, users
+from contracts import activity, replies, seats, teams, users
 from contracts.envelope import Message
 
 
@@ -30,6 +30,9 @@ _PROFILE: dict[type[Message], str] = {
     teams.TeamCreated: "a manager team is named after its manager",
     teams.TeamRenamed: "a manager team is named after its manager",
     replies.CommandRejected: "the detail may quote a userName",
+    activity.RequestOutcome: "the userName or group name the request named; its error detail",
+    activity.ListActivity: "the user filter may be a userName",
+    activity.ActivityPage: "userNames and group names, error details",
 }
 _NONE: frozenset[type[Message]] = frozenset(
     {

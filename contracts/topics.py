@@ -14,7 +14,10 @@ TEAMS_COMMANDS = "teams.commands.v1"
 TEAMS_QUERIES = "teams.queries.v1"
 TEAMS_EVENTS = "teams.events.v1"
 
+GATEWAY_OUTCOMES = "gateway.outcomes.v1"
 GATEWAY_REPLIES_PREFIX = "gateway.replies.v1."
+
+ACTIVITY_QUERIES = "activity.queries.v1"
 
 
 def dead_letter_topic(topic: str) -> str:

@@ -1,4 +1,4 @@
-"""``roster-migrate [users|seats|teams|gateway|all]``: bring each service's database to this
+"""``roster-migrate [users|seats|teams|activity|gateway|all]``: bring each service's database to this
 release's schema, before its processes start. Safe to run again, and from several hosts at once
 (one runs, the others wait and then find nothing to do). ``--check`` changes nothing and exits 1
 if a database is behind. ``--draft "message"`` (developers, one service) upgrades the database and
@@ -21,6 +21,8 @@ from servicekit import migrations
 from servicekit.db import make_engine
 from servicekit.migrations import SchemaHistory
 from servicekit.settings import ServiceSettings
+from services.activity.config import ActivitySettings
+from services.activity.schema import SCHEMA as ACTIVITY
 from services.gateway.config import GatewayDatabaseSettings
 from services.gateway.schema import SCHEMA as GATEWAY
 from services.seats.config import SeatsSettings
@@ -35,6 +37,7 @@ class Target(StrEnum):
     USERS = "users"
     SEATS = "seats"
     TEAMS = "teams"
+    ACTIVITY = "activity"
     GATEWAY = "gateway"
     ALL = "all"
 
@@ -43,6 +46,7 @@ DATABASES: dict[Target, tuple[SchemaHistory, Callable[[], ServiceSettings]]] = {
     Target.USERS: (USERS, UsersSettings),
     Target.SEATS: (SEATS, SeatsSettings),
     Target.TEAMS: (TEAMS, TeamsSettings),
+    Target.ACTIVITY: (ACTIVITY, ActivitySettings),
     Target.GATEWAY: (GATEWAY, GatewayDatabaseSettings),
 }
 

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RELEASE_0_1 = "ec54425c91af48b0e993acbb47b776eca5257652"
 """The commit tagged ``v0.1.0``: the schema baseline (revision 0001 of every history)."""
 
-SERVICES = ("users", "seats", "teams", "gateway")
+SERVICES = ("users", "seats", "teams", "activity", "gateway")
 
 # Run by Roster 0.1.0's code, in its own tree: creates the databases as its processes did at start
 # (``prepare_database`` with the users backfills) and writes through its handlers and stores.

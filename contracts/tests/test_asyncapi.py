@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft7Validator
 
-from contracts import asyncapi, replies, seats, teams, topics, users
+from contracts import activity, asyncapi, replies, seats, teams, topics, users
 from contracts.channels import CHANNELS, DURABLE_CHANNELS, FLOWS, Action, Kind, Process
 from contracts.envelope import Envelope, Message
 from contracts.examples import event_examples
@@ -24,6 +24,7 @@ from contracts.privacy import PersonalData, personal_data
 from contracts.registry import ALL_MESSAGES, payload_of
 from servicekit.kafka import MAX_MESSAGE_BYTES
 from servicekit.settings import ServiceSettings
+from services.activity.app import DEFINITION as ACTIVITY
 from services.seats.app import DEFINITION as SEATS
 from services.teams.app import DEFINITION as TEAMS
 from services.users.app import DEFINITION as USERS
@@ -116,7 +117,7 @@ def test_every_message_travels_on_exactly_one_topic() -> None:
     assert len(set(carried)) == len(carried)
     defined = {
         member
-        for module in (users, teams, seats, replies)
+        for module in (users, teams, seats, activity, replies)
         for _, member in inspect.getmembers(module, inspect.isclass)
         if issubclass(member, Message) and member.__module__ == module.__name__
     }
@@ -140,6 +141,8 @@ def test_every_topic_and_its_dead_letter_topic_is_described() -> None:
         topics.SEATS_COMMANDS,
         topics.SEATS_QUERIES,
         topics.SEATS_EVENTS,
+        topics.GATEWAY_OUTCOMES,
+        topics.ACTIVITY_QUERIES,
     }
     replies = topics.gateway_reply_topic("{instance}")
     assert addresses == owned | {topics.dead_letter_topic(t) for t in owned} | {replies}
@@ -187,7 +190,8 @@ def _keywords(schema: Any) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    "process, definition", [(Process.USERS, USERS), (Process.TEAMS, TEAMS), (Process.SEATS, SEATS)]
+    "process, definition",
+    [(Process.USERS, USERS), (Process.TEAMS, TEAMS), (Process.SEATS, SEATS), (Process.ACTIVITY, ACTIVITY)],
 )
 def test_what_each_service_receives_is_what_it_is_wired_to_consume(process: Process, definition: Any) -> None:
     wired = {**definition.subscriptions, **definition.listens}

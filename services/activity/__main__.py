@@ -1,0 +1,3 @@
+from services.activity.app import main
+
+main()

@@ -1,0 +1,160 @@
+"""The activity log's rows and the names its users and teams were last seen under. Keyword-only
+functions; the caller owns the transaction."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Index, delete, or_, text, tuple_
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from contracts.activity import ActivityEntry, ListActivity
+from servicekit.clock import as_utc
+from services.activity.domain import GROUP, USER, Entry, parse_cursor
+
+
+class ActivityRow(SQLModel, table=True):
+    """One request outcome or event. Every query names the tenant and reads newest first, so each
+    index leads with the tenant and ends with (occurred_at, entry_id), the keyset order."""
+
+    __tablename__ = "activity"
+    __table_args__ = (
+        Index("ix_activity_tenant_time", "tenant", "occurred_at", "entry_id"),
+        Index("ix_activity_tenant_outcome_time", "tenant", "outcome", "occurred_at", "entry_id"),
+        Index("ix_activity_tenant_resource_time", "tenant", "resource_id", "occurred_at", "entry_id"),
+        Index("ix_activity_tenant_name_time", "tenant", "name", "occurred_at", "entry_id"),
+        Index("ix_activity_tenant_correlation", "tenant", "correlation_id"),
+        Index("ix_activity_occurred_at", "occurred_at"),  # the retention purge
+    )
+
+    entry_id: str = Field(primary_key=True)
+    tenant: str
+    occurred_at: datetime
+    kind: str
+    outcome: str
+    summary: str
+    correlation_id: str
+    resource_type: str | None = None
+    resource_id: str | None = None
+    name: str | None = None
+    client: str | None = None
+    method: str | None = None
+    status: int | None = None
+    scim_type: str | None = None
+    detail: str | None = None
+    duration_ms: float | None = None
+
+
+class KnownName(SQLModel, table=True):
+    """The userName or group name a resource was last seen under: an event naming only an id (a
+    deactivation) is still found by the name, and a filter by userName finds the id's entries."""
+
+    __tablename__ = "activity_names"
+    __table_args__ = (Index("ix_activity_names_tenant_name", "tenant", "resource_type", "name"),)
+
+    tenant: str = Field(primary_key=True)
+    resource_id: str = Field(primary_key=True)
+    resource_type: str
+    name: str
+    seen_at: datetime = Field(index=True)
+
+
+ACTIVITY_TABLES: tuple[type[SQLModel], ...] = (ActivityRow, KnownName)
+
+
+def record(session: Session, *, entry: Entry) -> None:
+    """Store one entry, once: the same message seen again (a redelivery) changes nothing."""
+    if session.get(ActivityRow, entry.entry_id) is not None:
+        return
+    fields = asdict(entry)
+    if entry.resource_id and entry.resource_type in (USER, GROUP):
+        fields["name"] = entry.name or _known_name(
+            session, tenant=entry.tenant, resource_id=entry.resource_id
+        )
+        if entry.name:
+            _remember(session, entry=entry)
+    session.add(ActivityRow(**fields))
+    session.flush()
+
+
+def _known_name(session: Session, *, tenant: str, resource_id: str) -> str | None:
+    known = session.get(KnownName, (tenant, resource_id))
+    return None if known is None else known.name
+
+
+def _remember(session: Session, *, entry: Entry) -> None:
+    assert entry.resource_id and entry.resource_type and entry.name
+    known = session.get(KnownName, (entry.tenant, entry.resource_id))
+    if known is None:
+        known = KnownName(
+            tenant=entry.tenant,
+            resource_id=entry.resource_id,
+            resource_type=entry.resource_type,
+            name=entry.name,
+            seen_at=entry.occurred_at,
+        )
+    elif as_utc(known.seen_at) <= entry.occurred_at:
+        known.name, known.seen_at = entry.name, entry.occurred_at
+    session.add(known)
+
+
+def _ids_named(session: Session, *, tenant: str, name: str, resource_type: str) -> list[str]:
+    query = select(KnownName.resource_id).where(
+        KnownName.tenant == tenant, KnownName.name == name, KnownName.resource_type == resource_type
+    )
+    return list(session.exec(query).all())
+
+
+def _about(session: Session, *, tenant: str, value: str, resource_type: str) -> ColumnElement[bool]:
+    """Entries about one user or team, named by its id or by its (current or former) name."""
+    ids = {value, *_ids_named(session, tenant=tenant, name=value, resource_type=resource_type)}
+    return (col(ActivityRow.resource_type) == resource_type) & or_(
+        col(ActivityRow.resource_id).in_(sorted(ids)), col(ActivityRow.name) == value
+    )
+
+
+def page(session: Session, *, tenant: str, query: ListActivity) -> tuple[list[ActivityEntry], bool]:
+    """One page, newest first, and whether older entries remain."""
+    statement = select(ActivityRow).where(ActivityRow.tenant == tenant)
+    if query.since is not None:
+        statement = statement.where(col(ActivityRow.occurred_at) >= query.since)
+    if query.until is not None:
+        statement = statement.where(col(ActivityRow.occurred_at) < query.until)
+    if query.outcome is not None:
+        statement = statement.where(ActivityRow.outcome == query.outcome.value)
+    if query.correlation_id is not None:
+        statement = statement.where(ActivityRow.correlation_id == query.correlation_id)
+    for value, resource_type in ((query.user, USER), (query.team, GROUP)):
+        if value is not None:
+            statement = statement.where(
+                _about(session, tenant=tenant, value=value, resource_type=resource_type)
+            )
+    if query.after is not None:
+        moment, entry_id = parse_cursor(query.after)
+        keyset = tuple_(col(ActivityRow.occurred_at), col(ActivityRow.entry_id))
+        statement = statement.where(keyset < tuple_(moment, entry_id))
+    statement = statement.order_by(col(ActivityRow.occurred_at).desc(), col(ActivityRow.entry_id).desc())
+    rows = session.exec(statement.limit(query.limit + 1)).all()
+    return [_entry(row) for row in rows[: query.limit]], len(rows) > query.limit
+
+
+def _entry(row: ActivityRow) -> ActivityEntry:
+    return ActivityEntry.model_validate(
+        {**row.model_dump(exclude={"tenant"}), "occurred_at": as_utc(row.occurred_at)}
+    )
+
+
+def purge(session: Session, *, before: datetime, batch: int) -> int:
+    """At most ``batch`` entries older than ``before`` (and names not seen since) removed; how many."""
+    oldest = select(ActivityRow.entry_id).where(col(ActivityRow.occurred_at) < before).limit(batch)
+    removed = session.execute(
+        delete(ActivityRow).where(col(ActivityRow.entry_id).in_(oldest.scalar_subquery()))
+    )
+    session.execute(delete(KnownName).where(col(KnownName.seen_at) < before))
+    return int(removed.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def count(session: Session, *, tenant: str) -> int:
+    statement = text("SELECT count(*) FROM activity WHERE tenant = :tenant")
+    return int(session.execute(statement, {"tenant": tenant}).scalar_one())

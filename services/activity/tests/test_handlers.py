@@ -1,0 +1,162 @@
+"""Activity handlers through the real message processor, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from itertools import count
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from contracts import seats, users
+from contracts.activity import ActivityPage, ClientKind, ListActivity, Outcome, RequestOutcome
+from contracts.envelope import Envelope, Message, wrap
+from contracts.registry import payload_of
+from contracts.rejections import RejectionReason
+from contracts.replies import CommandRejected
+from contracts.topics import ACTIVITY_QUERIES, GATEWAY_OUTCOMES, USERS_EVENTS
+from servicekit import migrations
+from servicekit.db import make_engine
+from servicekit.handling import MessageProcessor, RawRecord
+from servicekit.messaging import OutboxEntry
+from services.activity import store
+from services.activity.handlers import (
+    OUTCOME_HANDLERS,
+    QUERY_HANDLERS,
+    SEAT_EVENT_HANDLERS,
+    USER_EVENT_HANDLERS,
+)
+from services.activity.schema import SCHEMA
+
+REPLIES = "test.replies"
+_offsets = count()
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    created = make_engine(database_url)
+    migrations.upgrade(created, SCHEMA)
+    yield created
+    created.dispose()
+
+
+def _processor(engine: Engine) -> MessageProcessor:
+    handlers = {**OUTCOME_HANDLERS, **QUERY_HANDLERS, **USER_EVENT_HANDLERS, **SEAT_EVENT_HANDLERS}
+    return MessageProcessor(engine=engine, handlers=handlers, producer="activity", max_attempts=5)
+
+
+def _deliver(engine: Engine, envelope: Envelope, topic: str = USERS_EVENTS) -> None:
+    record = RawRecord(topic, 0, next(_offsets), envelope.tenant.encode(), envelope.to_bytes())
+    _processor(engine).process(record)
+
+
+def _at(message: Message, minute: int, tenant: str = "acme", producer: str = "users") -> Envelope:
+    envelope = wrap(message, tenant=tenant, producer=producer)
+    return envelope.model_copy(update={"occurred_at": T0 + timedelta(minutes=minute)})
+
+
+def _ask(engine: Engine, query: ListActivity, tenant: str = "acme") -> Message:
+    envelope = wrap(query, tenant=tenant, producer="test", reply_to=REPLIES)
+    _deliver(engine, envelope, ACTIVITY_QUERIES)
+    with Session(engine) as session:
+        rows = session.exec(select(OutboxEntry).where(OutboxEntry.topic == REPLIES)).all()
+    replies = [Envelope.from_bytes(row.value) for row in rows]
+    [reply] = [r for r in replies if r.correlation_id == envelope.correlation_id]
+    return payload_of(reply)
+
+
+def _page(engine: Engine, tenant: str = "acme", **filters: object) -> ActivityPage:
+    reply = _ask(engine, ListActivity.model_validate(filters), tenant)
+    assert isinstance(reply, ActivityPage), reply
+    return reply
+
+
+def _refused_create(name: str) -> RequestOutcome:
+    return RequestOutcome(
+        client=ClientKind.OKTA,
+        method="POST",
+        resource_type="User",
+        name=name,
+        status=403,
+        detail="Seat limit reached: 1 of 1 seats in use.",
+        duration_ms=8.0,
+    )
+
+
+def _created(user_id: str, name: str) -> users.UserCreated:
+    profile = users.UserProfile(user_name=name)
+    record = users.UserRecord(id=user_id, profile=profile, created=T0, last_modified=T0, version=1)
+    return users.UserCreated(user=record)
+
+
+def test_an_event_delivered_twice_is_recorded_once(engine: Engine) -> None:
+    envelope = _at(_created("u1", "ann@example.com"), 1)
+    _deliver(engine, envelope)
+    _deliver(engine, envelope)  # redelivered after a crash before the offset was committed
+    with Session(engine) as session:
+        assert store.count(session, tenant="acme") == 1
+    [entry] = _page(engine).entries
+    assert (entry.outcome, entry.name, entry.resource_id) == (Outcome.CREATED, "ann@example.com", "u1")
+
+
+def test_a_refused_create_keeps_the_detail_and_is_found_by_outcome_and_correlation(engine: Engine) -> None:
+    refused = _at(_refused_create("bob@example.com"), 2, producer="gateway")
+    _deliver(engine, refused, GATEWAY_OUTCOMES)
+    _deliver(engine, _at(_created("u1", "ann@example.com"), 1))
+    [entry] = _page(engine, outcome="refused").entries
+    assert (entry.status, entry.detail, entry.client) == (
+        403,
+        "Seat limit reached: 1 of 1 seats in use.",
+        "okta",
+    )
+    [same] = _page(engine, correlation_id=str(refused.correlation_id)).entries
+    assert same.entry_id == str(refused.message_id)
+    assert _page(engine, tenant="globex").entries == ()  # another tenant sees none of it
+
+
+def test_a_user_is_found_by_id_or_userName_even_where_an_event_names_only_the_id(engine: Engine) -> None:
+    _deliver(engine, _at(_created("u1", "ann@example.com"), 1))
+    _deliver(engine, _at(users.UserDeactivated(user_id="u1"), 2))
+    _deliver(engine, _at(seats.SeatReleased(user_id="u1", used=0, limit=5), 3, producer="seats"))
+    _deliver(engine, _at(_created("u2", "bob@example.com"), 4))
+    by_name = _page(engine, user="ann@example.com").entries
+    assert [e.summary for e in by_name] == ["SeatReleased", "UserDeactivated", "UserCreated"]
+    assert all(e.name == "ann@example.com" for e in by_name)
+    assert [e.summary for e in _page(engine, user="u1").entries] == [e.summary for e in by_name]
+    assert [e.outcome for e in _page(engine, outcome="deactivated").entries] == [Outcome.DEACTIVATED]
+
+
+def test_pages_run_newest_first_without_gaps_or_repeats_within_a_time_range(engine: Engine) -> None:
+    for minute in range(25):
+        _deliver(engine, _at(_created(f"u{minute}", f"user{minute}@example.com"), minute))
+    seen: list[str] = []
+    after: str | None = None
+    while True:
+        page = _page(
+            engine, limit=7, after=after, since=T0 + timedelta(minutes=3), until=T0 + timedelta(minutes=23)
+        )
+        seen += [e.resource_id or "" for e in page.entries]
+        if page.next_cursor is None:
+            break
+        after = page.next_cursor
+    assert seen == [f"u{minute}" for minute in range(22, 2, -1)]
+
+
+def test_a_forged_cursor_is_refused_as_an_invalid_value(engine: Engine) -> None:
+    reply = _ask(engine, ListActivity(after="forged"))
+    assert isinstance(reply, CommandRejected) and reply.reason is RejectionReason.INVALID_VALUE
+
+
+def test_the_purge_removes_entries_past_their_retention_in_batches(engine: Engine) -> None:
+    for minute in range(5):
+        _deliver(engine, _at(_created(f"u{minute}", f"user{minute}@example.com"), minute))
+    cutoff = T0 + timedelta(minutes=3)
+    with Session(engine) as session, session.begin():
+        assert store.purge(session, before=cutoff, batch=2) == 2
+    with Session(engine) as session, session.begin():
+        assert store.purge(session, before=cutoff, batch=2) == 1
+        assert store.purge(session, before=cutoff, batch=2) == 0
+    assert [e.resource_id for e in _page(engine).entries] == ["u4", "u3"]
