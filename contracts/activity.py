@@ -27,6 +27,17 @@ class ClientKind(StrEnum):
     OTHER = "other"
 
 
+def client_kind(user_agent: str) -> ClientKind:
+    """Okta sends ``Okta SCIM Client …``; Entra ID ``Microsoft.Identity.Provisioning…`` (or, from its
+    older agents, ``Microsoft Azure AD …``) — docs/scim-clients.md."""
+    agent = user_agent.lower()
+    if "okta" in agent:
+        return ClientKind.OKTA
+    if "microsoft" in agent or "azure" in agent or "entra" in agent:
+        return ClientKind.ENTRA
+    return ClientKind.OTHER
+
+
 class Outcome(StrEnum):
     """What a request or an event did, as the activity feed filters it."""
 

@@ -59,7 +59,7 @@ def demo_token(base_url: str, token: str, *, seats: int) -> str:
         return str(issued.raise_for_status().json()["token"])
 
 
-SERVICES = ("users", "seats", "teams", "gateway")
+SERVICES = ("users", "seats", "teams", "activity", "gateway")
 
 
 def _services(env: dict[str, str], state_dir: Path) -> list[tuple[ManagedProcess, str]]:

@@ -15,7 +15,8 @@ from tests.stack import Stack, Tenant
 
 @pytest.fixture(scope="session")
 def stack(kafka_bootstrap: str, postgres_server: PostgresServer) -> Iterator[Stack]:
-    """Kafka + users, seats and teams (on PostgreSQL) + one gateway, shared by the end-to-end tests."""
+    """Kafka + users, seats, teams and activity (on PostgreSQL) + one gateway, shared by the end-to-end
+    tests."""
     state_dir = Path(tempfile.mkdtemp(prefix="roster-stack-"))
     running = Stack(
         state_dir=state_dir,
@@ -23,12 +24,14 @@ def stack(kafka_bootstrap: str, postgres_server: PostgresServer) -> Iterator[Sta
         users_database_url=postgres_server.create_database("stack_users"),
         seats_database_url=postgres_server.create_database("stack_seats"),
         teams_database_url=postgres_server.create_database("stack_teams"),
+        activity_database_url=postgres_server.create_database("stack_activity"),
     )
     try:
         running.migrate()
         running.start_users()
         running.start_seats()
         running.start_teams()
+        running.start_activity()
         running.start_gateway()
         yield running
     finally:

@@ -6,6 +6,7 @@ from typing import Any
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+OKTA_USER_AGENT = "Okta SCIM Client 1.0.0"
 
 
 def user_body(user_name: str, **overrides: Any) -> dict[str, Any]:

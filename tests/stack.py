@@ -45,9 +45,11 @@ class Stack:
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     seats_database_url: str = ""
     teams_database_url: str = ""
+    activity_database_url: str = ""
     users: ManagedProcess | None = None
     seats: ManagedProcess | None = None
     teams: ManagedProcess | None = None
+    activity: ManagedProcess | None = None
     gateways: list[ManagedProcess] = field(default_factory=list)
     gateway_ports: list[int] = field(default_factory=list)
     gateway_instances: list[str] = field(default_factory=list)
@@ -63,6 +65,7 @@ class Stack:
             "USERS_DATABASE_URL": self.users_database_url,
             "SEATS_DATABASE_URL": self.seats_database_url,
             "TEAMS_DATABASE_URL": self.teams_database_url,
+            "ACTIVITY_DATABASE_URL": self.activity_database_url,
             "GATEWAY_DATABASE_URL": f"sqlite:///{self.state_dir / 'gateway.db'}",
             **overrides,
         }
@@ -74,6 +77,7 @@ class Stack:
             Target.USERS: self.users_database_url,
             Target.SEATS: self.seats_database_url,
             Target.TEAMS: self.teams_database_url,
+            Target.ACTIVITY: self.activity_database_url,
             Target.GATEWAY: self.env()["GATEWAY_DATABASE_URL"],
         }
         for target, url in urls.items():
@@ -101,6 +105,11 @@ class Stack:
         self.teams, ready = self._launch("teams", "teams", **env)
         wait_for_http(ready, process=self.teams, timeout=90)
         return self.teams
+
+    def start_activity(self, **env: str) -> ManagedProcess:
+        self.activity, ready = self._launch("activity", "activity", **env)
+        wait_for_http(ready, process=self.activity, timeout=90)
+        return self.activity
 
     def start_extra(self, service: str) -> ManagedProcess:
         """Another instance of a service, in the same consumer groups and on the same database."""
@@ -182,7 +191,8 @@ class Stack:
             return create_tenant(admin, name)
 
     def stop(self) -> None:
-        services = [service for service in (self.users, self.seats, self.teams) if service is not None]
+        started = (self.users, self.seats, self.teams, self.activity)
+        services = [service for service in started if service is not None]
         stop_together([*self.gateways, *self.extras, *services])
 
 
@@ -199,6 +209,7 @@ def sqlite_stack(
         users_database_url=f"sqlite:///{root / 'users.db'}",
         seats_database_url=f"sqlite:///{root / 'seats.db'}",
         teams_database_url=f"sqlite:///{root / 'teams.db'}",
+        activity_database_url=f"sqlite:///{root / 'activity.db'}",
     )
     try:
         stack.migrate()

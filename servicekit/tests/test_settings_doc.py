@@ -20,14 +20,15 @@ def test_the_committed_document_is_what_the_settings_classes_render() -> None:
 
 def test_every_process_and_every_variable_it_reads_is_in_the_table() -> None:
     processes, _ = settings_doc.rows()
-    assert processes == ["gateway", "seats", "teams", "users"]
+    assert processes == ["activity", "gateway", "seats", "teams", "users"]
     table = settings_doc.table()
     for cls in settings_doc.process_settings().values():
         for name, info in cls.model_fields.items():
             variable = settings_doc.variable_name(cls, name, info)
-            shown = variable if not variable.startswith(("USERS_", "SEATS_", "TEAMS_")) else variable[6:]
+            service = variable.split("_", 1)[0]
+            shown = variable if service not in ("USERS", "SEATS", "TEAMS", "ACTIVITY") else variable[len(service) + 1 :]
             assert shown in table, variable
-    assert "| `<SERVICE>_HEALTH_PORT` | seats, teams, users | int ≥ 0 ≤ 65535 | `0` |" in table
+    assert "| `<SERVICE>_HEALTH_PORT` | activity, seats, teams, users | int ≥ 0 ≤ 65535 | `0` |" in table
     assert "| `ROSTER_ADMIN_TOKEN` | gateway | secret | required |" in table
     assert "| `KAFKA_BOOTSTRAP_SERVERS` | every process | str | `127.0.0.1:9092` |" in table
 

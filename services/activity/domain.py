@@ -49,24 +49,14 @@ class Entry:
     duration_ms: float | None = None
 
 
-def client_kind(user_agent: str) -> ClientKind:
-    """Okta sends ``Okta SCIM Client …``; Entra ID ``Microsoft.Identity.Provisioning…`` (or, from its
-    older agents, ``Microsoft Azure AD …``) — docs/scim-clients.md."""
-    agent = user_agent.lower()
-    if "okta" in agent:
-        return ClientKind.OKTA
-    if "microsoft" in agent or "azure" in agent or "entra" in agent:
-        return ClientKind.ENTRA
-    return ClientKind.OTHER
-
-
-def request_outcome(*, method: str, status: int, search: bool = False) -> Outcome:
-    """What a SCIM request did, from its method and the status it was answered."""
+def request_outcome(*, method: str, status: int) -> Outcome:
+    """What a SCIM request did, from its method and the status it was answered: a POST answered 200
+    is a search (``/.search``), a create is answered 201."""
     if status >= 500:
         return Outcome.FAILED
     if status >= 400:
         return Outcome.REFUSED
-    if method in _READS or search or status == 304:
+    if method in _READS or status == 304 or (method == "POST" and status == 200):
         return Outcome.READ
     if method == "POST":
         return Outcome.CREATED
@@ -76,7 +66,6 @@ def request_outcome(*, method: str, status: int, search: bool = False) -> Outcom
 
 
 def from_request(envelope: Envelope, outcome: RequestOutcome) -> Entry:
-    search = outcome.method == "POST" and outcome.resource_type.endswith(".search")
     return Entry(
         entry_id=str(envelope.message_id),
         tenant=envelope.tenant,
@@ -84,7 +73,7 @@ def from_request(envelope: Envelope, outcome: RequestOutcome) -> Entry:
         correlation_id=str(envelope.correlation_id),
         summary=f"{outcome.method} {outcome.resource_type}",
         kind=EntryKind.REQUEST,
-        outcome=request_outcome(method=outcome.method, status=outcome.status, search=search),
+        outcome=request_outcome(method=outcome.method, status=outcome.status),
         resource_type=outcome.resource_type,
         resource_id=outcome.resource_id,
         name=outcome.name,

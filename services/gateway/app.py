@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
-from contracts.topics import gateway_reply_topic
+from contracts.topics import GATEWAY_OUTCOMES, dead_letter_topic, gateway_reply_topic
 from servicekit import logs, migrations, tracing
 from servicekit.db import make_engine
 from servicekit.kafka import (
@@ -25,7 +25,16 @@ from servicekit.kafka import (
     start_broker,
 )
 from services.gateway import console, events_reference, health
-from services.gateway.admin import dead_letters, default_manager, people, seats, teams, tenants, tokens
+from services.gateway.admin import (
+    activity,
+    dead_letters,
+    default_manager,
+    people,
+    seats,
+    teams,
+    tenants,
+    tokens,
+)
 from services.gateway.admin.access import openapi_document
 from services.gateway.config import GatewaySettings
 from services.gateway.dead_letter_desk import DeadLetterDesk
@@ -36,6 +45,7 @@ from services.gateway.http.kafka_watch import KafkaWatch
 from services.gateway.http.ratelimit import TenantRateLimiter
 from services.gateway.http.storable import EdgeRefusals
 from services.gateway.metrics import OPERATIONAL_PATHS, GatewayMetrics
+from services.gateway.outcomes import OutcomePublisher, OutcomeQueue, OutcomeRecorder
 from services.gateway.owners import Owners
 from services.gateway.request_context import RequestContext
 from services.gateway.schema import SCHEMA
@@ -44,6 +54,8 @@ from services.gateway.scim.groups import routes as groups
 from services.gateway.scim.users import routes as users
 
 log = logging.getLogger(__name__)
+
+OUTCOME_BATCH = 500
 
 
 def _subscribe_replies(
@@ -82,6 +94,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     reply_topic = gateway_reply_topic(settings.instance_id)
     # Only the reply topic is ours; the owners' topics are created by their owners with their settings.
     await ensure_topics(settings, [reply_topic], partitions=1)
+    # The activity log's record of each request: the gateway's own durable topic.
+    await ensure_topics(settings, [GATEWAY_OUTCOMES, dead_letter_topic(GATEWAY_OUTCOMES)])
     metrics: GatewayMetrics = app.state.metrics
     broker = make_broker(
         settings,
@@ -92,6 +106,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     correlator, reply_subscriber = _subscribe_replies(broker, reply_topic, watch)
     await start_broker(broker)
     watch.start()
+    outcomes = OutcomePublisher(broker, app.state.outcome_queue, batch_size=OUTCOME_BATCH)
+    outcomes.start()
     app.state.engine = engine
     app.state.readiness_checks = health.readiness_checks(
         engine=engine, broker=broker, reply_subscriber=reply_subscriber
@@ -113,6 +129,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await watch.stop()
+        await outcomes.stop()
         await reader.close()
         await broker.stop()
         await delete_topics(settings, [reply_topic])
@@ -139,6 +156,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         default_manager,
         people,
         dead_letters,
+        activity,
     )
     for module in routers:
         app.include_router(module.router)
@@ -151,6 +169,10 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.add_middleware(EdgeRefusals)
     app.state.tracer_provider = tracing.tracer_provider("gateway")
     tracing.trace_requests(app, app.state.tracer_provider, excluded_paths=OPERATIONAL_PATHS)
+    app.state.outcome_queue = OutcomeQueue(settings.activity_queue_size, app.state.metrics.activity_dropped)
+    app.state.metrics.activity_queued.set_function(lambda: len(app.state.outcome_queue))
+    # Inside RequestContext, whose log fields name the tenant and the correlation id it records.
+    app.add_middleware(OutcomeRecorder, queue=app.state.outcome_queue)
     app.add_middleware(RequestContext)  # outermost: the request id and log fields cover everything
     return app
 

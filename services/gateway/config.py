@@ -92,6 +92,14 @@ class GatewaySettings(GatewayDatabaseSettings):
         default=480, ge=1, le=7 * 24 * 60, description="How long a console sign-in lasts."
     )
 
+    activity_queue_size: int = Field(
+        default=10_000,
+        ge=1,
+        le=1_000_000,
+        description="SCIM request outcomes held in memory for the activity log until published; when"
+        " full, new ones are dropped (counted), never waited for. A crash loses those held.",
+    )
+
     @field_validator("admin_token")
     @classmethod
     def _long_enough(cls, token: SecretStr) -> SecretStr:

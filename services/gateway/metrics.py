@@ -62,6 +62,16 @@ class GatewayMetrics:
             registry=self.registry,
         )
         self._kafka_reachable.set(1)
+        self._activity_dropped = Counter(
+            f"{PREFIX}_gateway_activity_dropped",
+            "SCIM request outcomes not recorded in the activity log: the in-memory queue was full.",
+            registry=self.registry,
+        )
+        self.activity_queued = Gauge(
+            f"{PREFIX}_gateway_activity_queued",
+            "SCIM request outcomes waiting in memory to be published to the activity log.",
+            registry=self.registry,
+        )
         self.unresolved_dead_letters: UnresolvedDeadLetters | None = None  # set once Kafka is reachable
 
     async def _before_scrape(self) -> None:
@@ -83,6 +93,9 @@ class GatewayMetrics:
 
     def reply_timed_out(self, message_type: str) -> None:
         self._reply_timeouts.labels(message_type).inc()
+
+    def activity_dropped(self, count: int) -> None:
+        self._activity_dropped.inc(count)
 
     def kafka_reachable(self, reachable: bool) -> None:
         self._kafka_reachable.set(1 if reachable else 0)

@@ -1,4 +1,5 @@
-"""The owning services as the gateway speaks to them: one client per owner (users, teams, seats).
+"""The owning services as the gateway speaks to them: one client per owner (users, teams, seats,
+activity).
 
 Every message goes to the topic ``contracts/channels.py`` declares for it, under a key of the form
 declared there, and that is looked up here and nowhere else. A key is an ordering guarantee: the
@@ -22,6 +23,7 @@ from typing import Protocol, TypeVar
 from uuid import uuid4
 
 from contracts import channels
+from contracts.activity import ActivityPage, ListActivity
 from contracts.envelope import Message
 from contracts.listing import IDS_PER_PAGE, ListParameters
 from contracts.replies import CommandRejected, Deleted
@@ -244,12 +246,23 @@ class SeatsClient(_Client):
         )
 
 
+class ActivityClient(_Client):
+    async def list(self, tenant: str, query: ListActivity) -> ActivityPage:
+        return await self._ask(query, tenant, ActivityPage)
+
+
 @dataclass(frozen=True)
 class Owners:
     users: UsersClient
     teams: TeamsClient
     seats: SeatsClient
+    activity: ActivityClient
 
     @classmethod
     def over(cls, transport: Transport) -> Owners:
-        return cls(users=UsersClient(transport), teams=TeamsClient(transport), seats=SeatsClient(transport))
+        return cls(
+            users=UsersClient(transport),
+            teams=TeamsClient(transport),
+            seats=SeatsClient(transport),
+            activity=ActivityClient(transport),
+        )

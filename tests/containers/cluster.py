@@ -1,5 +1,5 @@
 """Roster on containers for tests, through testcontainers: Kafka (one node or a three-node quorum),
-PostgreSQL and the users, seats, teams and gateway services, on a private network. The tests
+PostgreSQL and the users, seats, teams, activity and gateway services, on a private network. The tests
 reach the gateway only on its port published on 127.0.0.1."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from testcontainers.core.network import Network
 from devinfra.images import RosterImages
 from tests.stack import Tenant, create_tenant
 
-SERVICES = ("users", "seats", "teams")
+SERVICES = ("users", "seats", "teams", "activity")
 _KAFKA_READY = "Kafka Server started"
 _POSTGRES_READY = "database system is ready to accept connections"
 _SERVICE_READY = "service started"

@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.containers, pytest.mark.slow, pytest.mark.timeout(1200
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 INFRASTRUCTURE = ("kafka-1", "kafka-2", "kafka-3", "postgres")
-SERVICES = ("users", "seats", "teams", "gateway")
+SERVICES = ("users", "seats", "teams", "activity", "gateway")
 _HEALTHY_WITHIN_SECONDS = 600.0  # a three-node quorum on a busy 2-core machine
 
 

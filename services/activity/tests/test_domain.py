@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from contracts import seats, teams, users
-from contracts.activity import ClientKind, EntryKind, Outcome, RequestOutcome
+from contracts.activity import ClientKind, EntryKind, Outcome, RequestOutcome, client_kind
 from contracts.envelope import wrap
 from contracts.sources import ChangeSource
 from services.activity import domain
@@ -24,31 +24,29 @@ from services.activity import domain
     ],
 )
 def test_the_client_is_told_by_its_user_agent(agent: str, kind: ClientKind) -> None:
-    assert domain.client_kind(agent) is kind
+    assert client_kind(agent) is kind
 
 
 @pytest.mark.parametrize(
-    "method, status, search, outcome",
+    "method, status, outcome",
     [
-        ("POST", 201, False, Outcome.CREATED),
-        ("PUT", 200, False, Outcome.UPDATED),
-        ("PATCH", 200, False, Outcome.UPDATED),
-        ("PATCH", 204, False, Outcome.UPDATED),
-        ("DELETE", 204, False, Outcome.DELETED),
-        ("GET", 200, False, Outcome.READ),
-        ("GET", 304, False, Outcome.READ),
-        ("POST", 200, True, Outcome.READ),
-        ("POST", 403, False, Outcome.REFUSED),
-        ("POST", 409, False, Outcome.REFUSED),
-        ("GET", 404, False, Outcome.REFUSED),
-        ("PATCH", 503, False, Outcome.FAILED),
-        ("POST", 500, False, Outcome.FAILED),
+        ("POST", 201, Outcome.CREATED),
+        ("PUT", 200, Outcome.UPDATED),
+        ("PATCH", 200, Outcome.UPDATED),
+        ("PATCH", 204, Outcome.UPDATED),
+        ("DELETE", 204, Outcome.DELETED),
+        ("GET", 200, Outcome.READ),
+        ("GET", 304, Outcome.READ),
+        ("POST", 200, Outcome.READ),
+        ("POST", 403, Outcome.REFUSED),
+        ("POST", 409, Outcome.REFUSED),
+        ("GET", 404, Outcome.REFUSED),
+        ("PATCH", 503, Outcome.FAILED),
+        ("POST", 500, Outcome.FAILED),
     ],
 )
-def test_a_request_outcome_follows_its_method_and_status(
-    method: str, status: int, search: bool, outcome: Outcome
-) -> None:
-    assert domain.request_outcome(method=method, status=status, search=search) is outcome
+def test_a_request_outcome_follows_its_method_and_status(method: str, status: int, outcome: Outcome) -> None:
+    assert domain.request_outcome(method=method, status=status) is outcome
 
 
 def test_a_refused_request_keeps_what_the_client_was_told() -> None:

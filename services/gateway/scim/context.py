@@ -12,6 +12,7 @@ from scim2_models import SCIMException
 
 from contracts.ids import is_minted_id
 from contracts.rendering import Record, location
+from services.gateway import outcomes
 from services.gateway.config import GatewaySettings
 from services.gateway.http.auth import TenantId
 from services.gateway.http.body import read_json
@@ -33,14 +34,23 @@ class ScimContext:
         return base_url(self.request)
 
     async def body(self, *, limit: int | None = None) -> Any:
-        """The JSON body, at most ``limit`` bytes (by default the settings' cap)."""
-        return await read_json(self.request, limit=limit or self.settings.max_body_bytes)
+        """The JSON body, at most ``limit`` bytes (by default the settings' cap). The userName or
+        displayName it names goes to the activity log, even if the request is refused."""
+        body = await read_json(self.request, limit=limit or self.settings.max_body_bytes)
+        named = body.get("userName", body.get("displayName")) if isinstance(body, dict) else None
+        if isinstance(named, str):
+            setattr(self.request.state, outcomes.NAME_STATE, named)
+        return body
 
     def respond(
         self, body: dict[str, Any], record: Record, *, endpoint: str, created: bool = False
     ) -> ScimResponse:
         """The resource with its ``ETag``; when created, 201 with its ``Location`` (RFC 7644 §3.3)."""
         created_at = location(self.base_url, endpoint, record.id) if created else None
+        setattr(self.request.state, outcomes.ID_STATE, record.id)
+        named = body.get("userName", body.get("displayName"))
+        if isinstance(named, str):  # as stored: the activity log names what Roster keeps
+            setattr(self.request.state, outcomes.NAME_STATE, named)
         return resource_response(body, record, created_at=created_at)
 
 

@@ -1,0 +1,113 @@
+"""The activity log end to end: Okta's requests and what they caused, read over the admin API."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.okta import OKTA_USER_AGENT, user_body
+from tests.stack import Stack, Tenant
+
+pytestmark = [pytest.mark.kafka]
+
+SEAT_DETAIL = "Seat limit reached: 1 of 1 seats in use."
+
+
+def activity(stack: Stack, tenant: Tenant, **filters: Any) -> dict[str, Any]:
+    with stack.admin() as admin:
+        answer = admin.get(f"/tenants/{tenant.id}/activity", params=filters)
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def wait_for_entries(
+    stack: Stack, tenant: Tenant, count: int, timeout: float = 30.0, **filters: Any
+) -> list[dict[str, Any]]:
+    """The activity log is written after the answers: it catches up within moments."""
+    deadline = time.monotonic() + timeout
+    while True:
+        entries: list[dict[str, Any]] = activity(stack, tenant, **filters)["entries"]
+        if len(entries) >= count or time.monotonic() > deadline:
+            return entries
+        time.sleep(0.2)
+
+
+def okta(stack: Stack, tenant: Tenant) -> httpx.Client:
+    headers = {**tenant.auth, "User-Agent": OKTA_USER_AGENT}
+    return httpx.Client(base_url=stack.base_url, headers=headers, timeout=30)
+
+
+def test_a_create_refused_at_the_seat_limit_shows_the_detail_okta_got(stack: Stack, tenant: Tenant) -> None:
+    with stack.admin() as admin:
+        assert admin.put(f"/tenants/{tenant.id}/seats", json={"limit": 1}).status_code == 200
+    with okta(stack, tenant) as scim:
+        created = scim.post("/Users", json=user_body("ann@example.com"))
+        refused = scim.post("/Users", json=user_body("bob@example.com"))
+    assert (created.status_code, refused.status_code) == (201, 403)
+    assert refused.json()["detail"].startswith(SEAT_DETAIL)
+
+    [entry] = wait_for_entries(stack, tenant, 1, outcome="refused", user="bob@example.com")
+    assert entry["kind"] == "request" and entry["client"] == "okta"
+    assert (entry["method"], entry["resource_type"], entry["status"]) == ("POST", "User", 403)
+    assert entry["detail"] == refused.json()["detail"] and entry["name"] == "bob@example.com"
+    # The seat service's refusal is the same conversation as the request Okta sent.
+    related = wait_for_entries(stack, tenant, 2, correlation_id=entry["correlation_id"])
+    assert {e["summary"] for e in related} >= {"POST User", "SeatDenied"}
+
+    ann = wait_for_entries(stack, tenant, 3, user="ann@example.com")
+    assert {"POST User", "UserCreated", "SeatReserved"} <= {e["summary"] for e in ann}
+    assert {e["resource_id"] for e in ann} == {created.json()["id"]}
+
+
+def test_pages_are_newest_first_and_never_repeat(stack: Stack, tenant: Tenant) -> None:
+    with okta(stack, tenant) as scim:
+        for number in range(6):
+            assert (
+                scim.get("/Users", params={"filter": f'userName eq "p{number}@example.com"'}).status_code
+                == 200
+            )
+    wait_for_entries(stack, tenant, 6, outcome="read")
+    seen: list[str] = []
+    moments: list[str] = []
+    after: str | None = None
+    while True:
+        page = activity(stack, tenant, outcome="read", limit=4, **({"after": after} if after else {}))
+        seen += [e["entry_id"] for e in page["entries"]]
+        moments += [e["occurred_at"] for e in page["entries"]]
+        if page["next_cursor"] is None:
+            break
+        after = page["next_cursor"]
+    assert len(seen) == len(set(seen)) == 6
+    assert moments == sorted(moments, reverse=True)
+
+
+@pytest.mark.parametrize(
+    "filters, detail",
+    [
+        ({"outcome": "exploded"}, "outcome"),
+        ({"limit": "0"}, "limit"),
+        ({"limit": "201"}, "limit"),
+        ({"since": "yesterday"}, "since"),
+        (
+            {"since": "2026-03-02T10:00:00Z", "until": "2026-03-02T09:00:00Z"},
+            "until must be later than since.",
+        ),
+        ({"after": "not-a-cursor"}, "is not a cursor of this activity log."),
+    ],
+)
+def test_bad_filters_are_refused_with_invalid_value(
+    stack: Stack, tenant: Tenant, filters: dict[str, str], detail: str
+) -> None:
+    with stack.admin() as admin:
+        answer = admin.get(f"/tenants/{tenant.id}/activity", params=filters)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["scimType"] == "invalidValue" and detail in answer.json()["detail"]
+
+
+def test_an_unknown_tenant_has_no_activity(stack: Stack) -> None:
+    with stack.admin() as admin:
+        assert admin.get("/tenants/0000000000000000/activity").status_code == 404
