@@ -26,7 +26,8 @@ def test_every_process_and_every_variable_it_reads_is_in_the_table() -> None:
         for name, info in cls.model_fields.items():
             variable = settings_doc.variable_name(cls, name, info)
             service = variable.split("_", 1)[0]
-            shown = variable if service not in ("USERS", "SEATS", "TEAMS", "ACTIVITY") else variable[len(service) + 1 :]
+            prefixed = service in ("USERS", "SEATS", "TEAMS", "ACTIVITY")
+            shown = variable[len(service) + 1 :] if prefixed else variable
             assert shown in table, variable
     assert "| `<SERVICE>_HEALTH_PORT` | activity, seats, teams, users | int ≥ 0 ≤ 65535 | `0` |" in table
     assert "| `ROSTER_ADMIN_TOKEN` | gateway | secret | required |" in table
