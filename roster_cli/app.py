@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from roster_cli.activity import show_activity
 from roster_cli.client import REQUEST_TIMEOUT_SECONDS
 from roster_cli.default_manager import default_manager_app
 from roster_cli.dlq import dlq_app
@@ -37,7 +38,8 @@ class _ReportingGroup(TyperGroup):
 app = typer.Typer(
     name=PROGRAM,
     cls=_ReportingGroup,
-    help="Administer Roster tenants and dead letters through the gateway's admin API (/admin/v1).",
+    help="Administer Roster tenants, read their activity and operate dead letters through the gateway's"
+    " admin API (/admin/v1).",
     epilog=EXIT_CODES_HELP,
     no_args_is_help=True,
     add_completion=False,
@@ -49,6 +51,7 @@ app.add_typer(seats_app, name="seats")
 app.add_typer(team_app, name="team")
 app.add_typer(default_manager_app, name="default-manager")
 app.add_typer(dlq_app, name="dlq")
+app.command("activity")(show_activity)
 
 
 def _print_version(wanted: bool) -> None:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from roster_cli.errors import AdminError, ExitCode, exit_code_for_status
 from roster_cli.models import (
+    ActivityPage,
     DeadLetter,
     DeadLetterList,
     DeadLetterState,
@@ -166,3 +167,7 @@ class AdminClient:
 
     def discard_dead_letter(self, letter_id: str) -> DeadLetter:
         return self._call(DeadLetter, "POST", _path("dead-letters", letter_id, "discard"))
+
+    def activity(self, tenant_id: str, filters: dict[str, str | int | None]) -> ActivityPage:
+        params = {name: value for name, value in filters.items() if value is not None}
+        return self._call(ActivityPage, "GET", _path("tenants", tenant_id, "activity"), params=params)

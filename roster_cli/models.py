@@ -120,3 +120,37 @@ class DeadLetter(_Answer):
 class DeadLetterList(_Answer):
     dead_letters: list[DeadLetter]
     total_results: int
+
+
+class ActivityOutcome(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    DEACTIVATED = "deactivated"
+    DELETED = "deleted"
+    READ = "read"
+    REFUSED = "refused"
+    FAILED = "failed"
+
+
+class ActivityEntry(_Answer):
+    entry_id: str
+    occurred_at: datetime
+    kind: str
+    outcome: str
+    summary: str
+    client: str | None = None
+    method: str | None = None
+    resource_type: str | None = None
+    resource_id: str | None = None
+    name: str | None = None
+    status: int | None = None
+    scim_type: str | None = None
+    detail: str | None = None
+    correlation_id: str
+    duration_ms: float | None = None
+
+
+class ActivityPage(_Answer):
+    tenant_id: str
+    entries: list[ActivityEntry]
+    next_cursor: str | None = None

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner, Result
 
+from roster_cli.app import app
 from tests.okta import OKTA_USER_AGENT, user_body
 from tests.stack import Stack, Tenant
 
@@ -61,6 +64,23 @@ def test_a_create_refused_at_the_seat_limit_shows_the_detail_okta_got(stack: Sta
     ann = wait_for_entries(stack, tenant, 3, user="ann@example.com")
     assert {"POST User", "UserCreated", "SeatReserved"} <= {e["summary"] for e in ann}
     assert {e["resource_id"] for e in ann} == {created.json()["id"]}
+
+    shown = _cli(
+        stack, "activity", tenant.id, "--outcome", "refused", "--since", "1h", "--user", "bob@example.com"
+    )
+    assert shown.exit_code == 0, shown.stderr
+    [row] = [line for line in shown.stdout.splitlines() if "POST User" in line]
+    assert " ".join(row.split()).endswith(f"refused POST User okta 403 bob@example.com {entry['detail']}")
+    document = json.loads(_cli(stack, "--json", "activity", tenant.id, "--outcome", "refused").stdout)
+    assert [e["entry_id"] for e in document["entries"]][:1] == [entry["entry_id"]]
+    bad = _cli(stack, "activity", tenant.id, "--since", "last tuesday")
+    assert bad.exit_code == 2 and "30m, 2h, 7d" in bad.stderr
+
+
+def _cli(stack: Stack, *args: str) -> Result:
+    url = f"http://127.0.0.1:{stack.gateway_ports[0]}"
+    env = {"COLUMNS": "250", "ROSTER_ADMIN_URL": None, "ROSTER_ADMIN_TOKEN": None}
+    return CliRunner().invoke(app, ["--url", url, "--token", stack.admin_token, *args], env=env)
 
 
 def test_pages_are_newest_first_and_never_repeat(stack: Stack, tenant: Tenant) -> None:

@@ -1,0 +1,91 @@
+"""``activity``: a tenant's provisioning activity log, newest first — each SCIM request as the identity
+provider was answered (the exact error detail it showed), and what the services did."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from roster_cli.models import ActivityEntry, ActivityOutcome, ActivityPage
+from roster_cli.output import add_row, table
+from roster_cli.session import session
+from roster_cli.tenants import TenantId
+
+_AGO = re.compile(r"(\d+)([mhd])")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+def _moment(value: str | None, option: str) -> str | None:
+    """``30m``, ``2h`` or ``7d`` ago, or an ISO 8601 time (UTC unless it names its zone)."""
+    if value is None:
+        return None
+    ago = _AGO.fullmatch(value.strip())
+    if ago:
+        moment = datetime.now(UTC) - timedelta(**{_UNITS[ago[2]]: int(ago[1])})
+        return moment.isoformat()
+    try:
+        return datetime.fromisoformat(value).isoformat()
+    except ValueError:
+        raise typer.BadParameter(
+            "a time (2026-03-02T09:30:00Z) or how long ago (30m, 2h, 7d)", param_hint=option
+        ) from None
+
+
+def entries_table(entries: list[ActivityEntry]) -> Table:
+    grid = table("WHEN", "OUTCOME", "WHAT", "CLIENT", "STATUS", "WHO", "DETAIL")
+    for entry in entries:
+        add_row(
+            grid,
+            entry.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
+            entry.outcome,
+            entry.summary,
+            entry.client,
+            entry.status,
+            entry.name or entry.resource_id,
+            # Whole, as the identity provider showed it: support quotes it back to the customer.
+            " ".join(filter(None, (entry.scim_type, entry.detail))) or None,
+        )
+    return grid
+
+
+def _report(page: ActivityPage) -> list[str | Table]:
+    if not page.entries:
+        return ["no activity matches"]
+    report: list[str | Table] = [entries_table(page.entries)]
+    if page.next_cursor:
+        report.append(f"older entries: run again with --after {page.next_cursor}")
+    return report
+
+
+def show_activity(
+    ctx: typer.Context,
+    tenant_id: TenantId,
+    user: Annotated[str | None, typer.Option(help="Only about this user (id or userName).")] = None,
+    team: Annotated[str | None, typer.Option(help="Only about this team (id or name).")] = None,
+    since: Annotated[str | None, typer.Option(help="From this time, or this long ago (30m, 2h, 7d).")] = None,
+    until: Annotated[str | None, typer.Option(help="Before this time, or this long ago.")] = None,
+    outcome: Annotated[ActivityOutcome | None, typer.Option(help="Only this outcome.")] = None,
+    correlation_id: Annotated[
+        str | None, typer.Option("--correlation-id", help="One request and everything it caused.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=200, help="Entries per page.")] = 50,
+    after: Annotated[str | None, typer.Option(help="The cursor printed under the previous page.")] = None,
+) -> None:
+    """A tenant's activity, newest first: requests as answered, and the events they caused."""
+    admin = session(ctx)
+    filters: dict[str, str | int | None] = {
+        "user": user,
+        "team": team,
+        "since": _moment(since, "--since"),
+        "until": _moment(until, "--until"),
+        "outcome": outcome.value if outcome else None,
+        "correlation_id": correlation_id,
+        "limit": limit,
+        "after": after,
+    }
+    page = admin.client.activity(tenant_id, filters)
+    admin.out.show(page.model_dump(mode="json"), *_report(page))
