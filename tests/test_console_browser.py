@@ -22,6 +22,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
+from tests.okta import OKTA_USER_AGENT, user_body
 from tests.stack import Stack
 from tests.teams_client import GROUP, create_user
 
@@ -89,7 +90,16 @@ class Operator:
         self.driver.set_window_size(1280, 860)
 
 
-def _provision(stack: Stack) -> str:
+def _okta_create(stack: Stack, tenant_id: str, token: str, user_name: str) -> str:
+    """Okta's create of one more user, refused at the seat limit; the detail Okta's admin is shown."""
+    headers = {"Authorization": f"Bearer {token}", "User-Agent": OKTA_USER_AGENT}
+    answer = httpx.post(f"{stack.base_url}/Users", headers=headers, json=user_body(user_name), timeout=30)
+    assert answer.status_code == 403, answer.text
+    detail: str = answer.json()["detail"]
+    return detail
+
+
+def _provision(stack: Stack) -> tuple[str, str]:
     """An Okta-shaped tenant: a VP, a Coach (the first one: the default manager) reporting to the VP, an AE
     reporting to the VP, an AE whose manager is not provisioned (→ the default manager), a pushed group."""
     tenant = stack.new_tenant("Acme Corp")
@@ -122,13 +132,13 @@ def _provision(stack: Stack) -> str:
         group = {"schemas": [GROUP], "displayName": "West Sales", "members": [{"value": ae}, {"value": new}]}
         assert scim.post("/Groups", json=group).status_code == 201
         assert vp
-    return tenant.id
+    return tenant.id, tenant.token
 
 
-def test_an_operator_reads_a_tenant_changes_its_default_manager_and_seats_then_signs_out(
+def test_an_operator_reads_a_tenant_changes_its_default_manager_and_seats_reads_a_refusal_then_signs_out(
     stack: Stack, browser: WebDriver, tmp_path: Path
 ) -> None:
-    tenant_id = _provision(stack)
+    tenant_id, token = _provision(stack)
     operator = Operator(browser, f"http://127.0.0.1:{stack.gateway_ports[0]}/console", tmp_path)
 
     operator.open(f"/tenants/{tenant_id}/users")
@@ -148,7 +158,8 @@ def test_an_operator_reads_a_tenant_changes_its_default_manager_and_seats_then_s
     tenant_row = browser.find_element(
         By.XPATH, "//tr[td/a[starts-with(normalize-space(), 'Acme Corp')]]"
     ).text
-    assert tenant_row.split()[-2:-1] == ["1"] and "4 / 100" in tenant_row  # one active token
+    # One active token; the latest provisioning activity is the group Okta pushed.
+    assert "4 / 100 1 " in " ".join(tenant_row.split()) and "POST Group" in tenant_row
     operator.shoot("tenants")
     browser.find_element(By.PARTIAL_LINK_TEXT, "Acme Corp").click()
 
@@ -196,6 +207,20 @@ def test_an_operator_reads_a_tenant_changes_its_default_manager_and_seats_then_s
     operator.wait_for("Seat limit changed.")
     assert "4 / 75" in operator.text()
     operator.shoot("seats")
+    operator.submit("limit", "4", "Change the limit")
+    operator.wait_for("4 / 4")
+    refused = _okta_create(stack, tenant_id, token, "late.hire@acme.example")
+
+    operator.click("Activity")
+    Select(browser.find_element(By.ID, "outcome")).select_by_visible_text("refused")
+    operator.click("Filter")
+    operator.wait_for(refused)  # the exact text Okta showed its admin
+    row = operator.row_of("late.hire@acme.example")
+    assert "refused" in row and "POST User" in row and "okta" in row and "403" in row
+    operator.shoot("activity")
+    operator.submit("since", "last tuesday", "Filter")
+    operator.wait_for("Since: Input should be a valid datetime or date")
+    assert "late.hire@acme.example" not in operator.text()  # refused: nothing was read
 
     operator.click("Tokens")
     assert "Revoke #" in operator.text()

@@ -8,12 +8,12 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from services.gateway.config import GatewaySettings
-from services.gateway.console import auth_routes, changes, pages
+from services.gateway.console import activity_page, auth_routes, changes, pages
 from services.gateway.console.rendering import CONSOLE_ERROR_HANDLERS
 from services.gateway.console.sessions import Sessions
 
 STATIC = Path(__file__).parent / "static"
-ROUTERS = (auth_routes.router, pages.router, changes.router)
+ROUTERS = (auth_routes.router, pages.router, changes.router, activity_page.router)
 
 
 def install(app: FastAPI, settings: GatewaySettings) -> None:

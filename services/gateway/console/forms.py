@@ -52,6 +52,13 @@ LABELS = {
     "user_id": "User",
     "token_id": "Token",
     "action": "Action",
+    "outcome": "Outcome",
+    "user": "User",
+    "team": "Team",
+    "since": "Since",
+    "until": "Until",
+    "correlation_id": "Correlation id",
+    "after": "Page",
 }
 
 

@@ -12,6 +12,7 @@ from scim2_models import NotFoundException, SCIMException
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from contracts.activity import ActivityEntry, ListActivity
 from contracts.users import DefaultManager, UserRecord
 from services.gateway.admin import default_manager, people, seats, tenants, tokens
 from services.gateway.http.correlator import ServiceUnavailable
@@ -24,6 +25,8 @@ Answer = TypeVar("Answer")
 class TenantRow:
     tenant: tenants.TenantOut
     seats: seats.SeatUsageOut | None  # None: the seats service did not answer
+    last_activity: ActivityEntry | None
+    activity_known: bool  # False: the activity service did not answer
 
 
 @dataclass(frozen=True)
@@ -48,12 +51,23 @@ async def if_answered(asked: Awaitable[Answer]) -> Answer | None:
         return None
 
 
+async def _last_activity(owners: Owners, tenant_id: str) -> tuple[ActivityEntry | None, bool]:
+    page = await if_answered(owners.activity.list(tenant_id, ListActivity(limit=1)))
+    return (page.entries[0] if page and page.entries else None), page is not None
+
+
 async def tenant_rows(engine: Engine, owners: Owners) -> list[TenantRow]:
-    """Every tenant, with its seats asked of the seats service for all tenants at once."""
+    """Every tenant, with its seats and its latest activity asked of their services for all tenants
+    at once."""
     with Session(engine) as session:
         listed = tenants.list_tenants(session)
-    usage = await asyncio.gather(*(if_answered(seats.get_seats(t.id, engine, owners)) for t in listed))
-    return [TenantRow(tenant=t, seats=used) for t, used in zip(listed, usage, strict=True)]
+    usage = asyncio.gather(*(if_answered(seats.get_seats(t.id, engine, owners)) for t in listed))
+    latest = asyncio.gather(*(_last_activity(owners, t.id) for t in listed))
+    used, last = await asyncio.gather(usage, latest)
+    return [
+        TenantRow(tenant=t, seats=u, last_activity=entry, activity_known=known)
+        for t, u, (entry, known) in zip(listed, used, last, strict=True)
+    ]
 
 
 async def default_manager_view(engine: Engine, owners: Owners, tenant_id: str) -> DefaultManagerView:

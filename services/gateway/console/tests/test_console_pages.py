@@ -20,7 +20,7 @@ def _alert(page: str) -> str:
     return html.unescape(found.group(1))
 
 
-def test_tenants_show_name_active_tokens_and_seats_unavailable_while_the_seats_service_is_down(
+def test_tenants_show_name_active_tokens_and_seats_and_activity_unavailable_while_their_services_are_down(
     console: Console,
 ) -> None:
     client, _ = signed_in(console)
@@ -28,7 +28,7 @@ def test_tenants_show_name_active_tokens_and_seats_unavailable_while_the_seats_s
     assert page.status_code == 200
     assert page.headers["cache-control"] == "no-store"
     row = page.text[page.text.index("Initech") :]
-    assert "unavailable" in row[: row.index("</tr>")]
+    assert row[: row.index("</tr>")].count("unavailable") == 2
     assert re.search(r"<td>1</td>", row[: row.index("</tr>")])
 
 
@@ -140,7 +140,7 @@ def test_a_search_too_long_is_refused_on_the_page(console: Console) -> None:
 
 def test_pages_that_need_a_service_say_it_did_not_answer(console: Console) -> None:
     client, _ = signed_in(console)
-    for page in ("users", "teams", "org"):
+    for page in ("users", "teams", "org", "activity"):
         answer = client.get(f"/console/tenants/{console.tenant_id}/{page}")
         assert answer.status_code == 503, page
         assert "did not answer in time" in _alert(answer.text)
@@ -150,10 +150,45 @@ def test_pages_that_need_a_service_say_it_did_not_answer(console: Console) -> No
 
 def test_an_unknown_tenant_is_a_404_page(console: Console) -> None:
     client, csrf = signed_in(console)
-    for page in ("users", "teams", "org", "default-manager", "seats", "tokens"):
+    for page in ("users", "teams", "org", "default-manager", "seats", "tokens", "activity"):
         answer = client.get(f"/console/tenants/nope/{page}")
         assert answer.status_code == 404, page
         assert _alert(answer.text) == "no tenant with id 'nope'"
     answer = client.post("/console/tenants/nope/tokens/issue", data={"csrf_token": csrf})
     assert answer.status_code == 404 and answer.headers["content-type"].startswith("text/html")
     assert csrf_of(answer.text) == csrf  # still signed in: the page offers sign-out
+
+
+@pytest.mark.parametrize(
+    "filters, reason",
+    [
+        (
+            {"outcome": "exploded"},
+            "Outcome: Input should be 'created', 'updated', 'deactivated', 'deleted',"
+            " 'read', 'refused' or 'failed'.",
+        ),
+        (
+            {"since": "yesterday"},
+            "Since: Input should be a valid datetime or date, input is too short.",
+        ),
+        (
+            {"since": "2026-03-02T10:00", "until": "2026-03-02T09:00"},
+            "Until: until must be later than since.",
+        ),
+        ({"user": "u" * 257}, "User: String should have at most 256 characters."),
+    ],
+)
+def test_bad_activity_filters_are_refused_on_the_page_and_keep_what_was_typed(
+    console: Console, filters: dict[str, str], reason: str
+) -> None:
+    client, _ = signed_in(console)
+    answer = client.get(f"/console/tenants/{console.tenant_id}/activity", params=filters)
+    assert answer.status_code == 400
+    assert _alert(answer.text) == reason
+    for value in filters.values():
+        assert (
+            f'value="{value}"' in answer.text
+            or f'value="{value}" selected' in answer.text
+            or "exploded" in value
+        )
+    assert "<table" not in answer.text  # nothing was asked of the activity service
