@@ -117,6 +117,7 @@ class ActivityEntry(_Data):
     detail: str | None = None
     correlation_id: str
     duration_ms: float | None = None
+    request_id: str | None = Field(default=None, description="The request's X-Request-ID, as answered.")
 
 
 class ActivityPage(Message):

@@ -148,6 +148,7 @@ class ActivityEntry(_Answer):
     detail: str | None = None
     correlation_id: str
     duration_ms: float | None = None
+    request_id: str | None = None
 
 
 class ActivityPage(_Answer):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -131,3 +133,57 @@ def test_bad_filters_are_refused_with_invalid_value(
 def test_an_unknown_tenant_has_no_activity(stack: Stack) -> None:
     with stack.admin() as admin:
         assert admin.get("/tenants/0000000000000000/activity").status_code == 404
+
+
+async def _burst(stack: Stack, tenant: Tenant, request_ids: list[str]) -> list[int]:
+    headers = {**tenant.auth, "User-Agent": OKTA_USER_AGENT}
+    async with httpx.AsyncClient(base_url=stack.base_url, headers=headers, timeout=60) as scim:
+        limit = asyncio.Semaphore(8)
+
+        async def create(request_id: str) -> int:
+            async with limit:
+                body = user_body(f"{request_id}@example.com")
+                answer = await scim.post("/Users", json=body, headers={"X-Request-ID": request_id})
+                return answer.status_code
+
+        return list(await asyncio.gather(*(create(request_id) for request_id in request_ids)))
+
+
+def _everything(stack: Stack, tenant: Tenant, **filters: Any) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+    after: str | None = None
+    while True:
+        page = activity(stack, tenant, limit=200, **filters, **({"after": after} if after else {}))
+        entries += page["entries"]
+        if page["next_cursor"] is None:
+            return entries
+        after = page["next_cursor"]
+
+
+@pytest.mark.slow
+def test_kill_9_of_the_activity_service_mid_burst_loses_nothing_and_shows_nothing_twice(stack: Stack) -> None:
+    tenant = stack.new_tenant("activity-kill")
+    with stack.admin() as admin:
+        assert admin.put(f"/tenants/{tenant.id}/seats", json={"limit": 1000}).status_code == 200
+    request_ids = [f"burst-{number:03d}-{tenant.id[:6]}" for number in range(150)]
+    assert stack.activity is not None
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        burst = pool.submit(asyncio.run, _burst(stack, tenant, request_ids))
+        wait_for_entries(stack, tenant, 10, outcome="created")  # the service is recording the burst
+        stack.activity.kill()
+        assert not burst.done()  # killed mid-burst
+        time.sleep(1.0)
+        stack.start_activity()
+        statuses = burst.result(timeout=180)
+    assert statuses == [201] * len(request_ids)
+
+    deadline = time.monotonic() + 60
+    while True:
+        requests = _everything(stack, tenant, outcome="created")
+        shown = [e["request_id"] for e in requests if e["kind"] == "request"]
+        created = [e["resource_id"] for e in requests if e["summary"] == "UserCreated"]
+        if min(len(shown), len(created)) >= len(request_ids) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert sorted(shown) == sorted(request_ids)  # every request once: none lost, none twice
+    assert len(created) == len(set(created)) == len(request_ids)

@@ -47,6 +47,7 @@ class Entry:
     scim_type: str | None = None
     detail: str | None = None
     duration_ms: float | None = None
+    request_id: str | None = None
 
 
 def request_outcome(*, method: str, status: int) -> Outcome:
@@ -83,6 +84,7 @@ def from_request(envelope: Envelope, outcome: RequestOutcome) -> Entry:
         scim_type=outcome.scim_type,
         detail=outcome.detail,
         duration_ms=outcome.duration_ms,
+        request_id=outcome.request_id,
     )
 
 

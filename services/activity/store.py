@@ -44,6 +44,7 @@ class ActivityRow(SQLModel, table=True):
     scim_type: str | None = None
     detail: str | None = None
     duration_ms: float | None = None
+    request_id: str | None = None
 
 
 class KnownName(SQLModel, table=True):

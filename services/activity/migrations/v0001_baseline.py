@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("scim_type", sa.String(), nullable=True),
         sa.Column("detail", sa.String(), nullable=True),
         sa.Column("duration_ms", sa.Float(), nullable=True),
+        sa.Column("request_id", sa.String(), nullable=True),
         sa.PrimaryKeyConstraint("entry_id"),
     )
     op.create_index("ix_activity_occurred_at", "activity", ["occurred_at"])
