@@ -3,10 +3,11 @@ functions; the caller owns the transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Index, delete, or_, text, tuple_
+from sqlalchemy import ColumnElement, Index, delete, or_, text, tuple_, union
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from contracts.activity import ActivityEntry, ListActivity
@@ -107,36 +108,64 @@ def _ids_named(session: Session, *, tenant: str, name: str, resource_type: str) 
     return list(session.exec(query).all())
 
 
-def _about(session: Session, *, tenant: str, value: str, resource_type: str) -> ColumnElement[bool]:
-    """Entries about one user or team, named by its id or by its (current or former) name."""
-    ids = {value, *_ids_named(session, tenant=tenant, name=value, resource_type=resource_type)}
-    return (col(ActivityRow.resource_type) == resource_type) & or_(
-        col(ActivityRow.resource_id).in_(sorted(ids)), col(ActivityRow.name) == value
-    )
+def _subjects(
+    session: Session, *, tenant: str, value: str, resource_type: str
+) -> Sequence[ColumnElement[bool]]:
+    """Entries about one user or team, named by its id or by its (current or former) name: each
+    condition an equality one index serves in keyset order."""
+    ids = sorted({value, *_ids_named(session, tenant=tenant, name=value, resource_type=resource_type)})
+    about = [col(ActivityRow.resource_id) == resource_id for resource_id in ids]
+    return [condition & (col(ActivityRow.resource_type) == resource_type) for condition in about] + [
+        (col(ActivityRow.name) == value) & (col(ActivityRow.resource_type) == resource_type)
+    ]
 
 
-def page(session: Session, *, tenant: str, query: ListActivity) -> tuple[list[ActivityEntry], bool]:
-    """One page, newest first, and whether older entries remain."""
-    statement = select(ActivityRow).where(ActivityRow.tenant == tenant)
+def _filters(session: Session, *, tenant: str, query: ListActivity) -> list[ColumnElement[bool]]:
+    """Every condition but the subject's (user or team), the keyset position included."""
+    conditions = [col(ActivityRow.tenant) == tenant]
     if query.since is not None:
-        statement = statement.where(col(ActivityRow.occurred_at) >= query.since)
+        conditions.append(col(ActivityRow.occurred_at) >= query.since)
     if query.until is not None:
-        statement = statement.where(col(ActivityRow.occurred_at) < query.until)
+        conditions.append(col(ActivityRow.occurred_at) < query.until)
     if query.outcome is not None:
-        statement = statement.where(ActivityRow.outcome == query.outcome.value)
+        conditions.append(col(ActivityRow.outcome) == query.outcome.value)
     if query.correlation_id is not None:
-        statement = statement.where(ActivityRow.correlation_id == query.correlation_id)
-    for value, resource_type in ((query.user, USER), (query.team, GROUP)):
-        if value is not None:
-            statement = statement.where(
-                _about(session, tenant=tenant, value=value, resource_type=resource_type)
-            )
+        conditions.append(col(ActivityRow.correlation_id) == query.correlation_id)
+    if query.user is not None and query.team is not None:  # both: entries about the two at once
+        conditions.append(or_(*_subjects(session, tenant=tenant, value=query.team, resource_type=GROUP)))
     if query.after is not None:
         moment, entry_id = parse_cursor(query.after)
         keyset = tuple_(col(ActivityRow.occurred_at), col(ActivityRow.entry_id))
-        statement = statement.where(keyset < tuple_(moment, entry_id))
-    statement = statement.order_by(col(ActivityRow.occurred_at).desc(), col(ActivityRow.entry_id).desc())
-    rows = session.exec(statement.limit(query.limit + 1)).all()
+        conditions.append(keyset < tuple_(moment, entry_id))
+    return conditions
+
+
+_NEWEST_FIRST = (col(ActivityRow.occurred_at).desc(), col(ActivityRow.entry_id).desc())
+
+
+def page(session: Session, *, tenant: str, query: ListActivity) -> tuple[list[ActivityEntry], bool]:
+    """One page, newest first, and whether older entries remain.
+
+    For a user or a team, each way of naming it (an id, the name) is read on its own index in keyset
+    order, at most a page each, and the page is taken from their union: an ``OR`` of them would make
+    the database walk the tenant's whole log in time order instead."""
+    conditions = _filters(session, tenant=tenant, query=query)
+    wanted = query.limit + 1
+    subject = (query.user, USER) if query.user is not None else (query.team, GROUP)
+    if subject[0] is not None:
+        ways = _subjects(session, tenant=tenant, value=subject[0], resource_type=subject[1])
+        branches = [
+            select(ActivityRow.entry_id)
+            .where(*conditions, way)
+            .order_by(*_NEWEST_FIRST)
+            .limit(wanted)
+            .subquery()
+            for way in ways
+        ]
+        chosen = union(*(select(branch.c.entry_id) for branch in branches))
+        conditions = [col(ActivityRow.entry_id).in_(chosen)]
+    statement = select(ActivityRow).where(*conditions).order_by(*_NEWEST_FIRST).limit(wanted)
+    rows = session.exec(statement).all()
     return [_entry(row) for row in rows[: query.limit]], len(rows) > query.limit
 
 

@@ -160,3 +160,23 @@ def test_the_purge_removes_entries_past_their_retention_in_batches(engine: Engin
         assert store.purge(session, before=cutoff, batch=2) == 1
         assert store.purge(session, before=cutoff, batch=2) == 0
     assert [e.resource_id for e in _page(engine).entries] == ["u4", "u3"]
+
+
+def test_a_user_is_paged_newest_first_across_its_id_and_its_name(engine: Engine) -> None:
+    _deliver(engine, _at(_refused_create("ann@example.com"), 1, producer="gateway"), GATEWAY_OUTCOMES)
+    _deliver(engine, _at(_created("u1", "ann@example.com"), 2))
+    _deliver(engine, _at(_created("u2", "bob@example.com"), 3))
+    _deliver(engine, _at(users.UserDeactivated(user_id="u1"), 4))
+    seen: list[str] = []
+    after: str | None = None
+    while True:
+        page = _page(engine, user="ann@example.com", limit=1, after=after)
+        seen += [e.summary for e in page.entries]
+        if page.next_cursor is None:
+            break
+        after = page.next_cursor
+    assert seen == ["UserDeactivated", "UserCreated", "POST User"]
+    assert [e.summary for e in _page(engine, user="ann@example.com", outcome="refused").entries] == [
+        "POST User"
+    ]
+    assert _page(engine, user="ann@example.com", team="ann@example.com").entries == ()
