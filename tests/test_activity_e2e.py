@@ -119,6 +119,7 @@ def test_pages_are_newest_first_and_never_repeat(stack: Stack, tenant: Tenant) -
             "until must be later than since.",
         ),
         ({"after": "not-a-cursor"}, "is not a cursor of this activity log."),
+        ({"since": "0001-01-01T00:00:00+01:00"}, "since and until must be times between years 1 and 9999."),
     ],
 )
 def test_bad_filters_are_refused_with_invalid_value(

@@ -10,6 +10,7 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 from contracts import seats, teams, users
 from contracts.activity import ClientKind, EntryKind, Outcome, RequestOutcome
@@ -155,6 +156,6 @@ def parse_cursor(value: str) -> tuple[datetime, str]:
     try:
         text = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
         moment, entry_id = text.split("|", 1)
-        return datetime.fromisoformat(moment).astimezone(UTC), entry_id
-    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+        return datetime.fromisoformat(moment).astimezone(UTC), str(UUID(entry_id))
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError) as error:
         raise BadCursor(f'"{value[:40]}" is not a cursor of this activity log.') from error

@@ -25,7 +25,7 @@ class ActivityRow(SQLModel, table=True):
         Index("ix_activity_tenant_outcome_time", "tenant", "outcome", "occurred_at", "entry_id"),
         Index("ix_activity_tenant_resource_time", "tenant", "resource_id", "occurred_at", "entry_id"),
         Index("ix_activity_tenant_name_time", "tenant", "name", "occurred_at", "entry_id"),
-        Index("ix_activity_tenant_correlation", "tenant", "correlation_id"),
+        Index("ix_activity_tenant_correlation_time", "tenant", "correlation_id", "occurred_at", "entry_id"),
         Index("ix_activity_occurred_at", "occurred_at"),  # the retention purge
     )
 

@@ -41,7 +41,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("entry_id"),
     )
     op.create_index("ix_activity_occurred_at", "activity", ["occurred_at"])
-    op.create_index("ix_activity_tenant_correlation", "activity", ["tenant", "correlation_id"])
+    op.create_index("ix_activity_tenant_correlation_time", "activity", ["tenant", "correlation_id", *_KEYSET])
     op.create_index("ix_activity_tenant_name_time", "activity", ["tenant", "name", *_KEYSET])
     op.create_index("ix_activity_tenant_outcome_time", "activity", ["tenant", "outcome", *_KEYSET])
     op.create_index("ix_activity_tenant_resource_time", "activity", ["tenant", "resource_id", *_KEYSET])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 
 import pytest
@@ -95,7 +96,9 @@ def test_events_are_about_their_user_or_team() -> None:
 
 def test_a_cursor_reads_back_and_a_forged_one_is_refused() -> None:
     moment = datetime(2026, 3, 2, 9, 30, 1, 250, tzinfo=UTC)
-    assert domain.parse_cursor(domain.cursor(moment, "abc")) == (moment, "abc")
-    for forged in ("not a cursor", "Zm9v", ""):
+    entry_id = "0b9e7a52-4c1d-4f6e-9a38-2d5b7c1e8f40"
+    assert domain.parse_cursor(domain.cursor(moment, entry_id)) == (moment, entry_id)
+    far = base64.urlsafe_b64encode(f"0001-01-01T00:00:00+01:00|{entry_id}".encode()).decode()
+    for forged in ("not a cursor", "Zm9v", "", domain.cursor(moment, "not-an-id"), far):
         with pytest.raises(domain.BadCursor):
             domain.parse_cursor(forged)

@@ -41,7 +41,12 @@ class ActivityFilters(BaseModel):
     def query(self) -> ListActivity:
         """The query, times in UTC (a time without a zone is taken as UTC); a range ending before it
         starts names nothing and is refused."""
-        since, until = (None if t is None else _utc(t) for t in (self.since, self.until))
+        try:
+            since, until = (None if t is None else _utc(t) for t in (self.since, self.until))
+        except OverflowError:  # a zone that moves it past year 1 or 9999
+            raise InvalidValueException(
+                detail="since and until must be times between years 1 and 9999."
+            ) from None
         if since is not None and until is not None and until <= since:
             raise InvalidValueException(detail="until must be later than since.")
         return ListActivity(**{**self.model_dump(), "since": since, "until": until})
