@@ -55,7 +55,7 @@ def test_run_serves_okta_then_stops_everything_on_sigint() -> None:
     try:
         values = _read_start_up(process, time.monotonic() + 150)
         children = _children_of(process.pid)
-        assert len(children) >= 5  # Kafka, users, seats, teams, gateway
+        assert len(children) >= 6  # Kafka, users, seats, teams, activity, gateway
         headers = {"Authorization": f"Bearer {values['SCIM_TOKEN']}"}
         base = values["SCIM_BASE_URL"]
         # The first create right after start-up may wait for consumer groups to settle (Okta allows 60 s).

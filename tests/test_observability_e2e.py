@@ -91,7 +91,7 @@ def test_alert_rules_are_well_formed_and_use_only_exported_metrics(stack: Stack)
         "RosterDeadLetters", "RosterOutboxStuck", "RosterSeatSagasStuck", "RosterGateway5xx",
     }  # fmt: skip
     exported: set[str] = set(_scrape(f"http://127.0.0.1:{stack.gateway_ports[0]}/metrics"))
-    for name in ("users", "seats", "teams"):
+    for name in ("users", "seats", "teams", "activity"):
         exported |= set(_scrape(_service_metrics_url(stack, name)))
     for rule in rules:
         assert rule["labels"]["severity"] in {"page", "warn"}, rule["alert"]

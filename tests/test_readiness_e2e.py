@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.slow]
 
 
 def test_every_service_is_live_and_ready_with_each_check(stack: Stack) -> None:
-    for name in ("users", "seats", "teams"):
+    for name in ("users", "seats", "teams", "activity"):
         ready = httpx.get(stack.readiness_urls[name], timeout=10)
         assert ready.status_code == 200, ready.text
         body = ready.json()
