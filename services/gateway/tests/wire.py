@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from contracts import seats, teams, users
+from contracts import activity, seats, teams, users
 from contracts.envelope import Message, wrap
 from contracts.registry import payload_of
 from contracts.replies import Deleted
@@ -43,6 +43,7 @@ _ANSWERS: dict[type[Message], Callable[[Message], Message]] = {
     ),
     users.ListActiveUserIds: lambda _: users.UserIds(user_ids=("u1",)),
     users.GetDefaultManager: lambda _: MANAGER,
+    activity.ListActivity: lambda _: activity.ActivityPage(entries=()),
     users.SetDefaultManager: lambda _: MANAGER,
     teams.GetTeam: lambda _: teams.TeamReply(team=TEAM),
     teams.ListGroups: lambda _: TEAM_PAGE,
