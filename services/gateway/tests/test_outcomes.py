@@ -1,0 +1,101 @@
+"""Each SCIM request's outcome for the activity log: recorded after the answer, from what the client
+got; a full queue drops the record (counted) and never holds the answer back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client import generate_latest
+
+from contracts.activity import ClientKind, RequestOutcome
+from servicekit.kafka import make_broker
+from services.gateway.app import create_app
+from services.gateway.config import GatewaySettings
+from services.gateway.http.correlator import ReplyCorrelator, Requester
+from services.gateway.outcomes import OutcomeQueue, Queued
+from services.gateway.owners import Owners
+from services.gateway.tests.database import gateway_database
+
+OKTA = {"User-Agent": "Okta SCIM Client 1.0.0"}
+
+
+class Gateway:
+    def __init__(self, tmp_path: Path, queue_size: int) -> None:
+        engine, self.tenant_id, token = gateway_database(tmp_path)
+        settings = GatewaySettings.model_validate(
+            {
+                "ROSTER_ADMIN_TOKEN": "x" * 40,
+                "database_url": str(engine.url),
+                "request_timeout_seconds": 1,
+                "activity_queue_size": queue_size,
+            }
+        )
+        self.app = create_app(settings)
+        # No start-up (Kafka is not there): every question to a service fails at once, as a 503.
+        self.app.state.engine = engine
+        broker = make_broker(settings, client_id="outcomes-test")
+        requester = Requester(broker=broker, correlator=ReplyCorrelator(), reply_topic="unused", timeout=1)
+        self.app.state.owners = Owners.over(requester)
+        self.client = TestClient(self.app, headers={"Authorization": f"Bearer {token}", **OKTA})
+        self.engine = engine
+
+    @property
+    def queue(self) -> OutcomeQueue:
+        queue: OutcomeQueue = self.app.state.outcome_queue
+        return queue
+
+    def queued(self) -> list[Queued]:
+        return self.queue.drain()
+
+    def metric(self, name: str) -> float:
+        for line in generate_latest(self.app.state.metrics.registry).decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+        raise AssertionError(f"{name} not exported")
+
+
+@pytest.fixture
+def gateway(tmp_path: Path) -> Iterator[Gateway]:
+    made = Gateway(tmp_path, queue_size=2)
+    yield made
+    made.engine.dispose()
+
+
+def test_a_refused_request_is_recorded_with_the_detail_the_client_got(gateway: Gateway) -> None:
+    body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "ann@example.com"}
+    answer = gateway.client.post("/scim/v2/Users", json={**body, "password": "secret-1!", "active": "maybe"})
+    assert answer.status_code == 400
+    [record] = gateway.queued()
+    outcome = record.outcome
+    assert record.tenant == gateway.tenant_id and outcome.client is ClientKind.OKTA
+    assert (outcome.method, outcome.resource_type, outcome.status) == ("POST", "User", 400)
+    assert (outcome.scim_type, outcome.detail) == (answer.json().get("scimType"), answer.json()["detail"])
+    assert outcome.name == "ann@example.com"
+    assert "secret-1!" not in RequestOutcome.model_dump_json(outcome)  # never a password or a body
+
+
+def test_a_service_that_did_not_answer_is_a_failed_request_about_its_resource(gateway: Gateway) -> None:
+    user_id = "0b9e7a52-4c1d-4f6e-9a38-2d5b7c1e8f40"
+    answer = gateway.client.get(f"/scim/v2/Users/{user_id}", headers={"User-Agent": "curl/8"})
+    assert answer.status_code == 503
+    [record] = gateway.queued()
+    assert (record.outcome.resource_id, record.outcome.status) == (user_id, 503)
+    assert record.outcome.client is ClientKind.OTHER and record.outcome.detail == answer.json()["detail"]
+
+
+def test_requests_without_a_tenant_are_not_recorded(gateway: Gateway) -> None:
+    assert gateway.client.get("/scim/v2/Users", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert gateway.client.get("/livez").status_code == 200
+    assert gateway.queued() == []
+
+
+def test_a_full_queue_drops_the_record_counts_it_and_answers_as_usual(gateway: Gateway) -> None:
+    answers = [gateway.client.get("/scim/v2/ServiceProviderConfig").status_code for _ in range(5)]
+    assert answers == [200] * 5
+    assert len(gateway.queue) == 2
+    assert gateway.metric("roster_gateway_activity_dropped_total") == 3
+    assert gateway.metric("roster_gateway_activity_queued") == 2
+    assert [r.outcome.resource_type for r in gateway.queued()] == ["ServiceProviderConfig"] * 2
