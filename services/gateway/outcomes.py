@@ -193,7 +193,10 @@ class OutcomeRecorder:
         try:
             await self._app(scope, receive, observed)
         finally:
-            self._record(scope, state, status, bytes(error_body), started)
+            try:
+                self._record(scope, state, status, bytes(error_body), started)
+            except Exception:  # the answer is sent; a record that cannot be made is logged, not raised
+                log.exception("activity outcome not recorded for %s %s", scope["method"], scope["path"])
 
     def _record(self, scope: Scope, state: dict[str, Any], status: int, body: bytes, started: float) -> None:
         tenant = current("tenant")
