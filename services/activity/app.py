@@ -5,8 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from contracts.topics import ACTIVITY_QUERIES, GATEWAY_OUTCOMES, SEATS_EVENTS, TEAMS_EVENTS, USERS_EVENTS
 from servicekit.metrics import DatabaseGauge, seconds_since
@@ -26,7 +25,7 @@ PURGE_EVERY_SECONDS = 10.0
 
 
 def _oldest_entry_age(session: Session) -> float:
-    return seconds_since(session.exec(select(func.min(store.ActivityRow.occurred_at))).one())
+    return seconds_since(store.oldest_entry(session))
 
 
 def definition(settings: ActivitySettings) -> ServiceDefinition:

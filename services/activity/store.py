@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Index, delete, or_, text, tuple_, union
+from sqlalchemy import ColumnElement, Index, delete, func, or_, text, tuple_, union
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from contracts.activity import ActivityEntry, ListActivity
@@ -188,3 +188,8 @@ def purge(session: Session, *, before: datetime, batch: int) -> int:
 def count(session: Session, *, tenant: str) -> int:
     statement = text("SELECT count(*) FROM activity WHERE tenant = :tenant")
     return int(session.execute(statement, {"tenant": tenant}).scalar_one())
+
+
+def oldest_entry(session: Session) -> datetime | None:
+    """When the oldest entry kept occurred (the retention index answers it)."""
+    return session.exec(select(func.min(ActivityRow.occurred_at))).one()

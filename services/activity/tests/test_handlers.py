@@ -18,6 +18,7 @@ from contracts.rejections import RejectionReason
 from contracts.replies import CommandRejected
 from contracts.topics import ACTIVITY_QUERIES, GATEWAY_OUTCOMES, USERS_EVENTS
 from servicekit import migrations
+from servicekit.clock import as_utc
 from servicekit.db import make_engine
 from servicekit.handling import MessageProcessor, RawRecord
 from servicekit.messaging import OutboxEntry
@@ -160,6 +161,9 @@ def test_the_purge_removes_entries_past_their_retention_in_batches(engine: Engin
         assert store.purge(session, before=cutoff, batch=2) == 1
         assert store.purge(session, before=cutoff, batch=2) == 0
     assert [e.resource_id for e in _page(engine).entries] == ["u4", "u3"]
+    with Session(engine) as session:  # what roster_activity_oldest_entry_age_seconds is read from
+        oldest = store.oldest_entry(session)
+    assert oldest is not None and as_utc(oldest) == cutoff
 
 
 def test_a_user_is_paged_newest_first_across_its_id_and_its_name(engine: Engine) -> None:
