@@ -28,8 +28,8 @@ class ClientKind(StrEnum):
 
 
 def client_kind(user_agent: str) -> ClientKind:
-    """Okta sends ``Okta SCIM Client …``; Entra ID ``Microsoft.Identity.Provisioning…`` (or, from its
-    older agents, ``Microsoft Azure AD …``) — docs/scim-clients.md."""
+    """By the agent's name: Okta's says Okta (``Okta SCIM Client 1.0.0``); Entra ID's provisioning
+    service names Microsoft or Azure (a match on any of Microsoft, Azure or Entra, whatever the version)."""
     agent = user_agent.lower()
     if "okta" in agent:
         return ClientKind.OKTA
