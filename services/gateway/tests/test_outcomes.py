@@ -5,19 +5,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import generate_latest
 
 from contracts.activity import ClientKind, RequestOutcome
-from servicekit.kafka import make_broker
+from contracts.envelope import Envelope
+from contracts.topics import GATEWAY_OUTCOMES
+from servicekit.kafka import ensure_topics, make_broker, start_broker
 from services.gateway.app import create_app
 from services.gateway.config import GatewaySettings
 from services.gateway.http.correlator import ReplyCorrelator, Requester
-from services.gateway.outcomes import OutcomeQueue, Queued
+from services.gateway.outcomes import OutcomePublisher, OutcomeQueue, Queued
 from services.gateway.owners import Owners
 from services.gateway.tests.database import gateway_database
+from tests.kafka_client import Collector
 
 OKTA = {"User-Agent": "Okta SCIM Client 1.0.0"}
 
@@ -99,3 +103,39 @@ def test_a_full_queue_drops_the_record_counts_it_and_answers_as_usual(gateway: G
     assert gateway.metric("roster_gateway_activity_dropped_total") == 3
     assert gateway.metric("roster_gateway_activity_queued") == 2
     assert [r.outcome.resource_type for r in gateway.queued()] == ["ServiceProviderConfig"] * 2
+
+
+def _outcome(number: int) -> RequestOutcome:
+    return RequestOutcome(
+        client=ClientKind.OKTA, method="GET", resource_type="User", status=200, duration_ms=float(number)
+    )
+
+
+async def test_the_publisher_sends_every_queued_outcome_in_batches_and_flushes_at_stop(
+    kafka_bootstrap: str,
+) -> None:
+    settings = GatewaySettings.model_validate(
+        {"ROSTER_ADMIN_TOKEN": "x" * 40, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap}
+    )
+    await ensure_topics(settings, [GATEWAY_OUTCOMES])
+    broker = make_broker(settings, client_id="outcomes-publisher-test")
+    await start_broker(broker)
+    tenant = uuid4().hex[:16]
+    queue = OutcomeQueue(1000, lambda _dropped: None)
+    publisher = OutcomePublisher(broker, queue, batch_size=100)
+    try:
+        async with Collector(kafka_bootstrap, GATEWAY_OUTCOMES) as collector:
+            for number in range(250):  # three batches' worth
+                queue.offer(Queued(tenant, uuid4(), _outcome(number)))
+            publisher.start()
+            await collector.wait_for(lambda r: r.key == tenant.encode(), count=250)
+            for number in range(250, 300):
+                queue.offer(Queued(tenant, uuid4(), _outcome(number)))
+            await publisher.stop()  # what the task did not send yet, the stop sends
+            arrived = await collector.wait_for(lambda r: r.key == tenant.encode(), count=300)
+    finally:
+        await broker.stop()
+    assert len(queue) == 0
+    envelopes = [Envelope.from_bytes(record.value) for record in arrived if record.value is not None]
+    assert sorted(e.payload["duration_ms"] for e in envelopes) == [float(n) for n in range(300)]
+    assert {(e.type, e.tenant, e.producer) for e in envelopes} == {("RequestOutcome", tenant, "gateway")}
