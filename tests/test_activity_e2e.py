@@ -55,13 +55,17 @@ def test_a_create_refused_at_the_seat_limit_shows_the_detail_okta_got(stack: Sta
     assert (created.status_code, refused.status_code) == (201, 403)
     assert refused.json()["detail"].startswith(SEAT_DETAIL)
 
-    [entry] = wait_for_entries(stack, tenant, 1, outcome="refused", user="bob@example.com")
+    # Okta's request as answered, and the seat the seats service denied it: both about Bob.
+    refusals = wait_for_entries(stack, tenant, 2, outcome="refused", user="bob@example.com")
+    assert sorted(e["summary"] for e in refusals) == ["POST User", "SeatDenied"]
+    [entry] = [e for e in refusals if e["kind"] == "request"]
     assert entry["kind"] == "request" and entry["client"] == "okta"
     assert (entry["method"], entry["resource_type"], entry["status"]) == ("POST", "User", 403)
     assert entry["detail"] == refused.json()["detail"] and entry["name"] == "bob@example.com"
     # The seat service's refusal is the same conversation as the request Okta sent.
     related = wait_for_entries(stack, tenant, 2, correlation_id=entry["correlation_id"])
     assert {e["summary"] for e in related} >= {"POST User", "SeatDenied"}
+    assert {(e["resource_id"], e["name"]) for e in related} == {(entry["resource_id"], "bob@example.com")}
 
     ann = wait_for_entries(stack, tenant, 3, user="ann@example.com")
     assert {"POST User", "UserCreated", "SeatReserved"} <= {e["summary"] for e in ann}
@@ -72,6 +76,7 @@ def test_a_create_refused_at_the_seat_limit_shows_the_detail_okta_got(stack: Sta
     )
     assert shown.exit_code == 0, shown.stderr
     [row] = [line for line in shown.stdout.splitlines() if "POST User" in line]
+    assert any("SeatDenied" in line and "bob@example.com" in line for line in shown.stdout.splitlines())
     assert " ".join(row.split()).endswith(f"refused POST User okta 403 bob@example.com {entry['detail']}")
     document = json.loads(_cli(stack, "--json", "activity", tenant.id, "--outcome", "refused").stdout)
     assert [e["entry_id"] for e in document["entries"]][:1] == [entry["entry_id"]]

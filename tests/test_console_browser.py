@@ -216,8 +216,11 @@ def test_an_operator_reads_a_tenant_changes_its_default_manager_and_seats_reads_
     Select(browser.find_element(By.ID, "outcome")).select_by_visible_text("refused")
     operator.click("Filter")
     operator.wait_for(refused)  # the exact text Okta showed its admin
-    row = operator.row_of("late.hire@acme.example")
-    assert "refused" in row and "POST User" in row and "okta" in row and "403" in row
+    request = "//tr[td[normalize-space()='late.hire@acme.example']][contains(., 'POST User')]"
+    row = browser.find_element(By.XPATH, request).text
+    assert "refused" in row and "okta" in row and "403" in row
+    denied = "//tr[td[normalize-space()='late.hire@acme.example']][contains(., 'SeatDenied')]"
+    assert "refused" in browser.find_element(By.XPATH, denied).text  # the seats service's side of it
     operator.shoot("activity")
     operator.submit("since", "last tuesday", "Filter")
     operator.wait_for("Since: Input should be a valid datetime or date")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Index, delete, func, or_, text, tuple_, union
+from sqlalchemy import ColumnElement, Index, delete, func, or_, text, tuple_, union, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from contracts.activity import ActivityEntry, ListActivity
@@ -96,6 +96,15 @@ def _remember(session: Session, *, entry: Entry) -> None:
             name=entry.name,
             seen_at=entry.occurred_at,
         )
+        # Entries about it that arrived before its name (a seat denied before the refused create's
+        # own record came in) are named now: a search by the name finds them too.
+        unnamed = (
+            update(ActivityRow)
+            .where(col(ActivityRow.tenant) == entry.tenant, col(ActivityRow.resource_id) == entry.resource_id)
+            .where(col(ActivityRow.name).is_(None))
+            .values(name=entry.name)
+        )
+        session.execute(unnamed)
     elif as_utc(known.seen_at) <= entry.occurred_at:
         known.name, known.seen_at = entry.name, entry.occurred_at
     session.add(known)

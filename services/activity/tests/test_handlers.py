@@ -184,3 +184,15 @@ def test_a_user_is_paged_newest_first_across_its_id_and_its_name(engine: Engine)
         "POST User"
     ]
     assert _page(engine, user="ann@example.com", team="ann@example.com").entries == ()
+
+
+def test_an_event_that_came_before_its_name_is_named_when_the_name_arrives(engine: Engine) -> None:
+    denied = seats.SeatDenied(user_id="u9", used=1, limit=1)
+    _deliver(engine, _at(denied, 1, producer="seats"))
+    refused = _refused_create("late@example.com").model_copy(update={"resource_id": "u9"})
+    _deliver(engine, _at(refused, 1, producer="gateway"), GATEWAY_OUTCOMES)
+    entries = _page(engine, user="late@example.com").entries
+    assert sorted((e.summary, e.name) for e in entries) == [
+        ("POST User", "late@example.com"),
+        ("SeatDenied", "late@example.com"),
+    ]

@@ -42,6 +42,12 @@ class ScimContext:
             setattr(self.request.state, outcomes.NAME_STATE, named)
         return body
 
+    def about(self, resource_id: str) -> str:
+        """The id a new resource was given (its record in the activity log names it even if the create
+        is refused); returns it."""
+        setattr(self.request.state, outcomes.ID_STATE, resource_id)
+        return resource_id
+
     def respond(
         self, body: dict[str, Any], record: Record, *, endpoint: str, created: bool = False
     ) -> ScimResponse:

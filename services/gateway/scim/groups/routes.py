@@ -97,7 +97,9 @@ async def list_groups(scim: Scim, search: SearchDep) -> ScimResponse:
 async def create_group(scim: Scim, shown: Shown) -> ScimResponse:
     group = await _group_body(scim)
     await require_users(scim.owners.users, scim.tenant, group.member_ids)
-    team_id = mint_id()  # minted here so the command is keyed by its resource; a link answers another id
+    team_id = scim.about(
+        mint_id()
+    )  # minted here so the command is keyed by its resource; a link answers another id
     command = PushGroup(
         team_id=team_id,
         display_name=group.display_name,

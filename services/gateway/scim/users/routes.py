@@ -47,7 +47,7 @@ async def list_users(scim: Scim, search: SearchDep) -> ScimResponse:
 @router.post("/Users")
 async def create_user(scim: Scim, shown: Shown) -> ScimResponse:
     profile = profile_from_scim(await scim.body())
-    user_id = mint_id()  # minted here so the command can be keyed by its resource
+    user_id = scim.about(mint_id())  # minted here so the command can be keyed by its resource
     user = await scim.owners.users.write(scim.tenant, CreateUser(user_id=user_id, profile=profile))
     return _user_response(scim, user, shown, created=True)
 
