@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +25,8 @@ from devinfra.bench import (
     markdown_table,
     scim2_server,
 )
+from devinfra.bench.cpu import cpu_seconds, label, process_tree
+from devinfra.bench.report import Measured, side_by_side
 
 USERS = 20
 CONCURRENCY = 4
@@ -118,3 +124,32 @@ def test_the_table_has_one_column_per_server() -> None:
     assert "| users/s (GET + POST flows) | 5.0 | 4.0 |" in table
     assert "| POST p50 / p95 / p99 (ms) | 1.0 / 2.0 / 3.0 | 1.0 / 2.0 / 3.0 |" in table
     assert "| errors | 0 | 2 (POST 500: 2) |" in table
+
+
+def test_side_by_side_prints_the_ratio_and_cpu_per_flow() -> None:
+    stats = LatencyStats(10, 1.0, 2.0, 3.0, 4.0)
+    ours = LoadResult("http://x", "p", 10, 4, 0, 10, 2.0, 0.5, stats, stats, {})  # 5 users/s
+    theirs = LoadResult("http://y", "p", 10, 4, 0, 10, 1.0, 0.5, stats, stats, {})  # 10 users/s
+    runs = {
+        ("Roster", 4): Measured(ours, {"services.users": 0.3, "kafka (java)": 0.2}),
+        ("scim2-server", 4): Measured(theirs, {"python": 0.1}),
+    }
+
+    table = side_by_side(runs, "Roster", "scim2-server", [1, 4]).splitlines()
+
+    assert len(table) == 3  # header, separator, concurrency 4 (nothing measured at 1)
+    assert table[2] == "| 4 | 5.0 | 1.0 / 3.0 | 1.0 / 3.0 | 0 | 50.0 | 10.0 | 1.0 / 3.0 | 0.50x |"
+
+
+def test_server_cpu_counts_every_process_of_the_tree() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; sum(range(10**7)); time.sleep(30)"])
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not cpu_seconds([child.pid]).get(label(child.pid)):
+            time.sleep(0.1)
+        assert child.pid in process_tree(os.getpid())
+        mine = cpu_seconds([os.getpid()])  # the child's CPU is in its parent's tree
+        assert mine[label(child.pid)] >= cpu_seconds([child.pid])[label(child.pid)] > 0.0
+    finally:
+        child.kill()
+        child.wait()

@@ -1,0 +1,216 @@
+"""`make bench`: Okta-shaped SCIM create load against any server, and Roster beside scim2-server.
+
+``load`` drives, per user, what Okta sends to create one: ``GET /Users?filter=userName eq "…"``
+(expecting an empty ListResponse), then ``POST /Users`` with an Okta-shaped body. ``compare`` starts
+Roster in each shape (``--shapes``) and the reference in-memory ``scim2-server``, runs the same load
+against both at each concurrency and prints markdown tables side by side, with the ratio and the
+server CPU per create flow (every Roster process, the Kafka brokers and PostgreSQL, from /proc).
+It prints numbers; it never judges them.
+
+    python -m devinfra.bench load --base-url URL --token TOKEN [--users 300] [--concurrency 16]
+                                  [--warmup 10] [--prefix P]
+    python -m devinfra.bench compare [--users 300] [--concurrency 1,4,16,32] [--warmup 10]
+                                     [--shapes default,production,production-2] [--profile DIR]
+
+Exit status: 0, or 1 when some create flow did not complete, 2 when a server did not start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from devinfra.bench.cpu import cpu_delta, cpu_seconds, profiled, top_frames
+from devinfra.bench.load import (
+    DEFAULT_USERS,
+    DEFAULT_WARMUP,
+    LatencyStats,
+    LoadResult,
+    filter_url,
+    format_result,
+    load,
+    okta_user,
+)
+from devinfra.bench.report import Measured, cpu_lines, machine_info, markdown_table, side_by_side
+from devinfra.bench.servers import SHAPES, Target, roster_stack, scim2_server, shape
+from devinfra.processes import ProcessFailed, StopRequested, stop_on_signals
+
+__all__ = [
+    "LatencyStats",
+    "LoadResult",
+    "Target",
+    "filter_url",
+    "format_result",
+    "load",
+    "machine_info",
+    "main",
+    "markdown_table",
+    "okta_user",
+    "roster_stack",
+    "scim2_server",
+]
+DEFAULT_CONCURRENCIES = (1, 4, 16, 32)
+REFERENCE = "scim2-server"
+
+
+def measure(target: Target, *, users: int, concurrency: int, warmup: int, profile: Path | None) -> Measured:
+    print(f"loading {target.name} at concurrency {concurrency} …", file=sys.stderr, flush=True)
+    tag = f"{target.name.replace(' ', '_').replace('(', '').replace(')', '')}-c{concurrency}"
+    with profiled(target.roots(), profile, tag) as files:
+        before = cpu_seconds(target.roots())
+        run = load(target.base_url, target.token, users=users, concurrency=concurrency, warmup=warmup)
+        result = asyncio.run(run)
+        used = cpu_delta(before, cpu_seconds(target.roots()))
+    print(format_result(result), file=sys.stderr, flush=True)
+    for path in (p for p in files if p.exists()):
+        top = top_frames(path, limit=25, within=("services/", "servicekit/"))
+        summary = "\n".join(f"{share:6.1%}  {frame}" for frame, share in top)
+        path.with_suffix(".top.txt").write_text(summary + "\n")
+        print(f"  profile {path} (top frames: {path.with_suffix('.top.txt')})", file=sys.stderr, flush=True)
+    return Measured(result, used)
+
+
+def compare(
+    *, users: int, concurrencies: Sequence[int], warmup: int, shapes: Sequence[str], profile: Path | None
+) -> dict[tuple[str, int], Measured]:
+    """Each Roster shape, then scim2-server, at each concurrency; every process started here is stopped
+    on the way out. Each shape gets a fresh stack; the load of one level never overlaps another."""
+    runs: dict[tuple[str, int], Measured] = {}
+    seats = (users + warmup) * len(concurrencies)  # enough that the load measures creates, not refusals
+    with tempfile.TemporaryDirectory(prefix="roster-bench-") as tmp:
+        workdir = Path(tmp)
+        for name in shapes:
+            print(f"starting Roster ({name}) …", file=sys.stderr, flush=True)
+            with shape(name, workdir, seats=seats) as target:
+                for c in concurrencies:
+                    m = measure(target, users=users, concurrency=c, warmup=warmup, profile=profile)
+                    runs[(target.name, c)] = m
+        print("starting scim2-server …", file=sys.stderr, flush=True)
+        with scim2_server(workdir, token=secrets.token_urlsafe(24)) as reference:
+            for c in concurrencies:
+                runs[(REFERENCE, c)] = measure(
+                    reference, users=users, concurrency=c, warmup=warmup, profile=None
+                )
+    return runs
+
+
+def command_line(args: argparse.Namespace) -> str:
+    return (
+        f"uv run python -m devinfra.bench compare --users {args.users}"
+        f" --concurrency {','.join(map(str, args.concurrency))} --warmup {args.warmup}"
+        f" --shapes {','.join(args.shapes)}" + (f" --profile {args.profile}" if args.profile else "")
+    )
+
+
+def compare_report(runs: dict[tuple[str, int], Measured], args: argparse.Namespace) -> str:
+    lines = [
+        "## Okta-shaped user creates: Roster vs scim2-server",
+        "",
+        f"- Machine: {machine_info()}",
+        f"- Command: `{command_line(args)}`",
+        "- Server CPU ms/flow: every Roster process, Kafka broker and PostgreSQL process, per completed"
+        " create flow (machine-independent; the load generator is not in it).",
+        "",
+    ]
+    roster_names = list(dict.fromkeys(name for name, _ in runs if name != REFERENCE))
+    for name in roster_names:
+        lines += [f"### {name}", "", side_by_side(runs, name, REFERENCE, args.concurrency), ""]
+        lines += [*cpu_lines(runs, name, args.concurrency), ""]
+    lines += cpu_lines(runs, REFERENCE, args.concurrency)
+    return "\n".join(lines)
+
+
+def _csv_ints(text: str) -> list[int]:
+    values = [int(part) for part in text.split(",") if part.strip()]
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError("a comma-separated list of positive integers")
+    return values
+
+
+def _csv_shapes(text: str) -> list[str]:
+    values = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [v for v in values if v not in SHAPES]
+    if not values or unknown:
+        raise argparse.ArgumentTypeError(f"shapes from {', '.join(SHAPES)}")
+    return values
+
+
+def _count(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}")
+        return value
+
+    return parse
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m devinfra.bench", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    load_cmd = commands.add_parser("load", help="Okta-shaped create load against one SCIM base URL")
+    load_cmd.add_argument("--base-url", required=True, help="e.g. http://127.0.0.1:8000/scim/v2")
+    load_cmd.add_argument("--token", required=True, help="the bearer token")
+    load_cmd.add_argument("--prefix", help="userName prefix (default: bench-<random>)")
+    load_cmd.add_argument("--concurrency", type=_count(1), default=16)
+    compare_cmd = commands.add_parser(
+        "compare", help="start Roster and scim2-server, load both, print tables"
+    )
+    compare_cmd.add_argument("--concurrency", type=_csv_ints, default=list(DEFAULT_CONCURRENCIES))
+    compare_cmd.add_argument("--shapes", type=_csv_shapes, default=list(SHAPES), help=", ".join(SHAPES))
+    compare_cmd.add_argument("--profile", type=Path, help="py-spy every Roster process; raw stacks here")
+    for command in (load_cmd, compare_cmd):
+        command.add_argument("--users", type=_count(1), default=DEFAULT_USERS, help="measured create flows")
+        command.add_argument("--warmup", type=_count(0), default=DEFAULT_WARMUP, help="flows not counted")
+    return parser
+
+
+def _run_load(args: argparse.Namespace) -> list[LoadResult]:
+    run = load(
+        args.base_url,
+        args.token,
+        users=args.users,
+        concurrency=args.concurrency,
+        prefix=args.prefix,
+        warmup=args.warmup,
+    )
+    result = asyncio.run(run)
+    print(format_result(result), flush=True)
+    return [result]
+
+
+def _run_compare(args: argparse.Namespace) -> list[LoadResult]:
+    stop_on_signals()
+    runs = compare(
+        users=args.users,
+        concurrencies=args.concurrency,
+        warmup=args.warmup,
+        shapes=args.shapes,
+        profile=args.profile.resolve() if args.profile else None,
+    )
+    print(compare_report(runs, args), flush=True)
+    return [m.result for m in runs.values()]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Exit status 1 when some flow did not complete (the numbers then measure something else)."""
+    args = _parser().parse_args(argv)
+    try:
+        results = _run_load(args) if args.command == "load" else _run_compare(args)
+    except (StopRequested, KeyboardInterrupt):
+        print("interrupted; every process started here was stopped", file=sys.stderr)
+        return 130
+    except ProcessFailed as error:
+        print(f"bench: {error}", file=sys.stderr)
+        return 2
+    incomplete = [r.base_url for r in results if r.completed < r.users]
+    for base_url in incomplete:
+        print(f"bench: some create flows against {base_url} failed (see errors)", file=sys.stderr)
+    return 1 if incomplete else 0

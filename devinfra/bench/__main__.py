@@ -1,0 +1,5 @@
+import sys
+
+from devinfra.bench import main
+
+sys.exit(main())

@@ -1,0 +1,115 @@
+"""Server CPU from /proc (Linux), and py-spy profiles of the Python server processes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and its descendants, from /proc (empty where there is no /proc)."""
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                todo += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def label(pid: int) -> str:
+    argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    if "-m" in argv[:-1]:
+        return argv[argv.index("-m") + 1]
+    if "kafka.Kafka" in argv:
+        return "kafka (java)"
+    if Path(argv[0]).name == "postgres" or argv[0].startswith("postgres:"):
+        return "postgres"
+    return Path(argv[0]).name
+
+
+def cpu_seconds(roots: Iterable[int]) -> dict[str, float]:
+    """CPU seconds (user + system, and of children already reaped, such as PostgreSQL backends that
+    ended) used so far by every process of the trees under ``roots``, summed per label."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {}
+    for root in roots:
+        for pid in process_tree(root):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                name = label(pid)
+                used[name] = used.get(name, 0.0) + sum(int(f) for f in fields[11:15]) / ticks
+    return used
+
+
+def cpu_delta(before: Mapping[str, float], after: Mapping[str, float]) -> dict[str, float]:
+    return {name: after[name] - before.get(name, 0.0) for name in after}
+
+
+def python_servers(roots: Iterable[int]) -> dict[int, str]:
+    """The Roster service processes (``python -m services.…``) under ``roots``: pid → label."""
+    found: dict[int, str] = {}
+    for root in roots:
+        for pid in process_tree(root):
+            with contextlib.suppress(OSError):
+                if label(pid).startswith("services."):
+                    found[pid] = label(pid)
+    return found
+
+
+def py_spy() -> str:
+    beside = Path(sys.executable).parent / "py-spy"
+    return str(beside) if beside.exists() else "py-spy"
+
+
+@contextlib.contextmanager
+def profiled(roots: Iterable[int], out_dir: Path | None, tag: str) -> Iterator[list[Path]]:
+    """py-spy (``--nonblocking``: the servers are never paused) on every Roster Python process while
+    the block runs; yields the collapsed-stack files it writes (``<tag>-<label>-<pid>.txt``)."""
+    if out_dir is None:
+        yield []
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    running: list[subprocess.Popen[bytes]] = []
+    files: list[Path] = []
+    for pid, name in python_servers(roots).items():
+        path = out_dir / f"{tag}-{name.removeprefix('services.')}-{pid}.txt"
+        argv = [py_spy(), "record", "--nonblocking", "--format", "raw", "--pid", str(pid), "-o", str(path)]
+        running.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        files.append(path)
+    try:
+        yield files
+    finally:
+        for spy in running:  # SIGINT: py-spy writes its file and exits
+            with contextlib.suppress(ProcessLookupError):
+                spy.send_signal(signal.SIGINT)
+        for spy in running:
+            try:
+                spy.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                spy.kill()
+                spy.wait()
+
+
+def top_frames(collapsed: Path, *, limit: int = 15, within: tuple[str, ...] = ()) -> list[tuple[str, float]]:
+    """The functions most often on the stack (inclusive share of samples) in a py-spy raw file, line
+    numbers dropped; only those defined in files under ``within`` when it is given."""
+    total, inclusive = 0, Counter[str]()
+    for line in collapsed.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        total += int(count)
+        frames = {re.sub(r":\d+\)$", ")", frame) for frame in stack.split(";")}
+        for frame in frames:
+            if not within or any(f"({prefix}" in frame for prefix in within):
+                inclusive[frame] += int(count)
+    return [(frame, n / total) for frame, n in inclusive.most_common(limit)] if total else []
