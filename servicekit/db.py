@@ -54,9 +54,11 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
-        # IMMEDIATE: the write lock from the start. Handling any message writes (inbox, outbox),
-        # so transactions are serialised rather than failing on a stale snapshot.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # IMMEDIATE: the write lock from the start. Handling a command writes (inbox, outbox), so
+        # transactions are serialised rather than failing on a stale snapshot. A query only reads
+        # (servicekit/answering.py): DEFERRED, a WAL snapshot that never waits for the writer.
+        read_only = connection.get_execution_options().get("roster_read_only", False)
+        connection.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 

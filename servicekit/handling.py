@@ -130,6 +130,8 @@ class _Attempts:
 
 
 class MessageProcessor:
+    writes = True  # its handling commits outbox rows for the relay (not so for queries)
+
     def __init__(
         self,
         *,
@@ -161,28 +163,31 @@ class MessageProcessor:
         self._compensations = compensations or {}
         self._on_compensated = on_compensated
 
-    def process(self, record: RawRecord) -> None:
-        """Handle one record; raises while it should be redelivered, returns once it is settled."""
+    def process(self, record: RawRecord) -> list[Outgoing]:
+        """Handle one record; raises while it should be redelivered, returns once it is settled.
+
+        Returns what the caller must publish before it commits the record's offset: nothing for a
+        command (its messages are in the outbox), the reply for a query (``QueryProcessor``)."""
         replay_for = dict(record.headers).get(REPLAY_FOR_HEADER)
         if replay_for is not None and replay_for != self._producer:
-            return
+            return []
         try:
             decoded = self._decode(record)
         except PoisonMessage as poison:
             self._settle_as_dead(record, poison.envelope, poison)
-            return
+            return []
         if decoded is None:
-            return
+            return []
         envelope, payload, handler = decoded
         tracing.note_correlation(envelope.correlation_id)
         with log_context(**_log_fields(envelope)):
-            self._handle_or_give_up(record, envelope, payload, handler)
+            return self._handle_or_give_up(record, envelope, payload, handler)
 
     def _handle_or_give_up(
         self, record: RawRecord, envelope: Envelope, payload: Message, handler: Handler
-    ) -> None:
+    ) -> list[Outgoing]:
         try:
-            self._handle(envelope, payload, handler)
+            direct = self._handle(envelope, payload, handler)
         except Exception as error:
             attempts = self._attempts.fail(record)
             if attempts < self._max_attempts:
@@ -191,9 +196,11 @@ class MessageProcessor:
                 raise
             if not self._compensated(record, envelope, payload, error):
                 self._settle_as_dead(record, envelope, error)
-            return
+            return []
         self._attempts.forget(record)
-        self._on_committed()
+        if self.writes:
+            self._on_committed()
+        return direct
 
     def _compensated(self, record: RawRecord, envelope: Envelope, payload: Message, error: Exception) -> bool:
         compensation = self._compensations.get(type(payload))
@@ -245,16 +252,20 @@ class MessageProcessor:
             raise PoisonMessage(f"{self._producer} has no handler for {envelope.type}", envelope)
         return envelope, payload, handler
 
-    def _handle(self, envelope: Envelope, payload: Message, handler: Handler) -> None:
+    def _handle(self, envelope: Envelope, payload: Message, handler: Handler) -> list[Outgoing]:
         try:
             with Session(self._engine) as session, session.begin():
                 if already_processed(session, message_id=envelope.message_id):
-                    return
+                    return []
                 outgoing = handler(session, envelope, payload)
                 self._settle(session, envelope, outgoing)
         except Rejection as rejection:
-            refusal = CommandRejected(reason=rejection.reason, detail=rejection.detail)
-            self._settle_alone(envelope, reply_to(envelope, refusal, producer=self._producer))
+            self._settle_alone(envelope, self._refusal(envelope, rejection))
+        return []
+
+    def _refusal(self, envelope: Envelope, rejection: Rejection) -> list[Outgoing]:
+        refusal = CommandRejected(reason=rejection.reason, detail=rejection.detail)
+        return reply_to(envelope, refusal, producer=self._producer)
 
     def _settle_alone(self, envelope: Envelope, outgoing: list[Outgoing]) -> None:
         with Session(self._engine) as session, session.begin():

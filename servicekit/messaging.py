@@ -66,19 +66,23 @@ def enqueue(
     headers: dict[str, str] | None = None,
 ) -> None:
     """``headers`` gain the current trace context, so the trace continues when the relay publishes."""
+    session.add(_entry(topic=topic, key=key, value=value, headers=headers))
+
+
+def _entry(*, topic: str, key: bytes | None, value: bytes, headers: dict[str, str] | None) -> OutboxEntry:
     carried = dict(headers or {})
     tracing.inject_current(carried)
-    session.add(OutboxEntry(topic=topic, key=key, value=value, headers=carried))
+    return OutboxEntry(topic=topic, key=key, value=value, headers=carried)
+
+
+def outbox_entry(*, topic: str, key: bytes | None, envelope: Envelope) -> OutboxEntry:
+    """An envelope as the relay publishes it, with its content and message type headers."""
+    headers = {"content-type": "application/json", "message-type": envelope.type}
+    return _entry(topic=topic, key=key, value=envelope.to_bytes(), headers=headers)
 
 
 def enqueue_envelope(session: Session, *, topic: str, key: bytes | None, envelope: Envelope) -> None:
-    enqueue(
-        session,
-        topic=topic,
-        key=key,
-        value=envelope.to_bytes(),
-        headers={"content-type": "application/json", "message-type": envelope.type},
-    )
+    session.add(outbox_entry(topic=topic, key=key, envelope=envelope))
 
 
 def claim_unpublished(session: Session, *, limit: int) -> Sequence[OutboxEntry]:

@@ -24,6 +24,7 @@ from sqlmodel import Session
 
 from contracts.topics import dead_letter_topic
 from servicekit import health, logs, migrations, readiness, tracing
+from servicekit.answering import QueryProcessor, as_entries
 from servicekit.db import make_engine
 from servicekit.handling import HandlerMap, MessageProcessor, RawRecord
 from servicekit.health_listener import HealthListener
@@ -64,6 +65,9 @@ class ServiceDefinition:
     schema: SchemaHistory  # its tables and migrations
     subscriptions: Mapping[str, HandlerMap]  # topic → handlers for the messages on it
     owned_topics: Sequence[str]  # created (with their dead-letter topics) at start-up
+    # Query topics: answered from a read transaction, the reply sent before the offset commit
+    # (servicekit/answering.py).
+    queries: Mapping[str, HandlerMap] = field(default_factory=dict)
     # Other services' event topics: only the handled types matter, the rest is acknowledged.
     listens: Mapping[str, HandlerMap] = field(default_factory=dict)
     periodic: Sequence[Periodic] = ()
@@ -86,18 +90,22 @@ class RunningService:
             middlewares=[tracing.kafka_middleware(self.tracer_provider), self.metrics.kafka_middleware],
         )
         self._topics = TopicDirectory(settings)
-        publish_batch = outbox_publisher(self.broker, self._topics)
-        self._relay = OutboxRelay(engine=self.engine, publish_batch=publish_batch)
+        self._publish_batch = outbox_publisher(self.broker, self._topics)
+        self._relay = OutboxRelay(engine=self.engine, publish_batch=self._publish_batch)
         self._tasks: list[asyncio.Task[None]] = []
         self._memberships: list[readiness.GroupMembership] = []
         self._health: HealthListener | None = None
         for topic, handlers in definition.subscriptions.items():
             self._subscribe(topic, handlers)
+        for topic, handlers in definition.queries.items():
+            self._subscribe(topic, handlers, answers=True)
         for topic, handlers in definition.listens.items():
             self._subscribe(topic, handlers, skip_unhandled=True)
 
-    def _subscribe(self, topic: str, handlers: HandlerMap, *, skip_unhandled: bool = False) -> None:
-        processor = MessageProcessor(
+    def _subscribe(
+        self, topic: str, handlers: HandlerMap, *, skip_unhandled: bool = False, answers: bool = False
+    ) -> None:
+        processor = (QueryProcessor if answers else MessageProcessor)(
             engine=self.engine,
             handlers=handlers,
             producer=self.definition.name,
@@ -119,7 +127,9 @@ class RunningService:
             record = RawRecord(
                 raw.topic, raw.partition, raw.offset, raw.key, bytes(raw.value or b""), headers
             )
-            await asyncio.to_thread(processor.process, record)
+            direct = await asyncio.to_thread(processor.process, record)
+            if direct:  # a query's reply: sent (acks=all) before this record's offset is committed
+                await self._publish_batch(as_entries(direct))
 
         # One group per topic: a member joining for commands must not pause the queries.
         group = f"{self.definition.name}.{topic}"

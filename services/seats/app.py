@@ -13,7 +13,8 @@ from services.seats.schema import SCHEMA
 DEFINITION = ServiceDefinition(
     name="seats",
     schema=SCHEMA,
-    subscriptions={SEATS_COMMANDS: COMMAND_HANDLERS, SEATS_QUERIES: QUERY_HANDLERS},
+    subscriptions={SEATS_COMMANDS: COMMAND_HANDLERS},
+    queries={SEATS_QUERIES: QUERY_HANDLERS},
     owned_topics=(SEATS_COMMANDS, SEATS_QUERIES, SEATS_EVENTS),
 )
 

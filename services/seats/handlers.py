@@ -66,7 +66,7 @@ def set_seat_limit(session: Session, envelope: Envelope, command: SetSeatLimit) 
 
 
 def get_seat_usage(session: Session, envelope: Envelope, _query: GetSeatUsage) -> list[Outgoing]:
-    limit = store.lock_tenant(session, tenant=envelope.tenant)
+    limit = store.limit_of(session, tenant=envelope.tenant)
     usage = SeatUsage(limit=limit, used=store.seats_used(session, tenant=envelope.tenant))
     return reply_to(envelope, usage, producer=PRODUCER)
 

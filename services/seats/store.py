@@ -48,6 +48,12 @@ def lock_tenant(session: Session, *, tenant: str) -> int:
     return row.seat_limit
 
 
+def limit_of(session: Session, *, tenant: str) -> int:
+    """The tenant's limit, read without locking (for queries, which see one snapshot)."""
+    row = session.get(SeatLimit, tenant)
+    return DEFAULT_SEAT_LIMIT if row is None else row.seat_limit
+
+
 def set_limit(session: Session, *, tenant: str, limit: int) -> None:
     row = session.get(SeatLimit, tenant)
     assert row is not None, "lock_tenant first"

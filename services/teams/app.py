@@ -49,7 +49,8 @@ QUERY_HANDLERS: HandlerMap = {
 DEFINITION = ServiceDefinition(
     name="teams",
     schema=SCHEMA,
-    subscriptions={TEAMS_COMMANDS: COMMAND_HANDLERS, TEAMS_QUERIES: QUERY_HANDLERS},
+    subscriptions={TEAMS_COMMANDS: COMMAND_HANDLERS},
+    queries={TEAMS_QUERIES: QUERY_HANDLERS},
     owned_topics=(TEAMS_COMMANDS, TEAMS_QUERIES, TEAMS_EVENTS),
     listens={USERS_EVENTS: USER_EVENT_HANDLERS},
 )

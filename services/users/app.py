@@ -19,7 +19,8 @@ from services.users.seating import (
 DEFINITION = ServiceDefinition(
     name="users",
     schema=SCHEMA,
-    subscriptions={USERS_COMMANDS: COMMAND_HANDLERS, USERS_QUERIES: QUERY_HANDLERS},
+    subscriptions={USERS_COMMANDS: COMMAND_HANDLERS},
+    queries={USERS_QUERIES: QUERY_HANDLERS},
     owned_topics=(USERS_COMMANDS, USERS_QUERIES, USERS_EVENTS),
     listens={SEATS_EVENTS: SEAT_EVENT_HANDLERS},
     periodic=(Periodic("sagas asked again for a lost seat decision", 30.0, ask_again_for_lost_decisions),),

@@ -9,8 +9,9 @@ from sqlmodel import Session, col, select
 
 from contracts.envelope import Envelope, Message, wrap
 from contracts.registry import payload_of
-from contracts.topics import TEAMS_COMMANDS, TEAMS_EVENTS, USERS_EVENTS, resource_key
+from contracts.topics import TEAMS_COMMANDS, TEAMS_EVENTS, TEAMS_QUERIES, USERS_EVENTS, resource_key
 from servicekit import migrations
+from servicekit.answering import QueryProcessor
 from servicekit.db import make_engine
 from servicekit.handling import MessageProcessor, RawRecord
 from servicekit.messaging import OutboxEntry
@@ -32,6 +33,13 @@ class TeamsHarness:
         self.processor = MessageProcessor(
             engine=engine, handlers=handlers, producer="teams", max_attempts=max_attempts
         )
+        # Queries as the service answers them: a read transaction, the reply returned, not stored.
+        [queries] = DEFINITION.queries.values()
+        self.answerer = QueryProcessor(
+            engine=engine, handlers=queries, producer="teams", max_attempts=max_attempts
+        )
+        self._query_types = {query.type_name() for query in queries}
+        self.answers: list[Envelope] = []
         self.listener = MessageProcessor(
             engine=engine,
             handlers=DEFINITION.listens[USERS_EVENTS],
@@ -44,6 +52,10 @@ class TeamsHarness:
         return wrap(message, tenant=tenant, producer="test", reply_to=REPLY_TOPIC)
 
     def deliver(self, envelope: Envelope, *, key: bytes = b"k") -> None:
+        if envelope.type in self._query_types:
+            record = RawRecord(TEAMS_QUERIES, 0, next(_offsets), key, envelope.to_bytes())
+            self.answers += [outgoing.envelope for outgoing in self.answerer.process(record)]
+            return
         self.processor.process(RawRecord(TEAMS_COMMANDS, 0, next(_offsets), key, envelope.to_bytes()))
 
     def send(self, message: Message, *, tenant: str = "acme") -> Message:
@@ -76,9 +88,10 @@ class TeamsHarness:
         key = str(envelope.correlation_id).encode()
         with Session(self.engine) as session:
             query = select(OutboxEntry.value).where(OutboxEntry.topic == REPLY_TOPIC, OutboxEntry.key == key)
-            values = session.exec(query).all()
-        assert len(values) == 1, f"expected exactly one reply, got {len(values)}"
-        return payload_of(Envelope.from_bytes(values[0]))
+            replies = [Envelope.from_bytes(value) for value in session.exec(query).all()]
+        replies += [a for a in self.answers if a.correlation_id == envelope.correlation_id]
+        assert len(replies) == 1, f"expected exactly one reply, got {len(replies)}"
+        return payload_of(replies[0])
 
 
 @pytest.fixture
