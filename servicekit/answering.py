@@ -18,12 +18,9 @@ from sqlmodel import Session
 
 from contracts.envelope import Envelope, Message
 from contracts.rejections import Rejection
+from servicekit.db import READ_ONLY
 from servicekit.handling import Handler, MessageProcessor, Outgoing
 from servicekit.messaging import OutboxEntry, outbox_entry
-
-READ_ONLY = "roster_read_only"
-"""Execution option: SQLite begins a deferred (snapshot) transaction instead of taking the write
-lock (servicekit/db.py), so queries never wait for commands, nor commands for queries."""
 
 
 class QueryWrote(RuntimeError):

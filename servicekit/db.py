@@ -14,6 +14,10 @@ from sqlmodel import SQLModel, create_engine
 
 from servicekit import locks
 
+READ_ONLY = "roster_read_only"
+"""Execution option: on SQLite, begin a deferred (snapshot) transaction instead of taking the write
+lock, for work that only reads (queries, the relay's claim)."""
+
 SCHEMA_LOCK = "schema"
 """Held while a process creates or migrates its service's tables: several instances starting
 together on a new database, or ``migrate`` run twice at once, must not each change the schema."""
@@ -57,7 +61,7 @@ def _sqlite_engine(url: str) -> Engine:
         # IMMEDIATE: the write lock from the start. Handling a command writes (inbox, outbox), so
         # transactions are serialised rather than failing on a stale snapshot. A query only reads
         # (servicekit/answering.py): DEFERRED, a WAL snapshot that never waits for the writer.
-        read_only = connection.get_execution_options().get("roster_read_only", False)
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
         connection.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
 
     return engine

@@ -27,7 +27,13 @@ from contracts.replies import CommandRejected
 from contracts.topics import dead_letter_topic
 from servicekit import tracing
 from servicekit.logs import log_context
-from servicekit.messaging import already_processed, enqueue, enqueue_envelope, record_processed
+from servicekit.messaging import (
+    already_processed,
+    enqueue,
+    enqueue_envelope,
+    record_first_time,
+    record_processed,
+)
 
 log = logging.getLogger(__name__)
 
@@ -255,10 +261,9 @@ class MessageProcessor:
     def _handle(self, envelope: Envelope, payload: Message, handler: Handler) -> list[Outgoing]:
         try:
             with Session(self._engine) as session, session.begin():
-                if already_processed(session, message_id=envelope.message_id):
+                if not record_first_time(session, envelope=envelope):
                     return []
-                outgoing = handler(session, envelope, payload)
-                self._settle(session, envelope, outgoing)
+                self._enqueue(session, handler(session, envelope, payload))
         except Rejection as rejection:
             self._settle_alone(envelope, self._refusal(envelope, rejection))
         return []
@@ -269,12 +274,16 @@ class MessageProcessor:
 
     def _settle_alone(self, envelope: Envelope, outgoing: list[Outgoing]) -> None:
         with Session(self._engine) as session, session.begin():
-            if not already_processed(session, message_id=envelope.message_id):
-                self._settle(session, envelope, outgoing)
+            if record_first_time(session, envelope=envelope):
+                self._enqueue(session, outgoing)
+
+    @classmethod
+    def _settle(cls, session: Session, envelope: Envelope, outgoing: list[Outgoing]) -> None:
+        record_processed(session, envelope=envelope)
+        cls._enqueue(session, outgoing)
 
     @staticmethod
-    def _settle(session: Session, envelope: Envelope, outgoing: list[Outgoing]) -> None:
-        record_processed(session, envelope=envelope)
+    def _enqueue(session: Session, outgoing: list[Outgoing]) -> None:
         for message in outgoing:
             enqueue_envelope(session, topic=message.topic, key=message.key, envelope=message.envelope)
 

@@ -11,6 +11,8 @@ from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import Index, LargeBinary, delete, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import JSON, Column, Field, Session, SQLModel, col, select
 
 from contracts.envelope import Envelope
@@ -55,6 +57,20 @@ def already_processed(session: Session, *, message_id: UUID) -> bool:
 
 def record_processed(session: Session, *, envelope: Envelope) -> None:
     session.add(InboxEntry(message_id=envelope.message_id, message_type=envelope.type))
+
+
+def record_first_time(session: Session, *, envelope: Envelope) -> bool:
+    """Record the message in the inbox; False when it already was (a redelivery: do nothing).
+
+    One ``INSERT … ON CONFLICT DO NOTHING`` instead of a read and then a write: on PostgreSQL a
+    second instance handling the same message at the same moment waits on the first one's row and
+    then skips, instead of running the handler and failing at commit."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    values = {"message_id": envelope.message_id, "message_type": envelope.type, "processed_at": utc_now()}
+    table = InboxEntry.__table__  # type: ignore[attr-defined]
+    statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=["message_id"])
+    # RETURNING, not rowcount: through SQLAlchemy's psycopg dialect this insert's rowcount is -1.
+    return session.execute(statement.returning(table.c.message_id)).first() is not None
 
 
 def enqueue(

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from servicekit import locks
+from servicekit.db import READ_ONLY
 from servicekit.messaging import OutboxEntry, claim_unpublished, mark_published
 
 log = logging.getLogger(__name__)
@@ -90,9 +91,12 @@ class OutboxRelay:
 
     def _relay_between_transactions(self) -> int:
         """SQLite: one process, and a transaction holds the only write lock — so never across the
-        wait for Kafka's acknowledgements, which would stall every handler behind it."""
-        with Session(self._engine, expire_on_commit=False) as session, session.begin():
+        wait for Kafka's acknowledgements, which would stall every handler behind it. The claim only
+        reads: a deferred (snapshot) transaction, which does not queue behind the handlers' writes."""
+        with Session(self._engine, expire_on_commit=False) as session:
+            session.connection(execution_options={READ_ONLY: True})
             rows = list(claim_unpublished(session, limit=self._batch_size))
+            session.commit()  # ends the read; a rollback would expire the rows just read
         if rows:
             self._publish(rows)
             with Session(self._engine) as session, session.begin():
