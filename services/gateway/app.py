@@ -47,6 +47,7 @@ from services.gateway.http.storable import EdgeRefusals
 from services.gateway.metrics import OPERATIONAL_PATHS, GatewayMetrics
 from services.gateway.outcomes import OutcomePublisher, OutcomeQueue, OutcomeRecorder
 from services.gateway.owners import Owners
+from services.gateway.rate_leases import DatabaseLease
 from services.gateway.request_context import RequestContext
 from services.gateway.schema import SCHEMA
 from services.gateway.scim import discovery, search
@@ -140,9 +141,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: GatewaySettings) -> FastAPI:
     app = FastAPI(title="Roster SCIM gateway", lifespan=_lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
-    app.state.rate_limiter = TenantRateLimiter(
-        per_second=settings.rate_limit_per_second, burst=settings.rate_limit_burst
-    )
+    rate, burst = settings.rate_limit_per_second, settings.rate_limit_burst
+    # One budget per tenant for every instance, kept in the gateway database (known once started).
+    lease = DatabaseLease(engine=lambda: app.state.engine, per_second=rate, burst=burst)
+    app.state.rate_limiter = TenantRateLimiter(per_second=rate, burst=burst, lease=lease)
     install_scim_error_handlers(app)
     routers = (
         users,

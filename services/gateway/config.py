@@ -74,10 +74,13 @@ class GatewaySettings(GatewayDatabaseSettings):
         ge=0,
         description="A group PATCH answers 200 with the group up to this many members, else 204.",
     )
+    # High enough not to cap an honest IdP's import below what Roster serves (BENCHMARKS.md).
     rate_limit_per_second: float = Field(
-        default=50.0, gt=0, description="Requests per second per tenant, per instance; then 429."
+        default=500.0,
+        gt=0,
+        description="Requests per second per tenant, shared by every gateway instance; then 429.",
     )
-    rate_limit_burst: int = Field(default=200, ge=1, description="Requests a tenant may send at once.")
+    rate_limit_burst: int = Field(default=1000, ge=1, description="Requests a tenant may send at once.")
     metrics_token: SecretStr | None = Field(
         default=None, description="When set, `/metrics` wants `Authorization: Bearer <it>`."
     )
