@@ -9,43 +9,11 @@ back; a handler that tries to change something is a bug and fails loudly.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
-from sqlalchemy import Engine
-from sqlmodel import Session
-
 from contracts.envelope import Envelope, Message
 from contracts.rejections import Rejection
-from servicekit.db import READ_ONLY
+from servicekit.db import read_session
 from servicekit.handling import Handler, MessageProcessor, Outgoing
 from servicekit.messaging import OutboxEntry, outbox_entry
-
-
-class QueryWrote(RuntimeError):
-    """A query handler changed the session: queries must only read."""
-
-
-def read_options(engine: Engine) -> dict[str, Any]:
-    """One snapshot for the whole query (PostgreSQL's default, READ COMMITTED, takes one per
-    statement), in a transaction that refuses writes."""
-    if engine.dialect.name == "postgresql":
-        return {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
-    return {READ_ONLY: True}
-
-
-@contextmanager
-def read_session(engine: Engine) -> Iterator[Session]:
-    """A session in a read transaction, rolled back at the end whatever happened."""
-    with Session(engine) as session:
-        session.connection(execution_options=read_options(engine))
-        try:
-            yield session
-            if session.new or session.dirty or session.deleted:
-                raise QueryWrote("a query handler changed the database; queries must only read")
-        finally:
-            session.rollback()
 
 
 class QueryProcessor(MessageProcessor):

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import Session, SQLModel, create_engine
 
 from servicekit import locks
 
@@ -108,3 +108,28 @@ def create_tables(engine: Engine, models: Iterable[type[SQLModel]]) -> None:
         # Only these tables: every service shares SQLModel's metadata in tests.
         SQLModel.metadata.create_all(connection, tables=tables)
         connection.commit()
+
+
+class QueryWrote(RuntimeError):
+    """Work in a read session changed it: a bug, since it is rolled back (queries, lookups)."""
+
+
+def read_options(engine: Engine) -> dict[str, Any]:
+    """One snapshot for the whole query (PostgreSQL's default, READ COMMITTED, takes one per
+    statement), in a transaction that refuses writes."""
+    if engine.dialect.name == "postgresql":
+        return {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+    return {READ_ONLY: True}
+
+
+@contextlib.contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """A session in a read transaction (see ``read_options``), rolled back at the end whatever happened."""
+    with Session(engine) as session:
+        session.connection(execution_options=read_options(engine))
+        try:
+            yield session
+            if session.new or session.dirty or session.deleted:
+                raise QueryWrote("a read session was changed; queries and lookups must only read")
+        finally:
+            session.rollback()

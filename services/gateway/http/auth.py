@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from scim2_models import UnauthorizedException
-from sqlmodel import Session
 
+from servicekit.db import read_session
 from servicekit.logs import annotate
 from services.gateway import store
 from services.gateway.config import GatewaySettings
@@ -33,8 +33,9 @@ def _authenticate_tenant(request: Request, authorization: Annotated[str | None, 
     token = bearer_token(authorization)
     if token is None:
         raise UnauthorizedException(detail="Missing bearer token: send 'Authorization: Bearer <SCIM token>'.")
-    # A session of its own, closed before the request waits on Kafka for up to the gateway timeout.
-    with Session(request.app.state.engine) as session:
+    # A session of its own, closed before the request waits on Kafka for up to the gateway timeout;
+    # a read transaction, so on SQLite every request does not queue for the write lock.
+    with read_session(request.app.state.engine) as session:
         tenant = store.tenant_for_token(session, token=token)
     if tenant is None:
         raise UnauthorizedException(
