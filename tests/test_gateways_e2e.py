@@ -54,6 +54,28 @@ async def test_two_gateway_instances_under_concurrent_load_each_get_their_own_an
     assert not first_ids & second_ids
 
 
+def test_two_gateways_on_one_database_share_one_rate_limit_per_tenant(stack: Stack) -> None:
+    """The limit is the tenant's, not each instance's: three requests through two gateways use up a
+    burst of three, and the fourth is 429 with Retry-After on either gateway."""
+    tenant, other = stack.new_tenant("one-limit"), stack.new_tenant("own-limit")
+    slow = {"GATEWAY_RATE_LIMIT_PER_SECOND": "0.01", "GATEWAY_RATE_LIMIT_BURST": "3"}  # no refill
+    with (
+        stack.temporary_gateway("limited-a", **slow) as first,
+        stack.temporary_gateway("limited-b", **slow) as second,
+    ):
+        statuses = [
+            httpx.get(f"{url}/Users", headers=tenant.auth, params={"count": "0"}, timeout=30).status_code
+            for url in (first, second, first)
+        ]
+        refused = [httpx.get(f"{url}/Users", headers=tenant.auth, timeout=30) for url in (second, first)]
+        elsewhere = httpx.get(f"{second}/Users", headers=other.auth, params={"count": "0"}, timeout=30)
+    assert statuses == [200, 200, 200]
+    assert [r.status_code for r in refused] == [429, 429]
+    assert all(int(r.headers["retry-after"]) >= 1 for r in refused)
+    assert refused[0].json()["status"] == "429"
+    assert elsewhere.status_code == 200  # another tenant's budget is its own
+
+
 def test_no_reply_in_time_is_503_with_retry_after_not_a_hang(stack: Stack) -> None:
     tenant = stack.new_tenant("timeout")
     assert stack.users is not None
