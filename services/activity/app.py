@@ -36,7 +36,8 @@ def definition(settings: ActivitySettings) -> ServiceDefinition:
     return ServiceDefinition(
         name="activity",
         schema=SCHEMA,
-        subscriptions={ACTIVITY_QUERIES: QUERY_HANDLERS},
+        subscriptions={},
+        queries={ACTIVITY_QUERIES: QUERY_HANDLERS},
         owned_topics=(ACTIVITY_QUERIES,),
         listens={
             USERS_EVENTS: USER_EVENT_HANDLERS,

@@ -18,6 +18,7 @@ from contracts.rejections import RejectionReason
 from contracts.replies import CommandRejected
 from contracts.topics import ACTIVITY_QUERIES, GATEWAY_OUTCOMES, USERS_EVENTS
 from servicekit import migrations
+from servicekit.answering import QueryProcessor
 from servicekit.clock import as_utc
 from servicekit.db import make_engine
 from servicekit.handling import MessageProcessor, RawRecord
@@ -45,7 +46,7 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 def _processor(engine: Engine) -> MessageProcessor:
-    handlers = {**OUTCOME_HANDLERS, **QUERY_HANDLERS, **USER_EVENT_HANDLERS, **SEAT_EVENT_HANDLERS}
+    handlers = {**OUTCOME_HANDLERS, **USER_EVENT_HANDLERS, **SEAT_EVENT_HANDLERS}
     return MessageProcessor(engine=engine, handlers=handlers, producer="activity", max_attempts=5)
 
 
@@ -60,13 +61,14 @@ def _at(message: Message, minute: int, tenant: str = "acme", producer: str = "us
 
 
 def _ask(engine: Engine, query: ListActivity, tenant: str = "acme") -> Message:
+    """A query as the service answers it: from a read transaction, the reply returned, nothing stored."""
     envelope = wrap(query, tenant=tenant, producer="test", reply_to=REPLIES)
-    _deliver(engine, envelope, ACTIVITY_QUERIES)
+    record = RawRecord(ACTIVITY_QUERIES, 0, next(_offsets), tenant.encode(), envelope.to_bytes())
+    answerer = QueryProcessor(engine=engine, handlers=QUERY_HANDLERS, producer="activity", max_attempts=5)
+    [reply] = answerer.process(record)
     with Session(engine) as session:
-        rows = session.exec(select(OutboxEntry).where(OutboxEntry.topic == REPLIES)).all()
-    replies = [Envelope.from_bytes(row.value) for row in rows]
-    [reply] = [r for r in replies if r.correlation_id == envelope.correlation_id]
-    return payload_of(reply)
+        assert not session.exec(select(OutboxEntry).where(OutboxEntry.topic == REPLIES)).all()
+    return payload_of(reply.envelope)
 
 
 def _page(engine: Engine, tenant: str = "acme", **filters: object) -> ActivityPage:
