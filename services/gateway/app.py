@@ -88,15 +88,38 @@ def _watch_kafka(broker: KafkaBroker, settings: GatewaySettings, metrics: Gatewa
     )
 
 
+async def _ensure_own_topics(settings: GatewaySettings, reply_topic: str) -> None:
+    # Only the reply topic is ours; the owners' topics are created by their owners with their settings.
+    await ensure_topics(settings, [reply_topic], partitions=1)
+    # The activity log's record of each request: the gateway's own durable topic.
+    await ensure_topics(settings, [GATEWAY_OUTCOMES, dead_letter_topic(GATEWAY_OUTCOMES)])
+
+
+def _requester(
+    broker: KafkaBroker,
+    correlator: ReplyCorrelator,
+    *,
+    reply_topic: str,
+    settings: GatewaySettings,
+    metrics: GatewayMetrics,
+    watch: KafkaWatch,
+) -> Requester:
+    return Requester(
+        broker=broker,
+        correlator=correlator,
+        reply_topic=reply_topic,
+        timeout=settings.request_timeout_seconds,
+        on_timeout=metrics.reply_timed_out,
+        kafka_reachable=lambda: watch.reachable,
+    )
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: GatewaySettings = app.state.settings
     engine = make_engine(settings.resolved_database_url())
     reply_topic = gateway_reply_topic(settings.instance_id)
-    # Only the reply topic is ours; the owners' topics are created by their owners with their settings.
-    await ensure_topics(settings, [reply_topic], partitions=1)
-    # The activity log's record of each request: the gateway's own durable topic.
-    await ensure_topics(settings, [GATEWAY_OUTCOMES, dead_letter_topic(GATEWAY_OUTCOMES)])
+    await _ensure_own_topics(settings, reply_topic)
     metrics: GatewayMetrics = app.state.metrics
     broker = make_broker(
         settings,
@@ -113,15 +136,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.readiness_checks = health.readiness_checks(
         engine=engine, broker=broker, reply_subscriber=reply_subscriber
     )
-    requester = Requester(
-        broker=broker,
-        correlator=correlator,
-        reply_topic=reply_topic,
-        timeout=settings.request_timeout_seconds,
-        on_timeout=metrics.reply_timed_out,
-        kafka_reachable=lambda: watch.reachable,
+    app.state.owners = Owners.over(
+        _requester(
+            broker, correlator, reply_topic=reply_topic, settings=settings, metrics=metrics, watch=watch
+        )
     )
-    app.state.owners = Owners.over(requester)
     reader = DeadLetterReader(settings)
     app.state.dead_letters = DeadLetterDesk(reader=reader, engine=engine, broker=broker)
     metrics.unresolved_dead_letters = app.state.dead_letters.unresolved_by_topic
