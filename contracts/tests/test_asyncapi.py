@@ -194,7 +194,7 @@ def _keywords(schema: Any) -> set[str]:
     [(Process.USERS, USERS), (Process.TEAMS, TEAMS), (Process.SEATS, SEATS), (Process.ACTIVITY, ACTIVITY)],
 )
 def test_what_each_service_receives_is_what_it_is_wired_to_consume(process: Process, definition: Any) -> None:
-    wired = {**definition.subscriptions, **definition.listens}
+    wired = {**definition.subscriptions, **definition.queries, **definition.listens}
     consumed = {topic: {m.type_name() for m in handlers} for topic, handlers in wired.items()}
     documented = {
         flow.channel.address: {m.type_name() for m in flow.messages}
