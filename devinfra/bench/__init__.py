@@ -23,10 +23,10 @@ import asyncio
 import secrets
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from devinfra.bench.cpu import cpu_delta, cpu_seconds, profiled, top_frames
+from devinfra.bench.cpu import cpu_delta, cpu_seconds, instrumentation_samples, profiled, top_frames
 from devinfra.bench.load import (
     DEFAULT_USERS,
     DEFAULT_WARMUP,
@@ -68,12 +68,28 @@ def measure(target: Target, *, users: int, concurrency: int, warmup: int, profil
         result = asyncio.run(run)
         used = cpu_delta(before, cpu_seconds(target.roots()))
     print(format_result(result), file=sys.stderr, flush=True)
-    for path in (p for p in files if p.exists()):
+    profiles = [p for p in files if p.exists()]
+    for path in profiles:
         top = top_frames(path, limit=25, within=("services/", "servicekit/"))
         summary = "\n".join(f"{share:6.1%}  {frame}" for frame, share in top)
         path.with_suffix(".top.txt").write_text(summary + "\n")
         print(f"  profile {path} (top frames: {path.with_suffix('.top.txt')})", file=sys.stderr, flush=True)
-    return Measured(result, used)
+    return Measured(result, used, instrumentation_of(profiles, used) if profiles else None)
+
+
+def instrumentation_of(profiles: Sequence[Path], used: Mapping[str, float]) -> float:
+    """Metrics and tracing as a share of all server CPU (brokers and PostgreSQL included, which have
+    none): each service's share of its samples (all its instances' profiles together), weighted by the
+    CPU that service used."""
+    samples: dict[str, tuple[int, int]] = {}
+    for path in profiles:  # named <tag>-<service>-<pid>.txt (cpu.profiled)
+        service = f"services.{path.stem.rsplit('-', 2)[-2]}"
+        instrumented, total = instrumentation_samples(path)
+        before = samples.get(service, (0, 0))
+        samples[service] = (before[0] + instrumented, before[1] + total)
+    spent = sum(used.get(service, 0.0) * n / total for service, (n, total) in samples.items() if total)
+    everything = sum(used.values())
+    return spent / everything if everything else 0.0
 
 
 def compare(

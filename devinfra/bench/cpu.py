@@ -113,3 +113,44 @@ def top_frames(collapsed: Path, *, limit: int = 15, within: tuple[str, ...] = ()
             if not within or any(f"({prefix}" in frame for prefix in within):
                 inclusive[frame] += int(count)
     return [(frame, n / total) for frame, n in inclusive.most_common(limit)] if total else []
+
+
+# Where metrics and tracing run: the libraries, FastStream's middlewares for them, and Roster's own.
+INSTRUMENTATION = (
+    "prometheus_client/",
+    "opentelemetry/",
+    "faststream/prometheus/",
+    "faststream/opentelemetry/",
+    "servicekit/metrics.py",
+    "servicekit/tracing.py",
+    "services/gateway/metrics.py",
+)
+
+
+def _file_of(frame: str) -> str:
+    return frame.rpartition("(")[2]
+
+
+def _is_standard_library(path: str) -> bool:
+    return "/lib/python3" in path and "-packages/" not in path
+
+
+def instrumentation_samples(collapsed: Path) -> tuple[int, int]:
+    """(samples spent in metrics and tracing themselves, all samples) of a profile: a sample counts
+    when its deepest frame outside the standard library is instrumentation code. A middleware that
+    wraps a handler is on every stack beneath it, so "on the stack" would count the handler's work."""
+    total = instrumented = 0
+    for line in collapsed.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        total += int(count)
+        owners = [_file_of(f) for f in stack.split(";") if not _is_standard_library(_file_of(f))]
+        if owners and any(marker in owners[-1] for marker in INSTRUMENTATION):
+            instrumented += int(count)
+    return instrumented, total
+
+
+def instrumentation_share(collapsed: Path) -> float:
+    instrumented, total = instrumentation_samples(collapsed)
+    return instrumented / total if total else 0.0

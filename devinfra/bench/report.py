@@ -14,6 +14,8 @@ from devinfra.bench.load import LatencyStats, LoadResult
 class Measured:
     result: LoadResult
     server_cpu_s: dict[str, float]
+    # Share of all server CPU spent in metrics and tracing (from the profiles; None unprofiled).
+    instrumentation: float | None = None
 
     @property
     def cpu_ms_per_flow(self) -> float:
@@ -98,8 +100,10 @@ def cpu_lines(runs: Runs, name: str, concurrencies: Sequence[int]) -> list[str]:
             continue
         used = sorted(measured.server_cpu_s.items(), key=lambda kv: -kv[1])
         parts = ", ".join(f"{n} {s:.1f} s" for n, s in used if s >= 0.05) or "n/a"
+        share = measured.instrumentation
         lines.append(
             f"- {name}, concurrency {c}: {measured.result.elapsed_s:.1f} s run, server CPU {parts}"
             f" (load generator {measured.result.client_cpu_s:.1f} s)"
+            + ("" if share is None else f"; metrics + tracing {share:.1%} of server CPU")
         )
     return lines

@@ -4,6 +4,8 @@
   own SQLite file.
 * ``production``: every service on PostgreSQL, three Kafka brokers (replication 3, min ISR 2).
 * ``production-2``: the same with a second users-service instance in the same consumer group.
+* ``traced``: ``default`` with OpenTelemetry tracing on, exporting every span to a local OTLP sink
+  (``otlp_sink.py``): beside ``default``, what tracing costs.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devinfra.bench.otlp_sink import otlp_sink
 from devinfra.kafka import LocalKafkaCluster
 from devinfra.ports import free_ports
 from devinfra.postgres import LocalPostgres
 from devinfra.processes import ManagedProcess, ProcessFailed, wait_for_http, wait_for_log
+from devinfra.run import SERVICES
 
-SHAPES = ("default", "production", "production-2")
+SHAPES = ("default", "production", "production-2", "traced")
 ROSTER_START_TIMEOUT = 180.0
 ROSTER_STOP_TIMEOUT = 90.0  # roster-run stops gateway, users and Kafka in turn, each with its own grace
 # Lifted so the bench measures what the system serves, not the per-tenant limit (docs/configuration.md).
@@ -117,7 +121,7 @@ def production_stack(workdir: Path, *, seats: int, users_instances: int) -> Iter
             LocalPostgres(pg_dir) as postgres,
             LocalKafkaCluster(workdir / f"kafka-{users_instances}", nodes=3) as kafka,
         ):
-            for service in ("users", "seats", "teams", "gateway"):
+            for service in SERVICES:  # the database each process of roster-run derives
                 postgres.create_database(f"roster_{service}")
             env = {"DATABASE_URL": postgres.url("roster"), "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers}
             with roster_stack(workdir, seats=seats, env=env, name=name) as target:
@@ -156,6 +160,11 @@ def shape(name: str, workdir: Path, *, seats: int) -> Iterator[Target]:
     if name == "default":
         with roster_stack(workdir, seats=seats) as target:
             yield target
+    elif name == "traced":
+        with otlp_sink() as endpoint:
+            tracing = {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint}
+            with roster_stack(workdir, seats=seats, env=tracing, name="Roster (traced)") as target:
+                yield target
     elif name in ("production", "production-2"):
         instances = 2 if name == "production-2" else 1
         with production_stack(workdir, seats=seats, users_instances=instances) as target:

@@ -20,12 +20,14 @@ from devinfra.bench import (
     Target,
     filter_url,
     format_result,
+    instrumentation_of,
     load,
     main,
     markdown_table,
     scim2_server,
 )
-from devinfra.bench.cpu import cpu_seconds, label, process_tree
+from devinfra.bench.cpu import cpu_seconds, instrumentation_share, label, process_tree
+from devinfra.bench.otlp_sink import otlp_sink
 from devinfra.bench.report import Measured, side_by_side
 
 USERS = 20
@@ -153,3 +155,41 @@ def test_server_cpu_counts_every_process_of_the_tree() -> None:
     finally:
         child.kill()
         child.wait()
+
+
+def test_instrumentation_is_the_work_done_in_metrics_and_tracing_not_what_they_wrap(tmp_path: Path) -> None:
+    app = "/repo/.venv/lib/python3.11/site-packages"
+    middleware = f"consume_scope ({app}/faststream/prometheus/middleware.py:80)"
+    handler = "consume (/repo/servicekit/service.py:118)"
+    root, lock = "<module> (/usr/lib/python3.11/runpy.py:1)", "acquire (/usr/lib/python3.11/threading.py:9)"
+    profile = tmp_path / "gateway.txt"
+    profile.write_text(
+        "\n".join(
+            [
+                # inside the handler the middleware wraps: the handler's own work
+                f"{root};{middleware};{handler} 6",
+                # the middleware's own work, down into the standard library
+                f"{root};{middleware};{lock} 3",
+                # a counter observed from Roster's code
+                f"{handler};inc ({app}/prometheus_client/metrics.py:300) 1",
+            ]
+        )
+    )
+    assert instrumentation_share(profile) == pytest.approx(0.4)
+
+
+def test_the_otlp_sink_accepts_an_export() -> None:
+    with otlp_sink() as endpoint:
+        answer = httpx.post(f"{endpoint}/v1/traces", content=b"\x0a\x00", timeout=5)
+    assert answer.status_code == 200
+
+
+def test_instrumentation_is_weighted_by_each_services_cpu(tmp_path: Path) -> None:
+    counter = "inc (/venv/lib/python3.11/site-packages/prometheus_client/metrics.py:300)"
+    work = "handle (/repo/services/users/handlers.py:10)"
+    (tmp_path / "Roster-c1-users-11.txt").write_text(f"{work};{counter} 1\n{work} 1\n")
+    (tmp_path / "Roster-c1-users-12.txt").write_text(f"{work} 2\n")  # a second users instance
+    (tmp_path / "Roster-c1-gateway-13.txt").write_text(f"{work} 4\n")
+    used = {"services.users": 4.0, "services.gateway": 2.0, "kafka (java)": 2.0}
+    profiles = sorted(tmp_path.iterdir())
+    assert instrumentation_of(profiles, used) == pytest.approx(4.0 * (1 / 4) / 8.0)
