@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.conn import create_conn
 from aiokafka.errors import (
     AuthenticationFailedError,
@@ -18,9 +18,7 @@ from aiokafka.errors import (
     MessageSizeTooLargeError,
     RecordTooLargeError,
     SaslAuthenticationFailed,
-    TopicAlreadyExistsError,
     UnknownTopicOrPartitionError,
-    for_code,
 )
 from aiokafka.helpers import create_ssl_context
 from faststream.kafka import KafkaBroker
@@ -131,78 +129,7 @@ def make_broker(settings: ServiceSettings, *, client_id: str, middlewares: Seque
     )
 
 
-async def ensure_topics(
-    settings: ServiceSettings, topics: Iterable[str], *, partitions: int | None = None
-) -> None:
-    """Create missing topics with the configured partitions and replication, and return once every
-    partition of every one has a leader; idempotent, and safe for instances starting together."""
-    wanted = sorted(set(topics))
-    admin = await start_admin(settings)
-    try:
-        existing = set(await admin.list_topics())
-        missing = [
-            NewTopic(
-                name=topic,
-                num_partitions=partitions or settings.topic_partitions,
-                replication_factor=settings.topic_replication_factor,
-                topic_configs={
-                    "min.insync.replicas": str(settings.topic_min_insync_replicas),
-                    "retention.ms": str(int(settings.topic_retention_hours * 3_600_000)),
-                    "max.message.bytes": str(MAX_MESSAGE_BYTES),
-                },
-            )
-            for topic in wanted
-            if topic not in existing
-        ]
-        if missing:
-            await _create(admin, missing)
-        # Listed is not served: a topic another instance is creating right now is listed before its
-        # partitions have leaders, and a consumer subscribing then fails to start.
-        await _wait_until_led(admin, wanted)
-    finally:
-        await admin.close()
-
-
-_TOPIC_CREATION_SECONDS = 60.0
-
-
-class TopicCreationFailed(RuntimeError):
-    """The brokers refused to create a topic, or did not create it in time."""
-
-
-async def _create(admin: AIOKafkaAdminClient, topics: list[NewTopic]) -> None:
-    """Create ``topics`` and return once the brokers list them, tolerating another process creating
-    some first. The broker answers per topic and aiokafka does not raise on those answers: a refusal
-    must not pass for a creation. Brokers still registering (a cluster starting next to its services)
-    refuse a replication factor they cannot place yet, and a busy controller may time out; both are
-    tried again, within a bound."""
-    deadline = time.monotonic() + _TOPIC_CREATION_SECONDS
-    pending = {topic.name: topic for topic in topics}
-    while pending:
-        response = await admin.create_topics(list(pending.values()))
-        refusals = {}
-        for name, code, *_ in response.topic_errors:
-            if code in (0, TopicAlreadyExistsError.errno):
-                pending.pop(name, None)
-            else:
-                refusals[name] = for_code(code).__name__
-        if pending and time.monotonic() > deadline:
-            raise TopicCreationFailed(f"topics not created in {_TOPIC_CREATION_SECONDS:.0f} s: {refusals}")
-        if pending:
-            log.warning("creating topics again, the brokers answered: %s", refusals)
-            await asyncio.sleep(1.0)
-
-
-async def _wait_until_led(admin: AIOKafkaAdminClient, topics: list[str]) -> None:
-    """Until the brokers list every topic with a leader for each partition. Metadata reaches them
-    asynchronously (seconds on a busy machine), and a consumer that subscribes before fails to start."""
-    deadline = time.monotonic() + _TOPIC_CREATION_SECONDS
-    while waiting := [topic["topic"] for topic in await admin.describe_topics(topics) if not _led(topic)]:
-        if time.monotonic() > deadline:
-            raise TopicCreationFailed(
-                f"topics without leaders after {_TOPIC_CREATION_SECONDS:.0f} s: {waiting}"
-            )
-        await asyncio.sleep(0.2)
+_BROKER_START_SECONDS = 60.0
 
 
 async def start_broker(broker: KafkaBroker) -> None:
@@ -210,7 +137,7 @@ async def start_broker(broker: KafkaBroker) -> None:
     topic led by the broker it asked, but metadata reaches the others asynchronously (seconds on a busy
     cluster); a consumer without a group that asks one of those fails to start with
     ``UnknownTopicOrPartitionError`` instead of waiting."""
-    deadline = time.monotonic() + _TOPIC_CREATION_SECONDS
+    deadline = time.monotonic() + _BROKER_START_SECONDS
     while True:
         try:
             await broker.start()
@@ -221,25 +148,6 @@ async def start_broker(broker: KafkaBroker) -> None:
             log.warning("a broker does not list a subscribed topic yet: starting the consumers again")
             await broker.stop()
             await asyncio.sleep(0.5)
-
-
-def _led(topic: dict[str, Any]) -> bool:
-    partitions = topic["partitions"]
-    return not topic["error_code"] and bool(partitions) and all(p["leader"] >= 0 for p in partitions)
-
-
-async def delete_topics(settings: ServiceSettings, topics: Iterable[str]) -> None:
-    try:
-        admin = await start_admin(settings)
-    except KafkaUnreachable as error:  # best effort at shutdown
-        log.warning("could not delete topics %s: %s", topics, error)
-        return
-    try:
-        await admin.delete_topics(list(topics))
-    except Exception as error:  # best effort at shutdown
-        log.warning("could not delete topics %s: %r", topics, error)
-    finally:
-        await admin.close()
 
 
 def raw_body(message: Any) -> bytes:

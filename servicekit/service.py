@@ -32,7 +32,6 @@ from servicekit.kafka import (
     MAX_MESSAGE_BYTES,
     KafkaUnreachable,
     TopicDirectory,
-    ensure_topics,
     make_broker,
     outbox_publisher,
     raw_body,
@@ -43,6 +42,7 @@ from servicekit.metrics import DatabaseGauge, ServiceMetrics
 from servicekit.migrations import SchemaBehind, SchemaHistory
 from servicekit.relay import OutboxRelay
 from servicekit.settings import ConsumingServiceSettings
+from servicekit.topics import ensure_topics
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from uuid import uuid4
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
-from servicekit.kafka import ensure_topics
 from servicekit.settings import ServiceSettings
+from servicekit.topics import ensure_topics
 
 
 class Collector:

@@ -32,8 +32,8 @@ from contracts.users import (
     UserUpdated,
 )
 from examples.users_events_consumer import Outcome, UsersReadModel, consume
-from servicekit.kafka import ensure_topics
 from servicekit.settings import ServiceSettings
+from servicekit.topics import ensure_topics
 
 pytestmark = pytest.mark.kafka
 NOW = datetime.now(UTC)

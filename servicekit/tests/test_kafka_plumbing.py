@@ -11,9 +11,10 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from faststream.kafka.annotations import KafkaMessage
 
-from servicekit import kafka
-from servicekit.kafka import TopicCreationFailed, ensure_topics, make_broker
+from servicekit import kafka, topics
+from servicekit.kafka import make_broker
 from servicekit.settings import ServiceSettings
+from servicekit.topics import TopicCreationFailed, ensure_topics
 
 pytestmark = pytest.mark.kafka
 
@@ -30,7 +31,7 @@ async def _listed(bootstrap: str) -> set[str]:
 async def test_a_replication_the_cluster_cannot_place_fails_with_the_brokers_reason(
     kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(kafka, "_TOPIC_CREATION_SECONDS", 1.0)
+    monkeypatch.setattr(topics, "TOPIC_CREATION_SECONDS", 1.0)
     settings = ServiceSettings(
         service_name="topics",
         kafka_bootstrap_servers=kafka_bootstrap,

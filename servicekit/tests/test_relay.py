@@ -21,10 +21,11 @@ from devinfra.fixtures import PostgresServer
 from servicekit import locks
 from servicekit.clock import as_utc, utc_now
 from servicekit.db import create_tables, make_engine
-from servicekit.kafka import MAX_MESSAGE_BYTES, TopicDirectory, ensure_topics, make_broker, outbox_publisher
+from servicekit.kafka import MAX_MESSAGE_BYTES, TopicDirectory, make_broker, outbox_publisher
 from servicekit.messaging import MESSAGING_TABLES, OutboxEntry, enqueue
 from servicekit.relay import RELAY_LOCK, OutboxRelay, PublishBatch
 from servicekit.settings import ServiceSettings
+from servicekit.topics import ensure_topics
 from tests.kafka_client import Collector, new_topic
 
 

@@ -16,14 +16,8 @@ from faststream.kafka.annotations import KafkaMessage
 from contracts.topics import GATEWAY_OUTCOMES, dead_letter_topic, gateway_reply_topic
 from servicekit import logs, migrations, tracing
 from servicekit.db import make_engine
-from servicekit.kafka import (
-    MAX_MESSAGE_BYTES,
-    delete_topics,
-    ensure_topics,
-    make_broker,
-    raw_body,
-    start_broker,
-)
+from servicekit.kafka import MAX_MESSAGE_BYTES, make_broker, raw_body, start_broker
+from servicekit.topics import delete_topics, ensure_topics
 from services.gateway import console, events_reference, health
 from services.gateway.admin import (
     activity,

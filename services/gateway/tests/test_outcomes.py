@@ -14,7 +14,8 @@ from prometheus_client import generate_latest
 from contracts.activity import ClientKind, RequestOutcome
 from contracts.envelope import Envelope
 from contracts.topics import GATEWAY_OUTCOMES
-from servicekit.kafka import ensure_topics, make_broker, start_broker
+from servicekit.kafka import make_broker, start_broker
+from servicekit.topics import ensure_topics
 from services.gateway.app import create_app
 from services.gateway.config import GatewaySettings
 from services.gateway.http.correlator import ReplyCorrelator, Requester
