@@ -12,6 +12,7 @@ import httpx
 
 from tests.okta import user_body
 from tests.stack import Stack, Tenant
+from tests.teams_client import eventually
 
 ERROR_URN = "urn:ietf:params:scim:api:messages:2.0:Error"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -38,7 +39,16 @@ def seeded_tenant(stack: Stack, name: str) -> Iterator[Seeded]:
         user = scim.post("/Users", json=user_body("seed@example.com"))
         group = scim.post("/Groups", json={"displayName": "Seed", "members": [{"value": user.json()["id"]}]})
         assert user.status_code == 201 and group.status_code == 201, (user.text, group.text)
+        # The teams service learns the member's name from the users events, after both answers:
+        # "nothing changed" is only measurable once the seed itself has settled.
+        settled: list[str | None] = ["seed@example.com"]
+        assert eventually(lambda: _member_names(admin, tenant.id), settled) == settled
         yield Seeded(tenant, user.json()["id"], group.json()["id"], scim, admin)
+
+
+def _member_names(admin: httpx.Client, tenant_id: str) -> list[str | None]:
+    teams = admin.get(f"/tenants/{tenant_id}/teams").json()["teams"]
+    return [member["display"] for team in teams for member in team["members"]]
 
 
 def state_of(seeded: Seeded) -> list[Any]:
