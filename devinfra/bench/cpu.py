@@ -82,7 +82,8 @@ def profiled(roots: Iterable[int], out_dir: Path | None, tag: str) -> Iterator[l
     files: list[Path] = []
     for pid, name in python_servers(roots).items():
         path = out_dir / f"{tag}-{name.removeprefix('services.')}-{pid}.txt"
-        argv = [py_spy(), "record", "--nonblocking", "--format", "raw", "--pid", str(pid), "-o", str(path)]
+        argv = [py_spy(), "record", "--nonblocking", "--full-filenames", "--format", "raw", "--pid", str(pid)]
+        argv += ["-o", str(path)]
         running.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         files.append(path)
     try:
@@ -110,7 +111,7 @@ def top_frames(collapsed: Path, *, limit: int = 15, within: tuple[str, ...] = ()
         total += int(count)
         frames = {re.sub(r":\d+\)$", ")", frame) for frame in stack.split(";")}
         for frame in frames:
-            if not within or any(f"({prefix}" in frame for prefix in within):
+            if not within or any(f"/{prefix}" in frame or f"({prefix}" in frame for prefix in within):
                 inclusive[frame] += int(count)
     return [(frame, n / total) for frame, n in inclusive.most_common(limit)] if total else []
 
@@ -125,6 +126,9 @@ INSTRUMENTATION = (
     "servicekit/tracing.py",
     "services/gateway/metrics.py",
 )
+# What the instrumentation calls to do its work (the OTLP exporter encodes with protobuf and sends
+# with requests); a sample there belongs to whoever called it, like one in the standard library.
+INSTRUMENTATION_DEPENDENCIES = ("google/protobuf/", "requests/", "urllib3/", "wrapt/", "deprecated/")
 
 
 def _file_of(frame: str) -> str:
@@ -132,12 +136,26 @@ def _file_of(frame: str) -> str:
 
 
 def _is_standard_library(path: str) -> bool:
-    return "/lib/python3" in path and "-packages/" not in path
+    """Files as py-spy names them with ``--full-filenames`` (absolute, or ``<frozen runpy>``), or without
+    it (relative to a ``sys.path`` entry: ``asyncio/tasks.py``, ``threading.py``)."""
+    file = path.rsplit(":", 1)[0]
+    if file.startswith("<"):
+        return True
+    if file.startswith("/"):
+        return "/lib/python3" in file and "-packages/" not in file
+    return file.split("/", 1)[0].removesuffix(".py") in sys.stdlib_module_names
+
+
+def _borrowed(path: str) -> bool:
+    return _is_standard_library(path) or any(
+        f"/{d}" in path or path.startswith(d) for d in INSTRUMENTATION_DEPENDENCIES
+    )
 
 
 def instrumentation_samples(collapsed: Path) -> tuple[int, int]:
     """(samples spent in metrics and tracing themselves, all samples) of a profile: a sample counts
-    when its deepest frame outside the standard library is instrumentation code. A middleware that
+    when its deepest frame outside the standard library and the instrumentation's own dependencies is
+    instrumentation code. A middleware that
     wraps a handler is on every stack beneath it, so "on the stack" would count the handler's work."""
     total = instrumented = 0
     for line in collapsed.read_text(errors="replace").splitlines():
@@ -145,7 +163,7 @@ def instrumentation_samples(collapsed: Path) -> tuple[int, int]:
         if not count.isdigit():
             continue
         total += int(count)
-        owners = [_file_of(f) for f in stack.split(";") if not _is_standard_library(_file_of(f))]
+        owners = [file for file in map(_file_of, stack.split(";")) if not _borrowed(file)]
         if owners and any(marker in owners[-1] for marker in INSTRUMENTATION):
             instrumented += int(count)
     return instrumented, total
