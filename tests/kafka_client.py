@@ -19,8 +19,10 @@ class Collector:
 
     def __init__(self, bootstrap: str, topic: str) -> None:
         self.records: list[ConsumerRecord[bytes, bytes]] = []
+        # No consumer group: nothing to heartbeat, so a test blocking its event loop for a while
+        # (starting or killing a process) cannot be dropped from a group and miss records.
         self._consumer = AIOKafkaConsumer(
-            topic, bootstrap_servers=bootstrap, group_id=f"test-{uuid4().hex}", auto_offset_reset="earliest"
+            topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
         )
         self._task: asyncio.Task[None] | None = None
 
