@@ -4,30 +4,19 @@ that fails too leaves the message to the dead-letter topic, as without one."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from itertools import count
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from contracts.envelope import Envelope, wrap
 from contracts.seats import ReleaseSeat, SeatReserved
 from contracts.topics import SEATS_COMMANDS, SEATS_EVENTS, dead_letter_topic
-from servicekit.db import create_tables, make_engine
 from servicekit.handling import MessageProcessor, Outgoing, RawRecord
-from servicekit.messaging import MESSAGING_TABLES, OutboxEntry, already_processed
+from servicekit.messaging import OutboxEntry, already_processed
 
 _offsets = count()
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    created = make_engine(database_url)
-    create_tables(created, MESSAGING_TABLES)
-    yield created
-    created.dispose()
 
 
 def _failing(_session: Session, _envelope: Envelope, _message: Any) -> list[Outgoing]:

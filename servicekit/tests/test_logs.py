@@ -16,9 +16,7 @@ from sqlmodel import Session
 from contracts.envelope import Envelope, wrap
 from contracts.seats import ReserveSeat
 from servicekit import logs
-from servicekit.db import make_engine
 from servicekit.handling import MessageProcessor, RawRecord
-from servicekit.messaging import MESSAGING_TABLES
 
 
 class _Terminal(io.StringIO):
@@ -63,15 +61,6 @@ def test_a_terminal_gets_text_with_the_same_fields(root_handlers: None) -> None:
         logging.getLogger("roster.test").info("hello")
     line = stream.getvalue().strip()
     assert " gateway INFO roster.test: hello [tenant=acme request_id=r-1]" in line
-
-
-@pytest.fixture
-def engine() -> Iterator[Engine]:
-    created = make_engine("sqlite://")
-    for table in MESSAGING_TABLES:
-        table.__table__.create(created)  # type: ignore[attr-defined]
-    yield created
-    created.dispose()
 
 
 def test_a_failing_message_is_logged_with_its_tenant_correlation_and_message_id(

@@ -30,14 +30,6 @@ from tests.kafka_client import Collector, new_topic
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    created = make_engine(database_url)
-    create_tables(created, MESSAGING_TABLES)
-    yield created
-    created.dispose()
-
-
-@pytest.fixture
 def settings(kafka_bootstrap: str) -> ServiceSettings:
     return ServiceSettings(service_name="relay-test", kafka_bootstrap_servers=kafka_bootstrap)
 

@@ -3,7 +3,6 @@ other service on the topic (its own consumer group, which handled the original) 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,18 +11,8 @@ from sqlmodel import Session
 
 from contracts.envelope import Envelope, wrap
 from contracts.seats import ReserveSeat
-from servicekit.db import make_engine
 from servicekit.handling import REPLAY_FOR_HEADER, MessageProcessor, RawRecord
-from servicekit.messaging import MESSAGING_TABLES, already_processed
-
-
-@pytest.fixture
-def engine() -> Iterator[Engine]:
-    created = make_engine("sqlite://")
-    for table in MESSAGING_TABLES:
-        table.__table__.create(created)  # type: ignore[attr-defined]
-    yield created
-    created.dispose()
+from servicekit.messaging import already_processed
 
 
 def _handled(engine: Engine, envelope: Envelope) -> bool:
