@@ -68,7 +68,7 @@ def measure(target: Target, *, users: int, concurrency: int, warmup: int, profil
         result = asyncio.run(run)
         used = cpu_delta(before, cpu_seconds(target.roots()))
     print(format_result(result), file=sys.stderr, flush=True)
-    profiles = [p for p in files if p.exists()]
+    profiles = {path: name for path, name in files.items() if path.exists()}
     for path in profiles:
         top = top_frames(path, limit=25, within=("services/", "servicekit/"))
         summary = "\n".join(f"{share:6.1%}  {frame}" for frame, share in top)
@@ -77,17 +77,16 @@ def measure(target: Target, *, users: int, concurrency: int, warmup: int, profil
     return Measured(result, used, instrumentation_of(profiles, used) if profiles else None)
 
 
-def instrumentation_of(profiles: Sequence[Path], used: Mapping[str, float]) -> float:
+def instrumentation_of(profiles: Mapping[Path, str], used: Mapping[str, float]) -> float:
     """Metrics and tracing as a share of all server CPU (brokers and PostgreSQL included, which have
-    none): each service's share of its samples (all its instances' profiles together), weighted by the
-    CPU that service used."""
+    none): each process kind's share of its samples (all its instances' profiles together), weighted
+    by the CPU that kind used. ``profiles``: each file with its process's ``cpu_seconds`` label."""
     samples: dict[str, tuple[int, int]] = {}
-    for path in profiles:  # named <tag>-<service>-<pid>.txt (cpu.profiled)
-        service = f"services.{path.stem.rsplit('-', 2)[-2]}"
+    for path, name in profiles.items():
         instrumented, total = instrumentation_samples(path)
-        before = samples.get(service, (0, 0))
-        samples[service] = (before[0] + instrumented, before[1] + total)
-    spent = sum(used.get(service, 0.0) * n / total for service, (n, total) in samples.items() if total)
+        before = samples.get(name, (0, 0))
+        samples[name] = (before[0] + instrumented, before[1] + total)
+    spent = sum(used.get(name, 0.0) * n / total for name, (n, total) in samples.items() if total)
     everything = sum(used.values())
     return spent / everything if everything else 0.0
 

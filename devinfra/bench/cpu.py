@@ -71,21 +71,22 @@ def py_spy() -> str:
 
 
 @contextlib.contextmanager
-def profiled(roots: Iterable[int], out_dir: Path | None, tag: str) -> Iterator[list[Path]]:
+def profiled(roots: Iterable[int], out_dir: Path | None, tag: str) -> Iterator[dict[Path, str]]:
     """py-spy (``--nonblocking``: the servers are never paused) on every Roster Python process while
-    the block runs; yields the collapsed-stack files it writes (``<tag>-<label>-<pid>.txt``)."""
+    the block runs; yields the collapsed-stack files it writes (``<tag>-<label>-<pid>.txt``), each with
+    the label of the process it profiles (its ``cpu_seconds`` key)."""
     if out_dir is None:
-        yield []
+        yield {}
         return
     out_dir.mkdir(parents=True, exist_ok=True)
     running: list[subprocess.Popen[bytes]] = []
-    files: list[Path] = []
+    files: dict[Path, str] = {}
     for pid, name in python_servers(roots).items():
         path = out_dir / f"{tag}-{name.removeprefix('services.')}-{pid}.txt"
         argv = [py_spy(), "record", "--nonblocking", "--full-filenames", "--format", "raw", "--pid", str(pid)]
         argv += ["-o", str(path)]
         running.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        files.append(path)
+        files[path] = name
     try:
         yield files
     finally:

@@ -187,9 +187,10 @@ def test_the_otlp_sink_accepts_an_export() -> None:
 def test_instrumentation_is_weighted_by_each_services_cpu(tmp_path: Path) -> None:
     counter = "inc (/venv/lib/python3.11/site-packages/prometheus_client/metrics.py:300)"
     work = "handle (/repo/services/users/handlers.py:10)"
-    (tmp_path / "Roster-c1-users-11.txt").write_text(f"{work};{counter} 1\n{work} 1\n")
-    (tmp_path / "Roster-c1-users-12.txt").write_text(f"{work} 2\n")  # a second users instance
-    (tmp_path / "Roster-c1-gateway-13.txt").write_text(f"{work} 4\n")
+    users, second_users, gateway = (tmp_path / f"{n}.txt" for n in ("users-11", "users-12", "gateway-13"))
+    users.write_text(f"{work};{counter} 1\n{work} 1\n")
+    second_users.write_text(f"{work} 2\n")  # a second users instance: one kind, one CPU figure
+    gateway.write_text(f"{work} 4\n")
+    profiles = {users: "services.users", second_users: "services.users", gateway: "services.gateway"}
     used = {"services.users": 4.0, "services.gateway": 2.0, "kafka (java)": 2.0}
-    profiles = sorted(tmp_path.iterdir())
     assert instrumentation_of(profiles, used) == pytest.approx(4.0 * (1 / 4) / 8.0)
