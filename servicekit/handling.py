@@ -101,18 +101,25 @@ def _back_off(attempts: int) -> None:
 
 
 def deferred_reply(
-    *, reply_topic: str | None, correlation_id: UUID, cause: Envelope, message: Message, producer: str
+    *,
+    reply_topic: str | None,
+    tenant: str,
+    correlation_id: UUID,
+    cause: Envelope | None,
+    message: Message,
+    producer: str,
 ) -> list[Outgoing]:
-    """The reply to a request answered later, from another message (a saga step): it keeps the
-    request's correlation id, so the waiting requester recognises it."""
+    """The reply to a request answered later, from another message (a saga step) or from no message at
+    all (``cause`` None: a timer gave up): it keeps the request's correlation id, so the waiting
+    requester recognises it."""
     if not reply_topic:
         return []
     envelope = wrap(
         message,
-        tenant=cause.tenant,
+        tenant=tenant,
         producer=producer,
         correlation_id=correlation_id,
-        causation_id=cause.message_id,
+        causation_id=cause.message_id if cause is not None else None,
     )
     return [Outgoing(topic=reply_topic, key=str(correlation_id).encode(), envelope=envelope)]
 

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from sqlmodel import Session
 
-from contracts.envelope import Envelope, Message, wrap
+from contracts.envelope import Envelope, Message
 from contracts.rejections import RejectionReason
 from contracts.replies import CommandRejected
 from contracts.seats import ReleaseSeat, ReserveSeat, SeatDenied, SeatReserved
@@ -48,9 +48,10 @@ def begin(
     return [reserve_seat(envelope, user.id)]
 
 
-def _answer(change: PendingChange, cause: Envelope, message: Message) -> list[Outgoing]:
+def _answer(change: PendingChange, cause: Envelope | None, message: Message) -> list[Outgoing]:
     return deferred_reply(
         reply_topic=change.reply_to,
+        tenant=change.tenant,
         correlation_id=UUID(change.correlation_id),
         cause=cause,
         message=message,
@@ -111,16 +112,7 @@ def abandon(change: PendingChange, *, cause: Envelope | None) -> list[Outgoing]:
         correlation_id=change.correlation_id,
         cause=cause,
     )
-    if not change.reply_to:
-        return [release]
-    answer = wrap(
-        refusal,
-        tenant=change.tenant,
-        producer=PRODUCER,
-        correlation_id=UUID(change.correlation_id),
-        causation_id=cause.message_id if cause is not None else None,
-    )
-    return [release, Outgoing(topic=change.reply_to, key=change.correlation_id.encode(), envelope=answer)]
+    return [release, *_answer(change, cause, refusal)]
 
 
 def seat_reserved_undone(session: Session, envelope: Envelope, event: SeatReserved) -> list[Outgoing]:
