@@ -162,6 +162,16 @@ def ensure_nothing_pending(user_id: str, *, pending: bool) -> None:
         )
 
 
+def could_not_finish(*, creating: bool) -> str:
+    """What the requester of a change undone is told (docs/errors.md): its seat was granted but the
+    change could not be stored, so the seat was released and nothing changed."""
+    what = "not created" if creating else "left inactive"
+    return (
+        f"Roster could not finish this change and undid it: the user was {what}, and no seat is held for"
+        " them. Retry the request; if this persists, contact support with this request's correlation id."
+    )
+
+
 def no_seat_free(*, used: int, limit: int) -> NoSeatFree:
     return NoSeatFree(
         f"Seat limit reached: {used} of {limit} seats in use. Deactivate a user in Okta or contact"

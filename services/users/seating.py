@@ -92,20 +92,14 @@ def seat_reserved(session: Session, envelope: Envelope, event: SeatReserved) -> 
     return [*events, *_answer(change, envelope, UserReply(user=user))]
 
 
-ABANDONED = (
-    "Roster could not finish this change and undid it: the user was {what}, and no seat is held for"
-    " them. Retry the request; if this persists, contact support with this request's correlation id."
-)
-
-
 def abandon(change: PendingChange, *, cause: Envelope | None) -> list[Outgoing]:
     """Undo a saga that cannot finish (the caller removed ``change``): release the seat it may have been
     granted, and answer the requester 500. The ReleaseSeat follows the saga's ReserveSeat on the
     tenant's key, so a reservation still on its way is released after it is taken."""
     log.error("undoing the %s of %s: it could not finish (waiting since %s)", change.kind, change.user_id,
               change.created_at)  # fmt: skip
-    what = "not created" if change.kind == PendingKind.CREATE else "left inactive"
-    refusal = CommandRejected(reason=RejectionReason.INTERNAL_ERROR, detail=ABANDONED.format(what=what))
+    detail = domain.could_not_finish(creating=change.kind == PendingKind.CREATE)
+    refusal = CommandRejected(reason=RejectionReason.INTERNAL_ERROR, detail=detail)
     release = in_saga(
         ReleaseSeat(user_id=change.user_id),
         tenant=change.tenant,

@@ -54,3 +54,8 @@ def test_user_names_and_external_ids_longer_than_an_index_entry_are_invalid() ->
         with pytest.raises(domain.InvalidUser) as refused:
             domain.check_profile(profile)
         assert refused.value.detail == f"{name} is longer than 512 characters."
+
+
+def test_an_undone_change_says_what_became_of_the_user() -> None:
+    assert "the user was not created, and no seat is held" in domain.could_not_finish(creating=True)
+    assert "the user was left inactive, and no seat is held" in domain.could_not_finish(creating=False)
