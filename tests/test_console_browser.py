@@ -227,11 +227,12 @@ def test_an_operator_reads_a_tenant_changes_its_default_manager_and_seats_reads_
     assert "late.hire@acme.example" not in operator.text()  # refused: nothing was read
 
     operator.click("Tokens")
-    assert "Revoke #" in operator.text()
+    operator.wait_for("Revoke #")
     operator.shoot("tokens")
 
     operator.click("Sign out")
-    assert "/console/sign-in" in browser.current_url
+    # The click returns before the browser has followed the sign-out's redirect.
+    WebDriverWait(browser, 15, poll_frequency=0.1).until(lambda _: "/console/sign-in" in browser.current_url)
     operator.open("/tenants")
     assert "/console/sign-in" in browser.current_url and "Acme Corp" not in operator.text()
 
