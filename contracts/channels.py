@@ -28,7 +28,6 @@ class KeyFormat:
 USER = KeyFormat("<tenant>:<user id>", r"^[^:]+:.+$", "every message about one user, in commit order")
 TEAM = KeyFormat("<tenant>:<team id>", r"^[^:]+:.+$", "every message about one team, in commit order")
 TENANT = KeyFormat("<tenant>", r"^[^:]+$", "every message of this kind for one tenant")
-SEAT_LIMIT = KeyFormat("<tenant>:limit", r"^[^:]+:limit$", "the seat limit changes of one tenant")
 SPREAD = KeyFormat(
     "<tenant>:<random hex>", r"^[^:]+:[0-9a-f]{32}$", "nothing: a fresh key per query spreads reads"
 )
@@ -143,7 +142,16 @@ SEATS_COMMANDS = _channel(
     topics.SEATS_COMMANDS,
     Process.SEATS,
     Kind.COMMANDS,
-    dict.fromkeys((seats.ReserveSeat, seats.ReleaseSeat, seats.SetSeatLimit), TENANT),
+    dict.fromkeys(
+        (
+            seats.ReserveSeat,
+            seats.ReleaseSeat,
+            seats.TakeAllowedSeat,
+            seats.ReturnSeatAllowance,
+            seats.SetSeatLimit,
+        ),
+        TENANT,
+    ),
 )
 SEATS_QUERIES = _channel(
     "seatsQueries",
@@ -152,19 +160,25 @@ SEATS_QUERIES = _channel(
     Kind.QUERIES,
     dict.fromkeys((seats.GetSeatUsage, seats.ListSeatHolders), TENANT),
 )
-SEATS_EVENTS = Channel(
+# One tenant's seat events in the order they were decided: the users service must hear of an
+# allowance granted before a later refusal, and of every grant before a recall (docs/architecture.md §4).
+SEATS_EVENTS = _channel(
     "seatsEvents",
     topics.SEATS_EVENTS,
     Process.SEATS,
     Kind.EVENTS,
-    {
-        seats.SeatReserved: (USER,),
-        seats.SeatDenied: (USER,),
-        seats.SeatReleased: (USER,),
-        # The last seat taken by a reservation (keyed by its user), or a limit set to the seats in use.
-        seats.SeatLimitReached: (USER, SEAT_LIMIT),
-        seats.SeatLimitChanged: (SEAT_LIMIT,),
-    },
+    dict.fromkeys(
+        (
+            seats.SeatReserved,
+            seats.SeatDenied,
+            seats.SeatReleased,
+            seats.SeatLimitReached,
+            seats.SeatLimitChanged,
+            seats.SeatAllowanceGranted,
+            seats.SeatAllowanceRecalled,
+        ),
+        TENANT,
+    ),
 )
 GATEWAY_OUTCOMES = _channel(
     "gatewayOutcomes",
@@ -269,13 +283,20 @@ FLOWS: tuple[Flow, ...] = (
         (users.UserReply, users.UserPage, users.UserIds, users.DefaultManager, _REJECTED),
     ),
     Flow(Process.USERS, Action.SEND, USERS_EVENTS, _all(USERS_EVENTS)),
-    Flow(Process.USERS, Action.SEND, SEATS_COMMANDS, (seats.ReserveSeat, seats.ReleaseSeat)),  # the seat saga
-    # The saga's end: the create or reactivation waiting for its seat is answered now.
+    # The seat saga, the seats spent of the allowance, and the allowance given back when recalled.
+    Flow(
+        Process.USERS,
+        Action.SEND,
+        SEATS_COMMANDS,
+        (seats.ReserveSeat, seats.ReleaseSeat, seats.TakeAllowedSeat, seats.ReturnSeatAllowance),
+    ),
+    # The saga's end: the create or reactivation waiting for its seat is answered now. And the
+    # allowance: granted, or recalled by a lower limit (docs/architecture.md §4).
     Flow(
         Process.USERS,
         Action.RECEIVE,
         SEATS_EVENTS,
-        (seats.SeatReserved, seats.SeatDenied),
+        (seats.SeatReserved, seats.SeatDenied, seats.SeatAllowanceGranted, seats.SeatAllowanceRecalled),
         (users.UserReply, _REJECTED),
     ),
     Flow(

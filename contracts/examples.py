@@ -85,11 +85,13 @@ _TEAM_EVENTS: tuple[Message, ...] = (
     teams.TeamDeleted(team_id=TEAM, source=_SCIM),
 )
 _SEAT_EVENTS: tuple[tuple[bytes, Message], ...] = (
-    (resource_key(TENANT, BOB), seats.SeatReserved(user_id=BOB, used=12, limit=50)),
-    (resource_key(TENANT, BOB), seats.SeatDenied(user_id=BOB, used=50, limit=50)),
-    (resource_key(TENANT, BOB), seats.SeatReleased(user_id=BOB, used=11, limit=50)),
-    (resource_key(TENANT, BOB), seats.SeatLimitReached(used=50, limit=50)),
-    (resource_key(TENANT, "limit"), seats.SeatLimitChanged(used=12, limit=75)),
+    (tenant_key(TENANT), seats.SeatReserved(user_id=BOB, used=12, limit=50)),
+    (tenant_key(TENANT), seats.SeatDenied(user_id=BOB, used=50, limit=50)),
+    (tenant_key(TENANT), seats.SeatReleased(user_id=BOB, used=11, limit=50)),
+    (tenant_key(TENANT), seats.SeatLimitReached(used=50, limit=50)),
+    (tenant_key(TENANT), seats.SeatLimitChanged(used=12, limit=75)),
+    (tenant_key(TENANT), seats.SeatAllowanceGranted(amount=19)),
+    (tenant_key(TENANT), seats.SeatAllowanceRecalled(recall_id="6f1d2c3b-4a59-4e87-9b10-2c3d4e5f6a7b")),
 )
 
 _REFUSED_CREATE = activity.RequestOutcome(

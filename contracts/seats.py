@@ -1,7 +1,11 @@
 """Messages owned by the seats service: per-tenant seat limits and the seats held.
 
-An active user holds one seat; an inactive or deleted user holds none. Seat commands are keyed by
-tenant, so one tenant's reservations are handled one after another.
+An active user holds one seat; an inactive or deleted user holds none. Seat commands and events are
+keyed by tenant, so one tenant's seats are decided, and heard of, one after another.
+
+The seats service may grant the users service an *allowance*: seats set aside for it, which it hands
+to users becoming active without asking (``TakeAllowedSeat`` tells the seats service afterwards).
+docs/architecture.md §4 gives the argument why a tenant still never holds more seats than its limit.
 """
 
 from __future__ import annotations
@@ -22,6 +26,19 @@ class ReserveSeat(Message):
 
 class ReleaseSeat(Message):
     user_id: str
+
+
+class TakeAllowedSeat(Message):
+    """``user_id`` became active on a seat of the users service's allowance: the seat is now theirs."""
+
+    user_id: str
+
+
+class ReturnSeatAllowance(Message):
+    """The users service's answer to ``SeatAllowanceRecalled``: what it had left, now given back."""
+
+    amount: int = Field(ge=0)
+    recall_id: str
 
 
 class SetSeatLimit(Message):
@@ -84,3 +101,15 @@ class SeatLimitReached(Message):
 class SeatLimitChanged(Message):
     used: int
     limit: int
+
+
+class SeatAllowanceGranted(Message):
+    """``amount`` more seats set aside for the users service to hand out on its own."""
+
+    amount: int = Field(ge=1)
+
+
+class SeatAllowanceRecalled(Message):
+    """A lower limit may not fit the allowance: the users service gives back what it has left."""
+
+    recall_id: str

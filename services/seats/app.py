@@ -7,20 +7,28 @@ import sys
 from contracts.topics import SEATS_COMMANDS, SEATS_EVENTS, SEATS_QUERIES
 from servicekit.service import ServiceDefinition, run_process
 from services.seats.config import SeatsSettings
-from services.seats.handlers import COMMAND_HANDLERS, QUERY_HANDLERS
+from services.seats.domain import DEFAULT_ALLOWANCE_BLOCK
+from services.seats.handlers import QUERY_HANDLERS, command_handlers
 from services.seats.schema import SCHEMA
 
-DEFINITION = ServiceDefinition(
-    name="seats",
-    schema=SCHEMA,
-    subscriptions={SEATS_COMMANDS: COMMAND_HANDLERS},
-    queries={SEATS_QUERIES: QUERY_HANDLERS},
-    owned_topics=(SEATS_COMMANDS, SEATS_QUERIES, SEATS_EVENTS),
-)
+
+def definition(settings: SeatsSettings) -> ServiceDefinition:
+    return ServiceDefinition(
+        name="seats",
+        schema=SCHEMA,
+        subscriptions={SEATS_COMMANDS: command_handlers(allowance_block=settings.allowance_block)},
+        queries={SEATS_QUERIES: QUERY_HANDLERS},
+        owned_topics=(SEATS_COMMANDS, SEATS_QUERIES, SEATS_EVENTS),
+    )
+
+
+DEFINITION = definition(SeatsSettings.model_construct(allowance_block=DEFAULT_ALLOWANCE_BLOCK))
+"""The wiring as the contracts tests read it (topics and handlers do not depend on the settings)."""
 
 
 def main() -> None:
-    run_process(DEFINITION, SeatsSettings(), sys.argv[1:])
+    settings = SeatsSettings()
+    run_process(definition(settings), settings, sys.argv[1:])
 
 
 if __name__ == "__main__":

@@ -1,14 +1,34 @@
-"""Pure seat rules: an active user holds one seat, never two, and never beyond the limit."""
+"""Pure seat rules: an active user holds one seat, never two, and never beyond the limit.
+
+The users service may hold an *allowance*: seats set aside for it, which it hands to users becoming
+active without a round trip here (docs/architecture.md §4). Seats held and the allowance together
+never exceed the limit when a seat is taken or an allowance granted, so the seats in use — held, or
+handed out and not yet reported — never do either.
+"""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from contracts.envelope import Message
-from contracts.seats import SeatDenied, SeatLimitChanged, SeatLimitReached, SeatReleased, SeatReserved
+from contracts.seats import (
+    SeatAllowanceGranted,
+    SeatDenied,
+    SeatLimitChanged,
+    SeatLimitReached,
+    SeatReleased,
+    SeatReserved,
+)
+
+log = logging.getLogger(__name__)
 
 # A tenant whose limit was never set (created before seats existed) gets this many.
 DEFAULT_SEAT_LIMIT = 100
+
+DEFAULT_ALLOWANCE_BLOCK = 50
+"""Seats set aside for the users service with one reservation, at most (``SEATS_ALLOWANCE_BLOCK``):
+one activation in ~50 asks this service during an import, the others do not wait for it."""
 
 
 @dataclass(frozen=True)
@@ -17,25 +37,68 @@ class SeatState:
 
     user_id: str
     holds: bool
-    used: int
+    used: int  # seats held
     limit: int
+    allowance: int = 0  # seats set aside for the users service, not yet reported as taken
 
 
-def reserve(state: SeatState) -> tuple[bool, list[Message]]:
-    """Whether to record a new seat for the user, and what to announce.
+@dataclass(frozen=True)
+class Reservation:
+    take: bool  # record a new seat for the user
+    grant: int  # seats to add to the users service's allowance
+    events: list[Message]
+
+
+def grant_size(*, used: int, allowance: int, limit: int, block: int) -> int:
+    """How many seats to set aside with a reservation: up to ``block``, and at most half of those
+    still free, so the last free seats are decided here one at a time and a refusal is exact."""
+    return max(0, min(block, (limit - used - allowance) // 2))
+
+
+def reserve(state: SeatState, *, block: int = 0) -> Reservation:
+    """Whether to record a new seat for the user, how much allowance to grant, and what to announce.
 
     Asking again for a seat already held is answered ``SeatReserved`` without taking a second one,
-    so a redelivered or retried reservation can never count twice.
+    so a redelivered or retried reservation can never count twice. A refusal counts the allowance as
+    in use: the users service spends what it has left before it refuses anyone (its ``SeatDenied``
+    handler), so what it holds is either spent or about to be.
     """
-    user_id, used, limit = state.user_id, state.used, state.limit
+    user_id, used, limit, allowance = state.user_id, state.used, state.limit, state.allowance
     if state.holds:
-        return False, [SeatReserved(user_id=user_id, used=used, limit=limit)]
-    if used >= limit:
-        return False, [SeatDenied(user_id=user_id, used=used, limit=limit)]
+        return Reservation(False, 0, [SeatReserved(user_id=user_id, used=used, limit=limit)])
+    if used + allowance >= limit:
+        return Reservation(False, 0, [SeatDenied(user_id=user_id, used=used + allowance, limit=limit)])
     events: list[Message] = [SeatReserved(user_id=user_id, used=used + 1, limit=limit)]
     if used + 1 == limit:
         events.append(SeatLimitReached(used=used + 1, limit=limit))
+    grant = grant_size(used=used + 1, allowance=allowance, limit=limit, block=block)
+    if grant:
+        events.append(SeatAllowanceGranted(amount=grant))
+    return Reservation(True, grant, events)
+
+
+def take_allowed(state: SeatState) -> tuple[bool, list[Message]]:
+    """A seat of the allowance given to the user: it leaves the allowance and becomes theirs. One the
+    user holds already (a repair got there first) just leaves the allowance — it is free again."""
+    if state.allowance <= 0:
+        log.error("%s took an allowed seat, but no allowance was outstanding", state.user_id)
+    if state.holds:
+        return False, []
+    used = state.used + 1
+    events: list[Message] = [SeatReserved(user_id=state.user_id, used=used, limit=state.limit)]
+    if used == state.limit:
+        events.append(SeatLimitReached(used=used, limit=state.limit))
     return True, events
+
+
+def allowance_after_return(*, allowance: int, returned: int) -> int:
+    """What is still set aside after the users service gave ``returned`` back. Answering a recall, it
+    has reported every seat it spent before (same partition, in order) and was granted nothing since,
+    so nothing should be left; anything else is a fault worth a log line, never a negative count."""
+    left = allowance - returned
+    if left != 0:
+        log.error("seat allowance out of step after a return: %d left (expected 0)", left)
+    return max(0, left)
 
 
 def release(state: SeatState) -> tuple[bool, list[Message]]:
@@ -51,3 +114,9 @@ def change_limit(*, used: int, limit: int) -> list[Message]:
     if used == limit:
         events.append(SeatLimitReached(used=used, limit=limit))
     return events
+
+
+def must_recall(*, used: int, allowance: int, limit: int) -> bool:
+    """A limit the seats held and the allowance no longer fit in: the allowance must come back before
+    the change is confirmed, or a user could become active on a seat the new limit does not have."""
+    return allowance > 0 and used + allowance > limit

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import partial
+from uuid import UUID
+
 from sqlmodel import Session
 
 from contracts.envelope import Envelope, Message, wrap_descendant
@@ -10,59 +13,105 @@ from contracts.seats import (
     ListSeatHolders,
     ReleaseSeat,
     ReserveSeat,
+    ReturnSeatAllowance,
+    SeatAllowanceRecalled,
     SeatHolders,
     SeatUsage,
     SetSeatLimit,
+    TakeAllowedSeat,
 )
-from contracts.topics import SEATS_EVENTS, resource_key
+from contracts.topics import SEATS_EVENTS, tenant_key
 from servicekit import faults
-from servicekit.handling import HandlerMap, Outgoing, reply_to
+from servicekit.handling import HandlerMap, Outgoing, deferred_reply, reply_to
 from services.seats import domain, store
 
 PRODUCER = "seats"
 
 
-def _events(cause: Envelope, subject: str, events: list[Message]) -> list[Outgoing]:
-    key = resource_key(cause.tenant, subject)
+def _events(cause: Envelope, events: list[Message]) -> list[Outgoing]:
+    key = tenant_key(cause.tenant)
     return [
         Outgoing(topic=SEATS_EVENTS, key=key, envelope=wrap_descendant(event, cause=cause, producer=PRODUCER))
         for event in events
     ]
 
 
-def _seat_state(session: Session, tenant: str, user_id: str) -> domain.SeatState:
-    limit = store.lock_tenant(session, tenant=tenant)  # first: the tenant's seats are counted one at a time
-    holds = store.holds_seat(session, tenant=tenant, user_id=user_id)
-    return domain.SeatState(
-        user_id=user_id, holds=holds, used=store.seats_used(session, tenant=tenant), limit=limit
+def _locked(session: Session, tenant: str, user_id: str) -> tuple[store.SeatLimit, domain.SeatState]:
+    row = store.lock_tenant(session, tenant=tenant)  # first: the tenant's seats are counted one at a time
+    state = domain.SeatState(
+        user_id=user_id,
+        holds=store.holds_seat(session, tenant=tenant, user_id=user_id),
+        used=store.seats_used(session, tenant=tenant),
+        limit=row.seat_limit,
+        allowance=row.allowance,
     )
+    return row, state
 
 
-def reserve_seat(session: Session, envelope: Envelope, command: ReserveSeat) -> list[Outgoing]:
+def reserve_seat(
+    session: Session, envelope: Envelope, command: ReserveSeat, *, allowance_block: int
+) -> list[Outgoing]:
     tenant = envelope.tenant
-    take, events = domain.reserve(_seat_state(session, tenant, command.user_id))
+    row, state = _locked(session, tenant, command.user_id)
+    block = 0 if store.recalling(session, tenant=tenant) else allowance_block  # none while one comes back
+    decision = domain.reserve(state, block=block)
     faults.check("seats.reserve")
+    if decision.take:
+        store.take_seat(session, tenant=tenant, user_id=command.user_id)
+    if decision.grant:
+        store.save_tenant(session, row=row, limit=state.limit, allowance=state.allowance + decision.grant)
+    return _events(envelope, decision.events)
+
+
+def take_allowed_seat(session: Session, envelope: Envelope, command: TakeAllowedSeat) -> list[Outgoing]:
+    tenant = envelope.tenant
+    row, state = _locked(session, tenant, command.user_id)
+    take, events = domain.take_allowed(state)
+    store.save_tenant(session, row=row, limit=state.limit, allowance=max(0, state.allowance - 1))
     if take:
         store.take_seat(session, tenant=tenant, user_id=command.user_id)
-    return _events(envelope, command.user_id, events)
+    return _events(envelope, events)
 
 
 def release_seat(session: Session, envelope: Envelope, command: ReleaseSeat) -> list[Outgoing]:
     tenant = envelope.tenant
-    free, events = domain.release(_seat_state(session, tenant, command.user_id))
+    _, state = _locked(session, tenant, command.user_id)
+    free, events = domain.release(state)
     if free:
         store.free_seat(session, tenant=tenant, user_id=command.user_id)
-    return _events(envelope, command.user_id, events)
+    return _events(envelope, events)
 
 
 def set_seat_limit(session: Session, envelope: Envelope, command: SetSeatLimit) -> list[Outgoing]:
+    """The new limit applies at once; if the allowance does not fit under it, the answer waits until
+    the users service gave it back (``return_allowance``), so nobody becomes active on a seat the
+    confirmed limit does not have."""
     tenant = envelope.tenant
-    store.lock_tenant(session, tenant=tenant)
-    store.set_limit(session, tenant=tenant, limit=command.limit)
+    row = store.lock_tenant(session, tenant=tenant)
+    store.save_tenant(session, row=row, limit=command.limit, allowance=row.allowance)
     used = store.seats_used(session, tenant=tenant)
     events = domain.change_limit(used=used, limit=command.limit)
+    if domain.must_recall(used=used, allowance=row.allowance, limit=command.limit):
+        recall_id = str(envelope.message_id)
+        store.add_recall(session, recall_id=recall_id, tenant=tenant, reply_to=envelope.reply_to,
+                         correlation_id=str(envelope.correlation_id))  # fmt: skip
+        return _events(envelope, [*events, SeatAllowanceRecalled(recall_id=recall_id)])
     usage = SeatUsage(limit=command.limit, used=used)
-    return [*_events(envelope, "limit", events), *reply_to(envelope, usage, producer=PRODUCER)]
+    return [*_events(envelope, events), *reply_to(envelope, usage, producer=PRODUCER)]
+
+
+def return_allowance(session: Session, envelope: Envelope, command: ReturnSeatAllowance) -> list[Outgoing]:
+    tenant = envelope.tenant
+    row = store.lock_tenant(session, tenant=tenant)
+    left = domain.allowance_after_return(allowance=row.allowance, returned=command.amount)
+    store.save_tenant(session, row=row, limit=row.seat_limit, allowance=left)
+    recall = store.pop_recall(session, recall_id=command.recall_id)
+    if recall is None:
+        return []
+    usage = SeatUsage(limit=row.seat_limit, used=store.seats_used(session, tenant=tenant))
+    correlation_id = UUID(recall.correlation_id)
+    return deferred_reply(reply_topic=recall.reply_to, tenant=tenant, correlation_id=correlation_id,
+                          cause=envelope, message=usage, producer=PRODUCER)  # fmt: skip
 
 
 def get_seat_usage(session: Session, envelope: Envelope, _query: GetSeatUsage) -> list[Outgoing]:
@@ -77,9 +126,15 @@ def list_seat_holders(session: Session, envelope: Envelope, query: ListSeatHolde
     return reply_to(envelope, holders, producer=PRODUCER)
 
 
-COMMAND_HANDLERS: HandlerMap = {
-    ReserveSeat: reserve_seat,
-    ReleaseSeat: release_seat,
-    SetSeatLimit: set_seat_limit,
-}
+def command_handlers(*, allowance_block: int) -> HandlerMap:
+    return {
+        ReserveSeat: partial(reserve_seat, allowance_block=allowance_block),
+        TakeAllowedSeat: take_allowed_seat,
+        ReleaseSeat: release_seat,
+        ReturnSeatAllowance: return_allowance,
+        SetSeatLimit: set_seat_limit,
+    }
+
+
+COMMAND_HANDLERS = command_handlers(allowance_block=domain.DEFAULT_ALLOWANCE_BLOCK)
 QUERY_HANDLERS: HandlerMap = {GetSeatUsage: get_seat_usage, ListSeatHolders: list_seat_holders}

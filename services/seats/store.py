@@ -17,6 +17,8 @@ class SeatLimit(SQLModel, table=True):
 
     tenant: str = Field(primary_key=True)
     seat_limit: int = Field(ge=0)
+    # Seats set aside for the users service and not yet reported taken (docs/architecture.md §4).
+    allowance: int = Field(default=0, ge=0)
 
 
 class Seat(SQLModel, table=True):
@@ -27,10 +29,22 @@ class Seat(SQLModel, table=True):
     reserved_at: datetime = Field(default_factory=utc_now)
 
 
-SEAT_TABLES: tuple[type[SQLModel], ...] = (SeatLimit, Seat)
+class AllowanceRecall(SQLModel, table=True):
+    """A limit change waiting for the users service to give its allowance back, and who to answer."""
+
+    __tablename__ = "seat_allowance_recalls"
+
+    recall_id: str = Field(primary_key=True)
+    tenant: str = Field(index=True)
+    reply_to: str | None = None
+    correlation_id: str
+    created_at: datetime = Field(default_factory=utc_now)
 
 
-def lock_tenant(session: Session, *, tenant: str) -> int:
+SEAT_TABLES: tuple[type[SQLModel], ...] = (SeatLimit, Seat, AllowanceRecall)
+
+
+def lock_tenant(session: Session, *, tenant: str) -> SeatLimit:
     """The tenant's limit, with its row locked until the transaction ends.
 
     Every change to a tenant's seats takes this lock first, so on PostgreSQL two service instances
@@ -44,8 +58,7 @@ def lock_tenant(session: Session, *, tenant: str) -> int:
     elif session.get(SeatLimit, tenant) is None:
         session.add(SeatLimit(tenant=tenant, seat_limit=DEFAULT_SEAT_LIMIT))
         session.flush()
-    row = session.exec(select(SeatLimit).where(SeatLimit.tenant == tenant).with_for_update()).one()
-    return row.seat_limit
+    return session.exec(select(SeatLimit).where(SeatLimit.tenant == tenant).with_for_update()).one()
 
 
 def limit_of(session: Session, *, tenant: str) -> int:
@@ -54,11 +67,30 @@ def limit_of(session: Session, *, tenant: str) -> int:
     return DEFAULT_SEAT_LIMIT if row is None else row.seat_limit
 
 
-def set_limit(session: Session, *, tenant: str, limit: int) -> None:
-    row = session.get(SeatLimit, tenant)
-    assert row is not None, "lock_tenant first"
-    row.seat_limit = limit
+def save_tenant(session: Session, *, row: SeatLimit, limit: int, allowance: int) -> None:
+    """The limit and allowance of a row ``lock_tenant`` returned."""
+    row.seat_limit, row.allowance = limit, allowance
     session.add(row)
+
+
+def recalling(session: Session, *, tenant: str) -> bool:
+    query = select(AllowanceRecall.recall_id).where(AllowanceRecall.tenant == tenant).limit(1)
+    return session.exec(query).first() is not None
+
+
+def add_recall(
+    session: Session, *, recall_id: str, tenant: str, reply_to: str | None, correlation_id: str
+) -> None:
+    session.add(
+        AllowanceRecall(recall_id=recall_id, tenant=tenant, reply_to=reply_to, correlation_id=correlation_id)
+    )
+
+
+def pop_recall(session: Session, *, recall_id: str) -> AllowanceRecall | None:
+    recall = session.get(AllowanceRecall, recall_id)
+    if recall is not None:
+        session.delete(recall)
+    return recall
 
 
 def seats_used(session: Session, *, tenant: str) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from contracts.envelope import Envelope, Message, wrap, wrap_descendant
-from contracts.seats import ReleaseSeat, ReserveSeat
+from contracts.seats import ReleaseSeat, ReserveSeat, TakeAllowedSeat
 from contracts.topics import SEATS_COMMANDS, USERS_EVENTS, resource_key, tenant_key
 from servicekit.handling import Outgoing
 
@@ -17,17 +17,22 @@ def user_event(cause: Envelope, user_id: str, message: Message) -> Outgoing:
     return Outgoing(topic=USERS_EVENTS, key=resource_key(cause.tenant, user_id), envelope=envelope)
 
 
-def _to_seats(cause: Envelope, message: Message) -> Outgoing:
+def to_seats(cause: Envelope, message: Message) -> Outgoing:
+    """Every seat command of a tenant on one key: the seats service handles them in the order sent."""
     envelope = wrap_descendant(message, cause=cause, producer=PRODUCER)
     return Outgoing(topic=SEATS_COMMANDS, key=tenant_key(cause.tenant), envelope=envelope)
 
 
 def reserve_seat(cause: Envelope, user_id: str) -> Outgoing:
-    return _to_seats(cause, ReserveSeat(user_id=user_id))
+    return to_seats(cause, ReserveSeat(user_id=user_id))
 
 
 def release_seat(cause: Envelope, user_id: str) -> Outgoing:
-    return _to_seats(cause, ReleaseSeat(user_id=user_id))
+    return to_seats(cause, ReleaseSeat(user_id=user_id))
+
+
+def take_allowed_seat(cause: Envelope, user_id: str) -> Outgoing:
+    return to_seats(cause, TakeAllowedSeat(user_id=user_id))
 
 
 def in_saga(

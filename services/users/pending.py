@@ -47,8 +47,7 @@ class PendingChange(SQLModel, table=True):
 PENDING_TABLES: tuple[type[SQLModel], ...] = (PendingChange,)
 
 
-def add_pending(
-    session: Session,
+def new_change(
     *,
     tenant: str,
     kind: PendingKind,
@@ -56,19 +55,22 @@ def add_pending(
     expected_version: int | None,
     reply_to: str | None,
     correlation_id: str,
-) -> None:
-    session.add(
-        PendingChange(
-            user_id=user.id,
-            tenant=tenant,
-            kind=kind.value,
-            user_name_key=user_name_key(user.profile.user_name),
-            record=user.model_dump(mode="json"),
-            expected_version=expected_version,
-            reply_to=reply_to,
-            correlation_id=correlation_id,
-        )
+) -> PendingChange:
+    """The change as it would wait for a seat; not stored until ``park``."""
+    return PendingChange(
+        user_id=user.id,
+        tenant=tenant,
+        kind=kind.value,
+        user_name_key=user_name_key(user.profile.user_name),
+        record=user.model_dump(mode="json"),
+        expected_version=expected_version,
+        reply_to=reply_to,
+        correlation_id=correlation_id,
     )
+
+
+def park(session: Session, *, change: PendingChange) -> None:
+    session.add(change)
     session.flush()  # a second pending create of the same userName fails here
 
 

@@ -1,7 +1,10 @@
-"""The seat saga (docs/architecture.md §4): a create or a reactivation waits for the seats service.
+"""The seat saga (docs/architecture.md §4): a create or a reactivation needs a seat.
 
-``begin`` parks the change and asks for a seat; the seats service's ``SeatReserved`` finishes it
-(event + the reply the requester waits for), its ``SeatDenied`` rolls it back (403). Every step is
+``begin`` takes one of the allowance the seats service set aside for this service, if any is left,
+and finishes the change at once (``TakeAllowedSeat`` tells the seats service). Otherwise it parks the
+change and asks for a seat; the seats service's ``SeatReserved`` finishes it (event + the reply the
+requester waits for), its ``SeatDenied`` rolls it back (403) — unless an allowance arrived meanwhile,
+which is spent before anyone is refused. Every step is
 one transaction with its inbox entry and outbox messages, so a crash anywhere resumes, never
 half-creates. A saga that cannot finish — its ``SeatReserved`` failed every delivery, or no decision
 came for ``GIVE_UP_AFTER`` — is undone (``abandon``): the change dropped, the seat released, the
@@ -19,14 +22,30 @@ from sqlmodel import Session
 from contracts.envelope import Envelope, Message
 from contracts.rejections import RejectionReason
 from contracts.replies import CommandRejected
-from contracts.seats import ReleaseSeat, ReserveSeat, SeatDenied, SeatReserved
+from contracts.seats import (
+    ReleaseSeat,
+    ReserveSeat,
+    ReturnSeatAllowance,
+    SeatAllowanceGranted,
+    SeatAllowanceRecalled,
+    SeatDenied,
+    SeatReserved,
+)
 from contracts.users import ReconcileSeat, UserCreated, UserRecord, UserReply
 from servicekit import faults
 from servicekit.clock import as_utc
 from servicekit.handling import HandlerMap, Outgoing, deferred_reply
 from servicekit.messaging import enqueue_envelope
-from services.users import domain, managers, pending, store
-from services.users.messages import PRODUCER, in_saga, release_seat, reserve_seat, user_event
+from services.users import allowance, domain, managers, pending, store
+from services.users.messages import (
+    PRODUCER,
+    in_saga,
+    release_seat,
+    reserve_seat,
+    take_allowed_seat,
+    to_seats,
+    user_event,
+)
 from services.users.pending import PendingChange, PendingKind
 
 log = logging.getLogger(__name__)
@@ -35,8 +54,7 @@ log = logging.getLogger(__name__)
 def begin(
     session: Session, envelope: Envelope, *, kind: PendingKind, user: UserRecord, expected_version: int | None
 ) -> list[Outgoing]:
-    pending.add_pending(
-        session,
+    change = pending.new_change(
         tenant=envelope.tenant,
         kind=kind,
         user=user,
@@ -44,8 +62,16 @@ def begin(
         reply_to=envelope.reply_to,
         correlation_id=str(envelope.correlation_id),
     )
+    if allowance.spend(session, tenant=envelope.tenant):
+        return _finish_on_allowance(session, envelope, change)
+    pending.park(session, change=change)
     faults.check("users.park")
     return [reserve_seat(envelope, user.id)]
+
+
+def _finish_on_allowance(session: Session, envelope: Envelope, change: PendingChange) -> list[Outgoing]:
+    user, events = _finish(session, envelope, change)
+    return [*events, take_allowed_seat(envelope, user.id), *_answer(change, envelope, UserReply(user=user))]
 
 
 def _answer(change: PendingChange, cause: Envelope | None, message: Message) -> list[Outgoing]:
@@ -82,10 +108,19 @@ def _finish(session: Session, envelope: Envelope, change: PendingChange) -> tupl
     ]
 
 
+def _waiting_for(session: Session, envelope: Envelope, user_id: str) -> PendingChange | None:
+    """The change this seat decision answers: one waiting for ``user_id`` in the decision's own
+    conversation. A decision for anything else (a repair's, an allowed seat's) finishes nothing."""
+    change = pending.get_pending(session, tenant=envelope.tenant, user_id=user_id)
+    if change is None or change.correlation_id != str(envelope.correlation_id):
+        return None
+    return change
+
+
 def seat_reserved(session: Session, envelope: Envelope, event: SeatReserved) -> list[Outgoing]:
-    change = pending.get_pending(session, tenant=envelope.tenant, user_id=event.user_id)
+    change = _waiting_for(session, envelope, event.user_id)
     if change is None:
-        return []  # nothing waits for this seat (a redelivery, or a reconciliation repair)
+        return []  # nothing waits for this seat (a redelivery, a repair, an allowed seat)
     pending.remove_pending(session, change=change)
     user, events = _finish(session, envelope, change)
     faults.check("users.seat_granted")
@@ -111,7 +146,7 @@ def abandon(change: PendingChange, *, cause: Envelope | None) -> list[Outgoing]:
 
 def seat_reserved_undone(session: Session, envelope: Envelope, event: SeatReserved) -> list[Outgoing]:
     """The compensation of a ``SeatReserved`` that failed every delivery (servicekit.handling)."""
-    change = pending.get_pending(session, tenant=envelope.tenant, user_id=event.user_id)
+    change = _waiting_for(session, envelope, event.user_id)
     if change is None:
         return []
     pending.remove_pending(session, change=change)
@@ -119,12 +154,27 @@ def seat_reserved_undone(session: Session, envelope: Envelope, event: SeatReserv
 
 
 def seat_denied(session: Session, envelope: Envelope, event: SeatDenied) -> list[Outgoing]:
-    change = pending.get_pending(session, tenant=envelope.tenant, user_id=event.user_id)
+    """A refusal counts this service's allowance as in use: what is left of it is spent here first."""
+    change = _waiting_for(session, envelope, event.user_id)
     if change is None:
         return []
     pending.remove_pending(session, change=change)  # not created, or stays inactive
+    if allowance.spend(session, tenant=envelope.tenant):
+        return _finish_on_allowance(session, envelope, change)
     refusal = domain.no_seat_free(used=event.used, limit=event.limit)
     return _answer(change, envelope, CommandRejected(reason=refusal.reason, detail=refusal.detail))
+
+
+def allowance_granted(session: Session, envelope: Envelope, event: SeatAllowanceGranted) -> list[Outgoing]:
+    allowance.add(session, tenant=envelope.tenant, amount=event.amount)
+    return []
+
+
+def allowance_recalled(session: Session, envelope: Envelope, event: SeatAllowanceRecalled) -> list[Outgoing]:
+    """Give back what is left; on the seats commands' tenant key, after every ``TakeAllowedSeat`` sent
+    before, so the seats service knows the seats in use exactly when it confirms the new limit."""
+    left = allowance.take_all(session, tenant=envelope.tenant)
+    return [to_seats(envelope, ReturnSeatAllowance(amount=left, recall_id=event.recall_id))]
 
 
 def reconcile_seat(session: Session, envelope: Envelope, command: ReconcileSeat) -> list[Outgoing]:
@@ -170,5 +220,10 @@ def ask_again_for_lost_decisions(session: Session, now: datetime) -> int:
     return len(stale)
 
 
-SEAT_EVENT_HANDLERS: HandlerMap = {SeatReserved: seat_reserved, SeatDenied: seat_denied}
+SEAT_EVENT_HANDLERS: HandlerMap = {
+    SeatReserved: seat_reserved,
+    SeatDenied: seat_denied,
+    SeatAllowanceGranted: allowance_granted,
+    SeatAllowanceRecalled: allowance_recalled,
+}
 SAGA_COMPENSATIONS: HandlerMap = {SeatReserved: seat_reserved_undone}

@@ -1,42 +1,111 @@
 """Pure seat rules."""
 
-from contracts.seats import SeatDenied, SeatLimitChanged, SeatLimitReached, SeatReleased, SeatReserved
+from hypothesis import given
+from hypothesis import strategies as st
+
+from contracts.seats import (
+    SeatAllowanceGranted,
+    SeatDenied,
+    SeatLimitChanged,
+    SeatLimitReached,
+    SeatReleased,
+    SeatReserved,
+)
 from services.seats import domain
+from services.seats.domain import Reservation, SeatState
 
 
 def test_a_free_seat_is_taken_and_the_last_one_is_announced() -> None:
-    assert domain.reserve(domain.SeatState(user_id="u", holds=False, used=3, limit=5)) == (
-        True,
-        [SeatReserved(user_id="u", used=4, limit=5)],
+    assert domain.reserve(SeatState(user_id="u", holds=False, used=3, limit=5)) == Reservation(
+        True, 0, [SeatReserved(user_id="u", used=4, limit=5)]
     )
-    assert domain.reserve(domain.SeatState(user_id="u", holds=False, used=4, limit=5)) == (
-        True,
-        [SeatReserved(user_id="u", used=5, limit=5), SeatLimitReached(used=5, limit=5)],
+    assert domain.reserve(SeatState(user_id="u", holds=False, used=4, limit=5)) == Reservation(
+        True, 0, [SeatReserved(user_id="u", used=5, limit=5), SeatLimitReached(used=5, limit=5)]
     )
 
 
 def test_no_seat_beyond_the_limit() -> None:
-    assert domain.reserve(domain.SeatState(user_id="u", holds=False, used=5, limit=5)) == (
-        False,
-        [SeatDenied(user_id="u", used=5, limit=5)],
+    assert domain.reserve(SeatState(user_id="u", holds=False, used=5, limit=5)) == Reservation(
+        False, 0, [SeatDenied(user_id="u", used=5, limit=5)]
     )
     # a limit lowered below usage refuses new seats, but takes none away
-    assert domain.reserve(domain.SeatState(user_id="u", holds=False, used=7, limit=5))[0] is False
+    assert domain.reserve(SeatState(user_id="u", holds=False, used=7, limit=5)).take is False
 
 
 def test_a_held_seat_is_never_counted_twice() -> None:
-    assert domain.reserve(domain.SeatState(user_id="u", holds=True, used=5, limit=5)) == (
-        False,
-        [SeatReserved(user_id="u", used=5, limit=5)],
+    assert domain.reserve(SeatState(user_id="u", holds=True, used=5, limit=5), block=10) == Reservation(
+        False, 0, [SeatReserved(user_id="u", used=5, limit=5)]
     )
+
+
+def test_a_reservation_sets_aside_up_to_half_of_the_seats_still_free() -> None:
+    granted = domain.reserve(SeatState(user_id="u", holds=False, used=0, limit=100), block=50)
+    assert granted == Reservation(
+        True, 49, [SeatReserved(user_id="u", used=1, limit=100), SeatAllowanceGranted(amount=49)]
+    )
+    assert domain.reserve(SeatState(user_id="u", holds=False, used=0, limit=1000), block=50).grant == 50
+    assert (
+        domain.reserve(SeatState(user_id="u", holds=False, used=10, limit=100, allowance=80), block=50).grant
+        == 4
+    )
+    # the last free seats are decided one at a time, and a block of 0 sets nothing aside
+    assert domain.reserve(SeatState(user_id="u", holds=False, used=97, limit=100), block=50).grant == 1
+    assert domain.reserve(SeatState(user_id="u", holds=False, used=98, limit=100), block=50).grant == 0
+    assert domain.reserve(SeatState(user_id="u", holds=False, used=0, limit=100), block=0).grant == 0
+
+
+def test_a_refusal_counts_the_allowance_as_in_use() -> None:
+    assert domain.reserve(SeatState(user_id="u", holds=False, used=3, limit=5, allowance=2)) == Reservation(
+        False, 0, [SeatDenied(user_id="u", used=5, limit=5)]
+    )
+
+
+@given(
+    used=st.integers(0, 200),
+    allowance=st.integers(0, 200),
+    limit=st.integers(0, 200),
+    block=st.integers(0, 100),
+)
+def test_seats_held_and_set_aside_never_exceed_the_limit_by_a_decision(
+    used: int, allowance: int, limit: int, block: int
+) -> None:
+    state = SeatState(user_id="u", holds=False, used=used, limit=limit, allowance=allowance)
+    decision = domain.reserve(state, block=block)
+    after = used + decision.take + allowance + decision.grant
+    assert after <= max(limit, used + allowance)  # nothing new beyond the limit
+    assert decision.grant >= 0
+
+
+def test_an_allowed_seat_becomes_the_users_unless_they_hold_one() -> None:
+    state = SeatState(user_id="u", holds=False, used=4, limit=5, allowance=1)
+    assert domain.take_allowed(state) == (
+        True,
+        [SeatReserved(user_id="u", used=5, limit=5), SeatLimitReached(used=5, limit=5)],
+    )
+    assert domain.take_allowed(SeatState(user_id="u", holds=True, used=4, limit=5, allowance=1)) == (
+        False,
+        [],
+    )
+
+
+def test_a_return_leaves_nothing_set_aside_and_never_a_negative_count() -> None:
+    assert domain.allowance_after_return(allowance=7, returned=7) == 0
+    assert domain.allowance_after_return(allowance=3, returned=7) == 0
+    assert domain.allowance_after_return(allowance=7, returned=3) == 4
+
+
+def test_a_lower_limit_recalls_an_allowance_it_cannot_fit() -> None:
+    assert domain.must_recall(used=40, allowance=20, limit=50) is True
+    assert domain.must_recall(used=40, allowance=10, limit=50) is False
+    assert domain.must_recall(used=60, allowance=0, limit=50) is False
 
 
 def test_release_frees_only_a_held_seat() -> None:
-    assert domain.release(domain.SeatState(user_id="u", holds=True, used=5, limit=5)) == (
+    assert domain.release(SeatState(user_id="u", holds=True, used=5, limit=5)) == (
         True,
         [SeatReleased(user_id="u", used=4, limit=5)],
     )
-    assert domain.release(domain.SeatState(user_id="u", holds=False, used=5, limit=5)) == (False, [])
+    assert domain.release(SeatState(user_id="u", holds=False, used=5, limit=5)) == (False, [])
 
 
 def test_changing_the_limit_deprovisions_nobody() -> None:

@@ -17,9 +17,14 @@ from contracts.seats import (
     ListSeatHolders,
     ReleaseSeat,
     ReserveSeat,
+    ReturnSeatAllowance,
+    SeatAllowanceGranted,
+    SeatAllowanceRecalled,
+    SeatDenied,
     SeatHolders,
     SeatUsage,
     SetSeatLimit,
+    TakeAllowedSeat,
 )
 from contracts.topics import SEATS_COMMANDS, SEATS_EVENTS, SEATS_QUERIES
 from servicekit import migrations
@@ -27,8 +32,9 @@ from servicekit.answering import QueryProcessor
 from servicekit.db import make_engine
 from servicekit.handling import MessageProcessor, RawRecord
 from servicekit.messaging import OutboxEntry
-from services.seats.handlers import COMMAND_HANDLERS, QUERY_HANDLERS
+from services.seats.handlers import QUERY_HANDLERS, command_handlers
 from services.seats.schema import SCHEMA
+from services.seats.store import SeatLimit
 
 REPLIES = "test.replies"
 _offsets = count()
@@ -42,8 +48,9 @@ def engine(database_url: str) -> Iterator[Engine]:
     created.dispose()
 
 
-def _processor(engine: Engine) -> MessageProcessor:
-    handlers = {**COMMAND_HANDLERS, **QUERY_HANDLERS}
+def _processor(engine: Engine, *, allowance_block: int = 0) -> MessageProcessor:
+    """With no allowance by default: these tests are about the seats service's own decisions."""
+    handlers = {**command_handlers(allowance_block=allowance_block), **QUERY_HANDLERS}
     return MessageProcessor(engine=engine, handlers=handlers, producer="seats", max_attempts=5)
 
 
@@ -155,3 +162,54 @@ def test_concurrent_reservations_from_two_instances_never_exceed_the_limit(engin
     assert _usage(engine) == (10, 10)
     reserved = [m for m in _messages(engine, SEATS_EVENTS) if m.type_name() == "SeatReserved"]
     assert len(reserved) == 10
+
+
+def _allowance(engine: Engine, tenant: str = "acme") -> int:
+    with Session(engine) as session:
+        row = session.get(SeatLimit, tenant)
+        return 0 if row is None else row.allowance
+
+
+def test_a_reservation_sets_seats_aside_and_allowed_seats_become_the_users(engine: Engine) -> None:
+    allowing = _processor(engine, allowance_block=50)
+    _send(engine, SetSeatLimit(limit=10))
+    _send(engine, ReserveSeat(user_id="a"), processor=allowing)
+    assert SeatAllowanceGranted(amount=4) in _messages(engine, SEATS_EVENTS)
+    assert (_usage(engine), _allowance(engine)) == ((1, 10), 4)
+    for user in ("b", "c", "b"):  # "b" again: a seat already held only leaves the allowance
+        _send(engine, TakeAllowedSeat(user_id=user), processor=allowing)
+    assert (_usage(engine), _allowance(engine)) == ((3, 10), 1)
+    # held + set aside = 4 of 10: a reservation may set aside half of the 5 left after it
+    _send(engine, ReserveSeat(user_id="d"), processor=allowing)
+    assert (_usage(engine), _allowance(engine)) == ((4, 10), 3)
+    for user in ("e", "f", "g", "h", "i", "j", "k"):
+        _send(engine, ReserveSeat(user_id=user), processor=allowing)
+    # never beyond the limit: seats held + set aside = 10, the rest refused
+    assert (_usage(engine), _allowance(engine)) == ((6, 10), 4)
+    assert _messages(engine, SEATS_EVENTS)[-1] == SeatDenied(user_id="k", used=10, limit=10)
+
+
+def test_a_lower_limit_the_allowance_does_not_fit_is_confirmed_once_it_is_given_back(engine: Engine) -> None:
+    allowing = _processor(engine, allowance_block=50)
+    _send(engine, SetSeatLimit(limit=10))
+    _send(engine, ReserveSeat(user_id="a"), processor=allowing)  # 4 set aside
+    lowering = _send(engine, SetSeatLimit(limit=3))
+    [recall] = [m for m in _messages(engine, SEATS_EVENTS) if isinstance(m, SeatAllowanceRecalled)]
+    assert recall.recall_id == str(lowering.message_id)
+    assert _messages(engine, REPLIES)[-1] != SeatUsage(limit=3, used=1)  # not confirmed yet
+    _send(engine, ReserveSeat(user_id="b"), processor=allowing)  # 1 + 4 ≥ 3: refused, nothing set aside
+    _send(engine, TakeAllowedSeat(user_id="c"), processor=allowing)  # spent before the recall arrived
+    _send(engine, ReturnSeatAllowance(amount=3, recall_id=recall.recall_id), processor=allowing)
+    assert _messages(engine, REPLIES)[-1] == SeatUsage(limit=3, used=2)
+    assert (_usage(engine), _allowance(engine)) == ((2, 3), 0)
+    _send(engine, ReserveSeat(user_id="d"), processor=allowing)
+    assert (_usage(engine), _allowance(engine)) == ((3, 3), 0)
+
+
+def test_a_raised_limit_is_confirmed_at_once_whatever_is_set_aside(engine: Engine) -> None:
+    allowing = _processor(engine, allowance_block=50)
+    _send(engine, SetSeatLimit(limit=10))
+    _send(engine, ReserveSeat(user_id="a"), processor=allowing)
+    _send(engine, SetSeatLimit(limit=20))
+    assert _messages(engine, REPLIES)[-1] == SeatUsage(limit=20, used=1)
+    assert not any(isinstance(m, SeatAllowanceRecalled) for m in _messages(engine, SEATS_EVENTS))

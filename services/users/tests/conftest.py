@@ -18,8 +18,8 @@ from servicekit.db import make_engine
 from servicekit.handling import MessageProcessor, RawRecord
 from servicekit.messaging import OutboxEntry, mark_published
 from services.seats.app import DEFINITION as SEATS
-from services.seats.handlers import COMMAND_HANDLERS as SEAT_COMMAND_HANDLERS
 from services.seats.handlers import QUERY_HANDLERS as SEAT_QUERY_HANDLERS
+from services.seats.handlers import command_handlers
 from services.users.app import DEFINITION
 from services.users.handlers import COMMAND_HANDLERS, QUERY_HANDLERS
 from services.users.seating import SAGA_COMPENSATIONS, SEAT_EVENT_HANDLERS
@@ -33,7 +33,11 @@ class UsersHarness:
     seat saga, the real seats handlers on a database of their own, with messages pumped between
     the two outboxes as the relays and Kafka would carry them."""
 
-    def __init__(self, engine: Engine, seats_engine: Engine, max_attempts: int = 3) -> None:
+    def __init__(
+        self, engine: Engine, seats_engine: Engine, max_attempts: int = 3, allowance_block: int = 0
+    ) -> None:
+        """``allowance_block`` 0: every activation waits for a seat decision (the saga's tests); the
+        allowance has tests of its own (test_seat_allowance.py)."""
         self.engine = engine
         self.seats_engine = seats_engine
         handlers = {**COMMAND_HANDLERS, **QUERY_HANDLERS}
@@ -53,7 +57,7 @@ class UsersHarness:
             skip_unhandled=True,
             compensations=SAGA_COMPENSATIONS,
         )
-        seat_handlers = {**SEAT_COMMAND_HANDLERS, **SEAT_QUERY_HANDLERS}
+        seat_handlers = {**command_handlers(allowance_block=allowance_block), **SEAT_QUERY_HANDLERS}
         self.seats = MessageProcessor(
             engine=seats_engine, handlers=seat_handlers, producer="seats", max_attempts=3
         )

@@ -1,0 +1,194 @@
+"""The seat allowance (docs/architecture.md §4): the users and seats handlers on their own real
+databases, with the messages between them delivered one at a time in any order Kafka allows — each
+topic's tenant partition in order, the two topics interleaved at will."""
+
+from __future__ import annotations
+
+from itertools import count
+from uuid import uuid4
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlmodel import Session, col, func, select
+
+from contracts.envelope import Envelope, Message
+from contracts.registry import payload_of
+from contracts.rejections import RejectionReason
+from contracts.replies import CommandRejected
+from contracts.seats import SeatUsage, SetSeatLimit
+from contracts.topics import SEATS_COMMANDS, SEATS_EVENTS
+from contracts.users import CreateUser, ReplaceUser, UserProfile, UserReply
+from servicekit.handling import RawRecord
+from servicekit.messaging import OutboxEntry, mark_published
+from services.seats.store import Seat, SeatLimit
+from services.users.allowance import unspent
+from services.users.pending import PendingChange
+from services.users.store import UserRow
+from services.users.tests.conftest import REPLY_TOPIC, UsersHarness
+
+_offsets = count(1_000_000)
+_tenants = count()
+
+
+def _allowing(harness: UsersHarness) -> UsersHarness:
+    return UsersHarness(harness.engine, harness.seats_engine, allowance_block=50)
+
+
+def _create(name: str, *, active: bool = True) -> CreateUser:
+    return CreateUser(user_id=str(uuid4()), profile=UserProfile(user_name=name, active=active))
+
+
+def _carry_one(harness: UsersHarness, topic: str, tenant: str) -> bool:
+    """Deliver the oldest message of ``tenant`` waiting on ``topic`` (its partition, in order)."""
+    source, processor = (
+        (harness.engine, harness.seats)
+        if topic == SEATS_COMMANDS
+        else (harness.seats_engine, harness.seat_listener)
+    )
+    with Session(source) as session, session.begin():
+        query = select(OutboxEntry).where(
+            OutboxEntry.topic == topic,
+            OutboxEntry.key == tenant.encode(),
+            col(OutboxEntry.published_at).is_(None),
+        )
+        row = session.exec(query.order_by(col(OutboxEntry.id)).limit(1)).first()
+        if row is None or row.id is None:
+            return False
+        key, value = row.key, row.value
+        mark_published(session, ids=[row.id])
+    processor.process(RawRecord(topic, 0, next(_offsets), key, value))
+    return True
+
+
+def _held(harness: UsersHarness, tenant: str) -> tuple[set[str], int]:
+    with Session(harness.seats_engine) as session:
+        holders = set(session.exec(select(Seat.user_id).where(Seat.tenant == tenant)).all())
+        row = session.get(SeatLimit, tenant)
+        return holders, 0 if row is None else row.allowance
+
+
+def _active(harness: UsersHarness, tenant: str) -> set[str]:
+    with Session(harness.engine) as session:
+        rows = session.exec(select(UserRow).where(UserRow.tenant == tenant)).all()
+        return {row.id for row in rows if row.active and row.deleted_at is None}
+
+
+def _waiting(harness: UsersHarness, tenant: str) -> int:
+    with Session(harness.engine) as session:
+        query = select(func.count()).select_from(PendingChange).where(PendingChange.tenant == tenant)
+        return session.exec(query).one()
+
+
+def _unspent(harness: UsersHarness, tenant: str) -> int:
+    with Session(harness.engine) as session:
+        return unspent(session, tenant=tenant)
+
+
+def test_a_create_on_the_allowance_is_answered_without_waiting_for_the_seats_service(
+    harness: UsersHarness,
+) -> None:
+    allowing = _allowing(harness)
+    allowing.set_seat_limit(100)
+    assert isinstance(allowing.send(_create("first@example.com")), UserReply)  # asks; 49 set aside
+    assert _unspent(allowing, "acme") == 49
+    second = allowing.envelope(_create("second@example.com"))
+    allowing.deliver(second, pump=False)  # the seats service hears nothing until later
+    assert isinstance(allowing.reply_to(second), UserReply)
+    assert _waiting(allowing, "acme") == 0 and _unspent(allowing, "acme") == 48
+    allowing.pump()
+    assert _held(allowing, "acme") == (_active(allowing, "acme"), 48)
+
+
+def test_an_allowance_arriving_before_a_refusal_is_spent_instead_of_refusing(harness: UsersHarness) -> None:
+    allowing = _allowing(harness)
+    allowing.set_seat_limit(4)
+    creates = [allowing.envelope(_create(f"u{i}@example.com")) for i in range(5)]
+    for envelope in creates[:4]:
+        allowing.deliver(envelope, pump=False)  # all four ask before any allowance exists
+    allowing.pump()  # 3 reserved (1 set aside with the first), the 4th refused: the allowance pays
+    assert all(isinstance(allowing.reply_to(envelope), UserReply) for envelope in creates[:4])
+    allowing.deliver(creates[4])
+    refusal = allowing.reply_to(creates[4])
+    assert isinstance(refusal, CommandRejected) and refusal.reason == RejectionReason.SEAT_LIMIT_REACHED
+    assert refusal.detail.startswith("Seat limit reached: 4 of 4 seats in use.")
+    assert _held(allowing, "acme") == (_active(allowing, "acme"), 0) and len(_active(allowing, "acme")) == 4
+
+
+def test_a_lower_limit_is_confirmed_after_the_allowance_came_back(harness: UsersHarness) -> None:
+    allowing = _allowing(harness)
+    allowing.set_seat_limit(10)
+    allowing.send(_create("first@example.com"))  # 4 set aside
+    lowering = allowing.envelope(SetSeatLimit(limit=2))
+    allowing.seats.process(RawRecord(SEATS_COMMANDS, 0, next(_offsets), b"acme", lowering.to_bytes()))
+    assert _confirmation(allowing, lowering) is None  # the users service still holds 4
+    allowing.pump()
+    assert _confirmation(allowing, lowering) == SeatUsage(limit=2, used=1)
+    assert _unspent(allowing, "acme") == 0 and _held(allowing, "acme")[1] == 0
+    assert isinstance(allowing.send(_create("second@example.com")), UserReply)
+    refusal = allowing.send(_create("third@example.com"))
+    assert isinstance(refusal, CommandRejected) and refusal.reason == RejectionReason.SEAT_LIMIT_REACHED
+
+
+def _confirmation(harness: UsersHarness, request: Envelope) -> Message | None:
+    key = str(request.correlation_id).encode()
+    with Session(harness.seats_engine) as session:
+        rows = session.exec(
+            select(OutboxEntry).where(OutboxEntry.topic == REPLY_TOPIC, OutboxEntry.key == key)
+        )
+        replies = [payload_of(Envelope.from_bytes(row.value)) for row in rows]
+    assert len(replies) <= 1
+    return replies[0] if replies else None
+
+
+_STEP = st.sampled_from(["create", "create", "create", "deactivate", "reactivate", "seats", "users", "users"])
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(limit=st.integers(1, 12), steps=st.lists(_STEP, max_size=60))
+def test_seats_stay_exact_however_the_messages_interleave(
+    harness: UsersHarness, limit: int, steps: list[str]
+) -> None:
+    """Never more active users than the limit, at any point; once quiet, the seats held are exactly
+    the active users and both services agree on what is set aside."""
+    allowing, tenant = _allowing(harness), f"t{next(_tenants)}"
+    allowing.set_seat_limit(limit, tenant=tenant)
+    users: dict[str, str] = {}  # id → userName, of users created
+    for step in steps:
+        _step(allowing, tenant, step, users)
+        assert len(_active(allowing, tenant)) <= limit
+    while _carry_one(allowing, SEATS_COMMANDS, tenant) | _carry_one(allowing, SEATS_EVENTS, tenant):
+        assert len(_active(allowing, tenant)) <= limit
+    assert _waiting(allowing, tenant) == 0
+    assert _held(allowing, tenant) == (_active(allowing, tenant), _unspent(allowing, tenant))
+
+
+def _step(harness: UsersHarness, tenant: str, step: str, users: dict[str, str]) -> None:
+    if step == "seats":
+        _carry_one(harness, SEATS_EVENTS, tenant)
+    elif step == "users":
+        _carry_one(harness, SEATS_COMMANDS, tenant)
+    elif step == "create":
+        envelope = harness.envelope(_create(f"{uuid4()}@example.com"), tenant=tenant)
+        harness.deliver(envelope, pump=False)
+        reply = harness.reply_to(envelope) if _answered(harness, envelope) else None
+        if isinstance(reply, UserReply):
+            users[reply.user.id] = reply.user.profile.user_name
+    elif users:
+        _switch(harness, tenant, users, active=step == "reactivate")
+
+
+def _answered(harness: UsersHarness, envelope: Envelope) -> bool:
+    key = str(envelope.correlation_id).encode()
+    return any(row.topic == REPLY_TOPIC and row.key == key for row in harness.outbox())
+
+
+def _switch(harness: UsersHarness, tenant: str, users: dict[str, str], *, active: bool) -> None:
+    """Deactivate or reactivate one of them (refused while a change of theirs waits: fine)."""
+    user_id = sorted(users)[len(users) // 2]
+    command = ReplaceUser(user_id=user_id, profile=UserProfile(user_name=users[user_id], active=active))
+    harness.deliver(harness.envelope(command, tenant=tenant), pump=False)
