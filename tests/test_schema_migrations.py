@@ -273,19 +273,20 @@ def test_a_process_refuses_a_database_behind_its_code(
 ) -> None:
     users, _ = DATABASES[Target.USERS]
     migrations.upgrade(engines["users"], users)
-    with engines["users"].begin() as connection:
-        connection.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+    with engines["users"].begin() as connection:  # as revision 0002 left it
+        connection.execute(text("DROP TABLE seat_allowances"))
+        connection.execute(text("UPDATE alembic_version SET version_num = '0002'"))
     with pytest.raises(migrations.SchemaBehind) as behind:
         migrations.ensure_ready(engines["users"], users)
     assert str(behind.value) == (
-        "the users database is at schema revision 0001, this code needs 0002: run `roster-migrate users` "
+        "the users database is at schema revision 0002, this code needs 0003: run `roster-migrate users` "
         "(or `python -m services.users migrate`) with this service's settings, then start it again"
     )
     check = CliRunner().invoke(migrate_cli, ["users", "--check"], env=_database_variables(databases))
-    assert check.exit_code == 1 and "schema revision 0001, this code needs 0002" in check.output
+    assert check.exit_code == 1 and "schema revision 0002, this code needs 0003" in check.output
 
     migrated = CliRunner().invoke(migrate_cli, ["users"], env=_database_variables(databases))
-    assert migrated.exit_code == 0 and "users: database at schema revision 0002 (was 0001)" in migrated.output
+    assert migrated.exit_code == 0 and "users: database at schema revision 0003 (was 0002)" in migrated.output
     with engines["users"].begin() as connection:  # an index written by another INDEX_VERSION
         connection.execute(text("UPDATE user_search_index_state SET version = version - 1"))
     with pytest.raises(migrations.SchemaBehind, match="the users database's search index is outdated: run"):
