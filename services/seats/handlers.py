@@ -41,7 +41,7 @@ def _locked(session: Session, tenant: str, user_id: str) -> tuple[store.SeatLimi
     state = domain.SeatState(
         user_id=user_id,
         holds=store.holds_seat(session, tenant=tenant, user_id=user_id),
-        used=store.seats_used(session, tenant=tenant),
+        used=row.used,
         limit=row.seat_limit,
         allowance=row.allowance,
     )
@@ -57,7 +57,7 @@ def reserve_seat(
     decision = domain.reserve(state, block=block)
     faults.check("seats.reserve")
     if decision.take:
-        store.take_seat(session, tenant=tenant, user_id=command.user_id)
+        store.take_seat(session, row=row, user_id=command.user_id)
     if decision.grant:
         store.save_tenant(session, row=row, limit=state.limit, allowance=state.allowance + decision.grant)
     return _events(envelope, decision.events)
@@ -69,16 +69,16 @@ def take_allowed_seat(session: Session, envelope: Envelope, command: TakeAllowed
     take, events = domain.take_allowed(state)
     store.save_tenant(session, row=row, limit=state.limit, allowance=max(0, state.allowance - 1))
     if take:
-        store.take_seat(session, tenant=tenant, user_id=command.user_id)
+        store.take_seat(session, row=row, user_id=command.user_id)
     return _events(envelope, events)
 
 
 def release_seat(session: Session, envelope: Envelope, command: ReleaseSeat) -> list[Outgoing]:
     tenant = envelope.tenant
-    _, state = _locked(session, tenant, command.user_id)
+    row, state = _locked(session, tenant, command.user_id)
     free, events = domain.release(state)
     if free:
-        store.free_seat(session, tenant=tenant, user_id=command.user_id)
+        store.free_seat(session, row=row, user_id=command.user_id)
     return _events(envelope, events)
 
 
@@ -89,7 +89,7 @@ def set_seat_limit(session: Session, envelope: Envelope, command: SetSeatLimit) 
     tenant = envelope.tenant
     row = store.lock_tenant(session, tenant=tenant)
     store.save_tenant(session, row=row, limit=command.limit, allowance=row.allowance)
-    used = store.seats_used(session, tenant=tenant)
+    used = row.used
     events = domain.change_limit(used=used, limit=command.limit)
     if domain.must_recall(used=used, allowance=row.allowance, limit=command.limit):
         recall_id = str(envelope.message_id)
@@ -108,7 +108,7 @@ def return_allowance(session: Session, envelope: Envelope, command: ReturnSeatAl
     recall = store.pop_recall(session, recall_id=command.recall_id)
     if recall is None:
         return []
-    usage = SeatUsage(limit=row.seat_limit, used=store.seats_used(session, tenant=tenant))
+    usage = SeatUsage(limit=row.seat_limit, used=row.used)
     correlation_id = UUID(recall.correlation_id)
     return deferred_reply(reply_topic=recall.reply_to, tenant=tenant, correlation_id=correlation_id,
                           cause=envelope, message=usage, producer=PRODUCER)  # fmt: skip

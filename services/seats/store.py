@@ -19,6 +19,9 @@ class SeatLimit(SQLModel, table=True):
     seat_limit: int = Field(ge=0)
     # Seats set aside for the users service and not yet reported taken (docs/architecture.md §4).
     allowance: int = Field(default=0, ge=0)
+    # The seats held, kept with every take and release under this row's lock: a decision reads one
+    # row, not a count of a 50,000-seat tenant.
+    used: int = Field(default=0, ge=0)
 
 
 class Seat(SQLModel, table=True):
@@ -52,7 +55,10 @@ def lock_tenant(session: Session, *, tenant: str) -> SeatLimit:
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(
-            text("INSERT INTO seat_limits (tenant, seat_limit) VALUES (:t, :l) ON CONFLICT DO NOTHING"),
+            text(
+                "INSERT INTO seat_limits (tenant, seat_limit, allowance, used) VALUES (:t, :l, 0, 0) "
+                "ON CONFLICT DO NOTHING"
+            ),
             {"t": tenant, "l": DEFAULT_SEAT_LIMIT},
         )
     elif session.get(SeatLimit, tenant) is None:
@@ -94,23 +100,34 @@ def pop_recall(session: Session, *, recall_id: str) -> AllowanceRecall | None:
 
 
 def seats_used(session: Session, *, tenant: str) -> int:
-    return session.exec(select(func.count()).select_from(Seat).where(Seat.tenant == tenant)).one()
+    row = session.get(SeatLimit, tenant)
+    return 0 if row is None else row.used
 
 
 def holds_seat(session: Session, *, tenant: str, user_id: str) -> bool:
     return session.get(Seat, (tenant, user_id)) is not None
 
 
-def take_seat(session: Session, *, tenant: str, user_id: str) -> None:
-    session.add(Seat(tenant=tenant, user_id=user_id))
+def take_seat(session: Session, *, row: SeatLimit, user_id: str) -> None:
+    """A seat for ``user_id`` of the tenant ``row`` (from ``lock_tenant``) belongs to."""
+    session.add(Seat(tenant=row.tenant, user_id=user_id))
+    row.used += 1
+    session.add(row)
     session.flush()
 
 
-def free_seat(session: Session, *, tenant: str, user_id: str) -> None:
-    seat = session.get(Seat, (tenant, user_id))
+def free_seat(session: Session, *, row: SeatLimit, user_id: str) -> None:
+    seat = session.get(Seat, (row.tenant, user_id))
     if seat is not None:
         session.delete(seat)
+        row.used -= 1
+        session.add(row)
         session.flush()
+
+
+def counted_seats(session: Session, *, tenant: str) -> int:
+    """The seats held, counted row by row (what ``seats_used`` keeps; for checks)."""
+    return session.exec(select(func.count()).select_from(Seat).where(Seat.tenant == tenant)).one()
 
 
 def seat_holders(session: Session, *, tenant: str, after: str | None, limit: int) -> Sequence[str]:

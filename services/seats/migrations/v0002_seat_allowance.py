@@ -1,5 +1,6 @@
 """The users service's seat allowance: seats set aside for it, and limit changes waiting for it to
-give them back (docs/architecture.md §4). Existing tenants start with none set aside."""
+give them back (docs/architecture.md §4); existing tenants start with none set aside. And the seats
+held, kept per tenant instead of counted at each decision: counted once here."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("seat_limits") as table:
         table.add_column(sa.Column("allowance", sa.Integer(), nullable=False, server_default="0"))
+        table.add_column(sa.Column("used", sa.Integer(), nullable=False, server_default="0"))
+    op.execute(
+        "UPDATE seat_limits SET used = (SELECT COUNT(*) FROM seats WHERE seats.tenant = seat_limits.tenant)"
+    )
     op.create_table(
         "seat_allowance_recalls",
         sa.Column("recall_id", sa.String(), nullable=False),
@@ -31,4 +36,5 @@ def downgrade() -> None:
     op.drop_index("ix_seat_allowance_recalls_tenant", table_name="seat_allowance_recalls")
     op.drop_table("seat_allowance_recalls")
     with op.batch_alter_table("seat_limits") as table:
+        table.drop_column("used")
         table.drop_column("allowance")

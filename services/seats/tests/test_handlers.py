@@ -32,6 +32,7 @@ from servicekit.answering import QueryProcessor
 from servicekit.db import make_engine
 from servicekit.handling import MessageProcessor, RawRecord
 from servicekit.messaging import OutboxEntry
+from services.seats import store
 from services.seats.handlers import QUERY_HANDLERS, command_handlers
 from services.seats.schema import SCHEMA
 from services.seats.store import SeatLimit
@@ -83,6 +84,8 @@ def _ask(engine: Engine, query: Message, tenant: str = "acme") -> Message:
 def _usage(engine: Engine, tenant: str = "acme") -> tuple[int, int]:
     usage = _ask(engine, GetSeatUsage(), tenant)
     assert isinstance(usage, SeatUsage)
+    with Session(engine) as session:  # the count kept with each take and release is the rows'
+        assert usage.used == store.counted_seats(session, tenant=tenant)
     return usage.used, usage.limit
 
 

@@ -64,6 +64,7 @@ def _held(harness: UsersHarness, tenant: str) -> tuple[set[str], int]:
     with Session(harness.seats_engine) as session:
         holders = set(session.exec(select(Seat.user_id).where(Seat.tenant == tenant)).all())
         row = session.get(SeatLimit, tenant)
+        assert len(holders) == (0 if row is None else row.used)  # the count kept is the rows'
         return holders, 0 if row is None else row.allowance
 
 
