@@ -47,6 +47,7 @@ class Outgoing:
 
 Handler = Callable[[Session, Envelope, Any], list[Outgoing]]
 HandlerMap = Mapping[type[Message], Handler]
+Decoded = tuple[Envelope, Message, Handler]
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def reply_to(cause: Envelope, message: Message, *, producer: str) -> list[Outgoi
     return [Outgoing(topic=cause.reply_to, key=str(cause.correlation_id).encode(), envelope=envelope)]
 
 
-def _log_fields(envelope: Envelope) -> dict[str, object]:
+def log_fields(envelope: Envelope) -> dict[str, object]:
     return {
         "tenant": envelope.tenant,
         "correlation_id": envelope.correlation_id,
@@ -137,6 +138,10 @@ class _Attempts:
             self._counts[position] = self._counts.get(position, 0) + 1
             return self._counts[position]
 
+    def count(self, record: RawRecord) -> int:
+        with self._lock:
+            return self._counts.get((record.topic, record.partition, record.offset), 0)
+
     def forget(self, record: RawRecord) -> None:
         with self._lock:
             self._counts.pop((record.topic, record.partition, record.offset), None)
@@ -181,11 +186,8 @@ class MessageProcessor:
 
         Returns what the caller must publish before it commits the record's offset: nothing for a
         command (its messages are in the outbox), the reply for a query (``QueryProcessor``)."""
-        replay_for = dict(record.headers).get(REPLAY_FOR_HEADER)
-        if replay_for is not None and replay_for != self._producer:
-            return []
         try:
-            decoded = self._decode(record)
+            decoded = self.decode(record)
         except PoisonMessage as poison:
             self._settle_as_dead(record, poison.envelope, poison)
             return []
@@ -193,7 +195,7 @@ class MessageProcessor:
             return []
         envelope, payload, handler = decoded
         tracing.note_correlation(envelope.correlation_id)
-        with log_context(**_log_fields(envelope)):
+        with log_context(**log_fields(envelope)):
             return self._handle_or_give_up(record, envelope, payload, handler)
 
     def _handle_or_give_up(
@@ -235,7 +237,7 @@ class MessageProcessor:
         return True
 
     def _settle_as_dead(self, record: RawRecord, envelope: Envelope | None, error: Exception) -> None:
-        with log_context(**(_log_fields(envelope) if envelope else {})):
+        with log_context(**(log_fields(envelope) if envelope else {})):
             self._set_aside(record, envelope, error)
 
     def _set_aside(self, record: RawRecord, envelope: Envelope | None, error: Exception) -> None:
@@ -249,7 +251,12 @@ class MessageProcessor:
         self._on_dead_lettered(record.topic)
         self._on_committed()
 
-    def _decode(self, record: RawRecord) -> tuple[Envelope, Message, Handler] | None:
+    def decode(self, record: RawRecord) -> Decoded | None:
+        """The record's envelope, payload and handler; None when there is nothing for this service to
+        do (a replay for another service, an event type it does not handle). Raises ``PoisonMessage``."""
+        replay_for = dict(record.headers).get(REPLAY_FOR_HEADER)
+        if replay_for is not None and replay_for != self._producer:
+            return None
         try:
             envelope = Envelope.from_bytes(record.value)
         except (ValidationError, UnicodeDecodeError) as error:
@@ -264,6 +271,22 @@ class MessageProcessor:
         if handler is None:
             raise PoisonMessage(f"{self._producer} has no handler for {envelope.type}", envelope)
         return envelope, payload, handler
+
+    def has_failed(self, record: RawRecord) -> bool:
+        """Whether this record has failed an attempt not yet settled (it is being retried)."""
+        return self._attempts.count(record) > 0
+
+    def handle_within(self, session: Session, decoded: Decoded) -> None:
+        """A decoded record's inbox entry, handling and outbox rows in the caller's transaction; nothing
+        when the inbox already has it. A ``Rejection`` propagates: the caller's transaction is void."""
+        envelope, payload, handler = decoded
+        if record_first_time(session, envelope=envelope):
+            self._enqueue(session, handler(session, envelope, payload))
+
+    def committed(self) -> None:
+        """Tell the relay that a transaction of this processor's committed outbox rows."""
+        if self.writes:
+            self._on_committed()
 
     def _handle(self, envelope: Envelope, payload: Message, handler: Handler) -> list[Outgoing]:
         try:

@@ -1,7 +1,8 @@
 """Runs one service process: database, topics, consumers with at-least-once delivery, relay.
 
 Offsets are committed only after the handler's transaction committed (FastStream
-``AckPolicy.NACK_ON_ERROR``: an exception seeks back to the record, success commits it).
+``AckPolicy.NACK_ON_ERROR``: an exception seeks back to the record — for a batch, each partition back
+to its first record in it — and success commits it).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import uvloop
 from faststream import AckPolicy
@@ -25,6 +27,7 @@ from sqlmodel import Session
 from contracts.topics import dead_letter_topic
 from servicekit import health, logs, migrations, readiness, tracing
 from servicekit.answering import QueryProcessor, as_entries
+from servicekit.batching import POLL_TIMEOUT_MS, BatchProcessor, EagerBatchSubscriber, raw_bodies
 from servicekit.db import make_engine
 from servicekit.handling import HandlerMap, MessageProcessor, RawRecord
 from servicekit.health_listener import HealthListener
@@ -74,6 +77,16 @@ class ServiceDefinition:
     gauges: Sequence[DatabaseGauge] = ()  # beyond the outbox's, read at each scrape of /metrics
     # By message type, on any topic: what undoes a message that failed every attempt (a saga step).
     compensations: HandlerMap = field(default_factory=dict)
+    # Topics whose records are handled up to ``batch_max_records`` to a transaction, as one poll returns
+    # them (servicekit/batching.py): for consumers that only record what they read, not for commands.
+    batched: frozenset[str] = frozenset()
+    batch_max_records: int = 1
+
+
+def _raw_record(raw: Any) -> RawRecord:
+    # A tombstone (null value) is just bytes nobody can handle: dead-lettered, never stuck.
+    headers = tuple((name, bytes(value).decode(errors="replace")) for name, value in raw.headers or ())
+    return RawRecord(raw.topic, raw.partition, raw.offset, raw.key, bytes(raw.value or b""), headers)
 
 
 class RunningService:
@@ -116,36 +129,54 @@ class RunningService:
             compensations=self.definition.compensations,
             on_compensated=self.metrics.compensated,
         )
-
-        async def consume(message: KafkaMessage) -> None:
-            raw = message.raw_message
-            assert not isinstance(raw, tuple), "batch subscribers are not used"
-            # A tombstone (null value) is just bytes nobody can handle: dead-lettered, never stuck.
-            headers = tuple(
-                (name, bytes(value).decode(errors="replace")) for name, value in raw.headers or ()
-            )
-            record = RawRecord(
-                raw.topic, raw.partition, raw.offset, raw.key, bytes(raw.value or b""), headers
-            )
-            direct = await asyncio.to_thread(processor.process, record)
-            if direct:  # a query's reply: sent (acks=all) before this record's offset is committed
-                await self._publish_batch(as_entries(direct))
-
         # One group per topic: a member joining for commands must not pause the queries.
         group = f"{self.definition.name}.{topic}"
         membership = readiness.GroupMembership(group)
         self._memberships.append(membership)
+        options: dict[str, Any] = {
+            "group_id": group,
+            "listener": membership,
+            "auto_offset_reset": "earliest",
+            "ack_policy": AckPolicy.NACK_ON_ERROR,
+            "max_partition_fetch_bytes": MAX_MESSAGE_BYTES,
+        }
+        batch = self.definition.batch_max_records
+        if topic in self.definition.batched and batch > 1 and not answers:
+            subscriber = self._consume_batches(topic, BatchProcessor(processor, engine=self.engine), options)
+        else:
+            subscriber = self._consume_each(topic, processor, options)
+        self.metrics.consumer_lag.watch(group, subscriber)
+
+    def _consume_each(self, topic: str, processor: MessageProcessor, options: dict[str, Any]) -> Any:
+        async def consume(message: KafkaMessage) -> None:
+            raw = message.raw_message
+            assert not isinstance(raw, tuple), "a per-record subscriber"
+            direct = await asyncio.to_thread(processor.process, _raw_record(raw))
+            if direct:  # a query's reply: sent (acks=all) before this record's offset is committed
+                await self._publish_batch(as_entries(direct))
+
+        subscriber = self.broker.subscriber(topic, decoder=raw_body, **options)
+        subscriber(consume)
+        return subscriber
+
+    def _consume_batches(self, topic: str, processor: BatchProcessor, options: dict[str, Any]) -> Any:
+        async def consume(message: KafkaMessage) -> None:
+            raw = message.raw_message
+            assert isinstance(raw, tuple), "a batch subscriber"
+            await asyncio.to_thread(processor.process, [_raw_record(record) for record in raw])
+
         subscriber = self.broker.subscriber(
             topic,
-            group_id=group,
-            listener=membership,
-            auto_offset_reset="earliest",
-            ack_policy=AckPolicy.NACK_ON_ERROR,
-            decoder=raw_body,
-            max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
+            batch=True,
+            max_records=self.definition.batch_max_records,
+            batch_timeout_ms=POLL_TIMEOUT_MS,
+            decoder=raw_bodies,
+            **options,
         )
+        # FastStream has no option to skip its pause after an empty poll; the subclass only drops it.
+        subscriber.__class__ = EagerBatchSubscriber
         subscriber(consume)
-        self.metrics.consumer_lag.watch(group, subscriber)
+        return subscriber
 
     def readiness_checks(self) -> dict[str, readiness.Check]:
         relay = readiness.relay_check(

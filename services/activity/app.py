@@ -33,18 +33,22 @@ def definition(settings: ActivitySettings) -> ServiceDefinition:
         cutoff = domain.retention_cutoff(now, retention_days=settings.retention_days)
         return store.purge(session, before=cutoff, batch=settings.purge_batch)
 
+    listens = {
+        USERS_EVENTS: USER_EVENT_HANDLERS,
+        TEAMS_EVENTS: TEAM_EVENT_HANDLERS,
+        SEATS_EVENTS: SEAT_EVENT_HANDLERS,
+        GATEWAY_OUTCOMES: OUTCOME_HANDLERS,
+    }
     return ServiceDefinition(
         name="activity",
         schema=SCHEMA,
         subscriptions={},
         queries={ACTIVITY_QUERIES: QUERY_HANDLERS},
         owned_topics=(ACTIVITY_QUERIES,),
-        listens={
-            USERS_EVENTS: USER_EVENT_HANDLERS,
-            TEAMS_EVENTS: TEAM_EVENT_HANDLERS,
-            SEATS_EVENTS: SEAT_EVENT_HANDLERS,
-            GATEWAY_OUTCOMES: OUTCOME_HANDLERS,
-        },
+        listens=listens,
+        # Only recording: many entries to a transaction (docs/architecture.md, "Batches").
+        batched=frozenset(listens),
+        batch_max_records=settings.batch_max_records,
         periodic=(Periodic("purge activity past its retention", PURGE_EVERY_SECONDS, purge),),
         gauges=(
             DatabaseGauge(
@@ -56,7 +60,9 @@ def definition(settings: ActivitySettings) -> ServiceDefinition:
     )
 
 
-DEFINITION = definition(ActivitySettings.model_construct(retention_days=30, purge_batch=5000))
+DEFINITION = definition(
+    ActivitySettings.model_construct(retention_days=30, purge_batch=5000, batch_max_records=200)
+)
 """The wiring as the contracts tests read it (topics and handlers do not depend on the settings)."""
 
 

@@ -28,3 +28,10 @@ class ActivitySettings(ConsumingServiceSettings):
         description="Entries past their retention removed per purge, one transaction each (a purge runs"
         " every 10 seconds).",
     )
+    batch_max_records: int = Field(
+        default=200,
+        ge=1,
+        le=10_000,
+        description="Most events and request outcomes recorded in one transaction: as many as one poll of"
+        " Kafka returns, never waiting for more (1: each in its own transaction).",
+    )

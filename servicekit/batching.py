@@ -1,0 +1,84 @@
+"""Several records in one transaction, for a consumer that only records what it reads (the activity log).
+
+A batch is what one poll of the consumer returned: nothing waits for a batch to fill, so at low load a
+record is handled alone, as fast as on the per-record path; under load, records that queued up behind a
+transaction share the next one. Each record still gets its inbox entry, so a redelivered batch is skipped
+record by record. If the batch transaction fails for any reason (a handler's error, a ``Rejection``, an
+undecodable record, a deadlock), it is rolled back and its records are handled one at a time on the
+per-record path (``MessageProcessor.process``), where retries, dead letters, refusals and compensations
+work as always (docs/architecture.md §3). The offsets are committed only after the records are settled.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from itertools import chain
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from faststream.kafka.subscriber.usecase import BatchSubscriber
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from servicekit import tracing
+from servicekit.handling import Decoded, MessageProcessor, PoisonMessage, RawRecord, log_fields
+from servicekit.logs import log_context
+
+log = logging.getLogger(__name__)
+
+POLL_TIMEOUT_MS = 1000
+"""How long an idle consumer's poll waits for a first record; it returns as soon as one arrives."""
+
+
+class BatchProcessor:
+    def __init__(self, processor: MessageProcessor, *, engine: Engine) -> None:
+        self._processor = processor
+        self._engine = engine
+
+    def process(self, records: Sequence[RawRecord]) -> None:
+        """Settle every record, together if possible; raises while one should be redelivered (its
+        predecessors are settled, so their redelivery is skipped by the inbox)."""
+        if len(records) > 1 and self._together(records):
+            return
+        for record in records:
+            self._processor.process(record)
+
+    def _together(self, records: Sequence[RawRecord]) -> bool:
+        if any(self._processor.has_failed(record) for record in records):
+            return False  # a record being retried: its attempts are counted on the per-record path
+        try:
+            decoded = [(record, found) for record in records if (found := self._processor.decode(record))]
+        except PoisonMessage:
+            return False  # dead-lettered on the per-record path
+        try:
+            with Session(self._engine) as session, session.begin():
+                for record, found in decoded:
+                    self._handle(session, record, found)
+        except Exception as error:
+            log.warning("a batch of %d records failed (%r): handling them one at a time", len(records), error)
+            return False
+        self._processor.committed()
+        return True
+
+    def _handle(self, session: Session, record: RawRecord, decoded: Decoded) -> None:
+        # The record's own trace context: the messages it causes continue its trace, as one at a time.
+        with tracing.continued_from(dict(record.headers)), log_context(**log_fields(decoded[0])):
+            self._processor.handle_within(session, decoded)
+
+
+class EagerBatchSubscriber(BatchSubscriber):
+    """FastStream's batch subscriber without its pause after an empty poll: that pause (the poll's
+    timeout again) would delay the first record after an idle spell. The poll itself returns as soon
+    as any record is there, so an idle consumer waits in it, not in a sleep."""
+
+    __slots__ = ()
+
+    async def get_msg(self, consumer: AIOKafkaConsumer) -> tuple[ConsumerRecord[Any, Any], ...]:
+        fetched = await consumer.getmany(timeout_ms=self.batch_timeout_ms, max_records=self.max_records)
+        return tuple(chain.from_iterable(fetched.values()))
+
+
+def raw_bodies(message: Any) -> list[bytes]:
+    """The batch decoder: the bytes of each record, parsed by nobody (see ``kafka.raw_body``)."""
+    return [bytes(record.value or b"") for record in message.raw_message]
