@@ -51,6 +51,8 @@ class BatchProcessor:
             decoded = [(record, found) for record in records if (found := self._processor.decode(record))]
         except PoisonMessage:
             return False  # dead-lettered on the per-record path
+        if not decoded:
+            return True  # nothing here for this service (events it does not handle, replays for others)
         try:
             with Session(self._engine) as session, session.begin():
                 for record, found in decoded:
