@@ -32,6 +32,7 @@ bench: deps
 	$(UV_RUN) python -m services.users.benchmark $(LOOKUP_BENCH_ARGS)
 	$(UV_RUN) python -m devinfra.group_bench $(GROUP_BENCH_ARGS)
 	$(UV_RUN) python -m devinfra.activity_bench $(ACTIVITY_BENCH_ARGS)
+	$(UV_RUN) python -m devinfra.batch_bench $(BATCH_BENCH_ARGS)
 
 format:
 	uv run ruff format .
