@@ -105,13 +105,13 @@ def return_allowance(session: Session, envelope: Envelope, command: ReturnSeatAl
     row = store.lock_tenant(session, tenant=tenant)
     left = domain.allowance_after_return(allowance=row.allowance, returned=command.amount)
     store.save_tenant(session, row=row, limit=row.seat_limit, allowance=left)
-    recall = store.pop_recall(session, recall_id=command.recall_id)
-    if recall is None:
-        return []
     usage = SeatUsage(limit=row.seat_limit, used=row.used)
-    correlation_id = UUID(recall.correlation_id)
-    return deferred_reply(reply_topic=recall.reply_to, tenant=tenant, correlation_id=correlation_id,
-                          cause=envelope, message=usage, producer=PRODUCER)  # fmt: skip
+    answers: list[Outgoing] = []
+    for recall in store.pop_recalls(session, recall_id=command.recall_id):
+        correlation_id = UUID(recall.correlation_id)
+        answers += deferred_reply(reply_topic=recall.reply_to, tenant=tenant, correlation_id=correlation_id,
+                                  cause=envelope, message=usage, producer=PRODUCER)  # fmt: skip
+    return answers
 
 
 def get_seat_usage(session: Session, envelope: Envelope, _query: GetSeatUsage) -> list[Outgoing]:

@@ -92,11 +92,21 @@ def add_recall(
     )
 
 
-def pop_recall(session: Session, *, recall_id: str) -> AllowanceRecall | None:
+def pop_recalls(session: Session, *, recall_id: str) -> list[AllowanceRecall]:
+    """The recall ``recall_id`` and any of the tenant's made before it, removed. Returns come back in
+    the order the recalls went out (one partition each way), so an earlier recall still here when a
+    later one is answered will never be: its event was set aside. Answered now, it does not stop
+    the tenant's allowance for good."""
     recall = session.get(AllowanceRecall, recall_id)
-    if recall is not None:
-        session.delete(recall)
-    return recall
+    if recall is None:
+        return []
+    query = select(AllowanceRecall).where(
+        AllowanceRecall.tenant == recall.tenant, col(AllowanceRecall.created_at) <= recall.created_at
+    )
+    answered = list(session.exec(query.order_by(col(AllowanceRecall.created_at))))
+    for each in answered:
+        session.delete(each)
+    return answered
 
 
 def seats_used(session: Session, *, tenant: str) -> int:

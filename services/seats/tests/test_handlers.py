@@ -216,3 +216,25 @@ def test_a_raised_limit_is_confirmed_at_once_whatever_is_set_aside(engine: Engin
     _send(engine, SetSeatLimit(limit=20))
     assert _messages(engine, REPLIES)[-1] == SeatUsage(limit=20, used=1)
     assert not any(isinstance(m, SeatAllowanceRecalled) for m in _messages(engine, SEATS_EVENTS))
+
+
+def test_a_recall_whose_event_was_set_aside_is_answered_with_the_next_one(engine: Engine) -> None:
+    allowing = _processor(engine, allowance_block=50)
+    _send(engine, SetSeatLimit(limit=10))
+    _send(engine, ReserveSeat(user_id="a"), processor=allowing)  # 4 set aside
+    first = _send(engine, SetSeatLimit(limit=3))  # its recall never reaches the users service
+    second = _send(engine, SetSeatLimit(limit=2))
+    recalls = [m for m in _messages(engine, SEATS_EVENTS) if isinstance(m, SeatAllowanceRecalled)]
+    assert [r.recall_id for r in recalls] == [str(first.message_id), str(second.message_id)]
+    _send(engine, ReturnSeatAllowance(amount=4, recall_id=str(second.message_id)), processor=allowing)
+    answered = {m.correlation_id for m in _envelopes(engine, REPLIES)}
+    assert {first.correlation_id, second.correlation_id} <= answered
+    _send(engine, SetSeatLimit(limit=10))
+    _send(engine, ReserveSeat(user_id="b"), processor=allowing)  # no recall waits: seats set aside again
+    assert _allowance(engine) == 4
+
+
+def _envelopes(engine: Engine, topic: str) -> list[Envelope]:
+    with Session(engine) as session:
+        rows = session.exec(select(OutboxEntry).where(OutboxEntry.topic == topic))
+        return [Envelope.from_bytes(row.value) for row in rows]
