@@ -141,35 +141,82 @@ def _confirmation(harness: UsersHarness, request: Envelope) -> Message | None:
     return replies[0] if replies else None
 
 
-_STEP = st.sampled_from(["create", "create", "create", "deactivate", "reactivate", "seats", "users", "users"])
+_STEP = st.sampled_from(
+    ["create", "create", "create", "deactivate", "reactivate", "seats", "seats", "users", "users", "settle"]
+)
 
 
 @settings(
-    max_examples=60,
+    max_examples=100,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(limit=st.integers(1, 12), steps=st.lists(_STEP, max_size=60))
+@given(limit=st.integers(1, 12), steps=st.lists(_STEP | st.integers(0, 12), max_size=60))
 def test_seats_stay_exact_however_the_messages_interleave(
-    harness: UsersHarness, limit: int, steps: list[str]
+    harness: UsersHarness, limit: int, steps: list[str | int]
 ) -> None:
-    """Never more active users than the limit, at any point; once quiet, the seats held are exactly
-    the active users and both services agree on what is set aside."""
+    """Never more active users than the limit allows, at any point: the last confirmed limit (or the
+    users already active when it was confirmed: a lower limit deprovisions nobody), or a limit set
+    since and not yet confirmed. Once quiet, every change is confirmed, the seats held are exactly
+    the active users and both services agree on what is set aside. (A number among the steps: the
+    limit changed to it.)"""
     allowing, tenant = _allowing(harness), f"t{next(_tenants)}"
-    allowing.set_seat_limit(limit, tenant=tenant)
+    limits = _Limits(allowing, tenant, _change_limit(allowing, tenant, limit))
     users: dict[str, str] = {}  # id → userName, of users created
     for step in steps:
-        _step(allowing, tenant, step, users)
-        assert len(_active(allowing, tenant)) <= limit
+        if isinstance(step, int):
+            limits.change(_change_limit(allowing, tenant, step))
+        else:
+            _step(allowing, tenant, step, users)
+        limits.check()
     while _carry_one(allowing, SEATS_COMMANDS, tenant) | _carry_one(allowing, SEATS_EVENTS, tenant):
-        assert len(_active(allowing, tenant)) <= limit
-    assert _waiting(allowing, tenant) == 0
+        limits.check()
+    assert _waiting(allowing, tenant) == 0 and limits.all_confirmed()
     assert _held(allowing, tenant) == (_active(allowing, tenant), _unspent(allowing, tenant))
 
 
+class _Limits:
+    """The limit changes sent, and what the active users may number while they are confirmed."""
+
+    def __init__(self, harness: UsersHarness, tenant: str, first: Envelope) -> None:
+        self.harness, self.tenant = harness, tenant
+        self.waiting: list[tuple[Envelope, int]] = []
+        self.confirmed_bound = 0
+        self.change(first)
+        self.check()
+
+    def change(self, request: Envelope) -> None:
+        message = payload_of(request)
+        assert isinstance(message, SetSeatLimit)
+        self.waiting.append((request, message.limit))
+
+    def check(self) -> None:
+        active = len(_active(self.harness, self.tenant))
+        while self.waiting and _confirmation(self.harness, self.waiting[0][0]) is not None:
+            _, confirmed = self.waiting.pop(0)  # answered in the order sent
+            self.confirmed_bound = max(confirmed, active)
+        bound = max([self.confirmed_bound, *(limit for _, limit in self.waiting)])
+        assert active <= bound
+        held, set_aside = _held(self.harness, self.tenant)
+        assert set_aside == 0 or len(held) + set_aside <= bound  # what is set aside fits the limit
+
+    def all_confirmed(self) -> bool:
+        self.check()
+        return not self.waiting
+
+
+def _change_limit(harness: UsersHarness, tenant: str, limit: int) -> Envelope:
+    envelope = harness.envelope(SetSeatLimit(limit=limit), tenant=tenant)
+    harness.seats.process(RawRecord(SEATS_COMMANDS, 0, next(_offsets), tenant.encode(), envelope.to_bytes()))
+    return envelope
+
+
 def _step(harness: UsersHarness, tenant: str, step: str, users: dict[str, str]) -> None:
-    if step == "seats":
+    if step == "settle":  # everything on its way arrives
+        while _carry_one(harness, SEATS_COMMANDS, tenant) | _carry_one(harness, SEATS_EVENTS, tenant):
+            pass
+    elif step == "seats":
         _carry_one(harness, SEATS_EVENTS, tenant)
     elif step == "users":
         _carry_one(harness, SEATS_COMMANDS, tenant)
