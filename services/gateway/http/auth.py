@@ -29,7 +29,7 @@ def bearer_token(authorization: str | None) -> str | None:
     return words[0] if len(words) == 1 else None
 
 
-def _authenticate_tenant(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
+def _authenticate_tenant(request: Request, authorization: str | None) -> str:
     token = bearer_token(authorization)
     if token is None:
         raise UnauthorizedException(detail="Missing bearer token: send 'Authorization: Bearer <SCIM token>'.")
@@ -57,7 +57,10 @@ def _authenticate_admin(settings: SettingsDep, authorization: Annotated[str | No
         raise UnauthorizedException(detail="Admin credential missing or wrong.")
 
 
-def _within_rate_limit(request: Request, tenant: Annotated[str, Depends(_authenticate_tenant)]) -> str:
+def _within_rate_limit(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
+    # One dependency, not a chain of two: FastAPI runs each sync dependency in a worker thread of
+    # its own, and the hop to and back from one is a measurable share of a request (BENCHMARKS.md).
+    tenant = _authenticate_tenant(request, authorization)
     limiter: TenantRateLimiter = request.app.state.rate_limiter
     wait = limiter.retry_after(tenant)
     if wait is not None:

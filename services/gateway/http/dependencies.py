@@ -1,4 +1,8 @@
-"""What a route gets from the running app: settings, the owners' clients, a database session."""
+"""What a route gets from the running app: settings, the owners' clients, a database session.
+
+A dependency that only reads the app's state is ``async``: FastAPI runs a plain ``def`` dependency in a
+worker thread, and the hop there and back would cost more than the dependency itself.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +17,12 @@ from services.gateway.config import GatewaySettings
 from services.gateway.owners import Owners
 
 
-def _settings(request: Request) -> GatewaySettings:
+async def _settings(request: Request) -> GatewaySettings:
     settings: GatewaySettings = request.app.state.settings
     return settings
 
 
-def _engine(request: Request) -> Engine:
+async def _engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
 
@@ -29,7 +33,7 @@ def _session(engine: Annotated[Engine, Depends(_engine)]) -> Iterator[Session]:
         yield session
 
 
-def _owners(request: Request) -> Owners:
+async def _owners(request: Request) -> Owners:
     owners: Owners = request.app.state.owners
     return owners
 

@@ -60,7 +60,9 @@ class ScimContext:
         return resource_response(body, record, created_at=created_at)
 
 
-def _context(request: Request, tenant: TenantId, owners: OwnersDep, settings: SettingsDep) -> ScimContext:
+async def _context(
+    request: Request, tenant: TenantId, owners: OwnersDep, settings: SettingsDep
+) -> ScimContext:
     return ScimContext(request, tenant, owners, settings)
 
 
@@ -78,11 +80,11 @@ def _not_found(kind: str, resource_id: str) -> SCIMException:
     return error_with_status(404, f'{kind} "{resource_id[:100]}" not found.')
 
 
-def _user_id(user_id: str, _scim: Scim) -> str:  # after the tenant's token and rate limit
+async def _user_id(user_id: str, _scim: Scim) -> str:  # after the tenant's token and rate limit
     return _minted(user_id, "User")
 
 
-def _team_id(team_id: str, _scim: Scim) -> str:
+async def _team_id(team_id: str, _scim: Scim) -> str:
     return _minted(team_id, "Group")
 
 

@@ -7,7 +7,7 @@ GET query parameters and POST ``.search`` bodies are read alike, paging by scim2
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -48,10 +48,11 @@ def projection(kind: type[Shown], attributes: Any, excluded_attributes: Any) -> 
         ) from None
 
 
-def shown_by_query(kind: type[Shown]) -> Callable[..., Shown]:
-    """A dependency reading ``attributes``/``excludedAttributes`` from the query, for one resource type."""
+def shown_by_query(kind: type[Shown]) -> Callable[..., Awaitable[Shown]]:
+    """A dependency reading ``attributes``/``excludedAttributes`` from the query, for one resource type
+    (``async``: no worker thread for a parse, see http/dependencies.py)."""
 
-    def shown(
+    async def shown(
         attributes: Annotated[str | None, Query()] = None,
         excluded_attributes: Annotated[str | None, Query(alias="excludedAttributes")] = None,
     ) -> Shown:

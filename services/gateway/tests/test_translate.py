@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from scim2_models import SCIMException
+from scim2_models import ListResponse, SCIMException
 
+from contracts.scim import ScimGroup, ScimUser
 from contracts.users import RosterRole, UserPage, UserRecord
 from services.gateway.http.auth import bearer_token
+from services.gateway.scim.groups import translate as group_translate
 from services.gateway.scim.users import translate
 from tests.okta import ENTERPRISE, user_body
 
@@ -149,3 +153,13 @@ def test_manager_reference_display_and_uri_round_trip() -> None:
         id="u", profile=profile, created=datetime.now(UTC), last_modified=datetime.now(UTC), version=1
     )
     assert translate.user_body(record, base_url="b")[ENTERPRISE]["manager"] == manager
+
+
+@pytest.mark.parametrize("listed", [ScimUser, ScimGroup])
+def test_the_list_response_models_outlive_a_garbage_collection(listed: Any) -> None:
+    # pydantic keeps a parametrized model only while something refers to it: one rebuilt per
+    # request after each collection costs milliseconds (BENCHMARKS.md, fixed latency).
+    assert ListResponse[listed] in (translate.UserList, group_translate.GroupList)
+    made = weakref.ref(ListResponse[listed])
+    gc.collect()
+    assert made() is ListResponse[listed]
