@@ -54,8 +54,11 @@ def stop_on_signals() -> None:
 
 
 class ManagedProcess:
-    def __init__(self, name: str, argv: list[str], *, env: Mapping[str, str], log_file: Path) -> None:
+    def __init__(
+        self, name: str, argv: list[str], *, env: Mapping[str, str], log_file: Path, cwd: Path | None = None
+    ) -> None:
         self.name = name
+        self.cwd = cwd  # None: this process's; a checkout's own, to run its code (``-m`` imports from it)
         self.argv = argv
         self.env = dict(env)
         self.log_file = log_file
@@ -73,7 +76,12 @@ class ManagedProcess:
         log = self.log_file.open("wb")  # a fresh log: readiness must not match a previous run's lines
         # Own session: a Ctrl-C in the terminal reaches only the parent, which stops children in order.
         self._process = subprocess.Popen(
-            self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            self.argv,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=self.cwd,
         )
         self._terminated = False
         log.close()

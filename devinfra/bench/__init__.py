@@ -11,6 +11,11 @@ It prints numbers; it never judges them.
                                   [--warmup 10] [--prefix P]
     python -m devinfra.bench compare [--users 300] [--concurrency 1,4,16,32] [--warmup 10]
                                      [--shapes default,production,production-2] [--profile DIR]
+    python -m devinfra.bench interleave --tree NAME=DIR --tree NAME=DIR … [--users 300] [--warmup 10]
+                                        [--block 10]
+
+``interleave`` runs the default shape from each checkout at once and alternates the flows between them
+at concurrency 1 (``interleaved.py``): a before/after comparison under the same machine load.
 
 Exit status: 0, or 1 when some create flow did not complete (against Roster, for ``compare``), 2 when
 a server did not start.
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import secrets
 import sys
 import tempfile
@@ -27,6 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from devinfra.bench.cpu import cpu_delta, cpu_seconds, instrumentation_samples, profiled, top_frames
+from devinfra.bench.interleaved import interleaved_load, parse_tree
 from devinfra.bench.load import (
     DEFAULT_USERS,
     DEFAULT_WARMUP,
@@ -141,6 +148,25 @@ def compare_report(runs: dict[tuple[str, int], Measured], args: argparse.Namespa
     return "\n".join(lines)
 
 
+def interleave(*, trees: Mapping[str, Path], users: int, warmup: int, block: int) -> dict[str, LoadResult]:
+    """Every tree's Roster started (one after the other) before any load, then the flows in turns."""
+    seats = users + warmup
+    with tempfile.TemporaryDirectory(prefix="roster-bench-") as tmp, contextlib.ExitStack() as stacks:
+        targets = {}
+        for name, tree in trees.items():
+            print(f"starting Roster from {tree} ({name}) …", file=sys.stderr, flush=True)
+            targets[name] = stacks.enter_context(roster_stack(Path(tmp), seats=seats, name=name, tree=tree))
+        print(f"loading {', '.join(targets)} in turns of {block} flows …", file=sys.stderr, flush=True)
+        return asyncio.run(interleaved_load(targets, users=users, warmup=warmup, block=block))
+
+
+def _tree(text: str) -> tuple[str, Path]:
+    try:
+        return parse_tree(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _csv_ints(text: str) -> list[int]:
     values = [int(part) for part in text.split(",") if part.strip()]
     if not values or min(values) < 1:
@@ -182,7 +208,12 @@ def _parser() -> argparse.ArgumentParser:
     compare_cmd.add_argument("--concurrency", type=_csv_ints, default=list(DEFAULT_CONCURRENCIES))
     compare_cmd.add_argument("--shapes", type=_csv_shapes, default=list(SHAPES), help=", ".join(SHAPES))
     compare_cmd.add_argument("--profile", type=Path, help="py-spy every Roster process; raw stacks here")
-    for command in (load_cmd, compare_cmd):
+    interleave_cmd = commands.add_parser(
+        "interleave", help="Roster from several checkouts at once, loaded in turns at concurrency 1"
+    )
+    interleave_cmd.add_argument("--tree", type=_tree, action="append", required=True, help="NAME=DIR")
+    interleave_cmd.add_argument("--block", type=_count(1), default=10, help="flows per turn")
+    for command in (load_cmd, compare_cmd, interleave_cmd):
         command.add_argument("--users", type=_count(1), default=DEFAULT_USERS, help="measured create flows")
         command.add_argument("--warmup", type=_count(0), default=DEFAULT_WARMUP, help="flows not counted")
     return parser
@@ -219,11 +250,28 @@ def _run_compare(args: argparse.Namespace) -> list[LoadResult]:
     return [m.result for (name, _), m in runs.items() if name != REFERENCE]  # Roster's decide the status
 
 
+def _run_interleave(args: argparse.Namespace) -> list[LoadResult]:
+    stop_on_signals()
+    trees = dict(args.tree)
+    if len(trees) != len(args.tree):
+        raise ProcessFailed("each --tree needs a name of its own")
+    load_before = machine_info()
+    results = interleave(trees=trees, users=args.users, warmup=args.warmup, block=args.block)
+    for result in results.values():
+        print(format_result(result), file=sys.stderr, flush=True)
+    print(f"- Machine: {load_before} (before); load average after: {machine_info()}", flush=True)
+    print(markdown_table(results), flush=True)
+    return list(results.values())
+
+
+_COMMANDS = {"load": _run_load, "compare": _run_compare, "interleave": _run_interleave}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Exit status 1 when some flow did not complete (the numbers then measure something else)."""
     args = _parser().parse_args(argv)
     try:
-        results = _run_load(args) if args.command == "load" else _run_compare(args)
+        results = _COMMANDS[args.command](args)
     except (StopRequested, KeyboardInterrupt):
         print("interrupted; every process started here was stopped", file=sys.stderr)
         return 130

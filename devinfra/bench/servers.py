@@ -77,15 +77,24 @@ def scim2_server(workdir: Path, *, token: str) -> Iterator[Target]:
 
 @contextlib.contextmanager
 def roster_stack(
-    workdir: Path, *, seats: int, env: dict[str, str] | None = None, name: str = "Roster"
+    workdir: Path,
+    *,
+    seats: int,
+    env: dict[str, str] | None = None,
+    name: str = "Roster",
+    tree: Path | None = None,
 ) -> Iterator[Target]:
     """``roster-run`` (Kafka unless ``env`` names one, the services, the gateway, a demo tenant with
-    ``seats`` seats) on a free port; SIGTERM on the way out."""
+    ``seats`` seats) on a free port; SIGTERM on the way out. ``tree``: the checkout whose code runs
+    (this one's by default)."""
     state = workdir / f"{name}-state"
     argv = [sys.executable, "-m", "devinfra.run", "--state-dir", str(state)]
     argv += ["--port", str(free_ports(1)[0]), "--demo-seats", str(seats)]
     own_env = {**os.environ, **UNLIMITED, "ROSTER_STATE_DIR": str(state), **(env or {})}
-    process = ManagedProcess("roster-run", argv, env=own_env, log_file=workdir / f"{name}-run.log")
+    if tree is not None:
+        own_env["PYTHONPATH"] = str(tree)
+    log_file = workdir / f"{name}-run.log"
+    process = ManagedProcess("roster-run", argv, env=own_env, log_file=log_file, cwd=tree)
     try:
         yield _roster_target(process.start(), name)
     finally:

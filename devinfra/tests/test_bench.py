@@ -27,6 +27,7 @@ from devinfra.bench import (
     scim2_server,
 )
 from devinfra.bench.cpu import cpu_seconds, instrumentation_share, label, process_tree
+from devinfra.bench.interleaved import interleaved_load, parse_tree, turns
 from devinfra.bench.otlp_sink import otlp_sink
 from devinfra.bench.report import Measured, side_by_side
 
@@ -194,3 +195,32 @@ def test_instrumentation_is_weighted_by_each_services_cpu(tmp_path: Path) -> Non
     profiles = {users: "services.users", second_users: "services.users", gateway: "services.gateway"}
     used = {"services.users": 4.0, "services.gateway": 2.0, "kafka (java)": 2.0}
     assert instrumentation_of(profiles, used) == pytest.approx(4.0 * (1 / 4) / 8.0)
+
+
+def test_interleaved_flows_take_turns_in_blocks() -> None:
+    assert turns(["before", "after"], 5, 2) == [
+        ("before", 0), ("before", 1), ("after", 0), ("after", 1),
+        ("before", 2), ("before", 3), ("after", 2), ("after", 3),
+        ("before", 4), ("after", 4),
+    ]  # fmt: skip
+
+
+def test_a_tree_is_a_named_roster_checkout(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    assert parse_tree(f"after={root}") == ("after", root)
+    with pytest.raises(ValueError, match="NAME=DIR"):
+        parse_tree(f"no good={root}")
+    with pytest.raises(ValueError, match="not a Roster checkout"):
+        parse_tree(f"empty={tmp_path}")
+
+
+@pytest.mark.slow  # the reference server runs as a process of its own
+async def test_interleaved_load_measures_each_target_on_its_own(reference: Target) -> None:
+    results = await interleaved_load({"a": reference, "b": reference}, users=5, warmup=2, block=2)
+
+    assert list(results) == ["a", "b"]
+    for result in results.values():
+        assert (result.completed, result.errors, result.get.count, result.post.count) == (5, {}, 5, 5)
+        assert result.concurrency == 1 and result.elapsed_s > 0
+    prefix = results["a"].prefix
+    assert _users_named(reference, f"{prefix}-a") == [f"{prefix}-a.{i:06d}@example.com" for i in range(5)]
