@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import secrets
 import sys
 import tempfile
@@ -259,7 +260,8 @@ def _run_interleave(args: argparse.Namespace) -> list[LoadResult]:
     results = interleave(trees=trees, users=args.users, warmup=args.warmup, block=args.block)
     for result in results.values():
         print(format_result(result), file=sys.stderr, flush=True)
-    print(f"- Machine: {load_before} (before); load average after: {machine_info()}", flush=True)
+    after = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"- Machine: {load_before} at the start; load average {after} at the end", flush=True)
     print(markdown_table(results), flush=True)
     return list(results.values())
 
