@@ -1,8 +1,9 @@
 """Runs one service process: database, topics, consumers with at-least-once delivery, relay.
 
-Offsets are committed only after the handler's transaction committed (FastStream
-``AckPolicy.NACK_ON_ERROR``: an exception seeks back to the record — for a batch, each partition back
-to its first record in it — and success commits it).
+Offsets are committed only after the handler's transaction committed: an exception nacks (FastStream
+seeks back to the record — for a batch, each partition back to its first record in it), and success
+hands the record to ``servicekit.offsets.OffsetCommits``, which commits the latest handled offset of
+each partition at most ``offset_commit_interval_ms`` later, before a rebalance and at shutdown.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,6 +44,7 @@ from servicekit.kafka import (
 from servicekit.messaging import purge_settled
 from servicekit.metrics import DatabaseGauge, ServiceMetrics
 from servicekit.migrations import SchemaBehind, SchemaHistory
+from servicekit.offsets import OffsetCommits
 from servicekit.relay import OutboxRelay
 from servicekit.settings import ConsumingServiceSettings
 from servicekit.topics import ensure_topics
@@ -89,6 +91,21 @@ def _raw_record(raw: Any) -> RawRecord:
     return RawRecord(raw.topic, raw.partition, raw.offset, raw.key, bytes(raw.value or b""), headers)
 
 
+@contextlib.asynccontextmanager
+async def _settled(
+    message: KafkaMessage, commits: OffsetCommits, records: Sequence[Any]
+) -> AsyncIterator[None]:
+    """What ``AckPolicy.NACK_ON_ERROR`` did, with the commit coalesced: an exception seeks back to
+    the records (redelivered), success hands their offsets to ``commits``. A cancellation (shutdown)
+    does neither: the records are delivered again after the restart."""
+    try:
+        yield
+    except Exception:
+        await message.nack()
+        raise
+    await commits.handled(message.consumer, records)
+
+
 class RunningService:
     def __init__(self, definition: ServiceDefinition, settings: ConsumingServiceSettings) -> None:
         self.definition = definition
@@ -107,6 +124,7 @@ class RunningService:
         self._relay = OutboxRelay(engine=self.engine, publish_batch=self._publish_batch)
         self._tasks: list[asyncio.Task[None]] = []
         self._memberships: list[readiness.GroupMembership] = []
+        self._commits: list[OffsetCommits] = []
         self._health: HealthListener | None = None
         for topic, handlers in definition.subscriptions.items():
             self._subscribe(topic, handlers)
@@ -133,37 +151,47 @@ class RunningService:
         group = f"{self.definition.name}.{topic}"
         membership = readiness.GroupMembership(group)
         self._memberships.append(membership)
+        commits = OffsetCommits(interval_ms=self.settings.offset_commit_interval_ms, then=membership)
+        self._commits.append(commits)
         options: dict[str, Any] = {
             "group_id": group,
-            "listener": membership,
+            "listener": commits,
             "auto_offset_reset": "earliest",
-            "ack_policy": AckPolicy.NACK_ON_ERROR,
+            # Acknowledged here: nack on an exception, the offset to ``commits`` after success.
+            "ack_policy": AckPolicy.MANUAL,
             "max_partition_fetch_bytes": MAX_MESSAGE_BYTES,
         }
         batch = self.definition.batch_max_records
         if topic in self.definition.batched and batch > 1 and not answers:
-            subscriber = self._consume_batches(topic, BatchProcessor(processor, engine=self.engine), options)
+            batches = BatchProcessor(processor, engine=self.engine)
+            subscriber = self._consume_batches(topic, batches, commits, options)
         else:
-            subscriber = self._consume_each(topic, processor, options)
+            subscriber = self._consume_each(topic, processor, commits, options)
         self.metrics.consumer_lag.watch(group, subscriber)
 
-    def _consume_each(self, topic: str, processor: MessageProcessor, options: dict[str, Any]) -> Any:
+    def _consume_each(
+        self, topic: str, processor: MessageProcessor, commits: OffsetCommits, options: dict[str, Any]
+    ) -> Any:
         async def consume(message: KafkaMessage) -> None:
             raw = message.raw_message
             assert not isinstance(raw, tuple), "a per-record subscriber"
-            direct = await asyncio.to_thread(processor.process, _raw_record(raw))
-            if direct:  # a query's reply: sent (acks=all) before this record's offset is committed
-                await self._publish_batch(as_entries(direct))
+            async with _settled(message, commits, (raw,)):
+                direct = await asyncio.to_thread(processor.process, _raw_record(raw))
+                if direct:  # a query's reply: sent (acks=all) before this record's offset is committed
+                    await self._publish_batch(as_entries(direct))
 
         subscriber = self.broker.subscriber(topic, decoder=raw_body, **options)
         subscriber(consume)
         return subscriber
 
-    def _consume_batches(self, topic: str, processor: BatchProcessor, options: dict[str, Any]) -> Any:
+    def _consume_batches(
+        self, topic: str, processor: BatchProcessor, commits: OffsetCommits, options: dict[str, Any]
+    ) -> Any:
         async def consume(message: KafkaMessage) -> None:
             raw = message.raw_message
             assert isinstance(raw, tuple), "a batch subscriber"
-            await asyncio.to_thread(processor.process, [_raw_record(record) for record in raw])
+            async with _settled(message, commits, raw):
+                await asyncio.to_thread(processor.process, [_raw_record(record) for record in raw])
 
         subscriber = self.broker.subscriber(
             topic,
@@ -241,6 +269,8 @@ class RunningService:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        for commits in self._commits:  # what was handled, before the consumers leave their groups
+            await commits.close()
         await self.broker.stop()
         await self._topics.close()
         self.engine.dispose()

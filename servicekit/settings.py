@@ -249,6 +249,15 @@ class ConsumingServiceSettings(ServiceSettings):
     outbox_relay_enabled: bool = Field(
         default=True, description="False holds outgoing messages in the outbox (maintenance, fault drills)."
     )
+    offset_commit_interval_ms: int = Field(
+        default=100,
+        ge=0,
+        description=(
+            "Longest wait before a handled record's offset is committed: each consumer commits the "
+            "latest of each partition in one request (0: after every record). A crash redelivers what "
+            "was handled in between; the inbox skips it."
+        ),
+    )
     message_retention_hours: float = Field(
         default=14 * 24, gt=0, description="How long published outbox rows and inbox entries are kept."
     )

@@ -1,0 +1,228 @@
+"""Coalesced offset commits on a real broker (servicekit/offsets.py), with the activity service as the
+consumer: handled records are committed within the interval; a crash after handling and before the
+commit redelivers, and the inbox keeps the state changed once; a failed handler is redelivered; a
+second instance joining (a rebalance) loses and duplicates nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from sqlalchemy import event
+from sqlmodel import Session
+
+from contracts.activity import ClientKind, RequestOutcome
+from contracts.envelope import wrap
+from contracts.topics import GATEWAY_OUTCOMES, dead_letter_topic
+from servicekit.kafka import client_options
+from servicekit.offsets import OffsetCommits
+from servicekit.service import RunningService
+from servicekit.topics import ensure_topics
+from services.activity import store
+from services.activity.app import definition
+from services.activity.config import ActivitySettings
+
+pytestmark = pytest.mark.kafka
+
+
+def _settings(
+    monkeypatch: pytest.MonkeyPatch, bootstrap: str, tmp_path: Any, interval_ms: int
+) -> ActivitySettings:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", bootstrap)
+    monkeypatch.setenv("ACTIVITY_DATABASE_URL", f"sqlite:///{tmp_path / 'activity.db'}")
+    monkeypatch.setenv("ACTIVITY_BATCH_MAX_RECORDS", "1")  # the per-record path, as most consumers
+    monkeypatch.setenv("ACTIVITY_OFFSET_COMMIT_INTERVAL_MS", str(interval_ms))
+    return ActivitySettings()
+
+
+def _service(settings: ActivitySettings, name: str) -> RunningService:
+    return RunningService(replace(definition(settings), name=name), settings)
+
+
+def _outcome(tenant: str, index: int) -> bytes:
+    outcome = RequestOutcome(
+        client=ClientKind.OKTA, method="GET", resource_type="User", status=200, duration_ms=1.0,
+        name=f"user{index}@example.com",
+    )  # fmt: skip
+    return wrap(outcome, tenant=tenant, producer="gateway").to_bytes()
+
+
+async def _publish(settings: ActivitySettings, tenant: str, count: int, first: int = 0) -> None:
+    producer = AIOKafkaProducer(**client_options(settings), acks="all")
+    await producer.start()
+    try:
+        sent = [
+            await producer.send(GATEWAY_OUTCOMES, _outcome(tenant, i), key=f"{tenant}{i}".encode())
+            for i in range(first, first + count)
+        ]
+        await asyncio.gather(*sent)
+    finally:
+        await producer.stop()
+
+
+def _recorded(running: RunningService, tenant: str) -> int:
+    with Session(running.engine) as session:
+        return store.count(session, tenant=tenant)
+
+
+async def _until(check: Callable[[], bool], within: float = 60.0) -> float:
+    started = time.monotonic()
+    while not await asyncio.to_thread(check):
+        assert time.monotonic() - started < within, "timed out"
+        await asyncio.sleep(0.02)
+    return time.monotonic() - started
+
+
+async def _behind(settings: ActivitySettings, name: str) -> int:
+    """Records of the topic past the group's committed offsets: 0 when everything is committed."""
+    admin = AIOKafkaAdminClient(**client_options(settings))
+    consumer = AIOKafkaConsumer(**client_options(settings))
+    await admin.start()
+    await consumer.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(f"{name}.{GATEWAY_OUTCOMES}")
+        [described] = await admin.describe_topics([GATEWAY_OUTCOMES])
+        partitions = [TopicPartition(GATEWAY_OUTCOMES, p["partition"]) for p in described["partitions"]]
+        ends = await consumer.end_offsets(partitions)
+        assert ends, "no partitions: nothing would ever be behind"
+        done = {tp: meta.offset for tp, meta in committed.items()}
+        return sum(end - max(done.get(tp, 0), 0) for tp, end in ends.items())
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+async def _committed_within(settings: ActivitySettings, name: str, seconds: float) -> float:
+    started = time.monotonic()
+    while await _behind(settings, name):
+        assert time.monotonic() - started < seconds, f"{await _behind(settings, name)} records not committed"
+        await asyncio.sleep(0.05)
+    return time.monotonic() - started
+
+
+async def _topics(settings: ActivitySettings) -> None:
+    await ensure_topics(settings, [GATEWAY_OUTCOMES, dead_letter_topic(GATEWAY_OUTCOMES)])
+
+
+def test_handled_records_are_committed_within_the_interval(
+    monkeypatch: pytest.MonkeyPatch, spare_kafka_bootstrap: str, tmp_path: Any
+) -> None:
+    settings = _settings(monkeypatch, spare_kafka_bootstrap, tmp_path, interval_ms=150)
+    tenant, name = f"interval-{uuid4().hex[:8]}", f"activity-{uuid4().hex[:8]}"
+
+    async def scenario() -> float:
+        await _topics(settings)
+        running = _service(settings, name)
+        await running.start()
+        try:
+            await _publish(settings, tenant, 1)
+            await _until(lambda: _recorded(running, tenant) == 1)  # joined and caught up
+            await _committed_within(settings, name, 5.0)
+            await _publish(settings, tenant, 20, first=1)
+            await _until(lambda: _recorded(running, tenant) == 21)
+            return await _committed_within(settings, name, 2.0)  # the interval, and some slack
+        finally:
+            await running.stop()
+
+    assert asyncio.run(scenario()) < 2.0
+
+
+def test_a_crash_before_the_commit_redelivers_and_the_state_changes_once(
+    monkeypatch: pytest.MonkeyPatch, spare_kafka_bootstrap: str, tmp_path: Any
+) -> None:
+    # An interval no test waits out: the handled records are never committed before the crash.
+    settings = _settings(monkeypatch, spare_kafka_bootstrap, tmp_path, interval_ms=600_000)
+    tenant, name = f"crash-{uuid4().hex[:8]}", f"activity-{uuid4().hex[:8]}"
+
+    async def scenario() -> None:
+        await _topics(settings)
+        first = _service(settings, name)
+        await first.start()
+        await _publish(settings, tenant, 10)
+        await _until(lambda: _recorded(first, tenant) == 10)
+        # As a kill -9 after handling: the consumers go without the shutdown's commit.
+        with monkeypatch.context() as crashing:
+            crashing.setattr(OffsetCommits, "close", _no_commit)
+            await first.stop()
+        assert await _behind(settings, name) >= 10  # so the next instance must see them again
+        second = _service(_settings(monkeypatch, spare_kafka_bootstrap, tmp_path, interval_ms=100), name)
+        await second.start()
+        try:
+            await _committed_within(settings, name, 30.0)  # redelivered, handled (skipped), committed
+            assert _recorded(second, tenant) == 10
+        finally:
+            await second.stop()
+
+    asyncio.run(scenario())
+
+
+async def _no_commit(_commits: OffsetCommits) -> None:
+    return None
+
+
+def test_a_failed_handler_is_redelivered(
+    monkeypatch: pytest.MonkeyPatch, spare_kafka_bootstrap: str, tmp_path: Any
+) -> None:
+    settings = _settings(monkeypatch, spare_kafka_bootstrap, tmp_path, interval_ms=100)
+    tenant, name = f"failing-{uuid4().hex[:8]}", f"activity-{uuid4().hex[:8]}"
+    failures: list[str] = []
+
+    def fail_once(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        recording = statement.lstrip().upper().startswith("INSERT INTO ACTIVITY ")
+        if recording and tenant in repr(parameters) and not failures:
+            failures.append(statement)
+            raise RuntimeError("the database hiccups")
+
+    async def scenario() -> None:
+        await _topics(settings)
+        running = _service(settings, name)
+        event.listen(running.engine, "before_cursor_execute", fail_once)
+        await running.start()
+        try:
+            await _publish(settings, tenant, 3)
+            await _until(lambda: _recorded(running, tenant) == 3)
+            await _committed_within(settings, name, 5.0)
+            await asyncio.sleep(0.5)
+            assert _recorded(running, tenant) == 3
+        finally:
+            await running.stop()
+
+    asyncio.run(scenario())
+    assert len(failures) == 1
+
+
+def test_a_second_instance_joining_loses_and_duplicates_nothing(
+    monkeypatch: pytest.MonkeyPatch, spare_kafka_bootstrap: str, tmp_path: Any
+) -> None:
+    # No timer commits during the test: what is committed was committed at the revocation.
+    settings = _settings(monkeypatch, spare_kafka_bootstrap, tmp_path, interval_ms=600_000)
+    tenant, name = f"rebalance-{uuid4().hex[:8]}", f"activity-{uuid4().hex[:8]}"
+
+    async def scenario() -> None:
+        await _topics(settings)
+        first = _service(settings, name)
+        await first.start()
+        second = _service(settings, name)
+        try:
+            await _publish(settings, tenant, 30)
+            await _until(lambda: _recorded(first, tenant) == 30)
+            assert await _behind(settings, name) > 0
+            await second.start()  # the group rebalances: the first commits before it lets go
+            await _committed_within(settings, name, 30.0)
+            await _publish(settings, tenant, 30, first=30)  # now spread over both instances
+            await _until(lambda: _recorded(first, tenant) == 60)
+            await asyncio.sleep(1.0)  # anything recorded twice would show by now
+            assert _recorded(first, tenant) == 60
+        finally:
+            await second.stop()
+            await first.stop()
+        assert await _behind(settings, name) == 0  # committed at shutdown
+
+    asyncio.run(scenario())
