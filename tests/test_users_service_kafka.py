@@ -8,7 +8,8 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy import Engine, create_engine, text
 from sqlmodel import Field, Session, SQLModel, select
@@ -218,4 +219,49 @@ async def test_kill_9_inside_the_handler_transaction_redelivers_the_message(
     finally:
         blocker.dispose()
         if not stack.users.alive():
+            stack.start_users()
+
+
+async def _committed(stack: Stack, partition: TopicPartition) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(f"users.{USERS_COMMANDS}", partitions=[partition])
+    finally:
+        await admin.close()
+    found = offsets.get(partition)
+    return -1 if found is None else found.offset
+
+
+async def test_kill_9_before_the_coalesced_offset_commit_redelivers_and_changes_nothing(
+    stack: Stack, kafka_producer: AIOKafkaProducer
+) -> None:
+    """Rule 1 with coalesced commits: a record handled but not yet committed is delivered again
+    after a kill -9, and the inbox makes that a no-op (one user, one reply)."""
+    reply_topic = await new_topic(stack.kafka_bootstrap, "test.replies")
+    command = _create("kafka-uncommitted", reply_topic, "uncommitted@example.com", active=False)
+    user_id = command.payload["user_id"]
+    assert stack.users is not None
+    stack.users.stop()
+    stack.start_users(USERS_OFFSET_COMMIT_INTERVAL_MS="600000")  # no commit before the kill
+    try:
+        async with Collector(stack.kafka_bootstrap, reply_topic) as replies:
+            key = resource_key(command.tenant, user_id)
+            sent = await kafka_producer.send_and_wait(USERS_COMMANDS, command.to_bytes(), key=key)
+            partition = TopicPartition(USERS_COMMANDS, sent.partition)
+            await replies.wait_for(_about(command))  # type: ignore[arg-type]
+            stack.users.kill()
+            assert await _committed(stack, partition) <= sent.offset  # handled, not committed
+            stack.start_users()
+            for _ in range(600):
+                if await _committed(stack, partition) > sent.offset:
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("the redelivered command was never committed")
+            await asyncio.sleep(1)  # give a wrong second reply time to show up
+            assert len([r for r in replies.records if _about(command)(r)]) == 1  # type: ignore[operator]
+        assert _users_engine_rows(stack, user_id)[0] == 1
+    finally:
+        if stack.users is None or not stack.users.alive():
             stack.start_users()
