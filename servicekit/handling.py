@@ -26,6 +26,7 @@ from contracts.rejections import Rejection, RejectionReason
 from contracts.replies import CommandRejected
 from contracts.topics import dead_letter_topic
 from servicekit import tracing
+from servicekit.db import read_session
 from servicekit.logs import log_context
 from servicekit.messaging import (
     already_processed,
@@ -47,6 +48,9 @@ class Outgoing:
 
 Handler = Callable[[Session, Envelope, Any], list[Outgoing]]
 HandlerMap = Mapping[type[Message], Handler]
+NeedlessCheck = Callable[[Session, Envelope, Any], bool]
+"""True when handling the message would change nothing and send nothing, now and at any later
+delivery: it is then acknowledged after this read, without a write transaction or an inbox row."""
 Decoded = tuple[Envelope, Message, Handler]
 
 
@@ -162,13 +166,16 @@ class MessageProcessor:
         on_dead_lettered: Callable[[str], None] = lambda topic: None,
         compensations: HandlerMap | None = None,
         on_compensated: Callable[[str], None] = lambda topic: None,
+        needless: Mapping[type[Message], NeedlessCheck] | None = None,
     ) -> None:
         """``skip_unhandled``: for another service's events — those it does not care about (or,
         tolerant reader, a type newer than its contracts) are acknowledged, not dead-lettered.
 
         ``compensations``: for a message that failed ``max_attempts`` times, a handler that undoes
         what it began, run in a transaction of its own that settles the message (the inbox records it,
-        its messages go out through the outbox). Only if that fails too is the message dead-lettered."""
+        its messages go out through the outbox). Only if that fails too is the message dead-lettered.
+
+        ``needless``: by message type, a ``NeedlessCheck`` run in a read transaction first."""
         self._engine = engine
         self._handlers = handlers
         self._producer = producer
@@ -180,6 +187,7 @@ class MessageProcessor:
         self._handled_types = {message_type.type_name() for message_type in handlers}
         self._compensations = compensations or {}
         self._on_compensated = on_compensated
+        self._needless = needless or {}
 
     def process(self, record: RawRecord) -> list[Outgoing]:
         """Handle one record; raises while it should be redelivered, returns once it is settled.
@@ -289,6 +297,11 @@ class MessageProcessor:
             self._on_committed()
 
     def _handle(self, envelope: Envelope, payload: Message, handler: Handler) -> list[Outgoing]:
+        check = self._needless.get(type(payload))
+        if check is not None:
+            with read_session(self._engine) as session:
+                if check(session, envelope, payload):
+                    return []
         try:
             with Session(self._engine) as session, session.begin():
                 if not record_first_time(session, envelope=envelope):

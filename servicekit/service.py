@@ -25,12 +25,13 @@ from faststream.kafka.annotations import KafkaMessage
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from contracts.envelope import Message
 from contracts.topics import dead_letter_topic
 from servicekit import health, logs, migrations, readiness, tracing
 from servicekit.answering import QueryProcessor, as_entries
 from servicekit.batching import POLL_TIMEOUT_MS, BatchProcessor, EagerBatchSubscriber, raw_bodies
 from servicekit.db import make_engine
-from servicekit.handling import HandlerMap, MessageProcessor, RawRecord
+from servicekit.handling import HandlerMap, MessageProcessor, NeedlessCheck, RawRecord
 from servicekit.health_listener import HealthListener
 from servicekit.kafka import (
     MAX_MESSAGE_BYTES,
@@ -79,6 +80,8 @@ class ServiceDefinition:
     gauges: Sequence[DatabaseGauge] = ()  # beyond the outbox's, read at each scrape of /metrics
     # By message type, on any topic: what undoes a message that failed every attempt (a saga step).
     compensations: HandlerMap = field(default_factory=dict)
+    # By message type, on any topic: a read that proves a message needs no handling (servicekit/handling.py).
+    needless: Mapping[type[Message], NeedlessCheck] = field(default_factory=dict)
     # Topics whose records are handled up to ``batch_max_records`` to a transaction, as one poll returns
     # them (servicekit/batching.py): for consumers that only record what they read, not for commands.
     batched: frozenset[str] = frozenset()
@@ -146,6 +149,7 @@ class RunningService:
             on_dead_lettered=self.metrics.dead_lettered,
             compensations=self.definition.compensations,
             on_compensated=self.metrics.compensated,
+            needless=self.definition.needless,
         )
         # One group per topic: a member joining for commands must not pause the queries.
         group = f"{self.definition.name}.{topic}"

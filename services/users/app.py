@@ -11,6 +11,7 @@ from services.users.handlers import COMMAND_HANDLERS, QUERY_HANDLERS
 from services.users.pending import SAGA_GAUGES
 from services.users.schema import SCHEMA
 from services.users.seating import (
+    NEEDLESS,
     SAGA_COMPENSATIONS,
     SEAT_EVENT_HANDLERS,
     ask_again_for_lost_decisions,
@@ -26,6 +27,7 @@ DEFINITION = ServiceDefinition(
     periodic=(Periodic("sagas asked again for a lost seat decision", 30.0, ask_again_for_lost_decisions),),
     gauges=SAGA_GAUGES,
     compensations=SAGA_COMPENSATIONS,
+    needless=NEEDLESS,
 )
 
 

@@ -7,14 +7,15 @@ Separate tables rather than new columns on ``users``: databases created before t
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import Index, String, union_all
+from sqlalchemy import ColumnElement, Index, String, bindparam, union_all
 from sqlmodel import Field, Session, SQLModel, col, select
 from sqlmodel.sql.expression import Select
 
 from contracts.users import ManagerVia, RosterRole, UserRecord
 from servicekit import locks
-from servicekit.queries import select_in
+from servicekit.queries import in_chunks, select_in
 from services.users import manager_rules
 from services.users.attributes import ROSTER_URN, head_of
 from services.users.manager_rules import Match, MatchedBy, ReferenceKeys
@@ -85,23 +86,34 @@ def forget(session: Session, *, tenant: str, user_id: str) -> None:
         session.flush()
 
 
+# The statements run on every user write are built once: building and cache-keying a statement
+# costs more CPU than SQLite takes to run it (BENCHMARKS.md, "The users service's create path").
+_LINKED_TO = select(UserManagerRow.user_id).where(
+    UserManagerRow.tenant == bindparam("tenant"),
+    UserManagerRow.manager_id == bindparam("manager_id"),
+    UserManagerRow.via == ManagerVia.REFERENCE.value,
+)
+_REFERENCING = {
+    column: select(UserManagerRow.user_id).where(
+        UserManagerRow.tenant == bindparam("tenant"), col(column).in_(bindparam("heads", expanding=True))
+    )
+    for column in (UserManagerRow.ref_exact, UserManagerRow.ref_folded)
+}
+
+
 def linked_to(session: Session, *, tenant: str, manager_id: str) -> list[str]:
     """Users whose own reference designates ``manager_id``. Those who have them as the default manager
     are left out: they move only when the default does, and a busy default must not make every write
     of theirs re-resolve half the tenant."""
-    query = select(UserManagerRow.user_id).where(
-        UserManagerRow.tenant == tenant,
-        UserManagerRow.manager_id == manager_id,
-        UserManagerRow.via == ManagerVia.REFERENCE.value,
-    )
-    return list(session.exec(query))
+    return list(session.exec(_LINKED_TO, params={"tenant": tenant, "manager_id": manager_id}))
 
 
 def referencing(session: Session, *, tenant: str, exact: set[str], folded: set[str]) -> list[str]:
     """Users whose reference may designate a user with these identifier heads (index lookups)."""
-    query = select(UserManagerRow.user_id).where(UserManagerRow.tenant == tenant)
-    found = {*select_in(session, query, UserManagerRow.ref_exact, exact)}
-    found.update(select_in(session, query, UserManagerRow.ref_folded, folded))
+    found: set[str] = set()
+    for column, heads in ((UserManagerRow.ref_exact, exact), (UserManagerRow.ref_folded, folded)):
+        for chunk in in_chunks(sorted(heads)):
+            found.update(session.exec(_REFERENCING[column], params={"tenant": tenant, "heads": list(chunk)}))
     return sorted(found)
 
 
@@ -112,29 +124,43 @@ def on_default(session: Session, *, tenant: str) -> list[UserManagerRow]:
     return list(session.exec(query))
 
 
-def _matching(tenant: str, paths: dict[str, MatchedBy], key: str) -> Select[str, int | None, bool, str]:
+def _equal_key(key: Any) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """``value_key`` equal to ``key``, written as a closed range: SQLite would propagate the constant of
+    ``value_key = ?`` into the head's expression and seek on (tenant, path) alone, reading every user's
+    row (filters.py ``_matches`` says the same)."""
+    value_key = col(UserAttributeRow.value_key)
+    return value_key >= key, value_key <= key
+
+
+def _matching(paths: dict[str, MatchedBy], key: str) -> Select[str, int | None, bool, str]:
+    """Users with an identifier among ``paths`` equal to the parameter ``key`` (its head: ``key_head``)."""
     entry = UserAttributeRow
     return (
         select(col(UserRow.id), col(UserRow.seq), col(UserRow.active), col(entry.path))
         .join(UserRow, col(UserRow.seq) == col(entry.user_seq))
         .where(
-            col(entry.tenant) == tenant,
+            col(entry.tenant) == bindparam("tenant"),
             col(entry.path).in_(list(paths)),
-            value_head(entry.value_key) == head_of(key),
-            col(entry.value_key) == key,
+            value_head(entry.value_key) == bindparam(f"{key}_head"),
+            *_equal_key(bindparam(key)),
             col(UserRow.deleted_at).is_(None),
         )
     )
 
 
+_MATCHES = union_all(
+    _matching(manager_rules.EXACT_PATHS, "exact"), _matching(manager_rules.FOLDED_PATHS, "folded")
+)
+_PRIORITY = {**manager_rules.EXACT_PATHS, **manager_rules.FOLDED_PATHS}
+
+
 def matches(session: Session, *, tenant: str, keys: ReferenceKeys) -> list[Match]:
     """The tenant's live users with an identifier equal to the reference, through the search index."""
-    exact = _matching(tenant, manager_rules.EXACT_PATHS, keys.exact)
-    folded = _matching(tenant, manager_rules.FOLDED_PATHS, keys.folded)
-    priority = {**manager_rules.EXACT_PATHS, **manager_rules.FOLDED_PATHS}
+    params = {"tenant": tenant, "exact": keys.exact, "folded": keys.folded}
+    params.update(exact_head=head_of(keys.exact), folded_head=head_of(keys.folded))
     return [
-        Match(user_id=user_id, seq=seq, matched_by=priority[path], active=active)
-        for user_id, seq, active, path in session.execute(union_all(exact, folded))
+        Match(user_id=user_id, seq=seq, matched_by=_PRIORITY[path], active=active)
+        for user_id, seq, active, path in session.execute(_MATCHES, params)
     ]
 
 
@@ -154,7 +180,7 @@ def earliest_coach(session: Session, *, tenant: str, excluding: str) -> str | No
             col(entry.tenant) == tenant,
             col(entry.path).in_(_ROLE_PATHS),
             value_head(entry.value_key) == head_of(coach),
-            col(entry.value_key) == coach,
+            *_equal_key(coach),
             col(UserRow.deleted_at).is_(None),
             col(UserRow.id) != excluding,
         )

@@ -142,29 +142,38 @@ def _follow_default(
 
 
 def _concerned(
-    session: Session, tenant: str, user_id: str, versions: Iterable[UserRecord | None]
+    session: Session, tenant: str, user_id: str, before: UserRecord | None, after: UserRecord | None
 ) -> set[str]:
     exact: set[str] = set()
     folded: set[str] = set()
-    for version in versions:
+    for version in (before, after):
         if version is not None:
             more_exact, more_folded = manager_rules.identifier_heads(version)
             exact |= more_exact
             folded |= more_folded
-    concerned = set(manager_store.linked_to(session, tenant=tenant, manager_id=user_id))
+    # Nobody can be linked to a user just created: ids are never reused (docs/architecture.md §2).
+    created = before is None
+    concerned = set() if created else set(manager_store.linked_to(session, tenant=tenant, manager_id=user_id))
     concerned.update(manager_store.referencing(session, tenant=tenant, exact=exact, folded=folded))
     return concerned - {user_id}
 
 
 def _resolve_own(
-    session: Session, tenant: str, resolve: _Resolver, user_id: str, after: UserRecord | None
+    session: Session,
+    tenant: str,
+    resolve: _Resolver,
+    user_id: str,
+    after: UserRecord | None,
+    *,
+    created: bool,
 ) -> tuple[UserManagerRow | None, UserManagerChanged | None]:
     """The written user's manager row, and its change (announced as the IdP's: its own write)."""
     if after is None:
         # A deleted user has no manager any more; their UserDeleted says it all.
         manager_store.forget(session, tenant=tenant, user_id=user_id)
         return None, None
-    own = manager_store.links(session, tenant=tenant, user_ids=[user_id]).get(user_id)
+    # A user just created has no row yet: ids are never reused (docs/architecture.md §2).
+    own = None if created else manager_store.links(session, tenant=tenant, user_ids=[user_id]).get(user_id)
     own = own or UserManagerRow(user_id=user_id, tenant=tenant)
     _set_reference(own, manager_rules.reference_of(after))
     change = _apply(own, resolve(user_id, own.reference), ChangeSource.SCIM)
@@ -208,8 +217,8 @@ def user_written(
     _record_first_coach(session, defaults, written, after)
     default_moved = _refresh_effective(session, defaults)
     resolve = _Resolver(session, tenant, defaults.effective_id)
-    own, own_change = _resolve_own(session, tenant, resolve, written.id, after)
-    others = _concerned(session, tenant, written.id, (before, after))
+    own, own_change = _resolve_own(session, tenant, resolve, written.id, after, created=before is None)
+    others = _concerned(session, tenant, written.id, before, after)
     changes = [own_change, *_resolve_again(session, tenant, resolve, others)]
     if default_moved:
         changes += _follow_default(session, tenant, defaults.effective_id, ChangeSource.MANAGER_RULE)

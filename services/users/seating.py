@@ -14,6 +14,7 @@ requester answered 500. Every saga ends.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -34,7 +35,7 @@ from contracts.seats import (
 from contracts.users import ReconcileSeat, UserCreated, UserRecord, UserReply
 from servicekit import faults
 from servicekit.clock import as_utc
-from servicekit.handling import HandlerMap, Outgoing, deferred_reply
+from servicekit.handling import HandlerMap, NeedlessCheck, Outgoing, deferred_reply
 from servicekit.messaging import enqueue_envelope
 from services.users import allowance, domain, managers, pending, store
 from services.users.messages import (
@@ -115,6 +116,14 @@ def _waiting_for(session: Session, envelope: Envelope, user_id: str) -> PendingC
     if change is None or change.correlation_id != str(envelope.correlation_id):
         return None
     return change
+
+
+def nothing_waits(session: Session, envelope: Envelope, event: SeatReserved) -> bool:
+    """A seat decision no change waits for needs no transaction (servicekit.handling ``needless``): the
+    allowed seats' ``SeatReserved`` (one per create on the allowance), repairs', redeliveries. Exact,
+    because no change can start waiting for it later: a change waits in its request's conversation from
+    before the ``ReserveSeat`` it sends, and a request parks at most once (docs/architecture.md §4)."""
+    return _waiting_for(session, envelope, event.user_id) is None
 
 
 def seat_reserved(session: Session, envelope: Envelope, event: SeatReserved) -> list[Outgoing]:
@@ -227,3 +236,4 @@ SEAT_EVENT_HANDLERS: HandlerMap = {
     SeatAllowanceRecalled: allowance_recalled,
 }
 SAGA_COMPENSATIONS: HandlerMap = {SeatReserved: seat_reserved_undone}
+NEEDLESS: Mapping[type[Message], NeedlessCheck] = {SeatReserved: nothing_waits}

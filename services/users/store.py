@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    bindparam,
     delete,
     func,
     insert,
@@ -137,15 +138,25 @@ def lock_user(session: Session, *, tenant: str, user_id: str) -> UserRecord | No
     return record_of(row) if row else None
 
 
+# Statements of every create, built once: building and cache-keying one costs more CPU than SQLite
+# takes to run it (BENCHMARKS.md, "The users service's create path").
+_ID_USED = select(UserRow.seq).where(UserRow.id == bindparam("user_id"))
+_NAME_HOLDER = select(UserRow.id).where(
+    UserRow.tenant == bindparam("tenant"), UserRow.user_name_key == bindparam("key")
+)
+_USERS = UserRow.__table__  # type: ignore[attr-defined]
+_ATTRIBUTES = UserAttributeRow.__table__  # type: ignore[attr-defined]
+_INSERT_USER = insert(_USERS).returning(_USERS.c.seq)
+_INSERT_ATTRIBUTES = insert(_ATTRIBUTES)
+
+
 def id_ever_used(session: Session, *, user_id: str) -> bool:
-    return session.exec(select(UserRow.seq).where(UserRow.id == user_id)).first() is not None
+    return session.exec(_ID_USED, params={"user_id": user_id}).first() is not None
 
 
 def user_id_holding_name(session: Session, *, tenant: str, user_name: str) -> str | None:
-    query = select(UserRow.id).where(
-        UserRow.tenant == tenant, UserRow.user_name_key == user_name_key(user_name)
-    )
-    return session.exec(query).first()
+    params = {"tenant": tenant, "key": user_name_key(user_name)}
+    return session.exec(_NAME_HOLDER, params=params).first()
 
 
 def _columns(user: UserRecord) -> dict[str, Any]:
@@ -182,8 +193,9 @@ def index_rows(*, seq: int, tenant: str, user: UserRecord) -> list[dict[str, Any
 
 
 def insert_index_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    """One executemany on the table: every row names every column, NULL keys included."""
     if rows:
-        session.execute(insert(UserAttributeRow), rows)
+        session.execute(_INSERT_ATTRIBUTES, rows)
 
 
 def _forget_index(session: Session, seq: int) -> None:
@@ -191,19 +203,11 @@ def _forget_index(session: Session, seq: int) -> None:
 
 
 def add_user(session: Session, *, tenant: str, user: UserRecord) -> None:
-    row = UserRow(
-        id=user.id,
-        tenant=tenant,
-        user_name="",
-        user_name_key=None,
-        profile={},
-        created=user.created,
-        last_modified=user.last_modified,
-    )
-    session.add(_write(row, user))
-    session.flush()  # surfaces a uniqueness race now, inside the handler's transaction
-    assert row.seq is not None
-    insert_index_rows(session, index_rows(seq=row.seq, tenant=tenant, user=user))
+    """Two table statements, no ORM object (none is read back in this transaction); a uniqueness race
+    fails here, inside the handler's transaction."""
+    values = {**_columns(user), "id": user.id, "tenant": tenant, "created": user.created, "deleted_at": None}
+    seq = session.execute(_INSERT_USER, values).scalar_one()
+    insert_index_rows(session, index_rows(seq=seq, tenant=tenant, user=user))
 
 
 def add_users(session: Session, *, tenant: str, users: Sequence[UserRecord]) -> None:
@@ -280,9 +284,6 @@ def find_users(
     where: list[ColumnElement[bool]] = [UserRow.tenant == tenant, col(UserRow.deleted_at).is_(None)]  # type: ignore[list-item]
     if condition is not None:
         where.append(condition)
-    total = session.exec(select(func.count()).select_from(UserRow).where(*where)).one()
-    if limit == 0:
-        return total, []
     query = select(UserRow).where(*where)
     in_creation_order = col(UserRow.seq).asc()
     if sort is None:
@@ -296,8 +297,10 @@ def find_users(
         key = col(value.value_key)
         by_value = key.desc().nulls_first() if sort.descending else key.asc().nulls_last()
         query = query.order_by(by_value, in_creation_order)
-    rows = session.exec(query.offset(offset).limit(limit))
-    return total, [record_of(row) for row in rows]
+    users = [record_of(row) for row in session.exec(query.offset(offset).limit(limit))] if limit else []
+    if offset == 0 and len(users) < limit:
+        return len(users), users  # the whole result (one snapshot): no count needed, as for most lookups
+    return session.exec(select(func.count()).select_from(UserRow).where(*where)).one(), users
 
 
 def active_user_ids(session: Session, *, tenant: str, after: str | None, limit: int) -> Sequence[str]:

@@ -22,7 +22,7 @@ from services.seats.handlers import QUERY_HANDLERS as SEAT_QUERY_HANDLERS
 from services.seats.handlers import command_handlers
 from services.users.app import DEFINITION
 from services.users.handlers import COMMAND_HANDLERS, QUERY_HANDLERS
-from services.users.seating import SAGA_COMPENSATIONS, SEAT_EVENT_HANDLERS
+from services.users.seating import NEEDLESS, SAGA_COMPENSATIONS, SEAT_EVENT_HANDLERS
 
 REPLY_TOPIC = "test.replies"
 _offsets = count()
@@ -56,6 +56,7 @@ class UsersHarness:
             max_attempts=3,
             skip_unhandled=True,
             compensations=SAGA_COMPENSATIONS,
+            needless=NEEDLESS,
         )
         seat_handlers = {**command_handlers(allowance_block=allowance_block), **SEAT_QUERY_HANDLERS}
         self.seats = MessageProcessor(

@@ -5,21 +5,21 @@ topic's tenant partition in order, the two topics interleaved at will."""
 from __future__ import annotations
 
 from itertools import count
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session, col, func, select
 
-from contracts.envelope import Envelope, Message
+from contracts.envelope import Envelope, Message, wrap
 from contracts.registry import payload_of
 from contracts.rejections import RejectionReason
 from contracts.replies import CommandRejected
-from contracts.seats import SeatUsage, SetSeatLimit
+from contracts.seats import SeatReserved, SeatUsage, SetSeatLimit
 from contracts.topics import SEATS_COMMANDS, SEATS_EVENTS
 from contracts.users import CreateUser, ReplaceUser, UserProfile, UserReply
 from servicekit.handling import RawRecord
-from servicekit.messaging import OutboxEntry, mark_published
+from servicekit.messaging import InboxEntry, OutboxEntry, mark_published
 from services.seats.store import Seat, SeatLimit
 from services.users.allowance import unspent
 from services.users.pending import PendingChange
@@ -240,3 +240,48 @@ def _switch(harness: UsersHarness, tenant: str, users: dict[str, str], *, active
     user_id = sorted(users)[len(users) // 2]
     command = ReplaceUser(user_id=user_id, profile=UserProfile(user_name=users[user_id], active=active))
     harness.deliver(harness.envelope(command, tenant=tenant), pump=False)
+
+
+def _inbox_ids(harness: UsersHarness) -> set[UUID]:
+    with Session(harness.engine) as session:
+        return set(session.exec(select(InboxEntry.message_id)).all())
+
+
+def _seat_reserved_for(harness: UsersHarness, user_id: str) -> Envelope:
+    with Session(harness.seats_engine) as session:
+        rows = session.exec(select(OutboxEntry).where(OutboxEntry.topic == SEATS_EVENTS)).all()
+    [found] = [
+        envelope
+        for envelope in (Envelope.from_bytes(row.value) for row in rows)
+        if envelope.type == SeatReserved.type_name() and envelope.payload["user_id"] == user_id
+    ]
+    return found
+
+
+def test_an_allowed_seats_reservation_is_acknowledged_without_a_transaction(harness: UsersHarness) -> None:
+    """Nothing waits for it, nor can later (seating.nothing_waits): no inbox row, nothing changed."""
+    allowing = _allowing(harness)
+    allowing.set_seat_limit(100)
+    asked = allowing.send(_create("first@example.com"))  # waits for its seat, which finishes it
+    allowed = allowing.send(_create("second@example.com"))  # on the allowance
+    assert isinstance(asked, UserReply) and isinstance(allowed, UserReply)
+    inbox = _inbox_ids(allowing)
+    assert _seat_reserved_for(allowing, asked.user.id).message_id in inbox
+    assert _seat_reserved_for(allowing, allowed.user.id).message_id not in inbox
+    assert _active(allowing, "acme") == {asked.user.id, allowed.user.id}
+    assert _held(allowing, "acme") == (_active(allowing, "acme"), 48) and _unspent(allowing, "acme") == 48
+
+
+def test_a_reservation_for_a_change_waiting_in_another_conversation_finishes_nothing(
+    harness: UsersHarness,
+) -> None:
+    """The read that finds nothing waiting in the decision's own conversation is the handler's own rule:
+    a repair's SeatReserved neither finishes a waiting create nor leaves an inbox row."""
+    create = harness.envelope(_create("waiting@example.com"))
+    harness.deliver(create, pump=False)  # parked: its ReserveSeat is not delivered
+    user_id = CreateUser.model_validate(create.payload).user_id
+    stray = wrap(SeatReserved(user_id=user_id, used=1, limit=100), tenant="acme", producer="seats")
+    harness.seat_listener.process(RawRecord(SEATS_EVENTS, 0, next(_offsets), b"acme", stray.to_bytes()))
+    assert _waiting(harness, "acme") == 1 and stray.message_id not in _inbox_ids(harness)
+    harness.pump()  # its own decision still finishes it
+    assert isinstance(harness.reply_to(create), UserReply) and _waiting(harness, "acme") == 0
