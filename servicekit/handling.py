@@ -210,6 +210,9 @@ class MessageProcessor:
         self, record: RawRecord, envelope: Envelope, payload: Message, handler: Handler
     ) -> list[Outgoing]:
         try:
+            if self._needless_now(envelope, payload):
+                self._attempts.forget(record)
+                return []  # nothing committed: the relay has nothing new
             direct = self._handle(envelope, payload, handler)
         except Exception as error:
             attempts = self._attempts.fail(record)
@@ -296,12 +299,14 @@ class MessageProcessor:
         if self.writes:
             self._on_committed()
 
-    def _handle(self, envelope: Envelope, payload: Message, handler: Handler) -> list[Outgoing]:
+    def _needless_now(self, envelope: Envelope, payload: Message) -> bool:
         check = self._needless.get(type(payload))
-        if check is not None:
-            with read_session(self._engine) as session:
-                if check(session, envelope, payload):
-                    return []
+        if check is None:
+            return False
+        with read_session(self._engine) as session:
+            return check(session, envelope, payload)
+
+    def _handle(self, envelope: Envelope, payload: Message, handler: Handler) -> list[Outgoing]:
         try:
             with Session(self._engine) as session, session.begin():
                 if not record_first_time(session, envelope=envelope):
