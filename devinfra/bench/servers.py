@@ -65,7 +65,8 @@ def scim2_server_path() -> Path:
 def scim2_server(workdir: Path, *, token: str) -> Iterator[Target]:
     """The reference in-memory server on a free port, answering; stopped on the way out."""
     port = free_ports(1)[0]
-    argv = [str(scim2_server_path()), "--port", str(port), "--bearer-token", token]
+    # One argument: a token may start with "-", which argparse would read as an option.
+    argv = [str(scim2_server_path()), "--port", str(port), f"--bearer-token={token}"]
     process = ManagedProcess("scim2-server", argv, env=os.environ, log_file=workdir / "scim2-server.log")
     try:
         target = Target("scim2-server", f"http://127.0.0.1:{port}/v2", token, process.start())
