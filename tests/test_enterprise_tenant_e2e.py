@@ -65,8 +65,13 @@ def _seed_users(stack: Stack, tenant: str, ids: list[str], *, inactive: set[str]
 
 
 def _seed_seats(stack: Stack, tenant: str, holders: list[str]) -> None:
+    """Seats written straight into the seats database, and the count the service keeps set to them."""
+
     def write(session: Session, batch: list[str]) -> None:
+        row = seats_store.lock_tenant(session, tenant=tenant)
         session.add_all(seats_store.Seat(tenant=tenant, user_id=user_id) for user_id in batch)
+        row.used += len(batch)
+        session.add(row)
 
     _in_batches(stack.seats_database_url, holders, write)
 
