@@ -11,8 +11,8 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.security import HTTPBearer
 from scim2_models import Error, NotFoundException
 from sqlalchemy import Engine
-from sqlmodel import Session
 
+from servicekit.db import read_session
 from services.gateway import store
 from services.gateway.http.auth import AdminAuth
 from services.gateway.http.body import JsonBodyRoute
@@ -69,9 +69,10 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
 
 def require_tenant(engine: Engine, tenant_id: str) -> None:
     """404 for a tenant that does not exist, before anything is asked of it (called first in a route, so
-    a malformed request is still refused first). The session is closed before the route waits on Kafka:
-    held open, on SQLite, it would keep the gateway's database from other writers meanwhile."""
-    with Session(engine) as session:
+    a malformed request is still refused first). A read transaction: called on the event loop, it must
+    never wait for SQLite's write lock (a write transaction's ``BEGIN IMMEDIATE`` would, up to the busy
+    timeout, stalling every request of the gateway meanwhile)."""
+    with read_session(engine) as session:
         try:
             store.get_tenant(session, tenant_id=tenant_id)
         except store.TenantNotFound as error:

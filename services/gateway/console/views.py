@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from contracts.activity import ActivityEntry, ListActivity
 from contracts.users import DefaultManager, UserRecord
+from servicekit.db import read_session
 from services.gateway.admin import default_manager, people, seats, tenants, tokens
 from services.gateway.http.correlator import ServiceUnavailable
 from services.gateway.owners import Owners
@@ -59,7 +60,7 @@ async def _last_activity(owners: Owners, tenant_id: str) -> tuple[ActivityEntry 
 async def tenant_rows(engine: Engine, owners: Owners) -> list[TenantRow]:
     """Every tenant, with its seats and its latest activity asked of their services for all tenants
     at once."""
-    with Session(engine) as session:
+    with read_session(engine) as session:  # on the event loop: never wait for SQLite's write lock
         listed = tenants.list_tenants(session)
     usage = asyncio.gather(*(if_answered(seats.get_seats(t.id, engine, owners)) for t in listed))
     latest = asyncio.gather(*(_last_activity(owners, t.id) for t in listed))
