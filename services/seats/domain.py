@@ -40,6 +40,7 @@ class SeatState:
     used: int  # seats held
     limit: int
     allowance: int = 0  # seats set aside for the users service, not yet reported as taken
+    recalling: bool = False  # a lower limit waits for the allowance to come back
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,8 @@ def reserve(state: SeatState, *, block: int = 0) -> Reservation:
     events: list[Message] = [SeatReserved(user_id=user_id, used=used + 1, limit=limit)]
     if used + 1 == limit:
         events.append(SeatLimitReached(used=used + 1, limit=limit))
-    grant = grant_size(used=used + 1, allowance=allowance, limit=limit, block=block)
+    # Nothing more set aside while a recall is on its way: the limit it serves must see it all back.
+    grant = 0 if state.recalling else grant_size(used=used + 1, allowance=allowance, limit=limit, block=block)
     if grant:
         events.append(SeatAllowanceGranted(amount=grant))
     return Reservation(True, grant, events)
@@ -80,8 +82,6 @@ def reserve(state: SeatState, *, block: int = 0) -> Reservation:
 def take_allowed(state: SeatState) -> tuple[bool, list[Message]]:
     """A seat of the allowance given to the user: it leaves the allowance and becomes theirs. One the
     user holds already (a repair got there first) just leaves the allowance — it is free again."""
-    if state.allowance <= 0:
-        log.error("%s took an allowed seat, but no allowance was outstanding", state.user_id)
     if state.holds:
         return False, []
     used = state.used + 1
@@ -89,6 +89,14 @@ def take_allowed(state: SeatState) -> tuple[bool, list[Message]]:
     if used == state.limit:
         events.append(SeatLimitReached(used=used, limit=state.limit))
     return True, events
+
+
+def allowance_after_take(*, allowance: int) -> int:
+    """What is still set aside after the users service spent one seat of it. None outstanding is a
+    fault worth a log line (the seat is the user's all the same), never a negative count."""
+    if allowance <= 0:
+        log.error("an allowed seat was taken, but no allowance was outstanding")
+    return max(0, allowance - 1)
 
 
 def allowance_after_return(*, allowance: int, returned: int) -> int:

@@ -44,6 +44,7 @@ def _locked(session: Session, tenant: str, user_id: str) -> tuple[store.SeatLimi
         used=row.used,
         limit=row.seat_limit,
         allowance=row.allowance,
+        recalling=store.recalling(session, tenant=tenant),
     )
     return row, state
 
@@ -53,8 +54,7 @@ def reserve_seat(
 ) -> list[Outgoing]:
     tenant = envelope.tenant
     row, state = _locked(session, tenant, command.user_id)
-    block = 0 if store.recalling(session, tenant=tenant) else allowance_block  # none while one comes back
-    decision = domain.reserve(state, block=block)
+    decision = domain.reserve(state, block=allowance_block)
     faults.check("seats.reserve")
     if decision.take:
         store.take_seat(session, row=row, user_id=command.user_id)
@@ -67,7 +67,9 @@ def take_allowed_seat(session: Session, envelope: Envelope, command: TakeAllowed
     tenant = envelope.tenant
     row, state = _locked(session, tenant, command.user_id)
     take, events = domain.take_allowed(state)
-    store.save_tenant(session, row=row, limit=state.limit, allowance=max(0, state.allowance - 1))
+    store.save_tenant(
+        session, row=row, limit=state.limit, allowance=domain.allowance_after_take(allowance=state.allowance)
+    )
     if take:
         store.take_seat(session, row=row, user_id=command.user_id)
     return _events(envelope, events)
@@ -115,8 +117,8 @@ def return_allowance(session: Session, envelope: Envelope, command: ReturnSeatAl
 
 
 def get_seat_usage(session: Session, envelope: Envelope, _query: GetSeatUsage) -> list[Outgoing]:
-    limit = store.limit_of(session, tenant=envelope.tenant)
-    usage = SeatUsage(limit=limit, used=store.seats_used(session, tenant=envelope.tenant))
+    limit, used = store.usage(session, tenant=envelope.tenant)
+    usage = SeatUsage(limit=limit, used=used)
     return reply_to(envelope, usage, producer=PRODUCER)
 
 

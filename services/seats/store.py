@@ -67,10 +67,10 @@ def lock_tenant(session: Session, *, tenant: str) -> SeatLimit:
     return session.exec(select(SeatLimit).where(SeatLimit.tenant == tenant).with_for_update()).one()
 
 
-def limit_of(session: Session, *, tenant: str) -> int:
-    """The tenant's limit, read without locking (for queries, which see one snapshot)."""
+def usage(session: Session, *, tenant: str) -> tuple[int, int]:
+    """The tenant's limit and seats held, read without locking (for queries, which see one snapshot)."""
     row = session.get(SeatLimit, tenant)
-    return DEFAULT_SEAT_LIMIT if row is None else row.seat_limit
+    return (DEFAULT_SEAT_LIMIT, 0) if row is None else (row.seat_limit, row.used)
 
 
 def save_tenant(session: Session, *, row: SeatLimit, limit: int, allowance: int) -> None:
@@ -109,11 +109,6 @@ def pop_recalls(session: Session, *, recall_id: str) -> list[AllowanceRecall]:
     return answered
 
 
-def seats_used(session: Session, *, tenant: str) -> int:
-    row = session.get(SeatLimit, tenant)
-    return 0 if row is None else row.used
-
-
 def holds_seat(session: Session, *, tenant: str, user_id: str) -> bool:
     return session.get(Seat, (tenant, user_id)) is not None
 
@@ -136,7 +131,7 @@ def free_seat(session: Session, *, row: SeatLimit, user_id: str) -> None:
 
 
 def counted_seats(session: Session, *, tenant: str) -> int:
-    """The seats held, counted row by row (what ``seats_used`` keeps; for checks)."""
+    """The seats held, counted row by row (what ``SeatLimit.used`` keeps; for checks)."""
     return session.exec(select(func.count()).select_from(Seat).where(Seat.tenant == tenant)).one()
 
 

@@ -54,6 +54,18 @@ def test_a_reservation_sets_aside_up_to_half_of_the_seats_still_free() -> None:
     assert domain.reserve(SeatState(user_id="u", holds=False, used=0, limit=100), block=0).grant == 0
 
 
+def test_nothing_is_set_aside_while_a_recall_is_on_its_way() -> None:
+    state = SeatState(user_id="u", holds=False, used=0, limit=100, recalling=True)
+    assert domain.reserve(state, block=50) == Reservation(
+        True, 0, [SeatReserved(user_id="u", used=1, limit=100)]
+    )
+
+
+def test_an_allowed_seat_leaves_the_allowance_and_none_outstanding_never_goes_negative() -> None:
+    assert domain.allowance_after_take(allowance=3) == 2
+    assert domain.allowance_after_take(allowance=0) == 0
+
+
 def test_a_refusal_counts_the_allowance_as_in_use() -> None:
     assert domain.reserve(SeatState(user_id="u", holds=False, used=3, limit=5, allowance=2)) == Reservation(
         False, 0, [SeatDenied(user_id="u", used=5, limit=5)]
