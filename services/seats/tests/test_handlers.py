@@ -199,11 +199,11 @@ def test_a_lower_limit_the_allowance_does_not_fit_is_confirmed_once_it_is_given_
     lowering = _send(engine, SetSeatLimit(limit=3))
     [recall] = [m for m in _messages(engine, SEATS_EVENTS) if isinstance(m, SeatAllowanceRecalled)]
     assert recall.recall_id == str(lowering.message_id)
-    assert _messages(engine, REPLIES)[-1] != SeatUsage(limit=3, used=1)  # not confirmed yet
+    assert _answers_to(engine, lowering) == []  # not confirmed yet
     _send(engine, ReserveSeat(user_id="b"), processor=allowing)  # 1 + 4 ≥ 3: refused, nothing set aside
     _send(engine, TakeAllowedSeat(user_id="c"), processor=allowing)  # spent before the recall arrived
     _send(engine, ReturnSeatAllowance(amount=3, recall_id=recall.recall_id), processor=allowing)
-    assert _messages(engine, REPLIES)[-1] == SeatUsage(limit=3, used=2)
+    assert _answers_to(engine, lowering) == [SeatUsage(limit=3, used=2)]
     assert (_usage(engine), _allowance(engine)) == ((2, 3), 0)
     _send(engine, ReserveSeat(user_id="d"), processor=allowing)
     assert (_usage(engine), _allowance(engine)) == ((3, 3), 0)
@@ -238,3 +238,7 @@ def _envelopes(engine: Engine, topic: str) -> list[Envelope]:
     with Session(engine) as session:
         rows = session.exec(select(OutboxEntry).where(OutboxEntry.topic == topic))
         return [Envelope.from_bytes(row.value) for row in rows]
+
+
+def _answers_to(engine: Engine, request: Envelope) -> list[Message]:
+    return [payload_of(e) for e in _envelopes(engine, REPLIES) if e.correlation_id == request.correlation_id]
