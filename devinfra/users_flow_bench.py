@@ -24,7 +24,7 @@ from typing import Any
 from uuid import uuid4
 
 from sqlalchemy import Engine, event
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from contracts.envelope import Envelope, Message, wrap
 from contracts.seats import SetSeatLimit
@@ -35,7 +35,7 @@ from servicekit import migrations
 from servicekit.answering import QueryProcessor
 from servicekit.db import make_engine
 from servicekit.handling import MessageProcessor, RawRecord
-from servicekit.messaging import OutboxEntry, mark_published
+from servicekit.messaging import claim_unpublished, mark_published
 from services.gateway.scim.users.translate import profile_from_scim
 from services.seats.app import DEFINITION as SEATS
 from services.seats.handlers import command_handlers
@@ -86,10 +86,7 @@ class Flow:
     def carry(self, engine: Engine, topic: str, deliver: Callable[[RawRecord], object]) -> None:
         """What a relay would publish from ``engine``'s outbox on ``topic``, delivered one by one."""
         with Session(engine) as session, session.begin():
-            query = select(OutboxEntry).where(
-                OutboxEntry.topic == topic, col(OutboxEntry.published_at).is_(None)
-            )
-            rows = list(session.exec(query.order_by(col(OutboxEntry.id))))
+            rows = claim_unpublished(session, limit=100_000, topic=topic)
             waiting = [(row.key, row.value) for row in rows]
             mark_published(session, ids=[row.id for row in rows if row.id is not None])
         for key, value in waiting:

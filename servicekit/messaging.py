@@ -101,10 +101,16 @@ def enqueue_envelope(session: Session, *, topic: str, key: bytes | None, envelop
     session.add(outbox_entry(topic=topic, key=key, envelope=envelope))
 
 
-def claim_unpublished(session: Session, *, limit: int) -> Sequence[OutboxEntry]:
-    """Oldest first, so messages leave in commit order."""
-    query = select(OutboxEntry).where(col(OutboxEntry.published_at).is_(None)).order_by(col(OutboxEntry.id))
-    return session.exec(query.limit(limit)).all()
+def claim_unpublished(
+    session: Session, *, limit: int, topic: str | None = None, key: bytes | None = None
+) -> Sequence[OutboxEntry]:
+    """Oldest first, so messages leave in commit order; only ``topic``'s (and ``key``'s), if given."""
+    query = select(OutboxEntry).where(col(OutboxEntry.published_at).is_(None))
+    if topic is not None:
+        query = query.where(OutboxEntry.topic == topic)
+    if key is not None:
+        query = query.where(OutboxEntry.key == key)
+    return session.exec(query.order_by(col(OutboxEntry.id)).limit(limit)).all()
 
 
 def mark_published(session: Session, *, ids: Sequence[int]) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from contracts.envelope import Envelope, Message, wrap
 from contracts.registry import payload_of
@@ -16,7 +16,7 @@ from servicekit import migrations
 from servicekit.answering import QueryProcessor
 from servicekit.db import make_engine
 from servicekit.handling import MessageProcessor, RawRecord
-from servicekit.messaging import OutboxEntry, mark_published
+from servicekit.messaging import OutboxEntry, claim_unpublished, mark_published
 from services.seats.app import DEFINITION as SEATS
 from services.seats.handlers import QUERY_HANDLERS as SEAT_QUERY_HANDLERS
 from services.seats.handlers import command_handlers
@@ -72,13 +72,7 @@ class UsersHarness:
 
     @staticmethod
     def _carry(engine: Engine, topic: str, processor: MessageProcessor) -> int:
-        with Session(engine) as session, session.begin():
-            query = select(OutboxEntry).where(
-                OutboxEntry.topic == topic, col(OutboxEntry.published_at).is_(None)
-            )
-            rows = list(session.exec(query.order_by(col(OutboxEntry.id))))
-            messages = [(row.key, row.value) for row in rows]
-            mark_published(session, ids=[row.id for row in rows if row.id is not None])
+        messages = take_unsent(engine, topic)
         for key, value in messages:
             processor.process(RawRecord(topic, 0, next(_offsets), key, value))
         return len(messages)
@@ -131,6 +125,17 @@ class UsersHarness:
         matching = [r for r in replies if r.correlation_id == envelope.correlation_id]
         assert len(matching) == 1, f"expected exactly one reply, got {len(matching)}"
         return payload_of(matching[0])
+
+
+def take_unsent(
+    engine: Engine, topic: str, *, key: bytes | None = None, limit: int = 100_000
+) -> list[tuple[bytes | None, bytes]]:
+    """What a relay would publish from ``engine``'s outbox on ``topic`` (and ``key``), marked published:
+    the records' keys and values, oldest first."""
+    with Session(engine) as session, session.begin():
+        rows = claim_unpublished(session, limit=limit, topic=topic, key=key)
+        mark_published(session, ids=[row.id for row in rows if row.id is not None])
+        return [(row.key, row.value) for row in rows]
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from itertools import count
 from uuid import uuid4
 
 import pytest
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from contracts.envelope import Envelope
 from contracts.registry import payload_of
@@ -30,11 +30,10 @@ from contracts.users import (
 )
 from servicekit import faults
 from servicekit.handling import MessageProcessor, RawRecord
-from servicekit.messaging import OutboxEntry, mark_published
 from services.seats import store as seats_store
 from services.users import pending
 from services.users.seating import GIVE_UP_AFTER, ask_again_for_lost_decisions
-from services.users.tests.conftest import UsersHarness
+from services.users.tests.conftest import UsersHarness, take_unsent
 
 _offsets = count(1_000_000)
 
@@ -60,11 +59,7 @@ def _holders(harness: UsersHarness) -> set[str]:
 def _unsent(harness: UsersHarness, engine_name: str, topic: str) -> list[Envelope]:
     """Take the outbox's unsent messages for ``topic``, as a relay would."""
     engine = harness.engine if engine_name == "users" else harness.seats_engine
-    with Session(engine) as session, session.begin():
-        query = select(OutboxEntry).where(OutboxEntry.topic == topic, col(OutboxEntry.published_at).is_(None))
-        rows = list(session.exec(query.order_by(col(OutboxEntry.id))))
-        mark_published(session, ids=[row.id for row in rows if row.id is not None])
-        return [Envelope.from_bytes(row.value) for row in rows]
+    return [Envelope.from_bytes(value) for _, value in take_unsent(engine, topic)]
 
 
 def _redeliver_until_settled(processor: MessageProcessor, topic: str, envelope: Envelope) -> int:

@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, func, select
 
 from contracts.envelope import Envelope, Message, wrap
 from contracts.registry import payload_of
@@ -19,12 +19,12 @@ from contracts.seats import SeatReserved, SeatUsage, SetSeatLimit
 from contracts.topics import SEATS_COMMANDS, SEATS_EVENTS
 from contracts.users import CreateUser, ReplaceUser, UserProfile, UserReply
 from servicekit.handling import RawRecord
-from servicekit.messaging import InboxEntry, OutboxEntry, mark_published
+from servicekit.messaging import InboxEntry, OutboxEntry
 from services.seats.store import Seat, SeatLimit
 from services.users.allowance import unspent
 from services.users.pending import PendingChange
 from services.users.store import UserRow
-from services.users.tests.conftest import REPLY_TOPIC, UsersHarness
+from services.users.tests.conftest import REPLY_TOPIC, UsersHarness, take_unsent
 
 _offsets = count(1_000_000)
 _tenants = count()
@@ -45,17 +45,10 @@ def _carry_one(harness: UsersHarness, topic: str, tenant: str) -> bool:
         if topic == SEATS_COMMANDS
         else (harness.seats_engine, harness.seat_listener)
     )
-    with Session(source) as session, session.begin():
-        query = select(OutboxEntry).where(
-            OutboxEntry.topic == topic,
-            OutboxEntry.key == tenant.encode(),
-            col(OutboxEntry.published_at).is_(None),
-        )
-        row = session.exec(query.order_by(col(OutboxEntry.id)).limit(1)).first()
-        if row is None or row.id is None:
-            return False
-        key, value = row.key, row.value
-        mark_published(session, ids=[row.id])
+    taken = take_unsent(source, topic, key=tenant.encode(), limit=1)
+    if not taken:
+        return False
+    [(key, value)] = taken
     processor.process(RawRecord(topic, 0, next(_offsets), key, value))
     return True
 

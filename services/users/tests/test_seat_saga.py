@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from contracts.envelope import Envelope, Message
 from contracts.registry import payload_of
@@ -25,10 +25,10 @@ from contracts.users import (
     UserReply,
 )
 from servicekit.handling import RawRecord
-from servicekit.messaging import OutboxEntry, mark_published
+from servicekit.messaging import OutboxEntry
 from services.users.seating import ASK_AGAIN_AFTER, ask_again_for_lost_decisions
 from services.users.store import UserRow
-from services.users.tests.conftest import UsersHarness
+from services.users.tests.conftest import UsersHarness, take_unsent
 
 
 def _create(harness: UsersHarness, name: str, *, active: bool = True) -> CreateUser:
@@ -188,14 +188,7 @@ def test_two_instances_creating_one_user_name_at_once_never_both_get_it(harness:
 
 def _lose_seat_commands(harness: UsersHarness) -> int:
     """As if the ReserveSeat had been dead-lettered: it never reaches the seats service."""
-    with Session(harness.engine) as session, session.begin():
-        rows = session.exec(
-            select(OutboxEntry).where(
-                OutboxEntry.topic == SEATS_COMMANDS, col(OutboxEntry.published_at).is_(None)
-            )
-        ).all()
-        mark_published(session, ids=[row.id for row in rows if row.id is not None])
-        return len(rows)
+    return len(take_unsent(harness.engine, SEATS_COMMANDS))
 
 
 def _sweep(harness: UsersHarness, *, after: timedelta) -> int:
