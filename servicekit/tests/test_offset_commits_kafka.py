@@ -7,27 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 from uuid import uuid4
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import event
-from sqlmodel import Session
 
-from contracts.activity import ClientKind, RequestOutcome
-from contracts.envelope import wrap
 from contracts.topics import GATEWAY_OUTCOMES, dead_letter_topic
 from servicekit.kafka import client_options
 from servicekit.offsets import OffsetCommits
-from servicekit.service import RunningService
 from servicekit.topics import ensure_topics
-from services.activity import store
-from services.activity.app import definition
 from services.activity.config import ActivitySettings
+from services.activity.tests.on_kafka import outcome, publish, recorded, running_activity, until
 
 pytestmark = pytest.mark.kafka
 
@@ -42,42 +35,11 @@ def _settings(
     return ActivitySettings()
 
 
-def _service(settings: ActivitySettings, name: str) -> RunningService:
-    return RunningService(replace(definition(settings), name=name), settings)
-
-
-def _outcome(tenant: str, index: int) -> bytes:
-    outcome = RequestOutcome(
-        client=ClientKind.OKTA, method="GET", resource_type="User", status=200, duration_ms=1.0,
-        name=f"user{index}@example.com",
-    )  # fmt: skip
-    return wrap(outcome, tenant=tenant, producer="gateway").to_bytes()
-
-
 async def _publish(settings: ActivitySettings, tenant: str, count: int, first: int = 0) -> None:
-    producer = AIOKafkaProducer(**client_options(settings), acks="all")
-    await producer.start()
-    try:
-        sent = [
-            await producer.send(GATEWAY_OUTCOMES, _outcome(tenant, i), key=f"{tenant}{i}".encode())
-            for i in range(first, first + count)
-        ]
-        await asyncio.gather(*sent)
-    finally:
-        await producer.stop()
-
-
-def _recorded(running: RunningService, tenant: str) -> int:
-    with Session(running.engine) as session:
-        return store.count(session, tenant=tenant)
-
-
-async def _until(check: Callable[[], bool], within: float = 60.0) -> float:
-    started = time.monotonic()
-    while not await asyncio.to_thread(check):
-        assert time.monotonic() - started < within, "timed out"
-        await asyncio.sleep(0.02)
-    return time.monotonic() - started
+    """``count`` outcomes of ``tenant``, keyed apart so they spread over the partitions."""
+    await publish(
+        settings, [(f"{tenant}{i}".encode(), outcome(tenant, i)) for i in range(first, first + count)]
+    )
 
 
 async def _behind(settings: ActivitySettings, name: str) -> int:
@@ -119,14 +81,14 @@ def test_handled_records_are_committed_within_the_interval(
 
     async def scenario() -> float:
         await _topics(settings)
-        running = _service(settings, name)
+        running = running_activity(settings, name)
         await running.start()
         try:
             await _publish(settings, tenant, 1)
-            await _until(lambda: _recorded(running, tenant) == 1)  # joined and caught up
+            await until(lambda: recorded(running, tenant) == 1)  # joined and caught up
             await _committed_within(settings, name, 5.0)
             await _publish(settings, tenant, 20, first=1)
-            await _until(lambda: _recorded(running, tenant) == 21)
+            await until(lambda: recorded(running, tenant) == 21)
             return await _committed_within(settings, name, 2.0)  # the interval, and some slack
         finally:
             await running.stop()
@@ -143,20 +105,22 @@ def test_a_crash_before_the_commit_redelivers_and_the_state_changes_once(
 
     async def scenario() -> None:
         await _topics(settings)
-        first = _service(settings, name)
+        first = running_activity(settings, name)
         await first.start()
         await _publish(settings, tenant, 10)
-        await _until(lambda: _recorded(first, tenant) == 10)
+        await until(lambda: recorded(first, tenant) == 10)
         # As a kill -9 after handling: the consumers go without the shutdown's commit.
         with monkeypatch.context() as crashing:
             crashing.setattr(OffsetCommits, "close", _no_commit)
             await first.stop()
         assert await _behind(settings, name) >= 10  # so the next instance must see them again
-        second = _service(_settings(monkeypatch, spare_kafka_bootstrap, tmp_path, interval_ms=100), name)
+        second = running_activity(
+            _settings(monkeypatch, spare_kafka_bootstrap, tmp_path, interval_ms=100), name
+        )
         await second.start()
         try:
             await _committed_within(settings, name, 30.0)  # redelivered, handled (skipped), committed
-            assert _recorded(second, tenant) == 10
+            assert recorded(second, tenant) == 10
         finally:
             await second.stop()
 
@@ -182,15 +146,15 @@ def test_a_failed_handler_is_redelivered(
 
     async def scenario() -> None:
         await _topics(settings)
-        running = _service(settings, name)
+        running = running_activity(settings, name)
         event.listen(running.engine, "before_cursor_execute", fail_once)
         await running.start()
         try:
             await _publish(settings, tenant, 3)
-            await _until(lambda: _recorded(running, tenant) == 3)
+            await until(lambda: recorded(running, tenant) == 3)
             await _committed_within(settings, name, 5.0)
             await asyncio.sleep(0.5)
-            assert _recorded(running, tenant) == 3
+            assert recorded(running, tenant) == 3
         finally:
             await running.stop()
 
@@ -207,19 +171,19 @@ def test_a_second_instance_joining_loses_and_duplicates_nothing(
 
     async def scenario() -> None:
         await _topics(settings)
-        first = _service(settings, name)
+        first = running_activity(settings, name)
         await first.start()
-        second = _service(settings, name)
+        second = running_activity(settings, name)
         try:
             await _publish(settings, tenant, 30)
-            await _until(lambda: _recorded(first, tenant) == 30)
+            await until(lambda: recorded(first, tenant) == 30)
             assert await _behind(settings, name) > 0
             await second.start()  # the group rebalances: the first commits before it lets go
             await _committed_within(settings, name, 30.0)
             await _publish(settings, tenant, 30, first=30)  # now spread over both instances
-            await _until(lambda: _recorded(first, tenant) == 60)
+            await until(lambda: recorded(first, tenant) == 60)
             await asyncio.sleep(1.0)  # anything recorded twice would show by now
-            assert _recorded(first, tenant) == 60
+            assert recorded(first, tenant) == 60
         finally:
             await second.stop()
             await first.stop()
