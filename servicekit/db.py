@@ -124,7 +124,9 @@ def read_options(engine: Engine) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def read_session(engine: Engine) -> Iterator[Session]:
-    """A session in a read transaction (see ``read_options``), rolled back at the end whatever happened."""
+    """A session in a read transaction (see ``read_options``), rolled back at the end whatever happened.
+    What it loaded is detached first, so rows read stay readable after the block (a rollback would
+    expire them)."""
     with Session(engine) as session:
         session.connection(execution_options=read_options(engine))
         try:
@@ -132,4 +134,5 @@ def read_session(engine: Engine) -> Iterator[Session]:
             if session.new or session.dirty or session.deleted:
                 raise QueryWrote("a read session was changed; queries and lookups must only read")
         finally:
+            session.expunge_all()
             session.rollback()

@@ -3,6 +3,7 @@ and the two decisions — replay (the original message again, re-wrapped) and di
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import dataclass
 from enum import StrEnum
@@ -13,6 +14,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from servicekit.clock import utc_now
+from servicekit.db import read_session
 from servicekit.handling import REPLAY_FOR_HEADER
 from services.gateway.dead_letter_store import (
     DeadLetterDecision,
@@ -84,7 +86,7 @@ class DeadLetterDesk:
     async def find(self, letter_id: str) -> ResolvedLetter:
         for letter in await self._reader.letters():
             if letter.id == letter_id:
-                with Session(self._engine) as session:
+                with read_session(self._engine) as session:
                     return ResolvedLetter(letter, decisions(session, letter_ids=[letter_id]).get(letter_id))
         raise DeadLetterNotFound(f"no dead letter {letter_id!r} (ids look like users.commands.v1.dlq:0:17)")
 
@@ -92,7 +94,7 @@ class DeadLetterDesk:
         """Publishes first, then records: a replay interrupted in between is asked again and sends the
         same message id, which the services' inboxes recognise."""
         letter = (await self.find(letter_id)).letter
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             ensure_undecided(session, letter_id=letter_id)
         if letter.envelope is None:
             raise NotReplayable(
@@ -105,14 +107,18 @@ class DeadLetterDesk:
         await self._broker.publish(
             envelope.to_bytes(), letter.original_topic, key=letter.key, headers=headers
         )
-        return self._decide(letter, Decision.REPLAYED, envelope.message_id)
+        return await self._decide(letter, Decision.REPLAYED, envelope.message_id)
 
     async def discard(self, letter_id: str) -> ResolvedLetter:
-        return self._decide((await self.find(letter_id)).letter, Decision.DISCARDED)
+        return await self._decide((await self.find(letter_id)).letter, Decision.DISCARDED)
 
-    def _decide(
+    async def _decide(
         self, letter: DeadLetter, decision: Decision, replay_id: UUID | None = None
     ) -> ResolvedLetter:
+        # A write transaction may wait for SQLite's write lock: never on the event loop.
+        return await asyncio.to_thread(self._record, letter, decision, replay_id)
+
+    def _record(self, letter: DeadLetter, decision: Decision, replay_id: UUID | None) -> ResolvedLetter:
         with Session(self._engine, expire_on_commit=False) as session, session.begin():
             row = record_decision(
                 session, letter_id=letter.id, decision=decision, replay_message_id=replay_id
@@ -121,6 +127,6 @@ class DeadLetterDesk:
 
     async def _resolved(self) -> list[ResolvedLetter]:
         letters = await self._reader.letters()
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             decided = decisions(session, letter_ids=[letter.id for letter in letters])
         return [ResolvedLetter(letter, decided.get(letter.id)) for letter in letters]

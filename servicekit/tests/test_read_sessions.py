@@ -1,0 +1,31 @@
+"""Read sessions on SQLite and PostgreSQL: they refuse to write, and what they loaded stays readable."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from servicekit.db import QueryWrote, read_session
+from servicekit.messaging import InboxEntry
+
+
+def test_rows_read_stay_readable_after_the_block(engine: Engine) -> None:
+    message_id = uuid4()
+    with Session(engine) as session, session.begin():
+        session.add(InboxEntry(message_id=message_id, message_type="UserCreated"))
+
+    with read_session(engine) as session:
+        row = session.exec(select(InboxEntry)).one()
+
+    assert (row.message_id, row.message_type) == (message_id, "UserCreated")
+
+
+def test_a_change_in_a_read_session_is_refused_and_not_kept(engine: Engine) -> None:
+    with pytest.raises(QueryWrote), read_session(engine) as session:
+        session.add(InboxEntry(message_id=uuid4(), message_type="UserCreated"))
+
+    with Session(engine) as session:
+        assert session.exec(select(InboxEntry)).all() == []
