@@ -19,8 +19,6 @@ from servicekit.messaging import OutboxEntry, outbox_entry
 class QueryProcessor(MessageProcessor):
     """``MessageProcessor`` for a service's query topic: what ``process`` returns is the reply."""
 
-    writes = False
-
     def _handle(self, envelope: Envelope, payload: Message, handler: Handler) -> list[Outgoing]:
         try:
             with read_session(self._engine) as session:

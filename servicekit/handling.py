@@ -152,8 +152,6 @@ class _Attempts:
 
 
 class MessageProcessor:
-    writes = True  # its handling commits outbox rows for the relay (not so for queries)
-
     def __init__(
         self,
         *,
@@ -224,8 +222,6 @@ class MessageProcessor:
                 self._settle_as_dead(record, envelope, error)
             return []
         self._attempts.forget(record)
-        if self.writes:
-            self._on_committed()
         return direct
 
     def _compensated(self, record: RawRecord, envelope: Envelope, payload: Message, error: Exception) -> bool:
@@ -287,17 +283,18 @@ class MessageProcessor:
         """Whether this record has failed an attempt not yet settled (it is being retried)."""
         return self._attempts.count(record) > 0
 
-    def handle_within(self, session: Session, decoded: Decoded) -> None:
+    def handle_within(self, session: Session, decoded: Decoded) -> bool:
         """A decoded record's inbox entry, handling and outbox rows in the caller's transaction; nothing
-        when the inbox already has it. A ``Rejection`` propagates: the caller's transaction is void."""
+        when the inbox already has it. A ``Rejection`` propagates: the caller's transaction is void.
+        True when it wrote outbox rows (the relay is to be told once the transaction commits)."""
         envelope, payload, handler = decoded
         if record_first_time(session, envelope=envelope):
-            self._enqueue(session, handler(session, envelope, payload))
+            return self._enqueue(session, handler(session, envelope, payload))
+        return False
 
     def committed(self) -> None:
         """Tell the relay that a transaction of this processor's committed outbox rows."""
-        if self.writes:
-            self._on_committed()
+        self._on_committed()
 
     def _needless_now(self, envelope: Envelope, payload: Message) -> bool:
         check = self._needless.get(type(payload))
@@ -307,23 +304,25 @@ class MessageProcessor:
             return check(session, envelope, payload)
 
     def _handle(self, envelope: Envelope, payload: Message, handler: Handler) -> list[Outgoing]:
+        """Nothing to send at once: what the handling sends is in the outbox, and the relay is woken only
+        when there is something (most events a service listens to, and every activity record, send none)."""
         try:
             with Session(self._engine) as session, session.begin():
-                if not record_first_time(session, envelope=envelope):
-                    return []
-                self._enqueue(session, handler(session, envelope, payload))
+                first = record_first_time(session, envelope=envelope)
+                wrote = first and self._enqueue(session, handler(session, envelope, payload))
         except Rejection as rejection:
-            self._settle_alone(envelope, self._refusal(envelope, rejection))
+            wrote = self._settle_alone(envelope, self._refusal(envelope, rejection))
+        if wrote:
+            self._on_committed()
         return []
 
     def _refusal(self, envelope: Envelope, rejection: Rejection) -> list[Outgoing]:
         refusal = CommandRejected(reason=rejection.reason, detail=rejection.detail)
         return reply_to(envelope, refusal, producer=self._producer)
 
-    def _settle_alone(self, envelope: Envelope, outgoing: list[Outgoing]) -> None:
+    def _settle_alone(self, envelope: Envelope, outgoing: list[Outgoing]) -> bool:
         with Session(self._engine) as session, session.begin():
-            if record_first_time(session, envelope=envelope):
-                self._enqueue(session, outgoing)
+            return record_first_time(session, envelope=envelope) and self._enqueue(session, outgoing)
 
     @classmethod
     def _settle(cls, session: Session, envelope: Envelope, outgoing: list[Outgoing]) -> None:
@@ -331,9 +330,10 @@ class MessageProcessor:
         cls._enqueue(session, outgoing)
 
     @staticmethod
-    def _enqueue(session: Session, outgoing: list[Outgoing]) -> None:
+    def _enqueue(session: Session, outgoing: list[Outgoing]) -> bool:
         for message in outgoing:
             enqueue_envelope(session, topic=message.topic, key=message.key, envelope=message.envelope)
+        return bool(outgoing)
 
     def _dead_letter(self, record: RawRecord, envelope: Envelope | None, error: Exception) -> None:
         log.error("dead-lettering %s[%d]@%d: %r", record.topic, record.partition, record.offset, error)

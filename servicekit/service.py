@@ -29,7 +29,13 @@ from contracts.envelope import Message
 from contracts.topics import dead_letter_topic
 from servicekit import health, logs, migrations, readiness, tracing
 from servicekit.answering import QueryProcessor, as_entries
-from servicekit.batching import POLL_TIMEOUT_MS, BatchProcessor, EagerBatchSubscriber, raw_bodies
+from servicekit.batching import (
+    POLL_TIMEOUT_MS,
+    BatchProcessor,
+    EagerBatchSubscriber,
+    batch_window,
+    raw_bodies,
+)
 from servicekit.db import make_engine
 from servicekit.handling import HandlerMap, MessageProcessor, NeedlessCheck, RawRecord
 from servicekit.health_listener import HealthListener
@@ -86,6 +92,9 @@ class ServiceDefinition:
     # them (servicekit/batching.py): for consumers that only record what they read, not for commands.
     batched: frozenset[str] = frozenset()
     batch_max_records: int = 1
+    # How long the broker may hold a batched topic's fetch to gather more records (0: answered as soon
+    # as one is there): the records lag up to this much, and a stream of them shares transactions.
+    batch_wait_ms: int = 0
 
 
 def _raw_record(raw: Any) -> RawRecord:
@@ -197,6 +206,8 @@ class RunningService:
             async with _settled(message, commits, raw):
                 await asyncio.to_thread(processor.process, [_raw_record(record) for record in raw])
 
+        if self.definition.batch_wait_ms:
+            options = {**options, **batch_window(self.definition.batch_wait_ms)}
         subscriber = self.broker.subscriber(
             topic,
             batch=True,

@@ -30,7 +30,7 @@ import os
 import secrets
 import sys
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from devinfra.bench.cpu import cpu_delta, cpu_seconds, instrumentation_samples, profiled, top_frames
@@ -149,8 +149,10 @@ def compare_report(runs: dict[tuple[str, int], Measured], args: argparse.Namespa
     return "\n".join(lines)
 
 
-def interleave(*, trees: Mapping[str, Path], users: int, warmup: int, block: int) -> dict[str, LoadResult]:
-    """Every tree's Roster started (one after the other) before any load, then the flows in turns."""
+def interleave(*, trees: Mapping[str, Path], users: int, warmup: int, block: int) -> dict[str, Measured]:
+    """Every tree's Roster started (one after the other) before any load, then the flows in turns. Each
+    tree's server CPU is read over the whole measured phase: what its processes did in the other
+    trees' turns (background work, idle polling) is its own too."""
     seats = users + warmup
     with tempfile.TemporaryDirectory(prefix="roster-bench-") as tmp, contextlib.ExitStack() as stacks:
         targets = {}
@@ -158,7 +160,20 @@ def interleave(*, trees: Mapping[str, Path], users: int, warmup: int, block: int
             print(f"starting Roster from {tree} ({name}) …", file=sys.stderr, flush=True)
             targets[name] = stacks.enter_context(roster_stack(Path(tmp), seats=seats, name=name, tree=tree))
         print(f"loading {', '.join(targets)} in turns of {block} flows …", file=sys.stderr, flush=True)
-        return asyncio.run(interleaved_load(targets, users=users, warmup=warmup, block=block))
+        used: dict[str, dict[str, float]] = {}
+        run = interleaved_load(
+            targets, users=users, warmup=warmup, block=block, measuring=_server_cpu(targets, used)
+        )
+        results = asyncio.run(run)
+    return {name: Measured(result, used[name]) for name, result in results.items()}
+
+
+@contextlib.contextmanager
+def _server_cpu(targets: Mapping[str, Target], into: dict[str, dict[str, float]]) -> Iterator[None]:
+    before = {name: cpu_seconds(target.roots()) for name, target in targets.items()}
+    yield
+    for name, target in targets.items():
+        into[name] = cpu_delta(before[name], cpu_seconds(target.roots()))
 
 
 def _tree(text: str) -> tuple[str, Path]:
@@ -257,12 +272,15 @@ def _run_interleave(args: argparse.Namespace) -> list[LoadResult]:
     if len(trees) != len(args.tree):
         raise ProcessFailed("each --tree needs a name of its own")
     load_before = machine_info()
-    results = interleave(trees=trees, users=args.users, warmup=args.warmup, block=args.block)
+    measured = interleave(trees=trees, users=args.users, warmup=args.warmup, block=args.block)
+    results = {name: m.result for name, m in measured.items()}
     for result in results.values():
         print(format_result(result), file=sys.stderr, flush=True)
     after = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"- Machine: {load_before} at the start; load average {after} at the end", flush=True)
-    print(markdown_table(results), flush=True)
+    print(markdown_table(results, cpu_ms_per_flow=[m.cpu_ms_per_flow for m in measured.values()]))
+    for name, m in measured.items():
+        print(*cpu_lines({(name, 1): m}, name, [1]), flush=True)
     return list(results.values())
 
 

@@ -13,6 +13,7 @@ import re
 import secrets
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from devinfra.bench.load import LatencyStats, LoadResult, _client, _create_flow, _Recorder
@@ -42,10 +43,16 @@ def turns(names: Sequence[str], flows: int, block: int) -> list[tuple[str, int]]
 
 
 async def interleaved_load(
-    targets: Mapping[str, Target], *, users: int, warmup: int, block: int
+    targets: Mapping[str, Target],
+    *,
+    users: int,
+    warmup: int,
+    block: int,
+    measuring: AbstractContextManager[object] | None = None,
 ) -> dict[str, LoadResult]:
-    """``warmup`` flows against each tree, then ``users`` each in turns; one result per tree, whose
-    ``elapsed_s`` (and ``client_cpu_s``) is what its own flows took."""
+    """``warmup`` flows against each tree, then ``users`` each in turns (inside ``measuring``, which
+    may read the servers' CPU around them); one result per tree, whose ``elapsed_s`` (and
+    ``client_cpu_s``) is what its own flows took."""
     prefix = f"bench-{secrets.token_hex(4)}"
     clients = {name: _client(t.base_url.rstrip("/"), t.token, 1) for name, t in targets.items()}
     recorders = {name: _Recorder() for name in targets}
@@ -56,12 +63,13 @@ async def interleaved_load(
             await _create_flow(
                 clients[name], f"{prefix}-w-{name}.{index:06d}@example.com", index, _Recorder()
             )
-        for name, index in turns(list(targets), users, block):
-            started, used = time.perf_counter(), time.process_time()
-            user_name = f"{prefix}-{name}.{index:06d}@example.com"
-            await _create_flow(clients[name], user_name, index, recorders[name])
-            spent[name] += time.perf_counter() - started
-            cpu[name] += time.process_time() - used
+        with measuring or nullcontext():
+            for name, index in turns(list(targets), users, block):
+                started, used = time.perf_counter(), time.process_time()
+                user_name = f"{prefix}-{name}.{index:06d}@example.com"
+                await _create_flow(clients[name], user_name, index, recorders[name])
+                spent[name] += time.perf_counter() - started
+                cpu[name] += time.process_time() - used
     finally:
         for client in clients.values():
             await client.aclose()

@@ -41,8 +41,8 @@ def _triple(stats: LatencyStats) -> str:
     return f"{stats.p50_ms:.1f} / {stats.p95_ms:.1f} / {stats.p99_ms:.1f}"
 
 
-def markdown_table(results: Mapping[str, LoadResult]) -> str:
-    """One column per server, for one load run each."""
+def markdown_table(results: Mapping[str, LoadResult], *, cpu_ms_per_flow: Sequence[float] = ()) -> str:
+    """One column per server, for one load run each (with their server CPU per flow, when given)."""
     rows: list[tuple[str, list[str]]] = [
         ("users/s (GET + POST flows)", [f"{r.users_per_s:.1f}" for r in results.values()]),
         ("POST p50 / p95 / p99 (ms)", [_triple(r.post) for r in results.values()]),
@@ -51,6 +51,8 @@ def markdown_table(results: Mapping[str, LoadResult]) -> str:
         ("completed flows", [f"{r.completed}/{r.users}" for r in results.values()]),
         ("errors", [errors_cell(r) for r in results.values()]),
     ]
+    if cpu_ms_per_flow:
+        rows.append(("server CPU ms/flow", [f"{ms:.1f}" for ms in cpu_ms_per_flow]))
     lines = ["| | " + " | ".join(results) + " |", "|---|" + "---:|" * len(results)]
     lines += [f"| {name} | " + " | ".join(cells) + " |" for name, cells in rows]
     return "\n".join(lines)

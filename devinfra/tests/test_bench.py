@@ -127,6 +127,16 @@ def test_the_table_has_one_column_per_server() -> None:
     assert "| users/s (GET + POST flows) | 5.0 | 4.0 |" in table
     assert "| POST p50 / p95 / p99 (ms) | 1.0 / 2.0 / 3.0 | 1.0 / 2.0 / 3.0 |" in table
     assert "| errors | 0 | 2 (POST 500: 2) |" in table
+    assert not any(line.startswith("| server CPU") for line in table)
+
+
+def test_the_table_gives_each_servers_cpu_per_flow_when_measured() -> None:
+    stats = LatencyStats(10, 1.0, 2.0, 3.0, 4.0)
+    result = LoadResult("http://x", "p", 10, 1, 0, 10, 2.0, 0.5, stats, stats, {})
+
+    table = markdown_table({"before": result, "after": result}, cpu_ms_per_flow=[80.25, 61.0])
+
+    assert "| server CPU ms/flow | 80.2 | 61.0 |" in table.splitlines()
 
 
 def test_side_by_side_prints_the_ratio_and_cpu_per_flow() -> None:

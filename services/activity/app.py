@@ -49,6 +49,7 @@ def definition(settings: ActivitySettings) -> ServiceDefinition:
         # Only recording: many entries to a transaction (docs/architecture.md, "Batches").
         batched=frozenset(listens),
         batch_max_records=settings.batch_max_records,
+        batch_wait_ms=settings.batch_wait_ms,
         periodic=(Periodic("purge activity past its retention", PURGE_EVERY_SECONDS, purge),),
         gauges=(
             DatabaseGauge(
@@ -61,7 +62,9 @@ def definition(settings: ActivitySettings) -> ServiceDefinition:
 
 
 DEFINITION = definition(
-    ActivitySettings.model_construct(retention_days=30, purge_batch=5000, batch_max_records=200)
+    ActivitySettings.model_construct(
+        retention_days=30, purge_batch=5000, batch_max_records=200, batch_wait_ms=200
+    )
 )
 """The wiring as the contracts tests read it (topics and handlers do not depend on the settings)."""
 

@@ -33,5 +33,14 @@ class ActivitySettings(ConsumingServiceSettings):
         ge=1,
         le=10_000,
         description="Most events and request outcomes recorded in one transaction: as many as one poll of"
-        " Kafka returns, never waiting for more (1: each in its own transaction).",
+        " Kafka returns (see ACTIVITY_BATCH_WAIT_MS; 1: each in its own transaction).",
+    )
+    batch_wait_ms: int = Field(
+        default=200,
+        ge=0,
+        le=5_000,
+        description="How long Kafka may hold a fetch of the activity service's topics to gather events and"
+        " request outcomes into one transaction (ms): the log lags up to this much behind, and a steady"
+        " stream costs a fraction of the transactions and fetch requests. 0: each poll is answered as soon"
+        " as one record is there.",
     )

@@ -1,6 +1,7 @@
 """The activity service on a real broker and database, recording in batches: a backlog is recorded in
 far fewer transactions than records, each exactly once, with an undecodable record dead-lettered
-among them; a record arriving after an idle spell is recorded at once, not after a poll's pause."""
+among them; a trickle of records shares the transactions of its batch window; a record arriving after
+an idle spell is recorded at once, not after a poll's pause."""
 
 from __future__ import annotations
 
@@ -23,10 +24,13 @@ from services.activity.tests.on_kafka import outcome, publish, recorded, running
 pytestmark = pytest.mark.kafka
 
 
-def _settings(monkeypatch: pytest.MonkeyPatch, bootstrap: str, database_url: str) -> ActivitySettings:
+def _settings(
+    monkeypatch: pytest.MonkeyPatch, bootstrap: str, database_url: str, *, wait_ms: int = 0
+) -> ActivitySettings:
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", bootstrap)
     monkeypatch.setenv("ACTIVITY_DATABASE_URL", database_url)
     monkeypatch.setenv("ACTIVITY_BATCH_MAX_RECORDS", "50")
+    monkeypatch.setenv("ACTIVITY_BATCH_WAIT_MS", str(wait_ms))
     return ActivitySettings()
 
 
@@ -101,6 +105,38 @@ async def _caught_up_and_stopped(running: RunningService, settings: ActivitySett
         await until(partial(_has, running, tenant, 1))
     finally:
         await running.stop()
+
+
+def test_a_trickle_shares_the_transactions_of_its_batch_window(
+    monkeypatch: pytest.MonkeyPatch, spare_kafka_bootstrap: str, tmp_path: Any
+) -> None:
+    """20 records 25 ms apart: without a window each would have a transaction of its own."""
+    database_url = f"sqlite:///{tmp_path / 'activity.db'}"
+    settings = _settings(monkeypatch, spare_kafka_bootstrap, database_url, wait_ms=1000)
+    tenant = f"trickle-{uuid4().hex[:8]}"
+    commits: list[object] = []
+    lags: list[float] = []
+
+    async def scenario() -> None:
+        await ensure_topics(settings, [GATEWAY_OUTCOMES, dead_letter_topic(GATEWAY_OUTCOMES)])
+        running = running_activity(settings)
+        await running.start()
+        try:
+            await _publish(settings, tenant, [outcome(tenant, 0)])
+            await until(lambda: recorded(running, tenant) == 1)  # the group has its partitions
+            _count_recording_transactions(running, tenant, commits)
+            for index in range(1, 21):
+                await _publish(settings, tenant, [outcome(tenant, index)])
+                await asyncio.sleep(0.025)
+            lags.append(await until(partial(_has, running, tenant, 21)))
+            await asyncio.sleep(1.0)  # anything recorded twice would show by now
+            assert recorded(running, tenant) == 21
+        finally:
+            await running.stop()
+
+    asyncio.run(scenario())
+    assert len(commits) <= 4, len(commits)
+    assert lags[0] < 10, lags  # the window, not a stall: every record is there soon after it
 
 
 def test_a_record_after_an_idle_spell_is_recorded_at_once(
