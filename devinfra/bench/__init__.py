@@ -11,6 +11,7 @@ It prints numbers; it never judges them.
                                   [--warmup 10] [--prefix P]
     python -m devinfra.bench compare [--users 300] [--concurrency 1,4,16,32] [--warmup 10]
                                      [--shapes default,production,production-2] [--profile DIR]
+                                     [--settle 300]
     python -m devinfra.bench interleave --tree NAME=DIR --tree NAME=DIR … [--users 300] [--warmup 10]
                                         [--block 10]
 
@@ -64,6 +65,7 @@ __all__ = [
     "scim2_server",
 ]
 DEFAULT_CONCURRENCIES = (1, 4, 16, 32)
+DEFAULT_SETTLE = 300
 REFERENCE = "scim2-server"
 
 
@@ -99,23 +101,46 @@ def instrumentation_of(profiles: Mapping[Path, str], used: Mapping[str, float]) 
     return spent / everything if everything else 0.0
 
 
+SETTLE_CONCURRENCY = 16
+
+
+def settle(target: Target, flows: int) -> None:
+    """Create flows that are not measured, once after a server starts: a JVM broker just started spends
+    its first minutes of load compiling its hot paths (JIT), which doubled the Kafka CPU per flow of
+    whatever level came first (BENCHMARKS.md); a server that has been running has done that long ago."""
+    if flows:
+        print(f"settling {target.name}: {flows} flows, not measured …", file=sys.stderr, flush=True)
+        run = load(target.base_url, target.token, users=flows, concurrency=SETTLE_CONCURRENCY, warmup=0)
+        asyncio.run(run)
+
+
 def compare(
-    *, users: int, concurrencies: Sequence[int], warmup: int, shapes: Sequence[str], profile: Path | None
+    *,
+    users: int,
+    concurrencies: Sequence[int],
+    warmup: int,
+    shapes: Sequence[str],
+    profile: Path | None,
+    settling: int = 0,
 ) -> dict[tuple[str, int], Measured]:
     """Each Roster shape, then scim2-server, at each concurrency; every process started here is stopped
-    on the way out. Each shape gets a fresh stack; the load of one level never overlaps another."""
+    on the way out. Each shape gets a fresh stack, settled by ``settling`` unmeasured flows; the load
+    of one level never overlaps another."""
     runs: dict[tuple[str, int], Measured] = {}
-    seats = (users + warmup) * len(concurrencies)  # enough that the load measures creates, not refusals
+    # Enough that the load measures creates, not refusals.
+    seats = (users + warmup) * len(concurrencies) + settling
     with tempfile.TemporaryDirectory(prefix="roster-bench-") as tmp:
         workdir = Path(tmp)
         for name in shapes:
             print(f"starting Roster ({name}) …", file=sys.stderr, flush=True)
             with shape(name, workdir, seats=seats) as target:
+                settle(target, settling)
                 for c in concurrencies:
                     m = measure(target, users=users, concurrency=c, warmup=warmup, profile=profile)
                     runs[(target.name, c)] = m
         print("starting scim2-server …", file=sys.stderr, flush=True)
         with scim2_server(workdir, token=secrets.token_urlsafe(24)) as reference:
+            settle(reference, settling)
             for c in concurrencies:
                 runs[(REFERENCE, c)] = measure(
                     reference, users=users, concurrency=c, warmup=warmup, profile=None
@@ -127,7 +152,8 @@ def command_line(args: argparse.Namespace) -> str:
     return (
         f"uv run python -m devinfra.bench compare --users {args.users}"
         f" --concurrency {','.join(map(str, args.concurrency))} --warmup {args.warmup}"
-        f" --shapes {','.join(args.shapes)}" + (f" --profile {args.profile}" if args.profile else "")
+        f" --shapes {','.join(args.shapes)} --settle {args.settle}"
+        + (f" --profile {args.profile}" if args.profile else "")
     )
 
 
@@ -224,6 +250,9 @@ def _parser() -> argparse.ArgumentParser:
     compare_cmd.add_argument("--concurrency", type=_csv_ints, default=list(DEFAULT_CONCURRENCIES))
     compare_cmd.add_argument("--shapes", type=_csv_shapes, default=list(SHAPES), help=", ".join(SHAPES))
     compare_cmd.add_argument("--profile", type=Path, help="py-spy every Roster process; raw stacks here")
+    compare_cmd.add_argument(
+        "--settle", type=_count(0), default=DEFAULT_SETTLE, help="unmeasured flows after each server starts"
+    )
     interleave_cmd = commands.add_parser(
         "interleave", help="Roster from several checkouts at once, loaded in turns at concurrency 1"
     )
@@ -257,6 +286,7 @@ def _run_compare(args: argparse.Namespace) -> list[LoadResult]:
         warmup=args.warmup,
         shapes=args.shapes,
         profile=args.profile.resolve() if args.profile else None,
+        settling=args.settle,
     )
     print(compare_report(runs, args), flush=True)
     for (name, c), m in runs.items():
