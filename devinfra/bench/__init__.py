@@ -106,7 +106,7 @@ SETTLE_CONCURRENCY = 16
 
 def settle(target: Target, flows: int) -> None:
     """Create flows that are not measured, once after a server starts: a JVM broker just started spends
-    its first minutes of load compiling its hot paths (JIT), which doubled the Kafka CPU per flow of
+    its first minutes of load compiling its hot paths (JIT), which inflated (up to twofold) the Kafka CPU per flow of
     whatever level came first (BENCHMARKS.md); a server that has been running has done that long ago."""
     if flows:
         print(f"settling {target.name}: {flows} flows, not measured …", file=sys.stderr, flush=True)
