@@ -106,8 +106,8 @@ SETTLE_CONCURRENCY = 16
 
 def settle(target: Target, flows: int) -> None:
     """Create flows that are not measured, once after a server starts: a JVM broker just started spends
-    its first minutes of load compiling its hot paths (JIT), which inflated (up to twofold) the Kafka CPU per flow of
-    whatever level came first (BENCHMARKS.md); a server that has been running has done that long ago."""
+    its first minutes of load compiling its hot paths (JIT), which inflated (up to twofold) the Kafka
+    CPU per flow of whatever level came first (BENCHMARKS.md); a running server did that long ago."""
     if flows:
         print(f"settling {target.name}: {flows} flows, not measured …", file=sys.stderr, flush=True)
         run = load(target.base_url, target.token, users=flows, concurrency=SETTLE_CONCURRENCY, warmup=0)
