@@ -6,6 +6,8 @@ an idle spell is recorded at once, not after a poll's pause."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
 from uuid import uuid4
@@ -107,6 +109,20 @@ async def _caught_up_and_stopped(running: RunningService, settings: ActivitySett
         await running.stop()
 
 
+@contextlib.asynccontextmanager
+async def _listening(settings: ActivitySettings, tenant: str) -> AsyncIterator[RunningService]:
+    """A running activity service whose group has its partitions: the tenant's first record is in."""
+    await ensure_topics(settings, [GATEWAY_OUTCOMES, dead_letter_topic(GATEWAY_OUTCOMES)])
+    running = running_activity(settings)
+    await running.start()
+    try:
+        await _publish(settings, tenant, [outcome(tenant, 0)])
+        await until(lambda: recorded(running, tenant) == 1)
+        yield running
+    finally:
+        await running.stop()
+
+
 def test_a_trickle_shares_the_transactions_of_its_batch_window(
     monkeypatch: pytest.MonkeyPatch, spare_kafka_bootstrap: str, tmp_path: Any
 ) -> None:
@@ -118,12 +134,7 @@ def test_a_trickle_shares_the_transactions_of_its_batch_window(
     lags: list[float] = []
 
     async def scenario() -> None:
-        await ensure_topics(settings, [GATEWAY_OUTCOMES, dead_letter_topic(GATEWAY_OUTCOMES)])
-        running = running_activity(settings)
-        await running.start()
-        try:
-            await _publish(settings, tenant, [outcome(tenant, 0)])
-            await until(lambda: recorded(running, tenant) == 1)  # the group has its partitions
+        async with _listening(settings, tenant) as running:
             _count_recording_transactions(running, tenant, commits)
             for index in range(1, 21):
                 await _publish(settings, tenant, [outcome(tenant, index)])
@@ -131,8 +142,6 @@ def test_a_trickle_shares_the_transactions_of_its_batch_window(
             lags.append(await until(partial(_has, running, tenant, 21)))
             await asyncio.sleep(1.0)  # anything recorded twice would show by now
             assert recorded(running, tenant) == 21
-        finally:
-            await running.stop()
 
     asyncio.run(scenario())
     assert len(commits) <= 4, len(commits)
@@ -149,18 +158,11 @@ def test_a_record_after_an_idle_spell_is_recorded_at_once(
     delays: list[float] = []
 
     async def scenario() -> None:
-        await ensure_topics(settings, [GATEWAY_OUTCOMES, dead_letter_topic(GATEWAY_OUTCOMES)])
-        running = running_activity(settings)
-        await running.start()
-        try:
-            await _publish(settings, tenant, [outcome(tenant, 0)])
-            await until(lambda: recorded(running, tenant) == 1)  # the group has its partitions
+        async with _listening(settings, tenant) as running:
             for index in range(1, 4):
                 await asyncio.sleep(3.5)  # longer than a poll: the consumer has polled empty
                 await _publish(settings, tenant, [outcome(tenant, index)])
                 delays.append(await until(partial(_has, running, tenant, index + 1)))
-        finally:
-            await running.stop()
 
     asyncio.run(scenario())
     assert max(delays) < 1.5, delays
