@@ -6,12 +6,12 @@ emits are committed together; the relay publishes the outbox afterwards.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Executable, Index, LargeBinary, bindparam, delete, text, update
+from sqlalchemy import Executable, Index, LargeBinary, Table, bindparam, delete, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import JSON, Column, Field, Session, SQLModel, col, select
@@ -66,20 +66,17 @@ def record_first_time(session: Session, *, envelope: Envelope) -> bool:
     One ``INSERT … ON CONFLICT DO NOTHING`` instead of a read and then a write: on PostgreSQL a
     second instance handling the same message at the same moment waits on the first one's row and
     then skips, instead of running the handler and failing at commit."""
-    statement = _INBOX_INSERTS[session.get_bind().dialect.name == "postgresql"]
+    statement = _INBOX_INSERTS[session.get_bind().dialect.name]
     values = {"message_id": envelope.message_id, "message_type": envelope.type, "processed_at": utc_now()}
     return session.execute(statement, values).first() is not None
 
 
-def _inbox_insert(insert: Any) -> Executable:
+def _inbox_insert(insert: Callable[[Table], Any]) -> Executable:
     # Built once per dialect, values bound per message: building and cache-keying the statement for
     # every message cost more CPU than the database takes to run it (BENCHMARKS.md, users create path).
     table = InboxEntry.__table__  # type: ignore[attr-defined]
-    statement = insert(table).values(
-        message_id=bindparam("message_id"),
-        message_type=bindparam("message_type"),
-        processed_at=bindparam("processed_at"),
-    )
+    columns = ("message_id", "message_type", "processed_at")
+    statement = insert(table).values({name: bindparam(name) for name in columns})
     # RETURNING, not rowcount: through SQLAlchemy's psycopg dialect this insert's rowcount is -1.
     returning: Executable = statement.on_conflict_do_nothing(index_elements=["message_id"]).returning(
         table.c.message_id
@@ -87,7 +84,7 @@ def _inbox_insert(insert: Any) -> Executable:
     return returning
 
 
-_INBOX_INSERTS = {True: _inbox_insert(postgresql_insert), False: _inbox_insert(sqlite_insert)}
+_INBOX_INSERTS = {"postgresql": _inbox_insert(postgresql_insert), "sqlite": _inbox_insert(sqlite_insert)}
 
 
 def enqueue(

@@ -66,6 +66,7 @@ __all__ = [
 ]
 DEFAULT_CONCURRENCIES = (1, 4, 16, 32)
 DEFAULT_SETTLE = 300
+SETTLE_CONCURRENCY = 16
 REFERENCE = "scim2-server"
 
 
@@ -99,9 +100,6 @@ def instrumentation_of(profiles: Mapping[Path, str], used: Mapping[str, float]) 
     spent = sum(used.get(name, 0.0) * n / total for name, (n, total) in samples.items() if total)
     everything = sum(used.values())
     return spent / everything if everything else 0.0
-
-
-SETTLE_CONCURRENCY = 16
 
 
 def settle(target: Target, flows: int) -> None:
@@ -308,7 +306,7 @@ def _run_interleave(args: argparse.Namespace) -> list[LoadResult]:
         print(format_result(result), file=sys.stderr, flush=True)
     after = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"- Machine: {load_before} at the start; load average {after} at the end", flush=True)
-    print(markdown_table(results, cpu_ms_per_flow=[m.cpu_ms_per_flow for m in measured.values()]))
+    print(markdown_table(results, cpu_ms_per_flow={name: m.cpu_ms_per_flow for name, m in measured.items()}))
     for name, m in measured.items():
         print(*cpu_lines({(name, 1): m}, name, [1]), flush=True)
     return list(results.values())

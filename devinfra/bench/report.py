@@ -41,7 +41,9 @@ def _triple(stats: LatencyStats) -> str:
     return f"{stats.p50_ms:.1f} / {stats.p95_ms:.1f} / {stats.p99_ms:.1f}"
 
 
-def markdown_table(results: Mapping[str, LoadResult], *, cpu_ms_per_flow: Sequence[float] = ()) -> str:
+def markdown_table(
+    results: Mapping[str, LoadResult], *, cpu_ms_per_flow: Mapping[str, float] | None = None
+) -> str:
     """One column per server, for one load run each (with their server CPU per flow, when given)."""
     rows: list[tuple[str, list[str]]] = [
         ("users/s (GET + POST flows)", [f"{r.users_per_s:.1f}" for r in results.values()]),
@@ -52,7 +54,7 @@ def markdown_table(results: Mapping[str, LoadResult], *, cpu_ms_per_flow: Sequen
         ("errors", [errors_cell(r) for r in results.values()]),
     ]
     if cpu_ms_per_flow:
-        rows.append(("server CPU ms/flow", [f"{ms:.1f}" for ms in cpu_ms_per_flow]))
+        rows.append(("server CPU ms/flow", [f"{cpu_ms_per_flow[name]:.1f}" for name in results]))
     lines = ["| | " + " | ".join(results) + " |", "|---|" + "---:|" * len(results)]
     lines += [f"| {name} | " + " | ".join(cells) + " |" for name, cells in rows]
     return "\n".join(lines)

@@ -134,7 +134,9 @@ def test_the_table_gives_each_servers_cpu_per_flow_when_measured() -> None:
     stats = LatencyStats(10, 1.0, 2.0, 3.0, 4.0)
     result = LoadResult("http://x", "p", 10, 1, 0, 10, 2.0, 0.5, stats, stats, {})
 
-    table = markdown_table({"before": result, "after": result}, cpu_ms_per_flow=[80.25, 61.0])
+    table = markdown_table(
+        {"before": result, "after": result}, cpu_ms_per_flow={"after": 61.0, "before": 80.25}
+    )
 
     assert "| server CPU ms/flow | 80.2 | 61.0 |" in table.splitlines()
 
