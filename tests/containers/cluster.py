@@ -57,6 +57,28 @@ def wait_for_log(
         time.sleep(0.5)
 
 
+def wait_until_ready(
+    container: DockerContainer, service: str, *, timeout: float = _START_TIMEOUT_SECONDS
+) -> None:
+    """Until the service's own readiness probe passes inside its container (``--health``: its database,
+    Kafka, every consumer group joined, the relay). "service started" is logged before its consumer
+    groups hold their partitions, and a request sent meanwhile waits for the join, past a short
+    gateway timeout on a busy machine."""
+    wrapped = container.get_wrapped_container()
+    deadline = time.monotonic() + timeout
+    while True:
+        probe = container.exec(["python", "-m", f"services.{service}", "--health"])
+        if probe.exit_code == 0:
+            return
+        wrapped.reload()
+        if wrapped.status != "running" or time.monotonic() > deadline:
+            said = probe.output.decode(errors="replace").strip()
+            raise ContainerStartError(
+                f"{service} {wrapped.status}, not ready in {timeout} s ({said}):\n{_log_tail(container)}"
+            )
+        time.sleep(0.5)
+
+
 def _publish_on_loopback(container: DockerContainer, port: int) -> DockerContainer:
     # testcontainers types a binding as a host port only; the Docker API (and docker-py) also takes
     # (host ip, host port), and only loopback may be published on this machine.
@@ -86,6 +108,7 @@ class RosterCluster:
             self.services[name] = self._app(f"services.{name}").start()
         for name in SERVICES:
             wait_for_log(self.services[name], _SERVICE_READY)
+            wait_until_ready(self.services[name], name)
         self.start_gateway(**self.gateway_env)
 
     def _start_infrastructure(self) -> None:
@@ -147,6 +170,7 @@ class RosterCluster:
             if wrapped.status != "running" or time.monotonic() > deadline:
                 raise ContainerStartError(f"gateway {wrapped.status}, not serving:\n{_log_tail(gateway)}")
             time.sleep(0.5)
+        wait_until_ready(gateway, "gateway")  # its reply consumer holds its partitions
         return f"{url}/scim/v2"
 
     def _admin_answers(self, url: str) -> bool:
@@ -190,6 +214,12 @@ class RosterCluster:
         starts_before = self.container(service).logs().count(_SERVICE_READY.encode())
         self.container(service).start()
         wait_for_log(self.services[service], _SERVICE_READY, occurrences=starts_before + 1)
+        wait_until_ready(self.services[service], service)
+
+    def log_tails(self) -> str:
+        """The end of every application container's log: what a failed test is shown."""
+        named = [*((f"gateway {n}", g) for n, g in enumerate(self.gateways)), *self.services.items()]
+        return "\n".join(f"----- {name}\n{_log_tail(container)}" for name, container in named)
 
     def stop(self) -> None:
         for container in [*self.gateways, *self.services.values(), *self.kafka, self.postgres]:

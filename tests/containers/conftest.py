@@ -5,13 +5,14 @@ A missing engine, runc or image build fails these tests at once with what is mis
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import pytest
 from testcontainers.core.config import ConnectionMode, testcontainers_config
 
 from devinfra.containers import ContainerEngineError, Engine, api_service, detect_engine
 from devinfra.images import ImageBuildError, RosterImages, ensure_images
+from tests.containers.cluster import RosterCluster
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +46,19 @@ def docker_api(container_engine: Engine) -> Iterator[str]:
             yield address
     except ContainerEngineError as error:
         pytest.fail(f"container tier: {error}", pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test on a cluster shows the end of each application container's log: the cluster is
+    gone by the time anyone reads the report."""
+    report = yield
+    cluster = getattr(item, "funcargs", {}).get("roster")
+    if report.failed and isinstance(cluster, RosterCluster):
+        try:
+            report.sections.append(("Roster containers' logs", cluster.log_tails()))
+        except Exception as error:  # a container already gone must not hide the failure itself
+            report.sections.append(("Roster containers' logs", f"unavailable: {error!r}"))
+    return report

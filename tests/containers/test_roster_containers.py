@@ -13,7 +13,13 @@ import pytest
 
 from devinfra.images import RosterImages
 from tests.containers.cluster import RosterCluster, running_cluster, wait_for_log
-from tests.containers.okta_flows import OktaImport, assert_import_complete, okta_create, push_group
+from tests.containers.okta_flows import (
+    OktaImport,
+    assert_import_complete,
+    okta_create,
+    push_group,
+    seats_used,
+)
 from tests.okta import filter_params, user_body
 from tests.teams_client import eventually
 
@@ -40,7 +46,7 @@ def test_okta_create_flow_and_group_push(roster: RosterCluster) -> None:
         group_id = push_group(scim, "Sales East", [ada, bob])
         assert scim.get(f"/Groups/{group_id}").json()["displayName"] == "Sales East"
     with roster.admin() as admin:
-        assert admin.get(f"/tenants/{tenant.id}/seats").json()["used"] == 2
+        assert seats_used(admin, tenant) == 2
 
 
 def test_frozen_users_service_is_503_with_retry_after_then_completes(roster: RosterCluster) -> None:
@@ -71,7 +77,7 @@ def test_frozen_users_service_is_503_with_retry_after_then_completes(roster: Ros
         assert eventually(matches, 1, timeout=60) == 1
         assert okta_create(scim, "after@containers.example")
     with roster.admin() as admin:
-        assert admin.get(f"/tenants/{tenant.id}/seats").json()["used"] == 2
+        assert seats_used(admin, tenant) == 2
 
 
 def _import(roster: RosterCluster, name: str) -> tuple[OktaImport, httpx.Client, httpx.Client]:

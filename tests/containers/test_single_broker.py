@@ -13,7 +13,13 @@ import pytest
 
 from devinfra.images import RosterImages
 from tests.containers.cluster import RosterCluster, running_cluster, wait_for_log
-from tests.containers.okta_flows import OktaImport, assert_import_complete, okta_create, push_group
+from tests.containers.okta_flows import (
+    OktaImport,
+    assert_import_complete,
+    okta_create,
+    push_group,
+    seats_used,
+)
 from tests.okta import filter_params, user_body
 
 pytestmark = [pytest.mark.containers, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -37,7 +43,7 @@ def test_okta_create_flow_and_group_push_on_one_broker(roster: RosterCluster) ->
         group_id = push_group(scim, "Sales West", [ada, bob])
         assert scim.get(f"/Groups/{group_id}").json()["displayName"] == "Sales West"
     with roster.admin() as admin:
-        assert admin.get(f"/tenants/{tenant.id}/seats").json()["used"] == 2
+        assert seats_used(admin, tenant) == 2
 
 
 def _refused_fast_while_down(scim: httpx.Client) -> str:
