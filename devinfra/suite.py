@@ -24,7 +24,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Tests that start what they need themselves; none uses the shared session's broker or stack.
+# Tests that start what they need themselves; none uses the shared session's broker or stack. The
+# schema migration tests start their own processes on their own databases and no broker: they run
+# here to even out the two sessions' wall time (the shared one is the longer).
 ISOLATED = (
     "tests/containers",
     "tests/test_concurrent_first_start.py",
@@ -32,6 +34,7 @@ ISOLATED = (
     "tests/test_kafka_outage_e2e.py",
     "tests/test_make_run.py",
     "tests/test_saga_faults_e2e.py",
+    "tests/test_schema_migrations.py",
     "tests/test_secured_kafka_e2e.py",
     "tests/test_traces_e2e.py",
 )
