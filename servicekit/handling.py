@@ -31,7 +31,7 @@ from servicekit.logs import log_context
 from servicekit.messaging import (
     already_processed,
     enqueue,
-    enqueue_envelope,
+    enqueue_envelopes,
     record_first_time,
     record_processed,
 )
@@ -331,9 +331,7 @@ class MessageProcessor:
 
     @staticmethod
     def _enqueue(session: Session, outgoing: list[Outgoing]) -> bool:
-        for message in outgoing:
-            enqueue_envelope(session, topic=message.topic, key=message.key, envelope=message.envelope)
-        return bool(outgoing)
+        return enqueue_envelopes(session, [(o.topic, o.key, o.envelope) for o in outgoing]) > 0
 
     def _dead_letter(self, record: RawRecord, envelope: Envelope | None, error: Exception) -> None:
         log.error("dead-lettering %s[%d]@%d: %r", record.topic, record.partition, record.offset, error)

@@ -36,7 +36,7 @@ from contracts.users import ReconcileSeat, UserCreated, UserRecord, UserReply
 from servicekit import faults
 from servicekit.clock import as_utc
 from servicekit.handling import HandlerMap, NeedlessCheck, Outgoing, deferred_reply
-from servicekit.messaging import enqueue_envelope
+from servicekit.messaging import enqueue_envelopes
 from services.users import allowance, domain, managers, pending, store
 from services.users.messages import (
     PRODUCER,
@@ -224,8 +224,7 @@ def ask_again_for_lost_decisions(session: Session, now: datetime) -> int:
             )
             again = ReserveSeat(user_id=change.user_id)
             outgoing = [in_saga(again, tenant=change.tenant, correlation_id=change.correlation_id)]
-        for message in outgoing:
-            enqueue_envelope(session, topic=message.topic, key=message.key, envelope=message.envelope)
+        enqueue_envelopes(session, [(o.topic, o.key, o.envelope) for o in outgoing])
     return len(stale)
 
 
