@@ -89,6 +89,7 @@ def test_alert_rules_are_well_formed_and_use_only_exported_metrics(stack: Stack)
     rules = [rule for group in yaml.safe_load(ALERTS.read_text())["groups"] for rule in group["rules"]]
     assert {rule["alert"] for rule in rules} >= {
         "RosterDeadLetters", "RosterOutboxStuck", "RosterSeatSagasStuck", "RosterGateway5xx",
+        "RosterSeatSagasUndone",
     }  # fmt: skip
     exported: set[str] = set(_scrape(f"http://127.0.0.1:{stack.gateway_ports[0]}/metrics"))
     for name in ("users", "seats", "teams", "activity"):
