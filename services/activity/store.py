@@ -175,13 +175,35 @@ def page(session: Session, *, tenant: str, query: ListActivity) -> tuple[list[Ac
         conditions = [col(ActivityRow.entry_id).in_(chosen)]
     statement = select(ActivityRow).where(*conditions).order_by(*_NEWEST_FIRST).limit(wanted)
     rows = session.exec(statement).all()
-    return [_entry(row) for row in rows[: query.limit]], len(rows) > query.limit
+    names = _names_of_unnamed(session, tenant=tenant, rows=rows[: query.limit])
+    return [_entry(row, names) for row in rows[: query.limit]], len(rows) > query.limit
 
 
-def _entry(row: ActivityRow) -> ActivityEntry:
-    return ActivityEntry.model_validate(
-        {**row.model_dump(exclude={"tenant"}), "occurred_at": as_utc(row.occurred_at)}
+def _names_of_unnamed(session: Session, *, tenant: str, rows: Sequence[ActivityRow]) -> dict[str, str]:
+    """The known names of the users and teams of entries recorded without one. On PostgreSQL two
+    consumers' transactions can cross: a seat denied recorded while the refused request's outcome,
+    which names the user, is being recorded by the other: neither sees the other's rows, and the
+    entry stays unnamed in the table. Its name is looked up when it is read instead."""
+    unnamed = sorted(
+        {
+            row.resource_id
+            for row in rows
+            if row.name is None and row.resource_id and row.resource_type in (USER, GROUP)
+        }
     )
+    if not unnamed:
+        return {}
+    query = select(KnownName.resource_id, KnownName.name).where(
+        KnownName.tenant == tenant, col(KnownName.resource_id).in_(unnamed)
+    )
+    return {resource_id: name for resource_id, name in session.exec(query).all()}
+
+
+def _entry(row: ActivityRow, names: dict[str, str]) -> ActivityEntry:
+    fields = row.model_dump(exclude={"tenant"})
+    if row.name is None and row.resource_id is not None:
+        fields["name"] = names.get(row.resource_id)
+    return ActivityEntry.model_validate({**fields, "occurred_at": as_utc(row.occurred_at)})
 
 
 def purge(session: Session, *, before: datetime, batch: int) -> int:

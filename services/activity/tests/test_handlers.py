@@ -23,7 +23,7 @@ from servicekit.clock import as_utc
 from servicekit.db import make_engine
 from servicekit.handling import MessageProcessor, RawRecord
 from servicekit.messaging import OutboxEntry
-from services.activity import store
+from services.activity import handlers, store
 from services.activity.handlers import (
     OUTCOME_HANDLERS,
     QUERY_HANDLERS,
@@ -198,3 +198,31 @@ def test_an_event_that_came_before_its_name_is_named_when_the_name_arrives(engin
         ("POST User", "late@example.com"),
         ("SeatDenied", "late@example.com"),
     ]
+
+
+def test_an_event_recorded_while_its_name_is_recorded_alongside_is_shown_with_the_name(
+    engine: Engine,
+) -> None:
+    """Two consumers' transactions crossing on PostgreSQL: the seat denial is recorded (name unknown
+    yet) while the refused request's outcome names the user and commits first; neither transaction
+    sees the other's row, so the denial stays unnamed in its table, and is named when read."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: the second transaction waits for the first")
+    refused = _refused_create("crossed@example.com").model_copy(update={"resource_id": "u7"})
+    with Session(engine) as denial, denial.begin():
+        denied = _at(seats.SeatDenied(user_id="u7", used=1, limit=1), 1, producer="seats")
+        handlers.record_event(denial, denied, payload_of(denied))
+        with Session(engine) as outcome, outcome.begin():
+            handlers.record_outcome(outcome, _at(refused, 1, producer="gateway"), refused)
+    with Session(engine) as session:
+        stored = session.exec(
+            select(store.ActivityRow).where(store.ActivityRow.summary == "SeatDenied")
+        ).one()
+        assert stored.name is None  # the crossing happened: the table alone does not name it
+    entries = _page(engine, user="crossed@example.com").entries
+    assert sorted((e.summary, e.name) for e in entries) == [
+        ("POST User", "crossed@example.com"),
+        ("SeatDenied", "crossed@example.com"),
+    ]
+    [denial_entry] = _page(engine, correlation_id=str(denied.correlation_id)).entries
+    assert denial_entry.name == "crossed@example.com"
