@@ -237,7 +237,7 @@ async def test_kill_9_before_the_coalesced_offset_commit_redelivers_and_changes_
     stack: Stack, kafka_producer: AIOKafkaProducer
 ) -> None:
     """Rule 1 with coalesced commits: a record handled but not yet committed is delivered again
-    after a kill -9, and the inbox makes that a no-op (one user, one reply)."""
+    after a kill -9, and the inbox makes that a no-op (one user, one reply message)."""
     reply_topic = await new_topic(stack.kafka_bootstrap, "test.replies")
     command = _create("kafka-uncommitted", reply_topic, "uncommitted@example.com", active=False)
     user_id = command.payload["user_id"]
@@ -260,7 +260,11 @@ async def test_kill_9_before_the_coalesced_offset_commit_redelivers_and_changes_
             else:
                 raise AssertionError("the redelivered command was never committed")
             await asyncio.sleep(1)  # give a wrong second reply time to show up
-            assert len([r for r in replies.records if _about(command)(r)]) == 1  # type: ignore[operator]
+            about = [Envelope.from_bytes(r.value) for r in replies.records if _about(command)(r)]  # type: ignore[operator]
+        # One reply message: a second handling would have written a second one. The same one may be
+        # published twice, when the kill fell between the relay's publish and its mark (at least once,
+        # docs/architecture.md §3; the gateway ignores a reply it no longer waits for).
+        assert len({reply.message_id for reply in about}) == 1, about
         assert _users_engine_rows(stack, user_id)[0] == 1
     finally:
         if stack.users is None or not stack.users.alive():
