@@ -94,6 +94,7 @@ class EagerBatchSubscriber(BatchSubscriber):
         return tuple(chain.from_iterable(fetched.values()))
 
 
-def raw_bodies(message: Any) -> list[bytes]:
-    """The batch decoder: the bytes of each record, parsed by nobody (see ``kafka.raw_body``)."""
+async def raw_bodies(message: Any) -> list[bytes]:
+    """The batch decoder: the bytes of each record, parsed by nobody (see ``kafka.raw_body``, also
+    why it is a coroutine function)."""
     return [bytes(record.value or b"") for record in message.raw_message]
