@@ -254,3 +254,16 @@ def _entries(attribute: Attribute, elements: list[Any]) -> Iterator[Entry]:
             sub_value = getattr(value, sub.binding.target_field_name)
             if sub_value is not None:
                 yield Entry(sub_path, element, key_of(sub, sub_value), sort)
+
+
+def supported(binding: AttributeBinding, written: str, *, doing: str) -> tuple[Attribute | None, str]:
+    """The indexed attribute a resolved path designates, or why there is none."""
+    path = canonical_path(binding)
+    attribute = CATALOG.get(path)
+    if attribute is not None:
+        return attribute, ""
+    if path in GATEWAY_ONLY:
+        return None, f'{doing} "{written}" is not supported; use "id" instead.'
+    if path.split(".", 1)[0] in NOT_STORED:
+        return None, f'{doing} "{written}" is not supported: Roster does not store it.'
+    return None, f'{doing} "{written}" is not supported.'  # pragma: no cover - every other path is

@@ -1,4 +1,4 @@
-"""SCIM filters (RFC 7644 §3.4.2.2) and ``sortBy`` (§3.4.2.3) → SQL over the search index.
+"""SCIM filters (RFC 7644 §3.4.2.2) → SQL over the search index (``sortBy``: ``sorting.py``).
 
 Parsing and attribute resolution are scim2-models' (``ScimFilter``); this module only translates the
 parsed tree into conditions on ``users`` rows, as ``IN``/``NOT EXISTS`` subqueries on
@@ -26,14 +26,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
-from scim2_models import InvalidFilterException, SCIMException, ScimFilter, SearchRequest
+from scim2_models import SCIMException, ScimFilter
 from scim2_models.path import (
-    STRING_OPERATORS,
-    AttributeBinding,
     AttrPath,
     CompareOperator,
     Comparison,
@@ -43,42 +39,20 @@ from scim2_models.path import (
     Not,
     Present,
     ValuePath,
-    coerce_value,
 )
-from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, select, true
+from sqlalchemy import and_, exists, false, not_, or_, select, true
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from servicekit.scim_filters import comparison_count, refusal_reason
-from services.users.attributes import (
-    CATALOG,
-    GATEWAY_ONLY,
-    HEAD_LENGTH,
-    NOT_STORED,
-    Attribute,
-    Kind,
-    SearchUser,
-    canonical_path,
-    datetime_key,
-    head_of,
-    key_of,
-)
-from services.users.domain import InvalidFilter, InvalidUser
-from services.users.store import SortOrder, UserAttributeRow, UserRow, value_head
+from services.users.attributes import CATALOG, Attribute, Kind, SearchUser, supported
+from services.users.domain import InvalidFilter
+from services.users.key_conditions import Condition, Rows, bind_matches, has_value
+from services.users.operands import Never, coerced_operand, plain_operand
+from services.users.store import UserAttributeRow, UserRow
 
 MAX_COMPARISONS = 100
 """Comparisons and presence tests one filter may hold; IdPs send one or two."""
-
-Condition = ColumnElement[bool]
-Rows = type[UserAttributeRow]  # the table, or an alias of it
-
-
-class _Never:
-    """An operand no value of the attribute can be compared with (``userName co 5``)."""
-
-
-NEVER = _Never()
-Operand = str | None | _Never
 
 
 def parse(text: str) -> ScimFilter[Any]:
@@ -98,64 +72,6 @@ def to_condition(text: str, *, tenant: str) -> Condition:
     """The condition on ``users`` rows equivalent to the filter ``text`` for ``tenant``'s users."""
     parsed = parse(text)
     return _Translator(parsed, tenant).visit(parsed.ast)
-
-
-# Comparisons on one key column
-
-
-def _like_escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _matches(rows: Rows, op: CompareOperator, operand: str) -> Condition:
-    """``rows.value_key op operand``: a seek or range on the indexed head, the full key deciding.
-
-    Equality is never written ``value_key = operand``: SQLite would propagate that constant into
-    the head's expression and lose the index.
-    """
-    key = col(rows.value_key)
-    head = value_head(key)
-    operand_head = head_of(operand)
-    escaped = _like_escape(operand)
-
-    def same() -> Condition:
-        if len(operand) < HEAD_LENGTH:
-            return head == operand  # a head shorter than the limit is the whole key
-        return and_(head == operand_head, key >= operand, key <= operand)
-
-    def starts() -> Condition:
-        after = _successor(operand_head)
-        in_range = [head >= operand_head] if after is None else [head >= operand_head, head < after]
-        return and_(*in_range, key.like(f"{escaped}%", escape="\\"))
-
-    compare: dict[CompareOperator, Callable[[], Condition]] = {
-        CompareOperator.eq: same,
-        CompareOperator.gt: lambda: and_(head >= operand_head, key > operand),
-        CompareOperator.ge: lambda: and_(head >= operand_head, key >= operand),
-        CompareOperator.lt: lambda: and_(head <= operand_head, key < operand),
-        CompareOperator.le: lambda: and_(head <= operand_head, key <= operand),
-        CompareOperator.sw: starts,
-        CompareOperator.ew: lambda: key.like(f"%{escaped}", escape="\\"),
-        CompareOperator.co: lambda: key.like(f"%{escaped}%", escape="\\"),
-    }
-    return compare[op]()
-
-
-def _successor(prefix: str) -> str | None:
-    """The least string above every string that starts with ``prefix`` (code point order)."""
-    while prefix:
-        last = ord(prefix[-1]) + 1
-        if last == 0xD800:
-            last = 0xE000  # surrogates are not text
-        if last <= 0x10FFFF:
-            return prefix[:-1] + chr(last)
-        prefix = prefix[:-1]
-    return None
-
-
-def _present(rows: Rows) -> Condition:
-    # Only a string can be empty; booleans and dateTimes are always present (scim2 ``_is_present``).
-    return col(rows.value_key) != ""
 
 
 @dataclass(frozen=True)
@@ -190,51 +106,6 @@ class _Translator:
         if attribute is None:
             raise InvalidFilter(refusal)
         return attribute
-
-    def _operand(self, attribute: Attribute, op: CompareOperator, value: Any) -> Operand:
-        """The filter value in the form the index keeps (``ScimFilter.match``'s coercion and key)."""
-        if value is None:
-            return None
-        try:
-            coerced = coerce_value(attribute.binding, value, op)
-        except InvalidFilterException as error:  # already refused when parsed; kept for safety
-            raise InvalidFilter(f"The filter is not valid: {refusal_reason(error)}.") from None
-        if attribute.kind is Kind.STRING:
-            if not isinstance(coerced, str):
-                return NEVER
-            try:
-                coerced.encode()
-            except UnicodeEncodeError:
-                raise InvalidFilter(
-                    f"The filter value for {attribute.name} is not valid Unicode text."
-                ) from None
-            return key_of(attribute, coerced)
-        if op in STRING_OPERATORS or not isinstance(coerced, bool | datetime):
-            return NEVER  # a boolean or dateTime is never a string, and never contains one
-        if isinstance(coerced, datetime):
-            return self._instant(attribute, coerced)
-        return key_of(attribute, coerced)
-
-    @staticmethod
-    def _plain_operand(attribute: Attribute, value: Any) -> Operand:
-        if value is None or not isinstance(value, str):
-            return None if value is None else NEVER
-        try:
-            value.encode()
-        except UnicodeEncodeError:
-            raise InvalidFilter(f"The filter value for {attribute.name} is not valid Unicode text.") from None
-        return key_of(attribute, value)
-
-    @staticmethod
-    def _instant(attribute: Attribute, moment: datetime) -> str:
-        try:
-            return datetime_key(moment)
-        except ValueError:
-            raise InvalidFilter(
-                f"The value for {attribute.name} needs a time zone, e.g. 2026-01-01T00:00:00Z."
-            ) from None
-        except OverflowError:
-            raise InvalidFilter(f"The value for {attribute.name} is out of range.") from None
 
     # Subqueries
 
@@ -282,7 +153,7 @@ class _Translator:
 
     def _present_attribute(self, attribute: Attribute) -> Condition:
         paths = attribute.sub_paths if attribute.kind is Kind.COMPLEX else attribute.path
-        return self._users_with(paths, _present)
+        return self._users_with(paths, has_value)
 
     def _comparison(self, node: Comparison) -> Condition:
         attribute = self._attribute(node.attr_path, for_comparison=True)
@@ -292,8 +163,8 @@ class _Translator:
                 f'"{node.attr_path}" is a complex attribute: compare one of its sub-attributes'
                 f" (e.g. {CATALOG[example].name}), or test it with pr."
             )
-        operand = self._operand(attribute, node.op, node.value)
-        if isinstance(operand, _Never):
+        operand = coerced_operand(attribute, node.op, node.value)
+        if isinstance(operand, Never):
             return true() if node.op == CompareOperator.ne else false()
         if operand is None:
             if node.op == CompareOperator.eq:
@@ -304,8 +175,8 @@ class _Translator:
         if node.op == CompareOperator.ne:
             # "No value equals": true for a user without the attribute, and for a multi-valued one
             # when none of its values equals (scim2's universal reading of ne).
-            return not_(self._user_has(attribute.path, _bind_matches(CompareOperator.eq, operand)))
-        return self._users_with(attribute.path, _bind_matches(node.op, operand))
+            return not_(self._user_has(attribute.path, bind_matches(CompareOperator.eq, operand)))
+        return self._users_with(attribute.path, bind_matches(node.op, operand))
 
     def _without_value(self, attribute: Attribute) -> Condition:
         """``attribute eq null``: no value at all, or (multi-valued complex) an element lacking it."""
@@ -356,16 +227,16 @@ class _Translator:
             if isinstance(term, Present):
                 sub = self._sub_attribute(attribute, term.attr_path)
                 rank = (3, 0)
-                condition: Callable[[Rows], Condition] = _present
+                condition: Callable[[Rows], Condition] = has_value
             elif isinstance(term, Comparison) and term.op != CompareOperator.ne:
                 sub = self._sub_attribute(attribute, term.attr_path)
-                operand = self._operand(sub, term.op, term.value)
+                operand = coerced_operand(sub, term.op, term.value)
                 if not isinstance(operand, str):
                     continue
                 rank = (0 if term.op == CompareOperator.eq else 1 if term.op == CompareOperator.sw else 2, 0)
                 # Prefer the value over the low-cardinality type and primary sub-attributes.
                 rank = (rank[0], 0 if sub.path.endswith(".value") else 1 if sub.kind is Kind.STRING else 2)
-                condition = _bind_matches(term.op, operand)
+                condition = bind_matches(term.op, operand)
             else:
                 continue
             if best is None or rank < best[0]:
@@ -397,16 +268,16 @@ class _Translator:
             return not_(self._inner(node.expr, element))
         if isinstance(node, Present):
             sub = self._sub_attribute(element.attribute, node.attr_path)
-            return self._element_has(element, sub.path, _present)
+            return self._element_has(element, sub.path, has_value)
         if isinstance(node, Comparison):
             sub = self._sub_attribute(element.attribute, node.attr_path)
             if sub.kind is Kind.COMPLEX:  # pragma: no cover - SCIM has no nested complex attributes
                 raise InvalidFilter(f'"{node.attr_path}" is complex and cannot be compared.')
             if element.attribute.kind is Kind.COMPLEX:
-                operand = self._operand(sub, node.op, node.value)
+                operand = coerced_operand(sub, node.op, node.value)
             else:  # a plain value compared as it stands, uncoerced (scim2's ``_ScalarEvaluator``)
-                operand = self._plain_operand(sub, node.value)
-            if isinstance(operand, _Never):
+                operand = plain_operand(sub, node.value)
+            if isinstance(operand, Never):
                 return true() if node.op == CompareOperator.ne else false()
             if operand is None:
                 present = self._element_has(element, sub.path, lambda rows: true())
@@ -414,26 +285,9 @@ class _Translator:
                     return not_(present)
                 return present if node.op == CompareOperator.ne else false()
             if node.op == CompareOperator.ne:
-                return not_(self._element_has(element, sub.path, _bind_matches(CompareOperator.eq, operand)))
-            return self._element_has(element, sub.path, _bind_matches(node.op, operand))
+                return not_(self._element_has(element, sub.path, bind_matches(CompareOperator.eq, operand)))
+            return self._element_has(element, sub.path, bind_matches(node.op, operand))
         raise InvalidFilter(f"A value filter cannot hold another one: {node}.")
-
-
-def supported(binding: AttributeBinding, written: str, *, doing: str) -> tuple[Attribute | None, str]:
-    """The indexed attribute a resolved path designates, or why there is none."""
-    path = canonical_path(binding)
-    attribute = CATALOG.get(path)
-    if attribute is not None:
-        return attribute, ""
-    if path in GATEWAY_ONLY:
-        return None, f'{doing} "{written}" is not supported; use "id" instead.'
-    if path.split(".", 1)[0] in NOT_STORED:
-        return None, f'{doing} "{written}" is not supported: Roster does not store it.'
-    return None, f'{doing} "{written}" is not supported.'  # pragma: no cover - every other path is
-
-
-def _bind_matches(op: CompareOperator, operand: str) -> Callable[[Rows], Condition]:
-    return lambda rows: _matches(rows, op, operand)
 
 
 def _conjuncts(node: FilterNode) -> list[FilterNode]:
@@ -445,22 +299,3 @@ def _conjuncts(node: FilterNode) -> list[FilterNode]:
 def _uri_of(attribute: Attribute) -> str | None:
     schema = getattr(attribute.binding.model, "__schema__", None)
     return str(schema) if schema else None
-
-
-# sortBy
-
-
-def sort_order(sort_by: str, *, descending: bool) -> SortOrder:
-    """RFC 7644 §3.4.2.3, resolved as scim2-models' ``SearchRequest.sort`` resolves it: a multi-valued
-    attribute sorts by its primary (else first) element, ``emails`` by ``emails.value``."""
-    try:
-        request = SearchRequest[SearchUser](sort_by=sort_by)
-    except (ValidationError, SCIMException) as error:
-        raise InvalidUser(f"sortBy {sort_by!r} cannot be used: {refusal_reason(error)}.") from None
-    binding = request.sort_binding(SearchUser)
-    if binding is None:  # pragma: no cover - the request validated it
-        raise InvalidUser(f"sortBy {sort_by!r} names no attribute Users can be sorted on.")
-    attribute, refusal = supported(binding, sort_by, doing="Sorting by")
-    if attribute is None:
-        raise InvalidUser(refusal)
-    return SortOrder(path=attribute.path, descending=descending)

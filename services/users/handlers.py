@@ -26,7 +26,7 @@ from contracts.users import (
     UserReply,
 )
 from servicekit.handling import HandlerMap, Outgoing, reply_to
-from services.users import domain, filters, manager_store, managers, pending, seating, store
+from services.users import domain, filters, manager_store, managers, pending, seating, sorting, store
 from services.users.messages import PRODUCER, release_seat, user_event
 from services.users.pending import PendingKind
 
@@ -124,7 +124,7 @@ def get_user(session: Session, envelope: Envelope, query: GetUser) -> list[Outgo
 
 def list_users(session: Session, envelope: Envelope, query: ListUsers) -> list[Outgoing]:
     condition = filters.to_condition(query.filter, tenant=envelope.tenant) if query.filter else None
-    sort = filters.sort_order(query.sort_by, descending=query.sort_descending) if query.sort_by else None
+    sort = sorting.sort_order(query.sort_by, descending=query.sort_descending) if query.sort_by else None
     total, users = store.find_users(
         session,
         tenant=envelope.tenant,
