@@ -106,6 +106,14 @@ async def _why_unreachable(settings: ServiceSettings) -> str:
     return f"cannot reach Kafka (KAFKA_SECURITY_PROTOCOL={protocol}): " + "; ".join(reasons)
 
 
+# How often every client asks for metadata anew, even without an error (Kafka's default: 5 minutes).
+# A group whose leader assigned while its metadata lacked a just-created topic (a broker not yet
+# told of it) holds nothing for the topic until this refresh makes it rebalance: a service starting
+# next to its brokers would answer nothing on that topic for minutes. Ten seconds costs a few small
+# metadata requests a second across a deployment.
+METADATA_MAX_AGE_MS = 10_000
+
+
 def make_broker(settings: ServiceSettings, *, client_id: str, middlewares: Sequence[Any] = ()) -> KafkaBroker:
     # acks=all + idempotence: a publish is acknowledged only once every in-sync replica has it,
     # and producer retries never duplicate a record (docs/architecture.md §3 rule 5).
@@ -121,6 +129,7 @@ def make_broker(settings: ServiceSettings, *, client_id: str, middlewares: Seque
         max_request_size=MAX_MESSAGE_BYTES,
         # Also bounds the wait for a topic's metadata: a deleted topic must not stall the relay.
         request_timeout_ms=10_000,
+        metadata_max_age_ms=METADATA_MAX_AGE_MS,
         # Topics are created by ensure_topics with the configured partitions, replication and min ISR;
         # FastStream's own creation would make a missing one with the broker's defaults instead.
         allow_auto_create_topics=False,

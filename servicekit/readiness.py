@@ -104,12 +104,16 @@ def relay_check(engine: Engine, *, enabled: bool, stuck_after_seconds: float) ->
 class GroupMembership(ConsumerRebalanceListener):  # type: ignore[misc]
     """Whether one consumer holds its group assignment: false until it first joins, and again from
     the moment a rebalance revokes its partitions until the new assignment arrives. An instance
-    beyond the partition count holds none and is still a ready member."""
+    beyond the partition count holds none and is still a ready member — but only once its client
+    knows the topic's partitions: a leader that assigned while its metadata lacked the topic (a broker
+    answering before the topic's creation reached it) hands out nothing, and the member holds nothing
+    until its next metadata refresh (``METADATA_MAX_AGE_MS``) makes the group rebalance."""
 
-    def __init__(self, group: str) -> None:
+    def __init__(self, group: str, *, knows_partitions: Callable[[], bool] = lambda: True) -> None:
         self.group = group
         self.joined = False
         self.partitions = 0
+        self.knows_partitions = knows_partitions  # bound to the consumer once it exists
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
         self.joined = False
@@ -118,12 +122,21 @@ class GroupMembership(ConsumerRebalanceListener):  # type: ignore[misc]
         self.partitions = len(assigned)
         self.joined = True
 
+    @property
+    def waiting_for(self) -> str | None:
+        """What this member still waits for; None when it holds its assignment."""
+        if not self.joined:
+            return "joining"
+        if self.partitions == 0 and not self.knows_partitions():
+            return "no partition metadata yet"
+        return None
+
 
 def consumers_check(memberships: list[GroupMembership]) -> Check:
     async def check() -> Outcome:
-        waiting = [membership.group for membership in memberships if not membership.joined]
+        waiting = [f"{m.group} ({m.waiting_for})" for m in memberships if m.waiting_for is not None]
         if waiting:
-            return Outcome(False, f"joining: {', '.join(waiting)}")
+            return Outcome(False, f"waiting: {', '.join(waiting)}")
         held = sum(membership.partitions for membership in memberships)
         return Outcome(True, f"{len(memberships)} groups joined, {held} partitions held")
 

@@ -68,13 +68,26 @@ def test_consumers_are_ready_once_every_group_holds_its_assignment() -> None:
     check = readiness.consumers_check([commands, events])
     assert _ask({"consumers": check}).json()["checks"]["consumers"] == {
         "ok": False,
-        "detail": "joining: users.commands, users.events",
+        "detail": "waiting: users.commands (joining), users.events (joining)",
     }
     asyncio.run(commands.on_partitions_assigned({1, 2}))
     asyncio.run(events.on_partitions_assigned(set()))  # beyond the partition count: a member all the same
     assert _ask({"consumers": check}).status_code == 200
     asyncio.run(commands.on_partitions_revoked({1, 2}))  # a rebalance: not ready until reassigned
     assert _ask({"consumers": check}).status_code == 503
+
+
+def test_a_member_assigned_nothing_before_its_client_knew_the_topic_is_not_ready() -> None:
+    known = False
+    queries = readiness.GroupMembership("seats.queries", knows_partitions=lambda: known)
+    check = readiness.consumers_check([queries])
+    asyncio.run(queries.on_partitions_assigned(set()))
+    assert _ask({"consumers": check}).json()["checks"]["consumers"] == {
+        "ok": False,
+        "detail": "waiting: seats.queries (no partition metadata yet)",
+    }
+    known = True  # the next metadata refresh: a surplus member now, or a rebalance follows
+    assert _ask({"consumers": check}).status_code == 200
 
 
 def test_a_hung_check_fails_within_the_timeout_and_liveness_answers(monkeypatch: pytest.MonkeyPatch) -> None:
