@@ -112,10 +112,6 @@ def enqueue_envelopes(session: Session, messages: Sequence[tuple[str, bytes | No
     return len(rows)
 
 
-def enqueue_envelope(session: Session, *, topic: str, key: bytes | None, envelope: Envelope) -> None:
-    enqueue_envelopes(session, [(topic, key, envelope)])
-
-
 def outbox_entry(*, topic: str, key: bytes | None, envelope: Envelope) -> OutboxEntry:
     """An envelope as the relay publishes it (a reply sent at once, never stored)."""
     return OutboxEntry(**_row(topic=topic, key=key, value=envelope.to_bytes(), headers=_headers(envelope)))

@@ -132,6 +132,12 @@ class GroupMembership(ConsumerRebalanceListener):  # type: ignore[misc]
         return None
 
 
+def knows_partitions(subscriber: Any, topic: str) -> bool:
+    """Whether a FastStream subscriber's consumer (none before it starts) has ``topic``'s partitions."""
+    consumer = subscriber.consumer
+    return consumer is not None and bool(consumer.partitions_for_topic(topic))
+
+
 def consumers_check(memberships: list[GroupMembership]) -> Check:
     async def check() -> Outcome:
         waiting = [f"{m.group} ({m.waiting_for})" for m in memberships if m.waiting_for is not None]

@@ -97,12 +97,6 @@ class ServiceDefinition:
     batch_wait_ms: int = 0
 
 
-def _knows_partitions(subscriber: Any, topic: str) -> bool:
-    """Whether the subscriber's consumer has metadata for ``topic``'s partitions."""
-    consumer = subscriber.consumer
-    return consumer is not None and bool(consumer.partitions_for_topic(topic))
-
-
 def _raw_record(raw: Any) -> RawRecord:
     # A tombstone (null value) is just bytes nobody can handle: dead-lettered, never stuck.
     headers = tuple((name, bytes(value).decode(errors="replace")) for name, value in raw.headers or ())
@@ -186,7 +180,7 @@ class RunningService:
             subscriber = self._consume_batches(topic, batches, commits, options)
         else:
             subscriber = self._consume_each(topic, processor, commits, options)
-        membership.knows_partitions = lambda: _knows_partitions(subscriber, topic)
+        membership.knows_partitions = lambda: readiness.knows_partitions(subscriber, topic)
         self.metrics.consumer_lag.watch(group, subscriber)
 
     def _consume_each(

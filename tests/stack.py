@@ -37,6 +37,13 @@ def create_tenant(admin: httpx.Client, name: str) -> Tenant:
     return Tenant(id=tenant["id"], token=token)
 
 
+def seats_used(admin: httpx.Client, tenant: Tenant) -> int:
+    """Seats the tenant holds, as the admin API reports them (a refusal fails with its answer)."""
+    usage = admin.get(f"/tenants/{tenant.id}/seats")
+    assert usage.status_code == 200, usage.text
+    return int(usage.json()["used"])
+
+
 @dataclass
 class Stack:
     state_dir: Path

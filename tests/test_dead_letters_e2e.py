@@ -24,7 +24,7 @@ from roster_cli.errors import ExitCode
 from servicekit.db import make_engine
 from tests.kafka_client import producer
 from tests.okta import user_body
-from tests.stack import Stack, Tenant
+from tests.stack import Stack, Tenant, seats_used
 
 pytestmark = pytest.mark.slow
 
@@ -141,7 +141,7 @@ def test_a_create_that_failed_is_listed_then_replayed_once_the_cause_is_fixed(
     time.sleep(1.0)  # had a second copy been sent, the users service would have handled it by now
     assert _users_named(scim, "dlq.replay@example.com") == 1
     with stack.admin() as admin:
-        assert admin.get(f"/tenants/{tenant.id}/seats").json()["used"] == 1
+        assert seats_used(admin, tenant) == 1
     assert _tenant_letters(stack, tenant) == []
     [kept] = _tenant_letters(stack, tenant, "--state", "replayed")
     assert kept["id"] == letter["id"]

@@ -26,7 +26,7 @@ from services.seats import store as seats_store
 from services.teams import domain as teams_domain
 from services.teams import store as teams_store
 from services.users import store as users_store
-from tests.stack import Stack, Tenant
+from tests.stack import Stack, Tenant, seats_used
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -115,7 +115,7 @@ def test_reconcile_on_an_enterprise_tenant_finds_and_repairs_exact_drift(stack: 
     print(f"repair of {len(missing) + len(stray)} drifted users settled in {time.monotonic() - began:.1f} s")
     assert drift == {"seats_without_active_user": [], "active_users_without_seat": [], "waiting_for_seat": []}
     with stack.admin() as admin:
-        assert admin.get(f"/tenants/{tenant.id}/seats").json()["used"] == len(active)
+        assert seats_used(admin, tenant) == len(active)
 
 
 def _seed_team(stack: Stack, tenant: str, members: list[str]) -> str:

@@ -23,7 +23,7 @@ from contracts.users import UserProfile, UserRecord
 from servicekit.db import make_engine
 from services.users import store as users_store
 from tests.okta import user_body
-from tests.stack import Stack, Tenant, sqlite_stack
+from tests.stack import Stack, Tenant, seats_used, sqlite_stack
 from tests.test_scim_users_e2e import _assert_error
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
@@ -83,7 +83,7 @@ def _reconciled(stack: Stack, tenant: Tenant, *, repair: bool = False) -> dict[s
 
 def _seats_used(stack: Stack, tenant: Tenant) -> int:
     with stack.admin() as admin:
-        return int(admin.get(f"/tenants/{tenant.id}/seats").json()["used"])
+        return seats_used(admin, tenant)
 
 
 def _eventually(check: Callable[[], object], expected: object, *, within: float = 15) -> None:

@@ -11,7 +11,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from faststream.kafka.annotations import KafkaMessage
 
-from servicekit import kafka, topics
+from servicekit import kafka, readiness, topics
 from servicekit.kafka import make_broker
 from servicekit.settings import ServiceSettings
 from servicekit.topics import TopicCreationFailed, ensure_topics
@@ -87,4 +87,31 @@ async def test_a_consumer_started_before_its_topic_is_known_starts_once_it_is(ka
         assert await asyncio.wait_for(received.get(), timeout=30) == b"here"
     finally:
         starting.cancel()
+        await broker.stop()
+
+
+async def test_a_subscriber_knows_its_topics_partitions_once_started_and_never_a_missing_topics(
+    kafka_bootstrap: str,
+) -> None:
+    """What readiness asks of a member that holds no partition (``readiness.knows_partitions``)."""
+    settings = ServiceSettings(service_name="topics", kafka_bootstrap_servers=kafka_bootstrap)
+    topic, missing = f"known-{uuid4().hex[:8]}", f"missing-{uuid4().hex[:8]}"
+    await ensure_topics(settings, [topic])
+    broker = make_broker(settings, client_id="knows-partitions")
+
+    async def ignore(message: KafkaMessage) -> None:
+        return None
+
+    subscriber = broker.subscriber(topic, group_id=f"g-{topic}", decoder=kafka.raw_body)
+    subscriber(ignore)
+    assert not readiness.knows_partitions(subscriber, topic)  # no consumer before the start
+    await kafka.start_broker(broker)
+    try:
+        for _ in range(100):
+            if readiness.knows_partitions(subscriber, topic):
+                break
+            await asyncio.sleep(0.1)
+        assert readiness.knows_partitions(subscriber, topic)
+        assert not readiness.knows_partitions(subscriber, missing)
+    finally:
         await broker.stop()

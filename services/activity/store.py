@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Index, delete, func, or_, text, tuple_, union, update
+from sqlalchemy import ColumnElement, Index, delete, func, or_, text, tuple_, union
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from contracts.activity import ActivityEntry, ListActivity
@@ -96,15 +96,6 @@ def _remember(session: Session, *, entry: Entry) -> None:
             name=entry.name,
             seen_at=entry.occurred_at,
         )
-        # Entries about it that arrived before its name (a seat denied before the refused create's
-        # own record came in) are named now: a search by the name finds them too.
-        unnamed = (
-            update(ActivityRow)
-            .where(col(ActivityRow.tenant) == entry.tenant, col(ActivityRow.resource_id) == entry.resource_id)
-            .where(col(ActivityRow.name).is_(None))
-            .values(name=entry.name)
-        )
-        session.execute(unnamed)
     elif as_utc(known.seen_at) <= entry.occurred_at:
         known.name, known.seen_at = entry.name, entry.occurred_at
     session.add(known)
@@ -180,10 +171,11 @@ def page(session: Session, *, tenant: str, query: ListActivity) -> tuple[list[Ac
 
 
 def _names_of_unnamed(session: Session, *, tenant: str, rows: Sequence[ActivityRow]) -> dict[str, str]:
-    """The known names of the users and teams of entries recorded without one. On PostgreSQL two
-    consumers' transactions can cross: a seat denied recorded while the refused request's outcome,
-    which names the user, is being recorded by the other: neither sees the other's rows, and the
-    entry stays unnamed in the table. Its name is looked up when it is read instead."""
+    """The known names of the users and teams of entries recorded without one: an entry that arrived
+    before its name (a seat denied before the refused create's own record) is named as it is read, not
+    by rewriting it when the name arrives. On PostgreSQL the two are recorded by two consumers whose
+    transactions can cross, neither seeing the other's row, so a rewrite would miss it. A search by the
+    name finds such an entry through the ids the name was seen with (``_subjects``)."""
     unnamed = sorted(
         {
             row.resource_id

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from contracts.envelope import Message, wrap
 from contracts.topics import USERS_EVENTS, resource_key
 from contracts.users import UserRecord, UserUpdated
-from servicekit.messaging import enqueue_envelope
+from servicekit.messaging import enqueue_envelopes
 from services.users import manager_store, managers, store
 from services.users.attributes import INDEX_VERSION
 from services.users.messages import PRODUCER
@@ -106,9 +106,13 @@ def _link_and_announce(session: Session, tenant: str, users: list[UserRecord]) -
     stamped = managers.with_managers(session, tenant=tenant, users=users)
     events: list[tuple[str, Message]] = [(user.id, UserUpdated(user=user)) for user in stamped]
     events += [(change.user_id, change) for change in changes]
-    for user_id, event in events:
-        envelope = wrap(event, tenant=tenant, producer=PRODUCER)
-        enqueue_envelope(session, topic=USERS_EVENTS, key=resource_key(tenant, user_id), envelope=envelope)
+    enqueue_envelopes(
+        session,
+        [
+            (USERS_EVENTS, resource_key(tenant, user_id), wrap(event, tenant=tenant, producer=PRODUCER))
+            for user_id, event in events
+        ],
+    )
 
 
 def link_managers(bind: Engine | Connection) -> int:

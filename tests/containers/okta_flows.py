@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from tests.okta import filter_params, user_body
-from tests.stack import Tenant
+from tests.stack import Tenant, seats_used
 from tests.teams_client import GROUP, PATCH_OP, eventually, group_members, member_ref
 
 _RETRYABLE_STATUSES = {409, 500, 502, 503, 504}  # 409: an earlier, unacknowledged try created it
@@ -105,13 +105,6 @@ class OktaImport:
     def _record(self, into: dict[str, str], user_name: str, user_id: str) -> None:
         with self._lock:
             into[user_name] = user_id
-
-
-def seats_used(admin: httpx.Client, tenant: Tenant) -> int:
-    """Seats the tenant holds, as the admin API reports them (a refusal fails with its answer)."""
-    usage = admin.get(f"/tenants/{tenant.id}/seats")
-    assert usage.status_code == 200, usage.text
-    return int(usage.json()["used"])
 
 
 def assert_import_complete(scim: httpx.Client, admin: httpx.Client, tenant: Tenant, done: OktaImport) -> None:

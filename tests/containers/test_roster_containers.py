@@ -18,9 +18,9 @@ from tests.containers.okta_flows import (
     assert_import_complete,
     okta_create,
     push_group,
-    seats_used,
 )
 from tests.okta import filter_params, user_body
+from tests.stack import seats_used
 from tests.teams_client import eventually
 
 # A cluster of containers starts within the first test: allow for it on a busy 2-core machine.

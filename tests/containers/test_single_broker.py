@@ -18,9 +18,9 @@ from tests.containers.okta_flows import (
     assert_import_complete,
     okta_create,
     push_group,
-    seats_used,
 )
 from tests.okta import filter_params, user_body
+from tests.stack import seats_used
 
 pytestmark = [pytest.mark.containers, pytest.mark.slow, pytest.mark.timeout(900)]
 
