@@ -3,11 +3,26 @@ functions; the caller owns the transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict
+import dataclasses
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Index, delete, func, or_, text, tuple_, union
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Index,
+    Table,
+    bindparam,
+    delete,
+    func,
+    or_,
+    text,
+    tuple_,
+    union,
+)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from contracts.activity import ActivityEntry, ListActivity
@@ -67,38 +82,60 @@ ACTIVITY_TABLES: tuple[type[SQLModel], ...] = (ActivityRow, KnownName)
 
 def record(session: Session, *, entry: Entry) -> None:
     """Store one entry, once: the same message seen again (a redelivery) changes nothing."""
-    if session.get(ActivityRow, entry.entry_id) is not None:
-        return
-    fields = asdict(entry)
+    fields = {field.name: getattr(entry, field.name) for field in dataclasses.fields(entry)}
     if entry.resource_id and entry.resource_type in (USER, GROUP):
-        fields["name"] = entry.name or _known_name(
-            session, tenant=entry.tenant, resource_id=entry.resource_id
-        )
         if entry.name:
-            _remember(session, entry=entry)
-    session.add(ActivityRow(**fields))
-    session.flush()
+            session.execute(_REMEMBER[_dialect(session)], _known_name_row(entry))
+        else:
+            fields["name"] = session.execute(_KNOWN_NAME, _known_name_key(entry)).scalar()
+    session.execute(_RECORD[_dialect(session)], fields)
 
 
-def _known_name(session: Session, *, tenant: str, resource_id: str) -> str | None:
-    known = session.get(KnownName, (tenant, resource_id))
-    return None if known is None else known.name
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
 
 
-def _remember(session: Session, *, entry: Entry) -> None:
-    assert entry.resource_id and entry.resource_type and entry.name
-    known = session.get(KnownName, (entry.tenant, entry.resource_id))
-    if known is None:
-        known = KnownName(
-            tenant=entry.tenant,
-            resource_id=entry.resource_id,
-            resource_type=entry.resource_type,
-            name=entry.name,
-            seen_at=entry.occurred_at,
-        )
-    elif as_utc(known.seen_at) <= entry.occurred_at:
-        known.name, known.seen_at = entry.name, entry.occurred_at
-    session.add(known)
+def _known_name_key(entry: Entry) -> dict[str, Any]:
+    return {"tenant": entry.tenant, "resource_id": entry.resource_id}
+
+
+def _known_name_row(entry: Entry) -> dict[str, Any]:
+    return {
+        **_known_name_key(entry),
+        "resource_type": entry.resource_type,
+        "name": entry.name,
+        "seen_at": entry.occurred_at,
+    }
+
+
+# Statements built once, values bound per entry: an entry is a few statements, and building, cache-keying
+# and flushing ORM objects for each cost more CPU than running them (BENCHMARKS.md, "The activity log").
+_NAMES = KnownName.__table__  # type: ignore[attr-defined]
+_KNOWN_NAME = select(_NAMES.c.name).where(
+    _NAMES.c.tenant == bindparam("tenant"), _NAMES.c.resource_id == bindparam("resource_id")
+)
+
+
+def _record(insert: Callable[[Table], Any]) -> Executable:
+    table = ActivityRow.__table__  # type: ignore[attr-defined]
+    statement = insert(table).values({column.name: bindparam(column.name) for column in table.columns})
+    return statement.on_conflict_do_nothing(index_elements=["entry_id"])  # type: ignore[no-any-return]
+
+
+def _remember(insert: Callable[[Table], Any]) -> Executable:
+    """The name an entry names its resource by, unless a later one is known already (events of one
+    resource may be recorded out of order across topics)."""
+    statement = insert(_NAMES).values({column.name: bindparam(column.name) for column in _NAMES.columns})
+    newer = statement.excluded
+    return statement.on_conflict_do_update(  # type: ignore[no-any-return]
+        index_elements=["tenant", "resource_id"],
+        set_={"name": newer.name, "seen_at": newer.seen_at},
+        where=_NAMES.c.seen_at <= newer.seen_at,
+    )
+
+
+_RECORD = {"postgresql": _record(postgresql_insert), "sqlite": _record(sqlite_insert)}
+_REMEMBER = {"postgresql": _remember(postgresql_insert), "sqlite": _remember(sqlite_insert)}
 
 
 def _ids_named(session: Session, *, tenant: str, name: str, resource_type: str) -> list[str]:

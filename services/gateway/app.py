@@ -36,6 +36,7 @@ from services.gateway.dead_letters import DeadLetterReader
 from services.gateway.http.correlator import ReplyCorrelator, Requester
 from services.gateway.http.errors import install_scim_error_handlers
 from services.gateway.http.kafka_watch import KafkaWatch
+from services.gateway.http.known_tokens import KnownTokens
 from services.gateway.http.ratelimit import TenantRateLimiter
 from services.gateway.http.storable import EdgeRefusals
 from services.gateway.metrics import OPERATIONAL_PATHS, GatewayMetrics
@@ -158,6 +159,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     # One budget per tenant for every instance, kept in the gateway database (known once started).
     lease = DatabaseLease(engine=lambda: app.state.engine, per_second=rate, burst=burst)
     app.state.rate_limiter = TenantRateLimiter(per_second=rate, burst=burst, lease=lease)
+    app.state.known_tokens = KnownTokens(ttl_seconds=settings.token_cache_seconds)
     install_scim_error_handlers(app)
     routers = (
         users,

@@ -81,6 +81,14 @@ class GatewaySettings(GatewayDatabaseSettings):
         description="Requests per second per tenant, shared by every gateway instance; then 429.",
     )
     rate_limit_burst: int = Field(default=1000, ge=1, description="Requests a tenant may send at once.")
+    token_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="How long a SCIM token found valid is trusted without a database look-up. A revocation"
+        " through this instance applies at once, through another instance within this time; 0: every"
+        " request looks its token up.",
+    )
     metrics_token: SecretStr | None = Field(
         default=None, description="When set, `/metrics` wants `Authorization: Bearer <it>`."
     )

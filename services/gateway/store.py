@@ -148,7 +148,11 @@ def rotate_token(session: Session, *, tenant_id: str) -> str:
 
 
 def tenant_for_token(session: Session, *, token: str) -> str | None:
-    presented = hash_token(token)
+    return tenant_for_token_hash(session, presented=hash_token(token))
+
+
+def tenant_for_token_hash(session: Session, *, presented: str) -> str | None:
+    """The tenant of the active token whose ``hash_token`` is ``presented``."""
     stored = session.exec(
         select(ScimToken).where(ScimToken.token_hash == presented, col(ScimToken.revoked_at).is_(None))
     ).first()

@@ -4,7 +4,7 @@ decision. Keyword-only functions; the caller owns the transaction."""
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text, update
 from sqlmodel import Field, Session, SQLModel, select
 
 
@@ -26,13 +26,20 @@ def _locked(session: Session, tenant: str) -> SeatAllowance | None:
 
 
 def spend(session: Session, *, tenant: str) -> bool:
-    """Take one seat of the allowance, if any is left."""
-    row = _locked(session, tenant)
-    if row is None or row.unspent <= 0:
-        return False
-    row.unspent -= 1
-    session.add(row)
-    return True
+    """Take one seat of the allowance, if any is left: one conditional decrement, which holds the row
+    until the transaction ends (PostgreSQL's row lock; SQLite has one writer at a time), so two
+    instances never spend one seat twice."""
+    return session.execute(_SPEND_ONE, {"spender": tenant}).first() is not None
+
+
+_ALLOWANCES = SeatAllowance.__table__  # type: ignore[attr-defined]
+# Built once, the tenant bound per create: every create within the allowance runs it.
+_SPEND_ONE = (
+    update(_ALLOWANCES)
+    .where(_ALLOWANCES.c.tenant == bindparam("spender"), _ALLOWANCES.c.unspent > 0)
+    .values(unspent=_ALLOWANCES.c.unspent - 1)
+    .returning(_ALLOWANCES.c.unspent)
+)
 
 
 def add(session: Session, *, tenant: str, amount: int) -> None:

@@ -7,11 +7,12 @@ Separate tables rather than new columns on ``users``: databases created before t
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import zip_longest
 from typing import Any
 
-from sqlalchemy import ColumnElement, Index, String, bindparam, union_all
+from sqlalchemy import ColumnElement, Index, String, bindparam, union, union_all
 from sqlmodel import Field, Session, SQLModel, col, select
-from sqlmodel.sql.expression import Select
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from contracts.users import ManagerVia, RosterRole, UserRecord
 from servicekit import locks
@@ -93,12 +94,18 @@ _LINKED_TO = select(UserManagerRow.user_id).where(
     UserManagerRow.manager_id == bindparam("manager_id"),
     UserManagerRow.via == ManagerVia.REFERENCE.value,
 )
-_REFERENCING = {
-    column: select(UserManagerRow.user_id).where(
-        UserManagerRow.tenant == bindparam("tenant"), col(column).in_(bindparam("heads", expanding=True))
+
+
+def _referencing(column: Any, heads: str) -> SelectOfScalar[str]:
+    return select(UserManagerRow.user_id).where(
+        UserManagerRow.tenant == bindparam("tenant"), col(column).in_(bindparam(heads, expanding=True))
     )
-    for column in (UserManagerRow.ref_exact, UserManagerRow.ref_folded)
-}
+
+
+# One statement for both columns, each branch its own index seek: a create asks it once, not twice.
+_REFERENCING = union(
+    _referencing(UserManagerRow.ref_exact, "exact"), _referencing(UserManagerRow.ref_folded, "folded")
+)
 
 
 def linked_to(session: Session, *, tenant: str, manager_id: str) -> list[str]:
@@ -111,9 +118,10 @@ def linked_to(session: Session, *, tenant: str, manager_id: str) -> list[str]:
 def referencing(session: Session, *, tenant: str, exact: set[str], folded: set[str]) -> list[str]:
     """Users whose reference may designate a user with these identifier heads (index lookups)."""
     found: set[str] = set()
-    for column, heads in ((UserManagerRow.ref_exact, exact), (UserManagerRow.ref_folded, folded)):
-        for chunk in in_chunks(sorted(heads)):
-            found.update(session.exec(_REFERENCING[column], params={"tenant": tenant, "heads": list(chunk)}))
+    chunks = zip_longest(in_chunks(sorted(exact)), in_chunks(sorted(folded)), fillvalue=())
+    for exact_heads, folded_heads in chunks:
+        params = {"tenant": tenant, "exact": list(exact_heads), "folded": list(folded_heads)}
+        found.update(session.execute(_REFERENCING, params).scalars())
     return sorted(found)
 
 

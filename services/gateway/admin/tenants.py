@@ -16,7 +16,7 @@ from sqlmodel import Session
 from servicekit.logs import annotate
 from services.gateway import store
 from services.gateway.admin.access import admin_router
-from services.gateway.http.dependencies import SessionDep
+from services.gateway.http.dependencies import KnownTokensDep, SessionDep
 
 router = admin_router()
 
@@ -86,12 +86,14 @@ def issue_token(tenant_id: str, session: SessionDep) -> IssuedToken:
 
 
 @router.post("/tenants/{tenant_id}/tokens/rotate", status_code=201)
-def rotate_token(tenant_id: str, session: SessionDep) -> IssuedToken:
+def rotate_token(tenant_id: str, session: SessionDep, known: KnownTokensDep) -> IssuedToken:
     token = in_transaction(session, lambda: store.rotate_token(session, tenant_id=tenant_id))
+    known.forget_tenant(tenant_id)
     return IssuedToken(tenant_id=tenant_id, token=token)
 
 
 @router.delete("/tenants/{tenant_id}/tokens")
-def revoke_tokens(tenant_id: str, session: SessionDep) -> Revoked:
+def revoke_tokens(tenant_id: str, session: SessionDep, known: KnownTokensDep) -> Revoked:
     count = in_transaction(session, lambda: store.revoke_tokens(session, tenant_id=tenant_id))
+    known.forget_tenant(tenant_id)
     return Revoked(tenant_id=tenant_id, revoked=count)

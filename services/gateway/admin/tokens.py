@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from services.gateway import store
 from services.gateway.admin.access import admin_router
 from services.gateway.admin.tenants import in_transaction
-from services.gateway.http.dependencies import SessionDep
+from services.gateway.http.dependencies import KnownTokensDep, SessionDep
 
 router = admin_router()
 
@@ -41,6 +41,7 @@ def list_tokens(tenant_id: str, session: SessionDep) -> ActiveTokens:
 
 
 @router.delete("/tenants/{tenant_id}/tokens/{token_id}")
-def revoke_token(tenant_id: str, token_id: int, session: SessionDep) -> RevokedToken:
+def revoke_token(tenant_id: str, token_id: int, session: SessionDep, known: KnownTokensDep) -> RevokedToken:
     in_transaction(session, lambda: store.revoke_token(session, tenant_id=tenant_id, token_id=token_id))
+    known.forget_tenant(tenant_id)
     return RevokedToken(tenant_id=tenant_id, token_id=token_id)

@@ -24,7 +24,7 @@ from services.gateway.console.forms import (
 )
 from services.gateway.console.rendering import ConsoleRoute, redirect, render
 from services.gateway.console.sessions import ConsoleSession
-from services.gateway.http.dependencies import EngineDep, OwnersDep, SessionDep
+from services.gateway.http.dependencies import EngineDep, KnownTokensDep, OwnersDep, SessionDep
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
@@ -159,20 +159,30 @@ async def issue_token(
 
 @router.post("/tenants/{tenant_id}/tokens/rotate")
 async def rotate_token(
-    request: Request, tenant_id: str, session: FormSession, engine: EngineDep, db: SessionDep
+    request: Request,
+    tenant_id: str,
+    session: FormSession,
+    engine: EngineDep,
+    db: SessionDep,
+    known: KnownTokensDep,
 ) -> Response:
-    issued = tenants.rotate_token(tenant_id, db)
+    issued = tenants.rotate_token(tenant_id, db, known)
     return _tokens_page(request, session, engine, tenant_id, issued=issued.token, rotated=True)
 
 
 @router.post("/tenants/{tenant_id}/tokens/revoke")
 async def revoke_token(
-    request: Request, tenant_id: str, session: FormSession, engine: EngineDep, db: SessionDep
+    request: Request,
+    tenant_id: str,
+    session: FormSession,
+    engine: EngineDep,
+    db: SessionDep,
+    known: KnownTokensDep,
 ) -> Response:
     views.tenant(engine, tenant_id)
     try:
         choice = parsed(TokenChoice, await form_values(request))
-        tokens.revoke_token(tenant_id, choice.token_id, db)
+        tokens.revoke_token(tenant_id, choice.token_id, db, known)
     except FormRefused as refusal:
         return _tokens_page(request, session, engine, tenant_id, status=400, error=refusal.message)
     except SCIMException as refusal:  # not an active token of this tenant
@@ -182,7 +192,7 @@ async def revoke_token(
 
 @router.post("/tenants/{tenant_id}/tokens/revoke-all")
 async def revoke_all_tokens(
-    request: Request, tenant_id: str, _session: FormSession, db: SessionDep
+    request: Request, tenant_id: str, _session: FormSession, db: SessionDep, known: KnownTokensDep
 ) -> Response:
-    tenants.revoke_tokens(tenant_id, db)
+    tenants.revoke_tokens(tenant_id, db, known)
     return redirect(f"/console/tenants/{tenant_id}/tokens?notice=revoked-all")

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from scim2_models import UnauthorizedException
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from servicekit.db import read_session
 from servicekit.logs import annotate
@@ -14,6 +16,7 @@ from services.gateway import store
 from services.gateway.config import GatewaySettings
 from services.gateway.http.dependencies import SettingsDep
 from services.gateway.http.errors import TooManyRequests
+from services.gateway.http.known_tokens import KnownTokens
 from services.gateway.http.ratelimit import TenantRateLimiter
 
 
@@ -29,14 +32,18 @@ def bearer_token(authorization: str | None) -> str | None:
     return words[0] if len(words) == 1 else None
 
 
-def _authenticate_tenant(request: Request, authorization: str | None) -> str:
+async def _authenticate_tenant(request: Request, authorization: str | None) -> str:
     token = bearer_token(authorization)
     if token is None:
         raise UnauthorizedException(detail="Missing bearer token: send 'Authorization: Bearer <SCIM token>'.")
-    # A session of its own, closed before the request waits on Kafka for up to the gateway timeout;
-    # a read transaction, so on SQLite every request does not queue for the write lock.
-    with read_session(request.app.state.engine) as session:
-        tenant = store.tenant_for_token(session, token=token)
+    presented = store.hash_token(token)
+    known: KnownTokens = request.app.state.known_tokens
+    tenant = known.tenant(presented)
+    if tenant is None:
+        generation = known.generation
+        tenant = await run_in_threadpool(_look_up, request.app.state.engine, presented)
+        if tenant is not None:
+            known.remember(presented, tenant, generation=generation)
     if tenant is None:
         raise UnauthorizedException(
             detail="The SCIM token is invalid or has been revoked. Generate a new token in Roster and"
@@ -45,6 +52,13 @@ def _authenticate_tenant(request: Request, authorization: str | None) -> str:
     request.state.tenant = tenant  # for the metrics of this request
     annotate(tenant=tenant)
     return tenant
+
+
+def _look_up(engine: Engine, presented: str) -> str | None:
+    # A session of its own, closed before the request waits on Kafka for up to the gateway timeout;
+    # a read transaction, so on SQLite every request does not queue for the write lock.
+    with read_session(engine) as session:
+        return store.tenant_for_token_hash(session, presented=presented)
 
 
 def is_admin_token(settings: GatewaySettings, token: str) -> bool:
@@ -57,12 +71,14 @@ def _authenticate_admin(settings: SettingsDep, authorization: Annotated[str | No
         raise UnauthorizedException(detail="Admin credential missing or wrong.")
 
 
-def _within_rate_limit(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
-    # One dependency, not a chain of two: FastAPI runs each sync dependency in a worker thread of
-    # its own, and the hop to and back from one is a measurable share of a request (BENCHMARKS.md).
-    tenant = _authenticate_tenant(request, authorization)
+async def _within_rate_limit(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
+    # A coroutine: a remembered token and a token this instance holds need no worker thread, whose hop
+    # there and back is a measurable share of a request (BENCHMARKS.md); a look-up or a lease takes one.
+    tenant = await _authenticate_tenant(request, authorization)
     limiter: TenantRateLimiter = request.app.state.rate_limiter
-    wait = limiter.retry_after(tenant)
+    if limiter.take_held(tenant):
+        return tenant
+    wait = await run_in_threadpool(limiter.retry_after, tenant)
     if wait is not None:
         raise TooManyRequests(retry_after=wait)
     return tenant

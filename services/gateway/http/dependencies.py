@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from services.gateway.config import GatewaySettings
+from services.gateway.http.known_tokens import KnownTokens
 from services.gateway.owners import Owners
 
 
@@ -33,6 +34,11 @@ def _session(engine: Annotated[Engine, Depends(_engine)]) -> Iterator[Session]:
         yield session
 
 
+async def _known_tokens(request: Request) -> KnownTokens:
+    known: KnownTokens = request.app.state.known_tokens
+    return known
+
+
 async def _owners(request: Request) -> Owners:
     owners: Owners = request.app.state.owners
     return owners
@@ -42,3 +48,4 @@ SettingsDep = Annotated[GatewaySettings, Depends(_settings)]
 EngineDep = Annotated[Engine, Depends(_engine)]
 SessionDep = Annotated[Session, Depends(_session)]
 OwnersDep = Annotated[Owners, Depends(_owners)]
+KnownTokensDep = Annotated[KnownTokens, Depends(_known_tokens)]

@@ -46,7 +46,7 @@ class TenantRateLimiter:
         self._slice = max(1, min(burst, math.ceil(per_second / LEASES_PER_SECOND)))
         self._clock = clock
         self._buckets: dict[str, _Bucket] = {}  # own tokens; with a lease, those leased (updated: when)
-        self._lock = threading.Lock()  # auth dependencies run in FastAPI's thread pool
+        self._lock = threading.Lock()  # leases are taken in worker threads
 
     def retry_after(self, tenant: str) -> int | None:
         """Take one token; ``None`` if the request may proceed, else whole seconds to wait."""
@@ -54,6 +54,18 @@ class TenantRateLimiter:
             if self._lease is None:
                 return self._from_own_bucket(tenant)
             return self._from_lease(tenant, self._lease)
+
+    def take_held(self, tenant: str) -> bool:
+        """Take a token without waiting for anything — the database, or this limiter's lock while another
+        request leases — so it may run on the event loop. False: ``retry_after`` decides."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            if self._lease is None:
+                return self._from_own_bucket(tenant) is None  # a refusal took nothing: asked again, the same
+            return self._spend_held(tenant, self._clock())
+        finally:
+            self._lock.release()
 
     def _from_own_bucket(self, tenant: str) -> int | None:
         now = self._clock()
@@ -67,9 +79,7 @@ class TenantRateLimiter:
 
     def _from_lease(self, tenant: str, lease: Lease) -> int | None:
         now = self._clock()
-        held = self._buckets.get(tenant)
-        if held is not None and held.tokens >= 1 and now - held.updated < LEASE_SECONDS:
-            held.tokens -= 1
+        if self._spend_held(tenant, now):
             return None
         grant = lease(tenant, self._slice)
         if grant.tokens >= 1:
@@ -77,3 +87,10 @@ class TenantRateLimiter:
             return None
         self._buckets.pop(tenant, None)
         return max(1, math.ceil(grant.retry_after_s))
+
+    def _spend_held(self, tenant: str, now: float) -> bool:
+        held = self._buckets.get(tenant)
+        if held is not None and held.tokens >= 1 and now - held.updated < LEASE_SECONDS:
+            held.tokens -= 1
+            return True
+        return False

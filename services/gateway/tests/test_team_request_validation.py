@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from services.gateway.admin import default_manager, teams
 from services.gateway.config import GatewaySettings
 from services.gateway.http.errors import install_scim_error_handlers
+from services.gateway.http.known_tokens import KnownTokens
 from services.gateway.http.ratelimit import TenantRateLimiter
 from services.gateway.http.responses import SCIM_MEDIA_TYPE
 from services.gateway.scim.groups import routes as groups
@@ -47,6 +48,7 @@ def gateway(tmp_path: Path) -> Iterator[Gateway]:
     app.state.settings = settings
     app.state.engine = engine
     app.state.rate_limiter = TenantRateLimiter(per_second=1000, burst=1000)
+    app.state.known_tokens = KnownTokens(ttl_seconds=settings.token_cache_seconds)
     app.state.owners = None  # nothing may be sent: every request here is answered by the gateway
     with TestClient(app) as client:
         yield Gateway(client, tenant_id, token)
