@@ -24,18 +24,10 @@ from contracts.asyncapi_messages import (
     message_component,
     ref,
 )
-from contracts.channels import (
-    CHANNELS,
-    DURABLE_CHANNELS,
-    FLOWS,
-    GATEWAY_REPLIES,
-    Action,
-    Channel,
-    Flow,
-    Process,
-)
+from contracts.channels import CHANNELS, DURABLE_CHANNELS, GATEWAY_REPLIES, Channel, Process
 from contracts.envelope import Envelope, Message
 from contracts.examples import event_examples
+from contracts.flows import FLOWS, Action, Flow
 from contracts.registry import ALL_MESSAGES
 from contracts.topics import dead_letter_topic
 

@@ -34,8 +34,9 @@ from devinfra.bench.load import okta_user
 from servicekit import migrations
 from servicekit.answering import QueryProcessor
 from servicekit.db import make_engine
-from servicekit.handling import MessageProcessor, RawRecord
+from servicekit.handling import MessageProcessor
 from servicekit.messaging import claim_unpublished, mark_published
+from servicekit.records import RawRecord
 from services.gateway.scim.users.translate import profile_from_scim
 from services.seats.app import DEFINITION as SEATS
 from services.seats.handlers import command_handlers

@@ -12,8 +12,9 @@ from __future__ import annotations
 from contracts.envelope import Envelope, Message
 from contracts.rejections import Rejection
 from servicekit.db import read_session
-from servicekit.handling import Handler, MessageProcessor, Outgoing
+from servicekit.handling import MessageProcessor
 from servicekit.messaging import OutboxEntry, outbox_entry
+from servicekit.records import Handler, Outgoing
 
 
 class QueryProcessor(MessageProcessor):

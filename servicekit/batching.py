@@ -25,8 +25,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from servicekit import tracing
-from servicekit.handling import Decoded, MessageProcessor, PoisonMessage, RawRecord, log_fields
+from servicekit.handling import MessageProcessor
 from servicekit.logs import log_context
+from servicekit.records import Decoded, PoisonMessage, RawRecord, log_fields
 
 log = logging.getLogger(__name__)
 

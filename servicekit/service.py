@@ -13,8 +13,7 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,7 +24,6 @@ from faststream.kafka.annotations import KafkaMessage
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from contracts.envelope import Message
 from contracts.topics import dead_letter_topic
 from servicekit import health, logs, migrations, readiness, tracing
 from servicekit.answering import QueryProcessor, as_entries
@@ -37,7 +35,8 @@ from servicekit.batching import (
     raw_bodies,
 )
 from servicekit.db import make_engine
-from servicekit.handling import HandlerMap, MessageProcessor, NeedlessCheck, RawRecord
+from servicekit.definition import Periodic, ServiceDefinition
+from servicekit.handling import MessageProcessor
 from servicekit.health_listener import HealthListener
 from servicekit.kafka import (
     MAX_MESSAGE_BYTES,
@@ -49,9 +48,10 @@ from servicekit.kafka import (
     start_broker,
 )
 from servicekit.messaging import purge_settled
-from servicekit.metrics import DatabaseGauge, ServiceMetrics
-from servicekit.migrations import SchemaBehind, SchemaHistory
+from servicekit.metrics import ServiceMetrics
+from servicekit.migrations import SchemaBehind
 from servicekit.offsets import OffsetCommits
+from servicekit.records import HandlerMap, RawRecord
 from servicekit.relay import OutboxRelay
 from servicekit.settings import ConsumingServiceSettings
 from servicekit.topics import ensure_topics
@@ -59,42 +59,6 @@ from servicekit.topics import ensure_topics
 log = logging.getLogger(__name__)
 
 _PURGE_INTERVAL_SECONDS = 600.0
-
-
-@dataclass(frozen=True)
-class Periodic:
-    """Work a service does on a timer, each run one transaction: ``run(session, now)`` returns how
-    many things it did; the messages it wrote to the outbox are relayed as a handler's are."""
-
-    name: str
-    every_seconds: float
-    run: Callable[[Session, datetime], int]
-
-
-@dataclass(frozen=True)
-class ServiceDefinition:
-    name: str
-    schema: SchemaHistory  # its tables and migrations
-    subscriptions: Mapping[str, HandlerMap]  # topic → handlers for the messages on it
-    owned_topics: Sequence[str]  # created (with their dead-letter topics) at start-up
-    # Query topics: answered from a read transaction, the reply sent before the offset commit
-    # (servicekit/answering.py).
-    queries: Mapping[str, HandlerMap] = field(default_factory=dict)
-    # Other services' event topics: only the handled types matter, the rest is acknowledged.
-    listens: Mapping[str, HandlerMap] = field(default_factory=dict)
-    periodic: Sequence[Periodic] = ()
-    gauges: Sequence[DatabaseGauge] = ()  # beyond the outbox's, read at each scrape of /metrics
-    # By message type, on any topic: what undoes a message that failed every attempt (a saga step).
-    compensations: HandlerMap = field(default_factory=dict)
-    # By message type, on any topic: a read that proves a message needs no handling (servicekit/handling.py).
-    needless: Mapping[type[Message], NeedlessCheck] = field(default_factory=dict)
-    # Topics whose records are handled up to ``batch_max_records`` to a transaction, as one poll returns
-    # them (servicekit/batching.py): for consumers that only record what they read, not for commands.
-    batched: frozenset[str] = frozenset()
-    batch_max_records: int = 1
-    # How long the broker may hold a batched topic's fetch to gather more records (0: answered as soon
-    # as one is there): the records lag up to this much, and a stream of them shares transactions.
-    batch_wait_ms: int = 0
 
 
 def _raw_record(raw: Any) -> RawRecord:

@@ -19,8 +19,9 @@ from contracts.registry import payload_of
 from contracts.topics import USERS_COMMANDS, USERS_EVENTS, dead_letter_topic, resource_key
 from contracts.users import CreateUser, UserCreated, UserProfile, UserReply
 from servicekit.db import create_tables, make_engine
-from servicekit.handling import HandlerMap, MessageProcessor, Outgoing, RawRecord
+from servicekit.handling import MessageProcessor
 from servicekit.messaging import MESSAGING_TABLES
+from servicekit.records import HandlerMap, Outgoing, RawRecord
 from tests.kafka_client import Collector, new_topic, producer
 from tests.stack import Stack
 

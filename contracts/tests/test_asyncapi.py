@@ -17,9 +17,10 @@ import pytest
 from jsonschema import Draft7Validator
 
 from contracts import activity, asyncapi, replies, seats, teams, topics, users
-from contracts.channels import CHANNELS, DURABLE_CHANNELS, FLOWS, Action, Kind, Process
+from contracts.channels import CHANNELS, DURABLE_CHANNELS, Kind, Process
 from contracts.envelope import Envelope, Message
 from contracts.examples import event_examples
+from contracts.flows import FLOWS, Action
 from contracts.privacy import PersonalData, personal_data
 from contracts.registry import ALL_MESSAGES, payload_of
 from servicekit.kafka import MAX_MESSAGE_BYTES

@@ -18,8 +18,9 @@ from contracts.replies import CommandRejected
 from contracts.seats import ReserveSeat
 from contracts.topics import dead_letter_topic
 from servicekit.batching import BatchProcessor
-from servicekit.handling import MessageProcessor, Outgoing, RawRecord
+from servicekit.handling import MessageProcessor
 from servicekit.messaging import InboxEntry, OutboxEntry
+from servicekit.records import Outgoing, RawRecord
 
 TOPIC = "test.events.v1"
 DONE = "test.done.v1"  # each handled message leaves one row for this topic in the outbox

@@ -13,8 +13,9 @@ from sqlmodel import Session, select
 from contracts.envelope import Envelope, wrap
 from contracts.seats import ReleaseSeat, SeatReserved
 from contracts.topics import SEATS_COMMANDS, SEATS_EVENTS, dead_letter_topic
-from servicekit.handling import MessageProcessor, Outgoing, RawRecord
+from servicekit.handling import MessageProcessor
 from servicekit.messaging import OutboxEntry, already_processed
+from servicekit.records import Outgoing, RawRecord
 
 _offsets = count()
 

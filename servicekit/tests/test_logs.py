@@ -16,7 +16,8 @@ from sqlmodel import Session
 from contracts.envelope import Envelope, wrap
 from contracts.seats import ReserveSeat
 from servicekit import logs
-from servicekit.handling import MessageProcessor, RawRecord
+from servicekit.handling import MessageProcessor
+from servicekit.records import RawRecord
 
 
 class _Terminal(io.StringIO):

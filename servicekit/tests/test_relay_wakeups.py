@@ -13,8 +13,9 @@ from contracts.envelope import Envelope, wrap
 from contracts.rejections import Rejection, RejectionReason
 from contracts.seats import ReserveSeat
 from servicekit.batching import BatchProcessor
-from servicekit.handling import MessageProcessor, Outgoing, RawRecord
+from servicekit.handling import MessageProcessor
 from servicekit.messaging import OutboxEntry
+from servicekit.records import Outgoing, RawRecord
 
 TOPIC = "test.events.v1"
 _offsets = count()

@@ -11,8 +11,9 @@ from sqlmodel import Session
 
 from contracts.envelope import Envelope, wrap
 from contracts.seats import ReserveSeat
-from servicekit.handling import REPLAY_FOR_HEADER, MessageProcessor, RawRecord
+from servicekit.handling import MessageProcessor
 from servicekit.messaging import already_processed
+from servicekit.records import REPLAY_FOR_HEADER, RawRecord
 
 
 def _handled(engine: Engine, envelope: Envelope) -> bool:

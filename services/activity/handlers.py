@@ -7,7 +7,7 @@ from sqlmodel import Session
 from contracts import channels
 from contracts.activity import ActivityPage, ListActivity, RequestOutcome
 from contracts.envelope import Envelope, Message
-from servicekit.handling import HandlerMap, Outgoing, reply_to
+from servicekit.records import HandlerMap, Outgoing, reply_to
 from services.activity import domain, store
 
 PRODUCER = "activity"

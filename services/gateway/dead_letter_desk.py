@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from servicekit.clock import utc_now
 from servicekit.db import read_session
-from servicekit.handling import REPLAY_FOR_HEADER
+from servicekit.records import REPLAY_FOR_HEADER
 from services.gateway.dead_letter_store import (
     DeadLetterDecision,
     Decision,

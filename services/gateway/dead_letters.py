@@ -21,8 +21,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 
 from contracts.envelope import Envelope
-from servicekit.handling import DEAD_LETTER_HEADERS
 from servicekit.kafka import MAX_MESSAGE_BYTES, client_options, start_admin
+from servicekit.records import DEAD_LETTER_HEADERS
 from servicekit.settings import ServiceSettings
 
 DLQ_SUFFIX = ".dlq"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 
 from contracts.topics import SEATS_COMMANDS, SEATS_EVENTS, SEATS_QUERIES
-from servicekit.service import ServiceDefinition, run_process
+from servicekit.definition import ServiceDefinition
+from servicekit.service import run_process
 from services.seats.config import SeatsSettings
 from services.seats.domain import DEFAULT_ALLOWANCE_BLOCK
 from services.seats.handlers import QUERY_HANDLERS, command_handlers

@@ -22,7 +22,7 @@ from contracts.seats import (
 )
 from contracts.topics import SEATS_EVENTS, tenant_key
 from servicekit import faults
-from servicekit.handling import HandlerMap, Outgoing, deferred_reply, reply_to
+from servicekit.records import HandlerMap, Outgoing, deferred_reply, reply_to
 from services.seats import domain, store
 
 PRODUCER = "seats"

@@ -25,7 +25,7 @@ from contracts.teams import (
     TeamReply,
     TeamSource,
 )
-from servicekit.handling import Outgoing, reply_to
+from servicekit.records import Outgoing, reply_to
 from services.teams import domain, membership, store
 from services.teams.messages import PRODUCER, members_changed, team_event
 from services.teams.store import TeamRow

@@ -8,7 +8,7 @@ from contracts.envelope import Envelope, Message, wrap_descendant
 from contracts.sources import ChangeSource
 from contracts.teams import MEMBERS_PER_EVENT, TeamMembersChanged
 from contracts.topics import TEAMS_EVENTS, resource_key
-from servicekit.handling import Outgoing
+from servicekit.records import Outgoing
 
 PRODUCER = "teams"
 

@@ -24,7 +24,7 @@ from contracts.teams import (
     TeamSource,
     TeamUnlinked,
 )
-from servicekit.handling import Outgoing, reply_to
+from servicekit.records import Outgoing, reply_to
 from services.teams import domain, membership, store
 from services.teams.groups import team_reply
 from services.teams.messages import PRODUCER, members_changed, team_event

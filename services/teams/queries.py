@@ -17,7 +17,7 @@ from contracts.teams import (
     TeamPage,
     TeamReply,
 )
-from servicekit.handling import Outgoing, reply_to
+from servicekit.records import Outgoing, reply_to
 from services.teams import domain, group_filters, listing_store, store
 from services.teams.group_filters import GroupFilter
 from services.teams.listing_store import GroupOrder

@@ -26,7 +26,7 @@ from contracts.users import (
     UserRecord,
     UserUpdated,
 )
-from servicekit.handling import HandlerMap, Outgoing
+from servicekit.records import HandlerMap, Outgoing
 from services.teams import manager_teams, store
 from services.teams.domain import name_key
 from services.teams.messages import members_changed, team_event

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 
 from contracts.topics import SEATS_EVENTS, USERS_COMMANDS, USERS_EVENTS, USERS_QUERIES
-from servicekit.service import Periodic, ServiceDefinition, run_process
+from servicekit.definition import Periodic, ServiceDefinition
+from servicekit.service import run_process
 from services.users.config import UsersSettings
 from services.users.handlers import COMMAND_HANDLERS, QUERY_HANDLERS
 from services.users.pending import SAGA_GAUGES

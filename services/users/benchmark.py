@@ -37,7 +37,7 @@ from contracts.users import (
 )
 from servicekit import migrations
 from servicekit.db import make_engine
-from servicekit.handling import Outgoing
+from servicekit.records import Outgoing
 from services.users import handlers
 from services.users.schema import SCHEMA
 from services.users.store import add_users

@@ -25,7 +25,7 @@ from contracts.users import (
     UserRecord,
     UserReply,
 )
-from servicekit.handling import HandlerMap, Outgoing, reply_to
+from servicekit.records import HandlerMap, Outgoing, reply_to
 from services.users import domain, filters, manager_store, managers, pending, seating, sorting, store
 from services.users.messages import PRODUCER, release_seat, user_event
 from services.users.pending import PendingKind

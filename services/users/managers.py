@@ -28,7 +28,7 @@ from contracts.users import (
     UserRecord,
     UserUpdated,
 )
-from servicekit.handling import Outgoing
+from servicekit.records import Outgoing
 from services.users import domain, manager_rules, manager_store, store
 from services.users.manager_rules import Match, ReferenceKeys, Resolution
 from services.users.manager_store import ManagerDefaultsRow, UserManagerRow

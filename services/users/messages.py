@@ -7,7 +7,7 @@ from uuid import UUID
 from contracts.envelope import Envelope, Message, wrap, wrap_descendant
 from contracts.seats import ReleaseSeat, ReserveSeat, TakeAllowedSeat
 from contracts.topics import SEATS_COMMANDS, USERS_EVENTS, resource_key, tenant_key
-from servicekit.handling import Outgoing
+from servicekit.records import Outgoing
 
 PRODUCER = "users"
 

@@ -35,8 +35,8 @@ from contracts.seats import (
 from contracts.users import ReconcileSeat, UserCreated, UserRecord, UserReply
 from servicekit import faults
 from servicekit.clock import as_utc
-from servicekit.handling import HandlerMap, NeedlessCheck, Outgoing, deferred_reply
 from servicekit.messaging import enqueue_envelopes
+from servicekit.records import HandlerMap, NeedlessCheck, Outgoing, deferred_reply
 from services.users import allowance, domain, managers, pending, store
 from services.users.messages import (
     PRODUCER,

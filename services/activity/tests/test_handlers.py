@@ -21,8 +21,9 @@ from servicekit import migrations
 from servicekit.answering import QueryProcessor
 from servicekit.clock import as_utc
 from servicekit.db import make_engine
-from servicekit.handling import MessageProcessor, RawRecord
+from servicekit.handling import MessageProcessor
 from servicekit.messaging import OutboxEntry
+from servicekit.records import RawRecord
 from services.activity import handlers, store
 from services.activity.handlers import (
     OUTCOME_HANDLERS,

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from contracts.users import UserProfile, UserRecord
 from services.gateway.http import etags
 from services.gateway.http.ratelimit import TenantRateLimiter
+from services.gateway.tests.clock import Clock
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 USER = UserRecord(id="u", profile=UserProfile(user_name="a"), created=NOW, last_modified=NOW, version=3)
@@ -32,16 +33,8 @@ def test_if_none_match() -> None:
     assert not etags.none_match(None, USER)
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_token_bucket_allows_a_burst_then_the_rate_per_tenant() -> None:
-    clock = FakeClock()
+    clock = Clock(0.0)
     limiter = TenantRateLimiter(per_second=2, burst=3, clock=clock)
     assert [limiter.retry_after("a") for _ in range(3)] == [None, None, None]
     assert limiter.retry_after("a") == 1
@@ -54,6 +47,6 @@ def test_token_bucket_allows_a_burst_then_the_rate_per_tenant() -> None:
 
 
 def test_retry_after_is_whole_seconds_for_slow_rates() -> None:
-    limiter = TenantRateLimiter(per_second=0.1, burst=1, clock=FakeClock())
+    limiter = TenantRateLimiter(per_second=0.1, burst=1, clock=Clock())
     assert limiter.retry_after("a") is None
     assert limiter.retry_after("a") == 10

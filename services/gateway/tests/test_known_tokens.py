@@ -13,18 +13,11 @@ from services.gateway.app import create_app
 from services.gateway.config import GatewaySettings
 from services.gateway.http.known_tokens import MAX_REMEMBERED, KnownTokens
 from services.gateway.owners import Owners
+from services.gateway.tests.clock import Clock
 from services.gateway.tests.database import gateway_database
 from services.gateway.tests.wire import Wire
 
 ADMIN_TOKEN = "a" * 32
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_a_token_is_trusted_for_its_time_then_looked_up_again() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from scim2_models import SCIMException
 
-from contracts import activity, channels, seats, teams, topics, users
+from contracts import activity, channels, flows, seats, teams, topics, users
 from contracts.listing import IDS_PER_PAGE, ListParameters
 from contracts.rejections import RejectionReason
 from contracts.replies import CommandRejected
@@ -209,9 +209,9 @@ async def test_every_call_publishes_on_its_owners_topic_with_its_key(
 def test_every_command_and_query_the_gateway_sends_has_a_call() -> None:
     sent = {
         message
-        for flow in channels.FLOWS
+        for flow in flows.FLOWS
         if flow.process is channels.Process.GATEWAY
-        and flow.action is channels.Action.SEND
+        and flow.action is flows.Action.SEND
         # The request outcomes are published by services/gateway/outcomes.py, never asked of an owner.
         and flow.channel is not channels.GATEWAY_OUTCOMES
         for message in flow.messages

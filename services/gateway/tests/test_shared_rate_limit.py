@@ -15,14 +15,7 @@ from servicekit.db import make_engine
 from services.gateway.http.ratelimit import LEASE_SECONDS, TenantRateLimiter
 from services.gateway.rate_leases import DatabaseLease, RateBudget
 from services.gateway.schema import SCHEMA
-
-
-class Clock:
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+from services.gateway.tests.clock import Clock
 
 
 @pytest.fixture

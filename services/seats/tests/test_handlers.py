@@ -30,8 +30,9 @@ from contracts.topics import SEATS_COMMANDS, SEATS_EVENTS, SEATS_QUERIES
 from servicekit import migrations
 from servicekit.answering import QueryProcessor
 from servicekit.db import make_engine
-from servicekit.handling import MessageProcessor, RawRecord
+from servicekit.handling import MessageProcessor
 from servicekit.messaging import OutboxEntry
+from servicekit.records import RawRecord
 from services.seats import store
 from services.seats.handlers import QUERY_HANDLERS, command_handlers
 from services.seats.schema import SCHEMA

@@ -13,8 +13,9 @@ from contracts.topics import TEAMS_COMMANDS, TEAMS_EVENTS, TEAMS_QUERIES, USERS_
 from servicekit import migrations
 from servicekit.answering import QueryProcessor
 from servicekit.db import make_engine
-from servicekit.handling import MessageProcessor, RawRecord
+from servicekit.handling import MessageProcessor
 from servicekit.messaging import OutboxEntry
+from servicekit.records import RawRecord
 from services.teams.app import DEFINITION
 
 REPLY_TOPIC = "test.replies"

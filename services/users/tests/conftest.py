@@ -15,8 +15,9 @@ from contracts.topics import SEATS_COMMANDS, SEATS_EVENTS, USERS_COMMANDS
 from servicekit import migrations
 from servicekit.answering import QueryProcessor
 from servicekit.db import make_engine
-from servicekit.handling import MessageProcessor, RawRecord
+from servicekit.handling import MessageProcessor
 from servicekit.messaging import OutboxEntry, claim_unpublished, mark_published
+from servicekit.records import RawRecord
 from services.seats.app import DEFINITION as SEATS
 from services.seats.handlers import QUERY_HANDLERS as SEAT_QUERY_HANDLERS
 from services.seats.handlers import command_handlers

@@ -14,8 +14,8 @@ from contracts.rejections import RejectionReason
 from contracts.replies import CommandRejected
 from contracts.topics import USERS_COMMANDS, dead_letter_topic
 from contracts.users import CreateUser, UserProfile, UserReply
-from servicekit.handling import HandlerMap, Outgoing, RawRecord
 from servicekit.messaging import InboxEntry, OutboxEntry, mark_published, purge_settled
+from servicekit.records import HandlerMap, Outgoing, RawRecord
 from services.users.store import UserRow
 from services.users.tests.conftest import REPLY_TOPIC, UsersHarness
 

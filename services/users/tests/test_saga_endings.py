@@ -29,7 +29,8 @@ from contracts.users import (
     UserReply,
 )
 from servicekit import faults
-from servicekit.handling import MessageProcessor, RawRecord
+from servicekit.handling import MessageProcessor
+from servicekit.records import RawRecord
 from services.seats import store as seats_store
 from services.users import pending
 from services.users.seating import GIVE_UP_AFTER, ask_again_for_lost_decisions

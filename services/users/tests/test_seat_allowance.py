@@ -18,8 +18,8 @@ from contracts.replies import CommandRejected
 from contracts.seats import SeatReserved, SeatUsage, SetSeatLimit
 from contracts.topics import SEATS_COMMANDS, SEATS_EVENTS
 from contracts.users import CreateUser, ReplaceUser, UserProfile, UserReply
-from servicekit.handling import RawRecord
 from servicekit.messaging import InboxEntry, OutboxEntry
+from servicekit.records import RawRecord
 from services.seats.store import Seat, SeatLimit
 from services.users.allowance import unspent
 from services.users.pending import PendingChange

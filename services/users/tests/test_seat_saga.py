@@ -24,8 +24,8 @@ from contracts.users import (
     UserProfile,
     UserReply,
 )
-from servicekit.handling import RawRecord
 from servicekit.messaging import OutboxEntry
+from servicekit.records import RawRecord
 from services.users.seating import ASK_AGAIN_AFTER, ask_again_for_lost_decisions
 from services.users.store import UserRow
 from services.users.tests.conftest import UsersHarness, take_unsent
