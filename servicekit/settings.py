@@ -250,7 +250,7 @@ class ConsumingServiceSettings(ServiceSettings):
         default=True, description="False holds outgoing messages in the outbox (maintenance, fault drills)."
     )
     offset_commit_interval_ms: int = Field(
-        default=100,
+        default=1000,
         ge=0,
         description=(
             "Longest wait before a handled record's offset is committed: each consumer commits the "
