@@ -93,9 +93,3 @@ class EagerBatchSubscriber(BatchSubscriber):
     async def get_msg(self, consumer: AIOKafkaConsumer) -> tuple[ConsumerRecord[Any, Any], ...]:
         fetched = await consumer.getmany(timeout_ms=self.batch_timeout_ms, max_records=self.max_records)
         return tuple(chain.from_iterable(fetched.values()))
-
-
-async def raw_bodies(message: Any) -> list[bytes]:
-    """The batch decoder: the bytes of each record, parsed by nobody (see ``kafka.raw_body``, also
-    why it is a coroutine function)."""
-    return [bytes(record.value or b"") for record in message.raw_message]

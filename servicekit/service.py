@@ -20,7 +20,7 @@ from typing import Any
 import uvloop
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.message import KafkaMessage
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -32,7 +32,6 @@ from servicekit.batching import (
     BatchProcessor,
     EagerBatchSubscriber,
     batch_window,
-    raw_bodies,
 )
 from servicekit.db import make_engine
 from servicekit.definition import Periodic, ServiceDefinition
@@ -43,8 +42,8 @@ from servicekit.kafka import (
     KafkaUnreachable,
     TopicDirectory,
     make_broker,
+    message_itself,
     outbox_publisher,
-    raw_body,
     start_broker,
 )
 from servicekit.messaging import purge_settled
@@ -158,7 +157,7 @@ class RunningService:
                 if direct:  # a query's reply: sent (acks=all) before this record's offset is committed
                     await self._publish_batch(as_entries(direct))
 
-        subscriber = self.broker.subscriber(topic, decoder=raw_body, **options)
+        subscriber = self.broker.subscriber(topic, decoder=message_itself, **options)
         subscriber(consume)
         return subscriber
 
@@ -178,7 +177,7 @@ class RunningService:
             batch=True,
             max_records=self.definition.batch_max_records,
             batch_timeout_ms=POLL_TIMEOUT_MS,
-            decoder=raw_bodies,
+            decoder=message_itself,
             **options,
         )
         # FastStream has no option to skip its pause after an empty poll; the subclass only drops it.

@@ -9,7 +9,7 @@ from uuid import uuid4
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
-from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.message import KafkaMessage
 
 from servicekit import kafka, readiness, topics
 from servicekit.kafka import make_broker
@@ -76,7 +76,7 @@ async def test_a_consumer_started_before_its_topic_is_known_starts_once_it_is(ka
     async def on_message(message: KafkaMessage) -> None:
         await received.put(message.body)
 
-    broker.subscriber(topic, auto_offset_reset="earliest", decoder=kafka.raw_body)(on_message)
+    broker.subscriber(topic, auto_offset_reset="earliest", decoder=kafka.message_itself)(on_message)
     starting = asyncio.create_task(kafka.start_broker(broker))
     try:
         await asyncio.sleep(1.5)  # several refused starts
@@ -102,7 +102,7 @@ async def test_a_subscriber_knows_its_topics_partitions_once_started_and_never_a
     async def ignore(message: KafkaMessage) -> None:
         return None
 
-    subscriber = broker.subscriber(topic, group_id=f"g-{topic}", decoder=kafka.raw_body)
+    subscriber = broker.subscriber(topic, group_id=f"g-{topic}", decoder=kafka.message_itself)
     subscriber(ignore)
     assert not readiness.knows_partitions(subscriber, topic)  # no consumer before the start
     await kafka.start_broker(broker)

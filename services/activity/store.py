@@ -109,7 +109,8 @@ def _known_name_row(entry: Entry) -> dict[str, Any]:
 
 
 # Statements built once, values bound per entry: an entry is a few statements, and building, cache-keying
-# and flushing ORM objects for each cost more CPU than running them (BENCHMARKS.md, "The activity log").
+# and flushing ORM objects for each cost more CPU than running them (BENCHMARKS.md, "… the activity log
+# and the allowance in fewer statements").
 _NAMES = KnownName.__table__  # type: ignore[attr-defined]
 _KNOWN_NAME = select(_NAMES.c.name).where(
     _NAMES.c.tenant == bindparam("tenant"), _NAMES.c.resource_id == bindparam("resource_id")

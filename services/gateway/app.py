@@ -11,12 +11,12 @@ from functools import partial
 import uvicorn
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.message import KafkaMessage
 
 from contracts.topics import GATEWAY_OUTCOMES, dead_letter_topic, gateway_reply_topic
 from servicekit import logs, migrations, tracing
 from servicekit.db import make_engine
-from servicekit.kafka import MAX_MESSAGE_BYTES, make_broker, raw_body, start_broker
+from servicekit.kafka import MAX_MESSAGE_BYTES, make_broker, message_itself, start_broker
 from servicekit.topics import delete_topics, ensure_topics
 from services.gateway import console, events_reference, health
 from services.gateway.admin import (
@@ -66,7 +66,7 @@ def _subscribe_replies(
     reply_subscriber = broker.subscriber(
         reply_topic,
         auto_offset_reset="earliest",
-        decoder=raw_body,
+        decoder=message_itself,
         max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
     )
     reply_subscriber(on_reply)
