@@ -169,7 +169,8 @@ async def message_itself(message: StreamMessage[Any]) -> StreamMessage[Any]:
     it keeps FastDepends out of the consume path: asked for the message as a ``Context`` parameter, it
     resolves it in a worker thread, one thread hop per record (BENCHMARKS.md, "The message itself").
     A coroutine function although it does not wait: FastStream runs a plain-function decoder in a
-    worker thread too."""
+    worker thread too. FastStream caches the decoded value on the message, a reference to itself:
+    each handler clears that cache when done (``message.clear_cache()``)."""
     return message
 
 

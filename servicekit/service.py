@@ -78,6 +78,8 @@ async def _settled(
     except Exception:
         await message.nack()
         raise
+    finally:
+        message.clear_cache()  # it holds the decoded value, the message itself: no cycle left to the GC
     await commits.handled(message.consumer, records)
 
 

@@ -61,6 +61,7 @@ def _subscribe_replies(
 
     async def on_reply(message: KafkaMessage) -> None:
         correlator.resolve(message.body)
+        message.clear_cache()  # it holds the decoded value, the message itself: no cycle left to the GC
 
     # No consumer group: this instance alone reads its reply topic, from its very beginning.
     reply_subscriber = broker.subscriber(

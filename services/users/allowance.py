@@ -29,6 +29,7 @@ def spend(session: Session, *, tenant: str) -> bool:
     """Take one seat of the allowance, if any is left: one conditional decrement, which holds the row
     until the transaction ends (PostgreSQL's row lock; SQLite has one writer at a time), so two
     instances never spend one seat twice."""
+    session.flush()  # a change of the row still in the session would otherwise overwrite the decrement
     return session.execute(_SPEND_ONE, {"spender": tenant}).first() is not None
 
 
