@@ -189,6 +189,19 @@ def test_a_user_is_paged_newest_first_across_its_id_and_its_name(engine: Engine)
     assert _page(engine, user="ann@example.com", team="ann@example.com").entries == ()
 
 
+def test_a_name_seen_late_from_before_a_rename_does_not_replace_the_newer_name(engine: Engine) -> None:
+    """Events of one user arrive out of order across topics: the newest name wins, whatever came last."""
+    _deliver(engine, _at(_created("u1", "ann@example.com"), 1))
+    renamed = _created("u1", "anne@example.com").user
+    _deliver(engine, _at(users.UserUpdated(user=renamed), 3))
+    earlier = _refused_create("ann@example.com").model_copy(update={"resource_id": "u1"})
+    _deliver(engine, _at(earlier, 2, producer="gateway"), GATEWAY_OUTCOMES)  # from before the rename
+    _deliver(engine, _at(users.UserDeactivated(user_id="u1"), 4))
+    [deactivated] = _page(engine, outcome="deactivated").entries
+    assert deactivated.name == "anne@example.com"
+    assert _page(engine, user="anne@example.com").entries[0].summary == "UserDeactivated"
+
+
 def test_an_event_that_came_before_its_name_is_named_when_the_name_arrives(engine: Engine) -> None:
     denied = seats.SeatDenied(user_id="u9", used=1, limit=1)
     _deliver(engine, _at(denied, 1, producer="seats"))
