@@ -41,15 +41,14 @@ from scim2_models.path import (
     ValuePath,
 )
 from sqlalchemy import and_, exists, false, not_, or_, select, true
-from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from servicekit.scim_filters import comparison_count, refusal_reason
 from services.users.attributes import CATALOG, Attribute, Kind, SearchUser, supported
 from services.users.domain import InvalidFilter
-from services.users.key_conditions import Condition, Rows, bind_matches, has_value
+from services.users.key_conditions import Condition, Rows, bind_matches, has_value, nth_alias
 from services.users.operands import Never, coerced_operand, plain_operand
-from services.users.store import UserAttributeRow, UserRow
+from services.users.store import UserRow
 
 MAX_COMPARISONS = 100
 """Comparisons and presence tests one filter may hold; IdPs send one or two."""
@@ -86,6 +85,12 @@ class _Translator:
     def __init__(self, parsed: ScimFilter[Any], tenant: str) -> None:
         self.parsed = parsed
         self.tenant = tenant
+        self._aliases_taken = 0
+
+    def _rows(self) -> Rows:
+        """An alias of the search index no other subquery of this statement uses."""
+        self._aliases_taken += 1
+        return nth_alias(self._aliases_taken - 1)
 
     # Resolution
 
@@ -111,23 +116,21 @@ class _Translator:
 
     def _users_with(self, path: str | tuple[str, ...], condition: Callable[[Rows], Condition]) -> Condition:
         """Users holding a row of ``path`` that satisfies ``condition``: an index seek."""
-        rows = aliased(UserAttributeRow)
+        rows = self._rows()
         paths = (path,) if isinstance(path, str) else path
         on_path = col(rows.path) == paths[0] if len(paths) == 1 else col(rows.path).in_(paths)
         query = select(col(rows.user_seq)).where(col(rows.tenant) == self.tenant, on_path, condition(rows))
         return col(UserRow.seq).in_(query)
 
-    @staticmethod
-    def _user_has(path: str, condition: Callable[[Rows], Condition]) -> Condition:
+    def _user_has(self, path: str, condition: Callable[[Rows], Condition]) -> Condition:
         """Correlated to the user row: for the negative forms, checked user by user."""
-        rows = aliased(UserAttributeRow)
+        rows = self._rows()
         return exists().where(col(rows.user_seq) == col(UserRow.seq), col(rows.path) == path, condition(rows))
 
-    @staticmethod
-    def _element_has(element: _Element, path: str, condition: Callable[[Rows], Condition]) -> Condition:
+    def _element_has(self, element: _Element, path: str, condition: Callable[[Rows], Condition]) -> Condition:
         if path == element.attribute.path:  # a simple multi-valued attribute: the element is the row
             return condition(element.rows)
-        rows = aliased(UserAttributeRow)
+        rows = self._rows()
         return exists().where(
             col(rows.user_seq) == col(element.rows.user_seq),
             col(rows.path) == path,

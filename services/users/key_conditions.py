@@ -5,9 +5,11 @@ the full key deciding."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 from scim2_models.path import CompareOperator
 from sqlalchemy import ColumnElement, and_
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from services.users.attributes import HEAD_LENGTH, head_of
@@ -15,6 +17,20 @@ from services.users.store import UserAttributeRow, value_head
 
 Condition = ColumnElement[bool]
 Rows = type[UserAttributeRow]  # the table, or an alias of it
+
+_ALIASES: list[Rows] = []
+
+
+def nth_alias(index: int) -> Rows:
+    """The ``index``-th alias of ``user_attributes``, made once and shared by every statement.
+
+    A statement needs a distinct alias per subquery, not a new one each time: adapting a fresh alias's
+    columns was three quarters of the CPU of translating a ``userName eq`` filter (BENCHMARKS.md).
+    Aliases are immutable, so threads may share them; two threads growing the list at once only
+    leave a spare one at its end."""
+    while len(_ALIASES) <= index:
+        _ALIASES.append(cast(Rows, aliased(UserAttributeRow)))
+    return _ALIASES[index]
 
 
 def _like_escape(value: str) -> str:
