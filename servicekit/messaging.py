@@ -131,10 +131,18 @@ _OUTBOX_INSERT = insert(OutboxEntry.__table__)  # type: ignore[attr-defined]
 
 
 def claim_unpublished(
-    session: Session, *, limit: int, topic: str | None = None, key: bytes | None = None
+    session: Session,
+    *,
+    limit: int,
+    topic: str | None = None,
+    key: bytes | None = None,
+    after: int | None = None,
 ) -> Sequence[OutboxEntry]:
-    """Oldest first, so messages leave in commit order; only ``topic``'s (and ``key``'s), if given."""
+    """Oldest first, so messages leave in commit order; only ``topic``'s (and ``key``'s), and only
+    rows after the id ``after``, if given."""
     query = select(OutboxEntry).where(col(OutboxEntry.published_at).is_(None))
+    if after is not None:
+        query = query.where(col(OutboxEntry.id) > after)
     if topic is not None:
         query = query.where(OutboxEntry.topic == topic)
     if key is not None:
@@ -147,6 +155,15 @@ def mark_published(session: Session, *, ids: Sequence[int]) -> None:
         session.execute(
             update(OutboxEntry).where(OutboxEntry.id.in_(ids)).values(published_at=utc_now())  # type: ignore[union-attr]
         )
+
+
+def mark_published_through(session: Session, *, last_id: int) -> None:
+    """Every unpublished row up to ``last_id`` (a seek on the unpublished index, not a list of ids)."""
+    session.execute(
+        update(OutboxEntry)
+        .where(col(OutboxEntry.published_at).is_(None), col(OutboxEntry.id) <= last_id)
+        .values(published_at=utc_now())
+    )
 
 
 def purge_settled(session: Session, *, before: datetime) -> int:

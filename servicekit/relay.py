@@ -1,9 +1,11 @@
 """The outbox relay: publishes what handlers committed, then marks it published.
 
-Claim, publish and mark happen in one database transaction. On PostgreSQL, where several
-instances of a service share a database, a transaction-scoped advisory lock lets one relay work
-at a time, so messages about one resource leave in the order they were committed. A crash after
-publishing but before marking re-publishes on restart: consumers are idempotent, so that is harmless.
+On PostgreSQL, where several instances of a service share a database, claim, publish and mark happen
+in one database transaction, and a transaction-scoped advisory lock lets one relay work at a time, so
+messages about one resource leave in the order they were committed. On SQLite (one process) the relay
+remembers how far it published and marks at most every ``mark_seconds``, or as soon as it has nothing
+new. A crash after publishing but before marking re-publishes on restart: consumers are idempotent, so
+that is harmless.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -19,7 +22,7 @@ from sqlmodel import Session
 
 from servicekit import locks
 from servicekit.db import READ_ONLY
-from servicekit.messaging import OutboxEntry, claim_unpublished, mark_published
+from servicekit.messaging import OutboxEntry, claim_unpublished, mark_published, mark_published_through
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +39,18 @@ class OutboxRelay:
         publish_batch: PublishBatch,
         batch_size: int = 500,
         idle_seconds: float = 0.5,
+        mark_seconds: float = 1.0,
     ) -> None:
         self._engine = engine
         self._publish_batch = publish_batch
         self._batch_size = batch_size
         self._idle_seconds = idle_seconds
+        self._mark_seconds = mark_seconds
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+        # SQLite: the last row published and whether it is marked yet (see _relay_between_transactions).
+        self._published_through: int | None = None
+        self._unmarked_since: float | None = None
 
     def notify(self) -> None:
         """Thread-safe nudge after a commit, so replies leave within milliseconds."""
@@ -51,17 +59,27 @@ class OutboxRelay:
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        while True:
-            self._wake.clear()
-            try:
-                published = await asyncio.to_thread(self._relay_one_batch)
-            except Exception:
-                log.exception("outbox relay failed; retrying")
-                await asyncio.sleep(1.0)
-                continue
-            if published < self._batch_size:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._idle_seconds)
+        try:
+            while True:
+                self._wake.clear()
+                try:
+                    published = await asyncio.to_thread(self._relay_one_batch)
+                except Exception:
+                    log.exception("outbox relay failed; retrying")
+                    await asyncio.sleep(1.0)
+                    continue
+                if published < self._batch_size:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), timeout=self._idle_seconds)
+        finally:
+            self._mark_on_the_way_out()
+
+    def _mark_on_the_way_out(self) -> None:
+        """Stopping: what was published is marked now, so a restart does not publish it again."""
+        try:
+            self._mark_published_through()
+        except Exception:
+            log.exception("could not mark the published outbox rows; a restart publishes them again")
 
     def _relay_one_batch(self) -> int:
         if self._engine.dialect.name == "postgresql":
@@ -92,13 +110,31 @@ class OutboxRelay:
     def _relay_between_transactions(self) -> int:
         """SQLite: one process, and a transaction holds the only write lock — so never across the
         wait for Kafka's acknowledgements, which would stall every handler behind it. The claim only
-        reads: a deferred (snapshot) transaction, which does not queue behind the handlers' writes."""
+        reads: a deferred (snapshot) transaction, which does not queue behind the handlers' writes.
+
+        Marking is a write transaction of its own, so it is coalesced: the relay claims only rows after
+        the last one it published, and marks everything up to it once ``mark_seconds`` have passed or
+        when it finds nothing new. Exact because SQLite has one writer: ids are assigned and committed
+        in the same order, and while that last row waits unmarked (the purge never deletes it) every new
+        row's id is above it. Once marked, the relay forgets it: SQLite may reuse the ids of rows the
+        purge deleted."""
         with Session(self._engine, expire_on_commit=False) as session:
             session.connection(execution_options={READ_ONLY: True})
-            rows = list(claim_unpublished(session, limit=self._batch_size))
+            after = self._published_through
+            rows = list(claim_unpublished(session, limit=self._batch_size, after=after))
             session.commit()  # ends the read; a rollback would expire the rows just read
         if rows:
             self._publish(rows)
-            with Session(self._engine) as session, session.begin():
-                mark_published(session, ids=[row.id for row in rows if row.id is not None])
+            self._published_through = max(row.id for row in rows if row.id is not None)
+            if self._unmarked_since is None:
+                self._unmarked_since = time.monotonic()
+        if not rows or time.monotonic() - (self._unmarked_since or 0.0) >= self._mark_seconds:
+            self._mark_published_through()
         return len(rows)
+
+    def _mark_published_through(self) -> None:
+        if self._unmarked_since is None or self._published_through is None:
+            return
+        with Session(self._engine) as session, session.begin():
+            mark_published_through(session, last_id=self._published_through)
+        self._published_through = self._unmarked_since = None

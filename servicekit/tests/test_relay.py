@@ -8,7 +8,8 @@ import contextlib
 import itertools
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -22,7 +23,7 @@ from servicekit import locks
 from servicekit.clock import as_utc, utc_now
 from servicekit.db import create_tables, make_engine
 from servicekit.kafka import MAX_MESSAGE_BYTES, TopicDirectory, make_broker, outbox_publisher
-from servicekit.messaging import MESSAGING_TABLES, OutboxEntry, enqueue
+from servicekit.messaging import MESSAGING_TABLES, OutboxEntry, enqueue, purge_settled
 from servicekit.relay import RELAY_LOCK, OutboxRelay, PublishBatch
 from servicekit.settings import ServiceSettings
 from servicekit.topics import ensure_topics
@@ -51,7 +52,8 @@ async def publish_batch(settings: ServiceSettings) -> AsyncIterator[PublishBatch
 async def relaying(
     engine: Engine, publish_batch: PublishBatch, **options: float
 ) -> AsyncIterator[OutboxRelay]:
-    relay = OutboxRelay(engine=engine, publish_batch=publish_batch, idle_seconds=0.1, **options)  # type: ignore[arg-type]
+    options = {"idle_seconds": 0.1, **options}
+    relay = OutboxRelay(engine=engine, publish_batch=publish_batch, **options)  # type: ignore[arg-type]
     task = asyncio.create_task(relay.run())
     try:
         yield relay
@@ -163,6 +165,82 @@ async def test_replies_to_a_gateway_instance_that_is_gone_are_dropped(
         await _until(_all_published(engine))
     assert [record.value for record in events.records] == [b"event 1", b"event 2"]
     assert [record.value for record in replies.records] == [b"reply"]
+
+
+# SQLite: one process, one relay; marks are coalesced.
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'relay.db'}")
+    create_tables(engine, MESSAGING_TABLES)
+    yield engine
+    engine.dispose()
+
+
+async def test_rows_published_back_to_back_are_marked_together_and_sent_once(
+    sqlite_engine: Engine, publish_batch: PublishBatch, kafka_bootstrap: str
+) -> None:
+    topic = await new_topic(kafka_bootstrap, "relay.coalesced")
+    _enqueue(sqlite_engine, [(topic, b"1"), (topic, b"2")])
+    claims: list[list[bytes]] = []
+
+    async def committing_meanwhile(rows: list[OutboxEntry]) -> None:
+        claims.append([row.value for row in rows])
+        if len(claims) == 1:  # a handler commits while the first batch is on its way
+            _enqueue(sqlite_engine, [(topic, b"3")])
+        await publish_batch(rows)
+
+    relay = relaying(sqlite_engine, committing_meanwhile, mark_seconds=3600)
+    async with Collector(kafka_bootstrap, topic) as received, relay:
+        await received.wait_for(lambda _: True, count=3)
+        await _until(_all_published(sqlite_engine))
+        await asyncio.sleep(0.5)  # more turns of the relay: nothing is sent again
+    assert claims == [[b"1", b"2"], [b"3"]]  # the second claim skipped the rows not yet marked
+    assert [record.value for record in received.records] == [b"1", b"2", b"3"]
+    assert len({row.published_at for row in _outbox(sqlite_engine)}) == 1  # one mark for both batches
+
+
+async def test_rows_after_a_purge_emptied_the_outbox_are_published(
+    sqlite_engine: Engine, publish_batch: PublishBatch, kafka_bootstrap: str
+) -> None:
+    """SQLite gives a new row the next id after the largest left: after a purge that can be an id
+    the relay already published once."""
+    topic = await new_topic(kafka_bootstrap, "relay.reused-ids")
+    async with Collector(kafka_bootstrap, topic) as received, relaying(sqlite_engine, publish_batch):
+        _enqueue(sqlite_engine, [(topic, b"before the purge")])
+        await received.wait_for(lambda _: True)
+        await _until(_all_published(sqlite_engine))
+        (first,) = _outbox(sqlite_engine)
+        with Session(sqlite_engine) as session, session.begin():
+            assert purge_settled(session, before=utc_now() + timedelta(days=1)) == 1
+        _enqueue(sqlite_engine, [(topic, b"after the purge")])
+        await received.wait_for(lambda _: True, count=2)
+        await _until(_all_published(sqlite_engine))
+    assert [row.id for row in _outbox(sqlite_engine)] == [first.id]  # the same id, published again
+    assert [record.value for record in received.records] == [b"before the purge", b"after the purge"]
+
+
+async def test_a_stopping_relay_marks_what_it_published(
+    sqlite_engine: Engine, publish_batch: PublishBatch, kafka_bootstrap: str
+) -> None:
+    topic = await new_topic(kafka_bootstrap, "relay.stopping")
+    _enqueue(sqlite_engine, [(topic, b"1")])
+    running: list[OutboxRelay] = []
+
+    async def then_more(rows: list[OutboxEntry]) -> None:
+        await publish_batch(rows)
+        if [row.value for row in rows] == [b"1"]:
+            _enqueue(sqlite_engine, [(topic, b"2")])  # the next claim finds a row: no mark yet
+            running[0].notify()
+
+    async with Collector(kafka_bootstrap, topic) as received:
+        # Never idle long enough to find nothing new, never due to mark: only stopping marks.
+        async with relaying(sqlite_engine, then_more, mark_seconds=3600, idle_seconds=3600) as relay:
+            running.append(relay)
+            await received.wait_for(lambda _: True, count=2)
+            assert [row.published_at is None for row in _outbox(sqlite_engine)] == [True, True]
+        assert _all_published(sqlite_engine)()
 
 
 # Several instances of a service share one PostgreSQL database, and each runs a relay.
