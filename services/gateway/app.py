@@ -126,7 +126,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     correlator, reply_subscriber = _subscribe_replies(broker, reply_topic, watch)
     await start_broker(broker)
     watch.start()
-    outcomes = OutcomePublisher(broker, app.state.outcome_queue, batch_size=OUTCOME_BATCH)
+    outcomes = OutcomePublisher(
+        broker,
+        app.state.outcome_queue,
+        batch_size=OUTCOME_BATCH,
+        gather_seconds=settings.activity_gather_ms / 1000,
+    )
     outcomes.start()
     app.state.engine = engine
     app.state.readiness_checks = health.readiness_checks(

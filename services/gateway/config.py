@@ -110,6 +110,14 @@ class GatewaySettings(GatewayDatabaseSettings):
         description="SCIM request outcomes held in memory for the activity log until published; when"
         " full, new ones are dropped (counted), never waited for. A crash loses those held.",
     )
+    activity_gather_ms: int = Field(
+        default=200,
+        ge=0,
+        le=5_000,
+        description="After a SCIM request's outcome is queued, how long others may join it before they"
+        " are published together (0: at once). Fewer Kafka requests at low load; the activity log"
+        " shows requests up to this much later.",
+    )
 
     @field_validator("admin_token")
     @classmethod

@@ -53,6 +53,7 @@ class OutcomeQueue:
 
     def __init__(self, size: int, on_dropped: Callable[[int], None]) -> None:
         self._queue: asyncio.Queue[Queued] = asyncio.Queue(maxsize=size)
+        self._held: list[Queued] = []  # taken by ``batch`` while it gathers more
         self._on_dropped = on_dropped
 
     def offer(self, record: Queued) -> None:
@@ -61,21 +62,22 @@ class OutcomeQueue:
         except asyncio.QueueFull:
             self._on_dropped(1)
 
-    async def batch(self, most: int) -> list[Queued]:
-        """At least one record (waiting for it), and whatever else is queued, up to ``most``."""
-        records = [await self._queue.get()]
-        while len(records) < most and not self._queue.empty():
-            records.append(self._queue.get_nowait())
-        return records
+    async def batch(self, most: int, *, gather_seconds: float = 0.0) -> list[Queued]:
+        """At least one record (waiting for it), then what queues within ``gather_seconds``, up to
+        ``most``."""
+        self._held.append(await self._queue.get())
+        if gather_seconds > 0 and self._queue.qsize() < most - 1:
+            await asyncio.sleep(gather_seconds)  # cancelled (stopping): ``drain`` returns what is held
+        return self.drain(most)
 
-    def drain(self) -> list[Queued]:
-        records = []
-        while not self._queue.empty():
+    def drain(self, most: int | None = None) -> list[Queued]:
+        records, self._held = self._held, []
+        while not self._queue.empty() and (most is None or len(records) < most):
             records.append(self._queue.get_nowait())
         return records
 
     def __len__(self) -> int:
-        return self._queue.qsize()
+        return self._queue.qsize() + len(self._held)
 
 
 def _envelope(record: Queued) -> Envelope:
@@ -87,10 +89,16 @@ def _envelope(record: Queued) -> Envelope:
 class OutcomePublisher:
     """The background task: the queue's records to ``gateway.outcomes.v1``, a batch at a time."""
 
-    def __init__(self, broker: KafkaBroker, queue: OutcomeQueue, *, batch_size: int) -> None:
+    def __init__(
+        self, broker: KafkaBroker, queue: OutcomeQueue, *, batch_size: int, gather_seconds: float = 0.0
+    ) -> None:
+        """``gather_seconds``: after a record arrives, how long to let others join it. One produce
+        request per record cost the gateway, the broker and the activity service a request each at
+        low load (BENCHMARKS.md); nothing waits for these records."""
         self._broker = broker
         self._queue = queue
         self._batch_size = batch_size
+        self._gather_seconds = gather_seconds
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -111,7 +119,7 @@ class OutcomePublisher:
 
     async def _run(self) -> None:
         while True:
-            records = await self._queue.batch(self._batch_size)
+            records = await self._queue.batch(self._batch_size, gather_seconds=self._gather_seconds)
             while True:
                 try:
                     await self._publish(records)

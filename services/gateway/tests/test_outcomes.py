@@ -3,6 +3,8 @@ got; a full queue drops the record (counted) and never holds the answer back."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from uuid import uuid4
@@ -140,3 +142,28 @@ async def test_the_publisher_sends_every_queued_outcome_in_batches_and_flushes_a
     envelopes = [Envelope.from_bytes(record.value) for record in arrived if record.value is not None]
     assert sorted(e.payload["duration_ms"] for e in envelopes) == [float(n) for n in range(300)]
     assert {(e.type, e.tenant, e.producer) for e in envelopes} == {("RequestOutcome", tenant, "gateway")}
+
+
+async def test_a_batch_gathers_what_queues_within_its_window_and_no_longer() -> None:
+    queue = OutcomeQueue(1000, lambda _dropped: None)
+    first, second, late = (Queued("t", uuid4(), _outcome(n)) for n in range(3))
+    gathering = asyncio.create_task(queue.batch(100, gather_seconds=0.3))
+    queue.offer(first)
+    await asyncio.sleep(0.1)
+    queue.offer(second)
+    assert await gathering == [first, second]
+    queue.offer(late)
+    assert await queue.batch(100) == [late]  # no window: what is there, at once
+
+
+async def test_a_record_held_while_gathering_is_still_there_for_the_stop() -> None:
+    queue = OutcomeQueue(1000, lambda _dropped: None)
+    record = Queued("t", uuid4(), _outcome(1))
+    gathering = asyncio.create_task(queue.batch(100, gather_seconds=5))
+    queue.offer(record)
+    await asyncio.sleep(0.05)
+    assert len(queue) == 1  # held, and still counted as queued
+    gathering.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await gathering
+    assert queue.drain() == [record]
