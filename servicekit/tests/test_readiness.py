@@ -4,9 +4,7 @@ each make ``/readyz`` answer 503 naming the check; all passing answer 200."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,16 +14,12 @@ from sqlmodel import Session
 
 from servicekit import readiness
 from servicekit.clock import utc_now
-from servicekit.db import create_tables, make_engine
-from servicekit.messaging import MESSAGING_TABLES, OutboxEntry
+from servicekit.messaging import OutboxEntry
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    made = make_engine(f"sqlite:///{tmp_path / 'readiness.db'}")
-    create_tables(made, MESSAGING_TABLES)
-    yield made
-    made.dispose()
+def engine(sqlite_engine: Engine) -> Engine:
+    return sqlite_engine
 
 
 def _ask(checks: dict[str, readiness.Check], path: str = "/readyz") -> httpx.Response:

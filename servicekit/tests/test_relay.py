@@ -9,7 +9,6 @@ import itertools
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -168,14 +167,6 @@ async def test_replies_to_a_gateway_instance_that_is_gone_are_dropped(
 
 
 # SQLite: one process, one relay; marks are coalesced.
-
-
-@pytest.fixture
-def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'relay.db'}")
-    create_tables(engine, MESSAGING_TABLES)
-    yield engine
-    engine.dispose()
 
 
 async def test_rows_published_back_to_back_are_marked_together_and_sent_once(
