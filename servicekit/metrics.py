@@ -55,7 +55,11 @@ def _outbox_oldest_age(session: Session) -> float:
 
 
 OUTBOX_GAUGES = (
-    DatabaseGauge(f"{PREFIX}_outbox_unpublished", "Outbox rows not yet published to Kafka.", _outbox_backlog),
+    DatabaseGauge(
+        f"{PREFIX}_outbox_unpublished",
+        "Outbox rows not yet marked published (on SQLite, up to a second after Kafka took them).",
+        _outbox_backlog,
+    ),
     DatabaseGauge(
         f"{PREFIX}_outbox_oldest_unpublished_seconds",
         "Age of the oldest unpublished outbox row (0 when the outbox is empty).",

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 PublishBatch = Callable[[list[OutboxEntry]], Coroutine[Any, Any, None]]
 
 RELAY_LOCK = "outbox relay"  # one per database: every instance of the service contends for it
+_LAST_TURN_SECONDS = 5.0  # a stop waits this long for a publish under way (Kafka may be away)
 
 
 class OutboxRelay:
@@ -59,11 +60,14 @@ class OutboxRelay:
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
+        turn: asyncio.Future[int] | None = None
         try:
             while True:
                 self._wake.clear()
+                # Shielded: a stop does not end the turn's thread, so it waits for it (below).
+                turn = asyncio.ensure_future(asyncio.to_thread(self._relay_one_batch))
                 try:
-                    published = await asyncio.to_thread(self._relay_one_batch)
+                    published = await asyncio.shield(turn)
                 except Exception:
                     log.exception("outbox relay failed; retrying")
                     await asyncio.sleep(1.0)
@@ -72,12 +76,16 @@ class OutboxRelay:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), timeout=self._idle_seconds)
         finally:
-            self._mark_on_the_way_out()
+            await self._mark_on_the_way_out(turn)
 
-    def _mark_on_the_way_out(self) -> None:
-        """Stopping: what was published is marked now, so a restart does not publish it again."""
+    async def _mark_on_the_way_out(self, turn: asyncio.Future[int] | None) -> None:
+        """Stopping: the turn under way may finish (briefly), then what was published is marked, so
+        a restart does not publish it again."""
+        if turn is not None and not turn.done():
+            with contextlib.suppress(Exception):  # failed, or too slow: a restart publishes its rows
+                await asyncio.wait_for(asyncio.shield(turn), timeout=_LAST_TURN_SECONDS)
         try:
-            self._mark_published_through()
+            await asyncio.to_thread(self._mark_published_through)
         except Exception:
             log.exception("could not mark the published outbox rows; a restart publishes them again")
 
@@ -118,18 +126,20 @@ class OutboxRelay:
         in the same order, and while that last row waits unmarked (the purge never deletes it) every new
         row's id is above it. Once marked, the relay forgets it: SQLite may reuse the ids of rows the
         purge deleted."""
+        if self._unmarked_since is not None and time.monotonic() - self._unmarked_since >= self._mark_seconds:
+            self._mark_published_through()  # first: due even while the next publish keeps failing
         with Session(self._engine, expire_on_commit=False) as session:
             session.connection(execution_options={READ_ONLY: True})
             after = self._published_through
             rows = list(claim_unpublished(session, limit=self._batch_size, after=after))
             session.commit()  # ends the read; a rollback would expire the rows just read
-        if rows:
-            self._publish(rows)
-            self._published_through = max(row.id for row in rows if row.id is not None)
-            if self._unmarked_since is None:
-                self._unmarked_since = time.monotonic()
-        if not rows or time.monotonic() - (self._unmarked_since or 0.0) >= self._mark_seconds:
+        if not rows:
             self._mark_published_through()
+            return 0
+        self._publish(rows)
+        self._published_through = max(row.id for row in rows if row.id is not None)
+        if self._unmarked_since is None:
+            self._unmarked_since = time.monotonic()
         return len(rows)
 
     def _mark_published_through(self) -> None:

@@ -234,6 +234,48 @@ async def test_a_stopping_relay_marks_what_it_published(
         assert _all_published(sqlite_engine)()
 
 
+async def test_a_relay_stopped_mid_publish_marks_the_batch_it_was_sending(
+    sqlite_engine: Engine, publish_batch: PublishBatch, kafka_bootstrap: str
+) -> None:
+    topic = await new_topic(kafka_bootstrap, "relay.stopped-mid-publish")
+    _enqueue(sqlite_engine, [(topic, b"in flight")])
+    sending, go_on = asyncio.Event(), asyncio.Event()
+
+    async def slow(rows: list[OutboxEntry]) -> None:
+        sending.set()
+        await go_on.wait()
+        await publish_batch(rows)
+
+    async with Collector(kafka_bootstrap, topic) as received:
+        relay = relaying(sqlite_engine, slow, mark_seconds=3600)
+        await relay.__aenter__()
+        await sending.wait()
+        stopping = asyncio.create_task(relay.__aexit__(None, None, None))  # the stop comes mid-publish
+        await asyncio.sleep(0.3)
+        go_on.set()
+        await stopping
+        await received.wait_for(lambda _: True)
+    assert _all_published(sqlite_engine)()
+
+
+async def test_a_published_batch_is_marked_while_the_next_one_keeps_failing(
+    sqlite_engine: Engine, publish_batch: PublishBatch, settings: ServiceSettings, kafka_bootstrap: str
+) -> None:
+    ready = await new_topic(kafka_bootstrap, "relay.marked-meanwhile")
+    not_yet = f"relay.not-yet.{uuid4().hex[:8]}"
+    _enqueue(sqlite_engine, [(ready, b"sent")])
+
+    async def then_a_failing_one(rows: list[OutboxEntry]) -> None:
+        await publish_batch(rows)
+        if [row.value for row in rows] == [b"sent"]:
+            _enqueue(sqlite_engine, [(not_yet, b"waits for its topic")])  # the next claim finds it
+
+    async with relaying(sqlite_engine, then_a_failing_one, mark_seconds=0.2):
+        await _until(lambda: [row.published_at is None for row in _outbox(sqlite_engine)] == [False, True])
+        await ensure_topics(settings, [not_yet], partitions=1)
+        await _until(_all_published(sqlite_engine))
+
+
 # Several instances of a service share one PostgreSQL database, and each runs a relay.
 
 
