@@ -53,12 +53,14 @@ def _reconciled(stack: Stack, tenant: Tenant) -> dict[str, object]:
 
 
 def _settled(stack: Stack, tenant: Tenant, within_seconds: float = 180) -> dict[str, object]:
-    """Reconcile once no create or reactivation waits for a seat any more: sagas cut short by a crash
-    finish (or roll back) after the restart, some only when the users service asks again for a lost
-    decision."""
+    """Reconcile once no create or reactivation waits for a seat any more and no drift is left, or the
+    time is up: sagas cut short by a crash finish (or roll back) after the restart, some only when the
+    users service asks again for a lost decision, and a saga undone stops waiting a moment before its
+    ReleaseSeat reaches the seats service."""
     deadline = time.monotonic() + within_seconds
     drift = _reconciled(stack, tenant)
-    while drift["waiting_for_seat"] and time.monotonic() < deadline:
+    kinds = ("waiting_for_seat", "seats_without_active_user", "active_users_without_seat")
+    while any(drift[kind] for kind in kinds) and time.monotonic() < deadline:
         time.sleep(1)
         drift = _reconciled(stack, tenant)
     assert drift["waiting_for_seat"] == [], f"sagas still waiting after {within_seconds} s: {drift}"

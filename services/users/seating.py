@@ -119,21 +119,40 @@ def _waiting_for(session: Session, envelope: Envelope, user_id: str) -> PendingC
 
 
 def nothing_waits(session: Session, envelope: Envelope, event: SeatReserved) -> bool:
-    """A seat decision no change waits for needs no transaction (servicekit.handling ``needless``): the
-    allowed seats' ``SeatReserved`` (one per create on the allowance), repairs', redeliveries. Exact,
-    because no change can start waiting for it later: a change waits in its request's conversation from
-    before the ``ReserveSeat`` it sends, and a request parks at most once (docs/architecture.md §4)."""
-    return _waiting_for(session, envelope, event.user_id) is None
+    """A seat decision no change waits for, for a user who keeps the seat, needs no transaction
+    (servicekit.handling ``needless``): the allowed seats' ``SeatReserved`` (one per create on the
+    allowance), repairs', redeliveries. Exact, because no change can start waiting for it later: a
+    change waits in its request's conversation from before the ``ReserveSeat`` it sends, and a request
+    parks at most once (docs/architecture.md §4)."""
+    if _waiting_for(session, envelope, event.user_id) is not None:
+        return False
+    return _seat_effect(session, envelope.tenant, event.user_id, lock=False) != domain.SeatEffect.RELEASE
 
 
 def seat_reserved(session: Session, envelope: Envelope, event: SeatReserved) -> list[Outgoing]:
     change = _waiting_for(session, envelope, event.user_id)
     if change is None:
-        return []  # nothing waits for this seat (a redelivery, a repair, an allowed seat)
+        return _given_back_unless_owed(session, envelope, event.user_id)
     pending.remove_pending(session, change=change)
     user, events = _finish(session, envelope, change)
     faults.check("users.seat_granted")
     return [*events, *_answer(change, envelope, UserReply(user=user))]
+
+
+def _given_back_unless_owed(session: Session, envelope: Envelope, user_id: str) -> list[Outgoing]:
+    """A seat no change waits for, held for a user who is not active and has no change pending, is given
+    back, as a repair would: a saga asked again after a lost decision can be granted its second
+    reservation after its first was refused, and a repair's can arrive after a deactivation."""
+    if _seat_effect(session, envelope.tenant, user_id, lock=True) == domain.SeatEffect.RELEASE:
+        return [release_seat(envelope, user_id)]
+    return []
+
+
+def _seat_effect(session: Session, tenant: str, user_id: str, *, lock: bool) -> domain.SeatEffect:
+    """What the user is owed as they are now (``domain.seat_owed``); ``lock``: in a write transaction."""
+    user = (store.lock_user if lock else store.get_user)(session, tenant=tenant, user_id=user_id)
+    waiting = pending.get_pending(session, tenant=tenant, user_id=user_id) is not None
+    return domain.seat_owed(user, saga_pending=waiting)
 
 
 def abandon(change: PendingChange, *, cause: Envelope | None) -> list[Outgoing]:
@@ -189,10 +208,7 @@ def allowance_recalled(session: Session, envelope: Envelope, event: SeatAllowanc
 def reconcile_seat(session: Session, envelope: Envelope, command: ReconcileSeat) -> list[Outgoing]:
     """A reconciliation repair, in the user's order (their key): the seat follows the user as they are
     when the repair is handled, so a deactivation after the drift was read still wins."""
-    tenant = envelope.tenant
-    user = store.lock_user(session, tenant=tenant, user_id=command.user_id)
-    waiting = pending.get_pending(session, tenant=tenant, user_id=command.user_id) is not None
-    effect = domain.seat_owed(user, saga_pending=waiting)
+    effect = _seat_effect(session, envelope.tenant, command.user_id, lock=True)
     if effect == domain.SeatEffect.RESERVE:
         return [reserve_seat(envelope, command.user_id)]
     if effect == domain.SeatEffect.RELEASE:

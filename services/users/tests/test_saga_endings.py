@@ -15,7 +15,7 @@ from contracts.envelope import Envelope
 from contracts.registry import payload_of
 from contracts.rejections import RejectionReason
 from contracts.replies import CommandRejected
-from contracts.seats import ListSeatHolders, ReleaseSeat, SeatHolders
+from contracts.seats import ListSeatHolders, ReleaseSeat, SeatHolders, SeatReserved
 from contracts.topics import SEATS_COMMANDS, SEATS_EVENTS
 from contracts.users import (
     CreateUser,
@@ -188,6 +188,24 @@ def test_a_repair_read_before_a_deactivation_never_gives_the_seat_back(harness: 
     )
     harness.deliver(harness.envelope(ReconcileSeat(user_id=user_id)))
     assert _holders(harness) == set()
+
+
+def test_a_seat_nothing_waits_for_is_given_back_unless_the_user_keeps_it(harness: UsersHarness) -> None:
+    """A saga asked again after a lost decision can be granted its second reservation after the first
+    was refused (the change is gone); a repair's can come after a deactivation."""
+    keeper, inactive, unknown = (str(uuid4()) for _ in range(3))
+    for user_id, name, on in ((keeper, "k@x.com", True), (inactive, "i@x.com", False)):
+        profile = UserProfile(user_name=name, active=on)
+        assert isinstance(harness.send(CreateUser(user_id=user_id, profile=profile)), UserReply)
+    with Session(harness.seats_engine) as session, session.begin():
+        row = seats_store.lock_tenant(session, tenant="acme")
+        for user_id in (inactive, unknown):
+            seats_store.take_seat(session, row=row, user_id=user_id)  # taken by a late reservation
+    for user_id in (keeper, inactive, unknown):
+        late = harness.envelope(SeatReserved(user_id=user_id, used=3, limit=10))
+        harness.seat_listener.process(RawRecord(SEATS_EVENTS, 0, next(_offsets), b"acme", late.to_bytes()))
+    harness.pump()
+    assert _holders(harness) == {keeper}
 
 
 def test_a_repair_waits_for_a_change_waiting_for_its_seat(harness: UsersHarness) -> None:
