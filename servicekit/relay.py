@@ -49,9 +49,8 @@ class OutboxRelay:
         self._mark_seconds = mark_seconds
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
-        # SQLite: the last row published and whether it is marked yet (see _relay_between_transactions).
-        self._published_through: int | None = None
-        self._unmarked_since: float | None = None
+        # SQLite: the last row published but not marked yet, and since when (_relay_between_transactions).
+        self._unmarked: tuple[int, float] | None = None
 
     def notify(self) -> None:
         """Thread-safe nudge after a commit, so replies leave within milliseconds."""
@@ -112,6 +111,8 @@ class OutboxRelay:
             rows = list(claim_unpublished(session, limit=self._batch_size))
             if rows:
                 self._publish(rows)
+                # By id, not "through the last one": PostgreSQL commits sequence values out of order,
+                # so a lower id may still be uncommitted, unseen by this claim.
                 mark_published(session, ids=[row.id for row in rows if row.id is not None])
             return len(rows)
 
@@ -126,25 +127,24 @@ class OutboxRelay:
         in the same order, and while that last row waits unmarked (the purge never deletes it) every new
         row's id is above it. Once marked, the relay forgets it: SQLite may reuse the ids of rows the
         purge deleted."""
-        if self._unmarked_since is not None and time.monotonic() - self._unmarked_since >= self._mark_seconds:
+        if self._unmarked is not None and time.monotonic() - self._unmarked[1] >= self._mark_seconds:
             self._mark_published_through()  # first: due even while the next publish keeps failing
         with Session(self._engine, expire_on_commit=False) as session:
             session.connection(execution_options={READ_ONLY: True})
-            after = self._published_through
+            after = self._unmarked[0] if self._unmarked else None
             rows = list(claim_unpublished(session, limit=self._batch_size, after=after))
             session.commit()  # ends the read; a rollback would expire the rows just read
         if not rows:
             self._mark_published_through()
             return 0
         self._publish(rows)
-        self._published_through = max(row.id for row in rows if row.id is not None)
-        if self._unmarked_since is None:
-            self._unmarked_since = time.monotonic()
+        since = self._unmarked[1] if self._unmarked else time.monotonic()
+        self._unmarked = (max(row.id for row in rows if row.id is not None), since)
         return len(rows)
 
     def _mark_published_through(self) -> None:
-        if self._unmarked_since is None or self._published_through is None:
+        if self._unmarked is None:
             return
         with Session(self._engine) as session, session.begin():
-            mark_published_through(session, last_id=self._published_through)
-        self._published_through = self._unmarked_since = None
+            mark_published_through(session, last_id=self._unmarked[0])
+        self._unmarked = None

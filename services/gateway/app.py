@@ -60,8 +60,10 @@ def _subscribe_replies(
     correlator = ReplyCorrelator(on_reply=watch.saw_life)
 
     async def on_reply(message: KafkaMessage) -> None:
-        correlator.resolve(message.body)
-        message.clear_cache()  # it holds the decoded value, the message itself: no cycle left to the GC
+        try:
+            correlator.resolve(message.body)
+        finally:
+            message.clear_cache()  # it holds the decoded value, the message itself: no cycle left to the GC
 
     # No consumer group: this instance alone reads its reply topic, from its very beginning.
     reply_subscriber = broker.subscriber(
