@@ -77,6 +77,11 @@ class SeatReserved(Message):
     user_id: str
     used: int
     limit: int
+    from_allowance: bool = Field(
+        default=False,
+        description="The users service spent a seat of its allowance (TakeAllowedSeat): the user was"
+        " already answered, and no change waits for this event.",
+    )
 
 
 class SeatDenied(Message):

@@ -85,7 +85,8 @@ def take_allowed(state: SeatState) -> tuple[bool, list[Message]]:
     if state.holds:
         return False, []
     used = state.used + 1
-    events: list[Message] = [SeatReserved(user_id=state.user_id, used=used, limit=state.limit)]
+    taken = SeatReserved(user_id=state.user_id, used=used, limit=state.limit, from_allowance=True)
+    events: list[Message] = [taken]
     if used == state.limit:
         events.append(SeatLimitReached(used=used, limit=state.limit))
     return True, events

@@ -123,7 +123,11 @@ def nothing_waits(session: Session, envelope: Envelope, event: SeatReserved) -> 
     (servicekit.handling ``needless``): the allowed seats' ``SeatReserved`` (one per create on the
     allowance), repairs', redeliveries. Exact, because no change can start waiting for it later: a
     change waits in its request's conversation from before the ``ReserveSeat`` it sends, and a request
-    parks at most once (docs/architecture.md §4)."""
+    parks at most once (docs/architecture.md §4). An allowed seat's needs no read either: its user was
+    active when the allowance was spent, and a later deactivation's ``ReleaseSeat`` follows the
+    ``TakeAllowedSeat`` on the tenant's key, so the seat is freed without a give-back."""
+    if event.from_allowance:
+        return True
     if _waiting_for(session, envelope, event.user_id) is not None:
         return False
     return _seat_effect(session, envelope.tenant, event.user_id, lock=False) != domain.SeatEffect.RELEASE

@@ -92,7 +92,7 @@ def test_an_allowed_seat_becomes_the_users_unless_they_hold_one() -> None:
     state = SeatState(user_id="u", holds=False, used=4, limit=5, allowance=1)
     assert domain.take_allowed(state) == (
         True,
-        [SeatReserved(user_id="u", used=5, limit=5), SeatLimitReached(used=5, limit=5)],
+        [SeatReserved(user_id="u", used=5, limit=5, from_allowance=True), SeatLimitReached(used=5, limit=5)],
     )
     assert domain.take_allowed(SeatState(user_id="u", holds=True, used=4, limit=5, allowance=1)) == (
         False,

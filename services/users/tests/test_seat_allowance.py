@@ -265,6 +265,30 @@ def test_an_allowed_seats_reservation_is_acknowledged_without_a_transaction(harn
     assert _held(allowing, "acme") == (_active(allowing, "acme"), 48) and _unspent(allowing, "acme") == 48
 
 
+def test_an_allowed_seat_of_a_user_deactivated_meanwhile_is_freed_by_the_deactivation_alone(
+    harness: UsersHarness,
+) -> None:
+    """The deactivation's ReleaseSeat follows the TakeAllowedSeat on the tenant's key, so the allowed
+    seat's SeatReserved needs no give-back, even arriving after the user stopped being active."""
+    allowing = _allowing(harness)
+    allowing.set_seat_limit(100)
+    assert isinstance(allowing.send(_create("first@example.com")), UserReply)  # the grant arrives with it
+    create = _create("second@example.com")
+    allowing.deliver(allowing.envelope(create), pump=False)  # on the allowance; TakeAllowedSeat unsent
+    _switch(allowing, "acme", {create.user_id: create.profile.user_name}, active=False)
+    allowing.pump()
+    assert _sent_to_seats(allowing).count("ReleaseSeat") == 1  # the deactivation's; no give-back asked
+    assert create.user_id not in _active(allowing, "acme")
+    assert _held(allowing, "acme") == (_active(allowing, "acme"), 48) and _unspent(allowing, "acme") == 48
+
+
+def _sent_to_seats(harness: UsersHarness) -> list[str]:
+    """The types of every command the users service sent the seats service, in order."""
+    with Session(harness.engine) as session:
+        rows = session.exec(select(OutboxEntry).where(OutboxEntry.topic == SEATS_COMMANDS)).all()
+        return [Envelope.from_bytes(row.value).type for row in rows]
+
+
 def test_a_reservation_for_a_change_waiting_in_another_conversation_finishes_nothing(
     harness: UsersHarness,
 ) -> None:
