@@ -13,7 +13,7 @@ from contracts.envelope import Envelope, Message
 from contracts.rejections import Rejection
 from servicekit.db import read_session
 from servicekit.handling import MessageProcessor
-from servicekit.messaging import OutboxEntry, outbox_entry
+from servicekit.messaging import OutboundRecord, outbound_record
 from servicekit.records import Handler, Outgoing
 
 
@@ -28,6 +28,6 @@ class QueryProcessor(MessageProcessor):
             return self._refusal(envelope, rejection)
 
 
-def as_entries(outgoing: list[Outgoing]) -> list[OutboxEntry]:
+def as_records(outgoing: list[Outgoing]) -> list[OutboundRecord]:
     """Replies to publish now, in the relay's shape (never stored)."""
-    return [outbox_entry(topic=o.topic, key=o.key, envelope=o.envelope) for o in outgoing]
+    return [outbound_record(topic=o.topic, key=o.key, envelope=o.envelope) for o in outgoing]

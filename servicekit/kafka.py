@@ -28,7 +28,7 @@ from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLS
 
 from contracts.topics import GATEWAY_REPLIES_PREFIX, dead_letter_topic
 from servicekit import tracing
-from servicekit.messaging import OutboxEntry
+from servicekit.messaging import OutboundRecord
 from servicekit.relay import PublishBatch
 from servicekit.settings import ServiceSettings
 
@@ -213,7 +213,7 @@ def _done() -> asyncio.Future[Any]:
     return finished
 
 
-async def _send_reply(broker: KafkaBroker, row: OutboxEntry) -> None:
+async def _send_reply(broker: KafkaBroker, row: OutboundRecord) -> None:
     """A reply to a gateway instance: worth a couple of seconds at most. Its topic may have just
     been deleted (the instance stopped); waiting out Kafka's metadata timeout would stall every
     message behind it, and nobody is left to read it."""
@@ -229,7 +229,7 @@ async def _send_reply(broker: KafkaBroker, row: OutboxEntry) -> None:
         log.warning("dropping reply %s to %s: %r", row.id, row.topic, error)
 
 
-async def _publish_or_set_aside(broker: KafkaBroker, row: OutboxEntry) -> asyncio.Future[Any]:
+async def _publish_or_set_aside(broker: KafkaBroker, row: OutboundRecord) -> asyncio.Future[Any]:
     """A record Kafka will never accept (too large) goes to the dead-letter topic instead of being
     retried forever at the head of the outbox, holding back every message behind it."""
     try:
@@ -255,7 +255,7 @@ class MissingTopic(RuntimeError):
 
 
 def outbox_publisher(broker: KafkaBroker, directory: TopicDirectory) -> PublishBatch:
-    async def publish_batch(rows: list[OutboxEntry]) -> None:
+    async def publish_batch(rows: list[OutboundRecord]) -> None:
         existing = await directory.existing({row.topic for row in rows})
         deliverable = []
         for row in rows:

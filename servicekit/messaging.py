@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from sqlalchemy import Executable, Index, LargeBinary, Table, bindparam, delete, insert, text, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import JSON, Column, Field, Session, SQLModel, col, select
+from sqlmodel import JSON, Column, Field, Session, SQLModel, col
 
 from contracts.envelope import Envelope
 from servicekit import tracing
@@ -50,6 +51,18 @@ class OutboxEntry(SQLModel, table=True):
 
 
 MESSAGING_TABLES: tuple[type[SQLModel], ...] = (InboxEntry, OutboxEntry)
+
+
+class OutboundRecord(NamedTuple):
+    """A record to publish: an outbox row the relay claimed, or a query's reply sent at once (``id``
+    None: never stored). A plain tuple, not an ``OutboxEntry``: loading ORM objects cost the relay
+    three times the CPU of its claim's query, and nothing here changes the row."""
+
+    id: int | None
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: dict[str, str]
 
 
 def already_processed(session: Session, *, message_id: UUID) -> bool:
@@ -112,9 +125,11 @@ def enqueue_envelopes(session: Session, messages: Sequence[tuple[str, bytes | No
     return len(rows)
 
 
-def outbox_entry(*, topic: str, key: bytes | None, envelope: Envelope) -> OutboxEntry:
+def outbound_record(*, topic: str, key: bytes | None, envelope: Envelope) -> OutboundRecord:
     """An envelope as the relay publishes it (a reply sent at once, never stored)."""
-    return OutboxEntry(**_row(topic=topic, key=key, value=envelope.to_bytes(), headers=_headers(envelope)))
+    headers = _headers(envelope)
+    tracing.inject_current(headers)
+    return OutboundRecord(None, topic, key, envelope.to_bytes(), headers)
 
 
 def _headers(envelope: Envelope) -> dict[str, str]:
@@ -137,17 +152,20 @@ def claim_unpublished(
     topic: str | None = None,
     key: bytes | None = None,
     after: int | None = None,
-) -> Sequence[OutboxEntry]:
+) -> list[OutboundRecord]:
     """Oldest first, so messages leave in commit order; only ``topic``'s (and ``key``'s), and only
     rows after the id ``after``, if given."""
-    query = select(OutboxEntry).where(col(OutboxEntry.published_at).is_(None))
+    outbox = OutboxEntry.__table__  # type: ignore[attr-defined]
+    query = sa_select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.value, outbox.c.headers)
+    query = query.where(outbox.c.published_at.is_(None))
     if after is not None:
-        query = query.where(col(OutboxEntry.id) > after)
+        query = query.where(outbox.c.id > after)
     if topic is not None:
-        query = query.where(OutboxEntry.topic == topic)
+        query = query.where(outbox.c.topic == topic)
     if key is not None:
-        query = query.where(OutboxEntry.key == key)
-    return session.exec(query.order_by(col(OutboxEntry.id)).limit(limit)).all()
+        query = query.where(outbox.c.key == key)
+    rows = session.execute(query.order_by(outbox.c.id).limit(limit))
+    return [OutboundRecord(*row) for row in rows]
 
 
 def mark_published(session: Session, *, ids: Sequence[int]) -> None:

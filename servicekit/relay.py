@@ -22,11 +22,11 @@ from sqlmodel import Session
 
 from servicekit import locks
 from servicekit.db import READ_ONLY
-from servicekit.messaging import OutboxEntry, claim_unpublished, mark_published, mark_published_through
+from servicekit.messaging import OutboundRecord, claim_unpublished, mark_published, mark_published_through
 
 log = logging.getLogger(__name__)
 
-PublishBatch = Callable[[list[OutboxEntry]], Coroutine[Any, Any, None]]
+PublishBatch = Callable[[list[OutboundRecord]], Coroutine[Any, Any, None]]
 
 RELAY_LOCK = "outbox relay"  # one per database: every instance of the service contends for it
 _LAST_TURN_SECONDS = 5.0  # a stop waits this long for a publish under way (Kafka may be away)
@@ -93,7 +93,7 @@ class OutboxRelay:
             return self._relay_in_one_transaction()
         return self._relay_between_transactions()
 
-    def _publish(self, rows: list[OutboxEntry]) -> None:
+    def _publish(self, rows: list[OutboundRecord]) -> None:
         assert self._loop is not None
         future = asyncio.run_coroutine_threadsafe(self._publish_batch(rows), self._loop)
         try:

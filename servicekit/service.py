@@ -26,7 +26,7 @@ from sqlmodel import Session
 
 from contracts.topics import dead_letter_topic
 from servicekit import health, logs, migrations, readiness, tracing
-from servicekit.answering import QueryProcessor, as_entries
+from servicekit.answering import QueryProcessor, as_records
 from servicekit.batching import (
     POLL_TIMEOUT_MS,
     BatchProcessor,
@@ -157,7 +157,7 @@ class RunningService:
             async with _settled(message, commits, (raw,)):
                 direct = await asyncio.to_thread(processor.process, _raw_record(raw))
                 if direct:  # a query's reply: sent (acks=all) before this record's offset is committed
-                    await self._publish_batch(as_entries(direct))
+                    await self._publish_batch(as_records(direct))
 
         subscriber = self.broker.subscriber(topic, decoder=message_itself, **options)
         subscriber(consume)

@@ -22,7 +22,7 @@ from servicekit import locks
 from servicekit.clock import as_utc, utc_now
 from servicekit.db import create_tables, make_engine
 from servicekit.kafka import MAX_MESSAGE_BYTES, TopicDirectory, make_broker, outbox_publisher
-from servicekit.messaging import MESSAGING_TABLES, OutboxEntry, enqueue, purge_settled
+from servicekit.messaging import MESSAGING_TABLES, OutboundRecord, OutboxEntry, enqueue, purge_settled
 from servicekit.relay import RELAY_LOCK, OutboxRelay, PublishBatch
 from servicekit.settings import ServiceSettings
 from servicekit.topics import ensure_topics
@@ -94,7 +94,7 @@ async def test_rows_leave_in_commit_order_and_count_as_published_only_after_the_
     unpublished_when_sent: list[bool] = []
     sent_at: list[datetime] = []
 
-    async def observed(rows: list[OutboxEntry]) -> None:
+    async def observed(rows: list[OutboundRecord]) -> None:
         stored = {row.id: row.published_at for row in _outbox(engine)}
         unpublished_when_sent.extend(stored[row.id] is None for row in rows)
         await publish_batch(rows)
@@ -176,7 +176,7 @@ async def test_rows_published_back_to_back_are_marked_together_and_sent_once(
     _enqueue(sqlite_engine, [(topic, b"1"), (topic, b"2")])
     claims: list[list[bytes]] = []
 
-    async def committing_meanwhile(rows: list[OutboxEntry]) -> None:
+    async def committing_meanwhile(rows: list[OutboundRecord]) -> None:
         claims.append([row.value for row in rows])
         if len(claims) == 1:  # a handler commits while the first batch is on its way
             _enqueue(sqlite_engine, [(topic, b"3")])
@@ -219,7 +219,7 @@ async def test_a_stopping_relay_marks_what_it_published(
     _enqueue(sqlite_engine, [(topic, b"1")])
     running: list[OutboxRelay] = []
 
-    async def then_more(rows: list[OutboxEntry]) -> None:
+    async def then_more(rows: list[OutboundRecord]) -> None:
         await publish_batch(rows)
         if [row.value for row in rows] == [b"1"]:
             _enqueue(sqlite_engine, [(topic, b"2")])  # the next claim finds a row: no mark yet
@@ -241,7 +241,7 @@ async def test_a_relay_stopped_mid_publish_marks_the_batch_it_was_sending(
     _enqueue(sqlite_engine, [(topic, b"in flight")])
     sending, go_on = asyncio.Event(), asyncio.Event()
 
-    async def slow(rows: list[OutboxEntry]) -> None:
+    async def slow(rows: list[OutboundRecord]) -> None:
         sending.set()
         await go_on.wait()
         await publish_batch(rows)
@@ -265,7 +265,7 @@ async def test_a_published_batch_is_marked_while_the_next_one_keeps_failing(
     not_yet = f"relay.not-yet.{uuid4().hex[:8]}"
     _enqueue(sqlite_engine, [(ready, b"sent")])
 
-    async def then_a_failing_one(rows: list[OutboxEntry]) -> None:
+    async def then_a_failing_one(rows: list[OutboundRecord]) -> None:
         await publish_batch(rows)
         if [row.value for row in rows] == [b"sent"]:
             _enqueue(sqlite_engine, [(not_yet, b"waits for its topic")])  # the next claim finds it
@@ -316,7 +316,7 @@ async def test_two_relays_on_one_database_take_turns_and_keep_commit_order(
     turns: list[tuple[str, float, float]] = []
 
     def timed(name: str) -> PublishBatch:
-        async def publish(rows: list[OutboxEntry]) -> None:
+        async def publish(rows: list[OutboundRecord]) -> None:
             began = time.monotonic()
             await asyncio.sleep(0.05)  # a slow acknowledgement: room for the other relay to cut in
             await publish_batch(rows)
