@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from contracts.topics import dead_letter_topic
-from servicekit import health, logs, migrations, readiness, tracing
+from servicekit import health, logs, migrations, readiness, sqlite_owner, tracing
 from servicekit.answering import QueryProcessor, as_records
 from servicekit.batching import (
     POLL_TIMEOUT_MS,
@@ -103,6 +103,7 @@ class RunningService:
         self._memberships: list[readiness.GroupMembership] = []
         self._commits: list[OffsetCommits] = []
         self._health: HealthListener | None = None
+        self._ownership: sqlite_owner.SqliteOwnership | None = None
         for topic, handlers in definition.subscriptions.items():
             self._subscribe(topic, handlers)
         for topic, handlers in definition.queries.items():
@@ -201,6 +202,8 @@ class RunningService:
         }
 
     async def start(self) -> None:
+        # First of all: a second process on this SQLite file must not even migrate it.
+        self._ownership = sqlite_owner.claim(self.engine, service=self.definition.name)
         if self.settings.health_port:  # first: live (and saying what it waits for) during start-up
             self._health = HealthListener(
                 host=self.settings.health_host,
@@ -255,6 +258,8 @@ class RunningService:
         await self.broker.stop()
         await self._topics.close()
         self.engine.dispose()
+        if self._ownership is not None:
+            self._ownership.release()
         tracing.shut_down(self.tracer_provider)
 
 
@@ -293,3 +298,6 @@ def run_process(
     except KafkaUnreachable as refusal:
         log.error("%s cannot start: %s", definition.name, refusal)
         sys.exit(4)
+    except sqlite_owner.DatabaseInUse as refusal:
+        log.error("%s cannot start: %s", definition.name, refusal)
+        sys.exit(5)

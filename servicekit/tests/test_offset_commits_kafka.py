@@ -16,6 +16,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import event
 
 from contracts.topics import GATEWAY_OUTCOMES, dead_letter_topic
+from devinfra.fixtures import PostgresServer
 from servicekit.kafka import client_options
 from servicekit.offsets import OffsetCommits
 from servicekit.topics import ensure_topics
@@ -26,10 +27,10 @@ pytestmark = pytest.mark.kafka
 
 
 def _settings(
-    monkeypatch: pytest.MonkeyPatch, bootstrap: str, tmp_path: Any, interval_ms: int
+    monkeypatch: pytest.MonkeyPatch, bootstrap: str, tmp_path: Any, interval_ms: int, database_url: str = ""
 ) -> ActivitySettings:
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", bootstrap)
-    monkeypatch.setenv("ACTIVITY_DATABASE_URL", f"sqlite:///{tmp_path / 'activity.db'}")
+    monkeypatch.setenv("ACTIVITY_DATABASE_URL", database_url or f"sqlite:///{tmp_path / 'activity.db'}")
     monkeypatch.setenv("ACTIVITY_BATCH_MAX_RECORDS", "1")  # the per-record path, as most consumers
     monkeypatch.setenv("ACTIVITY_OFFSET_COMMIT_INTERVAL_MS", str(interval_ms))
     return ActivitySettings()
@@ -163,10 +164,15 @@ def test_a_failed_handler_is_redelivered(
 
 
 def test_a_second_instance_joining_loses_and_duplicates_nothing(
-    monkeypatch: pytest.MonkeyPatch, spare_kafka_bootstrap: str, tmp_path: Any
+    monkeypatch: pytest.MonkeyPatch,
+    spare_kafka_bootstrap: str,
+    tmp_path: Any,
+    postgres_server: PostgresServer,
 ) -> None:
-    # No timer commits during the test: what is committed was committed at the revocation.
-    settings = _settings(monkeypatch, spare_kafka_bootstrap, tmp_path, interval_ms=600_000)
+    # No timer commits during the test: what is committed was committed at the revocation. Two
+    # instances share a database on PostgreSQL only (a SQLite file serves one process).
+    shared = postgres_server.create_database("rebalance")
+    settings = _settings(monkeypatch, spare_kafka_bootstrap, tmp_path, 600_000, database_url=shared)
     tenant, name = f"rebalance-{uuid4().hex[:8]}", f"activity-{uuid4().hex[:8]}"
 
     async def scenario() -> None:

@@ -1,0 +1,92 @@
+"""One process per SQLite database (servicekit/sqlite_owner.py): a second claim is refused naming the
+holder, a claim ends with its holder however the holder ends, and a service refuses to start on a
+file another process serves — before it touches the database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from devinfra.fixtures import PostgresServer
+from servicekit.db import make_engine
+from servicekit.sqlite_owner import DatabaseInUse, claim, owner_file
+
+_HOLD = """
+import sys, time
+from devinfra.fixtures import PostgresServer
+from servicekit.db import make_engine
+from servicekit.sqlite_owner import claim
+held = claim(make_engine(sys.argv[1]), service="holder")  # kept: closing the file drops the lock
+print("held", flush=True)
+time.sleep(600)
+"""
+
+
+def _holder(url: str) -> subprocess.Popen[str]:
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD, url], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_a_second_claim_is_refused_naming_the_holder_until_it_is_released(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'users.db'}")
+    first = claim(engine, service="users")
+    assert first is not None
+    with pytest.raises(DatabaseInUse, match=rf"the users service, pid {os.getpid()} on "):
+        claim(engine, service="users")
+    first.release()
+    second = claim(engine, service="users")
+    assert second is not None
+    second.release()
+
+
+def test_a_claim_ends_with_its_process_even_killed(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'seats.db'}"
+    holder = _holder(url)
+    try:
+        with pytest.raises(DatabaseInUse, match=rf"the holder service, pid {holder.pid} "):
+            claim(make_engine(url), service="seats")
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+    after = claim(make_engine(url), service="seats")
+    assert after is not None
+    after.release()
+
+
+def test_nothing_is_claimed_for_an_in_memory_database(tmp_path: Path) -> None:
+    engine = make_engine("sqlite://")
+    assert owner_file(engine) is None and claim(engine, service="users") is None
+
+
+def test_nothing_is_claimed_on_postgresql(postgres_server: PostgresServer) -> None:
+    engine = make_engine(postgres_server.create_database("owner"))
+    try:
+        assert owner_file(engine) is None and claim(engine, service="users") is None
+    finally:
+        engine.dispose()
+
+
+def test_a_service_on_a_sqlite_file_another_process_serves_exits_5_untouched(tmp_path: Path) -> None:
+    database = tmp_path / "seats.db"
+    url = f"sqlite:///{database}"
+    holder = _holder(url)
+    env = {**os.environ, "SEATS_DATABASE_URL": url, "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9"}
+    try:
+        started = time.monotonic()
+        refused = subprocess.run(
+            [sys.executable, "-m", "services.seats"], env=env, capture_output=True, text=True, timeout=120
+        )
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+    assert refused.returncode == 5, refused.stderr[-2000:]
+    assert f"is already served by the holder service, pid {holder.pid}" in refused.stdout + refused.stderr
+    assert time.monotonic() - started < 60
+    assert not database.exists()  # not even created, let alone migrated
