@@ -16,7 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlmodel import Session
+from sqlalchemy import update
+from sqlmodel import Session, col
 
 from contracts.ids import mint_id
 from contracts.teams import TeamSource
@@ -68,10 +69,11 @@ def _seed_seats(stack: Stack, tenant: str, holders: list[str]) -> None:
     """Seats written straight into the seats database, and the count the service keeps set to them."""
 
     def write(session: Session, batch: list[str]) -> None:
-        row = seats_store.lock_tenant(session, tenant=tenant)
+        seats_store.lock_tenant(session, tenant=tenant)
         session.add_all(seats_store.Seat(tenant=tenant, user_id=user_id) for user_id in batch)
-        row.used += len(batch)
-        session.add(row)
+        limits = seats_store.SeatLimit
+        held = col(limits.used) + len(batch)
+        session.execute(update(limits).where(col(limits.tenant) == tenant).values(used=held))
 
     _in_batches(stack.seats_database_url, holders, write)
 

@@ -36,51 +36,53 @@ def _events(cause: Envelope, events: list[Message]) -> list[Outgoing]:
     ]
 
 
-def _locked(session: Session, tenant: str, user_id: str) -> tuple[store.SeatLimit, domain.SeatState]:
-    row = store.lock_tenant(session, tenant=tenant)  # first: the tenant's seats are counted one at a time
-    state = domain.SeatState(
+def _locked(session: Session, tenant: str, user_id: str) -> domain.SeatState:
+    # First: the tenant's seats are counted one at a time.
+    read = store.lock_for_decision(session, tenant=tenant, user_id=user_id)
+    row = read.tenant
+    return domain.SeatState(
         user_id=user_id,
-        holds=store.holds_seat(session, tenant=tenant, user_id=user_id),
+        holds=read.holds,
         used=row.used,
         limit=row.seat_limit,
         allowance=row.allowance,
-        recalling=store.recalling(session, tenant=tenant),
+        recalling=read.recalling,
     )
-    return row, state
 
 
 def reserve_seat(
     session: Session, envelope: Envelope, command: ReserveSeat, *, allowance_block: int
 ) -> list[Outgoing]:
     tenant = envelope.tenant
-    row, state = _locked(session, tenant, command.user_id)
+    state = _locked(session, tenant, command.user_id)
     decision = domain.reserve(state, block=allowance_block)
     faults.check("seats.reserve")
     if decision.take:
-        store.take_seat(session, row=row, user_id=command.user_id)
+        store.take_seat(session, tenant=tenant, user_id=command.user_id)
     if decision.grant:
-        store.save_tenant(session, row=row, limit=state.limit, allowance=state.allowance + decision.grant)
+        store.save_tenant(
+            session, tenant=tenant, limit=state.limit, allowance=state.allowance + decision.grant
+        )
     return _events(envelope, decision.events)
 
 
 def take_allowed_seat(session: Session, envelope: Envelope, command: TakeAllowedSeat) -> list[Outgoing]:
     tenant = envelope.tenant
-    row, state = _locked(session, tenant, command.user_id)
+    state = _locked(session, tenant, command.user_id)
     take, events = domain.take_allowed(state)
-    store.save_tenant(
-        session, row=row, limit=state.limit, allowance=domain.allowance_after_take(allowance=state.allowance)
-    )
+    left = domain.allowance_after_take(allowance=state.allowance)
+    store.save_tenant(session, tenant=tenant, limit=state.limit, allowance=left)
     if take:
-        store.take_seat(session, row=row, user_id=command.user_id)
+        store.take_seat(session, tenant=tenant, user_id=command.user_id)
     return _events(envelope, events)
 
 
 def release_seat(session: Session, envelope: Envelope, command: ReleaseSeat) -> list[Outgoing]:
     tenant = envelope.tenant
-    row, state = _locked(session, tenant, command.user_id)
+    state = _locked(session, tenant, command.user_id)
     free, events = domain.release(state)
     if free:
-        store.free_seat(session, row=row, user_id=command.user_id)
+        store.free_seat(session, tenant=tenant, user_id=command.user_id)
     return _events(envelope, events)
 
 
@@ -90,7 +92,7 @@ def set_seat_limit(session: Session, envelope: Envelope, command: SetSeatLimit) 
     confirmed limit does not have."""
     tenant = envelope.tenant
     row = store.lock_tenant(session, tenant=tenant)
-    store.save_tenant(session, row=row, limit=command.limit, allowance=row.allowance)
+    store.save_tenant(session, tenant=tenant, limit=command.limit, allowance=row.allowance)
     used = row.used
     events = domain.change_limit(used=used, limit=command.limit)
     if domain.must_recall(used=used, allowance=row.allowance, limit=command.limit):
@@ -106,7 +108,7 @@ def return_allowance(session: Session, envelope: Envelope, command: ReturnSeatAl
     tenant = envelope.tenant
     row = store.lock_tenant(session, tenant=tenant)
     left = domain.allowance_after_return(allowance=row.allowance, returned=command.amount)
-    store.save_tenant(session, row=row, limit=row.seat_limit, allowance=left)
+    store.save_tenant(session, tenant=tenant, limit=row.seat_limit, allowance=left)
     usage = SeatUsage(limit=row.seat_limit, used=row.used)
     answers: list[Outgoing] = []
     for recall in store.pop_recalls(session, recall_id=command.recall_id):

@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, text
+from sqlalchemy import (
+    Executable,
+    Update,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    update,
+)
+from sqlalchemy import select as core_select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from servicekit.clock import utc_now
@@ -47,24 +60,77 @@ class AllowanceRecall(SQLModel, table=True):
 SEAT_TABLES: tuple[type[SQLModel], ...] = (SeatLimit, Seat, AllowanceRecall)
 
 
-def lock_tenant(session: Session, *, tenant: str) -> SeatLimit:
-    """The tenant's limit, with its row locked until the transaction ends.
+@dataclass(frozen=True)
+class TenantSeats:
+    """A tenant's limit row as ``lock_tenant`` read it; written back with ``save_tenant``."""
+
+    tenant: str
+    seat_limit: int
+    allowance: int
+    used: int
+
+
+@dataclass(frozen=True)
+class SeatDecisionState:
+    """What a decision about one user's seat reads under the tenant's lock."""
+
+    tenant: TenantSeats
+    holds: bool  # the user holds a seat
+    recalling: bool  # a limit change waits for the allowance to come back
+
+
+# Core statements, not ORM objects: a seat decision is a handful of single-row statements, and loading,
+# tracking and flushing objects cost the seats service more CPU than SQLite took to run them.
+_limits = SeatLimit.__table__  # type: ignore[attr-defined]
+_seats = Seat.__table__  # type: ignore[attr-defined]
+_recalls = AllowanceRecall.__table__  # type: ignore[attr-defined]
+
+
+def lock_tenant(session: Session, *, tenant: str) -> TenantSeats:
+    """The tenant's limit, with its row locked until the transaction ends (created at the default
+    limit if the tenant has none yet).
 
     Every change to a tenant's seats takes this lock first, so on PostgreSQL two service instances
     (say, during a rebalance) can never both take the last seat. SQLite has one writer at a time.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text(
-                "INSERT INTO seat_limits (tenant, seat_limit, allowance, used) VALUES (:t, :l, 0, 0) "
-                "ON CONFLICT DO NOTHING"
-            ),
-            {"t": tenant, "l": DEFAULT_SEAT_LIMIT},
-        )
-    elif session.get(SeatLimit, tenant) is None:
-        session.add(SeatLimit(tenant=tenant, seat_limit=DEFAULT_SEAT_LIMIT))
-        session.flush()
-    return session.exec(select(SeatLimit).where(SeatLimit.tenant == tenant).with_for_update()).one()
+    found = session.execute(_LOCK, {"of_tenant": tenant}).first()
+    if found is None:
+        session.execute(_INSERT_DEFAULT[session.get_bind().dialect.name], {"new_tenant": tenant})
+        found = session.execute(_LOCK, {"of_tenant": tenant}).one()
+    seat_limit, allowance, used = found
+    return TenantSeats(tenant, seat_limit, allowance, used)
+
+
+def lock_for_decision(session: Session, *, tenant: str, user_id: str) -> SeatDecisionState:
+    """``lock_tenant``, then whether ``user_id`` holds a seat and whether a recall is under way — read
+    after the lock, in a statement of its own: on PostgreSQL a statement that waited for a row lock
+    sees the locked row's latest version, but its subqueries only what was committed when it began."""
+    row = lock_tenant(session, tenant=tenant)
+    holds, recalling = session.execute(_HOLDS_AND_RECALLING, {"of_tenant": tenant, "of_user": user_id}).one()
+    return SeatDecisionState(row, bool(holds), bool(recalling))
+
+
+_LOCK = (
+    core_select(_limits.c.seat_limit, _limits.c.allowance, _limits.c.used)
+    .where(_limits.c.tenant == bindparam("of_tenant"))
+    .with_for_update()
+)
+_HOLDS_AND_RECALLING = core_select(
+    exists().where(_seats.c.tenant == bindparam("of_tenant"), _seats.c.user_id == bindparam("of_user")),
+    exists().where(_recalls.c.tenant == bindparam("of_tenant")),
+)
+
+
+def _insert_default_limit(dialect_insert: Any) -> Executable:
+    """A new tenant's row at the default limit, unless one was inserted meanwhile."""
+    row = {"tenant": bindparam("new_tenant"), "seat_limit": DEFAULT_SEAT_LIMIT, "allowance": 0, "used": 0}
+    return dialect_insert(_limits).values(**row).on_conflict_do_nothing()  # type: ignore[no-any-return]
+
+
+_INSERT_DEFAULT = {
+    "postgresql": _insert_default_limit(postgresql.insert),
+    "sqlite": _insert_default_limit(sqlite.insert),
+}
 
 
 def usage(session: Session, *, tenant: str) -> tuple[int, int]:
@@ -73,15 +139,16 @@ def usage(session: Session, *, tenant: str) -> tuple[int, int]:
     return (DEFAULT_SEAT_LIMIT, 0) if row is None else (row.seat_limit, row.used)
 
 
-def save_tenant(session: Session, *, row: SeatLimit, limit: int, allowance: int) -> None:
-    """The limit and allowance of a row ``lock_tenant`` returned."""
-    row.seat_limit, row.allowance = limit, allowance
-    session.add(row)
+def save_tenant(session: Session, *, tenant: str, limit: int, allowance: int) -> None:
+    """The limit and allowance of a tenant ``lock_tenant`` locked."""
+    session.execute(_SAVE_TENANT, {"of_tenant": tenant, "new_limit": limit, "new_allowance": allowance})
 
 
-def recalling(session: Session, *, tenant: str) -> bool:
-    query = select(AllowanceRecall.recall_id).where(AllowanceRecall.tenant == tenant).limit(1)
-    return session.exec(query).first() is not None
+_SAVE_TENANT = (
+    update(_limits)
+    .where(_limits.c.tenant == bindparam("of_tenant"))
+    .values(seat_limit=bindparam("new_limit"), allowance=bindparam("new_allowance"))
+)
 
 
 def add_recall(
@@ -109,25 +176,30 @@ def pop_recalls(session: Session, *, recall_id: str) -> list[AllowanceRecall]:
     return answered
 
 
-def holds_seat(session: Session, *, tenant: str, user_id: str) -> bool:
-    return session.get(Seat, (tenant, user_id)) is not None
+def take_seat(session: Session, *, tenant: str, user_id: str) -> None:
+    """A seat for ``user_id``, counted in the tenant's ``used`` (the caller holds ``lock_tenant``)."""
+    session.execute(_TAKE, {"tenant": tenant, "user_id": user_id, "reserved_at": utc_now()})
+    session.execute(_ONE_MORE_HELD, {"of_tenant": tenant})
 
 
-def take_seat(session: Session, *, row: SeatLimit, user_id: str) -> None:
-    """A seat for ``user_id`` of the tenant ``row`` (from ``lock_tenant``) belongs to."""
-    session.add(Seat(tenant=row.tenant, user_id=user_id))
-    row.used += 1
-    session.add(row)
-    session.flush()
+def free_seat(session: Session, *, tenant: str, user_id: str) -> None:
+    """``user_id``'s seat, if they hold one, no longer counted (the caller holds ``lock_tenant``)."""
+    if session.execute(_FREE, {"of_tenant": tenant, "of_user": user_id}).rowcount:  # type: ignore[attr-defined]
+        session.execute(_ONE_FEWER_HELD, {"of_tenant": tenant})
 
 
-def free_seat(session: Session, *, row: SeatLimit, user_id: str) -> None:
-    seat = session.get(Seat, (row.tenant, user_id))
-    if seat is not None:
-        session.delete(seat)
-        row.used -= 1
-        session.add(row)
-        session.flush()
+_TAKE = insert(_seats)
+_FREE = delete(_seats).where(
+    _seats.c.tenant == bindparam("of_tenant"), _seats.c.user_id == bindparam("of_user")
+)
+
+
+def _counting(change: int) -> Update:
+    held = _limits.c.used + change
+    return update(_limits).where(_limits.c.tenant == bindparam("of_tenant")).values(used=held)
+
+
+_ONE_MORE_HELD, _ONE_FEWER_HELD = _counting(+1), _counting(-1)
 
 
 def counted_seats(session: Session, *, tenant: str) -> int:

@@ -165,10 +165,10 @@ def test_a_repair_follows_the_user_as_they_are_when_it_is_handled(harness: Users
         )
     harness.send(DeleteUser(user_id=deleted))
     with Session(harness.seats_engine) as session, session.begin():
-        row = seats_store.lock_tenant(session, tenant="acme")
-        seats_store.free_seat(session, row=row, user_id=active)  # drift: active without a seat
-        seats_store.take_seat(session, row=row, user_id=inactive)  # drift: a seat without a user
-        seats_store.take_seat(session, row=row, user_id=deleted)
+        seats_store.lock_tenant(session, tenant="acme")
+        seats_store.free_seat(session, tenant="acme", user_id=active)  # drift: active without a seat
+        seats_store.take_seat(session, tenant="acme", user_id=inactive)  # drift: a seat without a user
+        seats_store.take_seat(session, tenant="acme", user_id=deleted)
     for user_id in (active, inactive, deleted, str(uuid4())):
         harness.deliver(harness.envelope(ReconcileSeat(user_id=user_id)))
     assert _holders(harness) == {active}
@@ -179,8 +179,8 @@ def test_a_repair_read_before_a_deactivation_never_gives_the_seat_back(harness: 
     profile = UserProfile(user_name="leaving@x.com")
     assert isinstance(harness.send(CreateUser(user_id=user_id, profile=profile)), UserReply)
     with Session(harness.seats_engine) as session, session.begin():
-        row = seats_store.lock_tenant(session, tenant="acme")
-        seats_store.free_seat(session, row=row, user_id=user_id)  # drift the reconcile reads
+        seats_store.lock_tenant(session, tenant="acme")
+        seats_store.free_seat(session, tenant="acme", user_id=user_id)  # drift the reconcile reads
     # The deactivation is handled before the repair the reconcile decided on (same user, same key).
     assert isinstance(
         harness.send(ReplaceUser(user_id=user_id, profile=profile.model_copy(update={"active": False}))),
@@ -198,9 +198,9 @@ def test_a_seat_nothing_waits_for_is_given_back_unless_the_user_keeps_it(harness
         profile = UserProfile(user_name=name, active=on)
         assert isinstance(harness.send(CreateUser(user_id=user_id, profile=profile)), UserReply)
     with Session(harness.seats_engine) as session, session.begin():
-        row = seats_store.lock_tenant(session, tenant="acme")
+        seats_store.lock_tenant(session, tenant="acme")
         for user_id in (inactive, unknown):
-            seats_store.take_seat(session, row=row, user_id=user_id)  # taken by a late reservation
+            seats_store.take_seat(session, tenant="acme", user_id=user_id)  # taken by a late reservation
     for user_id in (keeper, inactive, unknown):
         late = harness.envelope(SeatReserved(user_id=user_id, used=3, limit=10))
         harness.seat_listener.process(RawRecord(SEATS_EVENTS, 0, next(_offsets), b"acme", late.to_bytes()))
