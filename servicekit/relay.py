@@ -108,7 +108,7 @@ class OutboxRelay:
         with Session(self._engine) as session, session.begin():
             if not locks.try_hold(session, RELAY_LOCK):
                 return 0
-            rows = list(claim_unpublished(session, limit=self._batch_size))
+            rows = claim_unpublished(session, limit=self._batch_size)
             if rows:
                 self._publish(rows)
                 # By id, not "through the last one": PostgreSQL commits sequence values out of order,
@@ -129,11 +129,11 @@ class OutboxRelay:
         purge deleted."""
         if self._unmarked is not None and time.monotonic() - self._unmarked[1] >= self._mark_seconds:
             self._mark_published_through()  # first: due even while the next publish keeps failing
-        with Session(self._engine, expire_on_commit=False) as session:
+        with Session(self._engine) as session:
             session.connection(execution_options={READ_ONLY: True})
             after = self._unmarked[0] if self._unmarked else None
-            rows = list(claim_unpublished(session, limit=self._batch_size, after=after))
-            session.commit()  # ends the read; a rollback would expire the rows just read
+            rows = claim_unpublished(session, limit=self._batch_size, after=after)
+            session.commit()  # ends the read
         if not rows:
             self._mark_published_through()
             return 0

@@ -204,6 +204,13 @@ class RunningService:
     async def start(self) -> None:
         # First of all: a second process on this SQLite file must not even migrate it.
         self._ownership = sqlite_owner.claim(self.engine, service=self.definition.name)
+        try:
+            await self._start_serving()
+        except BaseException:
+            self._release_database()  # a failed start holds nothing: this process may try again
+            raise
+
+    async def _start_serving(self) -> None:
         if self.settings.health_port:  # first: live (and saying what it waits for) during start-up
             self._health = HealthListener(
                 host=self.settings.health_host,
@@ -247,20 +254,26 @@ class RunningService:
             return periodic.run(session, datetime.now(UTC))
 
     async def stop(self) -> None:
-        if self._health is not None:
-            await self._health.stop()
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        for commits in self._commits:  # what was handled, before the consumers leave their groups
-            await commits.close()
-        await self.broker.stop()
-        await self._topics.close()
-        self.engine.dispose()
+        try:
+            if self._health is not None:
+                await self._health.stop()
+            for task in self._tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            for commits in self._commits:  # what was handled, before the consumers leave their groups
+                await commits.close()
+            await self.broker.stop()
+            await self._topics.close()
+            self.engine.dispose()
+            tracing.shut_down(self.tracer_provider)
+        finally:
+            self._release_database()
+
+    def _release_database(self) -> None:
         if self._ownership is not None:
             self._ownership.release()
-        tracing.shut_down(self.tracer_provider)
+            self._ownership = None
 
 
 async def serve_until_stopped(service: RunningService, stop: asyncio.Event) -> None:

@@ -4,6 +4,7 @@ file another process serves — before it touches the database."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -15,7 +16,11 @@ import pytest
 
 from devinfra.fixtures import PostgresServer
 from servicekit.db import make_engine
+from servicekit.kafka import KafkaUnreachable
+from servicekit.service import RunningService
 from servicekit.sqlite_owner import DatabaseInUse, claim, owner_file
+from services.seats.app import definition
+from services.seats.config import SeatsSettings
 
 _HOLD = """
 import sys, time
@@ -90,3 +95,21 @@ def test_a_service_on_a_sqlite_file_another_process_serves_exits_5_untouched(tmp
     assert f"is already served by the holder service, pid {holder.pid}" in refused.stdout + refused.stderr
     assert time.monotonic() - started < 60
     assert not database.exists()  # not even created, let alone migrated
+
+
+def test_a_start_that_fails_lets_go_of_the_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In one process a failed start (no Kafka here) may be tried again: it holds nothing."""
+    url = f"sqlite:///{tmp_path / 'seats.db'}"
+    monkeypatch.setenv("SEATS_DATABASE_URL", url)
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9")
+    settings = SeatsSettings()
+
+    async def start_without_kafka() -> None:
+        service = RunningService(definition(settings), settings)  # Kafka clients need the running loop
+        with pytest.raises(KafkaUnreachable):
+            await service.start()
+
+    asyncio.run(start_without_kafka())
+    again = claim(make_engine(url), service="seats")
+    assert again is not None
+    again.release()

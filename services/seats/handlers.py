@@ -39,7 +39,7 @@ def _events(cause: Envelope, events: list[Message]) -> list[Outgoing]:
 def _locked(session: Session, tenant: str, user_id: str) -> domain.SeatState:
     # First: the tenant's seats are counted one at a time.
     read = store.lock_for_decision(session, tenant=tenant, user_id=user_id)
-    row = read.tenant
+    row = read.limits
     return domain.SeatState(
         user_id=user_id,
         holds=read.holds,

@@ -74,7 +74,7 @@ class TenantSeats:
 class SeatDecisionState:
     """What a decision about one user's seat reads under the tenant's lock."""
 
-    tenant: TenantSeats
+    limits: TenantSeats
     holds: bool  # the user holds a seat
     recalling: bool  # a limit change waits for the allowance to come back
 

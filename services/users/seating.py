@@ -123,11 +123,13 @@ def nothing_waits(session: Session, envelope: Envelope, event: SeatReserved) -> 
     (servicekit.handling ``needless``): the allowed seats' ``SeatReserved`` (one per create on the
     allowance), repairs', redeliveries. Exact, because no change can start waiting for it later: a
     change waits in its request's conversation from before the ``ReserveSeat`` it sends, and a request
-    parks at most once (docs/architecture.md §4). An allowed seat's needs no read either: its user was
-    active when the allowance was spent, and a later deactivation's ``ReleaseSeat`` follows the
-    ``TakeAllowedSeat`` on the tenant's key, so the seat is freed without a give-back."""
+    parks at most once (docs/architecture.md §4). An allowed seat's (``from_allowance``) is waited for
+    by nobody: one read of its user settles it. An active user keeps the seat; one since deactivated
+    normally had it freed by the ``ReleaseSeat`` that followed the ``TakeAllowedSeat`` on the tenant's
+    key, but a dead-lettered ``TakeAllowedSeat`` replayed after that release took it again — then the
+    handler gives it back."""
     if event.from_allowance:
-        return True
+        return store.is_active(session, tenant=envelope.tenant, user_id=event.user_id)
     if _waiting_for(session, envelope, event.user_id) is not None:
         return False
     return _seat_effect(session, envelope.tenant, event.user_id, lock=False) != domain.SeatEffect.RELEASE

@@ -303,6 +303,19 @@ def find_users(
     return session.exec(select(func.count()).select_from(UserRow).where(*where)).one(), users
 
 
+def is_active(session: Session, *, tenant: str, user_id: str) -> bool:
+    """Whether the user exists, is not deleted and is active (one indexed read, no record built)."""
+    return session.execute(_IS_ACTIVE, {"of_tenant": tenant, "of_user": user_id}).first() is not None
+
+
+_IS_ACTIVE = select(UserRow.id).where(
+    UserRow.tenant == bindparam("of_tenant"),
+    UserRow.id == bindparam("of_user"),
+    col(UserRow.active).is_(True),
+    col(UserRow.deleted_at).is_(None),
+)
+
+
 def active_user_ids(session: Session, *, tenant: str, after: str | None, limit: int) -> Sequence[str]:
     """Active, not deleted users of the tenant (those who must hold a seat): up to ``limit`` of them
     after ``after`` in id order."""

@@ -265,28 +265,23 @@ def test_an_allowed_seats_reservation_is_acknowledged_without_a_transaction(harn
     assert _held(allowing, "acme") == (_active(allowing, "acme"), 48) and _unspent(allowing, "acme") == 48
 
 
-def test_an_allowed_seat_of_a_user_deactivated_meanwhile_is_freed_by_the_deactivation_alone(
-    harness: UsersHarness,
-) -> None:
-    """The deactivation's ReleaseSeat follows the TakeAllowedSeat on the tenant's key, so the allowed
-    seat's SeatReserved needs no give-back, even arriving after the user stopped being active."""
+def test_an_allowed_seat_taken_after_its_users_release_is_given_back(harness: UsersHarness) -> None:
+    """A TakeAllowedSeat dead-lettered and replayed after the deactivation's ReleaseSeat takes a seat for
+    a user who is no longer active: its SeatReserved is not needless, and the seat is given back."""
     allowing = _allowing(harness)
     allowing.set_seat_limit(100)
     assert isinstance(allowing.send(_create("first@example.com")), UserReply)  # the grant arrives with it
     create = _create("second@example.com")
     allowing.deliver(allowing.envelope(create), pump=False)  # on the allowance; TakeAllowedSeat unsent
     _switch(allowing, "acme", {create.user_id: create.profile.user_name}, active=False)
+    take, release = take_unsent(allowing.engine, SEATS_COMMANDS)
+    sent = [Envelope.from_bytes(value).type for _, value in (take, release)]
+    assert sent == ["TakeAllowedSeat", "ReleaseSeat"]
+    for key, value in (release, take):  # the take replayed after the release
+        allowing.seats.process(RawRecord(SEATS_COMMANDS, 0, next(_offsets), key, value))
     allowing.pump()
-    assert _sent_to_seats(allowing).count("ReleaseSeat") == 1  # the deactivation's; no give-back asked
     assert create.user_id not in _active(allowing, "acme")
     assert _held(allowing, "acme") == (_active(allowing, "acme"), 48) and _unspent(allowing, "acme") == 48
-
-
-def _sent_to_seats(harness: UsersHarness) -> list[str]:
-    """The types of every command the users service sent the seats service, in order."""
-    with Session(harness.engine) as session:
-        rows = session.exec(select(OutboxEntry).where(OutboxEntry.topic == SEATS_COMMANDS)).all()
-        return [Envelope.from_bytes(row.value).type for row in rows]
 
 
 def test_a_reservation_for_a_change_waiting_in_another_conversation_finishes_nothing(
