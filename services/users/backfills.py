@@ -18,10 +18,10 @@ from contracts.envelope import Message, wrap
 from contracts.topics import USERS_EVENTS, resource_key
 from contracts.users import UserRecord, UserUpdated
 from servicekit.messaging import enqueue_envelopes
-from services.users import manager_store, managers, store
+from services.users import manager_store, managers, search_index, store
 from services.users.attributes import INDEX_VERSION
 from services.users.messages import PRODUCER
-from services.users.store import SearchIndexState
+from services.users.search_index import SearchIndexState
 
 log = logging.getLogger(__name__)
 _BATCH = 500
@@ -39,14 +39,14 @@ def discard_outdated_index(session: Session) -> bool:
     state = session.get(SearchIndexState, 1, with_for_update=True)
     if state is not None and state.version == INDEX_VERSION:
         return False
-    session.execute(delete(store.UserAttributeRow))
+    session.execute(delete(search_index.UserAttributeRow))
     session.merge(SearchIndexState(id=1, version=INDEX_VERSION))
     return state is not None
 
 
 def unindexed_user_seqs(session: Session, *, limit: int) -> list[int]:
     """Live users written before the search index existed (every indexed user has an ``id`` entry)."""
-    entry = aliased(store.UserAttributeRow)
+    entry = aliased(search_index.UserAttributeRow)
     indexed = (
         select(entry.user_seq)
         .where(col(entry.user_seq) == col(store.UserRow.seq), col(entry.path) == "id")
@@ -67,8 +67,8 @@ def index_users(session: Session, seqs: Iterable[int]) -> int:
         row = session.get(store.UserRow, seq)
         if row is None or row.deleted_at is not None:
             continue
-        store.insert_index_rows(
-            session, store.index_rows(seq=seq, tenant=row.tenant, user=store.record_of(row))
+        search_index.insert_index_rows(
+            session, search_index.index_rows(seq=seq, tenant=row.tenant, user=store.record_of(row))
         )
         count += 1
     return count

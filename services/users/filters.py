@@ -2,7 +2,7 @@
 
 Parsing and attribute resolution are scim2-models' (``ScimFilter``); this module only translates the
 parsed tree into conditions on ``users`` rows, as ``IN``/``NOT EXISTS`` subqueries on
-``user_attributes`` (``store.UserAttributeRow``), so the database evaluates the whole filter and a
+``user_attributes`` (``search_index.UserAttributeRow``), so the database evaluates the whole filter and a
 comparison on one attribute is an index seek scoped by tenant. The semantics are those of
 ``ScimFilter.match`` (scim2_models/path/visitor.py), rule for rule:
 

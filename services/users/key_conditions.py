@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from services.users.attributes import HEAD_LENGTH, head_of
-from services.users.store import UserAttributeRow, value_head
+from services.users.search_index import UserAttributeRow, value_head
 
 Condition = ColumnElement[bool]
 Rows = type[UserAttributeRow]  # the table, or an alias of it

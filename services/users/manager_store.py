@@ -20,7 +20,8 @@ from servicekit.queries import in_chunks, select_in
 from services.users import manager_rules
 from services.users.attributes import ROSTER_URN, head_of
 from services.users.manager_rules import Match, MatchedBy, ReferenceKeys
-from services.users.store import UserAttributeRow, UserRow, record_of, value_head
+from services.users.search_index import UserAttributeRow, value_head
+from services.users.store import UserRow, record_of
 
 
 class UserManagerRow(SQLModel, table=True):

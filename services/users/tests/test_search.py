@@ -32,7 +32,7 @@ from contracts.users import (
 from services.users import filters
 from services.users.attributes import HEAD_LENGTH, INDEX_VERSION
 from services.users.backfills import refresh_search_index
-from services.users.store import SearchIndexState, UserAttributeRow
+from services.users.search_index import SearchIndexState, UserAttributeRow
 from services.users.tests.conftest import UsersHarness
 
 
