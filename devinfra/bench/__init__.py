@@ -2,9 +2,10 @@
 
 ``load`` drives, per user, what Okta sends to create one: ``GET /Users?filter=userName eq "…"``
 (expecting an empty ListResponse), then ``POST /Users`` with an Okta-shaped body. ``compare`` starts
-Roster in each shape (``--shapes``) and the reference in-memory ``scim2-server``, runs the same load
-against both at each concurrency and prints markdown tables side by side, with the ratio and the
-server CPU per create flow (every Roster process, the Kafka brokers and PostgreSQL, from /proc).
+the reference in-memory ``scim2-server`` and Roster in each shape (``--shapes``), runs the same load
+against Roster and, right after each level, against the reference, and prints markdown tables side by
+side, with the ratio and the server CPU per create flow (every Roster process, the Kafka brokers and
+PostgreSQL, from /proc).
 It prints numbers; it never judges them.
 
     python -m devinfra.bench load --base-url URL --token TOKEN [--users 300] [--concurrency 16]
@@ -34,6 +35,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
+from devinfra.bench import cpu
 from devinfra.bench.cpu import cpu_delta, cpu_seconds, instrumentation_samples, profiled, top_frames
 from devinfra.bench.interleaved import interleaved_load, parse_tree
 from devinfra.bench.load import (
@@ -121,29 +123,44 @@ def compare(
     profile: Path | None,
     settling: int = 0,
 ) -> dict[tuple[str, int], Measured]:
-    """Each Roster shape, then scim2-server, at each concurrency; every process started here is stopped
-    on the way out. Each shape gets a fresh stack, settled by ``settling`` unmeasured flows; the load
-    of one level never overlaps another."""
+    """Each Roster shape at each concurrency, and scim2-server right after each of those levels; every
+    process started here is stopped on the way out. Each shape gets a fresh stack, settled by
+    ``settling`` unmeasured flows; the load of one level never overlaps another.
+
+    scim2-server's rate moves with the machine far more than Roster's CPU per flow does (76 to 176
+    users/s on one idle day, BENCHMARKS.md), so each ratio compares two measurements taken a minute
+    apart, not a quarter of an hour: the reference runs from the start, and is loaded at a level's
+    concurrency once the Roster stack just loaded has caught up (``wait_until_quiet``)."""
     runs: dict[tuple[str, int], Measured] = {}
     # Enough that the load measures creates, not refusals.
     seats = (users + warmup) * len(concurrencies) + settling
     with tempfile.TemporaryDirectory(prefix="roster-bench-") as tmp:
         workdir = Path(tmp)
-        for name in shapes:
-            print(f"starting Roster ({name}) …", file=sys.stderr, flush=True)
-            with shape(name, workdir, seats=seats) as target:
-                settle(target, settling)
-                for c in concurrencies:
-                    m = measure(target, users=users, concurrency=c, warmup=warmup, profile=profile)
-                    runs[(target.name, c)] = m
         print("starting scim2-server …", file=sys.stderr, flush=True)
         with scim2_server(workdir, token=secrets.token_urlsafe(24)) as reference:
             settle(reference, settling)
-            for c in concurrencies:
-                runs[(REFERENCE, c)] = measure(
-                    reference, users=users, concurrency=c, warmup=warmup, profile=None
-                )
+            for name in shapes:
+                print(f"starting Roster ({name}) …", file=sys.stderr, flush=True)
+                with shape(name, workdir, seats=seats) as target:
+                    settle(target, settling)
+                    for c in concurrencies:
+                        m = measure(target, users=users, concurrency=c, warmup=warmup, profile=profile)
+                        runs[(target.name, c)] = m
+                        wait_until_quiet(target)
+                        runs[(reference_beside(target.name), c)] = measure(
+                            reference, users=users, concurrency=c, warmup=warmup, profile=None
+                        )
     return runs
+
+
+def wait_until_quiet(target: Target) -> None:
+    waited = cpu.wait_until_quiet(target.roots)
+    print(f"{target.name} quiet after {waited:.0f} s", file=sys.stderr, flush=True)
+
+
+def reference_beside(roster: str) -> str:
+    """The name of scim2-server's measurements taken right after ``roster``'s, level by level."""
+    return f"{REFERENCE} beside {roster}"
 
 
 def command_line(args: argparse.Namespace) -> str:
@@ -165,11 +182,11 @@ def compare_report(runs: dict[tuple[str, int], Measured], args: argparse.Namespa
         " create flow (machine-independent; the load generator is not in it).",
         "",
     ]
-    roster_names = list(dict.fromkeys(name for name, _ in runs if name != REFERENCE))
+    roster_names = list(dict.fromkeys(name for name, _ in runs if not name.startswith(REFERENCE)))
     for name in roster_names:
-        lines += [f"### {name}", "", side_by_side(runs, name, REFERENCE, args.concurrency), ""]
-        lines += [*cpu_lines(runs, name, args.concurrency), ""]
-    lines += cpu_lines(runs, REFERENCE, args.concurrency)
+        beside = reference_beside(name)
+        lines += [f"### {name}", "", side_by_side(runs, name, beside, args.concurrency), ""]
+        lines += [*cpu_lines(runs, name, args.concurrency), *cpu_lines(runs, beside, args.concurrency), ""]
     return "\n".join(lines)
 
 
@@ -288,10 +305,11 @@ def _run_compare(args: argparse.Namespace) -> list[LoadResult]:
     )
     print(compare_report(runs, args), flush=True)
     for (name, c), m in runs.items():
-        if name == REFERENCE and m.result.completed < m.result.users:
+        if name.startswith(REFERENCE) and m.result.completed < m.result.users:
             # Its wsgiref server listens with a backlog of 5 (BENCHMARKS.md, Observations).
-            print(f"bench: {REFERENCE} lost flows at concurrency {c}: {m.result.errors}", file=sys.stderr)
-    return [m.result for (name, _), m in runs.items() if name != REFERENCE]  # Roster's decide the status
+            print(f"bench: {name} lost flows at concurrency {c}: {m.result.errors}", file=sys.stderr)
+    # Roster's decide the status.
+    return [m.result for (name, _), m in runs.items() if not name.startswith(REFERENCE)]
 
 
 def _run_interleave(args: argparse.Namespace) -> list[LoadResult]:

@@ -8,8 +8,9 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 
@@ -52,6 +53,39 @@ def cpu_seconds(roots: Iterable[int]) -> dict[str, float]:
 
 def cpu_delta(before: Mapping[str, float], after: Mapping[str, float]) -> dict[str, float]:
     return {name: after[name] - before.get(name, 0.0) for name in after}
+
+
+QUIET_CORES = 0.4
+"""A stack using less CPU than this is idle: the default one doing nothing uses ~0.13 of a core, the
+production one (three brokers, PostgreSQL, two users instances) a little more."""
+
+
+def wait_until_quiet(roots: Callable[[], Iterable[int]], *, most_seconds: int = 60) -> float:
+    """Wait until the processes under ``roots()`` use less than ``QUIET_CORES`` over a second — what a
+    load left queued (events, the activity log, the relays) is handled — or ``most_seconds`` passed;
+    returns the seconds waited."""
+    started = time.monotonic()
+
+    def each_second() -> Iterator[float]:
+        while True:
+            yield sum(cpu_seconds(roots()).values())
+            time.sleep(1.0)
+
+    seconds_until_quiet(each_second(), most=most_seconds)
+    return time.monotonic() - started
+
+
+def seconds_until_quiet(readings: Iterable[float], *, most: int) -> int:
+    """Of readings of CPU seconds used so far, one a second: how many seconds passed when a second
+    first used less than ``QUIET_CORES`` (``most`` if none did by then)."""
+    previous: float | None = None
+    for second, used in enumerate(readings):
+        if previous is not None and used - previous < QUIET_CORES:
+            return second
+        if second >= most:
+            break
+        previous = used
+    return most
 
 
 def python_servers(roots: Iterable[int]) -> dict[int, str]:

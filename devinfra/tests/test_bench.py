@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import subprocess
@@ -18,15 +19,24 @@ from devinfra.bench import (
     LatencyStats,
     LoadResult,
     Target,
+    compare_report,
     filter_url,
     format_result,
     instrumentation_of,
     load,
     main,
     markdown_table,
+    reference_beside,
     scim2_server,
 )
-from devinfra.bench.cpu import cpu_seconds, instrumentation_share, label, process_tree
+from devinfra.bench.cpu import (
+    cpu_seconds,
+    instrumentation_share,
+    label,
+    process_tree,
+    seconds_until_quiet,
+    wait_until_quiet,
+)
 from devinfra.bench.interleaved import interleaved_load, parse_tree, turns
 from devinfra.bench.otlp_sink import otlp_sink
 from devinfra.bench.report import Measured, side_by_side
@@ -168,6 +178,46 @@ def test_server_cpu_counts_every_process_of_the_tree() -> None:
     finally:
         child.kill()
         child.wait()
+
+
+def test_a_stack_is_quiet_at_the_first_second_it_uses_less_than_the_threshold() -> None:
+    """What a load left queued is still being handled: the reference is loaded only after it."""
+    busy_then_idle = [0.0, 1.9, 3.8, 5.0, 5.1, 5.15]  # CPU seconds so far, one reading a second
+    assert seconds_until_quiet(busy_then_idle, most=60) == 4
+    assert seconds_until_quiet([0.0, 0.1], most=60) == 1  # idle already: one second to see it
+    assert seconds_until_quiet((2.0 * second for second in range(1000)), most=5) == 5  # gives up
+
+
+def test_an_idle_process_is_quiet_within_seconds() -> None:
+    idle = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        time.sleep(1.0)  # past its start-up
+        assert wait_until_quiet(lambda: [idle.pid], most_seconds=20) < 10.0
+    finally:
+        idle.kill()
+        idle.wait()
+
+
+def test_each_shape_is_compared_with_the_reference_measured_beside_it() -> None:
+    stats = LatencyStats(10, 1.0, 2.0, 3.0, 4.0)
+
+    def measured(seconds: float) -> Measured:  # 10 flows in ``seconds``
+        return Measured(LoadResult("http://x", "p", 10, 4, 0, 10, seconds, 0.5, stats, stats, {}), {"p": 0.1})
+
+    runs = {
+        ("Roster (default)", 4): measured(2.0),
+        (reference_beside("Roster (default)"), 4): measured(1.0),
+        ("Roster (production)", 4): measured(4.0),
+        (reference_beside("Roster (production)"), 4): measured(2.0),  # the machine slower meanwhile
+    }
+    shapes = ["default", "production"]
+    args = argparse.Namespace(users=10, concurrency=[4], warmup=3, shapes=shapes, settle=0, profile=None)
+
+    report = compare_report(runs, args)
+
+    assert report.count("| 0.50x |") == 2  # each against its own reference, not one for both
+    assert "### Roster (default)" in report and "### Roster (production)" in report
+    assert "- scim2-server beside Roster (production), concurrency 4:" in report
 
 
 def test_instrumentation_is_the_work_done_in_metrics_and_tracing_not_what_they_wrap(tmp_path: Path) -> None:
