@@ -11,13 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
-import sys
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import uvloop
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.message import KafkaMessage
@@ -25,7 +22,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from contracts.topics import dead_letter_topic
-from servicekit import health, logs, migrations, readiness, sqlite_owner, tracing
+from servicekit import migrations, readiness, sqlite_owner, tracing
 from servicekit.answering import QueryProcessor, as_records
 from servicekit.batching import (
     POLL_TIMEOUT_MS,
@@ -39,7 +36,6 @@ from servicekit.handling import MessageProcessor
 from servicekit.health_listener import HealthListener
 from servicekit.kafka import (
     MAX_MESSAGE_BYTES,
-    KafkaUnreachable,
     TopicDirectory,
     make_broker,
     message_itself,
@@ -48,7 +44,6 @@ from servicekit.kafka import (
 )
 from servicekit.messaging import purge_settled
 from servicekit.metrics import ServiceMetrics
-from servicekit.migrations import SchemaBehind
 from servicekit.offsets import OffsetCommits
 from servicekit.records import HandlerMap, RawRecord
 from servicekit.relay import OutboxRelay
@@ -274,43 +269,3 @@ class RunningService:
         if self._ownership is not None:
             self._ownership.release()
             self._ownership = None
-
-
-async def serve_until_stopped(service: RunningService, stop: asyncio.Event) -> None:
-    await service.start()
-    try:
-        await stop.wait()
-    finally:
-        await service.stop()
-
-
-async def _serve_with_signals(definition: ServiceDefinition, settings: ConsumingServiceSettings) -> None:
-    service = RunningService(definition, settings)  # Kafka clients need the running loop
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    await serve_until_stopped(service, stop)
-
-
-def run_process(
-    definition: ServiceDefinition, settings: ConsumingServiceSettings, argv: Sequence[str]
-) -> None:
-    """A service's ``main``: ``--health`` asks its ``/readyz`` (with no health listener: probes its
-    database and Kafka), ``migrate`` upgrades its database; otherwise serve until signalled."""
-    if "--health" in argv:
-        sys.exit(health.exit_status(settings))
-    logs.configure(service=definition.name, instance=logs.default_instance())
-    if argv[:1] == ["migrate"]:
-        sys.exit(migrations.migrate_exit_status(definition.schema, settings.resolved_database_url()))
-    try:
-        uvloop.run(_serve_with_signals(definition, settings))
-    except SchemaBehind as refusal:
-        log.error("%s cannot start: %s", definition.name, refusal)
-        sys.exit(3)
-    except KafkaUnreachable as refusal:
-        log.error("%s cannot start: %s", definition.name, refusal)
-        sys.exit(4)
-    except sqlite_owner.DatabaseInUse as refusal:
-        log.error("%s cannot start: %s", definition.name, refusal)
-        sys.exit(5)

@@ -10,7 +10,7 @@ from sqlmodel import Session
 from contracts.topics import ACTIVITY_QUERIES, GATEWAY_OUTCOMES, SEATS_EVENTS, TEAMS_EVENTS, USERS_EVENTS
 from servicekit.definition import Periodic, ServiceDefinition
 from servicekit.metrics import DatabaseGauge, seconds_since
-from servicekit.service import run_process
+from servicekit.process import run_process
 from services.activity import domain, store
 from services.activity.config import ActivitySettings
 from services.activity.handlers import (

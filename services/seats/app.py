@@ -6,7 +6,7 @@ import sys
 
 from contracts.topics import SEATS_COMMANDS, SEATS_EVENTS, SEATS_QUERIES
 from servicekit.definition import ServiceDefinition
-from servicekit.service import run_process
+from servicekit.process import run_process
 from services.seats.config import SeatsSettings
 from services.seats.domain import DEFAULT_ALLOWANCE_BLOCK
 from services.seats.handlers import QUERY_HANDLERS, command_handlers

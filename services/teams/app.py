@@ -21,8 +21,8 @@ from contracts.teams import (
 )
 from contracts.topics import TEAMS_COMMANDS, TEAMS_EVENTS, TEAMS_QUERIES, USERS_EVENTS
 from servicekit.definition import ServiceDefinition
+from servicekit.process import run_process
 from servicekit.records import HandlerMap
-from servicekit.service import run_process
 from services.teams import groups, portal, queries
 from services.teams.config import TeamsSettings
 from services.teams.replica import USER_EVENT_HANDLERS

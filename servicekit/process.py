@@ -1,0 +1,59 @@
+"""A service's process: its entry point (``run_process``), serving until SIGINT or SIGTERM, and the
+exit status of a start it refuses (docs/operations.md, "Troubleshoot")."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+import uvloop
+
+from servicekit import health, logs, migrations
+from servicekit.definition import ServiceDefinition
+from servicekit.kafka import KafkaUnreachable
+from servicekit.migrations import SchemaBehind
+from servicekit.service import RunningService
+from servicekit.settings import ConsumingServiceSettings
+from servicekit.sqlite_owner import DatabaseInUse
+
+log = logging.getLogger(__name__)
+
+REFUSALS: dict[type[Exception], int] = {SchemaBehind: 3, KafkaUnreachable: 4, DatabaseInUse: 5}
+"""Why a start is refused, and the exit status that says so."""
+
+
+async def serve_until_stopped(service: RunningService, stop: asyncio.Event) -> None:
+    await service.start()
+    try:
+        await stop.wait()
+    finally:
+        await service.stop()
+
+
+async def _serve_with_signals(definition: ServiceDefinition, settings: ConsumingServiceSettings) -> None:
+    service = RunningService(definition, settings)  # Kafka clients need the running loop
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await serve_until_stopped(service, stop)
+
+
+def run_process(
+    definition: ServiceDefinition, settings: ConsumingServiceSettings, argv: Sequence[str]
+) -> None:
+    """A service's ``main``: ``--health`` asks its ``/readyz`` (with no health listener: probes its
+    database and Kafka), ``migrate`` upgrades its database; otherwise serve until signalled."""
+    if "--health" in argv:
+        sys.exit(health.exit_status(settings))
+    logs.configure(service=definition.name, instance=logs.default_instance())
+    if argv[:1] == ["migrate"]:
+        sys.exit(migrations.migrate_exit_status(definition.schema, settings.resolved_database_url()))
+    try:
+        uvloop.run(_serve_with_signals(definition, settings))
+    except tuple(REFUSALS) as refusal:
+        log.error("%s cannot start: %s", definition.name, refusal)
+        sys.exit(next(status for kind, status in REFUSALS.items() if isinstance(refusal, kind)))
