@@ -127,19 +127,22 @@ def enqueue_envelopes(session: Session, messages: Sequence[tuple[str, bytes | No
 
 def outbound_record(*, topic: str, key: bytes | None, envelope: Envelope) -> OutboundRecord:
     """An envelope as the relay publishes it (a reply sent at once, never stored)."""
-    headers = _headers(envelope)
-    tracing.inject_current(headers)
-    return OutboundRecord(None, topic, key, envelope.to_bytes(), headers)
+    return OutboundRecord(None, topic, key, envelope.to_bytes(), _traced(_headers(envelope)))
 
 
 def _headers(envelope: Envelope) -> dict[str, str]:
     return {"content-type": "application/json", "message-type": envelope.type}
 
 
-def _row(*, topic: str, key: bytes | None, value: bytes, headers: dict[str, str] | None) -> dict[str, Any]:
+def _traced(headers: dict[str, str] | None) -> dict[str, str]:
+    """``headers`` and the current trace context, so the trace continues where the record is read."""
     carried = dict(headers or {})
     tracing.inject_current(carried)
-    return {"topic": topic, "key": key, "value": value, "headers": carried, "created_at": utc_now()}
+    return carried
+
+
+def _row(*, topic: str, key: bytes | None, value: bytes, headers: dict[str, str] | None) -> dict[str, Any]:
+    return {"topic": topic, "key": key, "value": value, "headers": _traced(headers), "created_at": utc_now()}
 
 
 _OUTBOX_INSERT = insert(OutboxEntry.__table__)  # type: ignore[attr-defined]

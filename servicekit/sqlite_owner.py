@@ -19,6 +19,8 @@ from typing import TextIO
 
 from sqlalchemy import Engine
 
+from servicekit.db import sqlite_file
+
 
 class DatabaseInUse(RuntimeError):
     """Another running process serves this SQLite database."""
@@ -36,10 +38,8 @@ class SqliteOwnership:
 
 def owner_file(engine: Engine) -> Path | None:
     """The lock file of ``engine``'s SQLite database; None for PostgreSQL or an in-memory database."""
-    database = engine.url.database
-    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
-        return None
-    return Path(f"{database}.owner")
+    database = sqlite_file(engine.url)
+    return None if database is None else database.with_name(f"{database.name}.owner")
 
 
 def claim(engine: Engine, *, service: str) -> SqliteOwnership | None:
@@ -48,7 +48,6 @@ def claim(engine: Engine, *, service: str) -> SqliteOwnership | None:
     path = owner_file(engine)
     if path is None:
         return None
-    path.parent.mkdir(parents=True, exist_ok=True)
     handle = path.open("a+", encoding="utf-8")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -24,7 +24,6 @@ from services.seats.config import SeatsSettings
 
 _HOLD = """
 import sys, time
-from devinfra.fixtures import PostgresServer
 from servicekit.db import make_engine
 from servicekit.sqlite_owner import claim
 held = claim(make_engine(sys.argv[1]), service="holder")  # kept: closing the file drops the lock

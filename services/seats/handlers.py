@@ -36,25 +36,11 @@ def _events(cause: Envelope, events: list[Message]) -> list[Outgoing]:
     ]
 
 
-def _locked(session: Session, tenant: str, user_id: str) -> domain.SeatState:
-    # First: the tenant's seats are counted one at a time.
-    read = store.lock_for_decision(session, tenant=tenant, user_id=user_id)
-    row = read.limits
-    return domain.SeatState(
-        user_id=user_id,
-        holds=read.holds,
-        used=row.used,
-        limit=row.seat_limit,
-        allowance=row.allowance,
-        recalling=read.recalling,
-    )
-
-
 def reserve_seat(
     session: Session, envelope: Envelope, command: ReserveSeat, *, allowance_block: int
 ) -> list[Outgoing]:
     tenant = envelope.tenant
-    state = _locked(session, tenant, command.user_id)
+    state = store.seat_state(session, tenant=tenant, user_id=command.user_id)  # the tenant locked first
     decision = domain.reserve(state, block=allowance_block)
     faults.check("seats.reserve")
     if decision.take:
@@ -68,7 +54,7 @@ def reserve_seat(
 
 def take_allowed_seat(session: Session, envelope: Envelope, command: TakeAllowedSeat) -> list[Outgoing]:
     tenant = envelope.tenant
-    state = _locked(session, tenant, command.user_id)
+    state = store.seat_state(session, tenant=tenant, user_id=command.user_id)  # the tenant locked first
     take, events = domain.take_allowed(state)
     left = domain.allowance_after_take(allowance=state.allowance)
     store.save_tenant(session, tenant=tenant, limit=state.limit, allowance=left)
@@ -79,7 +65,7 @@ def take_allowed_seat(session: Session, envelope: Envelope, command: TakeAllowed
 
 def release_seat(session: Session, envelope: Envelope, command: ReleaseSeat) -> list[Outgoing]:
     tenant = envelope.tenant
-    state = _locked(session, tenant, command.user_id)
+    state = store.seat_state(session, tenant=tenant, user_id=command.user_id)  # the tenant locked first
     free, events = domain.release(state)
     if free:
         store.free_seat(session, tenant=tenant, user_id=command.user_id)

@@ -5,24 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import (
-    Executable,
-    Update,
-    bindparam,
-    delete,
-    exists,
-    func,
-    insert,
-    update,
-)
+from sqlalchemy import Update, bindparam, delete, exists, func, insert, text, update
 from sqlalchemy import select as core_select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from servicekit.clock import utc_now
-from services.seats.domain import DEFAULT_SEAT_LIMIT
+from services.seats.domain import DEFAULT_SEAT_LIMIT, SeatState
 
 
 class SeatLimit(SQLModel, table=True):
@@ -62,21 +51,11 @@ SEAT_TABLES: tuple[type[SQLModel], ...] = (SeatLimit, Seat, AllowanceRecall)
 
 @dataclass(frozen=True)
 class TenantSeats:
-    """A tenant's limit row as ``lock_tenant`` read it; written back with ``save_tenant``."""
+    """A tenant's limit row as ``lock_tenant`` read it."""
 
-    tenant: str
     seat_limit: int
     allowance: int
     used: int
-
-
-@dataclass(frozen=True)
-class SeatDecisionState:
-    """What a decision about one user's seat reads under the tenant's lock."""
-
-    limits: TenantSeats
-    holds: bool  # the user holds a seat
-    recalling: bool  # a limit change waits for the allowance to come back
 
 
 # Core statements, not ORM objects: a seat decision is a handful of single-row statements, and loading,
@@ -95,19 +74,27 @@ def lock_tenant(session: Session, *, tenant: str) -> TenantSeats:
     """
     found = session.execute(_LOCK, {"of_tenant": tenant}).first()
     if found is None:
-        session.execute(_INSERT_DEFAULT[session.get_bind().dialect.name], {"new_tenant": tenant})
+        session.execute(_INSERT_DEFAULT, {"new_tenant": tenant, "default_limit": DEFAULT_SEAT_LIMIT})
         found = session.execute(_LOCK, {"of_tenant": tenant}).one()
     seat_limit, allowance, used = found
-    return TenantSeats(tenant, seat_limit, allowance, used)
+    return TenantSeats(seat_limit, allowance, used)
 
 
-def lock_for_decision(session: Session, *, tenant: str, user_id: str) -> SeatDecisionState:
-    """``lock_tenant``, then whether ``user_id`` holds a seat and whether a recall is under way — read
-    after the lock, in a statement of its own: on PostgreSQL a statement that waited for a row lock
-    sees the locked row's latest version, but its subqueries only what was committed when it began."""
+def seat_state(session: Session, *, tenant: str, user_id: str) -> SeatState:
+    """What a decision about ``user_id``'s seat rests on: ``lock_tenant``, then whether the user holds a
+    seat and whether a recall is under way — read after the lock, in a statement of its own: on
+    PostgreSQL a statement that waited for a row lock sees the locked row's latest version, but its
+    subqueries only what was committed when it began."""
     row = lock_tenant(session, tenant=tenant)
     holds, recalling = session.execute(_HOLDS_AND_RECALLING, {"of_tenant": tenant, "of_user": user_id}).one()
-    return SeatDecisionState(row, bool(holds), bool(recalling))
+    return SeatState(
+        user_id=user_id,
+        holds=bool(holds),
+        used=row.used,
+        limit=row.seat_limit,
+        allowance=row.allowance,
+        recalling=bool(recalling),
+    )
 
 
 _LOCK = (
@@ -119,18 +106,11 @@ _HOLDS_AND_RECALLING = core_select(
     exists().where(_seats.c.tenant == bindparam("of_tenant"), _seats.c.user_id == bindparam("of_user")),
     exists().where(_recalls.c.tenant == bindparam("of_tenant")),
 )
-
-
-def _insert_default_limit(dialect_insert: Any) -> Executable:
-    """A new tenant's row at the default limit, unless one was inserted meanwhile."""
-    row = {"tenant": bindparam("new_tenant"), "seat_limit": DEFAULT_SEAT_LIMIT, "allowance": 0, "used": 0}
-    return dialect_insert(_limits).values(**row).on_conflict_do_nothing()  # type: ignore[no-any-return]
-
-
-_INSERT_DEFAULT = {
-    "postgresql": _insert_default_limit(postgresql.insert),
-    "sqlite": _insert_default_limit(sqlite.insert),
-}
+# The same SQL on PostgreSQL and SQLite; a concurrent first insert wins, and the lock then waits for it.
+_INSERT_DEFAULT = text(
+    "INSERT INTO seat_limits (tenant, seat_limit, allowance, used) VALUES (:new_tenant, :default_limit, 0, 0)"
+    " ON CONFLICT DO NOTHING"
+)
 
 
 def usage(session: Session, *, tenant: str) -> tuple[int, int]:

@@ -201,19 +201,6 @@ def earliest_coach(session: Session, *, tenant: str, excluding: str) -> str | No
     return None
 
 
-def active_among(session: Session, *, tenant: str, user_ids: Iterable[str | None]) -> set[str]:
-    wanted = sorted({user_id for user_id in user_ids if user_id is not None})
-    if not wanted:
-        return set()
-    query = select(UserRow.id).where(
-        UserRow.tenant == tenant,
-        col(UserRow.id).in_(wanted),
-        col(UserRow.active).is_(True),
-        col(UserRow.deleted_at).is_(None),
-    )
-    return set(session.exec(query))
-
-
 def live_user_ids(session: Session, *, tenant: str, user_ids: Sequence[str]) -> set[str]:
     query = select(UserRow.id).where(UserRow.tenant == tenant, col(UserRow.deleted_at).is_(None))
     return set(select_in(session, query, UserRow.id, user_ids))

@@ -112,9 +112,7 @@ def _set_reference(row: UserManagerRow, reference: str | None) -> None:
 
 def _refresh_effective(session: Session, row: ManagerDefaultsRow) -> bool:
     """Recompute who is the default manager now; True if that changed."""
-    usable = manager_store.active_among(
-        session, tenant=row.tenant, user_ids=(row.chosen_id, row.first_coach_id)
-    )
+    usable = store.active_among(session, tenant=row.tenant, user_ids=(row.chosen_id, row.first_coach_id))
     if row.chosen_id in usable:
         chosen = store.get_user(session, tenant=row.tenant, user_id=row.chosen_id)
         if chosen is None or not manager_rules.can_be_default(chosen):

@@ -129,7 +129,7 @@ def nothing_waits(session: Session, envelope: Envelope, event: SeatReserved) -> 
     key, but a dead-lettered ``TakeAllowedSeat`` replayed after that release took it again — then the
     handler gives it back."""
     if event.from_allowance:
-        return store.is_active(session, tenant=envelope.tenant, user_id=event.user_id)
+        return event.user_id in store.active_among(session, tenant=envelope.tenant, user_ids=[event.user_id])
     if _waiting_for(session, envelope, event.user_id) is not None:
         return False
     return _seat_effect(session, envelope.tenant, event.user_id, lock=False) != domain.SeatEffect.RELEASE
