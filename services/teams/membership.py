@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlmodel import Session
 
 from contracts.teams import MembershipChange, MembershipOp
-from services.teams import domain, store
+from services.teams import domain, known_users, store
 from services.teams.store import TeamRow
 
 
@@ -25,7 +25,7 @@ def delta(
     # users event may still be in flight (the gateway checked they are users of this tenant).
     # Already held when the team row was locked (``lock_team``); taken here for a team being created.
     store.hold_membership_adds(session, tenant=row.tenant)
-    known = store.known_users(session, tenant=row.tenant, user_ids=domain.ids_added(changes))
+    known = known_users.known_users(session, tenant=row.tenant, user_ids=domain.ids_added(changes))
     plan = domain.plan_membership(changes, gone={user_id for user_id, user in known.items() if user.deleted})
     if plan.replace_with is None:
         current = store.members_among(session, team_seq=row.seq, user_ids=list(plan.touched))

@@ -1,4 +1,4 @@
-"""Listens to the users events: keeps the teams service's own view of users (``KnownUserRow``) and, from
+"""Listens to the users events: keeps the teams service's own view of users (``known_users``) and, from
 it, the manager teams (``manager_teams``). Deleted users leave every team; deactivated users leave only
 manager teams (pushed teams keep them until the IdP removes them).
 
@@ -9,6 +9,8 @@ user's place from that user's state alone, which makes every order converge on t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlmodel import Session
@@ -27,23 +29,18 @@ from contracts.users import (
     UserUpdated,
 )
 from servicekit.records import HandlerMap, Outgoing
-from services.teams import manager_teams, store
+from services.teams import known_users, manager_teams, store
 from services.teams.domain import name_key
+from services.teams.known_users import KnownUser
 from services.teams.messages import members_changed, team_event
-from services.teams.store import KnownUserRow, TeamRow
+from services.teams.store import TeamRow
 
 _RULE = ChangeSource.MANAGER_RULE
 
 
-def _state(row: KnownUserRow) -> manager_teams.UserState:
+def _state(user: KnownUser) -> manager_teams.UserState:
     return manager_teams.UserState(
-        user_id=row.user_id, active=row.active, deleted=row.deleted, manager_id=row.manager_id
-    )
-
-
-def _known(session: Session, tenant: str, user_id: str) -> KnownUserRow:
-    return store.known_user(session, tenant=tenant, user_id=user_id) or KnownUserRow(
-        tenant=tenant, user_id=user_id
+        user_id=user.user_id, active=user.active, deleted=user.deleted, manager_id=user.manager_id
     )
 
 
@@ -64,7 +61,7 @@ def _leader_team(session: Session, envelope: Envelope, leader_id: str) -> tuple[
     team = store.manager_team(session, tenant=envelope.tenant, leader_id=leader_id, lock=True)
     if team is not None:
         return team, []
-    leader = store.known_user(session, tenant=envelope.tenant, user_id=leader_id)
+    leader = known_users.known_user(session, tenant=envelope.tenant, user_id=leader_id)
     name = manager_teams.team_name(
         leader_id=leader_id,
         display_name=leader.display_name if leader else None,
@@ -87,11 +84,17 @@ def _leader_team(session: Session, envelope: Envelope, leader_id: str) -> tuple[
     return team, [team_event(envelope, team_id, created)]
 
 
-def _place(session: Session, envelope: Envelope, user: KnownUserRow) -> list[Outgoing]:
-    """Put the user in exactly the manager team the rule says (or in none)."""
+def _place(session: Session, envelope: Envelope, user: KnownUser, *, first_heard: bool) -> list[Outgoing]:
+    """Put the user in exactly the manager team the rule says (or in none). A user heard of for the
+    first time is in no manager team yet: only this replica adds members to manager teams, and only
+    in the transaction that stores the member's row."""
     wanted = manager_teams.leader_for(_state(user))
     outgoing: list[Outgoing] = []
-    current = store.teams_of_user(session, tenant=envelope.tenant, user_id=user.user_id, lock=True)
+    current = (
+        []
+        if first_heard
+        else store.teams_of_user(session, tenant=envelope.tenant, user_id=user.user_id, lock=True)
+    )
     for team in current:
         if team.source == TeamSource.MANAGER.value and team.leader_id != wanted:
             outgoing += _leave(session, envelope, team, user.user_id, _RULE)
@@ -108,8 +111,11 @@ def _place(session: Session, envelope: Envelope, user: KnownUserRow) -> list[Out
     return outgoing
 
 
-def _rename_led_team(session: Session, envelope: Envelope, user: KnownUserRow) -> list[Outgoing]:
-    """A manager team is named after its manager: it follows the manager's name."""
+def _rename_led_team(session: Session, envelope: Envelope, user: KnownUser) -> list[Outgoing]:
+    """A manager team is named after its manager: it follows the manager's name. (Most users lead
+    none: the probe spares them loading and locking a row.)"""
+    if not store.leads_a_team(session, tenant=envelope.tenant, leader_id=user.user_id):
+        return []
     team = store.manager_team(session, tenant=envelope.tenant, leader_id=user.user_id, lock=True)
     if team is None:
         return []
@@ -124,20 +130,28 @@ def _rename_led_team(session: Session, envelope: Envelope, user: KnownUserRow) -
     return [team_event(envelope, team.id, renamed)]
 
 
-def _save_and_place(session: Session, envelope: Envelope, user: KnownUserRow) -> list[Outgoing]:
-    store.save_known_user(session, row=user)
-    return [*_place(session, envelope, user), *_rename_led_team(session, envelope, user)]
+def _save_and_place(
+    session: Session, envelope: Envelope, before: KnownUser | None, user: KnownUser
+) -> list[Outgoing]:
+    known_users.save_known_user(session, tenant=envelope.tenant, user=user, stored=before is not None)
+    return [
+        *_place(session, envelope, user, first_heard=before is None),
+        *_rename_led_team(session, envelope, user),
+    ]
 
 
 def _record(session: Session, envelope: Envelope, record: UserRecord) -> list[Outgoing]:
-    user = _known(session, envelope.tenant, record.id)
-    if user.deleted:
+    before = known_users.known_user(session, tenant=envelope.tenant, user_id=record.id)
+    if before is not None and before.deleted:
         return []  # deletion is final: ids are never reused
-    user.user_name = record.profile.user_name
-    user.display_name = record.profile.display_name
-    user.active = record.profile.is_active
-    user.manager_id = record.manager_id
-    return _save_and_place(session, envelope, user)
+    user = KnownUser(
+        user_id=record.id,
+        user_name=record.profile.user_name,
+        display_name=record.profile.display_name,
+        active=record.profile.is_active,
+        manager_id=record.manager_id,
+    )
+    return _save_and_place(session, envelope, before, user)
 
 
 def user_created(session: Session, envelope: Envelope, event: UserCreated) -> list[Outgoing]:
@@ -148,36 +162,34 @@ def user_updated(session: Session, envelope: Envelope, event: UserUpdated) -> li
     return _record(session, envelope, event.user)
 
 
-def _set_active(session: Session, envelope: Envelope, user_id: str, *, active: bool) -> list[Outgoing]:
-    user = _known(session, envelope.tenant, user_id)
-    if user.deleted:
+def _change(
+    session: Session, envelope: Envelope, user_id: str, change: Callable[[KnownUser], KnownUser]
+) -> list[Outgoing]:
+    """Apply what the event tells (``active``, ``manager_id``) to what is known of the user."""
+    before = known_users.known_user(session, tenant=envelope.tenant, user_id=user_id)
+    if before is not None and before.deleted:
         return []
-    user.active = active
-    return _save_and_place(session, envelope, user)
+    return _save_and_place(session, envelope, before, change(before or KnownUser(user_id=user_id)))
 
 
 def user_deactivated(session: Session, envelope: Envelope, event: UserDeactivated) -> list[Outgoing]:
-    return _set_active(session, envelope, event.user_id, active=False)
+    return _change(session, envelope, event.user_id, lambda user: replace(user, active=False))
 
 
 def user_reactivated(session: Session, envelope: Envelope, event: UserReactivated) -> list[Outgoing]:
-    return _set_active(session, envelope, event.user_id, active=True)
+    return _change(session, envelope, event.user_id, lambda user: replace(user, active=True))
 
 
 def user_manager_changed(session: Session, envelope: Envelope, event: UserManagerChanged) -> list[Outgoing]:
-    user = _known(session, envelope.tenant, event.user_id)
-    if user.deleted:
-        return []
-    user.manager_id = event.manager_id
-    return _save_and_place(session, envelope, user)
+    return _change(session, envelope, event.user_id, lambda user: replace(user, manager_id=event.manager_id))
 
 
 def user_deleted(session: Session, envelope: Envelope, event: UserDeleted) -> list[Outgoing]:
     """A deleted user leaves every team, pushed and derived alike."""
     store.hold_membership_adds(session, tenant=envelope.tenant, exclusive=True)
-    user = _known(session, envelope.tenant, event.user_id)
-    user.deleted, user.active = True, False
-    store.save_known_user(session, row=user)
+    before = known_users.known_user(session, tenant=envelope.tenant, user_id=event.user_id)
+    gone = replace(before or KnownUser(user_id=event.user_id), deleted=True, active=False)
+    known_users.save_known_user(session, tenant=envelope.tenant, user=gone, stored=before is not None)
     outgoing: list[Outgoing] = []
     for team in store.teams_of_user(session, tenant=envelope.tenant, user_id=event.user_id, lock=True):
         source = _RULE if team.source == TeamSource.MANAGER.value else ChangeSource.SCIM

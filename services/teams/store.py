@@ -1,4 +1,4 @@
-"""Teams, memberships and the teams service's view of users. Keyword-only; the caller owns the transaction.
+"""Teams and memberships (the view of users: ``known_users``). Keyword-only; the caller owns the transaction.
 
 Memberships are one row per (team, user), written as deltas: adding or removing one member touches
 one row and the team's ``member_count``, whatever the team's size.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, UniqueConstraint, delete, insert
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, UniqueConstraint, bindparam, delete, insert
 from sqlmodel import Field, Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -17,6 +17,7 @@ from contracts.teams import TeamMember, TeamRecord, TeamSource
 from servicekit import locks
 from servicekit.clock import as_utc
 from servicekit.queries import in_chunks, select_in
+from services.teams.known_users import KnownUserRow
 
 
 class TeamRow(SQLModel, table=True):
@@ -52,21 +53,6 @@ class MemberRow(SQLModel, table=True):
     )
     user_id: str = Field(sa_column=Column(String, primary_key=True))
     tenant: str
-
-
-class KnownUserRow(SQLModel, table=True):
-    """What the teams service learnt from the users events (its own copy; never asked for)."""
-
-    __tablename__ = "known_users"
-    __table_args__ = (Index("ix_known_users_tenant_manager", "tenant", "manager_id"),)
-
-    tenant: str = Field(primary_key=True)
-    user_id: str = Field(primary_key=True)
-    user_name: str | None = None
-    display_name: str | None = None
-    active: bool = True
-    deleted: bool = False
-    manager_id: str | None = None
 
 
 TEAM_TABLES: tuple[type[SQLModel], ...] = (TeamRow, MemberRow, KnownUserRow)
@@ -128,8 +114,24 @@ def teams_named(session: Session, *, tenant: str, name_key: str) -> list[TeamRow
 
 
 def manager_team(session: Session, *, tenant: str, leader_id: str, lock: bool = False) -> TeamRow | None:
-    query = select(TeamRow).where(TeamRow.tenant == tenant, TeamRow.leader_id == leader_id)
-    return session.exec(_locked(query) if lock else query).first()
+    query = _LOCK_MANAGER_TEAM if lock else _MANAGER_TEAM
+    return session.exec(query, params={"of_tenant": tenant, "of_leader": leader_id}).first()
+
+
+def leads_a_team(session: Session, *, tenant: str, leader_id: str) -> bool:
+    """Whether a manager team led by ``leader_id`` exists: an index probe, no row loaded or locked."""
+    params = {"of_tenant": tenant, "of_leader": leader_id}
+    return session.exec(_MANAGER_TEAM_SEQ, params=params).first() is not None
+
+
+# Built once: the replica asks these for every users event.
+_MANAGER_TEAM = select(TeamRow).where(
+    TeamRow.tenant == bindparam("of_tenant"), TeamRow.leader_id == bindparam("of_leader")
+)
+_LOCK_MANAGER_TEAM = _locked(_MANAGER_TEAM)
+_MANAGER_TEAM_SEQ = select(TeamRow.seq).where(
+    TeamRow.tenant == bindparam("of_tenant"), TeamRow.leader_id == bindparam("of_leader")
+)
 
 
 def add_team(
@@ -221,13 +223,21 @@ def remove_members(session: Session, *, row: TeamRow, user_ids: Sequence[str]) -
 
 def teams_of_user(session: Session, *, tenant: str, user_id: str, lock: bool = False) -> list[TeamRow]:
     """Every live team the user is a member of."""
-    query = (
-        select(TeamRow)
-        .join(MemberRow, col(MemberRow.team_seq) == col(TeamRow.seq))
-        .where(MemberRow.tenant == tenant, MemberRow.user_id == user_id, col(TeamRow.deleted_at).is_(None))
-        .order_by(col(TeamRow.seq))
+    query = _LOCK_TEAMS_OF_USER if lock else _TEAMS_OF_USER
+    return list(session.exec(query, params={"of_tenant": tenant, "of_user": user_id}))
+
+
+_TEAMS_OF_USER = (
+    select(TeamRow)
+    .join(MemberRow, col(MemberRow.team_seq) == col(TeamRow.seq))
+    .where(
+        MemberRow.tenant == bindparam("of_tenant"),
+        MemberRow.user_id == bindparam("of_user"),
+        col(TeamRow.deleted_at).is_(None),
     )
-    return list(session.exec(_locked(query) if lock else query))
+    .order_by(col(TeamRow.seq))
+)
+_LOCK_TEAMS_OF_USER = _locked(_TEAMS_OF_USER)
 
 
 def members_by_team(
@@ -290,20 +300,3 @@ def team_record(session: Session, *, row: TeamRow, include_members: bool, member
         last_modified=as_utc(row.last_modified),
         version=row.version,
     )
-
-
-# The users as the users events describe them
-
-
-def known_user(session: Session, *, tenant: str, user_id: str) -> KnownUserRow | None:
-    return session.get(KnownUserRow, (tenant, user_id))
-
-
-def known_users(session: Session, *, tenant: str, user_ids: Sequence[str]) -> dict[str, KnownUserRow]:
-    query = select(KnownUserRow).where(KnownUserRow.tenant == tenant)
-    return {row.user_id: row for row in select_in(session, query, KnownUserRow.user_id, user_ids)}
-
-
-def save_known_user(session: Session, *, row: KnownUserRow) -> None:
-    session.add(row)
-    session.flush()

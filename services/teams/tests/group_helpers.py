@@ -21,8 +21,9 @@ from contracts.teams import (
     TeamReply,
     TeamSource,
 )
-from services.teams import store
-from services.teams.store import KnownUserRow, MemberRow, TeamRow
+from services.teams import known_users, store
+from services.teams.known_users import KnownUser
+from services.teams.store import MemberRow, TeamRow
 from services.teams.tests.conftest import TeamsHarness
 
 
@@ -104,10 +105,8 @@ def seed_members(teams: TeamsHarness, team_id: str, user_ids: Sequence[str]) -> 
 
 def known_user(teams: TeamsHarness, user_id: str, *, deleted: bool = False, tenant: str = "acme") -> None:
     with Session(teams.engine) as session, session.begin():
-        store.save_known_user(
-            session,
-            row=KnownUserRow(tenant=tenant, user_id=user_id, user_name=f"{user_id}@x.com", deleted=deleted),
-        )
+        user = KnownUser(user_id=user_id, user_name=f"{user_id}@x.com", deleted=deleted)
+        known_users.save_known_user(session, tenant=tenant, user=user, stored=False)
 
 
 def manager_team(

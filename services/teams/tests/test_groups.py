@@ -21,7 +21,7 @@ from contracts.teams import (
     TeamReply,
     TeamSource,
 )
-from services.teams import store
+from services.teams import known_users, store
 from services.teams.tests.conftest import TeamsHarness
 from services.teams.tests.group_helpers import (
     add,
@@ -234,7 +234,7 @@ def test_delete_removes_the_team_and_its_memberships_only(teams: TeamsHarness) -
     row = team_row(teams, team.id)
     assert row.deleted_at is not None and row.member_count == 0 and row.name_key is None
     with Session(teams.engine) as session:
-        assert store.known_user(session, tenant="acme", user_id="u1") is not None
+        assert known_users.known_user(session, tenant="acme", user_id="u1") is not None
         assert store.all_member_ids(session, team_seq=row.seq or 0) == set()
     rejected(teams.send(GetTeam(team_id=team.id)), RejectionReason.NOT_FOUND)
     rejected(teams.send(DeleteGroup(team_id=team.id)), RejectionReason.NOT_FOUND)
