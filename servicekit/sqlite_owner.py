@@ -23,7 +23,13 @@ from servicekit.db import sqlite_file
 
 
 class DatabaseInUse(RuntimeError):
-    """Another running process serves this SQLite database."""
+    """Another running process serves this SQLite database, or (``DatabaseUnclaimable``) this process
+    cannot tell whether one does."""
+
+
+class DatabaseUnclaimable(DatabaseInUse):
+    """The lock file cannot be opened or locked (a read-only directory, a filesystem without ``flock``):
+    refused, as serving the database unclaimed could let a second instance in unseen."""
 
 
 class SqliteOwnership:
@@ -37,9 +43,14 @@ class SqliteOwnership:
 
 
 def owner_file(engine: Engine) -> Path | None:
-    """The lock file of ``engine``'s SQLite database; None for PostgreSQL or an in-memory database."""
+    """The lock file of ``engine``'s SQLite database; None for PostgreSQL or an in-memory database.
+    Beside the file the path resolves to, so two spellings of one database (relative, through a
+    symbolic link) share one lock."""
     database = sqlite_file(engine.url)
-    return None if database is None else database.with_name(f"{database.name}.owner")
+    if database is None:
+        return None
+    database = database.resolve()
+    return database.with_name(f"{database.name}.owner")
 
 
 def claim(engine: Engine, *, service: str) -> SqliteOwnership | None:
@@ -48,7 +59,10 @@ def claim(engine: Engine, *, service: str) -> SqliteOwnership | None:
     path = owner_file(engine)
     if path is None:
         return None
-    handle = path.open("a+", encoding="utf-8")
+    try:
+        handle = path.open("a+", encoding="utf-8")
+    except OSError as error:
+        raise _unclaimable(path, error) from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -59,8 +73,19 @@ def claim(engine: Engine, *, service: str) -> SqliteOwnership | None:
             f"{engine.url.database} is already served by {holder}; a SQLite database serves one process"
             " (several instances of a service need PostgreSQL: docs/operations.md)"
         ) from None
+    except OSError as error:
+        handle.close()
+        raise _unclaimable(path, error) from None
     handle.seek(0)
     handle.truncate()
     handle.write(f"the {service} service, pid {os.getpid()} on {socket.gethostname()}\n")
     handle.flush()
     return SqliteOwnership(handle)
+
+
+def _unclaimable(path: Path, error: OSError) -> DatabaseUnclaimable:
+    return DatabaseUnclaimable(
+        f"cannot lock {path} ({error.strerror or error}): a service on SQLite holds a lock beside its"
+        " database file, so that directory must be writable and on a filesystem with flock"
+        " (docs/operations.md)"
+    )

@@ -18,7 +18,7 @@ from devinfra.fixtures import PostgresServer
 from servicekit.db import make_engine
 from servicekit.kafka import KafkaUnreachable
 from servicekit.service import RunningService
-from servicekit.sqlite_owner import DatabaseInUse, claim, owner_file
+from servicekit.sqlite_owner import DatabaseInUse, DatabaseUnclaimable, claim, owner_file
 from services.seats.app import definition
 from services.seats.config import SeatsSettings
 
@@ -48,6 +48,29 @@ def test_a_second_claim_is_refused_naming_the_holder_until_it_is_released(tmp_pa
     second = claim(engine, service="users")
     assert second is not None
     second.release()
+
+
+def test_two_spellings_of_one_database_share_one_claim(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "data")
+    monkeypatch.chdir(tmp_path)
+    first = claim(make_engine("sqlite:///data/users.db"), service="users")
+    assert first is not None
+    try:
+        with pytest.raises(DatabaseInUse, match="is already served by the users service"):
+            claim(make_engine(f"sqlite:///{tmp_path / 'link' / 'users.db'}"), service="users")
+    finally:
+        first.release()
+
+
+def test_a_lock_file_that_cannot_be_opened_refuses_the_start(tmp_path: Path) -> None:
+    """Here the lock file's name is taken by a directory; a read-only directory or a filesystem without
+    flock fails the same way. Serving unclaimed could let a second instance in unseen."""
+    (tmp_path / "users.db.owner").mkdir()
+    with pytest.raises(DatabaseUnclaimable, match=r"cannot lock .*users\.db\.owner \(Is a directory\)"):
+        claim(make_engine(f"sqlite:///{tmp_path / 'users.db'}"), service="users")
 
 
 def test_a_claim_ends_with_its_process_even_killed(tmp_path: Path) -> None:
