@@ -31,18 +31,21 @@ from services.users.messages import PRODUCER, release_seat, user_event
 from services.users.pending import PendingKind
 
 
-def _ensure_name_free(session: Session, tenant: str, user_name: str, user_id: str) -> None:
+def _claims(session: Session, tenant: str, user_name: str, user_id: str) -> store.Claims:
     store.lock_user_name(session, tenant=tenant, user_name=user_name)
-    provisioning = pending.pending_name_holder(session, tenant=tenant, user_name=user_name)
-    domain.ensure_name_not_being_provisioned(user_name, holder_id=provisioning, user_id=user_id)
-    holder = store.user_id_holding_name(session, tenant=tenant, user_name=user_name)
-    domain.ensure_user_name_free(user_name, holder_id=holder, user_id=user_id)
+    return store.claims(session, tenant=tenant, user_name=user_name, user_id=user_id)
+
+
+def _ensure_name_free(claims: store.Claims, user_name: str, user_id: str) -> None:
+    domain.ensure_name_not_being_provisioned(user_name, holder_id=claims.provisioning_id, user_id=user_id)
+    domain.ensure_user_name_free(user_name, holder_id=claims.name_holder_id, user_id=user_id)
 
 
 def create_user(session: Session, envelope: Envelope, command: CreateUser) -> list[Outgoing]:
     tenant = envelope.tenant
-    domain.ensure_id_never_used(command.user_id, used=store.id_ever_used(session, user_id=command.user_id))
-    _ensure_name_free(session, tenant, command.profile.user_name, command.user_id)
+    claims = _claims(session, tenant, command.profile.user_name, command.user_id)
+    domain.ensure_id_never_used(command.user_id, used=claims.id_used)
+    _ensure_name_free(claims, command.profile.user_name, command.user_id)
     user = domain.new_user(user_id=command.user_id, profile=command.profile, now=datetime.now(UTC))
     if domain.seat_effect(was_active=False, now_active=user.profile.is_active) == domain.SeatEffect.RESERVE:
         return seating.begin(session, envelope, kind=PendingKind.CREATE, user=user, expected_version=None)
@@ -77,7 +80,8 @@ def _unchanging(session: Session, envelope: Envelope, user_id: str) -> UserRecor
 def replace_user(session: Session, envelope: Envelope, command: ReplaceUser) -> list[Outgoing]:
     tenant = envelope.tenant
     current = _unchanging(session, envelope, command.user_id)
-    _ensure_name_free(session, tenant, command.profile.user_name, command.user_id)
+    user_name = command.profile.user_name
+    _ensure_name_free(_claims(session, tenant, user_name, command.user_id), user_name, command.user_id)
     updated, events = domain.replace_user(
         current, profile=command.profile, expected_version=command.expected_version, now=datetime.now(UTC)
     )

@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import UniqueConstraint, bindparam, func
+from sqlalchemy import UniqueConstraint, func
 from sqlmodel import JSON, Column, Field, Session, SQLModel, col, select
 
 from contracts.users import UserRecord
@@ -82,16 +82,6 @@ def get_pending(session: Session, *, tenant: str, user_id: str) -> PendingChange
 def remove_pending(session: Session, *, change: PendingChange) -> None:
     session.delete(change)
     session.flush()
-
-
-_NAME_HOLDER = select(PendingChange.user_id).where(
-    PendingChange.tenant == bindparam("tenant"), PendingChange.user_name_key == bindparam("key")
-)  # built once: every create asks (store.py says why)
-
-
-def pending_name_holder(session: Session, *, tenant: str, user_name: str) -> str | None:
-    params = {"tenant": tenant, "key": user_name_key(user_name)}
-    return session.exec(_NAME_HOLDER, params=params).first()
 
 
 def pending_user_ids(session: Session, *, tenant: str) -> Sequence[str]:

@@ -11,6 +11,7 @@ from sqlalchemy import (
     ColumnElement,
     UniqueConstraint,
     bindparam,
+    exists,
     func,
     insert,
 )
@@ -21,6 +22,7 @@ from contracts.users import UserProfile, UserRecord
 from servicekit import locks
 from servicekit.clock import as_utc
 from services.users.domain import user_name_key
+from services.users.pending import PendingChange
 from services.users.search_index import (
     SEARCH_INDEX_TABLES,
     UserAttributeRow,
@@ -84,21 +86,33 @@ def lock_user(session: Session, *, tenant: str, user_id: str) -> UserRecord | No
 
 # Statements of every create, built once: building and cache-keying one costs more CPU than SQLite
 # takes to run it (BENCHMARKS.md, "The users service's create path").
-_ID_USED = select(UserRow.seq).where(UserRow.id == bindparam("user_id"))
-_NAME_HOLDER = select(UserRow.id).where(
-    UserRow.tenant == bindparam("tenant"), UserRow.user_name_key == bindparam("key")
+_CLAIMS = select(
+    select(UserRow.id)
+    .where(UserRow.tenant == bindparam("tenant"), UserRow.user_name_key == bindparam("key"))
+    .scalar_subquery(),
+    select(PendingChange.user_id)
+    .where(PendingChange.tenant == bindparam("tenant"), PendingChange.user_name_key == bindparam("key"))
+    .scalar_subquery(),
+    exists().where(col(UserRow.id) == bindparam("user_id")),
 )
 _USERS = UserRow.__table__  # type: ignore[attr-defined]
 _INSERT_USER = insert(_USERS).returning(_USERS.c.seq)
 
 
-def id_ever_used(session: Session, *, user_id: str) -> bool:
-    return session.exec(_ID_USED, params={"user_id": user_id}).first() is not None
+@dataclass(frozen=True)
+class Claims:
+    """What a write of ``user_id`` with a userName must not collide with."""
+
+    name_holder_id: str | None  # the user holding the name (unique per tenant)
+    provisioning_id: str | None  # a change waiting for its seat that holds the name (unique too)
+    id_used: bool  # whether ``user_id`` was ever used (ids are never reused, docs/architecture.md §2)
 
 
-def user_id_holding_name(session: Session, *, tenant: str, user_name: str) -> str | None:
-    params = {"tenant": tenant, "key": user_name_key(user_name)}
-    return session.exec(_NAME_HOLDER, params=params).first()
+def claims(session: Session, *, tenant: str, user_name: str, user_id: str) -> Claims:
+    """One statement for the three, each an index seek. Call it after ``lock_user_name``."""
+    params = {"tenant": tenant, "key": user_name_key(user_name), "user_id": user_id}
+    holder, provisioning, used = session.execute(_CLAIMS, params).one()
+    return Claims(name_holder_id=holder, provisioning_id=provisioning, id_used=bool(used))
 
 
 def _columns(user: UserRecord) -> dict[str, Any]:
