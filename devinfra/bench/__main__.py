@@ -1,5 +1,5 @@
 import sys
 
-from devinfra.bench import main
+from devinfra.bench.cli import main
 
 sys.exit(main())

@@ -24,11 +24,11 @@ from devinfra.bench import (
     format_result,
     instrumentation_of,
     load,
-    main,
     markdown_table,
     reference_beside,
     scim2_server,
 )
+from devinfra.bench.cli import main
 from devinfra.bench.cpu import (
     cpu_seconds,
     instrumentation_share,

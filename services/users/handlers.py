@@ -29,6 +29,7 @@ from servicekit.records import HandlerMap, Outgoing, reply_to
 from services.users import domain, filters, manager_store, managers, pending, seating, sorting, store
 from services.users.messages import PRODUCER, release_seat, user_event
 from services.users.pending import PendingKind
+from services.users.relinked import Relinked, announce, announce_default
 
 
 def _claims(session: Session, tenant: str, user_name: str, user_id: str) -> store.Claims:
@@ -89,7 +90,7 @@ def replace_user(session: Session, envelope: Envelope, command: ReplaceUser) -> 
     if effect == domain.SeatEffect.RESERVE:
         kind = PendingKind.REACTIVATE
         return seating.begin(session, envelope, kind=kind, user=updated, expected_version=current.version)
-    relinked = managers.Relinked(manager_id=None)
+    relinked = Relinked(manager_id=None)
     if events:
         store.replace_user(session, tenant=tenant, user=updated)
         relinked = managers.user_written(session, tenant=tenant, before=current, after=updated)
@@ -167,8 +168,8 @@ def find_user_ids(session: Session, envelope: Envelope, query: FindUserIds) -> l
 def set_default_manager(session: Session, envelope: Envelope, command: SetDefaultManager) -> list[Outgoing]:
     choice = managers.choose_default(session, tenant=envelope.tenant, chosen_id=command.user_id)
     return [
-        *managers.announce_default(envelope, choice.announced),
-        *managers.announce(envelope, choice.changes),
+        *announce_default(envelope, choice.announced),
+        *announce(envelope, choice.changes),
         *reply_to(envelope, choice.reply, producer=PRODUCER),
     ]
 
