@@ -17,11 +17,11 @@ from servicekit.kafka import KafkaUnreachable
 from servicekit.migrations import SchemaBehind
 from servicekit.service import RunningService
 from servicekit.settings import ConsumingServiceSettings
-from servicekit.sqlite_owner import DatabaseInUse
+from servicekit.sqlite_owner import DatabaseRefused
 
 log = logging.getLogger(__name__)
 
-REFUSALS: dict[type[Exception], int] = {SchemaBehind: 3, KafkaUnreachable: 4, DatabaseInUse: 5}
+REFUSALS: dict[type[Exception], int] = {SchemaBehind: 3, KafkaUnreachable: 4, DatabaseRefused: 5}
 """Why a start is refused, and the exit status that says so."""
 
 

@@ -22,14 +22,17 @@ from sqlalchemy import Engine
 from servicekit.db import sqlite_file
 
 
-class DatabaseInUse(RuntimeError):
-    """Another running process serves this SQLite database, or (``DatabaseUnclaimable``) this process
-    cannot tell whether one does."""
+class DatabaseRefused(RuntimeError):
+    """This process may not serve the SQLite database: it cannot hold it for itself alone."""
 
 
-class DatabaseUnclaimable(DatabaseInUse):
-    """The lock file cannot be opened or locked (a read-only directory, a filesystem without ``flock``):
-    refused, as serving the database unclaimed could let a second instance in unseen."""
+class DatabaseInUse(DatabaseRefused):
+    """Another running process serves this SQLite database."""
+
+
+class DatabaseUnclaimable(DatabaseRefused):
+    """The lock file cannot be opened, locked or written (a read-only directory, a filesystem
+    without ``flock``, a full disk): refused, as serving unclaimed could let a second instance in."""
 
 
 class SqliteOwnership:
@@ -55,7 +58,7 @@ def owner_file(engine: Engine) -> Path | None:
 
 def claim(engine: Engine, *, service: str) -> SqliteOwnership | None:
     """Hold ``engine``'s SQLite database for this process, or raise ``DatabaseInUse`` naming who holds
-    it. Nothing to hold on PostgreSQL."""
+    it (``DatabaseUnclaimable`` if that cannot be known). Nothing to hold on PostgreSQL."""
     path = owner_file(engine)
     if path is None:
         return None
@@ -76,10 +79,14 @@ def claim(engine: Engine, *, service: str) -> SqliteOwnership | None:
     except OSError as error:
         handle.close()
         raise _unclaimable(path, error) from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"the {service} service, pid {os.getpid()} on {socket.gethostname()}\n")
-    handle.flush()
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"the {service} service, pid {os.getpid()} on {socket.gethostname()}\n")
+        handle.flush()
+    except OSError as error:
+        handle.close()
+        raise _unclaimable(path, error) from None
     return SqliteOwnership(handle)
 
 

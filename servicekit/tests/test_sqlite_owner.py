@@ -5,6 +5,8 @@ file another process serves — before it touches the database."""
 from __future__ import annotations
 
 import asyncio
+import errno
+import fcntl
 import os
 import signal
 import subprocess
@@ -50,17 +52,16 @@ def test_a_second_claim_is_refused_naming_the_holder_until_it_is_released(tmp_pa
     second.release()
 
 
-def test_two_spellings_of_one_database_share_one_claim(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_database_reached_through_a_symbolic_link_is_the_same_claim(tmp_path: Path) -> None:
     (tmp_path / "data").mkdir()
-    (tmp_path / "link").symlink_to(tmp_path / "data")
-    monkeypatch.chdir(tmp_path)
-    first = claim(make_engine("sqlite:///data/users.db"), service="users")
+    (tmp_path / "data" / "users.db").touch()
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "users.db").symlink_to(tmp_path / "data" / "users.db")
+    first = claim(make_engine(f"sqlite:///{tmp_path / 'data' / 'users.db'}"), service="users")
     assert first is not None
     try:
         with pytest.raises(DatabaseInUse, match="is already served by the users service"):
-            claim(make_engine(f"sqlite:///{tmp_path / 'link' / 'users.db'}"), service="users")
+            claim(make_engine(f"sqlite:///{tmp_path / 'other' / 'users.db'}"), service="users")
     finally:
         first.release()
 
@@ -71,6 +72,23 @@ def test_a_lock_file_that_cannot_be_opened_refuses_the_start(tmp_path: Path) -> 
     (tmp_path / "users.db.owner").mkdir()
     with pytest.raises(DatabaseUnclaimable, match=r"cannot lock .*users\.db\.owner \(Is a directory\)"):
         claim(make_engine(f"sqlite:///{tmp_path / 'users.db'}"), service="users")
+
+
+def test_a_filesystem_without_locks_refuses_the_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``flock`` failing for another reason than "held" (NFS without a lock manager: ENOLCK)."""
+
+    def no_locks(_file: object, _operation: int) -> None:
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    with pytest.raises(DatabaseUnclaimable, match=r"cannot lock .*users\.db\.owner \(No locks available\)"):
+        claim(make_engine(f"sqlite:///{tmp_path / 'users.db'}"), service="users")
+    monkeypatch.undo()
+    again = claim(make_engine(f"sqlite:///{tmp_path / 'users.db'}"), service="users")  # nothing left held
+    assert again is not None
+    again.release()
 
 
 def test_a_claim_ends_with_its_process_even_killed(tmp_path: Path) -> None:

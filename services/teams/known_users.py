@@ -2,15 +2,19 @@
 
 Keyword-only; the caller owns the transaction. Read and written as plain values with statements built
 once: the replica handles one of these per users event, and loading, tracking and flushing an ORM
-object cost the teams service more CPU than the database took to run the statements.
+object cost the teams service more CPU than the database took to run the statements (BENCHMARKS.md,
+"Fewer statements per users event in the teams service").
+
+A row, once there, is never deleted (a deleted user's stays, marked): ``replica._place`` relies on it
+to know that a user without one was never placed in a manager team.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 
-from sqlalchemy import Index, bindparam, insert, select, update
+from sqlalchemy import Index, bindparam, select, text
 from sqlmodel import Field, Session, SQLModel
 
 from servicekit.queries import in_chunks
@@ -42,48 +46,50 @@ class KnownUser:
 
 
 _known = KnownUserRow.__table__  # type: ignore[attr-defined]
-_COLUMNS = (
-    _known.c.user_id,
-    _known.c.user_name,
-    _known.c.display_name,
-    _known.c.active,
-    _known.c.deleted,
-    _known.c.manager_id,
-)
+_FIELDS = [field.name for field in fields(KnownUser)]
+_COLUMNS = [_known.c[name] for name in _FIELDS]
 _ONE = select(*_COLUMNS).where(
     _known.c.tenant == bindparam("of_tenant"), _known.c.user_id == bindparam("of_user")
 )
 _SOME = select(*_COLUMNS).where(
     _known.c.tenant == bindparam("of_tenant"), _known.c.user_id.in_(bindparam("of_users", expanding=True))
 )
-_FACTS = ("user_name", "display_name", "active", "deleted", "manager_id")
-_INSERT = insert(_known)
-_UPDATE = (
-    update(_known)
-    .where(_known.c.tenant == bindparam("of_tenant"), _known.c.user_id == bindparam("of_user"))
-    .values({name: bindparam(f"to_{name}") for name in _FACTS})
+# The same SQL on PostgreSQL and SQLite. An upsert, not "insert if the read found none": a placeholder
+# another transaction is adding (``hear_of``) is waited for and then updated, never a failed insert.
+_SAVE = text(
+    f"INSERT INTO known_users (tenant, {', '.join(_FIELDS)})"
+    f" VALUES (:tenant, {', '.join(f':{name}' for name in _FIELDS)})"
+    " ON CONFLICT (tenant, user_id) DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name in _FIELDS if name != "user_id")
+)
+_HEAR_OF = text(
+    "INSERT INTO known_users (tenant, user_id, active, deleted) VALUES (:tenant, :user_id, :active, :deleted)"
+    " ON CONFLICT DO NOTHING"
 )
 
 
 def known_user(session: Session, *, tenant: str, user_id: str) -> KnownUser | None:
     found = session.execute(_ONE, {"of_tenant": tenant, "of_user": user_id}).first()
-    return None if found is None else KnownUser(*found)
+    return None if found is None else KnownUser(**found._mapping)
 
 
 def known_users(session: Session, *, tenant: str, user_ids: Sequence[str]) -> dict[str, KnownUser]:
     found: dict[str, KnownUser] = {}
     for chunk in in_chunks(sorted(set(user_ids))):
         for row in session.execute(_SOME, {"of_tenant": tenant, "of_users": list(chunk)}):
-            found[row.user_id] = KnownUser(*row)
+            found[row.user_id] = KnownUser(**row._mapping)
     return found
 
 
-def save_known_user(session: Session, *, tenant: str, user: KnownUser, stored: bool) -> None:
-    """Write ``user``: an update of the stored row, or (``stored`` false) a new row — which fails
-    inside the caller's transaction if another one stored the same user meanwhile."""
-    if stored:
-        facts = {f"to_{name}": getattr(user, name) for name in _FACTS}
-        session.execute(_UPDATE, {"of_tenant": tenant, "of_user": user.user_id, **facts})
-    else:
-        facts = {name: getattr(user, name) for name in _FACTS}
-        session.execute(_INSERT, {"tenant": tenant, "user_id": user.user_id, **facts})
+def save_known_user(session: Session, *, tenant: str, user: KnownUser) -> None:
+    session.execute(_SAVE, {"tenant": tenant, **asdict(user)})
+
+
+def hear_of(session: Session, *, tenant: str, user_id: str) -> KnownUser:
+    """The user as known, with a placeholder row (nothing known but the id) added if there is none.
+    If another transaction is adding their row meanwhile (their own event, on another instance), this
+    waits for it to commit and returns what it wrote."""
+    session.execute(_HEAR_OF, {"tenant": tenant, "user_id": user_id, "active": True, "deleted": False})
+    found = known_user(session, tenant=tenant, user_id=user_id)
+    assert found is not None, "the row exists: inserted here or by a committed transaction"
+    return found

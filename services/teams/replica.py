@@ -58,14 +58,15 @@ def _leave(
 
 def _leader_team(session: Session, envelope: Envelope, leader_id: str) -> tuple[TeamRow, list[Outgoing]]:
     """The leader's manager team, created the first time it gets a member."""
-    team = store.manager_team(session, tenant=envelope.tenant, leader_id=leader_id, lock=True)
+    team = store.lock_manager_team(session, tenant=envelope.tenant, leader_id=leader_id)
     if team is not None:
         return team, []
-    leader = known_users.known_user(session, tenant=envelope.tenant, user_id=leader_id)
+    # Named after the leader as known. Their own first event may be in flight on another instance
+    # (PostgreSQL): ``hear_of`` then waits for it and reads their name; or, if this placeholder comes
+    # first, their event waits for this transaction and finds the team to rename (``_rename_led_team``).
+    leader = known_users.hear_of(session, tenant=envelope.tenant, user_id=leader_id)
     name = manager_teams.team_name(
-        leader_id=leader_id,
-        display_name=leader.display_name if leader else None,
-        user_name=leader.user_name if leader else None,
+        leader_id=leader_id, display_name=leader.display_name, user_name=leader.user_name
     )
     team_id = mint_id()
     team = store.add_team(
@@ -86,14 +87,12 @@ def _leader_team(session: Session, envelope: Envelope, leader_id: str) -> tuple[
 
 def _place(session: Session, envelope: Envelope, user: KnownUser, *, first_heard: bool) -> list[Outgoing]:
     """Put the user in exactly the manager team the rule says (or in none). A user heard of for the
-    first time is in no manager team yet: only this replica adds members to manager teams, and only
-    in the transaction that stores the member's row."""
+    first time is in no manager team yet: only this function adds members to manager teams, while
+    handling the member's own event, after storing their row (and rows are never deleted)."""
     wanted = manager_teams.leader_for(_state(user))
     outgoing: list[Outgoing] = []
     current = (
-        []
-        if first_heard
-        else store.teams_of_user(session, tenant=envelope.tenant, user_id=user.user_id, lock=True)
+        [] if first_heard else store.lock_teams_of_user(session, tenant=envelope.tenant, user_id=user.user_id)
     )
     for team in current:
         if team.source == TeamSource.MANAGER.value and team.leader_id != wanted:
@@ -116,7 +115,7 @@ def _rename_led_team(session: Session, envelope: Envelope, user: KnownUser) -> l
     none: the probe spares them loading and locking a row.)"""
     if not store.leads_a_team(session, tenant=envelope.tenant, leader_id=user.user_id):
         return []
-    team = store.manager_team(session, tenant=envelope.tenant, leader_id=user.user_id, lock=True)
+    team = store.lock_manager_team(session, tenant=envelope.tenant, leader_id=user.user_id)
     if team is None:
         return []
     name = manager_teams.team_name(
@@ -133,7 +132,7 @@ def _rename_led_team(session: Session, envelope: Envelope, user: KnownUser) -> l
 def _save_and_place(
     session: Session, envelope: Envelope, before: KnownUser | None, user: KnownUser
 ) -> list[Outgoing]:
-    known_users.save_known_user(session, tenant=envelope.tenant, user=user, stored=before is not None)
+    known_users.save_known_user(session, tenant=envelope.tenant, user=user)
     return [
         *_place(session, envelope, user, first_heard=before is None),
         *_rename_led_team(session, envelope, user),
@@ -189,9 +188,9 @@ def user_deleted(session: Session, envelope: Envelope, event: UserDeleted) -> li
     store.hold_membership_adds(session, tenant=envelope.tenant, exclusive=True)
     before = known_users.known_user(session, tenant=envelope.tenant, user_id=event.user_id)
     gone = replace(before or KnownUser(user_id=event.user_id), deleted=True, active=False)
-    known_users.save_known_user(session, tenant=envelope.tenant, user=gone, stored=before is not None)
+    known_users.save_known_user(session, tenant=envelope.tenant, user=gone)
     outgoing: list[Outgoing] = []
-    for team in store.teams_of_user(session, tenant=envelope.tenant, user_id=event.user_id, lock=True):
+    for team in store.lock_teams_of_user(session, tenant=envelope.tenant, user_id=event.user_id):
         source = _RULE if team.source == TeamSource.MANAGER.value else ChangeSource.SCIM
         outgoing += _leave(session, envelope, team, event.user_id, source)
     return outgoing

@@ -113,25 +113,22 @@ def teams_named(session: Session, *, tenant: str, name_key: str) -> list[TeamRow
     return list(session.exec(query.order_by(col(TeamRow.seq))))
 
 
-def manager_team(session: Session, *, tenant: str, leader_id: str, lock: bool = False) -> TeamRow | None:
-    query = _LOCK_MANAGER_TEAM if lock else _MANAGER_TEAM
-    return session.exec(query, params={"of_tenant": tenant, "of_leader": leader_id}).first()
+_MANAGER_TEAM = select(TeamRow).where(
+    TeamRow.tenant == bindparam("of_tenant"), TeamRow.leader_id == bindparam("of_leader")
+)
+_LOCK_MANAGER_TEAM = _locked(_MANAGER_TEAM)
+_MANAGER_TEAM_SEQ = _MANAGER_TEAM.with_only_columns(TeamRow.seq)  # type: ignore[call-overload]
+
+
+def lock_manager_team(session: Session, *, tenant: str, leader_id: str) -> TeamRow | None:
+    """The manager team ``leader_id`` leads, locked (``_locked``)."""
+    return session.exec(_LOCK_MANAGER_TEAM, params={"of_tenant": tenant, "of_leader": leader_id}).first()
 
 
 def leads_a_team(session: Session, *, tenant: str, leader_id: str) -> bool:
     """Whether a manager team led by ``leader_id`` exists: an index probe, no row loaded or locked."""
     params = {"of_tenant": tenant, "of_leader": leader_id}
-    return session.exec(_MANAGER_TEAM_SEQ, params=params).first() is not None
-
-
-# Built once: the replica asks these for every users event.
-_MANAGER_TEAM = select(TeamRow).where(
-    TeamRow.tenant == bindparam("of_tenant"), TeamRow.leader_id == bindparam("of_leader")
-)
-_LOCK_MANAGER_TEAM = _locked(_MANAGER_TEAM)
-_MANAGER_TEAM_SEQ = select(TeamRow.seq).where(
-    TeamRow.tenant == bindparam("of_tenant"), TeamRow.leader_id == bindparam("of_leader")
-)
+    return session.execute(_MANAGER_TEAM_SEQ, params).first() is not None
 
 
 def add_team(
@@ -221,13 +218,7 @@ def remove_members(session: Session, *, row: TeamRow, user_ids: Sequence[str]) -
     return removed
 
 
-def teams_of_user(session: Session, *, tenant: str, user_id: str, lock: bool = False) -> list[TeamRow]:
-    """Every live team the user is a member of."""
-    query = _LOCK_TEAMS_OF_USER if lock else _TEAMS_OF_USER
-    return list(session.exec(query, params={"of_tenant": tenant, "of_user": user_id}))
-
-
-_TEAMS_OF_USER = (
+_LOCK_TEAMS_OF_USER = _locked(
     select(TeamRow)
     .join(MemberRow, col(MemberRow.team_seq) == col(TeamRow.seq))
     .where(
@@ -237,7 +228,11 @@ _TEAMS_OF_USER = (
     )
     .order_by(col(TeamRow.seq))
 )
-_LOCK_TEAMS_OF_USER = _locked(_TEAMS_OF_USER)
+
+
+def lock_teams_of_user(session: Session, *, tenant: str, user_id: str) -> list[TeamRow]:
+    """Every live team the user is a member of, locked (``_locked``)."""
+    return list(session.exec(_LOCK_TEAMS_OF_USER, params={"of_tenant": tenant, "of_user": user_id}))
 
 
 def members_by_team(

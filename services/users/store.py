@@ -1,4 +1,5 @@
-"""The users table and its queries. Keyword-only functions; the caller owns the transaction."""
+"""The users table and its queries, and what a userName write must not collide with (``claims``: users
+and pending creates). Keyword-only functions; the caller owns the transaction."""
 
 from __future__ import annotations
 
@@ -109,7 +110,8 @@ class Claims:
 
 
 def claims(session: Session, *, tenant: str, user_name: str, user_id: str) -> Claims:
-    """One statement for the three, each an index seek. Call it after ``lock_user_name``."""
+    """One statement, each part an index seek (a replace ignores ``id_used``). Call it after
+    ``lock_user_name``."""
     params = {"tenant": tenant, "key": user_name_key(user_name), "user_id": user_id}
     holder, provisioning, used = session.execute(_CLAIMS, params).one()
     return Claims(name_holder_id=holder, provisioning_id=provisioning, id_used=bool(used))

@@ -106,7 +106,7 @@ def seed_members(teams: TeamsHarness, team_id: str, user_ids: Sequence[str]) -> 
 def known_user(teams: TeamsHarness, user_id: str, *, deleted: bool = False, tenant: str = "acme") -> None:
     with Session(teams.engine) as session, session.begin():
         user = KnownUser(user_id=user_id, user_name=f"{user_id}@x.com", deleted=deleted)
-        known_users.save_known_user(session, tenant=tenant, user=user, stored=False)
+        known_users.save_known_user(session, tenant=tenant, user=user)
 
 
 def manager_team(
@@ -116,8 +116,12 @@ def manager_team(
     name: str = "Ann's team",
     leader_id: str = "ann",
 ) -> str:
-    """A manager team written straight through the store (as the manager rule would have)."""
+    """A manager team written straight through the store as the manager rule would have: its members
+    known, with the leader as their manager."""
     with Session(teams.engine) as session, session.begin():
+        for member in members:
+            user = KnownUser(user_id=member, user_name=f"{member}@x.com", manager_id=leader_id)
+            known_users.save_known_user(session, tenant="acme", user=user)
         row = store.add_team(
             session,
             tenant="acme",

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import event as event_api
+
+from contracts.envelope import Message
 from contracts.teams import TeamCreated, TeamDeleted, TeamMembersChanged, TeamRenamed
 from contracts.users import UserCreated, UserDeactivated, UserDeleted, UserReactivated, UserUpdated
 from services.teams.tests.conftest import TeamsHarness
@@ -75,3 +80,28 @@ def test_nobody_leads_a_team_of_themselves(teams: TeamsHarness) -> None:
     teams.user_event(UserCreated(user=record("coach", manager_id="coach")), user_id="coach")
     assert manager_teams(teams.engine) == {}
     assert not [e for e in teams.events() if isinstance(e, TeamMembersChanged)]
+
+
+def _statements(teams: TeamsHarness, event: Message, user_id: str) -> list[str]:
+    seen: list[str] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event_api.listen(teams.engine, "before_cursor_execute", capture)
+    try:
+        teams.user_event(event, user_id=user_id)
+    finally:
+        event_api.remove(teams.engine, "before_cursor_execute", capture)
+    return seen
+
+
+def test_a_user_heard_of_for_the_first_time_is_not_looked_for_in_teams(teams: TeamsHarness) -> None:
+    """Nobody was placed before their first event, so no team_members join; leading no team, no
+    team row is loaded or locked either."""
+    first = _statements(teams, UserCreated(user=record("r1")), "r1")
+    assert not [s for s in first if "team_members" in s], first
+    assert not [s for s in first if s.startswith("SELECT teams.seq, teams.id")], first
+
+    later = _statements(teams, UserUpdated(user=record("r1", name="Rae")), "r1")
+    assert [s for s in later if "JOIN team_members" in s], later  # known now: where are they?

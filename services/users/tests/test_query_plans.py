@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, event
 from sqlmodel import Session
 
-from services.users import manager_store
+from services.users import manager_store, store
 from services.users.manager_rules import reference_keys
 
 
@@ -56,3 +56,15 @@ def test_the_earliest_coach_is_looked_up_by_the_role_value(users_engine: Engine)
         _plans(users_engine, lambda s: manager_store.earliest_coach(s, tenant="acme", excluding="x"))
     )
     assert steps and all("<expr>=?" in step for step in steps), steps
+
+
+def test_a_creates_claims_are_three_index_seeks(users_engine: Engine) -> None:
+    """The user holding the name, the pending create holding it, whether the id was ever used."""
+    if users_engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's plans")
+    plans = _plans(
+        users_engine, lambda s: store.claims(s, tenant="acme", user_name="Ann@Example.com", user_id="u1")
+    )
+    searches = [step for step in plans if step.startswith("SEARCH")]
+    scans = [step for step in plans if step.startswith("SCAN") and step != "SCAN CONSTANT ROW"]
+    assert len(searches) == 3 and not scans, plans

@@ -140,6 +140,11 @@ def test_delete_hides_the_user_frees_the_name_and_keeps_the_id_reserved(harness:
     assert isinstance(again, UserReply) and again.user.id != user.id
     reused = harness.send(CreateUser(user_id=user.id, profile=UserProfile(user_name="new@example.com")))
     _rejection(reused, RejectionReason.INVALID_VALUE)  # an id is never handed out twice
+    # The id is what is wrong, even with a name that is taken too: its refusal, not USER_NAME_TAKEN.
+    reused_and_taken = harness.send(
+        CreateUser(user_id=user.id, profile=UserProfile(user_name="gina@example.com"))
+    )
+    _rejection(reused_and_taken, RejectionReason.INVALID_VALUE)
     with Session(harness.engine) as session:
         row = session.exec(select(UserRow).where(UserRow.id == user.id)).one()
     assert row.deleted_at is not None and row.profile == {} and row.user_name_key is None

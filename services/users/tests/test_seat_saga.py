@@ -130,6 +130,17 @@ def test_nothing_overtakes_a_change_waiting_for_a_seat(harness: UsersHarness) ->
     assert isinstance(harness.reply_to(reactivate), UserReply)
 
 
+def test_no_user_is_renamed_to_a_name_a_waiting_create_holds(harness: UsersHarness) -> None:
+    harness.deliver(harness.envelope(_create(harness, "slow@example.com")), pump=False)  # waits for a seat
+    other = _while_seats_are_down(harness, _create(harness, "other@example.com", active=False))
+    assert isinstance(other, UserReply)  # inactive: no seat needed
+    renamed = other.user.profile.model_copy(update={"user_name": "Slow@Example.com"})
+    refused = _refused(_while_seats_are_down(harness, ReplaceUser(user_id=other.user.id, profile=renamed)))
+    assert refused.reason == RejectionReason.CHANGE_PENDING
+    unchanged = _while_seats_are_down(harness, GetUser(user_id=other.user.id))
+    assert isinstance(unchanged, UserReply) and unchanged.user.profile.user_name == "other@example.com"
+
+
 def test_a_seat_is_never_taken_twice_for_one_user(harness: UsersHarness) -> None:
     harness.set_seat_limit(5)
     create = harness.envelope(_create(harness, "once@example.com"))
