@@ -67,9 +67,8 @@ def parse(text: str) -> ScimFilter[Any]:
     return parsed
 
 
-def to_condition(text: str, *, tenant: str) -> Condition:
-    """The condition on ``users`` rows equivalent to the filter ``text`` for ``tenant``'s users."""
-    parsed = parse(text)
+def to_condition(parsed: ScimFilter[Any], *, tenant: str) -> Condition:
+    """The condition on ``users`` rows equivalent to the ``parsed`` filter for ``tenant``'s users."""
     return _Translator(parsed, tenant).visit(parsed.ast)
 
 

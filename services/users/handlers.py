@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlmodel import Session
@@ -26,7 +27,17 @@ from contracts.users import (
     UserReply,
 )
 from servicekit.records import HandlerMap, Outgoing, reply_to
-from services.users import domain, filters, manager_store, managers, pending, seating, sorting, store
+from services.users import (
+    domain,
+    filters,
+    manager_store,
+    managers,
+    name_lookup,
+    pending,
+    seating,
+    sorting,
+    store,
+)
 from services.users.messages import PRODUCER, release_seat, user_event
 from services.users.pending import PendingKind
 from services.users.relinked import Relinked, announce, announce_default
@@ -127,17 +138,21 @@ def get_user(session: Session, envelope: Envelope, query: GetUser) -> list[Outgo
     return reply_to(envelope, UserReply(user=user), producer=PRODUCER)
 
 
-def list_users(session: Session, envelope: Envelope, query: ListUsers) -> list[Outgoing]:
-    condition = filters.to_condition(query.filter, tenant=envelope.tenant) if query.filter else None
+def _matching(session: Session, tenant: str, query: ListUsers) -> tuple[int, Sequence[UserRecord]]:
+    parsed = filters.parse(query.filter) if query.filter else None
+    offset, limit = query.start_index - 1, query.count
+    key = name_lookup.user_name_key_sought(parsed) if parsed else None
+    if key is not None:
+        return store.users_named(session, tenant=tenant, name_key=key, offset=offset, limit=limit)
+    condition = filters.to_condition(parsed, tenant=tenant) if parsed else None
     sort = sorting.sort_order(query.sort_by, descending=query.sort_descending) if query.sort_by else None
-    total, users = store.find_users(
-        session,
-        tenant=envelope.tenant,
-        condition=condition,
-        sort=sort,
-        offset=query.start_index - 1,
-        limit=query.count,
+    return store.find_users(
+        session, tenant=tenant, condition=condition, sort=sort, offset=offset, limit=limit
     )
+
+
+def list_users(session: Session, envelope: Envelope, query: ListUsers) -> list[Outgoing]:
+    total, users = _matching(session, envelope.tenant, query)
     users = managers.with_managers(session, tenant=envelope.tenant, users=users)
     page = UserPage(total_results=total, start_index=query.start_index, users=tuple(users))
     return reply_to(envelope, page, producer=PRODUCER)

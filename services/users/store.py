@@ -237,6 +237,21 @@ def find_users(
     return session.exec(select(func.count()).select_from(UserRow).where(*where)).one(), users
 
 
+def users_named(
+    session: Session, *, tenant: str, name_key: str, offset: int, limit: int
+) -> tuple[int, Sequence[UserRecord]]:
+    """``userName eq``'s answer, paged as ``find_users`` pages: the live user holding the name key (a
+    deleted user's row holds none), by the unique index, with a statement built once."""
+    params = {"tenant": tenant, "key": name_key}
+    found = [record_of(row) for row in session.exec(_NAMED, params=params)]
+    return len(found), found[offset : offset + limit]
+
+
+_NAMED = select(UserRow).where(
+    UserRow.tenant == bindparam("tenant"), UserRow.user_name_key == bindparam("key")
+)
+
+
 def active_among(session: Session, *, tenant: str, user_ids: Iterable[str | None]) -> set[str]:
     """Which of ``user_ids`` (None ignored) are live, active users of the tenant: one indexed read, no
     record built; the statement is built once (every user write asks it for the default manager)."""

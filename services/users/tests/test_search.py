@@ -293,6 +293,23 @@ def test_filters_never_cross_tenants(harness: UsersHarness) -> None:
     assert len(_page(harness, "initech", filter='not (userName eq "shared@example.com")').users) == 0
 
 
+def test_okta_lookup_by_user_name_answers_as_the_general_path(harness: UsersHarness) -> None:
+    """``userName eq "…"`` alone is answered from the users table's key (``store.users_named``); the
+    same filter with a term that changes nothing takes the search index: the two agree."""
+    _create(harness, _okta_user("Zoë.Åberg@Example.com"))
+    gone = _create(harness, _okta_user("gone@example.com"))
+    assert isinstance(harness.ask(DeleteUser(user_id=gone.id)), object)
+    _create(harness, _okta_user("elsewhere@example.com"), tenant="globex")
+    decomposed = "zoe\u0308.a\u030aberg@EXAMPLE.COM"  # NFD and other case: the same userName
+    for operand in ("Zoë.Åberg@Example.com", decomposed, "gone@example.com", "elsewhere@example.com", "x"):
+        for start_index, count in ((1, 100), (2, 100), (1, 0)):
+            paging = {"start_index": start_index, "count": count}
+            alone = _page(harness, "acme", filter=f'userName eq "{operand}"', **paging)
+            general = _page(harness, "acme", filter=f'userName eq "{operand}" and not (id eq "-")', **paging)
+            assert (alone.total_results, alone.users) == (general.total_results, general.users), operand
+    assert _names(harness, f'userName eq "{decomposed}"') == ["Zoë.Åberg@Example.com"]
+
+
 # Refusals: 400 invalidFilter, never an empty list
 
 
@@ -412,6 +429,9 @@ def test_an_index_written_by_another_version_is_rebuilt(harness: UsersHarness, u
         state = session.get(SearchIndexState, 1)
         assert state is not None and state.version == INDEX_VERSION
         state.version = INDEX_VERSION - 1
-    assert _names(harness, 'userName eq "stale@example.com"') == []
+    assert _names(harness, 'userName sw "stale@"') == []
+    # Okta's lookup is answered from the users table's own key, which no index version touches.
+    assert _names(harness, 'userName eq "stale@example.com"') == ["stale@example.com"]
     assert refresh_search_index(users_engine) == 1
+    assert _names(harness, 'userName sw "stale@"') == ["stale@example.com"]
     assert _names(harness, f'userName eq "stale@example.com" and id eq "{user.id}"') == ["stale@example.com"]
