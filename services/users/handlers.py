@@ -142,10 +142,11 @@ def _matching(session: Session, tenant: str, query: ListUsers) -> tuple[int, Seq
     parsed = filters.parse(query.filter) if query.filter else None
     offset, limit = query.start_index - 1, query.count
     key = name_lookup.user_name_key_sought(parsed) if parsed else None
+    # A sortBy is judged even where it cannot change the order (one user at most): refused the same.
+    sort = sorting.sort_order(query.sort_by, descending=query.sort_descending) if query.sort_by else None
     if key is not None:
         return store.users_named(session, tenant=tenant, name_key=key, offset=offset, limit=limit)
     condition = filters.to_condition(parsed, tenant=tenant) if parsed else None
-    sort = sorting.sort_order(query.sort_by, descending=query.sort_descending) if query.sort_by else None
     return store.find_users(
         session, tenant=tenant, condition=condition, sort=sort, offset=offset, limit=limit
     )

@@ -16,10 +16,10 @@ USER_NAME_PATH = "username"  # ``attributes.canonical_path`` of userName
 
 def user_name_key_sought(parsed: ScimFilter[Any]) -> str | None:
     """The comparison key a filter that is exactly ``userName eq "…"`` asks for (Okta's lookup before
-    every create), else None. The key is the one ``users.user_name_key`` holds (``domain.user_name_key``
-    is the key filters compare userName by), so the users table's unique index answers the filter
-    (``store.users_named``) without building a search-index query; the operand is checked and refused
-    exactly as on the general path (``coerced_operand``)."""
+    every create, an e-mail address), else None. For such a key ``users.user_name_key`` holds the same
+    string, so the users table's unique index answers the filter (``store.users_named``) without
+    building a search-index query; the operand is checked and refused exactly as on the general path
+    (``coerced_operand``)."""
     node = parsed.ast
     if not (isinstance(node, Comparison) and node.op == CompareOperator.eq):
         return None
@@ -30,4 +30,9 @@ def user_name_key_sought(parsed: ScimFilter[Any]) -> str | None:
     if binding is None or canonical_path(binding) != USER_NAME_PATH:
         return None
     operand = coerced_operand(CATALOG[USER_NAME_PATH], node.op, node.value)
-    return operand if isinstance(operand, str) else None  # eq null, or nothing equals it: general path
+    if not isinstance(operand, str):
+        return None  # eq null, or nothing equals it: the general path
+    # ASCII keys only: ``users.user_name_key`` is NFC then lower case, the filters' key one more NFC
+    # after that (scim2-models' comparison key), and lower-casing can make a sequence NFC composes
+    # ("J\u030c" → "j\u030c" → "\u01f0"). For an ASCII key the two are the same string.
+    return operand if operand.isascii() else None

@@ -248,7 +248,9 @@ def users_named(
 
 
 _NAMED = select(UserRow).where(
-    UserRow.tenant == bindparam("tenant"), UserRow.user_name_key == bindparam("key")
+    UserRow.tenant == bindparam("tenant"),
+    UserRow.user_name_key == bindparam("key"),
+    col(UserRow.deleted_at).is_(None),
 )
 
 
