@@ -54,18 +54,18 @@ _ONE = select(*_COLUMNS).where(
 _SOME = select(*_COLUMNS).where(
     _known.c.tenant == bindparam("of_tenant"), _known.c.user_id.in_(bindparam("of_users", expanding=True))
 )
-# The same SQL on PostgreSQL and SQLite. An upsert, not "insert if the read found none": a placeholder
-# another transaction is adding (``hear_of``) is waited for and then updated, never a failed insert.
-_SAVE = text(
+# The same SQL on PostgreSQL and SQLite. Saving is an upsert, not "insert if the read found none": a
+# placeholder another transaction is adding (``hear_of``) is waited for and then updated, never a
+# failed insert. A placeholder is a ``KnownUser`` with nothing but its id, added unless there is a row.
+_INSERT = (
     f"INSERT INTO known_users (tenant, {', '.join(_FIELDS)})"
     f" VALUES (:tenant, {', '.join(f':{name}' for name in _FIELDS)})"
-    " ON CONFLICT (tenant, user_id) DO UPDATE SET "
+)
+_SAVE = text(
+    f"{_INSERT} ON CONFLICT (tenant, user_id) DO UPDATE SET "
     + ", ".join(f"{name} = excluded.{name}" for name in _FIELDS if name != "user_id")
 )
-_HEAR_OF = text(
-    "INSERT INTO known_users (tenant, user_id, active, deleted) VALUES (:tenant, :user_id, :active, :deleted)"
-    " ON CONFLICT DO NOTHING"
-)
+_HEAR_OF = text(f"{_INSERT} ON CONFLICT DO NOTHING")
 
 
 def known_user(session: Session, *, tenant: str, user_id: str) -> KnownUser | None:
@@ -89,7 +89,7 @@ def hear_of(session: Session, *, tenant: str, user_id: str) -> KnownUser:
     """The user as known, with a placeholder row (nothing known but the id) added if there is none.
     If another transaction is adding their row meanwhile (their own event, on another instance), this
     waits for it to commit and returns what it wrote."""
-    session.execute(_HEAR_OF, {"tenant": tenant, "user_id": user_id, "active": True, "deleted": False})
+    session.execute(_HEAR_OF, {"tenant": tenant, **asdict(KnownUser(user_id=user_id))})
     found = known_user(session, tenant=tenant, user_id=user_id)
     assert found is not None, "the row exists: inserted here or by a committed transaction"
     return found

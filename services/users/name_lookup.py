@@ -11,7 +11,7 @@ from scim2_models.path import CompareOperator, Comparison
 from services.users.attributes import CATALOG, canonical_path
 from services.users.operands import coerced_operand
 
-USER_NAME_PATH = "username"  # ``attributes.canonical_path`` of userName
+_USER_NAME = CATALOG["username"]
 
 
 def user_name_key_sought(parsed: ScimFilter[Any]) -> str | None:
@@ -27,9 +27,9 @@ def user_name_key_sought(parsed: ScimFilter[Any]) -> str | None:
         binding = parsed.resolve_comparison(node.attr_path, strict=True)
     except SCIMException:
         return None  # the general path says why it is refused
-    if binding is None or canonical_path(binding) != USER_NAME_PATH:
+    if binding is None or canonical_path(binding) != _USER_NAME.path:
         return None
-    operand = coerced_operand(CATALOG[USER_NAME_PATH], node.op, node.value)
+    operand = coerced_operand(_USER_NAME, node.op, node.value)
     if not isinstance(operand, str):
         return None  # eq null, or nothing equals it: the general path
     # ASCII keys only: ``users.user_name_key`` is NFC then lower case, the filters' key one more NFC
