@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -79,10 +79,21 @@ class Operator:
         return self.driver.find_element(By.XPATH, f"//tr[td[normalize-space()={cell!r}]]").text
 
     def wait_for(self, words: str) -> None:
-        # The page may be replaced between finding <body> and reading it (a form's answer loading).
-        WebDriverWait(
-            self.driver, 15, poll_frequency=0.1, ignored_exceptions=[StaleElementReferenceException]
-        ).until(lambda _: words in self.text())
+        waiting = WebDriverWait(self.driver, 15, poll_frequency=0.1)
+        waiting.until(lambda _: words in self._text_while_loading())
+
+    def _text_while_loading(self) -> str:
+        """The page's text, or "" while a form's answer replaces it: <body> can go stale between
+        finding and reading it, and chromedriver reports a read from the document being torn down
+        as an "unhandled inspector error" (Cannot find context with specified id)."""
+        try:
+            return self.text()
+        except StaleElementReferenceException:
+            return ""
+        except WebDriverException as error:
+            if any(sign in (error.msg or "") for sign in ("inspector error", "Cannot find context")):
+                return ""
+            raise
 
     def filter_until_listed(self, *rows: str) -> None:
         """The activity log is written moments after the answers (each topic read in 200 ms windows):
