@@ -76,6 +76,11 @@ class SchemaBehind(RuntimeError):
     """The database is not what this code needs; the message says what to run."""
 
 
+class DataRefused(RuntimeError):
+    """A data migration found rows this release's rules refuse, before it changed anything: the
+    message names them and what to do before migrating again."""
+
+
 def _config(history: SchemaHistory, connection: Connection | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(_ENVIRONMENT))
@@ -173,6 +178,14 @@ def upgrade(engine: Engine, history: SchemaHistory) -> str | None:
         return _upgrade_locked(connection, engine, history)
 
 
+def downgrade(engine: Engine, history: SchemaHistory, revision: str) -> None:
+    """Back to ``revision``, running each later revision's ``downgrade``. Releases only migrate
+    forward (``roster-migrate``); this proves a data migration's way back undoes it."""
+    with schema_lock(engine) as connection, _references_checked_after(connection):
+        command.downgrade(_config(history, connection), revision)
+        connection.commit()
+
+
 class BrokenReferences(RuntimeError):
     """An upgrade left rows referring to rows that do not exist."""
 
@@ -204,7 +217,7 @@ def migrate_exit_status(history: SchemaHistory, database_url: str) -> int:
     engine = make_engine(database_url)
     try:
         before = upgrade(engine, history)
-    except (SchemaBehind, BrokenReferences, SQLAlchemyError) as error:
+    except (SchemaBehind, DataRefused, BrokenReferences, SQLAlchemyError) as error:
         print(f"{history.service}: migration failed: {error}", file=sys.stderr)
         return 1
     finally:

@@ -1,15 +1,17 @@
 """Data written before a feature existed, brought up to date: the search index (keyed by
-``attributes.INDEX_VERSION``, a code step of the migrations) and the manager relation (the data
-migration ``v0002``). Each is idempotent and works in batches; ``bind`` is an engine, or the
-connection a migration runs on.
+``attributes.INDEX_VERSION``, a code step of the migrations), the manager relation (the data
+migration ``v0002``) and the userName keys (``v0004``). Each is idempotent; ``bind`` is an engine,
+or the connection a migration runs on.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, Engine, delete
+from sqlalchemy import Connection, Engine, Executable, bindparam, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -18,9 +20,12 @@ from contracts.envelope import Message, wrap
 from contracts.topics import USERS_EVENTS, resource_key
 from contracts.users import UserRecord, UserUpdated
 from servicekit.messaging import enqueue_envelopes
+from servicekit.migrations import DataRefused
 from services.users import manager_store, managers, search_index, store
 from services.users.attributes import INDEX_VERSION
+from services.users.domain import user_name_key
 from services.users.messages import PRODUCER
+from services.users.pending import PendingChange
 from services.users.search_index import SearchIndexState
 
 log = logging.getLogger(__name__)
@@ -134,3 +139,109 @@ def link_managers(bind: Engine | Connection) -> int:
     if linked:
         log.info("resolved the managers of %d users written before manager resolution existed", linked)
     return linked
+
+
+@dataclass(frozen=True)
+class _Rekeyed:
+    user_id: str
+    tenant: str
+    user_name: str
+    key: str
+
+
+# Users, then changes waiting for a seat: (user id, tenant, userName or the user's record, stored key).
+_STORED_KEYS: tuple[Executable, Executable] = (
+    select(
+        store.UserRow.id, store.UserRow.tenant, store.UserRow.user_name, store.UserRow.user_name_key
+    ).where(
+        col(store.UserRow.user_name_key).is_not(None)  # deleted users hold no name
+    ),
+    select(PendingChange.user_id, PendingChange.tenant, PendingChange.record, PendingChange.user_name_key),
+)
+
+
+# Who holds a key: (user id, userName or the user's record).
+_HOLDERS: tuple[Executable, Executable] = (
+    select(store.UserRow.id, store.UserRow.user_name).where(
+        col(store.UserRow.tenant) == bindparam("tenant"), col(store.UserRow.user_name_key) == bindparam("key")
+    ),
+    select(PendingChange.user_id, PendingChange.record).where(
+        col(PendingChange.tenant) == bindparam("tenant"), col(PendingChange.user_name_key) == bindparam("key")
+    ),
+)
+
+
+def rekey_user_names(connection: Connection, key_of: Callable[[str], str] = user_name_key) -> int:
+    """Revision 0004: userName keys stored as NFC then lower case become ``domain.user_name_key``,
+    the filters' key (one more NFC); its downgrade passes the older ``key_of``. Only names whose lower
+    case composes further change (a decomposed capital with no precomposed form, such as "J\u030c");
+    ASCII keys are skipped unread.
+
+    Two users, or a user and another user's change waiting for a seat, whose names the new key makes
+    one are refused before anything is written (``DataRefused``): which of them keeps the name is the
+    identity provider's call, not the migration's. Returns how many keys changed."""
+    users, waiting = (_changed_keys(connection, stored, key_of) for stored in _STORED_KEYS)
+    clashes = sorted(
+        {clash for row in users + waiting for clash in _clashes(connection, row, users + waiting)}
+    )
+    if clashes:
+        raise DataRefused(
+            "these userNames are one name under this release's comparison (case-insensitive, in NFC: "
+            f"RFC 7643 §4.1.1), which only one user may hold: {'; '.join(clashes)}. Rename or delete "
+            "one of each pair in the identity provider (a change still waiting for a seat is given up "
+            "within 15 minutes), then migrate again"
+        )
+    for row in users:
+        connection.execute(
+            update(store.UserRow).where(col(store.UserRow.id) == row.user_id).values(user_name_key=row.key)
+        )
+    for row in waiting:
+        connection.execute(
+            update(PendingChange)
+            .where(col(PendingChange.user_id) == row.user_id)
+            .values(user_name_key=row.key)
+        )
+    if users or waiting:
+        log.info("rewrote the userName keys of %d users and %d waiting changes", len(users), len(waiting))
+    return len(users) + len(waiting)
+
+
+def _changed_keys(
+    connection: Connection, stored_keys: Executable, key_of: Callable[[str], str]
+) -> list[_Rekeyed]:
+    changed = []
+    rows = connection.execute(stored_keys, execution_options={"yield_per": _BATCH})
+    for user_id, tenant, name_or_record, stored in rows:
+        if stored.isascii():
+            continue  # NFC, lower case and NFC again leave ASCII as it is
+        name = _user_name(name_or_record)
+        if key_of(name) != stored:
+            changed.append(_Rekeyed(user_id=user_id, tenant=tenant, user_name=name, key=key_of(name)))
+    return changed
+
+
+def _user_name(name_or_record: str | dict[str, Any]) -> str:
+    if isinstance(name_or_record, str):
+        return name_or_record
+    return UserRecord.model_validate(name_or_record).profile.user_name
+
+
+def _clashes(connection: Connection, row: _Rekeyed, changed: list[_Rekeyed]) -> Iterator[str]:
+    """Who else would hold ``row``'s new key: a row keeping it (a key in NFC never changes), or
+    another row changing to it. A user and their own waiting change share their name."""
+    holders = {
+        (holder, _user_name(name_or_record))
+        for holders_of_key in _HOLDERS
+        for holder, name_or_record in connection.execute(
+            holders_of_key, {"tenant": row.tenant, "key": row.key}
+        )
+    }
+    holders |= {
+        (other.user_id, other.user_name)
+        for other in changed
+        if (other.tenant, other.key) == (row.tenant, row.key)
+    }
+    for holder, name in holders:
+        if holder != row.user_id:
+            pair = sorted([f"user {row.user_id} ({row.user_name!r})", f"user {holder} ({name!r})"])
+            yield f"tenant {row.tenant}: {' and '.join(pair)}"

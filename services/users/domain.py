@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime
 from enum import StrEnum
 
@@ -16,6 +15,7 @@ from contracts.users import (
     UserRecord,
     UserUpdated,
 )
+from services.users.attributes import CATALOG, text_key
 
 
 class UserNameTaken(Rejection):
@@ -54,9 +54,11 @@ class SeatEffect(StrEnum):
 
 def user_name_key(user_name: str) -> str:
     """userName is unique per tenant compared case-insensitively (RFC 7643 §4.1.1: caseExact false),
-    with exactly the key filters compare by (scim2-models: NFC, then lower case). Were they to
-    differ, Okta's ``userName eq`` would miss a user that uniqueness then refuses to create again."""
-    return unicodedata.normalize("NFC", user_name).lower().replace("\x00", "\ufffd")
+    by the very key filters compare by (``attributes.text_key``: NFC, lower case, NFC again, since
+    lower-casing can leave a string unnormalised: "J\u030c" → "j\u030c" → "\u01f0"). Were they to
+    differ, ``userName eq`` would match two users that uniqueness let in, or miss one it then refuses
+    to create again. Revision 0004 rewrote the keys stored before they were the same."""
+    return text_key(CATALOG["username"], user_name)
 
 
 # userName and externalId are keys of btree indexes, whose entries PostgreSQL refuses above 2,704 bytes

@@ -17,9 +17,9 @@ _USER_NAME = CATALOG["username"]
 def user_name_key_sought(parsed: ScimFilter[Any]) -> str | None:
     """The comparison key a filter that is exactly ``userName eq "…"`` asks for (Okta's lookup before
     every create, an e-mail address), else None. For such a key ``users.user_name_key`` holds the same
-    string, so the users table's unique index answers the filter (``store.users_named``) without
-    building a search-index query; the operand is checked and refused exactly as on the general path
-    (``coerced_operand``)."""
+    string (``domain.user_name_key``), so the users table's unique index answers the filter
+    (``store.users_named``) without building a search-index query; the operand is checked and refused
+    exactly as on the general path (``coerced_operand``)."""
     node = parsed.ast
     if not (isinstance(node, Comparison) and node.op == CompareOperator.eq):
         return None
@@ -32,7 +32,7 @@ def user_name_key_sought(parsed: ScimFilter[Any]) -> str | None:
     operand = coerced_operand(_USER_NAME, node.op, node.value)
     if not isinstance(operand, str):
         return None  # eq null, or nothing equals it: the general path
-    # ASCII keys only: ``users.user_name_key`` is NFC then lower case, the filters' key one more NFC
-    # after that (scim2-models' comparison key), and lower-casing can make a sequence NFC composes
-    # ("J\u030c" → "j\u030c" → "\u01f0"). For an ASCII key the two are the same string.
+    # ASCII keys only: they are the one kind every release stored as the filters' key. Before schema
+    # revision 0004 ``users.user_name_key`` lacked the filters' second NFC ("J\u030c" → "j\u030c",
+    # not "\u01f0"), and an older instance still serving during an upgrade's roll writes that key.
     return operand if operand.isascii() else None

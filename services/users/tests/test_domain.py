@@ -11,7 +11,18 @@ from services.users import domain
 
 
 @pytest.mark.parametrize(
-    "name", ["Ann@Example.COM", "Straße", "STRASSE", " padded ", "I\u0307stanbul", "e\u0301", "É"]
+    "name",
+    [
+        "Ann@Example.COM",
+        "Straße",
+        "STRASSE",
+        " padded ",
+        "I\u0307stanbul",
+        "e\u0301",
+        "É",
+        "J\u030cohn",
+        "T\u0308om",
+    ],
 )
 def test_user_name_key_is_the_key_filters_compare_by(name: str) -> None:
     """Uniqueness and ``userName eq`` must agree, or Okta's lookup misses a user it then cannot create."""
@@ -19,6 +30,8 @@ def test_user_name_key_is_the_key_filters_compare_by(name: str) -> None:
     assert binding is not None
     assert domain.user_name_key(name) == binding.comparable(name)
     assert domain.user_name_key("Ann@Example.COM") == domain.user_name_key("ann@example.com")
+    # Lower-casing a decomposed capital with no precomposed form gives a sequence NFC composes.
+    assert domain.user_name_key("J\u030cohn") == domain.user_name_key("\u01f0ohn") == "\u01f0ohn"
 
 
 def test_a_user_name_held_by_someone_else_is_taken() -> None:

@@ -85,6 +85,19 @@ def test_duplicate_user_name_in_other_case_is_rejected_and_nothing_changes(harne
     assert len(harness.outbox()) == outbox_before + 1  # the rejection reply only, no event
 
 
+def test_a_user_name_a_filter_cannot_tell_from_a_taken_one_is_taken_too(harness: UsersHarness) -> None:
+    """ "J\u030cohn" lower-cases to "j\u030cohn", which NFC composes to "\u01f0ohn": ``userName eq``
+    matches both spellings, so only one user may hold them."""
+    harness.send(_create(harness, "J\u030cohn@example.com"))
+    outbox_before = len(harness.outbox())
+    reply = harness.send(_create(harness, "\u01f0ohn@example.com"))
+    assert isinstance(reply, CommandRejected) and reply.reason == RejectionReason.USER_NAME_TAKEN
+    assert [(row.user_name, row.user_name_key) for row in _users(harness)] == [
+        ("J\u030cohn@example.com", "\u01f0ohn@example.com")
+    ]
+    assert len(harness.outbox()) == outbox_before + 1  # the rejection reply only, no event
+
+
 def test_same_user_name_in_another_tenant_is_allowed(harness: UsersHarness) -> None:
     harness.send(_create(harness, "dan@example.com"), tenant="acme")
     reply = harness.send(_create(harness, "dan@example.com"), tenant="globex")
