@@ -7,8 +7,9 @@ or the connection a migration runs on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import combinations
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Executable, bindparam, delete, update
@@ -23,7 +24,6 @@ from servicekit.messaging import enqueue_envelopes
 from servicekit.migrations import DataRefused
 from services.users import manager_store, managers, search_index, store
 from services.users.attributes import INDEX_VERSION
-from services.users.domain import user_name_key
 from services.users.messages import PRODUCER
 from services.users.pending import PendingChange
 from services.users.search_index import SearchIndexState
@@ -171,19 +171,17 @@ _HOLDERS: tuple[Executable, Executable] = (
 )
 
 
-def rekey_user_names(connection: Connection, key_of: Callable[[str], str] = user_name_key) -> int:
-    """Revision 0004: userName keys stored as NFC then lower case become ``domain.user_name_key``,
-    the filters' key (one more NFC); its downgrade passes the older ``key_of``. Only names whose lower
-    case composes further change (a decomposed capital with no precomposed form, such as "J\u030c");
-    ASCII keys are skipped unread.
+def rekey_user_names(connection: Connection, key_of: Callable[[str], str]) -> int:
+    """Revision 0004 and its downgrade: every stored userName key becomes ``key_of`` the name. The
+    two keys differ only for names whose lower case NFC composes further (a decomposed capital with
+    no precomposed form, such as "J\u030c"); ASCII keys are the same in both, so their names are not
+    even parsed. Assumes every stored key is one of the two (each release wrote its own).
 
-    Two users, or a user and another user's change waiting for a seat, whose names the new key makes
-    one are refused before anything is written (``DataRefused``): which of them keeps the name is the
+    Two users, or a user and another user's change waiting for a seat, whose names one key makes one
+    are refused before anything is written (``DataRefused``): which of them keeps the name is the
     identity provider's call, not the migration's. Returns how many keys changed."""
     users, waiting = (_changed_keys(connection, stored, key_of) for stored in _STORED_KEYS)
-    clashes = sorted(
-        {clash for row in users + waiting for clash in _clashes(connection, row, users + waiting)}
-    )
+    clashes = _clashes(connection, users + waiting)
     if clashes:
         raise DataRefused(
             "these userNames are one name under this release's comparison (case-insensitive, in NFC: "
@@ -210,10 +208,11 @@ def _changed_keys(
     connection: Connection, stored_keys: Executable, key_of: Callable[[str], str]
 ) -> list[_Rekeyed]:
     changed = []
-    rows = connection.execute(stored_keys, execution_options={"yield_per": _BATCH})
-    for user_id, tenant, name_or_record, stored in rows:
+    for user_id, tenant, name_or_record, stored in connection.execute(
+        stored_keys, execution_options={"yield_per": _BATCH}
+    ):
         if stored.isascii():
-            continue  # NFC, lower case and NFC again leave ASCII as it is
+            continue
         name = _user_name(name_or_record)
         if key_of(name) != stored:
             changed.append(_Rekeyed(user_id=user_id, tenant=tenant, user_name=name, key=key_of(name)))
@@ -226,22 +225,20 @@ def _user_name(name_or_record: str | dict[str, Any]) -> str:
     return UserRecord.model_validate(name_or_record).profile.user_name
 
 
-def _clashes(connection: Connection, row: _Rekeyed, changed: list[_Rekeyed]) -> Iterator[str]:
-    """Who else would hold ``row``'s new key: a row keeping it (a key in NFC never changes), or
-    another row changing to it. A user and their own waiting change share their name."""
-    holders = {
-        (holder, _user_name(name_or_record))
-        for holders_of_key in _HOLDERS
-        for holder, name_or_record in connection.execute(
-            holders_of_key, {"tenant": row.tenant, "key": row.key}
-        )
-    }
-    holders |= {
-        (other.user_id, other.user_name)
-        for other in changed
-        if (other.tenant, other.key) == (row.tenant, row.key)
-    }
-    for holder, name in holders:
-        if holder != row.user_id:
-            pair = sorted([f"user {row.user_id} ({row.user_name!r})", f"user {holder} ({name!r})"])
-            yield f"tenant {row.tenant}: {' and '.join(pair)}"
+def _clashes(connection: Connection, changed: list[_Rekeyed]) -> list[str]:
+    """Pairs of different users that would hold one key: a changed row and a row keeping that key
+    (a row already holding a key in NFC keeps it), or two changed rows. A user and their own waiting
+    change share their name."""
+    holders: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for row in changed:
+        holders.setdefault((row.tenant, row.key), set()).add((row.user_id, row.user_name))
+    for (tenant, key), new_holders in holders.items():
+        for holders_of_key in _HOLDERS:
+            for holder, name_or_record in connection.execute(holders_of_key, {"tenant": tenant, "key": key}):
+                new_holders.add((holder, _user_name(name_or_record)))
+    return sorted(
+        f"tenant {tenant}: user {first} ({first_name!r}) and user {second} ({second_name!r})"
+        for (tenant, _), names in holders.items()
+        for (first, first_name), (second, second_name) in combinations(sorted(names), 2)
+        if first != second
+    )

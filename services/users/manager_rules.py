@@ -60,7 +60,7 @@ class Resolution:
 @dataclass(frozen=True)
 class ReferenceKeys:
     """A reference as the search index compares it: ``exact`` for id and externalId (RFC 7643
-    caseExact), ``folded`` (NFC, lower case) for employeeNumber, userName and emails."""
+    caseExact), ``folded`` (NFC, lower case, NFC) for employeeNumber, userName and emails."""
 
     exact: str
     folded: str

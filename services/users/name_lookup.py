@@ -32,7 +32,7 @@ def user_name_key_sought(parsed: ScimFilter[Any]) -> str | None:
     operand = coerced_operand(_USER_NAME, node.op, node.value)
     if not isinstance(operand, str):
         return None  # eq null, or nothing equals it: the general path
-    # ASCII keys only: they are the one kind every release stored as the filters' key. Before schema
-    # revision 0004 ``users.user_name_key`` lacked the filters' second NFC ("J\u030c" → "j\u030c",
-    # not "\u01f0"), and an older instance still serving during an upgrade's roll writes that key.
+    # ASCII keys only: every release stored them as the filters' key. Before schema revision 0004
+    # ``users.user_name_key`` lacked the filters' second NFC ("J\u030c" → "j\u030c", not "\u01f0"),
+    # and a row an older instance wrote after the migration would hold that key.
     return operand if operand.isascii() else None
