@@ -6,10 +6,12 @@ import contextlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.util import asbool
 from sqlmodel import Session, SQLModel, create_engine
 
 from servicekit import locks
@@ -38,7 +40,22 @@ def sqlite_file(url: URL) -> Path | None:
     database = url.database
     if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
         return None
+    if asbool(url.query.get("uri", False)):
+        return _file_of_uri(database, mode=url.query.get("mode"))
     return Path(database)
+
+
+def _file_of_uri(database: str, *, mode: object) -> Path | None:
+    """``uri=true`` makes pysqlite open a URI filename (https://www.sqlite.org/uri.html): ``file:path``,
+    ``file:///path`` or ``file://localhost/path``, percent-encoded, its other parameters (``mode``)
+    in the URL's query. Any other name is a plain file name there too."""
+    parts = urlsplit(database)
+    if parts.scheme != "file":
+        return Path(database)
+    path = unquote(parts.path)
+    if mode == "memory" or "memory" in parse_qs(parts.query).get("mode", []) or path in ("", ":memory:"):
+        return None
+    return Path(path)
 
 
 def _sqlite_engine(url: str) -> Engine:

@@ -66,6 +66,31 @@ def test_a_database_reached_through_a_symbolic_link_is_the_same_claim(tmp_path: 
         first.release()
 
 
+@pytest.mark.parametrize("uri", ["file:{path}?mode=rwc&uri=true", "file://{quoted}?uri=true"])
+def test_a_database_named_by_a_uri_filename_is_the_same_claim(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, uri: str
+) -> None:
+    """pysqlite's ``uri=true`` (https://www.sqlite.org/uri.html): the claim is the file the URI names,
+    not a file named after the URI text in the working directory."""
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "data dir" / "users.db"
+    first = claim(make_engine(f"sqlite:///{path}"), service="users")
+    assert first is not None
+    try:
+        named = uri.format(path=path, quoted=str(path).replace(" ", "%20"))
+        engine = make_engine(f"sqlite:///{named}")
+        with pytest.raises(DatabaseInUse, match="is already served by the users service"):
+            claim(engine, service="users")
+        with engine.begin() as connection:  # and the URI opens that very file
+            connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    finally:
+        first.release()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data dir"]
+    assert {"users.db", "users.db.owner"} <= {p.name for p in path.parent.iterdir()}
+    with make_engine(f"sqlite:///{path}").connect() as plain:
+        assert plain.exec_driver_sql("SELECT name FROM sqlite_master").scalars().all() == ["t"]
+
+
 def test_a_lock_file_that_cannot_be_opened_refuses_the_start(tmp_path: Path) -> None:
     """Here the lock file's name is taken by a directory; a read-only directory or a filesystem without
     flock fails the same way. Serving unclaimed could let a second instance in unseen."""
