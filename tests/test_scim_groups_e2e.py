@@ -84,6 +84,11 @@ def test_okta_push_link_patch_push_now_and_delete(stack: Stack, tenant: Tenant, 
     ).status_code in (200, 204)
     assert group_members(scim, team_id) == {b}
 
+    # A path-less rename whose key carries the schema's URN (RFC 7644 §3.10).
+    qualified = {f"{GROUP}:displayName": "Sales West Inside"}
+    assert patch_group(scim, team_id, {"op": "replace", "value": qualified}).status_code in (200, 204)
+    assert scim.get(f"/Groups/{team_id}").json()["displayName"] == "Sales West Inside"
+
     # Entra asks without members.
     slim = scim.get(f"/Groups/{team_id}", params={"excludedAttributes": "members"})
     assert slim.status_code == 200 and "members" not in slim.json()

@@ -94,6 +94,26 @@ def test_entra_patch_shapes_are_stored(scim: httpx.Client) -> None:
     assert bare.status_code == 200 and _stored(scim, user["id"])[ENTERPRISE]["manager"] == {"value": "MGR-2"}
 
 
+def test_entra_several_changes_in_one_path_less_replace_keyed_by_paths(scim: httpx.Client) -> None:
+    """Entra ID with its compliance flag: one path-less replace whose keys are paths, value filters
+    included; every change lands, or the request is refused."""
+    user = _create(scim, "entra-flag@example.com")
+    keyed_by_paths = {
+        'emails[type eq "work"].value': "flag@example.com",
+        "name.familyName": "Flag",
+        'phoneNumbers[type eq "mobile"].value': "+1 555 0101",
+    }
+    response = _patch(scim, user["id"], {"op": "replace", "value": keyed_by_paths})
+    assert response.status_code == 200, response.text
+    stored = _stored(scim, user["id"])
+    assert [(e["value"], e["type"]) for e in stored["emails"]] == [("flag@example.com", "work")]
+    assert stored["name"]["familyName"] == "Flag"
+    assert [(p["value"], p["type"]) for p in stored["phoneNumbers"]] == [("+1 555 0101", "mobile")]
+    refused = _patch(scim, user["id"], {"op": "replace", "value": {'nickNames[type eq "x"].value': "n"}})
+    assert (refused.status_code, refused.json()["scimType"]) == (400, "invalidPath")
+    assert _stored(scim, user["id"]) == stored
+
+
 def test_entra_adds_through_a_filter_nothing_matches_yet_and_removes_roles_by_value(
     scim: httpx.Client,
 ) -> None:

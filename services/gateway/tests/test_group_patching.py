@@ -41,6 +41,21 @@ def test_okta_membership_update_mixes_removes_adds_and_the_rename_it_always_send
     )
 
 
+def test_path_less_names_qualified_by_the_group_schema_urn() -> None:
+    """RFC 7644 §3.10: an attribute name may carry its schema's URN, in a path or in a value's keys."""
+    command = _patch(
+        {"op": "replace", "value": {f"{GROUP}:displayName": "Sales East", f"{GROUP}:externalId": "x-1"}},
+        {"op": "add", "value": {f"{GROUP.upper()}:MEMBERS": [{"value": "u1"}]}},
+    )
+    assert command == PatchGroup(
+        team_id=TEAM,
+        rename_to="Sales East",
+        replace_external_id=True,
+        external_id="x-1",
+        changes=_changes((ADD, ("u1",))),
+    )
+
+
 def test_okta_push_now_replaces_every_member() -> None:
     command = _patch({"op": "replace", "path": "members", "value": [{"value": "u1"}, {"value": "u2"}]})
     assert command.changes == _changes((REPLACE, ("u1", "u2")))

@@ -55,6 +55,28 @@ def test_entra_dotted_and_urn_qualified_path_less_keys() -> None:
     assert profile.title == "VP"
 
 
+def test_entra_path_less_key_with_a_value_filter_is_applied_as_its_path() -> None:
+    profile = _apply(
+        {
+            "op": "Replace",
+            "value": {
+                'emails[type eq "work"].value': "new@example.com",
+                "name.givenName": "Zed",
+                'phoneNumbers[type eq "mobile"].value': "+1 555 0100",  # none yet: one is made
+            },
+        }
+    )
+    assert [(e.value, e.type) for e in profile.emails] == [("new@example.com", "work")]
+    assert profile.name is not None and profile.name.given_name == "Zed"
+    assert [(p.value, p.type) for p in profile.phone_numbers] == [("+1 555 0100", "mobile")]
+
+
+def test_a_path_less_key_with_a_value_filter_naming_no_attribute_is_refused() -> None:
+    with pytest.raises(SCIMException) as refused:
+        _apply({"op": "replace", "value": {'nickNames[type eq "x"].value': "a", "title": "VP"}})
+    assert (refused.value.status, refused.value.scim_type) == (400, "invalidPath")
+
+
 @pytest.mark.parametrize(
     "operation",
     [
@@ -154,3 +176,9 @@ def test_removing_the_roster_role_falls_back_to_scim_roles_then_learner() -> Non
     )
     patch = parse_patch({"schemas": [PATCH_OP], "Operations": [{"op": "remove", "path": f"{ROSTER}:role"}]})
     assert patched_profile(coach, patch).role == RosterRole.LEARNER
+
+
+def test_a_path_less_remove_is_refused_whatever_its_value_holds() -> None:
+    with pytest.raises(SCIMException) as refused:
+        _apply({"op": "remove", "value": {'emails[type eq "work"].value': "ann@example.com"}})
+    assert (refused.value.status, refused.value.scim_type) == (400, "noTarget")

@@ -61,13 +61,32 @@ def _normalise(operation: Any) -> Any:
     return fixed
 
 
+def _split_path_less(operation: Any) -> list[Any]:
+    """Entra ID puts several changes in one path-less replace, keyed by paths, value filters included
+    (``{"emails[type eq \"work\"].value": …, "name.givenName": …}``). A key with a value filter is
+    no attribute name, so scim2-models' ignoring policy would drop it, unapplied, with a 200; it
+    becomes an operation of its own with that key as its path, which RFC 7644 §3.5.2 makes the same
+    change (and refuses, when it names no attribute, as any path is)."""
+    if not isinstance(operation, dict) or operation.get("path") is not None:
+        return [operation]
+    if str(operation.get("op", "")).lower() not in ("add", "replace"):
+        return [operation]  # a path-less remove is refused as it stands (noTarget)
+    value = operation.get("value")
+    if not isinstance(value, dict) or not any("[" in key for key in value):
+        return [operation]
+    plain = {key: item for key, item in value.items() if "[" not in key}
+    split = [{**operation, "path": key, "value": item} for key, item in value.items() if "[" in key]
+    return [{**operation, "value": plain}, *split] if plain else split
+
+
 def parse_patch(body: Any) -> UserPatch:
     if not isinstance(body, dict):
         raise InvalidSyntaxException(detail="The request body must be a JSON object (a PatchOp).")
     operations = next((v for k, v in body.items() if k.lower() == "operations"), None)
     if not isinstance(operations, list) or not operations:
         raise InvalidValueException(detail="A PatchOp needs a non-empty Operations list.")
-    request = {**body, "Operations": [_normalise(op) for op in operations]}
+    split = [part for operation in operations for part in _split_path_less(operation)]
+    request = {**body, "Operations": [_normalise(operation) for operation in split]}
     try:
         patch = UserPatch.model_validate(
             request, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=TOLERANT
