@@ -4,6 +4,7 @@ in any service (read before and after)."""
 
 from __future__ import annotations
 
+import gzip
 import itertools
 from typing import Any
 
@@ -84,6 +85,26 @@ def test_json_media_types_with_charset_and_a_byte_order_mark_are_read(unchanged:
             found = unchanged.scim.post("/Users/.search", content=raw, headers={"Content-Type": content_type})
             assert found.status_code == 200, found.text
             assert found.json()["totalResults"] == 1
+
+
+def test_compressed_bodies_are_unsupported_media_and_identity_is_read(unchanged: Seeded) -> None:
+    """RFC 9110 §15.5.16: 415 for a content coding the server does not support, whether the body is
+    compressed or only says so."""
+    ids = {"user": unchanged.user_id, "group": unchanged.group_id, "tenant": unchanged.tenant.id}
+    plain = b'{"userName": "x"}'
+    for coding, raw in (("gzip", gzip.compress(plain)), ("br", plain), ("identity, deflate", plain)):
+        headers = {"Content-Type": "application/scim+json", "Content-Encoding": coding}
+        for method, path in SCIM_BODY_ROUTES:
+            response = unchanged.scim.request(method, path.format(**ids), content=raw, headers=headers)
+            assert_error(response, 415, None, coding)
+            assert "Content-Encoding" in response.json()["detail"]
+        for method, path in ADMIN_BODY_ROUTES:
+            response = unchanged.admin.request(method, path.format(**ids), content=raw, headers=headers)
+            assert_error(response, 415, None, coding)
+    search = b'{"filter": "userName eq \\"seed@example.com\\""}'
+    identity = {"Content-Type": "application/scim+json", "Content-Encoding": "identity"}
+    found = unchanged.scim.post("/Users/.search", content=search, headers=identity)
+    assert found.status_code == 200 and found.json()["totalResults"] == 1, found.text
 
 
 WRONG_SEARCH_FIELDS: list[dict[str, Any]] = [

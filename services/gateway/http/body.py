@@ -29,8 +29,25 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 async def read_json(request: Request, *, limit: int) -> Any:
     """The body as JSON, at most ``limit`` bytes. A request without a Content-Type is read as JSON: the
     RFC asks for one, and tolerating its absence refuses nothing an identity provider sends."""
-    require_json_media_type(request.headers.get("content-type"))
+    require_json_body(request)
     return decode_json(await _read_at_most(request, limit))
+
+
+def require_json_body(request: Request) -> None:
+    """What the headers say of the body: JSON in UTF-8, not compressed."""
+    require_json_media_type(request.headers.get("content-type"))
+    require_no_content_coding(request.headers.get("content-encoding"))
+
+
+def require_no_content_coding(content_encoding: str | None) -> None:
+    """415 for a compressed body (RFC 9110 §8.4.1: a coding the server does not support), rather than
+    reading gzip's bytes as text or a body that only claims a coding as plain JSON."""
+    codings = [part.strip().lower() for part in (content_encoding or "").split(",") if part.strip()]
+    if any(coding != "identity" for coding in codings):
+        raise error_with_status(
+            415,
+            f"Unsupported Content-Encoding {str(content_encoding)[:100]!r}: send the body uncompressed.",
+        )
 
 
 async def _read_at_most(request: Request, limit: int) -> bytes:
@@ -122,7 +139,7 @@ class JsonBodyRoute(APIRoute):
             return handle
 
         async def handle_json(request: Request) -> Response:
-            require_json_media_type(request.headers.get("content-type"))
+            require_json_body(request)
             raw = await _read_at_most(request, request.app.state.settings.max_body_bytes)
             response: Response = await handle(_DecodedRequest(request, raw, decode_json(raw)))
             return response
