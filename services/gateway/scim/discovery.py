@@ -43,6 +43,7 @@ from contracts.rendering import NOT_STORED
 from contracts.scim import RosterUser, ScimGroup, ScimUser
 from services.gateway.http.auth import TenantId
 from services.gateway.http.dependencies import SettingsDep
+from services.gateway.http.errors import error_with_status
 from services.gateway.http.responses import SCIM_PREFIX, ScimResponse, base_url
 
 BULK_MAX_OPERATIONS = 0  # bulk is not supported; RFC 7643 §5 still requires the figure
@@ -216,3 +217,23 @@ async def resource_types(request: Request, _tenant: TenantId) -> ScimResponse:
 async def resource_type(request: Request, resource_type_id: str, _tenant: TenantId) -> ScimResponse:
     _refuse_filter(request)
     return _one(_resource_type_documents(base_url(request)), resource_type_id, kind="resource type")
+
+
+@router.api_route("/Me", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+async def me(_tenant: TenantId) -> None:
+    """RFC 7644 §3.11: a service provider without ``/Me`` SHOULD answer 501."""
+    raise error_with_status(
+        501,
+        "Roster does not support /Me: a SCIM token stands for a tenant's identity provider, not for a "
+        "user (RFC 7644 §3.11).",
+    )
+
+
+@router.post("/Bulk")
+async def bulk(_tenant: TenantId) -> None:
+    """Bulk is advertised as unsupported (``ServiceProviderConfig``); 501 says so (RFC 7644 §3.12)."""
+    raise error_with_status(
+        501,
+        "Roster does not support /Bulk (ServiceProviderConfig: bulk.supported is false): send each "
+        "operation as a request of its own.",
+    )

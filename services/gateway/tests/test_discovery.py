@@ -210,6 +210,17 @@ def test_filter_on_discovery_is_forbidden(client: TestClient) -> None:
     assert Error.model_validate(body).status == 403
 
 
+@pytest.mark.parametrize(
+    ("method", "path"), [(m, "/Me") for m in ("GET", "PUT", "PATCH", "DELETE")] + [("POST", "/Bulk")]
+)
+def test_me_and_bulk_are_not_implemented(client: TestClient, method: str, path: str) -> None:
+    """RFC 7644 §3.11 (/Me) and §3.12 (an operation the provider does not support): 501, not 404."""
+    response = client.request(method, f"/scim/v2{path}", json={})
+    assert response.status_code == 501 and response.headers["content-type"] == SCIM_MEDIA_TYPE
+    error = Error.model_validate(response.json())
+    assert error.status == 501 and error.detail and path.strip("/") in error.detail
+
+
 def test_discovery_requires_the_scim_token() -> None:
     with TestClient(_app(authenticated=False)) as anonymous:
         body = _get(anonymous, "/ServiceProviderConfig", status=401)
