@@ -164,17 +164,9 @@ def test_an_unknown_role_is_invalid_value_naming_the_choices() -> None:
     assert caught.value.scim_type == "invalidValue" and "learner" in caught.value.detail
 
 
-@pytest.mark.parametrize(
-    "operation",
-    [{"op": "remove", "path": "active"}, {"op": "replace", "path": "active", "value": None}],
-)
-def test_removing_active_makes_it_true_which_it_counts_as(operation: dict[str, Any]) -> None:
-    """Unset counts as active (it holds a seat), so it is stored and answered as true: a filter on
-    ``active eq true`` then finds the user the seat count includes."""
-    inactive = _user().model_copy(update={"profile": _user().profile.model_copy(update={"active": False})})
-    patch = parse_patch({"schemas": [PATCH_OP], "Operations": [operation]})
-    assert patched_profile(inactive, patch).active is True
-    assert _apply(operation).active is True
+def test_removing_active_leaves_it_unset_which_counts_as_active() -> None:
+    profile = _apply({"op": "remove", "path": "active"})
+    assert profile.active is None and profile.is_active
 
 
 def test_removing_the_roster_role_falls_back_to_scim_roles_then_learner() -> None:

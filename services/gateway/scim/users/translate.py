@@ -68,14 +68,15 @@ def parse_scim_user(body: Any) -> ScimUser:
 
 
 def profile_from_scim(body: Any) -> UserProfile:
-    """A POST or PUT body."""
-    return profile_of(parse_scim_user(body))
+    """A POST or PUT body. A user provisioned without ``active`` is active (Roster's rule)."""
+    user = parse_scim_user(body)
+    if user.active is None:
+        user.active = True
+    return profile_of(user)
 
 
 def profile_of(user: ScimUser) -> UserProfile:
-    """Attributes as they stand. ``active`` absent (not sent, removed or replaced by null in a PATCH)
-    is active, Roster's rule (RFC 7643 §4.1.1 leaves its meaning to the service provider), and is
-    stored and answered as ``true``: the resource, its filters and the seat it holds then agree."""
+    """Attributes as they stand; an ``active`` removed by PATCH stays unset (and counts as active)."""
     if user.user_name is None:
         raise InvalidValueException(detail="userName is required.")
     return UserProfile(
@@ -89,7 +90,7 @@ def profile_of(user: ScimUser) -> UserProfile:
         preferred_language=user.preferred_language,
         locale=user.locale,
         timezone=user.timezone,
-        active=True if user.active is None else user.active,
+        active=user.active,
         name=_name_in(user.name),
         emails=tuple(_contact_in(e) for e in user.emails or ()),
         phone_numbers=tuple(_contact_in(p) for p in user.phone_numbers or ()),
