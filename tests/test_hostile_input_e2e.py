@@ -101,6 +101,14 @@ def test_compressed_bodies_are_unsupported_media_and_identity_is_read(unchanged:
         for method, path in ADMIN_BODY_ROUTES:
             response = unchanged.admin.request(method, path.format(**ids), content=raw, headers=headers)
             assert_error(response, 415, None, coding)
+            assert "Content-Encoding" in response.json()["detail"]
+    # Two headers are one list (RFC 9110 §5.3): a coding in the second one counts as well.
+    two = [
+        ("Content-Type", "application/scim+json"),
+        ("Content-Encoding", "identity"),
+        ("Content-Encoding", "gzip"),
+    ]
+    assert_error(unchanged.scim.post("/Users", content=plain, headers=two), 415, None, "two headers")
     search = b'{"filter": "userName eq \\"seed@example.com\\""}'
     identity = {"Content-Type": "application/scim+json", "Content-Encoding": "identity"}
     found = unchanged.scim.post("/Users/.search", content=search, headers=identity)

@@ -185,9 +185,10 @@ def rekey_user_names(connection: Connection, key_of: Callable[[str], str]) -> in
     if clashes:
         raise DataRefused(
             "these userNames are one name under this release's comparison (case-insensitive, in NFC: "
-            f"RFC 7643 §4.1.1), which only one user may hold: {'; '.join(clashes)}. Rename or delete "
-            "one of each pair in the identity provider (a change still waiting for a seat is given up "
-            "within 15 minutes), then migrate again"
+            f"RFC 7643 §4.1.1), which only one user may hold: {'; '.join(clashes)}. Nothing was changed: "
+            "with the release you upgrade from serving again, rename or delete one of each pair in the "
+            "identity provider (a change waiting for a seat ends within 15 minutes while it serves), "
+            "then stop its users instances and migrate again"
         )
     for row in users:
         connection.execute(

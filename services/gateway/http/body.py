@@ -36,17 +36,18 @@ async def read_json(request: Request, *, limit: int) -> Any:
 def require_json_body(request: Request) -> None:
     """What the headers say of the body: JSON in UTF-8, not compressed."""
     require_json_media_type(request.headers.get("content-type"))
-    require_no_content_coding(request.headers.get("content-encoding"))
+    require_no_content_coding(", ".join(request.headers.getlist("content-encoding")))
 
 
-def require_no_content_coding(content_encoding: str | None) -> None:
-    """415 for a compressed body (RFC 9110 §8.4.1: a coding the server does not support), rather than
-    reading gzip's bytes as text or a body that only claims a coding as plain JSON."""
-    codings = [part.strip().lower() for part in (content_encoding or "").split(",") if part.strip()]
+def require_no_content_coding(content_encoding: str) -> None:
+    """415 for a compressed body (RFC 9110 §8.4, §15.5.16: a coding the server does not support),
+    rather than reading gzip's bytes as text or a body that only claims a coding as plain JSON. Every
+    ``Content-Encoding`` header counts, joined as one list (RFC 9110 §5.3)."""
+    codings = [part.strip().lower() for part in content_encoding.split(",") if part.strip()]
     if any(coding != "identity" for coding in codings):
         raise error_with_status(
             415,
-            f"Unsupported Content-Encoding {str(content_encoding)[:100]!r}: send the body uncompressed.",
+            f"Unsupported Content-Encoding {content_encoding[:100]!r}: send the body uncompressed.",
         )
 
 

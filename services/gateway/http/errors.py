@@ -7,6 +7,7 @@ for (an owner's rejection, 429, 503) and the response headers that go with a sta
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -62,11 +63,18 @@ def error_with_status(status: int, detail: str) -> SCIMException:
     return SCIMException.from_error(Error(status=status, detail=detail))
 
 
-def refusal(error: ValidationError) -> SCIMException:
+def refusal(
+    error: ValidationError,
+    *,
+    relocate: Callable[[tuple[str | int, ...]], tuple[str | int, ...]] | None = None,
+) -> SCIMException:
     """A request scim2-models refused, as the SCIM error it reads it as (``Error.from_validation_error``:
     the message and the attribute path, never the input, which may hold a password). The one place a
-    validation failure at the edge becomes a SCIM error."""
+    validation failure at the edge becomes a SCIM error. ``relocate``: where the failing part sat in
+    the request as the client sent it, when the request was rearranged before validation."""
     first = error.errors(include_url=False, include_input=False)[0]
+    if relocate is not None:
+        first["loc"] = relocate(tuple(first["loc"]))
     # A value assigned to a model already built (a PATCH being applied) is located by Python field
     # names; the client knows only the SCIM names (RFC 7643 §2.1), which are their camelCase.
     first["loc"] = tuple(_scim_name(part) for part in first["loc"])

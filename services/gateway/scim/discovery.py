@@ -219,7 +219,8 @@ async def resource_type(request: Request, resource_type_id: str, _tenant: Tenant
     return _one(_resource_type_documents(base_url(request)), resource_type_id, kind="resource type")
 
 
-@router.api_route("/Me", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+# Left out of the OpenAPI document: one handler for five methods would share one operation id there.
+@router.api_route("/Me", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
 async def me(_tenant: TenantId) -> None:
     """RFC 7644 §3.11: a service provider without ``/Me`` SHOULD answer 501."""
     raise error_with_status(
@@ -229,7 +230,7 @@ async def me(_tenant: TenantId) -> None:
     )
 
 
-@router.post("/Bulk")
+@router.post("/Bulk", include_in_schema=False)
 async def bulk(_tenant: TenantId) -> None:
     """Bulk is advertised as unsupported (``ServiceProviderConfig``); 501 says so (RFC 7644 §3.12)."""
     raise error_with_status(

@@ -210,9 +210,10 @@ def test_filter_on_discovery_is_forbidden(client: TestClient) -> None:
     assert Error.model_validate(body).status == 403
 
 
-@pytest.mark.parametrize(
-    ("method", "path"), [(m, "/Me") for m in ("GET", "PUT", "PATCH", "DELETE")] + [("POST", "/Bulk")]
-)
+NOT_IMPLEMENTED = [(m, "/Me") for m in ("GET", "POST", "PUT", "PATCH", "DELETE")] + [("POST", "/Bulk")]
+
+
+@pytest.mark.parametrize(("method", "path"), NOT_IMPLEMENTED)
 def test_me_and_bulk_are_not_implemented(client: TestClient, method: str, path: str) -> None:
     """RFC 7644 §3.11 (/Me) and §3.12 (an operation the provider does not support): 501, not 404."""
     response = client.request(method, f"/scim/v2{path}", json={})
@@ -224,7 +225,9 @@ def test_me_and_bulk_are_not_implemented(client: TestClient, method: str, path: 
 def test_discovery_requires_the_scim_token() -> None:
     with TestClient(_app(authenticated=False)) as anonymous:
         body = _get(anonymous, "/ServiceProviderConfig", status=401)
-    assert Error.model_validate(body).status == 401
+        assert Error.model_validate(body).status == 401
+        for method, path in NOT_IMPLEMENTED:
+            assert anonymous.request(method, f"/scim/v2{path}").status_code == 401, (method, path)
 
 
 def test_published_documents_rebuild_a_provider_that_reads_okta_users(client: TestClient) -> None:

@@ -71,6 +71,25 @@ def test_entra_path_less_key_with_a_value_filter_is_applied_as_its_path() -> Non
     assert [(p.value, p.type) for p in profile.phone_numbers] == [("+1 555 0100", "mobile")]
 
 
+def test_operation_fields_in_any_letter_case_are_split_and_normalised_alike() -> None:
+    split = _apply({"Op": "Replace", "Value": {'emails[type eq "work"].value': "cap@example.com"}})
+    assert [e.value for e in split.emails] == ["cap@example.com"]
+    with_a_path = _apply({"OP": "replace", "Path": "title", "VALUE": "VP"})  # a path: nothing to split
+    assert with_a_path.title == "VP"
+    manager = _apply({"op": "Add", "PATH": "manager", "Value": [{"value": "m-1"}]})
+    assert manager.enterprise is not None and manager.enterprise.manager_ref == "m-1"
+
+
+def test_an_error_names_the_operation_as_sent_not_as_split() -> None:
+    split_first = {"op": "replace", "value": {'emails[type eq "work"].value': "a@example.com", "title": "b"}}
+    with pytest.raises(SCIMException) as refused:
+        _apply(split_first, {"path": "title", "value": "x"})
+    assert (refused.value.scim_type, refused.value.detail) == (
+        "invalidValue",
+        "Field required: Operations[1].op",
+    )
+
+
 def test_a_path_less_key_with_a_value_filter_naming_no_attribute_is_refused() -> None:
     with pytest.raises(SCIMException) as refused:
         _apply({"op": "replace", "value": {'nickNames[type eq "x"].value': "a", "title": "VP"}})

@@ -61,12 +61,26 @@ def _normalise(operation: Any) -> Any:
     return fixed
 
 
+_OPERATION_FIELDS = ("op", "path", "value")
+
+
+def _canonical_fields(operation: Any) -> Any:
+    """scim2-models reads an operation's ``op``, ``path`` and ``value`` in any letter case; spelt in
+    lower case here, so the normalising below sees every spelling."""
+    if not isinstance(operation, dict):
+        return operation
+    return {
+        (key.lower() if key.lower() in _OPERATION_FIELDS else key): item for key, item in operation.items()
+    }
+
+
 def _split_path_less(operation: Any) -> list[Any]:
     """Entra ID puts several changes in one path-less replace, keyed by paths, value filters included
     (``{"emails[type eq \"work\"].value": …, "name.givenName": …}``). A key with a value filter is
     no attribute name, so scim2-models' ignoring policy would drop it, unapplied, with a 200; it
-    becomes an operation of its own with that key as its path, which RFC 7644 §3.5.2 makes the same
-    change (and refuses, when it names no attribute, as any path is)."""
+    becomes an operation of its own with that key as its path, applied after the value's other keys,
+    which RFC 7644 §3.5.2 makes the same change (and refuses, when it names no attribute, as any
+    path is)."""
     if not isinstance(operation, dict) or operation.get("path") is not None:
         return [operation]
     if str(operation.get("op", "")).lower() not in ("add", "replace"):
@@ -85,16 +99,26 @@ def parse_patch(body: Any) -> UserPatch:
     operations = next((v for k, v in body.items() if k.lower() == "operations"), None)
     if not isinstance(operations, list) or not operations:
         raise InvalidValueException(detail="A PatchOp needs a non-empty Operations list.")
-    split = [part for operation in operations for part in _split_path_less(operation)]
-    request = {**body, "Operations": [_normalise(operation) for operation in split]}
+    sent_at, normalised = [], []  # the position each operation had in the request, for its errors
+    for position, operation in enumerate(operations):
+        for part in _split_path_less(_canonical_fields(operation)):
+            sent_at.append(position)
+            normalised.append(_normalise(part))
     try:
         patch = UserPatch.model_validate(
-            request, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=TOLERANT
+            {**body, "Operations": normalised}, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=TOLERANT
         )
     except ValidationError as error:
-        raise refusal(error) from None
+        raise refusal(error, relocate=lambda loc: _as_sent(loc, sent_at)) from None
     _refuse_unknown_paths(patch)
     return patch
+
+
+def _as_sent(loc: tuple[str | int, ...], sent_at: list[int]) -> tuple[str | int, ...]:
+    """An error's location in the request as sent, not as split."""
+    if len(loc) > 1 and loc[0] == "Operations" and isinstance(loc[1], int) and loc[1] < len(sent_at):
+        return (loc[0], sent_at[loc[1]], *loc[2:])
+    return loc
 
 
 def _refuse_unknown_paths(patch: UserPatch) -> None:
