@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -58,6 +60,25 @@ def _file_of_uri(database: str, *, mode: object) -> Path | None:
     return Path(path)
 
 
+WAL_SWITCH_SECONDS = 30.0
+
+
+def _into_wal(cursor: Any) -> None:
+    """``journal_mode=WAL``, tried again while SQLite answers "database is locked": on a new file,
+    several processes starting together (or ``migrate`` run twice) switch it at the same moment, and
+    SQLite refuses the switch at once rather than wait out the busy timeout. Once the file is in WAL,
+    which it stays, the switch is a no-op that never waits."""
+    deadline = time.monotonic() + WAL_SWITCH_SECONDS
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _sqlite_engine(url: str) -> Engine:
     database = sqlite_file(make_url(url))
     if database is not None:
@@ -73,7 +94,7 @@ def _sqlite_engine(url: str) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         # WAL lets the relay read while a handler writes; NORMAL is durable across app crashes.
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _into_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
