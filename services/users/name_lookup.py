@@ -16,10 +16,10 @@ _USER_NAME = CATALOG["username"]
 
 def user_name_key_sought(parsed: ScimFilter[Any]) -> str | None:
     """The comparison key a filter that is exactly ``userName eq "…"`` asks for (Okta's lookup before
-    every create, an e-mail address), else None. For such a key ``users.user_name_key`` holds the same
-    string (``domain.user_name_key``), so the users table's unique index answers the filter
-    (``store.users_named``) without building a search-index query; the operand is checked and refused
-    exactly as on the general path (``coerced_operand``)."""
+    every create), else None. ``users.user_name_key`` holds the filters' key of every userName
+    (``domain.user_name_key``; schema revision 0004 rewrote older ones), so the users table's unique
+    index answers the filter (``store.users_named``) without building a search-index query; the
+    operand is checked and refused exactly as on the general path (``coerced_operand``)."""
     node = parsed.ast
     if not (isinstance(node, Comparison) and node.op == CompareOperator.eq):
         return None
@@ -30,9 +30,4 @@ def user_name_key_sought(parsed: ScimFilter[Any]) -> str | None:
     if binding is None or canonical_path(binding) != _USER_NAME.path:
         return None
     operand = coerced_operand(_USER_NAME, node.op, node.value)
-    if not isinstance(operand, str):
-        return None  # eq null, or nothing equals it: the general path
-    # ASCII keys only: every release stored them as the filters' key. Before schema revision 0004
-    # ``users.user_name_key`` lacked the filters' second NFC ("J\u030c" → "j\u030c", not "\u01f0"),
-    # and a row an older instance wrote after the migration would hold that key.
-    return operand if operand.isascii() else None
+    return operand if isinstance(operand, str) else None  # eq null, or nothing equals it: general path

@@ -324,6 +324,9 @@ def test_okta_lookup_by_user_name_answers_as_the_general_path(harness: UsersHarn
     with Session(harness.engine) as session, session.begin():
         session.execute(delete(UserAttributeRow))  # the general path finds nobody now …
     assert _names(harness, 'userName eq "ann.lee@example.com"') == ["Ann.Lee@Example.com"]  # … this one does
+    # The table's key is the filters' key for every name, not only for ASCII ones.
+    assert _names(harness, 'userName eq "\u01f0ohn@example.com"') == ["J\u030cohn@example.com"]
+    assert _names(harness, 'userName eq "ZOE\u0308.\u00c5BERG@example.com"') == ["Zoë.Åberg@Example.com"]
     assert _names(harness, 'userName eq "ann.lee@example.com" and id pr') == []
     _refusal(
         harness, RejectionReason.INVALID_VALUE, filter='userName eq "ann.lee@example.com"', sort_by="ims"
