@@ -65,6 +65,8 @@ def test_empty_members_names_case_insensitive_and_unknown_attributes_ignored() -
     assert group_from_scim({"displayName": "N"}).member_ids == ()
     repeated = group_from_scim({"displayName": "N", "members": [{"value": "u1"}, {"value": "u1"}]})
     assert repeated.member_ids == ("u1",)
+    qualified = {f"{GROUP_URN}:displayName": "Q", f"{GROUP_URN.upper()}:MEMBERS": [{"value": "u1"}]}
+    assert group_from_scim(qualified) == GroupInput("Q", None, ("u1",))  # RFC 7644 §3.10
 
 
 @pytest.mark.parametrize(

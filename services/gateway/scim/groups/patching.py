@@ -27,10 +27,10 @@ from scim2_models import (
 from scim2_models.path import CompareOperator, Comparison, FilterNode, LogicalExpr, LogicalOperator
 
 from contracts.listing import MAX_INDEX
-from contracts.scim import GROUP_URN, ScimGroup
+from contracts.scim import ScimGroup
 from contracts.teams import MembershipChange, MembershipOp, PatchGroup
 from services.gateway.http.errors import refusal
-from services.gateway.scim.groups.translate import display_name_of, external_id_of, member_ids_of
+from services.gateway.scim.groups.translate import display_name_of, external_id_of, fields_of, member_ids_of
 from services.gateway.scim.policy import GROUP_PATCH
 
 GroupPatchOp = PatchOp[ScimGroup]
@@ -135,16 +135,12 @@ def _apply(patch: _Patch, where: str, operation: PatchOperation[ScimGroup]) -> N
         )
 
 
-_QUALIFIER = f"{GROUP_URN}:".lower()
-
-
 def _apply_path_less(patch: _Patch, op: str, value: Any, where: str) -> None:
     """RFC 7644 §3.5.2.1/3: the value's attributes are added or replaced, e.g. Okta's rename
-    ``{"id": …, "displayName": …}`` sent with every membership update. Their names may be qualified
-    by the schema's URN (RFC 7644 §3.10), as Entra ID qualifies a User's."""
+    ``{"id": …, "displayName": …}`` sent with every membership update (names read by ``fields_of``)."""
     if op == "remove" or not isinstance(value, dict):
         raise NoTargetException(detail=f"PATCH {where}: an operation without a path needs an object value.")
-    fields = {key.lower().removeprefix(_QUALIFIER): item for key, item in value.items()}
+    fields = fields_of(value)
     given_id = fields.get("id")
     if given_id is not None and given_id != patch.team_id:
         raise InvalidValueException(

@@ -22,7 +22,7 @@ from scim2_models import (
 from scim2_models.path import AttributeBinding
 
 from contracts.rendering import location, meta_of
-from contracts.scim import ScimGroup
+from contracts.scim import GROUP_URN, ScimGroup
 from contracts.teams import TeamMember, TeamPage, TeamRecord
 
 GroupProjection = ResponseParameters[ScimGroup]
@@ -39,8 +39,13 @@ class GroupInput:
     member_ids: tuple[str, ...]
 
 
-def _fields(body: dict[str, Any]) -> dict[str, Any]:
-    return {key.lower(): value for key, value in body.items()}
+_QUALIFIER = f"{GROUP_URN}:".lower()
+
+
+def fields_of(value: dict[str, Any]) -> dict[str, Any]:
+    """Attribute names in lower case (RFC 7643 §2.1: case-insensitive), a Group attribute's name
+    qualified by the schema's URN (RFC 7644 §3.10, as Entra ID qualifies a User's) as its short name."""
+    return {key.lower().removeprefix(_QUALIFIER): item for key, item in value.items()}
 
 
 def display_name_of(value: Any) -> str:
@@ -67,7 +72,7 @@ def member_ids_of(value: Any, *, where: str = _MEMBERS) -> tuple[str, ...]:
         )
     ids: list[str] = []
     for item in items:
-        fields = _fields(item)
+        fields = fields_of(item)
         member = fields.get("value")
         if not isinstance(member, str) or not member:
             raise InvalidValueException(detail=f'{where}: every member needs a "value" holding a user id.')
@@ -84,7 +89,7 @@ def member_ids_of(value: Any, *, where: str = _MEMBERS) -> tuple[str, ...]:
 def group_from_scim(body: Any) -> GroupInput:
     if not isinstance(body, dict):
         raise InvalidSyntaxException(detail="The request body must be a JSON object (a SCIM Group).")
-    fields = _fields(body)
+    fields = fields_of(body)
     return GroupInput(
         display_name=display_name_of(fields.get("displayname")),
         external_id=external_id_of(fields.get("externalid")),
