@@ -11,6 +11,7 @@ from collections.abc import Generator, Mapping, Sequence
 import uvicorn
 from fastapi import APIRouter, FastAPI
 
+from servicekit.head_requests import HeadAsGet
 from servicekit.readiness import Check, health_router
 
 
@@ -29,6 +30,7 @@ class HealthListener:
         app.include_router(health_router(lambda _request: checks))
         for router in routers:
             app.include_router(router)
+        app.add_middleware(HeadAsGet)  # a load balancer's HEAD /readyz
         config = uvicorn.Config(
             app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
         )

@@ -228,11 +228,32 @@ def test_tenant_names_are_unique_whatever_their_case_in_any_script(stack: Stack)
 def test_a_method_a_path_does_not_take_is_405_with_allow(stack: Stack, seeded: Seeded) -> None:
     response = seeded.scim.delete("/Users")
     assert_error(response, 405, None)
-    assert set(response.headers["allow"].split(", ")) >= {"GET", "POST"}
+    assert response.headers["allow"] == "GET, HEAD, POST"
+    assert response.json()["detail"] == "DELETE is not allowed on this path; use GET, HEAD, POST."
     response = seeded.admin.put("/tenants")
     assert_error(response, 405, None)
-    assert set(response.headers["allow"].split(", ")) >= {"GET", "POST"}
-    assert "PUT" not in response.headers["allow"]
+    assert response.headers["allow"] == "GET, HEAD, POST"
+    response = seeded.scim.get("/.search")
+    assert_error(response, 405, None)
+    assert response.headers["allow"] == "POST"  # no GET here, so no HEAD either
+
+
+def test_head_answers_what_get_would_without_the_body(seeded: Seeded) -> None:
+    """RFC 9110 §9.1, §9.3.2: the status and header fields of GET, no body; errors included."""
+    for client, path in (
+        (seeded.scim, "/Users"),
+        (seeded.scim, f"/Users/{seeded.user_id}"),
+        (seeded.scim, f"/Groups/{seeded.group_id}"),
+        (seeded.scim, "/ServiceProviderConfig"),
+        (seeded.scim, "/Users/no-such-user"),
+        (seeded.admin, "/tenants"),
+    ):
+        get, head = client.get(path), client.head(path)
+        assert (head.status_code, head.content) == (get.status_code, b""), path
+        for field in ("content-type", "content-length", "etag"):
+            assert head.headers.get(field) == get.headers.get(field), (path, field)
+    response = seeded.scim.head("/.search")
+    assert (response.status_code, response.headers["allow"], response.content) == (405, "POST", b"")
 
 
 def test_unknown_paths_are_scim_404s(seeded: Seeded) -> None:

@@ -43,3 +43,23 @@ def test_the_health_probe_asks_readiness(stack: Stack, monkeypatch: pytest.Monke
     assert health.exit_status(settings) == 0
     closed = UsersSettings(health_port=1, database_url=stack.users_database_url)
     assert health.exit_status(closed) == 1
+
+
+def _same_answer_without_body(url: str) -> httpx.Response:
+    """RFC 9110 §9.3.2: HEAD answers with GET's status and header fields, and no body."""
+    get, head = httpx.get(url, timeout=10), httpx.head(url, timeout=10)
+    assert head.status_code == get.status_code, head.text
+    assert head.content == b""
+    for field in ("content-type", "content-length"):
+        assert head.headers.get(field) == get.headers.get(field), field
+    return head
+
+
+def test_load_balancers_may_probe_with_head(stack: Stack) -> None:
+    gateway = f"http://127.0.0.1:{stack.gateway_ports[0]}"
+    for path in ("/readyz", "/livez", "/healthz"):
+        assert _same_answer_without_body(f"{gateway}{path}").status_code == 200
+    for name in ("users", "seats", "teams", "activity"):
+        ready = stack.readiness_urls[name]
+        for url in (ready, ready.replace("/readyz", "/livez")):
+            assert _same_answer_without_body(url).status_code == 200

@@ -16,6 +16,7 @@ from faststream.kafka.message import KafkaMessage
 from contracts.topics import GATEWAY_OUTCOMES, dead_letter_topic, gateway_reply_topic
 from servicekit import logs, migrations, tracing
 from servicekit.db import make_engine
+from servicekit.head_requests import HeadAsGet
 from servicekit.kafka import MAX_MESSAGE_BYTES, make_broker, message_itself, start_broker
 from servicekit.topics import delete_topics, ensure_topics
 from services.gateway import console, events_reference, health
@@ -196,6 +197,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     tracing.trace_requests(app, app.state.tracer_provider, excluded_paths=OPERATIONAL_PATHS)
     app.state.outcome_queue = OutcomeQueue(settings.activity_queue_size, app.state.metrics.activity_dropped)
     app.state.metrics.activity_queued.set_function(lambda: len(app.state.outcome_queue))
+    # Outside metrics and traces, so a HEAD counts under its route (as a GET); inside the activity log
+    # and the request log, which keep the method as sent.
+    app.add_middleware(HeadAsGet)
     # Inside RequestContext, whose log fields name the tenant and the correlation id it records.
     app.add_middleware(OutcomeRecorder, queue=app.state.outcome_queue)
     app.add_middleware(RequestContext)  # outermost: the request id and log fields cover everything
