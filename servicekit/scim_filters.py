@@ -1,7 +1,11 @@
 """Mechanics every service that evaluates SCIM filters shares (RFC 7644 §3.4.2.2): how big a parsed
-filter is, and the human reason a filter or sortBy was refused. No rules about any resource."""
+filter is, which dateTime operands are accepted, and the human reason a filter or sortBy was refused.
+No rules about any resource."""
 
 from __future__ import annotations
+
+import re
+from typing import Any
 
 from pydantic import ValidationError
 from scim2_models import SCIMException
@@ -26,3 +30,20 @@ def refusal_reason(error: Exception) -> str:
     if isinstance(error, SCIMException):
         return str(error.detail or error)
     return str(error)
+
+
+# RFC 7643 §2.3.5: a dateTime is an xsd:dateTime with no omitted components, "2008-01-23T04:56:22Z".
+_XSD_DATETIME = re.compile(r"-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})", re.ASCII)
+
+
+def is_datetime_operand(value: Any) -> bool:
+    """Whether a filter may compare a dateTime attribute with ``value`` (``null`` aside).
+
+    scim2-models coerces a filter's operand with pydantic, which also reads ``5`` and ``"2020"`` as
+    seconds since 1970, and a time without a zone names no instant. A client sending those means
+    something else, so the filter is refused rather than answered for 1970 or matched by nothing."""
+    return isinstance(value, str) and _XSD_DATETIME.fullmatch(value) is not None
+
+
+def datetime_refusal(attribute: str) -> str:
+    return f"The value for {attribute} must be a dateTime with a time zone, e.g. 2026-01-01T00:00:00Z."

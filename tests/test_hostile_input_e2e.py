@@ -256,6 +256,21 @@ def test_head_answers_what_get_would_without_the_body(seeded: Seeded) -> None:
     assert (response.status_code, response.headers["allow"], response.content) == (405, "POST", b"")
 
 
+@pytest.mark.parametrize("operand", ["5", '"2020"', '"2026-01-01T00:00:00"'])
+def test_a_datetime_filter_takes_only_an_instant_on_users_and_groups(seeded: Seeded, operand: str) -> None:
+    """RFC 7643 §2.3.5: refused alike on both resources, not read as seconds since 1970."""
+    for resource in ("Users", "Groups"):
+        response = seeded.scim.get(f"/{resource}", params={"filter": f"meta.lastModified gt {operand}"})
+        assert_error(response, 400, "invalidFilter")
+        assert response.json()["detail"] == (
+            "The value for meta.lastModified must be a dateTime with a time zone, e.g. 2026-01-01T00:00:00Z."
+        )
+        found = seeded.scim.get(
+            f"/{resource}", params={"filter": 'meta.lastModified gt "2000-01-01T00:00:00Z"'}
+        )
+        assert found.json()["totalResults"] == 1, found.text
+
+
 def test_unknown_paths_are_scim_404s(seeded: Seeded) -> None:
     assert_error(seeded.scim.get("/Nope"), 404, None)
     assert_error(seeded.admin.get("/nope"), 404, None)

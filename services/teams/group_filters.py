@@ -17,12 +17,14 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from inspect import isclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from pydantic import BaseModel, ValidationError
 from scim2_models import Group, GroupMember, Meta, SCIMException, ScimFilter, SearchRequest
 from scim2_models.path import (
+    STRING_OPERATORS,
     AttributeBinding,
     AttrPath,
     CompareOperator,
@@ -37,7 +39,7 @@ from scim2_models.path import (
 
 from contracts.teams import TeamMember
 from servicekit.clock import as_utc
-from servicekit.scim_filters import comparison_count, refusal_reason
+from servicekit.scim_filters import comparison_count, datetime_refusal, is_datetime_operand, refusal_reason
 from services.teams.domain import InvalidFilter, InvalidTeam, name_key
 from services.teams.listing_store import GroupOrder, Narrowing, SortColumn
 from services.teams.store import TeamRow
@@ -85,11 +87,15 @@ def parse(text: str) -> GroupFilter:
         raise InvalidFilter(
             f"The filter has {leaves} comparisons; at most {MAX_COMPARISONS} are accepted in one filter."
         )
-    bindings = [_binding(parsed, path, comparison) for path, comparison in _paths(parsed, parsed.ast)]
-    for binding in bindings:
+    bindings = []
+    for path, node in _paths(parsed, parsed.ast):
+        binding = _binding(parsed, path, isinstance(node, Comparison))
         refusal = _UNSUPPORTED.get((binding.field_name, binding.sub_field_name))
         if refusal:
             raise InvalidFilter(refusal)
+        if _compares_instants(node, binding) and not is_datetime_operand(node.value):
+            raise InvalidFilter(datetime_refusal(str(path)))
+        bindings.append(binding)
     names_members = any(binding.field_name == "members" for binding in bindings)
     return GroupFilter(
         parsed=parsed,
@@ -145,18 +151,28 @@ def sort_order(sort_by: str, *, descending: bool) -> GroupOrder:
     return GroupOrder(column=column, descending=descending)
 
 
+def _compares_instants(node: FilterNode, binding: AttributeBinding) -> TypeGuard[Comparison]:
+    """A dateTime compared as one (``co``, ``sw`` and ``ew`` match text, and ``null`` is presence)."""
+    return (
+        isinstance(node, Comparison)
+        and node.value is not None
+        and node.op not in STRING_OPERATORS
+        and binding.target_type is datetime
+    )
+
+
 def _paths(
     parsed: ScimFilter[Any], node: FilterNode, within: AttrPath | None = None
-) -> Iterator[tuple[AttrPath, bool]]:
-    """Every attribute path the filter names (inside ``members[…]`` as ``members.<sub>``), and
-    whether it is compared (a comparison on ``members`` compares ``members.value``)."""
+) -> Iterator[tuple[AttrPath, FilterNode]]:
+    """Every attribute path the filter names (inside ``members[…]`` as ``members.<sub>``), with the
+    node naming it: a comparison on ``members`` compares ``members.value``."""
     if isinstance(node, LogicalExpr):
         for term in node.terms:
             yield from _paths(parsed, term, within)
     elif isinstance(node, Not):
         yield from _paths(parsed, node.expr, within)
     elif isinstance(node, ValuePath):
-        yield node.attr_path, False
+        yield node.attr_path, node
         item = _binding(parsed, node.attr_path, False).field_type
         if isclass(item) and issubclass(item, BaseModel):  # ``schemas[value eq …]`` names its elements
             yield from _paths(parsed, node.val_filter, node.attr_path)
@@ -164,7 +180,7 @@ def _paths(
         path = node.attr_path
         if within is not None:
             path = AttrPath(attr=within.attr, sub_attr=path.attr, uri=within.uri)
-        yield path, isinstance(node, Comparison)
+        yield path, node
 
 
 def _binding(parsed: ScimFilter[Any], path: AttrPath, comparison: bool) -> AttributeBinding:

@@ -10,7 +10,7 @@ from typing import Any
 from scim2_models import InvalidFilterException
 from scim2_models.path import STRING_OPERATORS, CompareOperator, coerce_value
 
-from servicekit.scim_filters import refusal_reason
+from servicekit.scim_filters import datetime_refusal, is_datetime_operand, refusal_reason
 from services.users.attributes import Attribute, Kind, datetime_key, key_of
 from services.users.domain import InvalidFilter
 
@@ -27,6 +27,8 @@ def coerced_operand(attribute: Attribute, op: CompareOperator, value: Any) -> Op
     """The filter value in the form the index keeps (``ScimFilter.match``'s coercion and key)."""
     if value is None:
         return None
+    if attribute.kind is Kind.DATETIME and op not in STRING_OPERATORS and not is_datetime_operand(value):
+        raise InvalidFilter(datetime_refusal(attribute.name))
     try:
         coerced = coerce_value(attribute.binding, value, op)
     except InvalidFilterException as error:  # already refused when parsed; kept for safety
@@ -59,9 +61,7 @@ def plain_operand(attribute: Attribute, value: Any) -> Operand:
 def instant(attribute: Attribute, moment: datetime) -> str:
     try:
         return datetime_key(moment)
-    except ValueError:
-        raise InvalidFilter(
-            f"The value for {attribute.name} needs a time zone, e.g. 2026-01-01T00:00:00Z."
-        ) from None
+    except ValueError:  # a time without a zone: refused before coercion, kept for safety
+        raise InvalidFilter(datetime_refusal(attribute.name)) from None
     except OverflowError:
         raise InvalidFilter(f"The value for {attribute.name} is out of range.") from None

@@ -101,6 +101,20 @@ def test_an_invalid_or_unsupported_filter_is_refused(teams: TeamsHarness, some: 
     rejected(teams.send(ListGroups(filter=text)), RejectionReason.INVALID_FILTER)
 
 
+@pytest.mark.parametrize("operand", ['"2026-01-01T00:00:00"', '"2026-01-01"', "5", '"2020"'])
+def test_a_datetime_is_compared_only_with_an_instant(teams: TeamsHarness, some: Some, operand: str) -> None:
+    """RFC 7643 §2.3.5, as for users: not seconds since 1970, not a time with no zone."""
+    for text, named in (
+        (f"meta.lastModified gt {operand}", "meta.lastModified"),
+        (f'displayName eq "x" or meta.created le {operand}', "meta.created"),
+    ):
+        detail = rejected(teams.send(ListGroups(filter=text)), RejectionReason.INVALID_FILTER)
+        assert (
+            detail == f"The value for {named} must be a dateTime with a time zone, e.g. 2026-01-01T00:00:00Z."
+        )
+    assert _found(teams, 'meta.created co "20"') == []  # text operators match text, never an instant
+
+
 def test_the_lookups_idps_send_are_index_seeks() -> None:
     parse = group_filters.parse
     assert parse('displayName eq "Sales West"').narrowing == Narrowing(

@@ -207,8 +207,15 @@ def test_datetimes_compare_as_instants(harness: UsersHarness) -> None:
     both = ["first@example.com", "second@example.com"]
     assert _names(harness, 'meta.created gt "2000-01-01T00:00:00Z"') == both
     assert _names(harness, 'meta.created co "20"') == []  # a dateTime never contains a string
-    detail = _refusal(harness, RejectionReason.INVALID_FILTER, filter='meta.created gt "2026-01-01T00:00:00"')
-    assert "time zone" in detail
+    # RFC 7643 §2.3.5: not read as seconds since 1970 (5, "2020"), nor as a time with no zone
+    for operand in ('"2026-01-01T00:00:00"', '"2026-01-01"', "5", '"2020"'):
+        detail = _refusal(harness, RejectionReason.INVALID_FILTER, filter=f"meta.created gt {operand}")
+        assert (
+            detail
+            == "The value for meta.created must be a dateTime with a time zone, e.g. 2026-01-01T00:00:00Z."
+        )
+    detail = _refusal(harness, RejectionReason.INVALID_FILTER, filter="meta.lastModified ge 0")
+    assert detail.startswith("The value for meta.lastModified must be")
 
 
 def test_null_and_presence(harness: UsersHarness) -> None:
