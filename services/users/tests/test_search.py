@@ -195,6 +195,19 @@ def test_every_attribute_the_client_sees_is_filterable(harness: UsersHarness) ->
     assert _names(harness, "active eq true") == ["plain@example.com"]
 
 
+def test_an_unassigned_active_is_no_value_to_filters(harness: UsersHarness) -> None:
+    """A user created without ``active`` (or whose ``active`` a PATCH removed) is active to Roster and
+    holds a seat, but has no value to compare: RFC 7644 §3.4.2.2 matches no comparison on an
+    unassigned attribute, as scim2-models does (docs/scim-clients.md, "active left unassigned")."""
+    unassigned = _create(harness, UserProfile(user_name="unassigned@example.com", active=None))
+    _create(harness, UserProfile(user_name="on@example.com", active=True))
+    _create(harness, UserProfile(user_name="off@example.com", active=False))
+    assert unassigned.profile.active is None and unassigned.profile.is_active
+    assert _names(harness, "active eq true") == ["on@example.com"]
+    assert _names(harness, "active pr") == ["on@example.com", "off@example.com"]
+    assert _names(harness, "not (active eq false)") == ["unassigned@example.com", "on@example.com"]
+
+
 def test_datetimes_compare_as_instants(harness: UsersHarness) -> None:
     first = _create(harness, UserProfile(user_name="first@example.com"))
     _create(harness, UserProfile(user_name="second@example.com"))
