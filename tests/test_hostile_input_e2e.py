@@ -98,10 +98,12 @@ def test_compressed_bodies_are_unsupported_media_and_identity_is_read(unchanged:
             response = unchanged.scim.request(method, path.format(**ids), content=raw, headers=headers)
             assert_error(response, 415, None, coding)
             assert "Content-Encoding" in response.json()["detail"]
+            assert response.headers["accept-encoding"] == "identity"  # §12.5.3: what would do
         for method, path in ADMIN_BODY_ROUTES:
             response = unchanged.admin.request(method, path.format(**ids), content=raw, headers=headers)
             assert_error(response, 415, None, coding)
             assert "Content-Encoding" in response.json()["detail"]
+            assert response.headers["accept-encoding"] == "identity"
     # Two headers are one list (RFC 9110 §5.3): a coding in the second one counts as well.
     two = [
         ("Content-Type", "application/scim+json"),
@@ -109,6 +111,9 @@ def test_compressed_bodies_are_unsupported_media_and_identity_is_read(unchanged:
         ("Content-Encoding", "gzip"),
     ]
     assert_error(unchanged.scim.post("/Users", content=plain, headers=two), 415, None, "two headers")
+    wrong_type = unchanged.scim.post("/Users", content=plain, headers={"Content-Type": "text/plain"})
+    assert_error(wrong_type, 415, None, "media type")
+    assert "accept-encoding" not in wrong_type.headers  # a coding was not the problem
     search = b'{"filter": "userName eq \\"seed@example.com\\""}'
     identity = {"Content-Type": "application/scim+json", "Content-Encoding": "identity"}
     found = unchanged.scim.post("/Users/.search", content=search, headers=identity)

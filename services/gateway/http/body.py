@@ -18,7 +18,7 @@ from fastapi.routing import APIRoute
 from scim2_models import InvalidSyntaxException, PayloadTooLargeException
 from starlette.responses import Response
 
-from services.gateway.http.errors import error_with_status
+from services.gateway.http.errors import UnsupportedContentCoding, error_with_status
 from services.gateway.http.storable import refuse_nul_in_body
 
 MAX_DEPTH = 32
@@ -45,9 +45,8 @@ def require_no_content_coding(content_encoding: str) -> None:
     ``Content-Encoding`` header counts, joined as one list (RFC 9110 §5.3)."""
     codings = [part.strip().lower() for part in content_encoding.split(",") if part.strip()]
     if any(coding != "identity" for coding in codings):
-        raise error_with_status(
-            415,
-            f"Unsupported Content-Encoding {content_encoding[:100]!r}: send the body uncompressed.",
+        raise UnsupportedContentCoding(
+            detail=f"Unsupported Content-Encoding {content_encoding[:100]!r}: send the body uncompressed."
         )
 
 

@@ -52,6 +52,13 @@ class TooManyRequests(SCIMException):
         self.retry_after = retry_after
 
 
+class UnsupportedContentCoding(SCIMException):
+    """415 for a compressed body, answered with ``Accept-Encoding: identity``: RFC 9110 §15.5.16 asks
+    the answer to name the codings that would have been accepted (§12.5.3), here none but identity."""
+
+    status = 415
+
+
 class Unavailable(SCIMException):
     """503: answered with the ``Retry-After`` of the settings (RFC 7231 §7.1.3); Okta retries on its own."""
 
@@ -95,6 +102,8 @@ def _scim_name(part: str | int) -> str | int:
 def _headers(request: Request, error: SCIMException) -> dict[str, str]:
     if isinstance(error, TooManyRequests):
         return {"Retry-After": str(error.retry_after)}
+    if isinstance(error, UnsupportedContentCoding):
+        return {"Accept-Encoding": "identity"}
     if error.status == 503:
         settings: GatewaySettings = request.app.state.settings
         return {"Retry-After": str(settings.retry_after_seconds)}
