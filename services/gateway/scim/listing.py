@@ -38,6 +38,10 @@ Shown = TypeVar("Shown", bound=ResponseParameters[Any])
 def projection(kind: type[Shown], attributes: Any, excluded_attributes: Any) -> Shown:
     """RFC 7644 §3.9 parameters (comma-separated, or lists) checked for one resource type. §3.9 names no
     scimType for a refusal; Roster answers invalidValue, whatever scim2-models objects to."""
+    if attributes and excluded_attributes:  # said here: scim2-models' words name its Python field
+        raise InvalidValueException(
+            detail="attributes/excludedAttributes: give attributes or excludedAttributes, not both."
+        )
     try:
         return kind.model_validate(
             {"attributes": attributes or None, "excluded_attributes": excluded_attributes or None}

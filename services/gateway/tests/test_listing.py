@@ -88,6 +88,16 @@ def test_invalid_search_parameters(raw: dict[str, Any], scim_type: str) -> None:
     assert (caught.value.status, caught.value.scim_type) == (400, scim_type)
 
 
+def test_both_projections_are_refused_in_the_clients_words() -> None:
+    with pytest.raises(SCIMException) as caught:
+        search_of({"attributes": "userName", "excludedAttributes": "emails"}, max_page_size=10).shown(
+            UserProjection
+        )
+    assert caught.value.detail == (
+        "attributes/excludedAttributes: give attributes or excludedAttributes, not both."
+    )
+
+
 def test_filter_and_sort_by_are_left_to_the_owner_to_judge() -> None:
     parameters = search_of({"filter": "bad filter", "sortBy": "members.value"}, max_page_size=10).parameters
     assert (parameters.filter, parameters.sort_by) == ("bad filter", "members.value")
