@@ -50,6 +50,15 @@ class Entry:
     duration_ms: float | None = None
     request_id: str | None = None
 
+    @property
+    def names_its_resource(self) -> bool:
+        """Whether ``name`` is the name the resource goes by, so the id's other entries may be shown
+        and found under it. An event's always is, and so is a create's (the gateway minted the id for
+        that name, whatever the answer) or an accepted request's. A refused request on an existing id
+        names what the client sent: a rename refused as taken names another user's userName, and a
+        request for an id of no user of the tenant names nothing at all."""
+        return self.kind is not EntryKind.REQUEST or self.method == "POST" or (self.status or 0) < 400
+
 
 def request_outcome(*, method: str, status: int) -> Outcome:
     """What a SCIM request did, from its method and the status it was answered: a POST answered 200

@@ -84,9 +84,9 @@ def record(session: Session, *, entry: Entry) -> None:
     """Store one entry, once: the same message seen again (a redelivery) changes nothing."""
     fields = {field.name: getattr(entry, field.name) for field in dataclasses.fields(entry)}
     if entry.resource_id and entry.resource_type in (USER, GROUP):
-        if entry.name:
+        if entry.name and entry.names_its_resource:
             session.execute(_REMEMBER[_dialect(session)], _known_name_row(entry))
-        else:
+        elif not entry.name:
             fields["name"] = session.execute(_KNOWN_NAME, _known_name_key(entry)).scalar()
     session.execute(_RECORD[_dialect(session)], fields)
 

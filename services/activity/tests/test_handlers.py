@@ -133,6 +133,53 @@ def test_a_user_is_found_by_id_or_userName_even_where_an_event_names_only_the_id
     assert [e.outcome for e in _page(engine, outcome="deactivated").entries] == [Outcome.DEACTIVATED]
 
 
+def _request(method: str, user_id: str, name: str | None, status: int) -> RequestOutcome:
+    return RequestOutcome(
+        client=ClientKind.OKTA,
+        method=method,
+        resource_type="User",
+        resource_id=user_id,
+        name=name,
+        status=status,
+        duration_ms=3.0,
+    )
+
+
+def test_a_refused_request_on_a_user_does_not_rename_the_users_entries(engine: Engine) -> None:
+    """A rename refused as taken names another user's userName, and a PUT of an id the tenant does not
+    have names whatever was sent: neither is the name the id goes by."""
+    _deliver(engine, _at(_created("u1", "ann@example.com"), 1))
+    _deliver(engine, _at(_created("u2", "bob@example.com"), 2))
+    refused = [
+        _request("PUT", "u1", "bob@example.com", 409),  # a rename onto bob's userName
+        _request("PUT", "nobody", "hijack@example.com", 404),
+    ]
+    for minute, outcome in enumerate(refused, start=3):
+        _deliver(engine, _at(outcome, minute, producer="gateway"), GATEWAY_OUTCOMES)
+    _deliver(engine, _at(users.UserDeactivated(user_id="u1"), 5))
+    _deliver(engine, _at(_request("GET", "nobody", None, 404), 6, producer="gateway"), GATEWAY_OUTCOMES)
+    [deactivated] = _page(engine, outcome="deactivated").entries
+    assert deactivated.name == "ann@example.com"
+    ann = _page(engine, user="ann@example.com").entries  # her id's entries, the refused rename too
+    assert [(e.summary, e.name) for e in ann] == [
+        ("UserDeactivated", "ann@example.com"),
+        ("PUT User", "bob@example.com"),
+        ("UserCreated", "ann@example.com"),
+    ]
+    bob = _page(engine, user="bob@example.com").entries  # the refused request named bob; u1's others not
+    assert [(e.resource_id, e.status) for e in bob] == [("u1", 409), ("u2", None)]
+    [lookup] = _page(engine, user="nobody", outcome="refused").entries[:1]
+    assert (lookup.method, lookup.name) == ("GET", None)
+    # An accepted rename does rename: the id's later entries go by the new name.
+    _deliver(
+        engine,
+        _at(_request("PUT", "u1", "ann.new@example.com", 200), 7, producer="gateway"),
+        GATEWAY_OUTCOMES,
+    )
+    _deliver(engine, _at(users.UserDeactivated(user_id="u1"), 8))
+    assert _page(engine, outcome="deactivated").entries[0].name == "ann.new@example.com"
+
+
 def test_pages_run_newest_first_without_gaps_or_repeats_within_a_time_range(engine: Engine) -> None:
     for minute in range(25):
         _deliver(engine, _at(_created(f"u{minute}", f"user{minute}@example.com"), minute))
