@@ -164,3 +164,27 @@ def test_deactivated_members_stay_until_okta_removes_them_deleted_ones_leave(
     # The teams service follows the users events: the deleted user leaves; the deactivated one stays.
     assert eventually(lambda: group_members(scim, group_id), {keeper}) == {keeper}
     stays(lambda: group_members(scim, group_id), {keeper}, seconds=1)
+
+
+def test_the_root_search_lists_users_then_groups_and_pages_across_them(scim: httpx.Client) -> None:
+    """RFC 7644 §3.4.3: one search over every resource type; paging runs over Users, then Groups."""
+    first, second = (create_user(scim, f"{name}@root-search.example") for name in ("first", "second"))
+    made = scim.post("/Groups", json={"schemas": [GROUP], "displayName": "Root search team"})
+    assert made.status_code == 201, made.text
+    every = scim.post("/.search", json={"attributes": ["id"]})
+    assert every.status_code == 200, every.text
+    assert [r["id"] for r in every.json()["Resources"]] == [first, second, made.json()["id"]]
+    page = scim.post("/.search", json={"startIndex": 2, "count": 2, "attributes": ["id"]}).json()
+    assert (page["totalResults"], page["startIndex"], page["itemsPerPage"]) == (3, 2, 2)
+    assert [r["id"] for r in page["Resources"]] == [second, made.json()["id"]]
+    # A filter only Users understand finds users; Groups simply have no match.
+    named = scim.post("/.search", json={"filter": 'userName sw "first"'}).json()
+    assert [r["id"] for r in named["Resources"]] == [first]
+    # The two types share no order, so a sort is refused rather than given per type.
+    for sort_by in ("displayName", "userName", "meta.created"):
+        refused = scim.post("/.search", json={"sortBy": sort_by})
+        _assert_error(refused, 400, "invalidValue")
+        assert refused.json()["detail"] == (
+            "sortBy is not supported on the root /.search, which lists Users and Groups together;"
+            " sort with /Users/.search or /Groups/.search."
+        )

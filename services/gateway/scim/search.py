@@ -2,7 +2,9 @@
 
 Each owner evaluates the filter for its own resources. A filter naming attributes only one type has
 (``userName``) is refused as invalidFilter by the other owner: that type then simply has no match, and
-only a filter both refuse is answered 400. Paging runs over the concatenation, Users first.
+only a filter both refuse is answered 400. Paging runs over the concatenation, Users first. ``sortBy``
+is refused: the two types share no order (a Group has no ``userName``), and Users sorted then Groups
+sorted is not the one sorted list RFC 7644 §3.4.2.3 promises.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 from fastapi import APIRouter
+from scim2_models import InvalidValueException
 
 from contracts.listing import ListParameters
 from contracts.rejections import RejectionReason
@@ -25,6 +28,10 @@ from services.gateway.scim.listing import SearchDep
 from services.gateway.scim.users.translate import UserProjection, list_body
 
 router = APIRouter(prefix=SCIM_PREFIX)
+ROOT_SORT_REFUSAL = (
+    "sortBy is not supported on the root /.search, which lists Users and Groups together;"
+    " sort with /Users/.search or /Groups/.search."
+)
 Page = TypeVar("Page", UserPage, TeamPage)
 
 
@@ -62,6 +69,8 @@ async def _pages(
 
 @router.post("/.search")
 async def search_everything(scim: Scim, search: SearchDep) -> ScimResponse:
+    if search.parameters.sort_by is not None:
+        raise InvalidValueException(detail=ROOT_SORT_REFUSAL)
     users_shown, groups_shown = search.shown(UserProjection), search.shown(GroupProjection)
     members = includes_members(groups_shown)
     users, groups = await _pages(scim.owners, scim.tenant, search.parameters, members=members)
