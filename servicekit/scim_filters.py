@@ -32,8 +32,11 @@ def refusal_reason(error: Exception) -> str:
     return str(error)
 
 
-# RFC 7643 §2.3.5: a dateTime is an xsd:dateTime with no omitted components, "2008-01-23T04:56:22Z".
-_XSD_DATETIME = re.compile(r"-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})", re.ASCII)
+# RFC 7643 §2.3.5: a dateTime is an xsd:dateTime with no omitted components, "2008-01-23T04:56:22Z";
+# "t" and "z" in lower case too, as RFC 3339 §5.6 allows and scim2-models reads them.
+_XSD_DATETIME = re.compile(
+    r"-?\d{4,}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})", re.ASCII
+)
 
 
 def is_datetime_operand(value: Any) -> bool:

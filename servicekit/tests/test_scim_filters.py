@@ -16,6 +16,7 @@ from servicekit.scim_filters import is_datetime_operand
         "2026-01-01T00:00:00.123456Z",
         "2026-01-01T02:00:00+02:00",
         "2026-01-01T00:00:00-05:30",
+        "2026-01-01t00:00:00z",  # RFC 3339 §5.6
     ],
 )
 def test_an_instant_with_its_zone_is_an_operand(value: str) -> None:
@@ -33,6 +34,7 @@ def test_an_instant_with_its_zone_is_an_operand(value: str) -> None:
         "2026-01-01",
         "2026-01-01 00:00:00Z",
         "2026-01-01T00:00Z",
+        "2026-01-01T00:00:00+0000",
         " 2026-01-01T00:00:00Z",
         "2026-01-01T00:00:00Z\n",
         "\uff12\uff10\uff12\uff16-01-01T00:00:00Z",  # fullwidth digits: \d to Python, not to xsd

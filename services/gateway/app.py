@@ -197,8 +197,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     tracing.trace_requests(app, app.state.tracer_provider, excluded_paths=OPERATIONAL_PATHS)
     app.state.outcome_queue = OutcomeQueue(settings.activity_queue_size, app.state.metrics.activity_dropped)
     app.state.metrics.activity_queued.set_function(lambda: len(app.state.outcome_queue))
-    # Outside metrics and traces, so a HEAD counts under its route (as a GET); inside the activity log
-    # and the request log, which keep the method as sent.
+    # Outside the metrics, so a HEAD counts under its route (as a GET). Traces, the activity log and the
+    # request log see the method as sent; the activity log records no error detail for a HEAD, whose
+    # answer has no body.
     app.add_middleware(HeadAsGet)
     # Inside RequestContext, whose log fields name the tenant and the correlation id it records.
     app.add_middleware(OutcomeRecorder, queue=app.state.outcome_queue)

@@ -135,8 +135,9 @@ def active_tokens(session: Session, *, tenant_id: str) -> Sequence[ScimToken]:
 def revoke_token(session: Session, *, tenant_id: str, token_id: int) -> None:
     """One token, e.g. the old one after the identity provider was switched over to a new one."""
     get_tenant(session, tenant_id=tenant_id)
-    # Ids are SQL integers (64-bit): a larger one names no token, and the drivers refuse to bind it.
-    token = session.get(ScimToken, token_id) if -(2**63) <= token_id < 2**63 else None
+    # The id column is a SQL INTEGER (32-bit on PostgreSQL): a larger id names no token, and the
+    # database would refuse to compare with it.
+    token = session.get(ScimToken, token_id) if -(2**31) <= token_id < 2**31 else None
     if token is None or token.tenant_id != tenant_id or token.revoked_at is not None:
         raise TokenNotFound(f"tenant {tenant_id!r} has no active token with id {token_id}")
     token.revoked_at = utc_now()

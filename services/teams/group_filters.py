@@ -94,7 +94,7 @@ def parse(text: str) -> GroupFilter:
         if refusal:
             raise InvalidFilter(refusal)
         if _compares_instants(node, binding) and not is_datetime_operand(node.value):
-            raise InvalidFilter(datetime_refusal(str(path)))
+            raise InvalidFilter(datetime_refusal(binding.urn.rpartition(":")[2]))  # as Users name it
         bindings.append(binding)
     names_members = any(binding.field_name == "members" for binding in bindings)
     return GroupFilter(

@@ -48,6 +48,8 @@ async def _unless_refused_filter(asked: Awaitable[Page], no_match: Page) -> tupl
 async def _pages(
     owners: Owners, tenant: str, query: ListParameters, *, members: bool
 ) -> tuple[UserPage, TeamPage]:
+    if query.sort_by is not None:
+        raise InvalidValueException(detail=ROOT_SORT_REFUSAL)
     users, users_refusal = await _unless_refused_filter(
         owners.users.list(tenant, query), UserPage(total_results=0, start_index=query.start_index, users=())
     )
@@ -69,8 +71,6 @@ async def _pages(
 
 @router.post("/.search")
 async def search_everything(scim: Scim, search: SearchDep) -> ScimResponse:
-    if search.parameters.sort_by is not None:
-        raise InvalidValueException(detail=ROOT_SORT_REFUSAL)
     users_shown, groups_shown = search.shown(UserProjection), search.shown(GroupProjection)
     members = includes_members(groups_shown)
     users, groups = await _pages(scim.owners, scim.tenant, search.parameters, members=members)

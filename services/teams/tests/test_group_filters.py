@@ -106,7 +106,11 @@ def test_a_datetime_is_compared_only_with_an_instant(teams: TeamsHarness, some: 
     """RFC 7643 §2.3.5, as for users: not seconds since 1970, not a time with no zone."""
     for text, named in (
         (f"meta.lastModified gt {operand}", "meta.lastModified"),
-        (f'displayName eq "x" or meta.created le {operand}', "meta.created"),
+        (f'displayName eq "x" or META.CREATED le {operand}', "meta.created"),
+        (
+            f"not (urn:ietf:params:scim:schemas:core:2.0:Group:meta.lastModified lt {operand})",
+            "meta.lastModified",
+        ),
     ):
         detail = rejected(teams.send(ListGroups(filter=text)), RejectionReason.INVALID_FILTER)
         assert (

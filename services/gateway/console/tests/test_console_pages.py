@@ -72,7 +72,8 @@ def test_rotate_leaves_only_the_new_token_and_revoke_all_leaves_none(console: Co
         ("abc", 400, "Token: Input should be a valid integer"),
         ("0", 400, "Token: Input should be greater than or equal to 1."),
         ("999", 404, "has no active token with id 999"),
-        (str(2**63), 404, f"has no active token with id {2**63}"),  # beyond a SQL integer
+        (str(2**31), 404, f"has no active token with id {2**31}"),  # beyond the column's INTEGER
+        (str(2**63), 404, f"has no active token with id {2**63}"),
         ("9" * 400, 404, "has no active token with id 999"),
     ],
 )
