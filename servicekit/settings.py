@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -45,8 +45,38 @@ def configured_secrets_dir() -> Path | None:
     return directory
 
 
+class BadSettings(SystemExit):
+    """A process refuses to start on bad settings, naming each variable and what is wrong with it,
+    and never the value: pydantic's own message quotes the input, which may be a token or a password
+    (docs/operations.md, "Secure"). A ``SystemExit``: the message alone, no traceback, exit status 1."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("bad settings: " + "; ".join(reasons))
+        self.reasons = reasons
+
+
+def _variable(settings_cls: type[BaseSettings], location: tuple[int | str, ...]) -> str:
+    """The environment variable an error's location names: an alias as it is, a field with the prefix."""
+    if not location:
+        return "settings"
+    name = str(location[0])
+    if name in settings_cls.model_fields and settings_cls.model_fields[name].validation_alias is None:
+        return f"{settings_cls.model_config.get('env_prefix', '')}{name}".upper()
+    return name
+
+
 class RosterSettings(BaseSettings):
     """The environment first, then a file per variable in the secrets directory, then the defaults."""
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as error:
+            cls = type(self)
+            reasons = [f"{_variable(cls, item['loc'])}: {item['msg']}" for item in error.errors()]
+            raise BadSettings(reasons) from None
+        except SettingsError as error:
+            raise BadSettings([str(error)]) from None
 
     secrets_dir: Path | None = Field(
         default=None,

@@ -9,13 +9,11 @@ from pathlib import Path
 
 import pytest
 from faststream.security import SASLScram512
-from pydantic import ValidationError
-from pydantic_settings import SettingsError
 from sqlalchemy.engine import make_url
 
 from devinfra.tls import make_server_certificate
 from servicekit.kafka import client_options, client_security
-from servicekit.settings import ServiceSettings
+from servicekit.settings import BadSettings, ServiceSettings
 from services.gateway.config import GatewaySettings
 from services.teams.config import TeamsSettings
 from services.users.config import UsersSettings
@@ -39,7 +37,7 @@ def test_the_bootstrap_servers_are_a_list_of_brokers(configured: str, servers: l
     "configured", ["", " ", "host1:9092,,host2:9092", "host1:9092,", "host:port", ":9092"]
 )
 def test_a_malformed_broker_list_fails_at_start_up(configured: str) -> None:
-    with pytest.raises(ValidationError, match="host:port entries separated by commas"):
+    with pytest.raises(BadSettings, match="host:port entries separated by commas"):
         ServiceSettings(service_name="s", kafka_bootstrap_servers=configured)
 
 
@@ -90,7 +88,7 @@ def test_no_secrets_directory_reads_no_files(tmp_path: Path, monkeypatch: pytest
     monkeypatch.delenv("ROSTER_ADMIN_TOKEN", raising=False)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "ROSTER_ADMIN_TOKEN").write_text("x" * 40)
-    with pytest.raises(ValidationError, match="ROSTER_ADMIN_TOKEN"):
+    with pytest.raises(BadSettings, match="ROSTER_ADMIN_TOKEN"):
         GatewaySettings()
 
 
@@ -98,7 +96,7 @@ def test_a_named_secrets_directory_that_is_missing_stops_the_start(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ROSTER_SECRETS_DIR", str(tmp_path / "not-mounted"))
-    with pytest.raises(SettingsError, match=r"ROSTER_SECRETS_DIR=.*not-mounted is not a directory"):
+    with pytest.raises(BadSettings, match=r"ROSTER_SECRETS_DIR=.*not-mounted is not a directory"):
         UsersSettings()
 
 
@@ -172,5 +170,26 @@ def test_an_incomplete_kafka_security_fails_at_start_up(
 ) -> None:
     for name, value in environment.items():
         kafka_env.setenv(name, value)
-    with pytest.raises(ValidationError, match=re.escape(message)):
+    with pytest.raises(BadSettings, match=re.escape(message)):
         UsersSettings()
+
+
+def test_a_bad_setting_is_named_and_its_value_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A too-short admin token is a secret all the same: the refusal names the variables, not the values
+    (pydantic's own message quotes the input)."""
+    secret = "RealSecretAdminToken_31chars_xx"
+    monkeypatch.setenv("ROSTER_ADMIN_TOKEN", secret)
+    monkeypatch.setenv("GATEWAY_PORT", "99999")
+    with pytest.raises(BadSettings) as refused:
+        GatewaySettings()
+    message = str(refused.value)
+    assert "ROSTER_ADMIN_TOKEN: " in message and "GATEWAY_PORT: " in message
+    assert secret not in message and "99999" not in message
+    assert refused.value.code == message  # SystemExit: printed alone, exit status 1
+    monkeypatch.setenv("GATEWAY_PORT", "8000")
+    monkeypatch.setenv("ROSTER_ADMIN_TOKEN", "x" * 40)
+    monkeypatch.setenv("KAFKA_SASL_PASSWORD", "kafka-password-1")
+    monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    with pytest.raises(BadSettings, match="KAFKA_SASL_USERNAME") as refused:
+        GatewaySettings()
+    assert "kafka-password-1" not in str(refused.value)
