@@ -41,6 +41,7 @@ from servicekit.records import (
     Outgoing,
     PoisonMessage,
     RawRecord,
+    error_text,
     log_fields,
     reply_to,
 )
@@ -72,6 +73,10 @@ class _Attempts:
     def forget(self, record: RawRecord) -> None:
         with self._lock:
             self._counts.pop((record.topic, record.partition, record.offset), None)
+
+
+def _reason(error: Exception) -> str:
+    return error_text(error) if isinstance(error, ValidationError) else str(error)
 
 
 class MessageProcessor:
@@ -138,7 +143,7 @@ class MessageProcessor:
         except Exception as error:
             attempts = self._attempts.fail(record)
             if attempts < self._max_attempts:
-                log.warning("attempt %d of %s failed: %r", attempts, envelope.type, error)
+                log.warning("attempt %d of %s failed: %s", attempts, envelope.type, error_text(error))
                 _back_off(attempts)
                 raise
             if not self._compensated(record, envelope, payload, error):
@@ -159,7 +164,10 @@ class MessageProcessor:
             log.exception("could not compensate %s either", envelope.type)
             return False
         log.error(
-            "gave up on %s after %d attempts (%r): compensated", envelope.type, self._max_attempts, error
+            "gave up on %s after %d attempts (%s): compensated",
+            envelope.type,
+            self._max_attempts,
+            error_text(error),
         )
         self._attempts.forget(record)
         self._on_compensated(record.topic)
@@ -190,13 +198,13 @@ class MessageProcessor:
         try:
             envelope = Envelope.from_bytes(record.value)
         except (ValidationError, UnicodeDecodeError) as error:
-            raise PoisonMessage(f"not an envelope: {error}") from error
+            raise PoisonMessage(f"not an envelope: {_reason(error)}") from error
         if self._skip_unhandled and envelope.type not in self._handled_types:
             return None
         try:
             payload = payload_of(envelope)
         except (ValidationError, UnknownMessageType) as error:
-            raise PoisonMessage(f"bad {envelope.type} payload: {error}", envelope) from error
+            raise PoisonMessage(f"bad {envelope.type} payload: {_reason(error)}", envelope) from error
         handler = self._handlers.get(type(payload))
         if handler is None:
             raise PoisonMessage(f"{self._producer} has no handler for {envelope.type}", envelope)
@@ -257,10 +265,11 @@ class MessageProcessor:
         return enqueue_envelopes(session, [(o.topic, o.key, o.envelope) for o in outgoing]) > 0
 
     def _dead_letter(self, record: RawRecord, envelope: Envelope | None, error: Exception) -> None:
-        log.error("dead-lettering %s[%d]@%d: %r", record.topic, record.partition, record.offset, error)
+        reason = error_text(error)
+        log.error("dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason)
         headers = {
             **dict(record.headers),
-            "x-error": repr(error)[:2000],
+            "x-error": reason,
             "x-dead-lettered-by": self._producer,
             "x-original-topic": record.topic,
             "x-original-partition": str(record.partition),

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from pydantic import ValidationError
 from sqlmodel import Session
 
 from contracts.envelope import Envelope, Message, wrap, wrap_descendant
@@ -38,6 +39,19 @@ class RawRecord:
     key: bytes | None
     value: bytes
     headers: tuple[tuple[str, str], ...] = ()  # the record's own, kept on its dead letter
+
+
+def error_text(error: Exception) -> str:
+    """Why a record was set aside, for its ``x-error`` header and the log line, without the values it
+    held: pydantic quotes the input it refused (a userName, an e-mail address, the record's bytes), and
+    the README promises a dead letter's error holds no personal data. At most 2,000 characters."""
+    if isinstance(error, ValidationError):
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc']) or 'value'}: {item['msg']}"
+            for item in error.errors()
+        )
+        return f"ValidationError({error.title}: {problems})"[:2000]
+    return repr(error)[:2000]
 
 
 DEAD_LETTER_HEADERS = ("x-error", "x-dead-lettered-by", "x-original-topic", "x-original-partition",

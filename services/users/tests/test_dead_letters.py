@@ -48,6 +48,18 @@ def test_unknown_type_or_bad_payload_is_dead_lettered_and_the_sender_still_answe
     assert _user_count(harness) == 0
 
 
+def test_a_dead_letters_error_names_what_was_wrong_not_the_values(harness: UsersHarness) -> None:
+    """The README promises the error holds no personal data; pydantic's own message quotes the input."""
+    envelope = harness.envelope(CreateUser(user_id="v", profile=UserProfile(user_name="b")))
+    private = {"user_id": "v", "profile": {"user_name": "jane.private@example.com", "active": "maybe"}}
+    harness.deliver(envelope.model_copy(update={"payload": private}))
+    harness.deliver_raw(b"\xff\xfe jane.private@example.com")
+    errors = [r.headers["x-error"] for r in harness.outbox() if r.topic == DLQ]
+    assert len(errors) == 2
+    assert all("jane.private" not in error for error in errors), errors
+    assert "profile.active: Input should be a valid boolean" in errors[0]
+
+
 def test_a_tombstone_is_dead_lettered_not_stuck(harness: UsersHarness) -> None:
     harness.deliver_raw(b"")
     assert [(r.topic, r.value) for r in harness.outbox()] == [(DLQ, b"")]
