@@ -55,9 +55,19 @@ def stop_on_signals() -> None:
 
 class ManagedProcess:
     def __init__(
-        self, name: str, argv: list[str], *, env: Mapping[str, str], log_file: Path, cwd: Path | None = None
+        self,
+        name: str,
+        argv: list[str],
+        *,
+        env: Mapping[str, str],
+        log_file: Path,
+        cwd: Path | None = None,
+        keep_log: bool = False,
     ) -> None:
         self.name = name
+        # Append to the log rather than start it afresh: ``make run`` keeps the audit lines and the lines
+        # a request id leads to across restarts; tests start afresh, since readiness may match lines.
+        self.keep_log = keep_log
         self.cwd = cwd  # None: this process's; a checkout's own, to run its code (``-m`` imports from it)
         self.argv = argv
         self.env = dict(env)
@@ -67,13 +77,13 @@ class ManagedProcess:
 
     @classmethod
     def python_module(
-        cls, name: str, module: str, *, env: Mapping[str, str], log_file: Path
+        cls, name: str, module: str, *, env: Mapping[str, str], log_file: Path, keep_log: bool = False
     ) -> ManagedProcess:
-        return cls(name, [sys.executable, "-m", module], env=env, log_file=log_file)
+        return cls(name, [sys.executable, "-m", module], env=env, log_file=log_file, keep_log=keep_log)
 
     def start(self) -> ManagedProcess:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_file.open("wb")  # a fresh log: readiness must not match a previous run's lines
+        log = self.log_file.open("ab" if self.keep_log else "wb")
         # Own session: a Ctrl-C in the terminal reaches only the parent, which stops children in order.
         self._process = subprocess.Popen(
             self.argv,

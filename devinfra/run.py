@@ -45,17 +45,17 @@ def admin_token(state_dir: Path) -> str:
 
 
 def demo_token(base_url: str, token: str, *, seats: int) -> str:
-    """Create the demo tenant on first run; on later runs rotate its token (tokens show once)."""
+    """Create the demo tenant, with ``seats``, on first run; on later runs rotate its token (tokens show
+    once) and leave its seat limit as an admin may have set it."""
     auth = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=f"{base_url}/admin/v1", headers=auth, timeout=30) as client:
         tenants = {t["name"]: t["id"] for t in client.get("/tenants").raise_for_status().json()}
         if DEMO_TENANT not in tenants:
             tenant_id = client.post("/tenants", json={"name": DEMO_TENANT}).raise_for_status().json()["id"]
+            client.put(f"/tenants/{tenant_id}/seats", json={"limit": seats}).raise_for_status()
             issued = client.post(f"/tenants/{tenant_id}/tokens")
         else:
-            tenant_id = tenants[DEMO_TENANT]
-            issued = client.post(f"/tenants/{tenant_id}/tokens/rotate")
-        client.put(f"/tenants/{tenant_id}/seats", json={"limit": seats}).raise_for_status()
+            issued = client.post(f"/tenants/{tenants[DEMO_TENANT]}/tokens/rotate")
         return str(issued.raise_for_status().json()["token"])
 
 
@@ -68,11 +68,11 @@ def _services(env: dict[str, str], state_dir: Path) -> list[tuple[ManagedProcess
     for name, health_port in zip(SERVICES, free_ports(len(SERVICES) - 1), strict=False):
         own = {**env, f"{name.upper()}_HEALTH_PORT": str(health_port)}
         process = ManagedProcess.python_module(
-            name, f"services.{name}", env=own, log_file=logs / f"{name}.log"
+            name, f"services.{name}", env=own, log_file=logs / f"{name}.log", keep_log=True
         )
         started.append((process, f"http://127.0.0.1:{health_port}/readyz"))
     gateway = ManagedProcess.python_module(
-        "gateway", "services.gateway", env=env, log_file=logs / "gateway.log"
+        "gateway", "services.gateway", env=env, log_file=logs / "gateway.log", keep_log=True
     )
     return [*started, (gateway, f"http://127.0.0.1:{env['GATEWAY_PORT']}/readyz")]
 
@@ -127,7 +127,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--port", type=int, default=int(os.environ.get("GATEWAY_PORT", "8000")), help="0 picks a free port"
     )
-    parser.add_argument("--demo-seats", type=int, default=100, help="the demo tenant's seat limit")
+    parser.add_argument(
+        "--demo-seats",
+        type=int,
+        default=100,
+        help="the demo tenant's seat limit, set when it is created (the first run)",
+    )
     args = parser.parse_args(argv)
     stop_on_signals()
     port = args.port or free_ports(1)[0]  # --port 0: any free port

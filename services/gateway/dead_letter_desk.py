@@ -87,7 +87,8 @@ class DeadLetterDesk:
         for letter in await self._reader.letters():
             if letter.id == letter_id:
                 with read_session(self._engine) as session:
-                    return ResolvedLetter(letter, decisions(session, letter_ids=[letter_id]).get(letter_id))
+                    decided = decisions(session, letters={letter_id: letter.dead_lettered_at})
+                return ResolvedLetter(letter, decided.get(letter_id))
         raise DeadLetterNotFound(f"no dead letter {letter_id!r} (ids look like users.commands.v1.dlq:0:17)")
 
     async def replay(self, letter_id: str) -> ResolvedLetter:
@@ -95,7 +96,7 @@ class DeadLetterDesk:
         same message id, which the services' inboxes recognise."""
         letter = (await self.find(letter_id)).letter
         with read_session(self._engine) as session:
-            ensure_undecided(session, letter_id=letter_id)
+            ensure_undecided(session, letter_id=letter_id, dead_lettered_at=letter.dead_lettered_at)
         if letter.envelope is None:
             raise NotReplayable(
                 f"dead letter {letter_id} holds no Roster message ({letter.error}); discard it"
@@ -121,12 +122,16 @@ class DeadLetterDesk:
     def _record(self, letter: DeadLetter, decision: Decision, replay_id: UUID | None) -> ResolvedLetter:
         with Session(self._engine, expire_on_commit=False) as session, session.begin():
             row = record_decision(
-                session, letter_id=letter.id, decision=decision, replay_message_id=replay_id
+                session,
+                letter_id=letter.id,
+                dead_lettered_at=letter.dead_lettered_at,
+                decision=decision,
+                replay_message_id=replay_id,
             )
         return ResolvedLetter(letter, row)
 
     async def _resolved(self) -> list[ResolvedLetter]:
         letters = await self._reader.letters()
         with read_session(self._engine) as session:
-            decided = decisions(session, letter_ids=[letter.id for letter in letters])
+            decided = decisions(session, letters={letter.id: letter.dead_lettered_at for letter in letters})
         return [ResolvedLetter(letter, decided.get(letter.id)) for letter in letters]

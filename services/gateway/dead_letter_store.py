@@ -6,15 +6,16 @@ row per dead letter, so a dead letter is replayed or discarded once whichever ga
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
+from sqlalchemy import DateTime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from servicekit.clock import utc_now
+from servicekit.clock import as_utc, utc_now
 
 
 class Decision(StrEnum):
@@ -29,6 +30,14 @@ class DeadLetterDecision(SQLModel, table=True):
     decision: str
     decided_at: datetime = Field(default_factory=utc_now)
     replay_message_id: UUID | None = None
+    # The dead letter's own time (its Kafka timestamp): an id comes back when a topic is recreated.
+    # None on decisions taken before it was kept: they apply to their id.
+    dead_lettered_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+    def applies_to(self, dead_lettered_at: datetime) -> bool:
+        """Whether this is the decision on the dead letter of that time, not on an earlier one that held
+        the same id before its topic was recreated."""
+        return self.dead_lettered_at is None or as_utc(self.dead_lettered_at) == as_utc(dead_lettered_at)
 
 
 DEAD_LETTER_TABLES: tuple[type[SQLModel], ...] = (DeadLetterDecision,)
@@ -38,30 +47,49 @@ class AlreadyDecided(ValueError):
     pass
 
 
-def decisions(session: Session, *, letter_ids: Iterable[str]) -> dict[str, DeadLetterDecision]:
-    wanted = list(letter_ids)
+def decisions(session: Session, *, letters: Mapping[str, datetime]) -> dict[str, DeadLetterDecision]:
+    """The decisions on these dead letters (id → its time), those on an earlier holder of an id left out."""
+    wanted = list(letters)
     found: dict[str, DeadLetterDecision] = {}
     for start in range(0, len(wanted), 500):  # bounded IN lists
         query = select(DeadLetterDecision).where(
             col(DeadLetterDecision.dead_letter_id).in_(wanted[start : start + 500])
         )
-        found.update((row.dead_letter_id, row) for row in session.exec(query))
+        found.update(
+            (row.dead_letter_id, row)
+            for row in session.exec(query)
+            if row.applies_to(letters[row.dead_letter_id])
+        )
     return found
 
 
-def ensure_undecided(session: Session, *, letter_id: str) -> None:
+def ensure_undecided(session: Session, *, letter_id: str, dead_lettered_at: datetime) -> None:
     earlier = session.get(DeadLetterDecision, letter_id)
-    if earlier is not None:
+    if earlier is not None and earlier.applies_to(dead_lettered_at):
         raise AlreadyDecided(
             f"dead letter {letter_id} was {earlier.decision} at {earlier.decided_at:%Y-%m-%d %H:%M:%S}"
         )
 
 
 def record_decision(
-    session: Session, *, letter_id: str, decision: Decision, replay_message_id: UUID | None = None
+    session: Session,
+    *,
+    letter_id: str,
+    dead_lettered_at: datetime,
+    decision: Decision,
+    replay_message_id: UUID | None = None,
 ) -> DeadLetterDecision:
-    ensure_undecided(session, letter_id=letter_id)
-    row = DeadLetterDecision(dead_letter_id=letter_id, decision=decision, replay_message_id=replay_message_id)
+    ensure_undecided(session, letter_id=letter_id, dead_lettered_at=dead_lettered_at)
+    stale = session.get(DeadLetterDecision, letter_id)  # on the id's earlier holder
+    if stale is not None:
+        session.delete(stale)
+        session.flush()
+    row = DeadLetterDecision(
+        dead_letter_id=letter_id,
+        decision=decision,
+        replay_message_id=replay_message_id,
+        dead_lettered_at=dead_lettered_at,
+    )
     session.add(row)
     try:
         session.flush()
