@@ -141,6 +141,12 @@ class ServiceMetrics:
             registry=self.registry,
         )
 
+    def consumes(self, topic: str) -> None:
+        """The counters of a topic this process reads, exported at 0 from the start: an alert on
+        ``increase(…) > 0`` sees nothing of a series whose first sample already holds the count."""
+        self._compensated.labels(self.service, topic)
+        self._dead_letters.labels(self.service, topic)
+
     def compensated(self, topic: str) -> None:
         self._compensated.labels(self.service, topic).inc()
 

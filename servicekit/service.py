@@ -121,6 +121,7 @@ class RunningService:
             on_compensated=self.metrics.compensated,
             needless=self.definition.needless,
         )
+        self.metrics.consumes(topic)
         # One group per topic: a member joining for commands must not pause the queries.
         group = f"{self.definition.name}.{topic}"
         membership = readiness.GroupMembership(group)

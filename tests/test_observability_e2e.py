@@ -64,7 +64,13 @@ def test_the_create_flow_shows_in_every_process_metrics(
     assert scim.post("/Users", json=body).status_code == 201
     assert scim.post("/Users", json=body).status_code == 409
 
+    with stack.admin() as admin:  # an operator's own conflict is no SCIM refusal of a tenant
+        assert admin.post("/tenants", json={"name": "Metrics twin"}).status_code == 201
+        assert admin.post("/tenants", json={"name": "Metrics twin"}).status_code == 409
+
     gateway = _scrape(f"http://127.0.0.1:{stack.gateway_ports[0]}/metrics")
+    refused_tenants = {sample.labels["tenant"] for sample in gateway["roster_requests_refused_total"]}
+    assert "unknown" not in refused_tenants
     created = _value(gateway, "http_requests_total", handler="/scim/v2/Users", method="POST", status="201")
     assert created >= 1
     assert _value(gateway, "roster_requests_refused_total", tenant=tenant.id, reason="uniqueness") == 1
@@ -77,6 +83,28 @@ def test_the_create_flow_shows_in_every_process_metrics(
     assert "roster_consumer_lag_messages" in users
     seats = _scrape(_service_metrics_url(stack, "seats"))
     assert _value(seats, "faststream_received_messages_total", handler="seats.commands.v1") >= 1
+
+
+def _series(samples: dict[str, list[Any]], name: str) -> set[tuple[tuple[str, str], ...]]:
+    return {tuple(sorted(sample.labels.items())) for sample in samples.get(name, [])}
+
+
+def test_the_counters_alerts_watch_are_exported_at_zero_before_anything_happens(stack: Stack) -> None:
+    """``increase(…) > 0`` sees nothing of a series that first appears holding its count, so the first
+    undone saga or reply timeout of a process would never alert: each series exists from the start."""
+    gateway = _scrape(f"http://127.0.0.1:{stack.gateway_ports[0]}/metrics")
+    timeouts = {
+        dict(labels)["message_type"] for labels in _series(gateway, "roster_gateway_reply_timeouts_total")
+    }
+    assert {"CreateUser", "ListUsers", "PatchGroup", "GetSeatUsage", "ListActivity"} <= timeouts
+    for name, topic in (
+        ("users", "users.commands.v1"),
+        ("users", "seats.events.v1"),
+        ("seats", "seats.commands.v1"),
+    ):
+        samples = _scrape(_service_metrics_url(stack, name))
+        for counter in ("roster_compensated_total", "roster_dead_letters_total"):
+            assert (("service", name), ("topic", topic)) in _series(samples, counter), (name, counter)
 
 
 def test_metrics_stay_off_the_scim_and_admin_prefixes(stack: Stack, tenant: Tenant) -> None:

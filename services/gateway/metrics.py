@@ -21,6 +21,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_fastapi_instrumentator import Instrumentator
 from scim2_models import UnauthorizedException
 
+from contracts.channels import Kind, Process
+from contracts.flows import FLOWS, Action
 from servicekit.metrics import PREFIX, metrics_router
 from services.gateway.config import GatewaySettings
 
@@ -29,6 +31,14 @@ log = logging.getLogger(__name__)
 OPERATIONAL_PATHS = ["/metrics", "/livez", "/readyz", "/healthz"]
 
 DEAD_LETTER_COUNT_SECONDS = 3.0
+_ASKED = sorted(
+    message.__name__
+    for flow in FLOWS
+    if flow.process is Process.GATEWAY and flow.action is Action.SEND
+    if flow.channel.kind in (Kind.COMMANDS, Kind.QUERIES)
+    for message in flow.messages
+)
+"""Every command and query the gateway sends and waits for the answer to (``contracts/flows.py``)."""
 
 UnresolvedDeadLetters = Callable[[], Awaitable[dict[str, int]]]
 
@@ -49,6 +59,8 @@ class GatewayMetrics:
             ["message_type"],
             registry=self.registry,
         )
+        for message_type in _ASKED:  # at 0 from the start, so the first timeouts raise the alert
+            self._reply_timeouts.labels(message_type)
         self._dead_letters_unresolved = Gauge(
             f"{PREFIX}_dead_letters_unresolved",
             "Dead letters on <topic>.dlq neither replayed nor discarded, by original topic"

@@ -130,8 +130,9 @@ async def _on_scim_exception(request: Request, error: Exception) -> ScimResponse
     assert isinstance(error, SCIMException)
     reason = _refusal_reason(error)
     metrics = getattr(request.app.state, "metrics", None)
-    if reason is not None and metrics is not None:
-        metrics.refused(tenant=getattr(request.state, "tenant", "unknown"), reason=reason)
+    tenant = getattr(request.state, "tenant", None)  # set by a SCIM token; the admin API's are not counted
+    if reason is not None and metrics is not None and tenant is not None:
+        metrics.refused(tenant=tenant, reason=reason)
     if error.status >= 500:
         error = error_with_status(error.status, quotable(error.detail or "Roster could not answer."))
     return error_response(error, _headers(request, error))
