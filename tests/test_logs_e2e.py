@@ -44,7 +44,11 @@ def test_each_admin_change_leaves_an_audit_line(stack: Stack) -> None:
         )
         assert limit.status_code == 200, limit.text
         admin.get("/tenants", headers={"X-Request-ID": "read-" + request_id})
+        forged = {"Authorization": "Bearer not-the-admin-token", "X-Request-ID": "forged-" + request_id}
+        assert admin.post("/tenants", json={"name": "x"}, headers=forged).status_code == 401
     lines = [line for line in _json_lines(stack, "gateway-0.log") if line.get("audit")]
+    (attempt,) = [line for line in lines if line.get("request_id") == "forged-" + request_id]
+    assert (attempt["who"], attempt["status"]) == ("unauthenticated", 401)
     (create,) = [line for line in lines if line.get("request_id") == request_id]
     assert create["action"] == "POST /admin/v1/tenants" and create["tenant"] == tenant_id
     assert create["who"] == "admin-token" and create["status"] == 201 and create["service"] == "gateway"

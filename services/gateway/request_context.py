@@ -76,6 +76,14 @@ def _is_admin_change(scope: Scope) -> bool:
     return path.startswith((_ADMIN_PREFIX, _CONSOLE_PREFIX)) and scope["method"] not in _READS
 
 
+def _who(scope: Scope, status: int) -> str:
+    """The credential the change was made with; a 401 was made with none (a missing or wrong token,
+    no session), and an auditor must tell such an attempt from the admin's own changes."""
+    if status == 401:
+        return "unauthenticated"
+    return "console-session" if str(scope["path"]).startswith(_CONSOLE_PREFIX) else "admin-token"
+
+
 def _audit(scope: Scope, status: int) -> None:
     route = scope.get("route")
     template = getattr(route, "path", scope["path"])
@@ -90,7 +98,7 @@ def _audit(scope: Scope, status: int) -> None:
         status,
         extra={
             "audit": True,
-            "who": "console-session" if str(scope["path"]).startswith(_CONSOLE_PREFIX) else "admin-token",
+            "who": _who(scope, status),
             "client": client[0] if client else None,
             "action": f"{scope['method']} {template}",
             "status": status,
