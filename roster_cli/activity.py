@@ -25,7 +25,10 @@ def _moment(value: str | None, option: str) -> str | None:
         return None
     ago = _AGO.fullmatch(value.strip())
     if ago:
-        moment = datetime.now(UTC) - timedelta(**{_UNITS[ago[2]]: int(ago[1])})
+        try:
+            moment = datetime.now(UTC) - timedelta(**{_UNITS[ago[2]]: int(ago[1])})
+        except OverflowError:  # before year 1
+            raise typer.BadParameter(f"{value} ago is before any time kept", param_hint=option) from None
         return moment.isoformat()
     try:
         return datetime.fromisoformat(value).isoformat()

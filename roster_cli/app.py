@@ -86,6 +86,7 @@ def connect(
         float,
         typer.Option(
             min=0.1,
+            max=3600,
             envvar="ROSTER_ADMIN_TIMEOUT",
             help="Seconds to wait for each answer before giving up (exit code 5).",
         ),

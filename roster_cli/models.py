@@ -9,6 +9,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
+MAX_SEATS = 1_000_000
+"""The admin API's largest seat limit (README, "Admin API"): checked before a tenant is created, so
+``tenant create --seats`` never leaves a tenant half made."""
+
 
 class _Answer(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from roster_cli.models import SeatDrift, SeatUsage
+from roster_cli.models import MAX_SEATS, SeatDrift, SeatUsage
 from roster_cli.output import add_row, table
 from roster_cli.session import Session, session
 from roster_cli.tenants import TenantId
@@ -30,7 +30,7 @@ def show_seats(ctx: typer.Context, tenant_id: TenantId) -> None:
 def set_seats(
     ctx: typer.Context,
     tenant_id: TenantId,
-    limit: Annotated[int, typer.Argument(min=0, help="The new seat limit.")],
+    limit: Annotated[int, typer.Argument(min=0, max=MAX_SEATS, help="The new seat limit.")],
 ) -> None:
     """Change the seat limit (lowering it deprovisions nobody)."""
     admin = session(ctx)

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from roster_cli.errors import AdminError, ExitCode
-from roster_cli.models import IssuedToken, SeatUsage, Tenant
+from roster_cli.models import MAX_SEATS, IssuedToken, SeatUsage, Tenant
 from roster_cli.output import JsonDocument, add_row, table
 from roster_cli.session import Session, session
 
@@ -97,7 +97,8 @@ def create_tenant(
     name: Annotated[str, typer.Argument(help="The tenant's name, unique case-insensitively.")],
     no_token: Annotated[bool, typer.Option("--no-token", help="Do not issue a SCIM token yet.")] = False,
     seats: Annotated[
-        int | None, typer.Option(min=0, help="The seat limit (default: the seats service's default).")
+        int | None,
+        typer.Option(min=0, max=MAX_SEATS, help="The seat limit (default: the seats service's default)."),
     ] = None,
 ) -> None:
     """Create a tenant: its id alone on the first line, then SEATS=… and SCIM_TOKEN=… (shown once).

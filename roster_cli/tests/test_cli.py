@@ -152,8 +152,13 @@ def test_a_url_that_is_not_http_is_a_usage_error() -> None:
         ["team", "list", "ten", "--source", "okta"],
         ["seats", "set", "ten", "-1"],
         ["tenant", "create", "Co", "--seats", "-1"],
+        ["tenant", "create", "Co", "--seats", "1000001"],  # never a tenant left half made
+        ["seats", "set", "ten", "1000001"],
         ["tenant", "frobnicate"],
         ["--timeout", "0", "tenant", "list"],
+        ["--timeout", "1e12", "tenant", "list"],
+        ["activity", "ten", "--since", "99999999d"],
+        ["activity", "ten", "--until", "100000000000000000000h"],
     ],
 )
 def test_usage_errors_exit_2_before_any_request(closed_url: str, args: list[str]) -> None:
