@@ -25,6 +25,7 @@ from contracts.channels import Kind, Process
 from contracts.flows import FLOWS, Action
 from servicekit.metrics import PREFIX, metrics_router
 from services.gateway.config import GatewaySettings
+from services.gateway.http.auth import bearer_token
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +127,8 @@ class GatewayMetrics:
         async def scraper_allowed(authorization: Annotated[str | None, Header()] = None) -> None:
             if token is None:
                 return
-            expected = f"Bearer {token.get_secret_value()}"
-            if not hmac.compare_digest((authorization or "").encode(), expected.encode()):
+            sent = bearer_token(authorization) or ""  # the scheme in any case (RFC 7235 §2.1)
+            if not hmac.compare_digest(sent.encode(), token.get_secret_value().encode()):
                 raise UnauthorizedException(detail="Metrics credential missing or wrong.")
 
         router = metrics_router(self.registry, before_scrape=self._before_scrape)

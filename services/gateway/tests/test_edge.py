@@ -60,3 +60,15 @@ def test_the_events_reference_is_served_as_committed(app: FastAPI) -> None:
     assert served.status_code == 200 and served.headers["content-type"] == "application/json"
     committed = (Path(__file__).parents[3] / "docs" / "asyncapi.json").read_text()
     assert served.json() == json.loads(committed)
+
+
+async def test_the_metrics_token_is_a_bearer_token_whatever_the_schemes_letter_case() -> None:
+    """RFC 7235 §2.1: the scheme is case-insensitive, as the SCIM and admin routes read it."""
+    app = create_app(GatewaySettings(ROSTER_ADMIN_TOKEN=ADMIN_TOKEN, metrics_token="m" * 24))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        for scheme in ("Bearer", "bearer", "BEARER"):
+            scraped = await client.get("/metrics", headers={"Authorization": f"{scheme} {'m' * 24}"})
+            assert scraped.status_code == 200, scheme
+        for refused in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "m" * 24}):
+            assert (await client.get("/metrics", headers=refused)).status_code == 401, refused
