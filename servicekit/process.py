@@ -42,11 +42,33 @@ async def _serve_with_signals(definition: ServiceDefinition, settings: Consuming
     await serve_until_stopped(service, stop)
 
 
+_COMMANDS: tuple[list[str], ...] = ([], ["--health"], ["migrate"])
+
+
+def check_arguments(name: str, argv: Sequence[str]) -> None:
+    """Serve, ``--health`` or ``migrate``, nothing else: a typo (``migrte``) or ``--help`` must not
+    start one more instance of the service."""
+    if list(argv) in _COMMANDS:
+        return
+    usage = (
+        f"usage: python -m services.{name} [--health | migrate]\n"
+        "  (no argument) serve until SIGINT or SIGTERM\n"
+        "  --health      exit 0 when the running process is ready (its /readyz)\n"
+        "  migrate       upgrade its database to this release's schema"
+    )
+    if list(argv) in (["--help"], ["-h"]):
+        print(usage)
+        sys.exit(0)
+    print(f"{usage}\nunknown arguments: {' '.join(argv)}", file=sys.stderr)
+    sys.exit(2)
+
+
 def run_process(
     definition: ServiceDefinition, settings: ConsumingServiceSettings, argv: Sequence[str]
 ) -> None:
     """A service's ``main``: ``--health`` asks its ``/readyz`` (with no health listener: probes its
     database and Kafka), ``migrate`` upgrades its database; otherwise serve until signalled."""
+    check_arguments(definition.name, argv)
     if "--health" in argv:
         sys.exit(health.exit_status(settings))
     logs.configure(service=definition.name, instance=logs.default_instance())
