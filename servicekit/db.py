@@ -132,6 +132,21 @@ def ensure_postgres_database(url: str) -> None:
         admin.dispose()
 
 
+def database_exists(url: str) -> bool:
+    """Whether the service's database is there already, without making it (``make_engine`` creates a
+    PostgreSQL database and a SQLite file's directory; a check must not)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = sqlite_file(parsed)
+        return database is None or database.exists()
+    admin = create_engine(parsed.set(database="postgres"), hide_parameters=True)
+    try:
+        with admin.connect() as connection:
+            return _database_exists(connection, parsed.database)
+    finally:
+        admin.dispose()
+
+
 def _database_exists(connection: Connection, name: str | None) -> bool:
     query = text("SELECT 1 FROM pg_database WHERE datname = :name")
     return connection.execute(query, {"name": name}).scalar() is not None

@@ -35,7 +35,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel
 
-from servicekit.db import make_engine, schema_lock
+from servicekit.db import database_exists, make_engine, schema_lock
 
 log = logging.getLogger(__name__)
 
@@ -214,14 +214,15 @@ def _references_checked_after(connection: Connection) -> Iterator[None]:
 
 def migrate_exit_status(history: SchemaHistory, database_url: str) -> int:
     """``migrate`` for one service's database, as a process exit status; says what it did."""
-    engine = make_engine(database_url)
     try:
-        before = upgrade(engine, history)
+        engine = make_engine(database_url)  # a URL it cannot read, a server it cannot reach: said, below
+        try:
+            before = upgrade(engine, history)
+        finally:
+            engine.dispose()
     except (SchemaBehind, DataRefused, BrokenReferences, SQLAlchemyError) as error:
         print(f"{history.service}: migration failed: {error}", file=sys.stderr)
         return 1
-    finally:
-        engine.dispose()
     head = head_revision(history)
     was = "already current" if before == head else f"was {before or 'unversioned or new'}"
     print(f"{history.service}: database at schema revision {head} ({was})", flush=True)
@@ -261,17 +262,30 @@ def _refuse_unless_current(connection: Connection, history: SchemaHistory) -> No
 
 
 def check_exit_status(history: SchemaHistory, database_url: str) -> int:
-    """``migrate --check``: 0 if the database is what this code needs; else says why, 1."""
-    engine = make_engine(database_url)
+    """``migrate --check``: 0 if this code can start on the database (it is current, or new: a new one
+    is created at start, with nothing in it to migrate); else says why, 1. Changes nothing: no file,
+    directory or database is made."""
     try:
-        with engine.connect() as connection:
-            _refuse_unless_current(connection, history)
+        if not database_exists(database_url):
+            return _new(history)
+        engine = make_engine(database_url)
+        try:
+            with engine.connect() as connection:
+                if current_revision(connection) is None and not _ours(connection, history):
+                    return _new(history)
+                _refuse_unless_current(connection, history)
+        finally:
+            engine.dispose()
     except (SchemaBehind, BrokenReferences, SQLAlchemyError) as error:
         print(f"{history.service}: {error}", file=sys.stderr)
         return 1
-    finally:
-        engine.dispose()
     print(f"{history.service}: database at schema revision {head_revision(history)}, current", flush=True)
+    return 0
+
+
+def _new(history: SchemaHistory) -> int:
+    print(f"{history.service}: no database yet; the service creates it at start, at revision "
+          f"{head_revision(history)}", flush=True)  # fmt: skip
     return 0
 
 

@@ -21,6 +21,7 @@ from pydantic_settings import (
     SettingsError,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_STATE_DIR = Path("var")
 SECRETS_DIR_VARIABLE = "ROSTER_SECRETS_DIR"
@@ -201,7 +202,13 @@ class ServiceSettings(RosterSettings):
             raise ValueError("topic_min_insync_replicas cannot exceed topic_replication_factor")
         broker_list(self.kafka_bootstrap_servers)  # fails fast on an empty or malformed list
         self._check_kafka_security()
-        make_url(self.resolved_database_url())  # fails fast on a malformed URL
+        try:
+            make_url(self.resolved_database_url())  # fails fast on a malformed URL
+        except ArgumentError:  # named, not quoted: a URL may hold a password
+            raise ValueError(
+                "the database URL (<SERVICE>_DATABASE_URL or DATABASE_URL) is not one, e.g."
+                " postgresql+psycopg://user@host/roster or sqlite:///var/roster.db"
+            ) from None
         return self
 
     def _check_kafka_security(self) -> None:

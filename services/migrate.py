@@ -1,9 +1,9 @@
 """``roster-migrate [users|seats|teams|activity|gateway|all]``: bring each service's database to this
 release's schema, before its processes start. Safe to run again, and from several hosts at once
 (one runs, the others wait and then find nothing to do). ``--check`` changes nothing and exits 1
-if a database is behind. ``--draft "message"`` (developers, one service) upgrades the database and
-writes the next revision from its difference to the models, for review. The same as
-``python -m services.<name> migrate`` for one service.
+if a database is behind (a new one passes: the service creates it at start). ``--draft "message"``
+(developers, one service) upgrades the database and writes the next revision from its difference to
+the models, for review. The same as ``python -m services.<name> migrate`` for one service.
 
 Each database is found as the service finds it (``<SERVICE>_DATABASE_URL``, else ``DATABASE_URL``,
 else a SQLite file in ``ROSTER_STATE_DIR``).
@@ -67,6 +67,10 @@ def migrate(
     ] = None,
 ) -> None:
     if draft is not None:
+        if check:
+            raise typer.BadParameter(
+                "--check changes nothing; --draft writes a revision", param_hint="--draft"
+            )
         _draft(target, draft)
         return
     chosen = list(DATABASES) if target is Target.ALL else [target]

@@ -17,7 +17,7 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import Engine, Table, text
+from sqlalchemy import Engine, Table, make_url, text
 from sqlmodel import Session, SQLModel
 from typer.testing import CliRunner
 
@@ -25,7 +25,7 @@ from contracts.teams import CreatePortalTeam, GetTeam, TeamReply
 from contracts.users import CreateUser, GetUser, ListUsers, UserPage, UserProfile, UserReply
 from devinfra.fixtures import PostgresServer
 from servicekit import migrations
-from servicekit.db import make_engine
+from servicekit.db import database_exists, make_engine
 from services.gateway import store as gateway_store
 from services.migrate import DATABASES, Target
 from services.migrate import app as migrate_cli
@@ -311,3 +311,31 @@ def test_a_new_database_is_created_at_start(engines: dict[str, Engine]) -> None:
 
 def _tables(history: migrations.SchemaHistory) -> list[Table]:
     return [model.__table__ for model in history.tables]  # type: ignore[attr-defined]
+
+
+def _absent(url: str) -> str:
+    """A database of the same kind that is not there: a SQLite file in a folder not made, a
+    PostgreSQL database not created."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return f"sqlite:///{Path(str(parsed.database)).parent / 'absent' / Path(str(parsed.database)).name}"
+    return parsed.set(database=f"absent_{uuid4().hex[:12]}").render_as_string(hide_password=False)
+
+
+def test_check_passes_new_databases_and_makes_nothing(databases: dict[str, str]) -> None:
+    """A new database is created at start with nothing to migrate, so a release gate passes it; and
+    --check changes nothing: no file, folder or database appears."""
+    absent = {name: _absent(url) for name, url in databases.items()}
+    check = CliRunner().invoke(migrate_cli, ["all", "--check"], env=_database_variables(absent))
+    assert check.exit_code == 0, check.output
+    assert check.output.count("no database yet; the service creates it at start") == len(SERVICES)
+    assert not any(database_exists(url) for url in absent.values())
+    for url in absent.values():
+        if url.startswith("sqlite"):
+            assert not Path(str(make_url(url).database)).parent.exists()
+    drafted = CliRunner().invoke(
+        migrate_cli, ["users", "--check", "--draft", "x"], env=_database_variables(absent)
+    )
+    assert drafted.exit_code == 2 and not database_exists(absent["users"])
+    unreadable = CliRunner().invoke(migrate_cli, ["users", "--check"], env={"USERS_DATABASE_URL": "notaurl"})
+    assert unreadable.exit_code == 1 and "is not one, e.g." in unreadable.output
