@@ -15,7 +15,7 @@ from roster_cli.output import add_row, table
 from roster_cli.session import session
 from roster_cli.tenants import TenantId
 
-_AGO = re.compile(r"(\d+)([mhd])")
+_AGO = re.compile(r"(\d{1,12})([mhd])")  # more digits are no time ago (and int() refuses 4,300)
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 

@@ -232,17 +232,20 @@ def migrate_exit_status(history: SchemaHistory, database_url: str) -> int:
 def ensure_ready(engine: Engine, history: SchemaHistory) -> None:
     """At start: a new database is created; one behind this code is refused (``SchemaBehind``)."""
     with schema_lock(engine) as connection:
-        if current_revision(connection) is None and not _ours(connection, history):
+        if _is_new(connection, history):
             _upgrade_locked(connection, engine, history)
             return
         _refuse_unless_current(connection, history)
 
 
+def _is_new(connection: Connection, history: SchemaHistory) -> bool:
+    """No revision and none of the service's tables: created at start, nothing in it to migrate."""
+    return current_revision(connection) is None and not _ours(connection, history)
+
+
 def _refuse_unless_current(connection: Connection, history: SchemaHistory) -> None:
     current, head = current_revision(connection), head_revision(history)
     run = f"{history.how_to_migrate}, then start it again"
-    if current is None and not _ours(connection, history):
-        raise SchemaBehind(f"the {history.service} database is new: {run}")
     if current is None:
         raise SchemaBehind(
             f"the {history.service} database was made before schema migrations (Roster 0.1.0): {run}"
@@ -271,7 +274,7 @@ def check_exit_status(history: SchemaHistory, database_url: str) -> int:
         engine = make_engine(database_url)
         try:
             with engine.connect() as connection:
-                if current_revision(connection) is None and not _ours(connection, history):
+                if _is_new(connection, history):
                     return _new(history)
                 _refuse_unless_current(connection, history)
         finally:
@@ -284,7 +287,7 @@ def check_exit_status(history: SchemaHistory, database_url: str) -> int:
 
 
 def _new(history: SchemaHistory) -> int:
-    print(f"{history.service}: no database yet; the service creates it at start, at revision "
+    print(f"{history.service}: new (no tables yet); the service creates them at start, at revision "
           f"{head_revision(history)}", flush=True)  # fmt: skip
     return 0
 

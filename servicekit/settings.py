@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -56,14 +57,16 @@ class BadSettings(SystemExit):
         self.reasons = reasons
 
 
-def _variable(settings_cls: type[BaseSettings], location: tuple[int | str, ...]) -> str:
-    """The environment variable an error's location names: an alias as it is, a field with the prefix."""
-    if not location:
-        return "settings"
-    name = str(location[0])
+def _reason(settings_cls: type[BaseSettings], error: ErrorDetails) -> str:
+    """``VARIABLE: what is wrong``: the variable a field's error names (an alias as it is, a field with
+    the class's prefix); a check across fields names its variables itself."""
+    message = error["msg"].removeprefix("Value error, ")
+    if not error["loc"]:
+        return message
+    name = str(error["loc"][0])
     if name in settings_cls.model_fields and settings_cls.model_fields[name].validation_alias is None:
-        return f"{settings_cls.model_config.get('env_prefix', '')}{name}".upper()
-    return name
+        name = f"{settings_cls.model_config.get('env_prefix', '')}{name}".upper()
+    return f"{name}: {message}"
 
 
 class RosterSettings(BaseSettings):
@@ -73,9 +76,7 @@ class RosterSettings(BaseSettings):
         try:
             super().__init__(**values)
         except ValidationError as error:
-            cls = type(self)
-            reasons = [f"{_variable(cls, item['loc'])}: {item['msg']}" for item in error.errors()]
-            raise BadSettings(reasons) from None
+            raise BadSettings([_reason(type(self), item) for item in error.errors()]) from None
         except SettingsError as error:
             raise BadSettings([str(error)]) from None
 
@@ -199,17 +200,28 @@ class ServiceSettings(RosterSettings):
     @model_validator(mode="after")
     def _check(self) -> ServiceSettings:
         if self.topic_min_insync_replicas > self.topic_replication_factor:
-            raise ValueError("topic_min_insync_replicas cannot exceed topic_replication_factor")
+            prefix = self.model_config.get("env_prefix", "")
+            raise ValueError(
+                f"{prefix}TOPIC_MIN_INSYNC_REPLICAS cannot exceed {prefix}TOPIC_REPLICATION_FACTOR"
+            )
         broker_list(self.kafka_bootstrap_servers)  # fails fast on an empty or malformed list
         self._check_kafka_security()
-        try:
-            make_url(self.resolved_database_url())  # fails fast on a malformed URL
-        except ArgumentError:  # named, not quoted: a URL may hold a password
-            raise ValueError(
-                "the database URL (<SERVICE>_DATABASE_URL or DATABASE_URL) is not one, e.g."
-                " postgresql+psycopg://user@host/roster or sqlite:///var/roster.db"
-            ) from None
+        self._check_database_url()
         return self
+
+    def _check_database_url(self) -> None:
+        """Fails fast on a malformed URL, naming the variables and never quoting the URL: it may hold
+        a password, and a password with an unescaped ``@`` would otherwise show up as the host or port."""
+        variables = f"{self.service_name.upper()}_DATABASE_URL or DATABASE_URL"
+        try:
+            host = make_url(self.resolved_database_url()).host or ""
+        except (ArgumentError, ValueError):
+            raise ValueError(
+                f"the database URL ({variables}) is not one, e.g. postgresql+psycopg://user@host/roster"
+                " or sqlite:///var/roster.db"
+            ) from None
+        if "@" in host:
+            raise ValueError(f"the database URL ({variables}) has an @ in its password: write it %40")
 
     def _check_kafka_security(self) -> None:
         if self.kafka_uses_sasl and not (
@@ -303,5 +315,6 @@ class ConsumingServiceSettings(ServiceSettings):
     def _check_retention(self) -> ConsumingServiceSettings:
         if self.message_retention_hours <= self.topic_retention_hours:
             # An inbox entry forgotten while its message can still be redelivered breaks idempotency.
-            raise ValueError("message_retention_hours must exceed topic_retention_hours")
+            prefix = self.model_config.get("env_prefix", "")
+            raise ValueError(f"{prefix}MESSAGE_RETENTION_HOURS must exceed {prefix}TOPIC_RETENTION_HOURS")
         return self

@@ -328,7 +328,7 @@ def test_check_passes_new_databases_and_makes_nothing(databases: dict[str, str])
     absent = {name: _absent(url) for name, url in databases.items()}
     check = CliRunner().invoke(migrate_cli, ["all", "--check"], env=_database_variables(absent))
     assert check.exit_code == 0, check.output
-    assert check.output.count("no database yet; the service creates it at start") == len(SERVICES)
+    assert check.output.count("new (no tables yet); the service creates them at start") == len(SERVICES)
     assert not any(database_exists(url) for url in absent.values())
     for url in absent.values():
         if url.startswith("sqlite"):

@@ -22,10 +22,11 @@ from typer.testing import CliRunner, Result
 
 from roster_cli.app import app
 from roster_cli.errors import EXIT_CODE_MEANINGS, ExitCode, exit_code_for_status
-from roster_cli.models import SeatDrift, Team, TeamMember, TeamSource
+from roster_cli.models import MAX_SEATS, SeatDrift, Team, TeamMember, TeamSource
 from roster_cli.output import Output
 from roster_cli.seats import drift_report
 from roster_cli.teams import team_table
+from services.gateway.admin.seats import MAX_SEAT_LIMIT
 
 TOKEN = "x" * 32
 
@@ -159,6 +160,7 @@ def test_a_url_that_is_not_http_is_a_usage_error() -> None:
         ["--timeout", "1e12", "tenant", "list"],
         ["activity", "ten", "--since", "99999999d"],
         ["activity", "ten", "--until", "100000000000000000000h"],
+        ["activity", "ten", "--since", "9" * 5000 + "d"],
     ],
 )
 def test_usage_errors_exit_2_before_any_request(closed_url: str, args: list[str]) -> None:
@@ -270,3 +272,7 @@ def test_the_cli_imports_nothing_of_the_server() -> None:
     probe = "import sys, roster_cli.app; print(sorted({m.split('.')[0] for m in sys.modules}))"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert not {"services", "servicekit", "contracts", "devinfra"} & set(ast.literal_eval(loaded))
+
+
+def test_the_seat_bound_checked_before_a_tenant_is_made_is_the_admin_apis() -> None:
+    assert MAX_SEATS == MAX_SEAT_LIMIT  # the CLI speaks only HTTP, so it keeps its own copy

@@ -10,7 +10,7 @@ from sqlmodel import Session
 from contracts.topics import ACTIVITY_QUERIES, GATEWAY_OUTCOMES, SEATS_EVENTS, TEAMS_EVENTS, USERS_EVENTS
 from servicekit.definition import Periodic, ServiceDefinition
 from servicekit.metrics import DatabaseGauge, seconds_since
-from servicekit.process import run_process
+from servicekit.process import check_arguments, run_process
 from services.activity import domain, store
 from services.activity.config import ActivitySettings
 from services.activity.handlers import (
@@ -71,6 +71,7 @@ DEFINITION = definition(
 
 
 def main() -> None:
+    check_arguments("activity", sys.argv[1:])  # before the settings: a typo or --help needs none
     settings = ActivitySettings()
     run_process(definition(settings), settings, sys.argv[1:])
 

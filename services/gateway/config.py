@@ -95,7 +95,6 @@ class GatewaySettings(GatewayDatabaseSettings):
     # The console's session cookies are signed with a key derived from this and the admin token.
     console_session_key: SecretStr | None = Field(
         default=None,
-        min_length=32,
         description="Signs the console's session cookies (at least 32 characters; the same on every"
         " instance). Unset: a random key per process, so console sessions end when the gateway restarts.",
     )
@@ -119,9 +118,17 @@ class GatewaySettings(GatewayDatabaseSettings):
         " shows requests up to this much later.",
     )
 
+    # Said without the length sent: a secret's length is part of what keeps it.
     @field_validator("admin_token")
     @classmethod
     def _long_enough(cls, token: SecretStr) -> SecretStr:
         if len(token.get_secret_value()) < 32:
-            raise ValueError("ROSTER_ADMIN_TOKEN must be at least 32 characters")
+            raise ValueError("must be at least 32 characters")
         return token
+
+    @field_validator("console_session_key")
+    @classmethod
+    def _key_long_enough(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None and len(key.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters")
+        return key

@@ -31,13 +31,20 @@ class DeadLetterDecision(SQLModel, table=True):
     decided_at: datetime = Field(default_factory=utc_now)
     replay_message_id: UUID | None = None
     # The dead letter's own time (its Kafka timestamp): an id comes back when a topic is recreated.
-    # None on decisions taken before it was kept: they apply to their id.
     dead_lettered_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
     def applies_to(self, dead_lettered_at: datetime) -> bool:
-        """Whether this is the decision on the dead letter of that time, not on an earlier one that held
-        the same id before its topic was recreated."""
-        return self.dead_lettered_at is None or as_utc(self.dead_lettered_at) == as_utc(dead_lettered_at)
+        """Whether this is the decision on the dead letter of that time, not on one that held the same
+        id before its topic was recreated. A decision kept without the time (before revision 0005)
+        applies unless it was taken before that dead letter existed."""
+        if self.dead_lettered_at is None:
+            return as_utc(self.decided_at) >= as_utc(dead_lettered_at)
+        return as_utc(self.dead_lettered_at) == as_utc(dead_lettered_at)
+
+    def is_older_than(self, dead_lettered_at: datetime) -> bool:
+        """A decision on an earlier holder of the id (a later one's is never replaced)."""
+        taken_on = self.dead_lettered_at or self.decided_at
+        return as_utc(taken_on) < as_utc(dead_lettered_at)
 
 
 DEAD_LETTER_TABLES: tuple[type[SQLModel], ...] = (DeadLetterDecision,)
@@ -80,9 +87,13 @@ def record_decision(
     replay_message_id: UUID | None = None,
 ) -> DeadLetterDecision:
     ensure_undecided(session, letter_id=letter_id, dead_lettered_at=dead_lettered_at)
-    stale = session.get(DeadLetterDecision, letter_id)  # on the id's earlier holder
-    if stale is not None:
-        session.delete(stale)
+    other = session.get(DeadLetterDecision, letter_id)  # on another holder of the id
+    if other is not None and not other.is_older_than(dead_lettered_at):
+        raise AlreadyDecided(
+            f"dead letter {letter_id} is gone: its topic was recreated and a newer one has that id"
+        )
+    if other is not None:
+        session.delete(other)
         session.flush()
     row = DeadLetterDecision(
         dead_letter_id=letter_id,

@@ -6,7 +6,7 @@ import sys
 
 from contracts.topics import SEATS_COMMANDS, SEATS_EVENTS, SEATS_QUERIES
 from servicekit.definition import ServiceDefinition
-from servicekit.process import run_process
+from servicekit.process import check_arguments, run_process
 from services.seats.config import SeatsSettings
 from services.seats.domain import DEFAULT_ALLOWANCE_BLOCK
 from services.seats.handlers import QUERY_HANDLERS, command_handlers
@@ -28,6 +28,7 @@ DEFINITION = definition(SeatsSettings.model_construct(allowance_block=DEFAULT_AL
 
 
 def main() -> None:
+    check_arguments("seats", sys.argv[1:])  # before the settings: a typo or --help needs none
     settings = SeatsSettings()
     run_process(definition(settings), settings, sys.argv[1:])
 

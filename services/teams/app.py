@@ -21,7 +21,7 @@ from contracts.teams import (
 )
 from contracts.topics import TEAMS_COMMANDS, TEAMS_EVENTS, TEAMS_QUERIES, USERS_EVENTS
 from servicekit.definition import ServiceDefinition
-from servicekit.process import run_process
+from servicekit.process import check_arguments, run_process
 from servicekit.records import HandlerMap
 from services.teams import groups, portal, queries
 from services.teams.config import TeamsSettings
@@ -58,6 +58,7 @@ DEFINITION = ServiceDefinition(
 
 
 def main() -> None:
+    check_arguments("teams", sys.argv[1:])  # before the settings: a typo or --help needs none
     run_process(DEFINITION, TeamsSettings(), sys.argv[1:])
 
 

@@ -6,7 +6,7 @@ import sys
 
 from contracts.topics import SEATS_EVENTS, USERS_COMMANDS, USERS_EVENTS, USERS_QUERIES
 from servicekit.definition import Periodic, ServiceDefinition
-from servicekit.process import run_process
+from servicekit.process import check_arguments, run_process
 from services.users.config import UsersSettings
 from services.users.handlers import COMMAND_HANDLERS, QUERY_HANDLERS
 from services.users.pending import SAGA_GAUGES
@@ -33,6 +33,7 @@ DEFINITION = ServiceDefinition(
 
 
 def main() -> None:
+    check_arguments("users", sys.argv[1:])  # before the settings: a typo or --help needs none
     run_process(DEFINITION, UsersSettings(), sys.argv[1:])
 
 

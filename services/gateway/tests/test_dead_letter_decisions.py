@@ -61,9 +61,26 @@ def test_a_decision_is_not_the_next_dead_letters_of_that_id(engine: Engine) -> N
         _decide(engine, AFTER_RECREATION, Decision.DISCARDED)
 
 
-def test_a_decision_kept_before_letters_had_times_still_applies_to_its_id(engine: Engine) -> None:
+def test_a_decision_kept_before_letters_had_times_applies_to_the_letters_before_it(engine: Engine) -> None:
+    """Decided (at FIRST + 1 minute) before revision 0005 kept the time: it is the decision on a dead
+    letter from before that moment, never on one dead-lettered after it."""
     with Session(engine) as session, session.begin():
-        session.add(DeadLetterDecision(dead_letter_id=LETTER, decision=Decision.DISCARDED))
-    assert _decided(engine, AFTER_RECREATION) == "discarded"
+        kept = DeadLetterDecision(
+            dead_letter_id=LETTER, decision=Decision.DISCARDED, decided_at=FIRST + timedelta(minutes=1)
+        )
+        session.add(kept)
+    assert _decided(engine, FIRST) == "discarded"
     with pytest.raises(AlreadyDecided):
-        _decide(engine, AFTER_RECREATION, Decision.REPLAYED)
+        _decide(engine, FIRST, Decision.REPLAYED)
+    assert _decided(engine, AFTER_RECREATION) is None
+    _decide(engine, AFTER_RECREATION, Decision.REPLAYED)
+    assert _decided(engine, AFTER_RECREATION) == "replayed"
+
+
+def test_a_decision_on_the_newer_holder_of_an_id_is_never_replaced(engine: Engine) -> None:
+    """One gateway read the old dead letter, the topic was recreated, another decided the new one:
+    the first one's late decision on the old letter must not wipe it."""
+    _decide(engine, AFTER_RECREATION, Decision.DISCARDED)
+    with pytest.raises(AlreadyDecided, match="a newer one has that id"):
+        _decide(engine, FIRST, Decision.REPLAYED)
+    assert _decided(engine, AFTER_RECREATION) == "discarded"
