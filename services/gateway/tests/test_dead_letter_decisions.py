@@ -3,15 +3,12 @@ dead letter that holds the same id after its topic was recreated (offsets start 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from servicekit import migrations
-from servicekit.db import make_engine
 from services.gateway.dead_letter_store import (
     AlreadyDecided,
     DeadLetterDecision,
@@ -20,7 +17,6 @@ from services.gateway.dead_letter_store import (
     ensure_undecided,
     record_decision,
 )
-from services.gateway.schema import SCHEMA
 
 LETTER = "users.commands.v1.dlq:1:0"
 FIRST = datetime(2026, 12, 4, 9, 27, 0, 123000, tzinfo=UTC)
@@ -28,11 +24,8 @@ AFTER_RECREATION = FIRST + timedelta(minutes=6)
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    created = make_engine(database_url)
-    migrations.upgrade(created, SCHEMA)
-    yield created
-    created.dispose()
+def engine(gateway_engine: Engine) -> Engine:
+    return gateway_engine
 
 
 def _decide(engine: Engine, at: datetime, decision: Decision) -> None:

@@ -3,27 +3,20 @@ real gateway database, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from servicekit import migrations
-from servicekit.db import make_engine
 from services.gateway.http.ratelimit import LEASE_SECONDS, TenantRateLimiter
 from services.gateway.rate_leases import DatabaseLease, RateBudget
-from services.gateway.schema import SCHEMA
 from services.gateway.tests.clock import Clock
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    created = make_engine(database_url)
-    migrations.upgrade(created, SCHEMA)
-    yield created
-    created.dispose()
+def engine(gateway_engine: Engine) -> Engine:
+    return gateway_engine
 
 
 def _gateway(engine: Engine, clock: Clock, *, per_second: float, burst: int) -> TenantRateLimiter:
