@@ -85,6 +85,13 @@ class AdminClient:
             raise AdminError(f"cannot call {self._url}: {error}", ExitCode.ERROR) from None
         if response.is_error:
             status = response.status_code
+            if status == 404 and _detail(response) == "Not Found":  # no such route: not a missing tenant
+                raise AdminError(
+                    f"{self._url} has no Roster admin API ({response.request.url.path} is not found):"
+                    " --gateway-url is the gateway's root, e.g. http://127.0.0.1:8000",
+                    ExitCode.USAGE,
+                    status=status,
+                )
             raise AdminError(f"{status}: {_detail(response)}", exit_code_for_status(status), status=status)
         return response
 

@@ -200,6 +200,17 @@ TENANT_COMMANDS = [
 ]
 
 
+def test_a_gateway_url_with_a_path_is_a_usage_error_not_a_missing_tenant(gateway: Gateway) -> None:
+    """``--gateway-url …/scim/v2`` (the URL the IdP is given) finds no admin route: exit 2 saying so,
+    not exit 3 "no such tenant"."""
+    misplaced = Gateway(f"{gateway.url}/scim/v2", gateway.engine)
+    result = _cli(misplaced, "tenant", "list")
+    assert result.exit_code == ExitCode.USAGE, result.stderr
+    assert "has no Roster admin API" in result.stderr and "gateway's root" in result.stderr
+    unknown = _cli(gateway, "seats", "show", "no-such-tenant")
+    assert unknown.exit_code == ExitCode.NOT_FOUND, unknown.stderr  # a real 404 stays one
+
+
 def test_every_command_on_an_unknown_tenant_exits_3(gateway: Gateway) -> None:
     for command in TENANT_COMMANDS:
         args = [arg.replace("{tenant}", "no-such-tenant") for arg in command]
