@@ -99,9 +99,22 @@ def connect(
         typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
     ] = False,
 ) -> None:
-    session = Session(url=url, token=token, timeout=timeout, out=Output(as_json=as_json))
+    session = Session(url=url, token=_given_token(ctx, token), timeout=timeout, out=Output(as_json=as_json))
     ctx.obj = session
     ctx.call_on_close(session.close)
+
+
+def _given_token(ctx: typer.Context, token: str | None) -> str | None:
+    """A blank ``--admin-token`` is a mistake to report, not a reason to fall back on the token file
+    (whose owner may be another deployment); a blank ``ROSTER_ADMIN_TOKEN`` counts as unset, as
+    shells and compose files leave variables they declare without a value."""
+    if token is None or token.strip():
+        return token
+    source = ctx.get_parameter_source("token")
+    # By name: Typer bundles its own click, whose ParameterSource lives in a private module.
+    if source is not None and source.name == "COMMANDLINE":
+        raise typer.BadParameter("is empty; pass the admin token itself", param_hint="'--admin-token'")
+    return None
 
 
 def main() -> None:

@@ -27,7 +27,9 @@ def admin_token(explicit: str | None) -> str:
         return explicit
     path = token_file()
     if path.is_file():
-        return path.read_text().strip()
+        if token := path.read_text().strip():
+            return token
+        raise AdminError(f"the admin token file {path} is empty", ExitCode.UNAUTHORIZED)
     message = (
         "no admin token: pass --admin-token, set ROSTER_ADMIN_TOKEN,"
         f" or start Roster with `make run` (it writes {path})"

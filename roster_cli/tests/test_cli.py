@@ -140,6 +140,30 @@ def test_the_token_file_of_make_run_is_the_fallback(tmp_path: Path, closed_url: 
     assert result.exit_code == ExitCode.UNAVAILABLE  # got as far as the request
 
 
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_a_blank_admin_token_is_a_usage_error_not_the_token_files(
+    tmp_path: Path, closed_url: str, blank: str
+) -> None:
+    (tmp_path / "admin-token").write_text(TOKEN)
+    result = _run(
+        "--url", closed_url, "--admin-token", blank, "tenant", "list", env={"ROSTER_STATE_DIR": str(tmp_path)}
+    )
+    assert result.exit_code == ExitCode.USAGE and "--admin-token" in result.stderr and result.stdout == ""
+
+
+def test_a_blank_token_variable_counts_as_unset(tmp_path: Path, closed_url: str) -> None:
+    (tmp_path / "admin-token").write_text(TOKEN)
+    env: dict[str, str | None] = {"ROSTER_STATE_DIR": str(tmp_path), "ROSTER_ADMIN_TOKEN": ""}
+    result = _run("--url", closed_url, "tenant", "list", env=env)
+    assert result.exit_code == ExitCode.UNAVAILABLE  # the file's token, as far as the request
+
+
+def test_an_empty_token_file_is_named(tmp_path: Path, closed_url: str) -> None:
+    (tmp_path / "admin-token").write_text("\n")
+    result = _run("--url", closed_url, "tenant", "list", env={"ROSTER_STATE_DIR": str(tmp_path)})
+    assert result.exit_code == ExitCode.UNAUTHORIZED and "is empty" in result.stderr
+
+
 def test_a_url_that_is_not_http_is_a_usage_error() -> None:
     result = _run("--gateway-url", "localhost:8000", "--token", TOKEN, "tenant", "list")
     assert result.exit_code == ExitCode.USAGE and "not an http:// or https:// URL" in result.stderr
