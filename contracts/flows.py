@@ -50,6 +50,8 @@ def _all(channel: Channel) -> tuple[type[Message], ...]:
 
 
 _REJECTED = replies.CommandRejected
+UNANSWERED: frozenset[type[Message]] = frozenset({users.ReconcileSeat})
+"""What the gateway publishes without waiting: its receiver answers nothing, so no reply times out."""
 FLOWS: tuple[Flow, ...] = (
     # The gateway turns each SCIM or admin request into one command or query and waits for the reply.
     Flow(Process.GATEWAY, Action.SEND, USERS_COMMANDS, _all(USERS_COMMANDS)),
@@ -68,7 +70,7 @@ FLOWS: tuple[Flow, ...] = (
         Action.RECEIVE,
         USERS_COMMANDS,
         _all(USERS_COMMANDS),
-        (users.UserReply, replies.Deleted, users.DefaultManager, _REJECTED),  # ReconcileSeat: none
+        (users.UserReply, replies.Deleted, users.DefaultManager, _REJECTED),  # UNANSWERED: none
     ),
     Flow(
         Process.USERS,

@@ -97,6 +97,7 @@ def test_the_counters_alerts_watch_are_exported_at_zero_before_anything_happens(
         dict(labels)["message_type"] for labels in _series(gateway, "roster_gateway_reply_timeouts_total")
     }
     assert {"CreateUser", "ListUsers", "PatchGroup", "GetSeatUsage", "ListActivity"} <= timeouts
+    assert "ReconcileSeat" not in timeouts  # published without waiting: it can never time out
     for name, topic in (
         ("users", "users.commands.v1"),
         ("users", "seats.events.v1"),

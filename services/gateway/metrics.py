@@ -22,7 +22,7 @@ from prometheus_fastapi_instrumentator import Instrumentator
 from scim2_models import UnauthorizedException
 
 from contracts.channels import Kind, Process
-from contracts.flows import FLOWS, Action
+from contracts.flows import FLOWS, UNANSWERED, Action
 from servicekit.metrics import PREFIX, metrics_router
 from services.gateway.config import GatewaySettings
 from services.gateway.http.auth import bearer_token
@@ -38,6 +38,7 @@ _ASKED = sorted(
     if flow.process is Process.GATEWAY and flow.action is Action.SEND
     if flow.channel.kind in (Kind.COMMANDS, Kind.QUERIES)
     for message in flow.messages
+    if message not in UNANSWERED
 )
 """Every command and query the gateway sends and waits for the answer to (``contracts/flows.py``)."""
 

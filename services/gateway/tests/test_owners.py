@@ -219,6 +219,15 @@ def test_every_command_and_query_the_gateway_sends_has_a_call() -> None:
     assert sent == {row[2] for row in CALLS}
 
 
+async def test_what_is_published_without_waiting_is_what_flows_call_unanswered() -> None:
+    """The reply-timeout counters are made for every other command and query the gateway sends."""
+    wire = Wire()
+    owners = Owners.over(wire)
+    for _name, call, *_ in CALLS:
+        await call(owners)
+    assert set(wire.told) == flows.UNANSWERED
+
+
 def test_every_call_of_every_client_is_covered() -> None:
     public = {
         f"{client}.{name}"

@@ -83,6 +83,7 @@ class Wire:
 
     answer: Callable[[Message], Message | None] = lambda _message: None
     published: list[Published] = field(default_factory=list)
+    told: list[type[Message]] = field(default_factory=list)
     on_ask: Callable[[], None] = lambda: None
 
     def _publish(self, message: Message, tenant: str, topic: str, key: bytes) -> None:
@@ -96,3 +97,4 @@ class Wire:
 
     async def tell(self, message: Message, *, tenant: str, topic: str, key: bytes) -> None:
         self._publish(message, tenant, topic, key)
+        self.told.append(type(message))
