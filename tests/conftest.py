@@ -10,6 +10,7 @@ import pytest
 
 from devinfra.fixtures import PostgresServer
 from tests.hostile import Seeded, seeded_tenant, state_of
+from tests.service_databases import fresh_databases
 from tests.stack import Stack, Tenant
 
 
@@ -62,3 +63,9 @@ def unchanged(seeded: Seeded) -> Iterator[Seeded]:
     before = state_of(seeded)
     yield seeded
     assert state_of(seeded) == before
+
+
+@pytest.fixture
+def databases(database_url: str, request: pytest.FixtureRequest) -> dict[str, str]:
+    """A fresh database per service, on SQLite or on PostgreSQL."""
+    return fresh_databases(database_url, request)

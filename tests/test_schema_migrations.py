@@ -17,26 +17,24 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import Engine, Table, make_url, text
+from sqlalchemy import Engine, Table, text
 from sqlmodel import Session, SQLModel
 from typer.testing import CliRunner
 
 from contracts.teams import CreatePortalTeam, GetTeam, TeamReply
 from contracts.users import CreateUser, GetUser, ListUsers, UserPage, UserProfile, UserReply
-from devinfra.fixtures import PostgresServer
 from servicekit import migrations
-from servicekit.db import database_exists, make_engine
+from servicekit.db import make_engine
 from services.gateway import store as gateway_store
 from services.migrate import DATABASES, Target
 from services.migrate import app as migrate_cli
 from services.teams.tests.conftest import TeamsHarness
 from services.users.tests.conftest import UsersHarness
+from tests.service_databases import SERVICES, database_variables
 
 ROOT = Path(__file__).resolve().parents[1]
 RELEASE_0_1 = "ec54425c91af48b0e993acbb47b776eca5257652"
 """The commit tagged ``v0.1.0``: the schema baseline (revision 0001 of every history)."""
-
-SERVICES = ("users", "seats", "teams", "activity", "gateway")
 
 # Run by Roster 0.1.0's code, in its own tree: creates the databases as its processes did at start
 # (``prepare_database`` with the users backfills) and writes through its handlers and stores.
@@ -56,6 +54,7 @@ from services.teams.app import DEFINITION as TEAMS
 from services.teams.tests.conftest import TeamsHarness
 from services.users.app import DEFINITION as USERS
 from services.users.tests.conftest import UsersHarness
+from tests.service_databases import SERVICES, database_variables
 
 assert Path(servicekit.__file__).is_relative_to(Path.cwd()), servicekit.__file__
 urls = json.loads(sys.argv[1])
@@ -101,24 +100,10 @@ def release_0_1(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tree
 
 
-@pytest.fixture
-def databases(database_url: str, request: pytest.FixtureRequest) -> dict[str, str]:
-    """A fresh database per service, on SQLite or on PostgreSQL."""
-    if database_url.startswith("sqlite"):
-        folder = Path(database_url.removeprefix("sqlite:///")).parent
-        return {name: f"sqlite:///{folder / name}.db" for name in SERVICES}
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    return {name: server.create_database(f"m_{name}") for name in SERVICES}
-
-
-def _database_variables(databases: dict[str, str]) -> dict[str, str]:
-    return {f"{name.upper()}_DATABASE_URL": url for name, url in databases.items()}
-
-
 def _run(args: list[str], databases: dict[str, str], **extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         args,
-        env={**os.environ, **_database_variables(databases), **extra},
+        env={**os.environ, **database_variables(databases), **extra},
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -164,7 +149,7 @@ def test_a_release_0_1_database_upgrades_in_place_and_keeps_working(
     assert "made before schema migrations" in refused.stderr
     assert "run `roster-migrate users` (or `python -m services.users migrate`)" in refused.stderr
 
-    migrated = CliRunner().invoke(migrate_cli, ["all"], env=_database_variables(databases))
+    migrated = CliRunner().invoke(migrate_cli, ["all"], env=database_variables(databases))
     assert migrated.exit_code == 0, migrated.output
     for name in SERVICES:
         history, _ = DATABASES[Target(name)]
@@ -244,12 +229,6 @@ def test_a_new_revision_is_written_for_a_model_change_and_closes_it(tmp_path: Pa
         engine.dispose()
 
 
-def test_a_draft_names_one_database() -> None:
-    drafted = CliRunner().invoke(migrate_cli, ["all", "--draft", "several at once"])
-    assert drafted.exit_code == 2
-    assert "name one service's database" in drafted.output
-
-
 def test_migrate_runs_at_once_take_turns(databases: dict[str, str]) -> None:
     """Three runs on their own connections, as from three hosts: one upgrades, the others wait for
     the schema lock and find nothing to do."""
@@ -282,10 +261,10 @@ def test_a_process_refuses_a_database_behind_its_code(
         "the users database is at schema revision 0002, this code needs 0004: run `roster-migrate users` "
         "(or `python -m services.users migrate`) with this service's settings, then start it again"
     )
-    check = CliRunner().invoke(migrate_cli, ["users", "--check"], env=_database_variables(databases))
+    check = CliRunner().invoke(migrate_cli, ["users", "--check"], env=database_variables(databases))
     assert check.exit_code == 1 and "schema revision 0002, this code needs 0004" in check.output
 
-    migrated = CliRunner().invoke(migrate_cli, ["users"], env=_database_variables(databases))
+    migrated = CliRunner().invoke(migrate_cli, ["users"], env=database_variables(databases))
     assert migrated.exit_code == 0 and "users: database at schema revision 0004 (was 0002)" in migrated.output
     with engines["users"].begin() as connection:  # an index written by another INDEX_VERSION
         connection.execute(text("UPDATE user_search_index_state SET version = version - 1"))
@@ -311,31 +290,3 @@ def test_a_new_database_is_created_at_start(engines: dict[str, Engine]) -> None:
 
 def _tables(history: migrations.SchemaHistory) -> list[Table]:
     return [model.__table__ for model in history.tables]  # type: ignore[attr-defined]
-
-
-def _absent(url: str) -> str:
-    """A database of the same kind that is not there: a SQLite file in a folder not made, a
-    PostgreSQL database not created."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        return f"sqlite:///{Path(str(parsed.database)).parent / 'absent' / Path(str(parsed.database)).name}"
-    return parsed.set(database=f"absent_{uuid4().hex[:12]}").render_as_string(hide_password=False)
-
-
-def test_check_passes_new_databases_and_makes_nothing(databases: dict[str, str]) -> None:
-    """A new database is created at start with nothing to migrate, so a release gate passes it; and
-    --check changes nothing: no file, folder or database appears."""
-    absent = {name: _absent(url) for name, url in databases.items()}
-    check = CliRunner().invoke(migrate_cli, ["all", "--check"], env=_database_variables(absent))
-    assert check.exit_code == 0, check.output
-    assert check.output.count("new (no tables yet); the service creates them at start") == len(SERVICES)
-    assert not any(database_exists(url) for url in absent.values())
-    for url in absent.values():
-        if url.startswith("sqlite"):
-            assert not Path(str(make_url(url).database)).parent.exists()
-    drafted = CliRunner().invoke(
-        migrate_cli, ["users", "--check", "--draft", "x"], env=_database_variables(absent)
-    )
-    assert drafted.exit_code == 2 and not database_exists(absent["users"])
-    unreadable = CliRunner().invoke(migrate_cli, ["users", "--check"], env={"USERS_DATABASE_URL": "notaurl"})
-    assert unreadable.exit_code == 1 and "is not one, e.g." in unreadable.output
