@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import itertools
+import socket
 from typing import Any
 
 import pytest
@@ -279,3 +280,18 @@ def test_a_datetime_filter_takes_only_an_instant_on_users_and_groups(seeded: See
 def test_unknown_paths_are_scim_404s(seeded: Seeded) -> None:
     assert_error(seeded.scim.get("/Nope"), 404, None)
     assert_error(seeded.admin.get("/nope"), 404, None)
+
+
+def test_a_request_line_the_http_server_cannot_read_is_its_plain_400(seeded: Seeded) -> None:
+    """Up to the HTTP parser's limit a long query is Roster's to answer in SCIM; beyond it (~64 KB of
+    request line) the server refuses the request before Roster sees it (docs/errors.md)."""
+    long = seeded.scim.get("/Users", params={"filter": 'userName eq "' + "a" * 40_000 + '"'})
+    assert long.status_code in (200, 400), long.text[:200]
+    assert long.headers["content-type"].startswith("application/scim+json")
+    url = seeded.scim.base_url  # a raw request: httpx itself refuses a URL this long
+    with socket.create_connection((str(url.host), int(url.port or 80)), timeout=30) as connection:
+        target = f"{url.path.rstrip('/')}/Users?filter={'a' * 100_000}"
+        connection.sendall(f"GET {target} HTTP/1.1\r\nHost: {url.host}\r\n\r\n".encode())
+        head = connection.recv(65536).decode("latin-1").lower()
+    assert head.startswith("http/1.1 400 ") and "content-type: text/plain" in head, head[:300]
+    assert seeded.scim.get(f"/Users/{seeded.user_id}").status_code == 200
