@@ -61,7 +61,13 @@ class ListSeatHolders(KeysetPage, Message):
 
 class SeatUsage(Message):
     limit: int
-    used: int
+    used: int = Field(description="Seats held by users.")
+    set_aside: int = Field(
+        default=0,
+        description="Seats of the limit set aside for the users service to activate users at once (the seat"
+        " allowance), not held by a user yet; a seat is free for a new user while"
+        " used + set_aside < limit.",
+    )
 
 
 class SeatHolders(Message):

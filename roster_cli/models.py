@@ -39,6 +39,7 @@ class SeatUsage(_Answer):
     tenant_id: str
     used: int
     limit: int
+    set_aside: int = 0  # a gateway older than the field
 
 
 class SeatDrift(_Answer):

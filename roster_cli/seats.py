@@ -16,7 +16,8 @@ seats_app = typer.Typer(help="Seat limits.", no_args_is_help=True)
 
 
 def _show_usage(admin: Session, usage: SeatUsage) -> None:
-    admin.out.show(usage.model_dump(mode="json"), f"seats used {usage.used} of {usage.limit}")
+    aside = f", {usage.set_aside} more set aside for instant activations" if usage.set_aside else ""
+    admin.out.show(usage.model_dump(mode="json"), f"seats used {usage.used} of {usage.limit}{aside}")
 
 
 @seats_app.command("show")

@@ -57,15 +57,15 @@ def test_json_gives_one_document_with_stable_keys(stack: Stack) -> None:
     assert set(created) == {"tenant", "seats", "scim_token", "unfinished"}
     tenant = created["tenant"]
     assert (tenant["name"], created["unfinished"]) == ("Json Co", [])
-    assert created["seats"] == {"used": 0, "limit": 3}
+    assert created["seats"] == {"used": 0, "limit": 3, "set_aside": 0}
     assert _users_status(stack, created["scim_token"]) == 200
 
     [listed] = [
         t for t in _document(_cli(stack, "--json", "tenant", "list"))["tenants"] if t["id"] == tenant["id"]
     ]
-    assert listed == {**tenant, "active_tokens": 1, "seats": {"used": 0, "limit": 3}}
+    assert listed == {**tenant, "active_tokens": 1, "seats": {"used": 0, "limit": 3, "set_aside": 0}}
 
-    seats = {"tenant_id": tenant["id"], "used": 0, "limit": 4}
+    seats = {"tenant_id": tenant["id"], "used": 0, "limit": 4, "set_aside": 0}
     assert _document(_cli(stack, "--json", "seats", "set", tenant["id"], "4")) == seats
     assert _document(_cli(stack, "--json", "seats", "show", tenant["id"])) == seats
     assert _document(_cli(stack, "--json", "seats", "reconcile", tenant["id"])) == {

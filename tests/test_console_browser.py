@@ -182,8 +182,11 @@ def test_an_operator_reads_a_tenant_changes_its_default_manager_and_seats_reads_
     tenant_row = browser.find_element(
         By.XPATH, "//tr[td/a[starts-with(normalize-space(), 'Acme Corp')]]"
     ).text
-    # One active token, then the latest provisioning activity: when, and what (a request or an event).
-    assert re.search(r"4 / 100 1 \d{4}-\d\d-\d\d \d\d:\d\d \w", " ".join(tenant_row.split())), tenant_row
+    # The seats set aside for instant activations (the seat allowance), one active token, then the
+    # latest provisioning activity: when, and what (a request or an event).
+    assert re.search(
+        r"4 / 100 \+\d+ set aside 1 \d{4}-\d\d-\d\d \d\d:\d\d \w", " ".join(tenant_row.split())
+    ), tenant_row
     operator.shoot("tenants")
     browser.find_element(By.PARTIAL_LINK_TEXT, "Acme Corp").click()
 

@@ -129,6 +129,22 @@ def test_deactivation_frees_a_seat_and_reactivation_needs_one(stack: Stack, tena
     assert _reconciled(stack, tenant)["seats_without_active_user"] == []
 
 
+def test_the_seats_set_aside_for_instant_activations_are_shown(stack: Stack, tenant: Tenant) -> None:
+    """The seat allowance (docs/architecture.md §4) as operators read it: the first create is decided by
+    the seats service, which sets aside half of the seats still free (19 // 2); the second is paid from
+    them, and its seat counts as used once the seats service heard of it."""
+    _set_seats(stack, tenant, 20)
+    with httpx.Client(base_url=stack.base_url, headers=tenant.auth, timeout=60) as scim:
+        for i in range(2):
+            assert scim.post("/Users", json=user_body(f"aside{i}@example.com")).status_code == 201
+    deadline = time.monotonic() + 30
+    with stack.admin() as admin:
+        while (usage := admin.get(f"/tenants/{tenant.id}/seats").json())["used"] < 2:
+            assert time.monotonic() < deadline, usage
+            time.sleep(0.2)
+    assert usage == {"tenant_id": tenant.id, "used": 2, "limit": 20, "set_aside": 8}
+
+
 def test_lowering_the_limit_below_usage_deprovisions_nobody(stack: Stack, tenant: Tenant) -> None:
     _set_seats(stack, tenant, 3)
     with httpx.Client(base_url=stack.base_url, headers=tenant.auth, timeout=60) as scim:

@@ -86,7 +86,7 @@ def set_seat_limit(session: Session, envelope: Envelope, command: SetSeatLimit) 
         store.add_recall(session, recall_id=recall_id, tenant=tenant, reply_to=envelope.reply_to,
                          correlation_id=str(envelope.correlation_id))  # fmt: skip
         return _events(envelope, [*events, SeatAllowanceRecalled(recall_id=recall_id)])
-    usage = SeatUsage(limit=command.limit, used=used)
+    usage = SeatUsage(limit=command.limit, used=used, set_aside=row.allowance)
     return [*_events(envelope, events), *reply_to(envelope, usage, producer=PRODUCER)]
 
 
@@ -95,7 +95,7 @@ def return_allowance(session: Session, envelope: Envelope, command: ReturnSeatAl
     row = store.lock_tenant(session, tenant=tenant)
     left = domain.allowance_after_return(allowance=row.allowance, returned=command.amount)
     store.save_tenant(session, tenant=tenant, limit=row.seat_limit, allowance=left)
-    usage = SeatUsage(limit=row.seat_limit, used=row.used)
+    usage = SeatUsage(limit=row.seat_limit, used=row.used, set_aside=left)
     answers: list[Outgoing] = []
     for recall in store.pop_recalls(session, recall_id=command.recall_id):
         correlation_id = UUID(recall.correlation_id)
@@ -105,8 +105,8 @@ def return_allowance(session: Session, envelope: Envelope, command: ReturnSeatAl
 
 
 def get_seat_usage(session: Session, envelope: Envelope, _query: GetSeatUsage) -> list[Outgoing]:
-    limit, used = store.usage(session, tenant=envelope.tenant)
-    usage = SeatUsage(limit=limit, used=used)
+    limit, used, set_aside = store.usage(session, tenant=envelope.tenant)
+    usage = SeatUsage(limit=limit, used=used, set_aside=set_aside)
     return reply_to(envelope, usage, producer=PRODUCER)
 
 

@@ -113,10 +113,11 @@ _INSERT_DEFAULT = text(
 )
 
 
-def usage(session: Session, *, tenant: str) -> tuple[int, int]:
-    """The tenant's limit and seats held, read without locking (for queries, which see one snapshot)."""
+def usage(session: Session, *, tenant: str) -> tuple[int, int, int]:
+    """The tenant's limit, seats held and seats set aside (the allowance), read without locking (for
+    queries, which see one snapshot)."""
     row = session.get(SeatLimit, tenant)
-    return (DEFAULT_SEAT_LIMIT, 0) if row is None else (row.seat_limit, row.used)
+    return (DEFAULT_SEAT_LIMIT, 0, 0) if row is None else (row.seat_limit, row.used, row.allowance)
 
 
 def save_tenant(session: Session, *, tenant: str, limit: int, allowance: int) -> None:

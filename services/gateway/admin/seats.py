@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pydantic import BaseModel, Field
 from scim2_models import SCIMException
 
+from contracts.seats import SeatUsage
 from servicekit import faults
 from services.gateway.admin.access import admin_router, require_tenant
 from services.gateway.admin.drift import SeatDrift, seat_drift
@@ -30,8 +31,17 @@ class SeatLimitIn(BaseModel):
 
 class SeatUsageOut(BaseModel):
     tenant_id: str
-    used: int
+    used: int = Field(description="Seats held by active users.")
     limit: int
+    set_aside: int = Field(
+        description="Seats the users service holds to activate users at once (the seat allowance,"
+        " docs/architecture.md §4): counted against the limit, held by nobody yet. A new user gets a seat"
+        " while used + set_aside < limit."
+    )
+
+    @classmethod
+    def of(cls, tenant_id: str, usage: SeatUsage) -> SeatUsageOut:
+        return cls(tenant_id=tenant_id, used=usage.used, limit=usage.limit, set_aside=usage.set_aside)
 
 
 class ReconcileOut(SeatDrift):
@@ -55,7 +65,7 @@ async def get_seats(tenant_id: str, engine: EngineDep, owners: OwnersDep) -> Sea
     require_tenant(engine, tenant_id)
     with _owners_answer():
         usage = await owners.seats.usage(tenant_id)
-    return SeatUsageOut(tenant_id=tenant_id, used=usage.used, limit=usage.limit)
+    return SeatUsageOut.of(tenant_id, usage)
 
 
 @router.put("/tenants/{tenant_id}/seats")
@@ -63,7 +73,7 @@ async def put_seats(tenant_id: str, engine: EngineDep, body: SeatLimitIn, owners
     require_tenant(engine, tenant_id)
     with _owners_answer():
         usage = await owners.seats.set_limit(tenant_id, body.limit)
-    return SeatUsageOut(tenant_id=tenant_id, used=usage.used, limit=usage.limit)
+    return SeatUsageOut.of(tenant_id, usage)
 
 
 @router.post("/tenants/{tenant_id}/seats/reconcile")

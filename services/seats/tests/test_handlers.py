@@ -169,9 +169,13 @@ def test_concurrent_reservations_from_two_instances_never_exceed_the_limit(engin
 
 
 def _allowance(engine: Engine, tenant: str = "acme") -> int:
+    """What the seats service set aside, as the usage query shows it to operators."""
+    usage = _ask(engine, GetSeatUsage(), tenant)
+    assert isinstance(usage, SeatUsage)
     with Session(engine) as session:
         row = session.get(SeatLimit, tenant)
-        return 0 if row is None else row.allowance
+        assert usage.set_aside == (0 if row is None else row.allowance)
+    return usage.set_aside
 
 
 def test_a_reservation_sets_seats_aside_and_allowed_seats_become_the_users(engine: Engine) -> None:
@@ -215,7 +219,7 @@ def test_a_raised_limit_is_confirmed_at_once_whatever_is_set_aside(engine: Engin
     _send(engine, SetSeatLimit(limit=10))
     _send(engine, ReserveSeat(user_id="a"), processor=allowing)
     _send(engine, SetSeatLimit(limit=20))
-    assert _messages(engine, REPLIES)[-1] == SeatUsage(limit=20, used=1)
+    assert _messages(engine, REPLIES)[-1] == SeatUsage(limit=20, used=1, set_aside=4)
     assert not any(isinstance(m, SeatAllowanceRecalled) for m in _messages(engine, SEATS_EVENTS))
 
 
