@@ -11,13 +11,10 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
-import fcntl
 import math
 import os
-import pwd
 import shlex
 import signal
-import stat
 import subprocess
 import sys
 import tempfile
@@ -32,16 +29,14 @@ import psycopg
 from psycopg import sql
 
 from devinfra.ports import free_ports, port_is_free
+from devinfra.postgres_install import OS_USER, ensure_os_user, ensure_postgres_installed, first_untraversable
 from devinfra.processes import Served
 
-__all__ = ["LocalPostgres", "ensure_postgres_installed", "main"]
+__all__ = ["LocalPostgres", "main"]
 
-PG_LIB_DIR = Path("/usr/lib/postgresql")
 SUPERUSER = "postgres"
-OS_USER = "postgres"
 LOG_FILE_NAME = "postgres.log"
 
-_INSTALL_LOCK = Path(tempfile.gettempdir()) / "devinfra-postgres-install.lock"
 # Linux sun_path is 108 bytes including the trailing NUL.
 _MAX_SOCKET_PATH = 107
 _FAST_TEST_SETTINGS: dict[str, str] = {
@@ -51,89 +46,6 @@ _FAST_TEST_SETTINGS: dict[str, str] = {
     "full_page_writes": "off",
     "max_connections": "200",
 }
-
-
-def _version_key(name: str) -> tuple[int, ...] | None:
-    try:
-        return tuple(int(part) for part in name.split("."))
-    except ValueError:
-        return None
-
-
-def _find_bin_dir() -> Path | None:
-    if not PG_LIB_DIR.is_dir():
-        return None
-    candidates: list[tuple[tuple[int, ...], Path]] = []
-    for version_dir in PG_LIB_DIR.iterdir():
-        key = _version_key(version_dir.name)
-        bin_dir = version_dir / "bin"
-        if key is not None and all((bin_dir / tool).is_file() for tool in ("initdb", "pg_ctl")):
-            candidates.append((key, bin_dir))
-    return max(candidates)[1] if candidates else None
-
-
-def _apt_install_postgres() -> None:
-    if os.geteuid() != 0:
-        raise RuntimeError(
-            "PostgreSQL server binaries not found under /usr/lib/postgresql and we are not "
-            "root; install them with: sudo apt-get install -y postgresql"
-        )
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    # Other apt users (unattended-upgrades) may hold the dpkg lock; wait instead of failing.
-    apt = ["apt-get", "-o", "DPkg::Lock::Timeout=600"]
-    subprocess.run([*apt, "update"], check=True, env=env)
-    subprocess.run([*apt, "install", "-y", "postgresql"], check=True, env=env)
-
-
-def ensure_postgres_installed() -> Path:
-    """Return the newest ``/usr/lib/postgresql/<ver>/bin``, installing PostgreSQL if needed."""
-    bin_dir = _find_bin_dir()
-    if bin_dir is not None:
-        return bin_dir
-    # Parallel test workers on a fresh machine must not race each other into apt-get.
-    with _INSTALL_LOCK.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        bin_dir = _find_bin_dir()
-        if bin_dir is None:
-            _apt_install_postgres()
-            bin_dir = _find_bin_dir()
-    if bin_dir is None:
-        raise RuntimeError(f"apt-get installed postgresql but no initdb/pg_ctl under {PG_LIB_DIR}")
-    return bin_dir
-
-
-def _ensure_os_user() -> pwd.struct_passwd:
-    try:
-        return pwd.getpwnam(OS_USER)
-    except KeyError:
-        subprocess.run(
-            [
-                "useradd",
-                "--system",
-                "--user-group",
-                "--no-create-home",
-                "--shell",
-                "/bin/false",
-                OS_USER,
-            ],
-            check=True,
-        )
-        return pwd.getpwnam(OS_USER)
-
-
-def _first_untraversable(path: Path, user: pwd.struct_passwd) -> Path | None:
-    groups = set(os.getgrouplist(user.pw_name, user.pw_gid))
-    for directory in reversed(path.parents):
-        st = directory.stat()
-        if st.st_uid == user.pw_uid:
-            allowed = st.st_mode & stat.S_IXUSR
-        elif st.st_gid in groups:
-            allowed = st.st_mode & stat.S_IXGRP
-        else:
-            allowed = st.st_mode & stat.S_IXOTH
-        if not allowed:
-            return directory
-    return None
 
 
 class PostgresError(RuntimeError):
@@ -229,8 +141,8 @@ class LocalPostgres(Served):
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         if os.geteuid() != 0:
             return
-        user = _ensure_os_user()
-        blocker = _first_untraversable(self.data_dir, user)
+        user = ensure_os_user()
+        blocker = first_untraversable(self.data_dir, user)
         if blocker is not None:
             # PostgreSQL refuses to run as root, and the postgres user cannot reach the data dir.
             raise PostgresError(

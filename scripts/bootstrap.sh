@@ -22,7 +22,7 @@ if ! command -v uv >/dev/null; then python3 -m pip install --quiet --root-user-a
 uv sync --frozen --quiet
 uv run --frozen python -m devinfra.kafka --classpath-only >/dev/null
 if [ -z "${DATABASE_URL:-}" ]; then
-  uv run --frozen python -c "from devinfra.postgres import ensure_postgres_installed as e; e()"
+  uv run --frozen python -c "from devinfra.postgres_install import ensure_postgres_installed as e; e()"
 fi
 
 # The container tier (tests/containers, `make images`) uses a Docker engine when DOCKER_HOST or

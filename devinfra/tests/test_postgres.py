@@ -12,7 +12,8 @@ import psycopg
 import pytest
 from sqlalchemy import Engine, create_engine, inspect, text
 
-from devinfra.postgres import LocalPostgres, ensure_postgres_installed
+from devinfra.postgres import LocalPostgres
+from devinfra.postgres_install import ensure_postgres_installed
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]  # each test starts servers of its own
 
