@@ -2,104 +2,27 @@
 
 Each service subclasses ``ServiceSettings`` in its own ``config.py``. Bad values fail at start-up.
 A value comes from the environment, else from a file named like its variable in the secrets
-directory (``ROSTER_SECRETS_DIR``: Docker and Kubernetes mount secrets as files), else its default.
+directory (``ROSTER_SECRETS_DIR``: Docker and Kubernetes mount secrets as files), else its default
+(``servicekit/settings_base.py``).
 ``python -m servicekit.settings_doc --write`` turns these classes into docs/configuration.md.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
-from pydantic_core import ErrorDetails
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SecretsSettingsSource,
-    SettingsConfigDict,
-    SettingsError,
-)
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-DEFAULT_STATE_DIR = Path("var")
-SECRETS_DIR_VARIABLE = "ROSTER_SECRETS_DIR"
+from servicekit.settings_base import DEFAULT_STATE_DIR, RosterSettings
+
 SERVICE_NAME_DESCRIPTION = "Names its consumer groups, Kafka clients and database; leave it as it is."
 BOOTSTRAP_DESCRIPTION = (
     "One broker or several, `host1:9092,host2:9092`: clients bootstrap from whichever listed broker answers."
 )
-
-
-def configured_secrets_dir() -> Path | None:
-    """The secrets directory, when ``ROSTER_SECRETS_DIR`` names one. A named directory that is not
-    there is a mistake (a secret volume not mounted), so it stops the start rather than leaving every
-    secret to its default."""
-    configured = os.environ.get(SECRETS_DIR_VARIABLE, "")
-    if not configured:
-        return None
-    directory = Path(configured)
-    if not directory.is_dir():
-        raise SettingsError(
-            f"{SECRETS_DIR_VARIABLE}={configured} is not a directory (is the secret mounted?)"
-        )
-    return directory
-
-
-class BadSettings(SystemExit):
-    """A process refuses to start on bad settings, naming each variable and what is wrong with it,
-    and never the value: pydantic's own message quotes the input, which may be a token or a password
-    (docs/operations.md, "Secure"). A ``SystemExit``: the message alone, no traceback, exit status 1."""
-
-    def __init__(self, reasons: list[str]) -> None:
-        super().__init__("bad settings: " + "; ".join(reasons))
-        self.reasons = reasons
-
-
-def _reason(settings_cls: type[BaseSettings], error: ErrorDetails) -> str:
-    """``VARIABLE: what is wrong``: the variable a field's error names (an alias as it is, a field with
-    the class's prefix); a check across fields names its variables itself."""
-    message = error["msg"].removeprefix("Value error, ")
-    if not error["loc"]:
-        return message
-    name = str(error["loc"][0])
-    if name in settings_cls.model_fields and settings_cls.model_fields[name].validation_alias is None:
-        name = f"{settings_cls.model_config.get('env_prefix', '')}{name}".upper()
-    return f"{name}: {message}"
-
-
-class RosterSettings(BaseSettings):
-    """The environment first, then a file per variable in the secrets directory, then the defaults."""
-
-    def __init__(self, **values: Any) -> None:
-        try:
-            super().__init__(**values)
-        except ValidationError as error:
-            raise BadSettings([_reason(type(self), item) for item in error.errors()]) from None
-        except SettingsError as error:
-            raise BadSettings([str(error)]) from None
-
-    secrets_dir: Path | None = Field(
-        default=None,
-        validation_alias=SECRETS_DIR_VARIABLE,
-        description="A directory of secret files, one per variable, named like it (e.g. `/run/secrets`);"
-        " a variable set in the environment wins. Named but missing: the process does not start.",
-    )
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        secrets = configured_secrets_dir()
-        if secrets is None:
-            return init_settings, env_settings
-        return init_settings, env_settings, SecretsSettingsSource(settings_cls, secrets_dir=secrets)
 
 
 def broker_list(bootstrap_servers: str) -> list[str]:

@@ -13,7 +13,8 @@ from sqlalchemy.engine import make_url
 
 from devinfra.tls import make_server_certificate
 from servicekit.kafka import client_options, client_security
-from servicekit.settings import BadSettings, ServiceSettings
+from servicekit.settings import ServiceSettings
+from servicekit.settings_base import BadSettings
 from services.gateway.config import GatewaySettings
 from services.teams.config import TeamsSettings
 from services.users.config import UsersSettings
