@@ -140,6 +140,12 @@ def first_coach_after(first_coach_id: str | None, *, user_id: str, written: User
     return first_coach_id
 
 
+def choice_after(chosen_id: str | None, *, user_id: str, written: UserRecord | None) -> str | None:
+    """The admin's choice survives a demotion or deactivation (it counts again once undone), not a
+    deletion: ids are never given again, so a deleted choice could never count again."""
+    return None if written is None and chosen_id == user_id else chosen_id
+
+
 def can_be_default(user: UserRecord) -> bool:
     """The default manager must have role manager or above (docs/architecture.md §4 "Manager")."""
     return _ROLE_ORDER.index(user.profile.role) >= _ROLE_ORDER.index(RosterRole.MANAGER)

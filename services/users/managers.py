@@ -171,6 +171,8 @@ def user_written(
     manager_store.lock_tenant(session, tenant=tenant)  # before anything is read for resolution
     defaults = manager_store.defaults(session, tenant=tenant)
     _record_first_coach(session, defaults, written, after)
+    chosen_before = defaults.chosen_id
+    defaults.chosen_id = manager_rules.choice_after(chosen_before, user_id=written.id, written=after)
     default_moved = _refresh_effective(session, defaults)
     resolve = _Resolver(session, tenant, defaults.effective_id)
     own, own_change = _resolve_own(session, tenant, resolve, written.id, after, created=before is None)
@@ -182,7 +184,7 @@ def user_written(
         DefaultManagerChanged(
             chosen_id=defaults.chosen_id, effective_id=defaults.effective_id, source=ChangeSource.MANAGER_RULE
         )
-        if default_moved
+        if default_moved or defaults.chosen_id != chosen_before
         else None
     )
     return Relinked(

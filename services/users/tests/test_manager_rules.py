@@ -69,6 +69,14 @@ def test_the_first_coach_is_sticky_until_deleted() -> None:
     assert after(None, user_id="s", written=scim_role) == "s"
 
 
+def test_the_admins_choice_outlives_a_deactivation_not_a_deletion() -> None:
+    after = manager_rules.choice_after
+    assert after("m", user_id="m", written=user("m", active=False)) == "m"
+    assert after("m", user_id="m", written=None) is None
+    assert after("m", user_id="other", written=None) == "m"
+    assert after(None, user_id="m", written=None) is None
+
+
 @pytest.mark.parametrize("role", [None, RosterRole.LEARNER, RosterRole.COACH])
 def test_a_default_manager_below_the_manager_role_is_refused_with_a_clear_detail(
     role: RosterRole | None,

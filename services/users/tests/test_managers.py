@@ -1,41 +1,30 @@
-"""Manager resolution and the default manager, through the real handlers and seat saga, on SQLite
-and PostgreSQL: stored state, replies and emitted events."""
+"""Manager resolution, through the real handlers and seat saga, on SQLite and PostgreSQL: a report's
+manager reference resolved by identifier, re-linked when its manager arrives, leaves, returns or is
+replaced, and resolved by the backfill; FindUserIds. Stored state, replies and emitted events. The
+default manager is in ``test_default_manager.py``.
+"""
 
 from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 from uuid import uuid4
 
-from sqlmodel import Session, delete, select
+from sqlmodel import Session, delete
 
-from contracts.envelope import Envelope, Message
-from contracts.registry import payload_of
-from contracts.rejections import RejectionReason
-from contracts.replies import CommandRejected, Deleted
-from contracts.sources import ChangeSource
-from contracts.topics import USERS_EVENTS
+from contracts.replies import Deleted
 from contracts.users import (
-    ContactValue,
     CreateUser,
     DefaultManager,
-    DefaultManagerChanged,
     DeleteUser,
     EnterpriseInfo,
     FindUserIds,
-    GetDefaultManager,
     GetUser,
     ListUsers,
-    ManagerVia,
-    ReplaceUser,
     RosterRole,
-    SetDefaultManager,
     UserCreated,
     UserIds,
-    UserManagerChanged,
     UserPage,
-    UserProfile,
     UserRecord,
     UserReply,
     UserUpdated,
@@ -43,91 +32,26 @@ from contracts.users import (
 from services.users.backfills import link_managers
 from services.users.manager_store import ManagerDefaultsRow, UserManagerRow
 from services.users.tests.conftest import UsersHarness
-
-RULE, SCIM, PORTAL = ChangeSource.MANAGER_RULE, ChangeSource.SCIM, ChangeSource.PORTAL
-REF, DEFAULT, NONE = ManagerVia.REFERENCE, ManagerVia.DEFAULT, ManagerVia.NONE
-
-
-def profile(
-    name: str,
-    *,
-    ref: str | None = None,
-    role: RosterRole | None = None,
-    employee_number: str | None = None,
-    external_id: str | None = None,
-    email: str | None = None,
-    active: bool = True,
-    roles: tuple[ContactValue, ...] = (),
-) -> UserProfile:
-    enterprise = EnterpriseInfo(employee_number=employee_number, manager_ref=ref)
-    emails = (ContactValue(value=email, type="work", primary=True),) if email else ()
-    return UserProfile(
-        user_name=name,
-        external_id=external_id,
-        emails=emails,
-        enterprise=enterprise,
-        roster_role=role,
-        roles=roles,
-        active=active,
-    )
-
-
-def create(harness: UsersHarness, name: str, *, tenant: str = "acme", **fields: Any) -> UserRecord:
-    reply = harness.send(CreateUser(user_id=str(uuid4()), profile=profile(name, **fields)), tenant=tenant)
-    assert isinstance(reply, UserReply), reply
-    return reply.user
-
-
-def replace(harness: UsersHarness, user: UserRecord, **changes: object) -> UserRecord:
-    wanted = user.profile.model_copy(update=changes)
-    reply = harness.send(ReplaceUser(user_id=user.id, profile=wanted, expected_version=user.version))
-    assert isinstance(reply, UserReply), reply
-    return reply.user
-
-
-def links(harness: UsersHarness) -> dict[str, tuple[str | None, ManagerVia]]:
-    with Session(harness.engine) as session:
-        rows = session.exec(select(UserManagerRow))
-        return {row.user_id: (row.manager_id, ManagerVia(row.via)) for row in rows}
-
-
-def events(harness: UsersHarness) -> list[tuple[bytes | None, Message]]:
-    return [
-        (row.key, payload_of(Envelope.from_bytes(row.value)))
-        for row in harness.outbox()
-        if row.topic == USERS_EVENTS
-    ]
-
-
-def manager_changes(
-    harness: UsersHarness, *, since: int = 0
-) -> list[tuple[str, str | None, str | None, ManagerVia, ChangeSource]]:
-    found = []
-    for key, event in events(harness)[since:]:
-        if isinstance(event, UserManagerChanged):
-            assert key == f"acme:{event.user_id}".encode()
-            found.append(
-                (event.user_id, event.manager_id, event.previous_manager_id, event.via, event.source)
-            )
-    return found
+from services.users.tests.manager_helpers import (
+    DEFAULT,
+    NONE,
+    REF,
+    RULE,
+    SCIM,
+    create,
+    default_manager,
+    events,
+    links,
+    manager_changes,
+    profile,
+    replace,
+)
 
 
 def read(harness: UsersHarness, user: UserRecord) -> UserRecord:
     reply = harness.send(GetUser(user_id=user.id))
     assert isinstance(reply, UserReply), reply
     return reply.user
-
-
-def default_manager(harness: UsersHarness) -> DefaultManager:
-    reply = harness.send(GetDefaultManager())
-    assert isinstance(reply, DefaultManager), reply
-    return reply
-
-
-def rejected(reply: object, reason: RejectionReason) -> str:
-    assert isinstance(reply, CommandRejected), reply
-    assert reply.reason == reason
-    return reply.detail
 
 
 def test_reports_created_before_their_manager_get_the_default_then_are_relinked(
@@ -175,91 +99,6 @@ def test_a_relinked_user_can_still_be_replaced_at_the_version_the_idp_read(harne
     assert last.user.manager_id == updated.manager_id and updated.manager_id is not None
 
 
-def test_no_default_while_no_coach_exists_then_the_first_coach_becomes_it(harness: UsersHarness) -> None:
-    plain = create(harness, "plain@x.com")
-    waiting = create(harness, "waiting@x.com", ref="ghost@x.com")
-    assert links(harness) == {plain.id: (None, NONE), waiting.id: (None, NONE)}
-    assert manager_changes(harness) == []
-    assert default_manager(harness) == DefaultManager(chosen_id=None, first_coach_id=None, effective_id=None)
-
-    coach = create(harness, "coach@x.com", role=RosterRole.COACH)
-    assert links(harness) == {
-        plain.id: (coach.id, DEFAULT),
-        waiting.id: (coach.id, DEFAULT),
-        coach.id: (None, NONE),
-    }
-    assert sorted(manager_changes(harness)) == sorted(
-        [(plain.id, coach.id, None, DEFAULT, RULE), (waiting.id, coach.id, None, DEFAULT, RULE)]
-    )
-    before = len(events(harness))
-
-    second = create(harness, "second@x.com", role=RosterRole.COACH)
-    assert second.manager_id == coach.id
-    assert links(harness)[plain.id] == (coach.id, DEFAULT)
-    assert manager_changes(harness, since=before) == [(second.id, coach.id, None, DEFAULT, SCIM)]
-    assert default_manager(harness) == DefaultManager(
-        chosen_id=None, first_coach_id=coach.id, effective_id=coach.id
-    )
-
-
-def test_a_user_promoted_to_coach_later_becomes_the_first_coach(harness: UsersHarness) -> None:
-    learner = create(harness, "learner@x.com")
-    other = create(harness, "other@x.com")
-    replace(harness, learner, roster_role=RosterRole.COACH)
-    assert links(harness)[other.id] == (learner.id, DEFAULT)
-    assert default_manager(harness).first_coach_id == learner.id
-
-
-def test_set_default_manager_refuses_a_coach_and_accepts_a_manager(harness: UsersHarness) -> None:
-    coach = create(harness, "coach@x.com", role=RosterRole.COACH)
-    learner = create(harness, "learner@x.com")
-    boss = create(harness, "ann@x.com", role=RosterRole.MANAGER)
-    state, count = links(harness), len(events(harness))
-
-    detail = rejected(harness.send(SetDefaultManager(user_id=coach.id)), RejectionReason.INVALID_VALUE)
-    assert detail.startswith(
-        f'User "{coach.id}" (coach@x.com) has role coach; the default manager must have role'
-    )
-    rejected(harness.send(SetDefaultManager(user_id=str(uuid4()))), RejectionReason.NOT_FOUND)
-    stranger = create(harness, "stranger@x.com", tenant="globex", role=RosterRole.ADMIN)
-    rejected(harness.send(SetDefaultManager(user_id=stranger.id)), RejectionReason.NOT_FOUND)
-    assert links(harness) == {**state, stranger.id: (None, NONE)}
-    assert [type(event) for _, event in events(harness)[count:]] == [UserCreated]  # the stranger's
-    assert default_manager(harness).chosen_id is None
-    before = len(events(harness))
-
-    envelope = harness.envelope(SetDefaultManager(user_id=boss.id))
-    harness.deliver(envelope)
-    assert harness.reply_to(envelope) == DefaultManager(
-        chosen_id=boss.id, first_coach_id=coach.id, effective_id=boss.id
-    )
-    assert links(harness)[learner.id] == (boss.id, DEFAULT)
-    assert links(harness)[coach.id] == (boss.id, DEFAULT)
-    assert links(harness)[boss.id] == (None, NONE)
-    announced = [
-        (key, event) for key, event in events(harness)[before:] if isinstance(event, DefaultManagerChanged)
-    ]
-    assert announced == [
-        (b"acme", DefaultManagerChanged(chosen_id=boss.id, effective_id=boss.id, source=PORTAL))
-    ]
-    assert sorted(manager_changes(harness, since=before)) == sorted(
-        [
-            (coach.id, boss.id, None, DEFAULT, PORTAL),
-            (learner.id, boss.id, coach.id, DEFAULT, PORTAL),
-            (boss.id, None, coach.id, NONE, PORTAL),
-        ]
-    )
-    outbox = [row.id for row in harness.outbox()]
-    harness.deliver(envelope)  # redelivered: nothing new
-    assert [row.id for row in harness.outbox()] == outbox
-
-    harness.send(SetDefaultManager(user_id=None))
-    assert default_manager(harness) == DefaultManager(
-        chosen_id=None, first_coach_id=coach.id, effective_id=coach.id
-    )
-    assert links(harness)[learner.id] == (coach.id, DEFAULT)
-
-
 def test_deactivated_manager_reports_fall_back_and_return_when_reactivated(harness: UsersHarness) -> None:
     coach = create(harness, "coach@x.com", role=RosterRole.COACH)
     boss = create(harness, "boss@x.com")
@@ -293,14 +132,6 @@ def test_a_deleted_manager_reports_fall_back_and_a_deleted_first_coach_makes_way
     assert default_manager(harness) == DefaultManager(chosen_id=None, first_coach_id=None, effective_id=None)
     later = create(harness, "later@x.com", role=RosterRole.COACH)
     assert links(harness)[report.id] == (later.id, DEFAULT)
-
-
-def test_deactivating_the_default_manager_moves_everyone_on_it(harness: UsersHarness) -> None:
-    coach = create(harness, "coach@x.com", role=RosterRole.COACH)
-    learner = create(harness, "learner@x.com")
-    replace(harness, coach, active=False)
-    assert links(harness)[learner.id] == (None, NONE)
-    assert default_manager(harness).effective_id is None
 
 
 def test_entra_bare_string_resolves_by_external_id_exactly(harness: UsersHarness) -> None:
@@ -410,51 +241,3 @@ def test_a_report_and_its_manager_created_at_once_never_miss_each_other(harness:
             for future in done:
                 future.result()
         assert links(harness)[report.user_id] == (boss.user_id, REF)
-
-
-def test_an_inactive_choice_takes_effect_when_the_user_is_reactivated(harness: UsersHarness) -> None:
-    coach = create(harness, "coach@x.com", role=RosterRole.COACH)
-    learner = create(harness, "learner@x.com")
-    boss = create(harness, "boss@x.com", role=RosterRole.ADMIN, active=False)
-    reply = harness.send(SetDefaultManager(user_id=boss.id))
-    assert reply == DefaultManager(chosen_id=boss.id, first_coach_id=coach.id, effective_id=coach.id)
-    assert links(harness)[learner.id] == (coach.id, DEFAULT)
-    before = len(events(harness))
-    replace(harness, boss, active=True)
-    assert links(harness)[learner.id] == (boss.id, DEFAULT)
-    assert (learner.id, boss.id, coach.id, DEFAULT, RULE) in manager_changes(harness, since=before)
-
-
-def test_a_deleted_first_coach_makes_way_for_the_earliest_added_coach_left(harness: UsersHarness) -> None:
-    first = create(harness, "first@x.com", role=RosterRole.COACH)
-    not_coach = create(
-        harness,
-        "lead@x.com",
-        roles=(ContactValue(value="coach"), ContactValue(value="manager", primary=True)),
-    )
-    by_scim_role = create(harness, "second@x.com", roles=(ContactValue(value="Coach"),))
-    create(harness, "third@x.com", role=RosterRole.COACH)
-    report = create(harness, "report@x.com")
-
-    harness.send(DeleteUser(user_id=first.id))
-
-    assert default_manager(harness).first_coach_id == by_scim_role.id  # not the manager, not the last
-    assert links(harness)[report.id] == (by_scim_role.id, DEFAULT)
-    assert links(harness)[not_coach.id] == (by_scim_role.id, DEFAULT)
-
-
-def test_a_chosen_default_demoted_in_the_idp_stops_being_the_default(harness: UsersHarness) -> None:
-    coach = create(harness, "coach@x.com", role=RosterRole.COACH)
-    boss = create(harness, "boss@x.com", role=RosterRole.MANAGER)
-    learner = create(harness, "learner@x.com")
-    harness.send(SetDefaultManager(user_id=boss.id))
-    assert links(harness)[learner.id] == (boss.id, DEFAULT)
-
-    replace(harness, boss, roster_role=RosterRole.LEARNER)  # Okta changed the role
-
-    assert default_manager(harness) == DefaultManager(
-        chosen_id=boss.id, first_coach_id=coach.id, effective_id=coach.id
-    )
-    assert links(harness)[learner.id] == (coach.id, DEFAULT)
-    moved = [e for _, e in events(harness) if isinstance(e, DefaultManagerChanged)]
-    assert (moved[-1].effective_id, moved[-1].source) == (coach.id, RULE)
