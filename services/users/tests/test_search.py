@@ -1,76 +1,22 @@
-"""GET /Users filters and sortBy, evaluated by the users service in its database (SQLite and PostgreSQL).
+"""GET /Users filters, evaluated by the users service in its database (SQLite and PostgreSQL).
 
 The randomised comparison with scim2-models is in ``test_search_properties.py``; these are the
-filters real IdPs send, the refusals, and the index's upkeep.
+filters real IdPs send and the refusals. sortBy is in ``test_search_sorting.py``, the index's upkeep
+in ``test_search_index.py``.
 """
 
 from __future__ import annotations
 
 from datetime import UTC
-from uuid import uuid4
 
 import pytest
-from sqlalchemy import Engine, delete, func, update
-from sqlmodel import Session, select
 
 from contracts.rejections import RejectionReason
-from contracts.replies import CommandRejected, Deleted
-from contracts.users import (
-    ContactValue,
-    CreateUser,
-    DeleteUser,
-    EnterpriseInfo,
-    ListUsers,
-    PersonName,
-    ReplaceUser,
-    RosterRole,
-    UserPage,
-    UserProfile,
-    UserRecord,
-    UserReply,
-)
+from contracts.users import ContactValue, EnterpriseInfo, PersonName, RosterRole, UserProfile
 from services.users import filters
-from services.users.attributes import HEAD_LENGTH, INDEX_VERSION
-from services.users.backfills import refresh_search_index
-from services.users.search_index import SearchIndexState, UserAttributeRow
+from services.users.attributes import HEAD_LENGTH
 from services.users.tests.conftest import UsersHarness
-
-
-def _create(harness: UsersHarness, profile: UserProfile, *, tenant: str = "acme") -> UserRecord:
-    reply = harness.ask(CreateUser(user_id=str(uuid4()), profile=profile), tenant=tenant)
-    assert isinstance(reply, UserReply), reply
-    return reply.user
-
-
-def _okta_user(user_name: str, **changes: object) -> UserProfile:
-    profile = UserProfile(
-        user_name=user_name,
-        external_id=f"00u{user_name.split('@')[0]}",
-        name=PersonName(given_name=user_name.split("@")[0].title(), family_name="Lee"),
-        emails=(ContactValue(value=user_name, type="work", primary=True),),
-        enterprise=EnterpriseInfo(department="Sales", manager_ref="boss@example.com"),
-    )
-    return profile.model_copy(update=changes)
-
-
-def _page(harness: UsersHarness, tenant: str = "acme", **query: object) -> UserPage:
-    reply = harness.ask(ListUsers.model_validate(query), tenant=tenant)
-    assert isinstance(reply, UserPage), reply
-    return reply
-
-
-def _names(harness: UsersHarness, text: str, *, tenant: str = "acme") -> list[str]:
-    page = _page(harness, tenant, filter=text)
-    assert page.total_results == len(page.users)
-    return [user.profile.user_name for user in page.users]
-
-
-def _refusal(harness: UsersHarness, reason: RejectionReason, **query: object) -> str:
-    reply = harness.ask(ListUsers.model_validate(query))
-    assert isinstance(reply, CommandRejected), (query, reply)
-    assert reply.reason == reason, reply
-    return reply.detail
-
+from services.users.tests.search_helpers import _create, _names, _okta_user, _page, _refusal
 
 # What Okta and Entra send (docs/scim-clients.md)
 
@@ -253,68 +199,12 @@ def test_values_longer_than_the_indexed_head(harness: UsersHarness) -> None:
     assert _names(harness, f'title sw "{at_limit}"') == ["limit@example.com", "beyond@example.com"]
 
 
-def test_index_follows_replace_and_delete(harness: UsersHarness) -> None:
-    user = _create(harness, _okta_user("dan@example.com"))
-    changed = user.profile.model_copy(
-        update={"user_name": "daniel@example.com", "emails": (), "enterprise": None, "active": False}
-    )
-    assert isinstance(harness.ask(ReplaceUser(user_id=user.id, profile=changed)), UserReply)
-    assert _names(harness, 'userName eq "dan@example.com"') == []
-    assert _names(harness, 'userName eq "daniel@example.com"') == ["daniel@example.com"]
-    assert _names(harness, 'emails.value eq "dan@example.com" or emails pr') == []
-    assert _names(harness, 'meta.version eq "W/\\"2\\"" and active eq false') == ["daniel@example.com"]
-    assert isinstance(harness.ask(DeleteUser(user_id=user.id)), Deleted)
-    assert _names(harness, f'id eq "{user.id}"') == []
-    with Session(harness.engine) as session:
-        assert session.exec(select(func.count()).select_from(UserAttributeRow)).one() == 0
-
-
 def test_filters_never_cross_tenants(harness: UsersHarness) -> None:
     _create(harness, _okta_user("shared@example.com"), tenant="acme")
     _create(harness, _okta_user("shared@example.com"), tenant="globex")
     assert len(_page(harness, "acme", filter='userName eq "shared@example.com"').users) == 1
     assert len(_page(harness, "initech", filter='userName eq "shared@example.com"').users) == 0
     assert len(_page(harness, "initech", filter='not (userName eq "shared@example.com")').users) == 0
-
-
-def test_okta_lookup_by_user_name_answers_as_the_general_path(harness: UsersHarness) -> None:
-    """``userName eq "…"`` alone is answered from the users table's key (``store.users_named``); the
-    same filter with a term that changes nothing takes the search index: the two agree."""
-    long_name = "l" * 150 + "@example.com"  # longer than an index entry's head
-    for name in ("Ann.Lee@Example.com", "Zoë.Åberg@Example.com", "J\u030cohn@example.com", long_name):
-        _create(harness, _okta_user(name))
-    _create(harness, _okta_user("idle@example.com", active=False))
-    gone = _create(harness, _okta_user("gone@example.com"))
-    assert isinstance(harness.ask(DeleteUser(user_id=gone.id)), Deleted)
-    _create(harness, _okta_user("elsewhere@example.com"), tenant="globex")
-    operands = (
-        *(
-            "ANN.LEE@example.com",
-            "zoe\u0308.a\u030aberg@EXAMPLE.COM",
-            "\u01f0ohn@example.com",
-            long_name.upper(),
-        ),
-        *("idle@example.com", "gone@example.com", "elsewhere@example.com", "nobody@example.com"),
-    )
-    for attribute in ("userName", "USERNAME", "urn:ietf:params:scim:schemas:core:2.0:User:userName"):
-        for operand in operands:
-            for start_index, count in ((1, 100), (2, 100), (1, 0)):
-                paging = {"start_index": start_index, "count": count}
-                alone = _page(harness, "acme", filter=f'{attribute} eq "{operand}"', **paging)
-                general = _page(harness, "acme", filter=f'{attribute} eq "{operand}" and id pr', **paging)
-                assert (alone.total_results, alone.users) == (general.total_results, general.users), operand
-    assert _names(harness, 'userName eq "\u01f0ohn@example.com"') == ["J\u030cohn@example.com"]
-    assert _names(harness, 'userName eq "idle@example.com"') == ["idle@example.com"]
-    with Session(harness.engine) as session, session.begin():
-        session.execute(delete(UserAttributeRow))  # the general path finds nobody now …
-    assert _names(harness, 'userName eq "ann.lee@example.com"') == ["Ann.Lee@Example.com"]  # … this one does
-    # The table's key is the filters' key for every name, not only for ASCII ones.
-    assert _names(harness, 'userName eq "\u01f0ohn@example.com"') == ["J\u030cohn@example.com"]
-    assert _names(harness, 'userName eq "ZOE\u0308.\u00c5BERG@example.com"') == ["Zoë.Åberg@Example.com"]
-    assert _names(harness, 'userName eq "ann.lee@example.com" and id pr') == []
-    _refusal(
-        harness, RejectionReason.INVALID_VALUE, filter='userName eq "ann.lee@example.com"', sort_by="ims"
-    )
 
 
 # Refusals: 400 invalidFilter, never an empty list
@@ -351,94 +241,3 @@ def test_a_filter_with_too_many_comparisons_is_refused(harness: UsersHarness) ->
     assert _page(harness, filter=many).total_results == 0
     detail = _refusal(harness, RejectionReason.INVALID_FILTER, filter=f"{many} or title pr")
     assert str(filters.MAX_COMPARISONS) in detail
-
-
-# sortBy (RFC 7644 §3.4.2.3)
-
-
-def test_sort_by_ascending_descending_missing_values_and_ties(harness: UsersHarness) -> None:
-    profiles = [
-        UserProfile(user_name="u1", title="beta"),
-        UserProfile(user_name="u2"),
-        UserProfile(user_name="u3", title="Alpha"),
-        UserProfile(user_name="u4", title="BETA"),
-        UserProfile(user_name="u5"),
-    ]
-    for profile in profiles:
-        _create(harness, profile)
-
-    def order(sort_by: str, *, descending: bool = False, start_index: int = 1, count: int = 100) -> list[str]:
-        query = ListUsers(sort_by=sort_by, sort_descending=descending, start_index=start_index, count=count)
-        page = harness.ask(query)
-        assert isinstance(page, UserPage), page
-        return [user.profile.user_name for user in page.users]
-
-    assert order("title") == ["u3", "u1", "u4", "u2", "u5"]  # case-insensitive, ties by creation
-    assert order("TITLE", descending=True) == ["u2", "u5", "u1", "u4", "u3"]  # missing first
-    assert order("title", start_index=2, count=2) == ["u1", "u4"]
-    assert order("userName", descending=True) == ["u5", "u4", "u3", "u2", "u1"]
-    assert _page(harness, sort_by="title", filter="title pr", count=0).total_results == 3
-
-
-def test_sort_by_a_multi_valued_attribute_uses_its_primary_value(harness: UsersHarness) -> None:
-    def emails(*pairs: tuple[str, bool]) -> tuple[ContactValue, ...]:
-        return tuple(ContactValue(value=value, primary=primary) for value, primary in pairs)
-
-    _create(harness, UserProfile(user_name="p1", emails=emails(("a@x.io", False), ("z@x.io", True))))
-    _create(harness, UserProfile(user_name="p2", emails=emails(("m@x.io", False), ("b@x.io", False))))
-    _create(harness, UserProfile(user_name="p3"))
-    _create(harness, UserProfile(user_name="p4", emails=emails(("c@x.io", True))))
-
-    def order(sort_by: str) -> list[str]:
-        return [user.profile.user_name for user in _page(harness, sort_by=sort_by).users]
-
-    assert order("emails") == ["p4", "p2", "p1", "p3"]  # z (primary), m (first), none, c (primary)
-    assert order("emails.value") == order("emails")
-    assert order("emails.primary") == ["p2", "p1", "p4", "p3"]  # false < true
-
-
-@pytest.mark.parametrize(
-    ("sort_by", "named"),
-    [
-        ("favouriteColour", "favouriteColour"),
-        ("name", "name"),
-        ("addresses", "addresses"),
-        ("password", "password"),
-        ("ims", "ims"),
-        ("meta.location", "meta.location"),
-        ('emails[type eq "work"]', "emails"),
-    ],
-)
-def test_unusable_sort_by_is_invalid_value_naming_it(harness: UsersHarness, sort_by: str, named: str) -> None:
-    detail = _refusal(harness, RejectionReason.INVALID_VALUE, sort_by=sort_by)
-    assert named.lower() in detail.lower(), detail
-
-
-# Users stored before the index existed
-
-
-def test_backfill_indexes_users_stored_before_the_index(harness: UsersHarness, users_engine: Engine) -> None:
-    _create(harness, _okta_user("old@example.com"))
-    _create(harness, _okta_user("older@example.com"))
-    with Session(users_engine) as session, session.begin():
-        session.execute(delete(UserAttributeRow))
-    assert _names(harness, 'userName sw "old"') == []
-    assert refresh_search_index(users_engine) == 2
-    assert _names(harness, 'userName sw "old"') == ["old@example.com", "older@example.com"]
-    assert refresh_search_index(users_engine) == 0
-
-
-def test_an_index_written_by_another_version_is_rebuilt(harness: UsersHarness, users_engine: Engine) -> None:
-    user = _create(harness, _okta_user("stale@example.com"))
-    assert refresh_search_index(users_engine) == 0  # the migration recorded this code's version
-    with Session(users_engine) as session, session.begin():
-        session.execute(update(UserAttributeRow).values(value_key="stale"))
-        state = session.get(SearchIndexState, 1)
-        assert state is not None and state.version == INDEX_VERSION
-        state.version = INDEX_VERSION - 1
-    assert _names(harness, 'userName sw "stale@"') == []
-    # Okta's lookup is answered from the users table's own key, which no index version touches.
-    assert _names(harness, 'userName eq "stale@example.com"') == ["stale@example.com"]
-    assert refresh_search_index(users_engine) == 1
-    assert _names(harness, 'userName sw "stale@"') == ["stale@example.com"]
-    assert _names(harness, f'userName eq "stale@example.com" and id eq "{user.id}"') == ["stale@example.com"]

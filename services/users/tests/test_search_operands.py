@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from contracts.rejections import RejectionReason
 from contracts.users import UserProfile
 from services.users.tests.conftest import UsersHarness
-from services.users.tests.test_search import _create, _names, _refusal
+from services.users.tests.search_helpers import _create, _names, _refusal
 
 
 def test_an_unassigned_active_is_no_value_to_filters(harness: UsersHarness) -> None:

@@ -1,26 +1,24 @@
-"""Property tests: filters and sortBy evaluated in the database agree with scim2-models in memory.
+"""Property tests: filters evaluated in the database agree with scim2-models in memory.
 
-Random users go in through the real handlers (created, some replaced, some deleted); random filters
-built from the RFC 7644 grammar over every supported attribute go to ``ListUsers``. The oracle is
-``ScimFilter[ScimUser](text).match(resource)`` on the resource clients read
-(``contracts.rendering.render_user``), and ``SearchRequest.sort`` for sortBy. A filter the
-oracle refuses must be refused (invalidFilter); one it accepts must select the same users, in
-creation order. Each example uses a fresh tenant, on SQLite and on PostgreSQL.
+Random users go in through the real handlers (created, some replaced, some deleted; ``random_users.py``);
+random filters built from the RFC 7644 grammar over every supported attribute go to ``ListUsers``. The
+oracle is ``ScimFilter[ScimUser](text).match(resource)`` on the resource clients read
+(``contracts.rendering.render_user``). A filter the oracle refuses must be refused (invalidFilter); one
+it accepts must select the same users, in creation order. Each example uses a fresh tenant, on SQLite
+and on PostgreSQL. sortBy's property test is in ``test_search_sorting_properties.py``.
 """
 
 from __future__ import annotations
 
-import itertools
-import os
 from dataclasses import dataclass, replace
 from datetime import timedelta, timezone
 from typing import Any
 from uuid import uuid4
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
-from scim2_models import Context, InvalidFilterException, ScimFilter, SearchRequest
+from scim2_models import InvalidFilterException, ScimFilter
 from scim2_models.path import (
     AttrPath,
     CompareOperator,
@@ -34,137 +32,30 @@ from scim2_models.path import (
 )
 
 from contracts.rejections import RejectionReason
-from contracts.rendering import render_user
 from contracts.replies import CommandRejected
 from contracts.scim import ScimUser
-from contracts.users import (
-    ContactValue,
-    CreateUser,
-    DeleteUser,
-    EnterpriseInfo,
-    ListUsers,
-    PersonName,
-    PostalAddress,
-    ReplaceUser,
-    RosterRole,
-    UserPage,
-    UserProfile,
-    UserRecord,
-    UserReply,
-)
+from contracts.users import ListUsers, UserPage, UserRecord
 from services.users.tests.conftest import UsersHarness
+from services.users.tests.random_users import (
+    CORE,
+    EMAILS,
+    ENTERPRISE,
+    PROPERTY_SETTINGS,
+    ROSTER,
+    TEXTS,
+    TYPES,
+    populate,
+    resource,
+    spellings,
+)
 
 # Long property runs: minutes on PostgreSQL.
 pytestmark = pytest.mark.slow
 
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-ROSTER = "urn:roster:params:scim:schemas:extension:roster:2.0:User"
-CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
-
 FILTERS_PER_EXAMPLE = 20  # a query costs a few milliseconds; users cost more to set up
-# Each example costs about a second on PostgreSQL; `make test` keeps the suite short and
-# ROSTER_PROPERTY_EXAMPLES=200 explores further (README, "Tests").
-EXAMPLES = int(os.environ.get("ROSTER_PROPERTY_EXAMPLES", "15"))
-PROPERTY_SETTINGS = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    # CI must be reproducible: the same examples every run.
-    derandomize=True,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
-)
-
-# Few distinct values, in several cases and normal forms, so that filters hit.
-# Values that differ only by case, normal form or case folding come twice as often.
-CONFUSABLE = ["straße", "STRASSE", "Zoë", "zoe\u0308", "ZOË", "İstanbul", "istanbul", "a_b", "a%b", ""]
-TEXTS = [*CONFUSABLE, *CONFUSABLE, "", "Sales", "sales", "Sales West", "10", "9", "ÿ", "Ā", "x\\y"]
-EMAILS = ["ann@example.com", "Ann@Example.COM", "bob@example.org", "zoe@example.com", "a_b@x.io"]
-TYPES = ["work", "Work", "home", "other", "custom"]
-
-texts = st.sampled_from(TEXTS)
-
-
-def maybe(strategy: st.SearchStrategy[Any], none: float = 0.5) -> st.SearchStrategy[Any]:
-    return st.one_of(st.none(), strategy) if none else strategy
-
-
-def contacts(values: st.SearchStrategy[str], *, max_size: int) -> st.SearchStrategy[tuple[ContactValue, ...]]:
-    contact = st.builds(
-        ContactValue,
-        value=maybe(values),
-        type=maybe(st.sampled_from(TYPES)),
-        primary=st.booleans(),
-        display=maybe(texts),
-    )
-    return st.lists(contact, max_size=max_size).map(tuple)
-
-
-addresses = st.lists(
-    st.builds(
-        PostalAddress,
-        locality=maybe(texts),
-        country=maybe(st.sampled_from(["US", "us", "DE"])),
-        street_address=maybe(texts),
-        type=maybe(st.sampled_from(["work", "home"])),
-        primary=st.booleans(),
-    ),
-    max_size=2,
-).map(tuple)
-
-enterprise = st.builds(
-    EnterpriseInfo,
-    employee_number=maybe(st.sampled_from(["E1", "e1", "E2"])),
-    cost_center=maybe(texts),
-    organization=maybe(texts),
-    division=maybe(texts),
-    department=maybe(texts),
-    manager_ref=maybe(st.sampled_from(["", "boss", "BOSS", "ann@example.com"])),
-    manager_uri=maybe(st.just("https://x.example/Users/1"), none=0.8),
-    manager_display=maybe(st.sampled_from(["", "Boss"])),
-)
-
-profiles = st.builds(
-    UserProfile,
-    user_name=st.tuples(st.sampled_from(TEXTS[1:] + EMAILS), st.sampled_from(["", "1", "@x.io"])).map(
-        "".join
-    ),
-    external_id=maybe(st.sampled_from(["X1", "x1", "ext-2", ""])),
-    display_name=maybe(texts),
-    nick_name=maybe(texts),
-    profile_url=maybe(st.sampled_from(["https://example.com/ann", "https://EXAMPLE.com/Ann"])),
-    title=maybe(texts),
-    user_type=maybe(texts),
-    preferred_language=maybe(st.sampled_from(["en", "EN", "de"])),
-    locale=maybe(st.sampled_from(["en-US", "en-us", "de-DE"])),
-    timezone=maybe(st.sampled_from(["Europe/Paris", "europe/paris"])),
-    active=st.sampled_from([True, False, None]),
-    name=maybe(
-        st.builds(
-            PersonName,
-            given_name=maybe(texts),
-            family_name=maybe(texts),
-            formatted=maybe(texts),
-            honorific_prefix=maybe(st.just("Dr.")),
-        )
-    ),
-    emails=contacts(st.sampled_from(EMAILS), max_size=3),
-    phone_numbers=contacts(st.sampled_from(["+1 555 0100", "555-0100"]), max_size=2),
-    addresses=addresses,
-    enterprise=maybe(enterprise),
-    roles=contacts(st.sampled_from(["admin", "Admin", "coach", "auditor"]), max_size=2),
-    roster_role=maybe(st.sampled_from(list(RosterRole))),
-)
 
 
 # Filters
-
-
-def spellings(name: str) -> st.SearchStrategy[str]:
-    """Attribute names compare case-insensitively."""
-    return st.sampled_from([name, name.lower(), name.upper()])
 
 
 @dataclass(frozen=True)
@@ -375,44 +266,12 @@ def held(value: Held, records: list[UserRecord]) -> str:
 # The oracle
 
 
-def resource(record: UserRecord) -> ScimUser:
-    user = render_user(record, base_url="http://x")
-    # The schemas clients read (the dump names every extension the user has), not the object's own.
-    user.schemas = user.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)["schemas"]
-    return user
-
-
 def expected_ids(text: str, resources: list[ScimUser]) -> list[str] | None:
     try:
         scim_filter = ScimFilter[ScimUser](text)
     except InvalidFilterException:
         return None
     return [str(user.id) for user in resources if scim_filter.match(user)]
-
-
-# Driving the handlers
-
-
-def populate(harness: UsersHarness, data: st.DataObject, tenant: str) -> list[UserRecord]:
-    """Users created, then some replaced or deleted, in creation order."""
-    records: list[UserRecord] = []
-    for profile in data.draw(st.lists(profiles, min_size=1, max_size=8), label="profiles"):
-        reply = harness.ask(CreateUser(user_id=str(uuid4()), profile=profile), tenant=tenant)
-        if isinstance(reply, UserReply):  # else a userName already taken, case-insensitively
-            records.append(reply.user)
-    fates = st.sampled_from(["keep", "keep", "replace", "delete"])
-    changes = data.draw(st.lists(fates, min_size=len(records), max_size=len(records)), label="changes")
-    kept: list[UserRecord] = []
-    for record, change in zip(records, changes, strict=True):
-        if change == "delete":
-            assert not isinstance(harness.ask(DeleteUser(user_id=record.id), tenant=tenant), CommandRejected)
-            continue
-        if change == "replace":
-            profile = data.draw(profiles, label="replacement")
-            reply = harness.ask(ReplaceUser(user_id=record.id, profile=profile), tenant=tenant)
-            record = reply.user if isinstance(reply, UserReply) else record
-        kept.append(record)
-    return kept
 
 
 @PROPERTY_SETTINGS
@@ -434,42 +293,3 @@ def test_filters_select_what_scim2_models_selects(harness: UsersHarness, data: s
         assert isinstance(reply, UserPage), (text, reply)
         assert [user.id for user in reply.users] == expected, text
         assert reply.total_results == len(expected)
-
-
-SORTABLE = [
-    "userName", "displayName", "title", "externalId", "id", "active", "emails", "emails.value", "emails.type",
-    "emails.primary", "phoneNumbers.value", "addresses.locality", "roles", "roles.value", "name.givenName",
-    "name.familyName", "meta.created", "meta.lastModified", "meta.version", "schemas", "locale",
-    f"{ENTERPRISE}:department", f"{ENTERPRISE}:manager.value", f"{ROSTER}:role",
-]  # fmt: skip
-
-
-@settings(PROPERTY_SETTINGS, max_examples=max(EXAMPLES // 2, 5))
-@given(data=st.data())
-def test_sort_by_orders_as_scim2_models_and_pages_stably(harness: UsersHarness, data: st.DataObject) -> None:
-    tenant = uuid4().hex
-    records = populate(harness, data, tenant)
-    resources = [resource(record) for record in records]
-    sort_bys = data.draw(st.lists(st.sampled_from(SORTABLE).flatmap(spellings), min_size=4, max_size=6))
-    for sort_by, descending in itertools.product(sort_bys, (False, True)):
-        expected = expected_order(sort_by, resources, descending=descending)
-        page = harness.ask(ListUsers(sort_by=sort_by, sort_descending=descending, count=100), tenant=tenant)
-        assert isinstance(page, UserPage), page
-        assert [user.id for user in page.users] == expected, (sort_by, descending)
-    # Pages put together give the same order: ties are broken by creation, never at random.
-    size = data.draw(st.integers(1, 3), label="page size")
-    seen: list[str] = []
-    for start in range(1, len(records) + 1, size):
-        query = ListUsers(sort_by=sort_bys[0], sort_descending=True, start_index=start, count=size)
-        paged = harness.ask(query, tenant=tenant)
-        assert isinstance(paged, UserPage), paged
-        assert paged.total_results == len(records)
-        seen += [user.id for user in paged.users]
-    assert seen == expected_order(sort_bys[0], resources, descending=True)
-
-
-def expected_order(sort_by: str, resources: list[ScimUser], *, descending: bool) -> list[str]:
-    """scim2-models' ``SearchRequest.sort`` of the users in creation order."""
-    direction = "descending" if descending else "ascending"
-    request = SearchRequest[ScimUser](sort_by=sort_by, sort_order=direction)
-    return [str(user.id) for user in request.sort(resources)]
