@@ -111,6 +111,33 @@ def test_every_manager_shape(operation: dict[str, Any]) -> None:
     assert profile.enterprise is not None and profile.enterprise.manager_ref == "m-1"
 
 
+@pytest.mark.parametrize(
+    "operation",
+    [
+        {"op": "Remove", "path": f"{ENTERPRISE}:manager"},
+        {"op": "Remove", "path": f"{ENTERPRISE}:manager", "value": [{"value": "boss@example.com"}]},  # Entra
+        {"op": "remove", "path": "manager", "value": {"value": "someone-else"}},  # single-valued: all of it
+        {"op": "remove", "path": "manager", "value": "boss@example.com"},
+        {"op": "Remove", "path": 'manager[value eq "boss@example.com"]'},  # Entra: a value filter
+        {"op": "remove", "path": f'{ENTERPRISE}:Manager[Value EQ "boss@example.com"]'},
+    ],
+)
+def test_every_shape_of_a_manager_removal_clears_it(operation: dict[str, Any]) -> None:
+    assert _user().profile.enterprise is not None and _user().profile.enterprise.manager_ref  # it had one
+    profile = _apply(operation)
+    assert profile.enterprise is None or profile.enterprise.manager_ref is None
+
+
+def test_a_removal_filtered_on_another_manager_removes_nothing() -> None:
+    """RFC 7644 §3.5.2.2: a filter that matches nothing leaves the attribute as it is."""
+    profile = _apply(
+        {"op": "remove", "path": 'manager[value eq "not-the-manager"]'},
+        {"op": "replace", "path": "title", "value": "VP"},
+    )
+    assert profile.enterprise is not None and profile.enterprise.manager_ref == "boss@example.com"
+    assert profile.title == "VP"
+
+
 def test_add_and_remove() -> None:
     added = _apply({"op": "add", "path": "emails", "value": [{"value": "home@example.com", "type": "home"}]})
     assert [e.type for e in added.emails] == ["work", "home"]

@@ -8,6 +8,8 @@ normalised first.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -24,6 +26,22 @@ UserPatch = PatchOp[ScimUser]
 PATCH_OP_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 _MANAGER_PATH = f"{ENTERPRISE_URN}:manager"
 _MANAGER_NAMES = ("manager", _MANAGER_PATH.lower())
+# Entra ID (Azure AD) removes a manager by a value filter, as if the attribute were multi-valued:
+# {"op": "remove", "path": "manager[value eq \"<id>\"]"}; RFC 7643 §4.3 makes it single-valued.
+_MANAGER_BY_VALUE = re.compile(
+    rf'^(?:{re.escape(ENTERPRISE_URN)}:)?manager\[\s*value\s+eq\s+"((?:[^"\\]|\\.)*)"\s*\]$',
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class UserPatchRequest:
+    """The operations to apply, and for Entra's removal of a manager by value filter, the manager it
+    names: that removal applies only while that is the user's manager (RFC 7644 §3.5.2.2: a filter
+    matching nothing removes nothing)."""
+
+    patch: UserPatch
+    manager_named_by_removal: str | None = None
 
 
 def _manager_value(value: Any) -> Any:
@@ -47,6 +65,10 @@ def _normalise_path_less(value: Any) -> Any:
     return normalised
 
 
+def _removes(operation: dict[str, Any]) -> bool:
+    return str(operation.get("op", "")).lower() == "remove"
+
+
 def _normalise(operation: Any) -> Any:
     if not isinstance(operation, dict):
         return operation
@@ -54,7 +76,11 @@ def _normalise(operation: Any) -> Any:
     path = fixed.get("path")
     if isinstance(path, str) and path.lower() in _MANAGER_NAMES:
         fixed["path"] = _MANAGER_PATH
-        if "value" in fixed:
+        if _removes(fixed):
+            # RFC 7644 §3.5.2.2: a single-valued attribute is removed whatever the value; Entra ID sends
+            # the manager it removes as the value.
+            fixed.pop("value", None)
+        elif "value" in fixed:
             fixed["value"] = _manager_value(fixed["value"])
     elif path is None and "value" in fixed:
         fixed["value"] = _normalise_path_less(fixed["value"])
@@ -93,15 +119,27 @@ def _split_path_less(operation: Any) -> list[Any]:
     return [{**operation, "value": plain}, *split] if plain else split
 
 
-def parse_patch(body: Any) -> UserPatch:
+def _manager_named(operation: Any) -> str | None:
+    """The manager an Entra ID removal by value filter names, else None."""
+    path = operation.get("path") if isinstance(operation, dict) else None
+    if not isinstance(path, str) or not _removes(operation):
+        return None
+    matched = _MANAGER_BY_VALUE.match(path.strip())
+    return re.sub(r"\\(.)", r"\1", matched.group(1)) if matched else None
+
+
+def parse_patch(body: Any) -> UserPatchRequest:
     if not isinstance(body, dict):
         raise InvalidSyntaxException(detail="The request body must be a JSON object (a PatchOp).")
     operations = next((v for k, v in body.items() if k.lower() == "operations"), None)
     if not isinstance(operations, list) or not operations:
         raise InvalidValueException(detail="A PatchOp needs a non-empty Operations list.")
     sent_at, normalised = [], []  # the position each operation had in the request, for its errors
+    manager_named = None
     for position, operation in enumerate(operations):
         for part in _split_path_less(_canonical_fields(operation)):
+            if (named := _manager_named(part)) is not None:
+                manager_named, part = named, {"op": "remove", "path": _MANAGER_PATH}
             sent_at.append(position)
             normalised.append(_normalise(part))
     try:
@@ -111,7 +149,7 @@ def parse_patch(body: Any) -> UserPatch:
     except ValidationError as error:
         raise refusal(error, relocate=lambda loc: _as_sent(loc, sent_at)) from None
     _refuse_unknown_paths(patch)
-    return patch
+    return UserPatchRequest(patch, manager_named)
 
 
 def _as_sent(loc: tuple[str | int, ...], sent_at: list[int]) -> tuple[str | int, ...]:
@@ -133,7 +171,22 @@ def _refuse_unknown_paths(patch: UserPatch) -> None:
             )
 
 
-def patched_profile(current: UserRecord, patch: UserPatch) -> UserProfile:
+def _applicable(current: UserRecord, request: UserPatchRequest) -> UserPatch:
+    """Without the manager's removal when the manager Entra ID named is not the user's."""
+    named = request.manager_named_by_removal
+    enterprise = current.profile.enterprise
+    if named is None or (enterprise is not None and enterprise.manager_ref == named):
+        return request.patch
+    kept = [
+        operation
+        for operation in request.patch.operations or ()
+        if not (operation.op == "remove" and str(operation.path) == _MANAGER_PATH)
+    ]
+    return request.patch.model_copy(update={"operations": kept})
+
+
+def patched_profile(current: UserRecord, request: UserPatchRequest) -> UserProfile:
+    patch = _applicable(current, request)
     user = render_user(current, base_url="")
     try:
         patch.patch(user, scim_policy=TOLERANT)

@@ -71,7 +71,7 @@ async def replace_user(user_id: UserId, scim: Scim, shown: Shown, if_match: IfMa
 
 
 async def _patch_once(
-    scim: ScimContext, user_id: str, patch: patching.UserPatch, if_match: str | None
+    scim: ScimContext, user_id: str, patch: patching.UserPatchRequest, if_match: str | None
 ) -> UserRecord:
     current = await scim.owners.users.get(scim.tenant, user_id)
     etags.require_match(if_match, current, resource=f'User "{user_id}"')
