@@ -123,7 +123,8 @@ def test_every_manager_shape(operation: dict[str, Any]) -> None:
     ],
 )
 def test_every_shape_of_a_manager_removal_clears_it(operation: dict[str, Any]) -> None:
-    assert _user().profile.enterprise is not None and _user().profile.enterprise.manager_ref  # it had one
+    had = _user().profile.enterprise
+    assert had is not None and had.manager_ref == "boss@example.com"
     profile = _apply(operation)
     assert profile.enterprise is None or profile.enterprise.manager_ref is None
 
