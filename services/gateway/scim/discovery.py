@@ -36,6 +36,7 @@ from scim2_models import (
     Schema,
     ServiceProviderConfig,
     Sort,
+    Uniqueness,
     User,
 )
 
@@ -82,9 +83,11 @@ def _manager_reference_optional(schema: Schema) -> Schema:
     return schema.model_copy(update={"attributes": [relaxed(a) for a in schema.attributes or []]})
 
 
-def _members_are_users(schema: Schema) -> Schema:
+def _group_as_served(schema: Schema) -> Schema:
     """A team's members are users: Roster refuses nested groups, so it does not advertise them. Nor
-    ``display``: RFC 7643 §4.2 does not define it, and Roster keeps no name an IdP sends for a member."""
+    ``display``: RFC 7643 §4.2 does not define it, and Roster keeps no name an IdP sends for a member.
+    And ``displayName`` is unique in a tenant, compared case-insensitively (409 ``uniqueness``; Okta
+    links a pushed group to the team of that name): advertised so, not RFC 7643 §8.7.1's ``none``."""
 
     def users_only(sub: Attribute) -> Attribute:
         update: dict[str, Any] = {}
@@ -95,6 +98,8 @@ def _members_are_users(schema: Schema) -> Schema:
         return sub.model_copy(update=update)
 
     def restricted(attribute: Attribute) -> Attribute:
+        if attribute.name == "displayName":
+            return attribute.model_copy(update={"uniqueness": Uniqueness.server, "case_exact": False})
         if attribute.name != "members":
             return attribute
         subs = [users_only(sub) for sub in attribute.sub_attributes or [] if sub.name != "display"]
@@ -107,7 +112,7 @@ SCHEMAS: tuple[Schema, ...] = (
     _without_unstored(User.to_schema()),
     _manager_reference_optional(EnterpriseUser.to_schema()),
     RosterUser.to_schema(),
-    _members_are_users(ScimGroup.to_schema()),
+    _group_as_served(ScimGroup.to_schema()),
 )
 RESOURCE_TYPES: tuple[ResourceType, ...] = (USER_RESOURCE_TYPE, GROUP_RESOURCE_TYPE)
 

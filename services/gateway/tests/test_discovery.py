@@ -109,6 +109,7 @@ def test_group_schema_has_display_name_and_user_members_only(client: TestClient)
     assert group["meta"]["location"] == f"{BASE}/Schemas/{GROUP_URN}"
     display_name = _attribute(group, "displayName")
     assert (display_name["type"], display_name["required"]) == ("string", True)
+    assert (display_name["uniqueness"], display_name["caseExact"]) == ("server", False)  # 409 on a clash
     members = _attribute(group, "members")
     assert members["multiValued"] is True
     subs = {sub["name"]: sub for sub in members["subAttributes"]}
