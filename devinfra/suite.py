@@ -33,6 +33,7 @@ ISOLATED = (
     "tests/test_kafka_cluster_bootstrap.py",
     "tests/test_kafka_outage_e2e.py",
     "tests/test_make_run.py",
+    "tests/test_migrate_cli.py",
     "tests/test_saga_faults_e2e.py",
     "tests/test_schema_migrations.py",
     "tests/test_secured_kafka_e2e.py",
