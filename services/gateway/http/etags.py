@@ -1,15 +1,19 @@
 """Versions as entity tags (RFC 7644 §3.14): ``W/"<version>"`` (contracts/rendering.py); If-Match and
-If-None-Match."""
+If-None-Match on every method that names one resource (RFC 7232 §3.1, §3.2, evaluated in §6's order:
+If-Match first)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Annotated, Protocol
 
+from fastapi import Header
 from scim2_models import PreconditionFailedException
 
 from contracts.rendering import version_tag
 
+IfMatch = Annotated[str | None, Header()]
+IfNoneMatch = Annotated[str | None, Header()]
 ANY = "*"
 _VERSION_DIGITS = 18  # a version is a 64-bit counter: a longer tag can never be one of ours
 
@@ -77,3 +81,21 @@ async def expected_version(
     current = await read()
     require_match(if_match, current, resource=resource)
     return current.version
+
+
+def require_none_match(if_none_match: str | None, current: Versioned, *, resource: str) -> None:
+    """RFC 7232 §3.2: a write with If-None-Match is not performed when the header names the current
+    version, or is ``*`` (the resource exists: Roster's writes never create one)."""
+    if none_match(if_none_match, current):
+        raise PreconditionFailedException(
+            detail=f"{resource} matches If-None-Match (version {current.version}): not changed."
+        )
+
+
+async def refuse_unless_none_match(
+    if_none_match: str | None, *, resource: str, read: Callable[[], Awaitable[Versioned]]
+) -> None:
+    """``require_none_match`` for a write that does not read the resource first: read only when the
+    header is sent (no identity provider sends it on a write)."""
+    if if_none_match is not None:
+        require_none_match(if_none_match, await read(), resource=resource)

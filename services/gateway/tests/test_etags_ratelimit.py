@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+from scim2_models import PreconditionFailedException
+
 from contracts.users import UserProfile, UserRecord
 from services.gateway.http import etags
 from services.gateway.http.ratelimit import TenantRateLimiter
@@ -31,6 +34,18 @@ def test_if_none_match() -> None:
     assert etags.none_match("*", USER)
     assert not etags.none_match('W/"2"', USER)
     assert not etags.none_match(None, USER)
+
+
+async def test_a_write_if_none_match_names_the_current_version_is_refused() -> None:
+    async def read() -> UserRecord:
+        return USER
+
+    refused = r'User "u" matches If-None-Match \(version 3\)'
+    for header in ("*", 'W/"3"', 'W/"1", "3"'):
+        with pytest.raises(PreconditionFailedException, match=refused):
+            await etags.refuse_unless_none_match(header, resource='User "u"', read=read)
+    for absent_or_other in (None, 'W/"2"', '"not-ours"'):
+        await etags.refuse_unless_none_match(absent_or_other, resource='User "u"', read=read)
 
 
 def test_token_bucket_allows_a_burst_then_the_rate_per_tenant() -> None:

@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Response
+from fastapi import APIRouter, Depends, Response
 from scim2_models import SCIMException
 
 from contracts.ids import mint_id
 from contracts.listing import MAX_INDEX
 from contracts.teams import DeleteGroup, PushGroup, ReplaceGroup, TeamMember, TeamRecord
 from services.gateway.http import etags
+from services.gateway.http.etags import IfMatch, IfNoneMatch
 from services.gateway.http.responses import (
     SCIM_MEDIA_TYPE,
     SCIM_PREFIX,
@@ -40,7 +41,6 @@ from services.gateway.streaming import chunks, json_array, object_with, streamed
 
 router = APIRouter(prefix=SCIM_PREFIX)
 Shown = Annotated[GroupProjection, Depends(shown_by_query(GroupProjection))]
-IfMatch = Annotated[str | None, Header()]
 
 
 def _asked(shown: GroupProjection) -> bool:
@@ -71,12 +71,17 @@ async def _members_of_existing_group(scim: ScimContext, team_id: str, user_ids: 
         raise
 
 
-async def _expected_version(scim: ScimContext, team_id: str, if_match: str | None) -> int | None:
-    return await etags.expected_version(
-        if_match,
-        resource=f'Group "{team_id}"',
-        read=lambda: scim.owners.teams.get(scim.tenant, team_id, members=False),
-    )
+async def _expected_version(
+    scim: ScimContext, team_id: str, if_match: str | None, if_none_match: str | None
+) -> int | None:
+    """The version a write is conditioned on, after refusing one If-None-Match forbids."""
+    resource = f'Group "{team_id}"'
+
+    async def read() -> TeamRecord:
+        return await scim.owners.teams.get(scim.tenant, team_id, members=False)
+
+    await etags.refuse_unless_none_match(if_none_match, resource=resource, read=read)
+    return await etags.expected_version(if_match, resource=resource, read=read)
 
 
 async def _group_body(scim: ScimContext) -> GroupInput:
@@ -111,10 +116,11 @@ async def create_group(scim: Scim, shown: Shown) -> ScimResponse:
 
 @router.get("/Groups/{team_id}", response_model=None)
 async def get_group(
-    team_id: GroupId, scim: Scim, shown: Shown, if_none_match: Annotated[str | None, Header()] = None
+    team_id: GroupId, scim: Scim, shown: Shown, if_match: IfMatch = None, if_none_match: IfNoneMatch = None
 ) -> Response:
     members = includes_members(shown)
     team = await scim.owners.teams.get(scim.tenant, team_id, members=members)
+    etags.require_match(if_match, team, resource=f'Group "{team_id}"')
     if etags.none_match(if_none_match, team):
         return not_modified(team)
     if members and team.members is None and team.member_count:
@@ -136,7 +142,9 @@ def _streamed_group(scim: ScimContext, team: TeamRecord, shown: GroupProjection)
 
 
 @router.put("/Groups/{team_id}")
-async def replace_group(team_id: GroupId, scim: Scim, shown: Shown, if_match: IfMatch = None) -> ScimResponse:
+async def replace_group(
+    team_id: GroupId, scim: Scim, shown: Shown, if_match: IfMatch = None, if_none_match: IfNoneMatch = None
+) -> ScimResponse:
     group = await _group_body(scim)
     await _members_of_existing_group(scim, team_id, group.member_ids)
     command = ReplaceGroup(
@@ -144,20 +152,22 @@ async def replace_group(team_id: GroupId, scim: Scim, shown: Shown, if_match: If
         display_name=group.display_name,
         external_id=group.external_id,
         member_ids=group.member_ids,
-        expected_version=await _expected_version(scim, team_id, if_match),
+        expected_version=await _expected_version(scim, team_id, if_match, if_none_match),
         reply_members_up_to=_members_up_to(shown),
     )
     return _group_response(scim, await scim.owners.teams.write(scim.tenant, command), shown)
 
 
 @router.patch("/Groups/{team_id}", response_model=None)
-async def patch_group(team_id: GroupId, scim: Scim, shown: Shown, if_match: IfMatch = None) -> Response:
+async def patch_group(
+    team_id: GroupId, scim: Scim, shown: Shown, if_match: IfMatch = None, if_none_match: IfNoneMatch = None
+) -> Response:
     # No read-modify-write: the operations travel as one command of deltas (docs/architecture.md §2).
     up_to = _members_up_to(shown) if _asked(shown) else scim.settings.group_patch_reply_max_members
     body = await scim.body(limit=scim.settings.max_group_body_bytes)
     command = group_patch(body, team_id=team_id, reply_members_up_to=up_to)
     await _members_of_existing_group(scim, team_id, added_member_ids(command))
-    expected = await _expected_version(scim, team_id, if_match)
+    expected = await _expected_version(scim, team_id, if_match, if_none_match)
     if expected is not None:
         command = command.model_copy(update={"expected_version": expected})
     team = await scim.owners.teams.write(scim.tenant, command)
@@ -168,7 +178,9 @@ async def patch_group(team_id: GroupId, scim: Scim, shown: Shown, if_match: IfMa
 
 
 @router.delete("/Groups/{team_id}", status_code=204, response_model=None)
-async def delete_group(team_id: GroupId, scim: Scim, if_match: IfMatch = None) -> Response:
-    expected = await _expected_version(scim, team_id, if_match)
+async def delete_group(
+    team_id: GroupId, scim: Scim, if_match: IfMatch = None, if_none_match: IfNoneMatch = None
+) -> Response:
+    expected = await _expected_version(scim, team_id, if_match, if_none_match)
     await scim.owners.teams.delete(scim.tenant, DeleteGroup(team_id=team_id, expected_version=expected))
     return Response(status_code=204)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Response
+from fastapi import APIRouter, Depends, Response
 
 from contracts.ids import mint_id
 from contracts.rejections import RejectionReason
 from contracts.users import CreateUser, DeleteUser, ReplaceUser, UserRecord
 from services.gateway.http import etags
 from services.gateway.http.errors import Refused, Unavailable
+from services.gateway.http.etags import IfMatch, IfNoneMatch
 from services.gateway.http.responses import SCIM_PREFIX, ScimResponse, not_modified
 from services.gateway.scim.context import Scim, ScimContext, UserId
 from services.gateway.scim.listing import SearchDep, shown_by_query
@@ -19,7 +20,6 @@ from services.gateway.scim.users.translate import UserProjection, list_body, pro
 
 router = APIRouter(prefix=SCIM_PREFIX)
 Shown = Annotated[UserProjection, Depends(shown_by_query(UserProjection))]
-IfMatch = Annotated[str | None, Header()]
 _PATCH_ATTEMPTS = 3
 
 
@@ -30,10 +30,17 @@ def _user_response(
     return scim.respond(body, user, endpoint="Users", created=created)
 
 
-async def _expected_version(scim: ScimContext, user_id: str, if_match: str | None) -> int | None:
-    return await etags.expected_version(
-        if_match, resource=f'User "{user_id}"', read=lambda: scim.owners.users.get(scim.tenant, user_id)
-    )
+async def _expected_version(
+    scim: ScimContext, user_id: str, if_match: str | None, if_none_match: str | None
+) -> int | None:
+    """The version a write is conditioned on, after refusing one If-None-Match forbids."""
+    resource = f'User "{user_id}"'
+
+    async def read() -> UserRecord:
+        return await scim.owners.users.get(scim.tenant, user_id)
+
+    await etags.refuse_unless_none_match(if_none_match, resource=resource, read=read)
+    return await etags.expected_version(if_match, resource=resource, read=read)
 
 
 @router.get("/Users")
@@ -54,38 +61,49 @@ async def create_user(scim: Scim, shown: Shown) -> ScimResponse:
 
 @router.get("/Users/{user_id}", response_model=None)
 async def get_user(
-    user_id: UserId, scim: Scim, shown: Shown, if_none_match: Annotated[str | None, Header()] = None
+    user_id: UserId, scim: Scim, shown: Shown, if_match: IfMatch = None, if_none_match: IfNoneMatch = None
 ) -> Response:
     user = await scim.owners.users.get(scim.tenant, user_id)
+    etags.require_match(if_match, user, resource=f'User "{user_id}"')
     if etags.none_match(if_none_match, user):
         return not_modified(user)
     return _user_response(scim, user, shown)
 
 
 @router.put("/Users/{user_id}")
-async def replace_user(user_id: UserId, scim: Scim, shown: Shown, if_match: IfMatch = None) -> ScimResponse:
+async def replace_user(
+    user_id: UserId, scim: Scim, shown: Shown, if_match: IfMatch = None, if_none_match: IfNoneMatch = None
+) -> ScimResponse:
     profile = profile_from_scim(await scim.body())
-    expected = await _expected_version(scim, user_id, if_match)
+    expected = await _expected_version(scim, user_id, if_match, if_none_match)
     command = ReplaceUser(user_id=user_id, profile=profile, expected_version=expected)
     return _user_response(scim, await scim.owners.users.write(scim.tenant, command), shown)
 
 
 async def _patch_once(
-    scim: ScimContext, user_id: str, patch: patching.UserPatchRequest, if_match: str | None
+    scim: ScimContext,
+    user_id: str,
+    patch: patching.UserPatchRequest,
+    *,
+    if_match: str | None,
+    if_none_match: str | None,
 ) -> UserRecord:
     current = await scim.owners.users.get(scim.tenant, user_id)
     etags.require_match(if_match, current, resource=f'User "{user_id}"')
+    etags.require_none_match(if_none_match, current, resource=f'User "{user_id}"')
     profile = patching.patched_profile(current, patch)
     command = ReplaceUser(user_id=user_id, profile=profile, expected_version=current.version)
     return await scim.owners.users.write(scim.tenant, command)
 
 
 @router.patch("/Users/{user_id}")
-async def patch_user(user_id: UserId, scim: Scim, shown: Shown, if_match: IfMatch = None) -> ScimResponse:
+async def patch_user(
+    user_id: UserId, scim: Scim, shown: Shown, if_match: IfMatch = None, if_none_match: IfNoneMatch = None
+) -> ScimResponse:
     patch = patching.parse_patch(await scim.body())
     for _ in range(_PATCH_ATTEMPTS):
         try:
-            user = await _patch_once(scim, user_id, patch, if_match)
+            user = await _patch_once(scim, user_id, patch, if_match=if_match, if_none_match=if_none_match)
         except Refused as refused:
             if refused.reason != RejectionReason.VERSION_MISMATCH or if_match is not None:
                 raise
@@ -97,7 +115,9 @@ async def patch_user(user_id: UserId, scim: Scim, shown: Shown, if_match: IfMatc
 
 
 @router.delete("/Users/{user_id}", status_code=204, response_model=None)
-async def delete_user(user_id: UserId, scim: Scim, if_match: IfMatch = None) -> Response:
-    expected = await _expected_version(scim, user_id, if_match)
+async def delete_user(
+    user_id: UserId, scim: Scim, if_match: IfMatch = None, if_none_match: IfNoneMatch = None
+) -> Response:
+    expected = await _expected_version(scim, user_id, if_match, if_none_match)
     await scim.owners.users.delete(scim.tenant, DeleteUser(user_id=user_id, expected_version=expected))
     return Response(status_code=204)
