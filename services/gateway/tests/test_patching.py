@@ -129,6 +129,44 @@ def test_every_shape_of_a_manager_removal_clears_it(operation: dict[str, Any]) -
     assert profile.enterprise is None or profile.enterprise.manager_ref is None
 
 
+_BY_FILTER = 'manager[value eq "{}"]'
+
+
+@pytest.mark.parametrize(
+    ("operations", "left"),
+    [
+        ([{"op": "remove", "path": "manager"}, {"op": "remove", "path": _BY_FILTER.format("other")}], None),
+        (
+            [
+                {"op": "remove", "path": _BY_FILTER.format("boss@example.com")},
+                {"op": "remove", "path": _BY_FILTER.format("zzz")},
+            ],
+            None,
+        ),
+        (  # each removal is judged on the user as the operations before it left it (RFC 7644 §3.5.2)
+            [
+                {"op": "replace", "path": "manager", "value": "new"},
+                {"op": "remove", "path": _BY_FILTER.format("new")},
+            ],
+            None,
+        ),
+        (
+            [
+                {"op": "replace", "path": "manager", "value": "new"},
+                {"op": "remove", "path": _BY_FILTER.format("boss@example.com")},
+            ],
+            "new",
+        ),
+        ([{"op": "remove", "path": _BY_FILTER.format("boss\\u0040example.com")}], None),  # a JSON escape
+    ],
+)
+def test_removals_by_filter_are_judged_one_at_a_time_in_order(
+    operations: list[dict[str, Any]], left: str | None
+) -> None:
+    profile = _apply(*operations)
+    assert (profile.enterprise.manager_ref if profile.enterprise else None) == left
+
+
 def test_a_removal_filtered_on_another_manager_removes_nothing() -> None:
     """RFC 7644 §3.5.2.2: a filter that matches nothing leaves the attribute as it is."""
     profile = _apply(

@@ -8,12 +8,21 @@ normalised first.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from scim2_models import Context, InvalidPathException, InvalidSyntaxException, InvalidValueException, PatchOp
+from scim2_models import (
+    Context,
+    EnterpriseUser,
+    InvalidPathException,
+    InvalidSyntaxException,
+    InvalidValueException,
+    PatchOp,
+    Path,
+    SCIMException,
+)
+from scim2_models.path import CompareOperator, Comparison
 
 from contracts.rendering import render_user
 from contracts.scim import ENTERPRISE_URN, ScimUser
@@ -26,22 +35,16 @@ UserPatch = PatchOp[ScimUser]
 PATCH_OP_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 _MANAGER_PATH = f"{ENTERPRISE_URN}:manager"
 _MANAGER_NAMES = ("manager", _MANAGER_PATH.lower())
-# Entra ID (Azure AD) removes a manager by a value filter, as if the attribute were multi-valued:
-# {"op": "remove", "path": "manager[value eq \"<id>\"]"}; RFC 7643 §4.3 makes it single-valued.
-_MANAGER_BY_VALUE = re.compile(
-    rf'^(?:{re.escape(ENTERPRISE_URN)}:)?manager\[\s*value\s+eq\s+"((?:[^"\\]|\\.)*)"\s*\]$',
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
 class UserPatchRequest:
-    """The operations to apply, and for Entra's removal of a manager by value filter, the manager it
-    names: that removal applies only while that is the user's manager (RFC 7644 §3.5.2.2: a filter
-    matching nothing removes nothing)."""
+    """The operations to apply, in order. ``only_while_manager``: for an operation that is Entra ID's
+    removal of a manager by value filter (by its position), the manager it names; it removes the
+    manager only while that is the user's manager as the operations before it left it."""
 
     patch: UserPatch
-    manager_named_by_removal: str | None = None
+    only_while_manager: dict[int, str] = field(default_factory=dict)
 
 
 def _manager_value(value: Any) -> Any:
@@ -120,12 +123,28 @@ def _split_path_less(operation: Any) -> list[Any]:
 
 
 def _manager_named(operation: Any) -> str | None:
-    """The manager an Entra ID removal by value filter names, else None."""
+    """The manager Entra ID (Azure AD) names when it removes one by a value filter, as if the attribute
+    were multi-valued: ``{"op": "remove", "path": "manager[value eq \"<id>\"]"}`` (RFC 7643 §4.3 makes
+    it single-valued). None for any other operation, which is then parsed as it stands."""
     path = operation.get("path") if isinstance(operation, dict) else None
     if not isinstance(path, str) or not _removes(operation):
         return None
-    matched = _MANAGER_BY_VALUE.match(path.strip())
-    return re.sub(r"\\(.)", r"\1", matched.group(1)) if matched else None
+    try:
+        parsed = Path[ScimUser](path)
+    except (SCIMException, ValueError):
+        return None
+    selector = parsed.value_filter
+    binding = parsed.resolve()
+    if (
+        str(parsed.attr).lower() != "manager"
+        or (binding is not None and binding.urn.lower() != _MANAGER_PATH.lower())
+        or not isinstance(selector, Comparison)
+        or selector.op != CompareOperator.eq
+        or str(selector.attr_path).lower() != "value"
+        or not isinstance(selector.value, str)
+    ):
+        return None
+    return selector.value
 
 
 def parse_patch(body: Any) -> UserPatchRequest:
@@ -134,12 +153,14 @@ def parse_patch(body: Any) -> UserPatchRequest:
     operations = next((v for k, v in body.items() if k.lower() == "operations"), None)
     if not isinstance(operations, list) or not operations:
         raise InvalidValueException(detail="A PatchOp needs a non-empty Operations list.")
-    sent_at, normalised = [], []  # the position each operation had in the request, for its errors
-    manager_named = None
+    sent_at: list[int] = []  # the position each operation had in the request, for its errors
+    normalised: list[Any] = []
+    only_while_manager: dict[int, str] = {}
     for position, operation in enumerate(operations):
         for part in _split_path_less(_canonical_fields(operation)):
             if (named := _manager_named(part)) is not None:
-                manager_named, part = named, {"op": "remove", "path": _MANAGER_PATH}
+                only_while_manager[len(normalised)] = named
+                part = {"op": "remove", "path": _MANAGER_PATH}
             sent_at.append(position)
             normalised.append(_normalise(part))
     try:
@@ -149,7 +170,7 @@ def parse_patch(body: Any) -> UserPatchRequest:
     except ValidationError as error:
         raise refusal(error, relocate=lambda loc: _as_sent(loc, sent_at)) from None
     _refuse_unknown_paths(patch)
-    return UserPatchRequest(patch, manager_named)
+    return UserPatchRequest(patch, only_while_manager)
 
 
 def _as_sent(loc: tuple[str | int, ...], sent_at: list[int]) -> tuple[str | int, ...]:
@@ -171,25 +192,29 @@ def _refuse_unknown_paths(patch: UserPatch) -> None:
             )
 
 
-def _applicable(current: UserRecord, request: UserPatchRequest) -> UserPatch:
-    """Without the manager's removal when the manager Entra ID named is not the user's."""
-    named = request.manager_named_by_removal
-    enterprise = current.profile.enterprise
-    if named is None or (enterprise is not None and enterprise.manager_ref == named):
-        return request.patch
-    kept = [
-        operation
-        for operation in request.patch.operations or ()
-        if not (operation.op == "remove" and str(operation.path) == _MANAGER_PATH)
-    ]
-    return request.patch.model_copy(update={"operations": kept})
+def _manager_of(user: ScimUser) -> str | None:
+    extension = user[EnterpriseUser]
+    return extension.manager.value if extension is not None and extension.manager is not None else None
+
+
+def _apply(user: ScimUser, request: UserPatchRequest) -> None:
+    """The operations in order (RFC 7644 §3.5.2); Entra ID's removal of a manager it names by value
+    filter is skipped while another is the manager. RFC 7644 §3.5.2.2 would answer 400 ``noTarget``
+    for a filter matching nothing: applied as a no-op instead, so a sync whose manager changed meanwhile
+    does not fail, as Roster treats Entra ID's removal of a member that is not one."""
+    if not request.only_while_manager:
+        request.patch.patch(user, scim_policy=TOLERANT)
+        return
+    for position, operation in enumerate(request.patch.operations or ()):
+        named = request.only_while_manager.get(position)
+        if named is None or _manager_of(user) == named:
+            request.patch.model_copy(update={"operations": [operation]}).patch(user, scim_policy=TOLERANT)
 
 
 def patched_profile(current: UserRecord, request: UserPatchRequest) -> UserProfile:
-    patch = _applicable(current, request)
     user = render_user(current, base_url="")
     try:
-        patch.patch(user, scim_policy=TOLERANT)
+        _apply(user, request)
     except ValidationError as error:
         raise refusal(error) from None
     except InvalidValueException as error:
