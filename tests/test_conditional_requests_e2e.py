@@ -56,6 +56,10 @@ def test_a_write_whose_if_none_match_names_the_current_version_is_412(unchanged:
         ):
             assert_error(response, 412, None, (path, tag, response.request.method))
             assert "matches If-None-Match" in response.json()["detail"]
+        both = {"If-Match": 'W/"999999"', "If-None-Match": tag}  # If-Match first (RFC 7232 §6)
+        stale = unchanged.scim.patch(path, json=patch, headers=both)
+        assert_error(stale, 412, None, path)
+        assert "has changed" in stale.json()["detail"]
 
 
 def test_a_write_whose_if_none_match_names_another_version_is_applied(scim: httpx.Client) -> None:
@@ -69,3 +73,4 @@ def test_a_write_whose_if_none_match_names_another_version_is_applied(scim: http
     again = scim.patch(path, json=patch, headers={"If-None-Match": old})  # no longer current
     assert again.status_code == 200
     assert scim.delete(path, headers={"If-None-Match": old}).status_code == 204
+    assert scim.get(path).status_code == 404

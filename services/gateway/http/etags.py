@@ -47,7 +47,8 @@ def versions_in(header: str | None) -> set[int] | None:
 
 
 def none_match(header: str | None, record: Versioned) -> bool:
-    """True when If-None-Match names the current version (or is ``*``): answer 304."""
+    """True when If-None-Match names the current version (or is ``*``): a read is answered 304, a
+    write refused (``require_none_match``)."""
     if header is None:
         return False
     versions = versions_in(header)
@@ -69,17 +70,25 @@ def require_match(if_match: str | None, current: Versioned, *, resource: str) ->
 
 
 async def expected_version(
-    if_match: str | None, *, resource: str, read: Callable[[], Awaitable[Versioned]]
+    if_match: str | None,
+    if_none_match: str | None = None,
+    *,
+    resource: str,
+    read: Callable[[], Awaitable[Versioned]],
 ) -> int | None:
-    """The version an If-Match header conditions a write on (RFC 7644 §3.14), or None. Several tags
-    are checked against the current version (``read``), which the write is then conditioned on."""
+    """The version a write is conditioned on (RFC 7644 §3.14), or None for an unconditional one. One
+    If-Match tag is that version; several tags, or an If-None-Match, are checked against the current
+    version (``read`` once; If-Match first, RFC 7232 §6), which the write is then conditioned on, so a
+    change in between fails the write rather than slip past the check."""
     versions = versions_in(if_match)
-    if versions is None:
-        return None
-    if len(versions) == 1:
-        return next(iter(versions))
+    if if_none_match is None:
+        if versions is None:
+            return None
+        if len(versions) == 1:
+            return next(iter(versions))
     current = await read()
     require_match(if_match, current, resource=resource)
+    require_none_match(if_none_match, current, resource=resource)
     return current.version
 
 
@@ -90,12 +99,3 @@ def require_none_match(if_none_match: str | None, current: Versioned, *, resourc
         raise PreconditionFailedException(
             detail=f"{resource} matches If-None-Match (version {current.version}): not changed."
         )
-
-
-async def refuse_unless_none_match(
-    if_none_match: str | None, *, resource: str, read: Callable[[], Awaitable[Versioned]]
-) -> None:
-    """``require_none_match`` for a write that does not read the resource first: read only when the
-    header is sent (no identity provider sends it on a write)."""
-    if if_none_match is not None:
-        require_none_match(if_none_match, await read(), resource=resource)

@@ -36,16 +36,27 @@ def test_if_none_match() -> None:
     assert not etags.none_match(None, USER)
 
 
-async def test_a_write_if_none_match_names_the_current_version_is_refused() -> None:
+async def test_a_write_is_conditioned_on_the_version_its_headers_were_checked_against() -> None:
+    reads: list[str] = []
+
     async def read() -> UserRecord:
+        reads.append("read")
         return USER
 
+    async def expected(if_match: str | None, if_none_match: str | None) -> int | None:
+        return await etags.expected_version(if_match, if_none_match, resource='User "u"', read=read)
+
+    assert (await expected(None, None), await expected('W/"7"', None), reads) == (None, 7, [])
     refused = r'User "u" matches If-None-Match \(version 3\)'
     for header in ("*", 'W/"3"', 'W/"1", "3"'):
         with pytest.raises(PreconditionFailedException, match=refused):
-            await etags.refuse_unless_none_match(header, resource='User "u"', read=read)
-    for absent_or_other in (None, 'W/"2"', '"not-ours"'):
-        await etags.refuse_unless_none_match(absent_or_other, resource='User "u"', read=read)
+            await expected(None, header)
+    for other in ('W/"2"', '"not-ours"'):
+        assert await expected(None, other) == 3  # checked, so conditioned on what was checked
+    with pytest.raises(PreconditionFailedException, match=r"has changed \(version 3\)"):
+        await expected('W/"2"', 'W/"3"')  # If-Match first (RFC 7232 §6)
+    assert await expected('W/"3"', 'W/"2"') == 3
+    assert len(reads) == 7  # once per conditional check, never twice
 
 
 def test_token_bucket_allows_a_burst_then_the_rate_per_tenant() -> None:

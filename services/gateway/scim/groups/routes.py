@@ -74,14 +74,12 @@ async def _members_of_existing_group(scim: ScimContext, team_id: str, user_ids: 
 async def _expected_version(
     scim: ScimContext, team_id: str, if_match: str | None, if_none_match: str | None
 ) -> int | None:
-    """The version a write is conditioned on, after refusing one If-None-Match forbids."""
     resource = f'Group "{team_id}"'
 
     async def read() -> TeamRecord:
         return await scim.owners.teams.get(scim.tenant, team_id, members=False)
 
-    await etags.refuse_unless_none_match(if_none_match, resource=resource, read=read)
-    return await etags.expected_version(if_match, resource=resource, read=read)
+    return await etags.expected_version(if_match, if_none_match, resource=resource, read=read)
 
 
 async def _group_body(scim: ScimContext) -> GroupInput:

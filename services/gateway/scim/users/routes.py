@@ -33,14 +33,12 @@ def _user_response(
 async def _expected_version(
     scim: ScimContext, user_id: str, if_match: str | None, if_none_match: str | None
 ) -> int | None:
-    """The version a write is conditioned on, after refusing one If-None-Match forbids."""
     resource = f'User "{user_id}"'
 
     async def read() -> UserRecord:
         return await scim.owners.users.get(scim.tenant, user_id)
 
-    await etags.refuse_unless_none_match(if_none_match, resource=resource, read=read)
-    return await etags.expected_version(if_match, resource=resource, read=read)
+    return await etags.expected_version(if_match, if_none_match, resource=resource, read=read)
 
 
 @router.get("/Users")
