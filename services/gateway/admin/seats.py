@@ -29,19 +29,14 @@ class SeatLimitIn(BaseModel):
     limit: int = Field(ge=0, le=MAX_SEAT_LIMIT, strict=True)
 
 
-class SeatUsageOut(BaseModel):
+class SeatUsageOut(SeatUsage):
+    """The seats service's answer (its fields and their meaning are the contract's), for one tenant."""
+
     tenant_id: str
-    used: int = Field(description="Seats held by active users.")
-    limit: int
-    set_aside: int = Field(
-        description="Seats the users service holds to activate users at once (the seat allowance,"
-        " docs/architecture.md §4): counted against the limit, held by nobody yet. A new user gets a seat"
-        " while used + set_aside < limit."
-    )
 
     @classmethod
     def of(cls, tenant_id: str, usage: SeatUsage) -> SeatUsageOut:
-        return cls(tenant_id=tenant_id, used=usage.used, limit=usage.limit, set_aside=usage.set_aside)
+        return cls(tenant_id=tenant_id, **usage.model_dump())
 
 
 class ReconcileOut(SeatDrift):
