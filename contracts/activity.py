@@ -16,7 +16,7 @@ from contracts.envelope import Message
 
 MAX_ACTIVITY_PAGE = 200
 MAX_DETAIL_CHARS = 2000  # a SCIM error detail is a sentence; anything longer is cut, never refused
-MAX_NAME_CHARS = 256
+MAX_NAME_CHARS = 512  # the longest userName or group displayName Roster stores
 
 
 class ClientKind(StrEnum):

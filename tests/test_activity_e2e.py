@@ -125,6 +125,8 @@ def test_pages_are_newest_first_and_never_repeat(stack: Stack, tenant: Tenant) -
         ),
         ({"after": "not-a-cursor"}, "is not a cursor of this activity log."),
         ({"since": "0001-01-01T00:00:00+01:00"}, "since and until must be times between years 1 and 9999."),
+        ({"user": "ann@example.com", "team": "Sales"}, "Filter by user or by team, not both."),
+        ({"user": "a" * 513}, "user"),
     ],
 )
 def test_bad_filters_are_refused_with_invalid_value(
@@ -134,6 +136,19 @@ def test_bad_filters_are_refused_with_invalid_value(
         answer = admin.get(f"/tenants/{tenant.id}/activity", params=filters)
     assert answer.status_code == 400, answer.text
     assert answer.json()["scimType"] == "invalidValue" and detail in answer.json()["detail"]
+
+
+def test_a_user_name_of_any_length_roster_stores_is_recorded_and_found_whole(
+    stack: Stack, tenant: Tenant
+) -> None:
+    name = "l" * 300 + "@example.com"  # userNames up to 512 characters are stored
+    with okta(stack, tenant) as client:
+        body = user_body(name, emails=[{"primary": True, "value": "long@example.com", "type": "work"}])
+        created = client.post("/Users", json=body)
+        assert created.status_code == 201, created.text
+    entries = wait_for_entries(stack, tenant, 3, user=name)  # the request, UserCreated, SeatReserved
+    assert {"POST User", "UserCreated", "SeatReserved"} <= {entry["summary"] for entry in entries}
+    assert {entry["name"] for entry in entries} == {name}
 
 
 def test_an_unknown_tenant_has_no_activity(stack: Stack) -> None:

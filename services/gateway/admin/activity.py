@@ -26,6 +26,9 @@ class ActivityOut(BaseModel):
     next_cursor: str | None = Field(description="Pass as `after` for the next (older) page; null: no more.")
 
 
+USER_OR_TEAM = "Filter by user or by team, not both."
+
+
 class ActivityFilters(BaseModel):
     """The filters every reader of the log offers (admin API, CLI, console)."""
 
@@ -49,6 +52,8 @@ class ActivityFilters(BaseModel):
             ) from None
         if since is not None and until is not None and until <= since:
             raise InvalidValueException(detail="until must be later than since.")
+        if self.user is not None and self.team is not None:  # an entry is about a user or a team
+            raise InvalidValueException(detail=USER_OR_TEAM)
         return ListActivity(**{**self.model_dump(), "since": since, "until": until})
 
 
