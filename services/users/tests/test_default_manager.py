@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from uuid import uuid4
 
+import pytest
+
 from contracts.rejections import RejectionReason
 from contracts.replies import CommandRejected
 from contracts.users import (
@@ -146,13 +148,18 @@ def test_an_inactive_choice_takes_effect_when_the_user_is_reactivated(harness: U
     assert (learner.id, boss.id, coach.id, DEFAULT, RULE) in manager_changes(harness, since=before)
 
 
-def test_a_deleted_choice_is_forgotten_and_announced(harness: UsersHarness) -> None:
-    """Deactivated, a choice waits to count again; deleted, it never could (ids are never reused)."""
+@pytest.mark.parametrize("deactivated_first", [True, False])
+def test_a_deleted_choice_is_forgotten_and_announced_once(
+    harness: UsersHarness, deactivated_first: bool
+) -> None:
+    """Deactivated, a choice waits to count again; deleted, it never could (ids are never reused). One
+    event, whether the deletion moves the default too (an active choice) or only forgets the choice."""
     coach = create(harness, "coach@x.com", role=RosterRole.COACH)
     learner = create(harness, "learner@x.com")
     boss = create(harness, "boss@x.com", role=RosterRole.MANAGER)
     harness.send(SetDefaultManager(user_id=boss.id))
-    replace(harness, boss, active=False)
+    if deactivated_first:
+        replace(harness, boss, active=False)
     assert default_manager(harness).chosen_id == boss.id
     before = len(events(harness))
 
