@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Security
+from fastapi import APIRouter, FastAPI, Request, Response, Security
 from fastapi.openapi.utils import get_openapi
 from fastapi.security import HTTPBearer
 from scim2_models import Error, NotFoundException
@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from servicekit.db import read_session
 from services.gateway import store
-from services.gateway.http.auth import AdminAuth
+from services.gateway.http.auth import AdminAuth, authenticate_admin
 from services.gateway.http.body import JsonBodyRoute
 from services.gateway.http.responses import SCIM_MEDIA_TYPE
 
@@ -35,6 +35,22 @@ _ERRORS = {
 }
 
 
+class AdminRoute(JsonBodyRoute):
+    """The admin credential is checked before the body is read, so a caller without it is answered 401
+    whatever its body (malformed, too large, of another media type), as on the SCIM routes; the
+    ``AdminAuth`` dependency alone would run after FastAPI read and judged the body."""
+
+    def get_route_handler(self) -> Any:
+        handle = super().get_route_handler()
+
+        async def authenticated(request: Request) -> Response:
+            authenticate_admin(request.app.state.settings, request.headers.get("authorization"))
+            response: Response = await handle(request)
+            return response
+
+        return authenticated
+
+
 def admin_router() -> APIRouter:
     responses: dict[int | str, dict[str, Any]] = {
         status: {"description": text, "content": {SCIM_MEDIA_TYPE: {"schema": {"$ref": _ERROR_SCHEMA}}}}
@@ -43,7 +59,7 @@ def admin_router() -> APIRouter:
     return APIRouter(
         prefix=ADMIN_PREFIX,
         dependencies=[AdminAuth, Security(_ADMIN_BEARER)],
-        route_class=JsonBodyRoute,
+        route_class=AdminRoute,
         responses=responses,
     )
 

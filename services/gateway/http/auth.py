@@ -66,9 +66,13 @@ def is_admin_token(settings: GatewaySettings, token: str) -> bool:
     return hmac.compare_digest(token.encode(), settings.admin_token.get_secret_value().encode())
 
 
-def _authenticate_admin(settings: SettingsDep, authorization: Annotated[str | None, Header()] = None) -> None:
+def authenticate_admin(settings: GatewaySettings, authorization: str | None) -> None:
     if not is_admin_token(settings, bearer_token(authorization) or ""):
         raise UnauthorizedException(detail="Admin credential missing or wrong.")
+
+
+def _authenticate_admin(settings: SettingsDep, authorization: Annotated[str | None, Header()] = None) -> None:
+    authenticate_admin(settings, authorization)
 
 
 async def _within_rate_limit(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:

@@ -92,3 +92,23 @@ def test_the_new_admin_routes_are_in_the_openapi_document(admin: TestClient) -> 
     assert "get" in paths["/admin/v1/tenants/{tenant_id}/users"]
     assert "get" in paths["/admin/v1/tenants/{tenant_id}/manager-tree"]
     assert not any(path.startswith("/console") for path in paths)
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b"{not json", "application/json"),
+        (b'{"name": "' + b"x" * 3_000_000 + b'"}', "application/json"),  # over the body limit
+        (b"name=Acme", "text/plain"),
+        (b'{"name": "Acme"}', "application/json"),
+    ],
+)
+@pytest.mark.parametrize("credential", [None, "Bearer wrong-" + "t" * 32])
+def test_without_the_admin_credential_any_body_is_401_and_nothing_is_made(
+    admin: TestClient, content: bytes, content_type: str, credential: str | None
+) -> None:
+    headers = {"Content-Type": content_type, "Authorization": credential or ""}
+    answer = admin.post("/admin/v1/tenants", content=content, headers=headers)
+    assert answer.status_code == 401, answer.text[:200]
+    assert answer.json()["detail"] == "Admin credential missing or wrong."
+    assert admin.get("/admin/v1/tenants").json() == []
