@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from typing import Any
 
 import httpx
@@ -20,6 +21,17 @@ pytestmark = [pytest.mark.slow]
 def _json_lines(stack: Stack, log_name: str) -> list[dict[str, Any]]:
     text = (stack.state_dir / "logs" / log_name).read_text(errors="replace")
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def _audit_lines_until(stack: Stack, request_id: str, timeout: float = 10.0) -> list[dict[str, Any]]:
+    """The gateway's audit lines once the one of ``request_id`` is written: a request is audited after
+    its answer was sent, so the client may read the log a moment before the line is there."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = [line for line in _json_lines(stack, "gateway-0.log") if line.get("audit")]
+        if any(line.get("request_id") == request_id for line in lines) or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.1)
 
 
 def test_every_answer_carries_a_request_id_the_client_may_choose(scim: httpx.Client) -> None:
@@ -46,7 +58,7 @@ def test_each_admin_change_leaves_an_audit_line(stack: Stack) -> None:
         admin.get("/tenants", headers={"X-Request-ID": "read-" + request_id})
         forged = {"Authorization": "Bearer not-the-admin-token", "X-Request-ID": "forged-" + request_id}
         assert admin.post("/tenants", json={"name": "x"}, headers=forged).status_code == 401
-    lines = [line for line in _json_lines(stack, "gateway-0.log") if line.get("audit")]
+    lines = _audit_lines_until(stack, "forged-" + request_id)
     (attempt,) = [line for line in lines if line.get("request_id") == "forged-" + request_id]
     assert (attempt["who"], attempt["status"]) == ("unauthenticated", 401)
     (create,) = [line for line in lines if line.get("request_id") == request_id]
