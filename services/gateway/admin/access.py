@@ -14,13 +14,13 @@ from sqlalchemy import Engine
 
 from servicekit.db import read_session
 from services.gateway import store
-from services.gateway.http.auth import AdminAuth, authenticate_admin
+from services.gateway.http.auth import authenticate_admin
 from services.gateway.http.body import JsonBodyRoute
 from services.gateway.http.responses import SCIM_MEDIA_TYPE
 
 ADMIN_PREFIX = "/admin/v1"
 _ERROR_SCHEMA = "#/components/schemas/Error"
-# Declares the scheme in the document only; the credential itself is checked by AdminAuth.
+# Declares the scheme in the document only; the credential itself is checked by AdminRoute.
 _ADMIN_BEARER = HTTPBearer(auto_error=False, scheme_name="adminToken", description="ROSTER_ADMIN_TOKEN")
 _ERRORS = {
     400: "The request is malformed (invalidSyntax) or a value is invalid (invalidValue).",
@@ -36,9 +36,9 @@ _ERRORS = {
 
 
 class AdminRoute(JsonBodyRoute):
-    """The admin credential is checked before the body is read, so a caller without it is answered 401
-    whatever its body (malformed, too large, of another media type), as on the SCIM routes; the
-    ``AdminAuth`` dependency alone would run after FastAPI read and judged the body."""
+    """Every admin route's one credential check, made before the body is read, so a caller without it
+    is answered 401 whatever its body (malformed, too large, of another media type), as on the SCIM
+    routes; a dependency would run only after FastAPI read and judged the body."""
 
     def get_route_handler(self) -> Any:
         handle = super().get_route_handler()
@@ -58,7 +58,7 @@ def admin_router() -> APIRouter:
     }
     return APIRouter(
         prefix=ADMIN_PREFIX,
-        dependencies=[AdminAuth, Security(_ADMIN_BEARER)],
+        dependencies=[Security(_ADMIN_BEARER)],
         route_class=AdminRoute,
         responses=responses,
     )

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from scim2_models import InvalidValueException
 
 from contracts.activity import MAX_ACTIVITY_PAGE, MAX_NAME_CHARS, ActivityEntry, ListActivity, Outcome
@@ -26,9 +26,6 @@ class ActivityOut(BaseModel):
     next_cursor: str | None = Field(description="Pass as `after` for the next (older) page; null: no more.")
 
 
-USER_OR_TEAM = "Filter by user or by team, not both."
-
-
 class ActivityFilters(BaseModel):
     """The filters every reader of the log offers (admin API, CLI, console)."""
 
@@ -41,6 +38,14 @@ class ActivityFilters(BaseModel):
     after: str | None = Field(default=None, min_length=1, max_length=128)
     limit: int = Field(default=DEFAULT_PAGE, ge=1, le=MAX_ACTIVITY_PAGE)
 
+    @field_validator("team")
+    @classmethod
+    def _user_or_team(cls, team: str | None, info: ValidationInfo) -> str | None:
+        """An entry is about a user or about a team, so the two together would select nothing."""
+        if team is not None and info.data.get("user") is not None:
+            raise ValueError("filter by user or by team, not both")
+        return team
+
     def query(self) -> ListActivity:
         """The query, times in UTC (a time without a zone is taken as UTC); a range ending before it
         starts names nothing and is refused."""
@@ -52,8 +57,6 @@ class ActivityFilters(BaseModel):
             ) from None
         if since is not None and until is not None and until <= since:
             raise InvalidValueException(detail="until must be later than since.")
-        if self.user is not None and self.team is not None:  # an entry is about a user or a team
-            raise InvalidValueException(detail=USER_OR_TEAM)
         return ListActivity(**{**self.model_dump(), "since": since, "until": until})
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from scim2_models import SCIMException
 
 from contracts.activity import Outcome
-from services.gateway.admin.activity import USER_OR_TEAM, ActivityFilters, read_activity
+from services.gateway.admin.activity import ActivityFilters, read_activity
 from services.gateway.console import views
 from services.gateway.console.access import PageSession
 from services.gateway.console.forms import FormRefused, parsed
@@ -28,8 +28,7 @@ def _filters(values: dict[str, str]) -> ActivityFilters:
     try:
         filters.query()
     except SCIMException as refusal:
-        field = "Team" if refusal.detail == USER_OR_TEAM else "Until"  # the field to correct
-        raise FormRefused(f"{field}: {refusal.detail}") from None
+        raise FormRefused(f"Until: {refusal.detail}") from None
     return filters
 
 

@@ -14,7 +14,6 @@ from servicekit.db import read_session
 from servicekit.logs import annotate
 from services.gateway import store
 from services.gateway.config import GatewaySettings
-from services.gateway.http.dependencies import SettingsDep
 from services.gateway.http.errors import TooManyRequests
 from services.gateway.http.known_tokens import KnownTokens
 from services.gateway.http.ratelimit import TenantRateLimiter
@@ -71,10 +70,6 @@ def authenticate_admin(settings: GatewaySettings, authorization: str | None) -> 
         raise UnauthorizedException(detail="Admin credential missing or wrong.")
 
 
-def _authenticate_admin(settings: SettingsDep, authorization: Annotated[str | None, Header()] = None) -> None:
-    authenticate_admin(settings, authorization)
-
-
 async def _within_rate_limit(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
     # A coroutine: a remembered token and a token this instance holds need no worker thread, whose hop
     # there and back is a measurable share of a request (BENCHMARKS.md); a look-up or a lease takes one.
@@ -89,4 +84,3 @@ async def _within_rate_limit(request: Request, authorization: Annotated[str | No
 
 
 TenantId = Annotated[str, Depends(_within_rate_limit)]
-AdminAuth = Depends(_authenticate_admin)

@@ -112,3 +112,14 @@ def test_without_the_admin_credential_any_body_is_401_and_nothing_is_made(
     assert answer.status_code == 401, answer.text[:200]
     assert answer.json()["detail"] == "Admin credential missing or wrong."
     assert admin.get("/admin/v1/tenants").json() == []
+
+
+def test_every_admin_route_without_the_credential_is_401(admin: TestClient) -> None:
+    """One check on every admin route, with a body or without (AdminRoute)."""
+    tenant = admin.post("/admin/v1/tenants", json={"name": "Acme"}).json()["id"]
+    paths = [path for path in admin.app.openapi()["paths"] if path.startswith("/admin/v1")]  # type: ignore[attr-defined]
+    for path in paths:
+        for method in admin.app.openapi()["paths"][path]:  # type: ignore[attr-defined]
+            url = path.replace("{tenant_id}", tenant).replace("{", "").replace("}", "")
+            answer = admin.request(method.upper(), url, headers={"Authorization": ""})
+            assert answer.status_code == 401, (method, path, answer.text[:200])

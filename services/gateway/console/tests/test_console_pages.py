@@ -179,7 +179,7 @@ def test_an_unknown_tenant_is_a_404_page(console: Console) -> None:
             "Until: until must be later than since.",
         ),
         ({"user": "u" * 513}, "User: String should have at most 512 characters."),
-        ({"user": "ann@example.com", "team": "Sales"}, "Team: Filter by user or by team, not both."),
+        ({"user": "ann@example.com", "team": "Sales"}, "Team: filter by user or by team, not both."),
     ],
 )
 def test_bad_activity_filters_are_refused_on_the_page_and_keep_what_was_typed(

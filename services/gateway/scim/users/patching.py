@@ -202,9 +202,6 @@ def _apply(user: ScimUser, request: UserPatchRequest) -> None:
     filter is skipped while another is the manager. RFC 7644 §3.5.2.2 would answer 400 ``noTarget``
     for a filter matching nothing: applied as a no-op instead, so a sync whose manager changed meanwhile
     does not fail, as Roster treats Entra ID's removal of a member that is not one."""
-    if not request.only_while_manager:
-        request.patch.patch(user, scim_policy=TOLERANT)
-        return
     for position, operation in enumerate(request.patch.operations or ()):
         named = request.only_while_manager.get(position)
         if named is None or _manager_of(user) == named:
