@@ -10,7 +10,10 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
+
+from scim2_models import Path, User, default_comparison_key
 
 from contracts import seats, teams, users
 from contracts.activity import ClientKind, EntryKind, Outcome, RequestOutcome
@@ -149,6 +152,16 @@ def from_event(envelope: Envelope, event: Message) -> Entry:
         resource_id=resource_id,
         name=name,
     )
+
+
+_USER_NAME = Path[User[Any]]("userName").resolve()
+
+
+def name_key(name: str) -> str:
+    """What a name filter compares: a userName, like a group's displayName, is caseExact false (RFC
+    7643 §4.1.1, §4.2), so ``ANN@x.io`` finds ``ann@x.io``'s entries. scim2-models' comparison key
+    (NFC, lower case, NFC again), the key the users and teams services' own filters compare by."""
+    return default_comparison_key(_USER_NAME, name)
 
 
 def retention_cutoff(now: datetime, *, retention_days: int) -> datetime:

@@ -27,7 +27,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from contracts.activity import ActivityEntry, ListActivity
 from servicekit.clock import as_utc
-from services.activity.domain import GROUP, USER, Entry, parse_cursor
+from services.activity.domain import GROUP, USER, Entry, name_key, parse_cursor
 
 
 class ActivityRow(SQLModel, table=True):
@@ -39,7 +39,7 @@ class ActivityRow(SQLModel, table=True):
         Index("ix_activity_tenant_time", "tenant", "occurred_at", "entry_id"),
         Index("ix_activity_tenant_outcome_time", "tenant", "outcome", "occurred_at", "entry_id"),
         Index("ix_activity_tenant_resource_time", "tenant", "resource_id", "occurred_at", "entry_id"),
-        Index("ix_activity_tenant_name_time", "tenant", "name", "occurred_at", "entry_id"),
+        Index("ix_activity_tenant_name_key_time", "tenant", "name_key", "occurred_at", "entry_id"),
         Index("ix_activity_tenant_correlation_time", "tenant", "correlation_id", "occurred_at", "entry_id"),
         Index("ix_activity_occurred_at", "occurred_at"),  # the retention purge
     )
@@ -54,6 +54,7 @@ class ActivityRow(SQLModel, table=True):
     resource_type: str | None = None
     resource_id: str | None = None
     name: str | None = None
+    name_key: str | None = None  # domain.name_key of ``name``: what a filter by name compares
     client: str | None = None
     method: str | None = None
     status: int | None = None
@@ -68,12 +69,13 @@ class KnownName(SQLModel, table=True):
     deactivation) is still found by the name, and a filter by userName finds the id's entries."""
 
     __tablename__ = "activity_names"
-    __table_args__ = (Index("ix_activity_names_tenant_name", "tenant", "resource_type", "name"),)
+    __table_args__ = (Index("ix_activity_names_tenant_name_key", "tenant", "resource_type", "name_key"),)
 
     tenant: str = Field(primary_key=True)
     resource_id: str = Field(primary_key=True)
     resource_type: str
     name: str
+    name_key: str
     seen_at: datetime = Field(index=True)
 
 
@@ -88,6 +90,7 @@ def record(session: Session, *, entry: Entry) -> None:
             session.execute(_REMEMBER[_dialect(session)], _known_name_row(entry))
         elif not entry.name:
             fields["name"] = session.execute(_KNOWN_NAME, _known_name_key(entry)).scalar()
+    fields["name_key"] = name_key(fields["name"]) if fields["name"] else None
     session.execute(_RECORD[_dialect(session)], fields)
 
 
@@ -104,6 +107,7 @@ def _known_name_row(entry: Entry) -> dict[str, Any]:
         **_known_name_key(entry),
         "resource_type": entry.resource_type,
         "name": entry.name,
+        "name_key": name_key(entry.name or ""),
         "seen_at": entry.occurred_at,
     }
 
@@ -130,7 +134,7 @@ def _remember(insert: Callable[[Table], Any]) -> Executable:
     newer = statement.excluded
     return statement.on_conflict_do_update(  # type: ignore[no-any-return]
         index_elements=["tenant", "resource_id"],
-        set_={"name": newer.name, "seen_at": newer.seen_at},
+        set_={"name": newer.name, "name_key": newer.name_key, "seen_at": newer.seen_at},
         where=_NAMES.c.seen_at <= newer.seen_at,
     )
 
@@ -139,9 +143,9 @@ _RECORD = {"postgresql": _record(postgresql_insert), "sqlite": _record(sqlite_in
 _REMEMBER = {"postgresql": _remember(postgresql_insert), "sqlite": _remember(sqlite_insert)}
 
 
-def _ids_named(session: Session, *, tenant: str, name: str, resource_type: str) -> list[str]:
+def _ids_named(session: Session, *, tenant: str, key: str, resource_type: str) -> list[str]:
     query = select(KnownName.resource_id).where(
-        KnownName.tenant == tenant, KnownName.name == name, KnownName.resource_type == resource_type
+        KnownName.tenant == tenant, KnownName.name_key == key, KnownName.resource_type == resource_type
     )
     return list(session.exec(query).all())
 
@@ -149,12 +153,13 @@ def _ids_named(session: Session, *, tenant: str, name: str, resource_type: str) 
 def _subjects(
     session: Session, *, tenant: str, value: str, resource_type: str
 ) -> Sequence[ColumnElement[bool]]:
-    """Entries about one user or team, named by its id or by its (current or former) name: each
-    condition an equality one index serves in keyset order."""
-    ids = sorted({value, *_ids_named(session, tenant=tenant, name=value, resource_type=resource_type)})
+    """Entries about one user or team, named by its id or by its (current or former) name in any
+    letter case: each condition an equality one index serves in keyset order."""
+    key = name_key(value)
+    ids = sorted({value, *_ids_named(session, tenant=tenant, key=key, resource_type=resource_type)})
     about = [col(ActivityRow.resource_id) == resource_id for resource_id in ids]
     return [condition & (col(ActivityRow.resource_type) == resource_type) for condition in about] + [
-        (col(ActivityRow.name) == value) & (col(ActivityRow.resource_type) == resource_type)
+        (col(ActivityRow.name_key) == key) & (col(ActivityRow.resource_type) == resource_type)
     ]
 
 
@@ -230,7 +235,7 @@ def _names_of_unnamed(session: Session, *, tenant: str, rows: Sequence[ActivityR
 
 
 def _entry(row: ActivityRow, names: dict[str, str]) -> ActivityEntry:
-    fields = row.model_dump(exclude={"tenant"})
+    fields = row.model_dump(exclude={"tenant", "name_key"})
     if row.name is None and row.resource_id is not None:
         fields["name"] = names.get(row.resource_id)
     return ActivityEntry.model_validate({**fields, "occurred_at": as_utc(row.occurred_at)})

@@ -1,0 +1,63 @@
+"""Name filters compare as SCIM does (caseExact false): ``name_key`` on entries and known names.
+
+A filter by userName or group name used to match only the spelling stored, letter case included. Each
+entry and each known name now carries the key a filter compares by, computed here for every row
+already stored: once per distinct (tenant, name), on the index that leads with them.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+_KEYSET = ["occurred_at", "entry_id"]
+_ACTIVITY = sa.table("activity", sa.column("tenant", sa.String()), sa.column("name", sa.String()),
+                     sa.column("name_key", sa.String()))  # fmt: skip
+_NAMES = sa.table("activity_names", sa.column("tenant", sa.String()), sa.column("resource_id", sa.String()),
+                  sa.column("name", sa.String()), sa.column("name_key", sa.String()))  # fmt: skip
+
+
+# Spelt out here, not taken from the running code, so this revision writes the same keys whatever a
+# later release makes ``domain.name_key`` (today scim2-models' comparison key of a userName).
+def key_of(name: str) -> str:
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).lower())
+
+
+def upgrade() -> None:
+    op.add_column("activity", sa.Column("name_key", sa.String(), nullable=True))
+    op.add_column("activity_names", sa.Column("name_key", sa.String(), nullable=True))
+    connection = op.get_bind()
+    named = connection.execute(sa.select(_ACTIVITY.c.tenant, _ACTIVITY.c.name).distinct()).all()
+    keyed = [{"t": tenant, "n": name, "k": key_of(name)} for tenant, name in named if name is not None]
+    if keyed:
+        by_name = (_ACTIVITY.c.tenant == sa.bindparam("t")) & (_ACTIVITY.c.name == sa.bindparam("n"))
+        connection.execute(_ACTIVITY.update().where(by_name).values(name_key=sa.bindparam("k")), keyed)
+    known = connection.execute(sa.select(_NAMES.c.tenant, _NAMES.c.resource_id, _NAMES.c.name)).all()
+    if known:
+        by_id = (_NAMES.c.tenant == sa.bindparam("t")) & (_NAMES.c.resource_id == sa.bindparam("r"))
+        rows = [{"t": tenant, "r": resource_id, "k": key_of(name)} for tenant, resource_id, name in known]
+        connection.execute(_NAMES.update().where(by_id).values(name_key=sa.bindparam("k")), rows)
+    op.drop_index("ix_activity_tenant_name_time", table_name="activity")
+    op.create_index("ix_activity_tenant_name_key_time", "activity", ["tenant", "name_key", *_KEYSET])
+    # Batch mode: SQLite cannot make a column NOT NULL in place; Alembic copies the (small) table.
+    with op.batch_alter_table("activity_names") as batch:
+        batch.alter_column("name_key", existing_type=sa.String(), nullable=False)
+        batch.drop_index("ix_activity_names_tenant_name")
+        batch.create_index("ix_activity_names_tenant_name_key", ["tenant", "resource_type", "name_key"])
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("activity_names") as batch:
+        batch.drop_index("ix_activity_names_tenant_name_key")
+        batch.create_index("ix_activity_names_tenant_name", ["tenant", "resource_type", "name"])
+        batch.drop_column("name_key")
+    op.drop_index("ix_activity_tenant_name_key_time", table_name="activity")
+    op.create_index("ix_activity_tenant_name_time", "activity", ["tenant", "name", *_KEYSET])
+    op.drop_column("activity", "name_key")
