@@ -4,28 +4,22 @@ from __future__ import annotations
 
 import ast
 import http.server
-import io
 import json
 import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from rich.console import Console
-from rich.table import Table
 from typer.testing import CliRunner, Result
 
 from roster_cli.app import app
 from roster_cli.errors import EXIT_CODE_MEANINGS, ExitCode, exit_code_for_status
-from roster_cli.models import MAX_SEATS, SeatDrift, Team, TeamMember, TeamSource
+from roster_cli.models import MAX_SEATS
 from roster_cli.output import Output
-from roster_cli.seats import drift_report
-from roster_cli.teams import team_table
 from services.gateway.admin.seats import MAX_SEAT_LIMIT
 
 TOKEN = "x" * 32
@@ -222,73 +216,6 @@ def test_an_answer_that_is_not_the_admin_api_is_an_error_not_a_traceback(not_a_g
     result = _run("--url", not_a_gateway, "--token", TOKEN, "--json", "tenant", "list")
     assert result.exit_code == ExitCode.ERROR and result.stdout == ""
     assert "unexpected answer" in result.stderr and result.stderr.count("\n") == 1
-
-
-def _team(**overrides: object) -> Team:
-    now = datetime(2025, 1, 1, tzinfo=UTC)
-    fields: dict[str, object] = {
-        "id": "t1",
-        "display_name": "Sales West",
-        "source": TeamSource.MANAGER,
-        "linked": False,
-        "leader_id": "m1",
-        "member_count": 2,
-        "members": [TeamMember(user_id="u1", display="ann@example.com"), TeamMember(user_id="u2")],
-        "created": now,
-        "last_modified": now,
-        "version": 1,
-    }
-    return Team.model_validate({**fields, **overrides})
-
-
-def _rendered_items(*items: str | Table) -> list[str]:
-    screen = io.StringIO()
-    console = Console(file=screen, width=120)
-    for item in items:
-        console.print(item)
-    return [" ".join(line.split()) for line in screen.getvalue().splitlines()]
-
-
-def _rendered(teams: list[Team]) -> list[str]:
-    return _rendered_items(team_table(teams))
-
-
-def test_a_team_row_shows_id_name_source_link_leader_and_each_member() -> None:
-    header, team, *members = _rendered([_team()])
-    assert header.split() == ["ID", "NAME", "SOURCE", "LINKED", "LEADER", "MEMBERS"]
-    assert team.split() == ["t1", "Sales", "West", "manager", "not", "linked", "m1", "2"]
-    assert [line.split() for line in members] == [["u1", "ann@example.com"], ["u2"]]
-    linked = _team(source=TeamSource.SCIM, linked=True, leader_id=None, members=None, member_count=0)
-    assert _rendered([linked])[1].split() == ["t1", "Sales", "West", "scim", "linked", "-", "0"]
-
-
-def test_seat_drift_names_each_user_and_what_to_do() -> None:
-    clean = SeatDrift(seats_without_active_user=[], active_users_without_seat=[])
-    assert _rendered_items(*drift_report(clean)) == ["no drift: every active user holds exactly one seat"]
-    drifted = SeatDrift(
-        seats_without_active_user=["u1"], active_users_without_seat=["u2"], waiting_for_seat=["u3"]
-    )
-    assert _rendered_items(*drift_report(drifted)) == [
-        "DRIFT USER",
-        "seat without an active user u1",
-        "active user without a seat u2",
-        "waiting for a seat (not drift) u3",
-        "run again with --repair to fix",
-        "the numbers settle once no create or reactivation waits for the seats service",
-    ]
-    repaired = drifted.model_copy(update={"repair_requested": True, "waiting_for_seat": []})
-    assert _rendered_items(*drift_report(repaired))[-1] == "repair requested; run reconcile again to confirm"
-    settling = clean.model_copy(update={"waiting_for_seat": ["u3"]})
-    assert _rendered_items(*drift_report(settling)) == [
-        "no drift: every active user holds exactly one seat",
-        "DRIFT USER",
-        "waiting for a seat (not drift) u3",
-        "the numbers settle once no create or reactivation waits for the seats service",
-    ]
-
-
-def test_names_are_shown_as_typed_not_as_rich_markup() -> None:
-    assert "[bold]Sales[/bold]" in _rendered([_team(display_name="[bold]Sales[/bold]")])[1]
 
 
 def test_the_cli_imports_nothing_of_the_server() -> None:

@@ -24,13 +24,13 @@ from contracts.users import (
 from services.users.tests.conftest import UsersHarness
 
 
-def _create(harness: UsersHarness, profile: UserProfile, *, tenant: str = "acme") -> UserRecord:
+def create_user(harness: UsersHarness, profile: UserProfile, *, tenant: str = "acme") -> UserRecord:
     reply = harness.ask(CreateUser(user_id=str(uuid4()), profile=profile), tenant=tenant)
     assert isinstance(reply, UserReply), reply
     return reply.user
 
 
-def _okta_user(user_name: str, **changes: object) -> UserProfile:
+def okta_user(user_name: str, **changes: object) -> UserProfile:
     profile = UserProfile(
         user_name=user_name,
         external_id=f"00u{user_name.split('@')[0]}",
@@ -41,19 +41,19 @@ def _okta_user(user_name: str, **changes: object) -> UserProfile:
     return profile.model_copy(update=changes)
 
 
-def _page(harness: UsersHarness, tenant: str = "acme", **query: object) -> UserPage:
+def search_page(harness: UsersHarness, tenant: str = "acme", **query: object) -> UserPage:
     reply = harness.ask(ListUsers.model_validate(query), tenant=tenant)
     assert isinstance(reply, UserPage), reply
     return reply
 
 
-def _names(harness: UsersHarness, text: str, *, tenant: str = "acme") -> list[str]:
-    page = _page(harness, tenant, filter=text)
+def found_names(harness: UsersHarness, text: str, *, tenant: str = "acme") -> list[str]:
+    page = search_page(harness, tenant, filter=text)
     assert page.total_results == len(page.users)
     return [user.profile.user_name for user in page.users]
 
 
-def _refusal(harness: UsersHarness, reason: RejectionReason, **query: object) -> str:
+def refusal_of(harness: UsersHarness, reason: RejectionReason, **query: object) -> str:
     reply = harness.ask(ListUsers.model_validate(query))
     assert isinstance(reply, CommandRejected), (query, reply)
     assert reply.reason == reason, reply

@@ -16,16 +16,16 @@ from contracts.users import ContactValue, EnterpriseInfo, PersonName, RosterRole
 from services.users import filters
 from services.users.attributes import HEAD_LENGTH
 from services.users.tests.conftest import UsersHarness
-from services.users.tests.search_helpers import _create, _names, _okta_user, _page, _refusal
+from services.users.tests.search_helpers import create_user, found_names, okta_user, refusal_of, search_page
 
 # What Okta and Entra send (docs/scim-clients.md)
 
 
 def test_okta_and_entra_lookups(harness: UsersHarness) -> None:
-    ann = _create(harness, _okta_user("Ann.Lee@Example.com"))
-    bob = _create(
+    ann = create_user(harness, okta_user("Ann.Lee@Example.com"))
+    bob = create_user(
         harness,
-        _okta_user(
+        okta_user(
             "bob@example.com",
             emails=(
                 ContactValue(value="bob@home.example", type="home", primary=False),
@@ -33,27 +33,31 @@ def test_okta_and_entra_lookups(harness: UsersHarness) -> None:
             ),
         ),
     )
-    _create(harness, _okta_user("carol@example.com", external_id=None))
+    create_user(harness, okta_user("carol@example.com", external_id=None))
 
-    assert _names(harness, 'userName eq "ann.lee@EXAMPLE.com"') == ["Ann.Lee@Example.com"]
-    assert _names(harness, 'userName eq "nobody@example.com"') == []
-    assert _names(harness, 'externalId eq "00uAnn.Lee"') == ["Ann.Lee@Example.com"]
-    assert _names(harness, 'externalId eq "00uann.lee"') == []  # caseExact (RFC 7643 §3.1)
-    assert _names(harness, 'emails.value eq "BOB.WORK@example.com"') == ["bob@example.com"]
-    assert _names(harness, 'emails eq "bob@home.example"') == ["bob@example.com"]  # emails means emails.value
-    assert _names(harness, 'emails[type eq "work"].value eq "bob.work@example.com"') == ["bob@example.com"]
-    assert _names(harness, 'emails[type eq "work"].value eq "bob@home.example"') == []
-    assert _names(harness, 'emails[type eq "work" and value eq "bob@home.example"]') == []
-    assert _names(harness, f'id eq "{ann.id}"') == ["Ann.Lee@Example.com"]
-    assert _names(harness, f'id eq "{bob.id.upper()}"') == []  # ids are caseExact
+    assert found_names(harness, 'userName eq "ann.lee@EXAMPLE.com"') == ["Ann.Lee@Example.com"]
+    assert found_names(harness, 'userName eq "nobody@example.com"') == []
+    assert found_names(harness, 'externalId eq "00uAnn.Lee"') == ["Ann.Lee@Example.com"]
+    assert found_names(harness, 'externalId eq "00uann.lee"') == []  # caseExact (RFC 7643 §3.1)
+    assert found_names(harness, 'emails.value eq "BOB.WORK@example.com"') == ["bob@example.com"]
+    assert found_names(harness, 'emails eq "bob@home.example"') == [
+        "bob@example.com"
+    ]  # emails means emails.value
+    assert found_names(harness, 'emails[type eq "work"].value eq "bob.work@example.com"') == [
+        "bob@example.com"
+    ]
+    assert found_names(harness, 'emails[type eq "work"].value eq "bob@home.example"') == []
+    assert found_names(harness, 'emails[type eq "work" and value eq "bob@home.example"]') == []
+    assert found_names(harness, f'id eq "{ann.id}"') == ["Ann.Lee@Example.com"]
+    assert found_names(harness, f'id eq "{bob.id.upper()}"') == []  # ids are caseExact
     qualified = f'urn:ietf:params:scim:schemas:core:2.0:User:id eq "{bob.id}"'
-    assert _names(harness, qualified) == ["bob@example.com"]
+    assert found_names(harness, qualified) == ["bob@example.com"]
 
 
 def test_value_filters_correlate_the_sub_attributes_of_one_element(harness: UsersHarness) -> None:
-    _create(
+    create_user(
         harness,
-        _okta_user(
+        okta_user(
             "mixed@example.com",
             emails=(
                 ContactValue(value="mixed@x.example", type="home"),
@@ -61,18 +65,20 @@ def test_value_filters_correlate_the_sub_attributes_of_one_element(harness: User
             ),
         ),
     )
-    _create(harness, _okta_user("work@example.com", emails=(ContactValue(value="w@x.example", type="work"),)))
-    assert _names(harness, 'emails[type eq "work" and value co "@x.example"]') == ["work@example.com"]
-    assert _names(harness, 'emails.type eq "work" and emails.value co "@x.example"') == [
+    create_user(
+        harness, okta_user("work@example.com", emails=(ContactValue(value="w@x.example", type="work"),))
+    )
+    assert found_names(harness, 'emails[type eq "work" and value co "@x.example"]') == ["work@example.com"]
+    assert found_names(harness, 'emails.type eq "work" and emails.value co "@x.example"') == [
         "mixed@example.com",
         "work@example.com",
     ]
-    assert _names(harness, 'emails[not (type eq "work")]') == ["mixed@example.com"]
-    assert _names(harness, 'not (emails[type eq "home"])') == ["work@example.com"]
+    assert found_names(harness, 'emails[not (type eq "work")]') == ["mixed@example.com"]
+    assert found_names(harness, 'not (emails[type eq "home"])') == ["work@example.com"]
 
 
 def test_every_attribute_the_client_sees_is_filterable(harness: UsersHarness) -> None:
-    rich = _create(
+    rich = create_user(
         harness,
         UserProfile(
             user_name="rich@example.com",
@@ -100,7 +106,7 @@ def test_every_attribute_the_client_sees_is_filterable(harness: UsersHarness) ->
             ),
         ),
     )
-    _create(harness, UserProfile(user_name="plain@example.com"))
+    create_user(harness, UserProfile(user_name="plain@example.com"))
     enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
     roster = "urn:roster:params:scim:schemas:extension:roster:2.0:User"
     for text in (
@@ -135,15 +141,15 @@ def test_every_attribute_the_client_sees_is_filterable(harness: UsersHarness) ->
         'meta.version eq "W/\\"1\\"" and userName sw "rich"',
         'meta.resourceType eq "User" and title pr',
     ):
-        assert _names(harness, text) == ["rich@example.com"], text
-    assert _names(harness, 'meta.resourceType eq "user"') == []  # caseExact
-    assert _names(harness, f"not ({enterprise}:manager pr)") == ["plain@example.com"]
-    assert _names(harness, "active eq true") == ["plain@example.com"]
+        assert found_names(harness, text) == ["rich@example.com"], text
+    assert found_names(harness, 'meta.resourceType eq "user"') == []  # caseExact
+    assert found_names(harness, f"not ({enterprise}:manager pr)") == ["plain@example.com"]
+    assert found_names(harness, "active eq true") == ["plain@example.com"]
 
 
 def test_null_and_presence(harness: UsersHarness) -> None:
-    _create(harness, UserProfile(user_name="bare@example.com", title=""))
-    _create(
+    create_user(harness, UserProfile(user_name="bare@example.com", title=""))
+    create_user(
         harness,
         UserProfile(
             user_name="valueless@example.com",
@@ -151,60 +157,62 @@ def test_null_and_presence(harness: UsersHarness) -> None:
         ),
     )
     full = UserProfile(user_name="full@example.com", title="CEO", emails=(ContactValue(value="f@x.io"),))
-    _create(harness, full)
-    assert _names(harness, "title pr") == ["full@example.com"]  # "" is not present
-    assert _names(harness, 'title eq ""') == ["bare@example.com"]
-    assert _names(harness, "title eq null") == ["valueless@example.com"]
-    assert _names(harness, "title ne null") == ["bare@example.com", "full@example.com"]
-    assert _names(harness, 'title ne "CEO"') == ["bare@example.com", "valueless@example.com"]
-    assert _names(harness, "emails.value eq null") == ["bare@example.com", "valueless@example.com"]
-    assert _names(harness, "emails.value ne null") == ["full@example.com"]
-    assert _names(harness, "emails pr") == ["valueless@example.com", "full@example.com"]
-    assert _names(harness, 'emails[value eq null and type eq "work"]') == ["valueless@example.com"]
-    assert _names(harness, 'emails.value ne "v@example.com"') == ["bare@example.com", "full@example.com"]
+    create_user(harness, full)
+    assert found_names(harness, "title pr") == ["full@example.com"]  # "" is not present
+    assert found_names(harness, 'title eq ""') == ["bare@example.com"]
+    assert found_names(harness, "title eq null") == ["valueless@example.com"]
+    assert found_names(harness, "title ne null") == ["bare@example.com", "full@example.com"]
+    assert found_names(harness, 'title ne "CEO"') == ["bare@example.com", "valueless@example.com"]
+    assert found_names(harness, "emails.value eq null") == ["bare@example.com", "valueless@example.com"]
+    assert found_names(harness, "emails.value ne null") == ["full@example.com"]
+    assert found_names(harness, "emails pr") == ["valueless@example.com", "full@example.com"]
+    assert found_names(harness, 'emails[value eq null and type eq "work"]') == ["valueless@example.com"]
+    assert found_names(harness, 'emails.value ne "v@example.com"') == ["bare@example.com", "full@example.com"]
 
 
 def test_strings_order_by_code_point_and_patterns_are_literal(harness: UsersHarness) -> None:
     for name in ("a_b", "axb", "a%b", "zed", "Ärger", "ÿ", "Ā"):
-        _create(harness, UserProfile(user_name=f"{name}@example.com", title=name))
-    assert _names(harness, 'title co "_"') == ["a_b@example.com"]
-    assert _names(harness, 'title sw "A%"') == ["a%b@example.com"]
+        create_user(harness, UserProfile(user_name=f"{name}@example.com", title=name))
+    assert found_names(harness, 'title co "_"') == ["a_b@example.com"]
+    assert found_names(harness, 'title sw "A%"') == ["a%b@example.com"]
     above_z = ["zed@example.com", "Ärger@example.com", "ÿ@example.com", "Ā@example.com"]
-    assert _names(harness, 'title gt "z"') == above_z
-    assert _names(harness, 'title ge "zed"') == above_z
-    assert _names(harness, 'title gt "zed"') == above_z[1:]
-    assert _names(harness, 'title le "a%b"') == ["a%b@example.com"]
-    assert _names(harness, 'title lt "a%b"') == []
-    assert _names(harness, 'title lt "ā" and title gt "ärger"') == ["ÿ@example.com"]  # U+E4 < U+FF < U+101
+    assert found_names(harness, 'title gt "z"') == above_z
+    assert found_names(harness, 'title ge "zed"') == above_z
+    assert found_names(harness, 'title gt "zed"') == above_z[1:]
+    assert found_names(harness, 'title le "a%b"') == ["a%b@example.com"]
+    assert found_names(harness, 'title lt "a%b"') == []
+    assert found_names(harness, 'title lt "ā" and title gt "ärger"') == [
+        "ÿ@example.com"
+    ]  # U+E4 < U+FF < U+101
 
 
 def test_values_longer_than_the_indexed_head(harness: UsersHarness) -> None:
     stem = "x" * (HEAD_LENGTH + 20)
     for suffix in ("a", "b", "c"):
-        _create(harness, UserProfile(user_name=f"{suffix}@example.com", display_name=stem + suffix))
-    _create(harness, UserProfile(user_name="nul@example.com", nick_name="a\x00b"))
-    assert _names(harness, f'displayName eq "{stem}B"') == ["b@example.com"]
-    assert _names(harness, f'displayName gt "{stem}a"') == ["b@example.com", "c@example.com"]
-    assert _names(harness, f'displayName le "{stem}b"') == ["a@example.com", "b@example.com"]
-    assert _names(harness, f'displayName sw "{stem}c"') == ["c@example.com"]
+        create_user(harness, UserProfile(user_name=f"{suffix}@example.com", display_name=stem + suffix))
+    create_user(harness, UserProfile(user_name="nul@example.com", nick_name="a\x00b"))
+    assert found_names(harness, f'displayName eq "{stem}B"') == ["b@example.com"]
+    assert found_names(harness, f'displayName gt "{stem}a"') == ["b@example.com", "c@example.com"]
+    assert found_names(harness, f'displayName le "{stem}b"') == ["a@example.com", "b@example.com"]
+    assert found_names(harness, f'displayName sw "{stem}c"') == ["c@example.com"]
     every = ["a@example.com", "b@example.com", "c@example.com"]
-    assert _names(harness, f'displayName sw "{stem[:5]}"') == every
-    assert _names(harness, 'nickName eq "A\\u0000B"') == ["nul@example.com"]
+    assert found_names(harness, f'displayName sw "{stem[:5]}"') == every
+    assert found_names(harness, 'nickName eq "A\\u0000B"') == ["nul@example.com"]
     at_limit = "y" * HEAD_LENGTH
-    _create(harness, UserProfile(user_name="limit@example.com", title=at_limit))
-    _create(harness, UserProfile(user_name="beyond@example.com", title=at_limit + "y"))
-    assert _names(harness, f'title eq "{at_limit}"') == ["limit@example.com"]
-    assert _names(harness, f'title eq "{at_limit}Y"') == ["beyond@example.com"]
-    assert _names(harness, f'title ne "{at_limit}" and title pr') == ["beyond@example.com"]
-    assert _names(harness, f'title sw "{at_limit}"') == ["limit@example.com", "beyond@example.com"]
+    create_user(harness, UserProfile(user_name="limit@example.com", title=at_limit))
+    create_user(harness, UserProfile(user_name="beyond@example.com", title=at_limit + "y"))
+    assert found_names(harness, f'title eq "{at_limit}"') == ["limit@example.com"]
+    assert found_names(harness, f'title eq "{at_limit}Y"') == ["beyond@example.com"]
+    assert found_names(harness, f'title ne "{at_limit}" and title pr') == ["beyond@example.com"]
+    assert found_names(harness, f'title sw "{at_limit}"') == ["limit@example.com", "beyond@example.com"]
 
 
 def test_filters_never_cross_tenants(harness: UsersHarness) -> None:
-    _create(harness, _okta_user("shared@example.com"), tenant="acme")
-    _create(harness, _okta_user("shared@example.com"), tenant="globex")
-    assert len(_page(harness, "acme", filter='userName eq "shared@example.com"').users) == 1
-    assert len(_page(harness, "initech", filter='userName eq "shared@example.com"').users) == 0
-    assert len(_page(harness, "initech", filter='not (userName eq "shared@example.com")').users) == 0
+    create_user(harness, okta_user("shared@example.com"), tenant="acme")
+    create_user(harness, okta_user("shared@example.com"), tenant="globex")
+    assert len(search_page(harness, "acme", filter='userName eq "shared@example.com"').users) == 1
+    assert len(search_page(harness, "initech", filter='userName eq "shared@example.com"').users) == 0
+    assert len(search_page(harness, "initech", filter='not (userName eq "shared@example.com")').users) == 0
 
 
 # Refusals: 400 invalidFilter, never an empty list
@@ -232,12 +240,12 @@ def test_filters_never_cross_tenants(harness: UsersHarness) -> None:
     ],
 )
 def test_unusable_filters_are_refused_with_the_reason(harness: UsersHarness, text: str, named: str) -> None:
-    detail = _refusal(harness, RejectionReason.INVALID_FILTER, filter=text)
+    detail = refusal_of(harness, RejectionReason.INVALID_FILTER, filter=text)
     assert named.lower() in detail.lower(), detail
 
 
 def test_a_filter_with_too_many_comparisons_is_refused(harness: UsersHarness) -> None:
     many = " or ".join(f'userName eq "u{i}"' for i in range(filters.MAX_COMPARISONS))
-    assert _page(harness, filter=many).total_results == 0
-    detail = _refusal(harness, RejectionReason.INVALID_FILTER, filter=f"{many} or title pr")
+    assert search_page(harness, filter=many).total_results == 0
+    detail = refusal_of(harness, RejectionReason.INVALID_FILTER, filter=f"{many} or title pr")
     assert str(filters.MAX_COMPARISONS) in detail

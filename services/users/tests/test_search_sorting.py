@@ -10,7 +10,7 @@ import pytest
 from contracts.rejections import RejectionReason
 from contracts.users import ContactValue, ListUsers, UserPage, UserProfile
 from services.users.tests.conftest import UsersHarness
-from services.users.tests.search_helpers import _create, _page, _refusal
+from services.users.tests.search_helpers import create_user, refusal_of, search_page
 
 # sortBy (RFC 7644 §3.4.2.3)
 
@@ -24,7 +24,7 @@ def test_sort_by_ascending_descending_missing_values_and_ties(harness: UsersHarn
         UserProfile(user_name="u5"),
     ]
     for profile in profiles:
-        _create(harness, profile)
+        create_user(harness, profile)
 
     def order(sort_by: str, *, descending: bool = False, start_index: int = 1, count: int = 100) -> list[str]:
         query = ListUsers(sort_by=sort_by, sort_descending=descending, start_index=start_index, count=count)
@@ -36,20 +36,20 @@ def test_sort_by_ascending_descending_missing_values_and_ties(harness: UsersHarn
     assert order("TITLE", descending=True) == ["u2", "u5", "u1", "u4", "u3"]  # missing first
     assert order("title", start_index=2, count=2) == ["u1", "u4"]
     assert order("userName", descending=True) == ["u5", "u4", "u3", "u2", "u1"]
-    assert _page(harness, sort_by="title", filter="title pr", count=0).total_results == 3
+    assert search_page(harness, sort_by="title", filter="title pr", count=0).total_results == 3
 
 
 def test_sort_by_a_multi_valued_attribute_uses_its_primary_value(harness: UsersHarness) -> None:
     def emails(*pairs: tuple[str, bool]) -> tuple[ContactValue, ...]:
         return tuple(ContactValue(value=value, primary=primary) for value, primary in pairs)
 
-    _create(harness, UserProfile(user_name="p1", emails=emails(("a@x.io", False), ("z@x.io", True))))
-    _create(harness, UserProfile(user_name="p2", emails=emails(("m@x.io", False), ("b@x.io", False))))
-    _create(harness, UserProfile(user_name="p3"))
-    _create(harness, UserProfile(user_name="p4", emails=emails(("c@x.io", True))))
+    create_user(harness, UserProfile(user_name="p1", emails=emails(("a@x.io", False), ("z@x.io", True))))
+    create_user(harness, UserProfile(user_name="p2", emails=emails(("m@x.io", False), ("b@x.io", False))))
+    create_user(harness, UserProfile(user_name="p3"))
+    create_user(harness, UserProfile(user_name="p4", emails=emails(("c@x.io", True))))
 
     def order(sort_by: str) -> list[str]:
-        return [user.profile.user_name for user in _page(harness, sort_by=sort_by).users]
+        return [user.profile.user_name for user in search_page(harness, sort_by=sort_by).users]
 
     assert order("emails") == ["p4", "p2", "p1", "p3"]  # z (primary), m (first), none, c (primary)
     assert order("emails.value") == order("emails")
@@ -69,5 +69,5 @@ def test_sort_by_a_multi_valued_attribute_uses_its_primary_value(harness: UsersH
     ],
 )
 def test_unusable_sort_by_is_invalid_value_naming_it(harness: UsersHarness, sort_by: str, named: str) -> None:
-    detail = _refusal(harness, RejectionReason.INVALID_VALUE, sort_by=sort_by)
+    detail = refusal_of(harness, RejectionReason.INVALID_VALUE, sort_by=sort_by)
     assert named.lower() in detail.lower(), detail
