@@ -25,11 +25,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # Tests that start what they need themselves; none uses the shared session's broker or stack. The
-# schema migration tests start their own processes on their own databases and no broker: they run
-# here to even out the two sessions' wall time (the shared one is the longer).
+# schema migration tests start their own processes on their own databases and no broker, and the
+# several-gateways tests add gateways to a stack of this session's own: they run here to even out the
+# two sessions' wall time (the shared one is the longer).
 ISOLATED = (
     "tests/containers",
     "tests/test_concurrent_first_start.py",
+    "tests/test_gateways_e2e.py",
     "tests/test_kafka_cluster_bootstrap.py",
     "tests/test_kafka_outage_e2e.py",
     "tests/test_make_run.py",
