@@ -132,6 +132,9 @@ WRONG_SEARCH_FIELDS: list[dict[str, Any]] = [
     {"sortBy": ["userName"]},
     {"attributes": 5},
     {"excludedAttributes": {"a": 1}},
+    {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"]},  # another message's body
+    {"Schemas": "urn:ietf:params:scim:api:messages:2.0:SearchRequest"},  # not a list
+    {"schemas": [5]},
 ]
 
 

@@ -188,3 +188,23 @@ def test_the_root_search_lists_users_then_groups_and_pages_across_them(scim: htt
             "sortBy is not supported on the root /.search, which lists Users and Groups together;"
             " sort with /Users/.search or /Groups/.search."
         )
+
+
+def test_a_group_body_naming_another_schema_or_no_visible_name_is_refused_and_changes_nothing(
+    scim: httpx.Client,
+) -> None:
+    created = scim.post("/Groups", json={"schemas": [GROUP], "displayName": "Delta", "members": []})
+    assert created.status_code == 201, created.text
+    group_id, version = created.json()["id"], created.json()["meta"]["version"]
+    user_schema = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "displayName": "Echo"}
+    refused = scim.post("/Groups", json=user_schema)
+    _assert_error(refused, 400, "invalidValue")
+    assert refused.json()["detail"] == f"schemas must contain the base schema '{GROUP}'"
+    _assert_error(
+        scim.put(f"/Groups/{group_id}", json={**user_schema, "displayName": "Delta"}), 400, "invalidValue"
+    )
+    _assert_error(
+        scim.post("/Groups", json={"schemas": [GROUP], "displayName": "\u200b"}), 400, "invalidValue"
+    )
+    listed = scim.get("/Groups").json()
+    assert [(g["displayName"], g["meta"]["version"]) for g in listed["Resources"]] == [("Delta", version)]

@@ -232,8 +232,14 @@ def test_a_wrong_admin_token_exits_6_and_changes_nothing(gateway: Gateway) -> No
 
 @pytest.mark.parametrize(
     "command",
-    [["tenant", "create", "   "], ["tenant", "create", "x" * 201], ["team", "create", "{tenant}", " "]],
-    ids=["blank tenant", "long tenant", "blank team"],
+    [
+        ["tenant", "create", "   "],
+        ["tenant", "create", "\u200b"],
+        ["tenant", "create", "x" * 201],
+        ["team", "create", "{tenant}", " "],
+        ["team", "create", "{tenant}", "\ufeff"],
+    ],
+    ids=["blank tenant", "invisible tenant", "long tenant", "blank team", "invisible team"],
 )
 def test_input_the_gateway_refuses_exits_7_and_changes_nothing(gateway: Gateway, command: list[str]) -> None:
     tenant_id = _cli(gateway, "tenant", "create", "Existing Co").stdout.splitlines()[0]

@@ -9,6 +9,7 @@ from typing import Protocol, TypeVar
 
 from contracts.rejections import Rejection, RejectionReason
 from contracts.teams import MembershipChange, MembershipOp, TeamSource
+from contracts.text import is_blank
 
 MAX_REPLY_MEMBERS = 50_000
 """Members one reply may list: ~100 bytes each keeps a page well under the 8 MiB message limit."""
@@ -77,7 +78,7 @@ MAX_NAME_LENGTH = 512
 
 
 def check_display_name(name: str) -> None:
-    if not name.strip():
+    if is_blank(name):
         raise InvalidTeam("displayName is required and must not be blank.")
     if "\x00" in name:
         raise InvalidTeam("displayName must not contain a NUL character.")

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from contracts.envelope import Message
 from contracts.rejections import Rejection, RejectionReason
+from contracts.text import is_blank
 from contracts.users import (
     UserDeactivated,
     UserDeleted,
@@ -67,7 +68,7 @@ MAX_KEY_LENGTH = 512
 
 
 def check_profile(profile: UserProfile) -> None:
-    if not profile.user_name.strip():
+    if is_blank(profile.user_name):
         raise InvalidUser("userName is required and must not be blank.")
     for name, value in (("userName", profile.user_name), ("externalId", profile.external_id)):
         if value is not None and len(value) > MAX_KEY_LENGTH:

@@ -22,6 +22,7 @@ from contracts.teams import (
     TeamRecord,
     TeamSource,
 )
+from contracts.text import VisibleText
 from services.gateway.admin.access import admin_router, require_tenant
 from services.gateway.http.dependencies import EngineDep, OwnersDep
 from services.gateway.membership import require_users
@@ -30,17 +31,17 @@ from services.gateway.streaming import chunks, dumps, json_array, object_with, s
 
 router = admin_router()
 
-TeamName = Field(min_length=1, max_length=200, pattern=r"\S")
+TeamName = Field(min_length=1, max_length=200)
 ADMIN_PAGE_SIZE = 100
 
 
 class NewTeam(BaseModel):
-    display_name: str = TeamName
+    display_name: VisibleText = TeamName
     member_ids: list[str] = Field(default_factory=list)
 
 
 class TeamRename(BaseModel):
-    display_name: str = TeamName
+    display_name: VisibleText = TeamName
 
 
 class MemberChanges(BaseModel):

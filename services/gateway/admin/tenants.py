@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from scim2_models import NotFoundException, UniquenessException
 from sqlmodel import Session
 
+from contracts.text import VisibleText
 from servicekit.logs import annotate
 from services.gateway import store
 from services.gateway.admin.access import admin_router
@@ -24,7 +25,7 @@ T = TypeVar("T")
 
 
 class NewTenant(BaseModel):
-    name: str = Field(min_length=1, max_length=200, pattern=r"\S")
+    name: VisibleText = Field(min_length=1, max_length=200)
 
 
 class TenantOut(BaseModel):

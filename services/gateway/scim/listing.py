@@ -19,6 +19,7 @@ from contracts.listing import MAX_INDEX, ListParameters
 from services.gateway.http.body import read_json
 from services.gateway.http.dependencies import SettingsDep
 from services.gateway.http.errors import refusal
+from services.gateway.scim.policy import check_schemas
 
 DEFAULT_PAGE_SIZE = 100  # Okta's own page size
 QUERY_PARAMETERS = (
@@ -129,7 +130,9 @@ async def _search(request: Request, settings: SettingsDep) -> Search:
         body = await read_json(request, limit=settings.max_body_bytes)
         if not isinstance(body, dict):
             raise InvalidSyntaxException(detail="The request body must be a JSON object (a SearchRequest).")
-        # Parameter names are case-insensitive; only the parameters count (``schemas`` is not checked).
+        # Parameter names are case-insensitive (RFC 7644 §3.4.2), as is ``schemas``' own name.
+        schemas = [value for name, value in body.items() if name.lower() == "schemas"]
+        check_schemas(schemas[0] if schemas else None, base=str(SearchRequest.__schema__))
         raw = {_CANONICAL[name.lower()]: value for name, value in body.items() if name.lower() in _CANONICAL}
         _require_json_integers(raw)
     return search_of(_given(raw), max_page_size=settings.max_page_size)

@@ -63,6 +63,8 @@ def test_empty_members_names_case_insensitive_and_unknown_attributes_ignored() -
     body = {"DISPLAYNAME": "  Spaced  ", "Members": [], "favouriteColour": "teal", "meta": {"x": 1}}
     assert group_from_scim(body) == GroupInput("  Spaced  ", None, ())
     assert group_from_scim({"displayName": "N"}).member_ids == ()
+    assert group_from_scim({"schemas": [], "displayName": "N"}).display_name == "N"  # asserts nothing
+    assert group_from_scim({"Schemas": ["urn:x", GROUP_URN], "displayName": "N"}).display_name == "N"
     repeated = group_from_scim({"displayName": "N", "members": [{"value": "u1"}, {"value": "u1"}]})
     assert repeated.member_ids == ("u1",)
     qualified = {f"{GROUP_URN}:displayName": "Q", f"{GROUP_URN.upper()}:MEMBERS": [{"value": "u1"}]}
@@ -80,6 +82,16 @@ def test_empty_members_names_case_insensitive_and_unknown_attributes_ignored() -
         ({"displayName": "N", "members": "u1"}, "invalidValue", "list of members"),
         ({"displayName": "N", "members": [{"display": "x"}]}, "invalidValue", '"value"'),
         ({"displayName": "N", "members": [{"value": "g", "type": "Group"}]}, "invalidValue", "nested groups"),
+        ({"displayName": "\u200b"}, "invalidValue", "displayName is required"),  # a zero-width space
+        ({"displayName": "\ufeff\u3164 "}, "invalidValue", "displayName is required"),  # BOM, Hangul filler
+        (
+            {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "displayName": "N"},
+            "invalidValue",
+            f"schemas must contain the base schema '{GROUP_URN}'",
+        ),
+        ({"schemas": ["urn:foo:bar"], "displayName": "N"}, "invalidValue", "base schema"),
+        ({"schemas": "not-a-list", "displayName": "N"}, "invalidValue", "valid list: schemas"),
+        ({"schemas": [GROUP_URN, 5], "displayName": "N"}, "invalidValue", "valid string: schemas[1]"),
     ],
 )
 def test_invalid_group_bodies(body: Any, scim_type: str, words: str) -> None:

@@ -267,3 +267,22 @@ def test_a_path_less_remove_is_refused_whatever_its_value_holds() -> None:
     with pytest.raises(SCIMException) as refused:
         _apply({"op": "remove", "value": {'emails[type eq "work"].value': "ann@example.com"}})
     assert (refused.value.status, refused.value.scim_type) == (400, "noTarget")
+
+
+@pytest.mark.parametrize(
+    ("op", "path", "named"),
+    [
+        ("add", 'phoneNumbers[type eq "fax" or type eq "pager"].value', "phoneNumbers"),
+        ("replace", 'PHONENUMBERS[type eq "fax" or type eq "pager"]', "PHONENUMBERS"),
+        ("add", 'addresses[type eq "home" or type eq "other"].locality', "addresses"),
+    ],
+)
+def test_a_filter_matching_nothing_names_the_attribute_as_the_path_does(
+    op: str, path: str, named: str
+) -> None:
+    """RFC 7644 §3.5.2.3 and §3.12: a value filter that matches nothing, and that no element can be
+    made for (Entra ID's create-on-write needs a filter of plain equalities), is 400 noTarget."""
+    with pytest.raises(SCIMException) as refused:
+        _apply({"op": op, "path": path, "value": "+3"})
+    assert (refused.value.status, refused.value.scim_type) == (400, "noTarget")
+    assert refused.value.detail == f"no value of '{named}' matches the path filter"

@@ -154,6 +154,7 @@ def test_admin_routes_need_the_admin_credential_and_a_known_tenant(
     [
         ("POST", "/teams", {"display_name": ""}),
         ("POST", "/teams", {"display_name": "   "}),
+        ("POST", "/teams", {"display_name": "\u200b"}),
         ("POST", "/teams", {"member_ids": ["u1"]}),
         ("POST", "/teams", {"display_name": "Team", "member_ids": "u1"}),
         ("PATCH", "/teams/t1", {"display_name": ""}),

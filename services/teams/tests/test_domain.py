@@ -68,7 +68,7 @@ def test_portal_edits_are_refused_where_another_source_owns_the_team() -> None:
 
 def test_blank_names_and_ids_are_refused() -> None:
     domain.check_display_name("ü" * domain.MAX_NAME_LENGTH)
-    for name in ("", "  ", "a\x00b", "x" * (domain.MAX_NAME_LENGTH + 1)):
+    for name in ("", "  ", "\u200b", "\ufeff\u2060", "a\x00b", "x" * (domain.MAX_NAME_LENGTH + 1)):
         with pytest.raises(domain.InvalidTeam):
             domain.check_display_name(name)
     with pytest.raises(domain.InvalidTeam):

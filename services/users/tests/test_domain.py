@@ -56,9 +56,11 @@ def test_new_user_starts_at_version_one_with_equal_timestamps() -> None:
     assert (user.version, user.created, user.last_modified) == (1, now, now)
 
 
-def test_blank_user_name_is_invalid() -> None:
-    with pytest.raises(domain.InvalidUser):
-        domain.new_user(user_id="u1", profile=UserProfile(user_name="   "), now=datetime.now(UTC))
+@pytest.mark.parametrize("blank", ["   ", "\u200b", "\ufeff", "\u00a0\u3000", "\u200d\u3164"])
+def test_blank_user_name_is_invalid(blank: str) -> None:
+    """White space alone, or invisible characters (zero-width space, BOM, joiner, Hangul filler)."""
+    with pytest.raises(domain.InvalidUser, match="must not be blank"):
+        domain.new_user(user_id="u1", profile=UserProfile(user_name=blank), now=datetime.now(UTC))
 
 
 def test_user_names_and_external_ids_longer_than_an_index_entry_are_invalid() -> None:

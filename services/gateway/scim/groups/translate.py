@@ -24,6 +24,8 @@ from scim2_models.path import AttributeBinding
 from contracts.rendering import location, meta_of
 from contracts.scim import GROUP_URN, ScimGroup
 from contracts.teams import TeamMember, TeamPage, TeamRecord
+from contracts.text import is_blank
+from services.gateway.scim.policy import check_schemas
 
 GroupProjection = ResponseParameters[ScimGroup]
 GroupList = ListResponse[ScimGroup]  # held for the reason UserList is (scim/users/translate.py)
@@ -49,7 +51,7 @@ def fields_of(value: dict[str, Any]) -> dict[str, Any]:
 
 
 def display_name_of(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str) or is_blank(value):
         raise InvalidValueException(detail="displayName is required: a non-empty string naming the team.")
     return value
 
@@ -90,6 +92,7 @@ def group_from_scim(body: Any) -> GroupInput:
     if not isinstance(body, dict):
         raise InvalidSyntaxException(detail="The request body must be a JSON object (a SCIM Group).")
     fields = fields_of(body)
+    check_schemas(fields.get("schemas"), base=GROUP_URN)
     return GroupInput(
         display_name=display_name_of(fields.get("displayname")),
         external_id=external_id_of(fields.get("externalid")),

@@ -18,6 +18,7 @@ from scim2_models import (
     InvalidPathException,
     InvalidSyntaxException,
     InvalidValueException,
+    NoTargetException,
     PatchOp,
     Path,
     SCIMException,
@@ -205,7 +206,19 @@ def _apply(user: ScimUser, request: UserPatchRequest) -> None:
     for position, operation in enumerate(request.patch.operations or ()):
         named = request.only_while_manager.get(position)
         if named is None or _manager_of(user) == named:
-            request.patch.model_copy(update={"operations": [operation]}).patch(user, scim_policy=TOLERANT)
+            try:
+                request.patch.model_copy(update={"operations": [operation]}).patch(user, scim_policy=TOLERANT)
+            except NoTargetException as error:
+                raise _as_named_in_the_path(error, operation) from None
+
+
+def _as_named_in_the_path(error: NoTargetException, operation: Any) -> NoTargetException:
+    """scim2-models names the attribute a value filter matched nothing of by its Python field
+    (``phone_numbers``); the client is told the name its own path gave it (``phoneNumbers``)."""
+    if operation.path is None or not error.detail.startswith("no value of "):
+        return error
+    attribute = str(operation.path).split("[", 1)[0]
+    return NoTargetException(detail=f"no value of '{attribute}' matches the path filter")
 
 
 def patched_profile(current: UserRecord, request: UserPatchRequest) -> UserProfile:
