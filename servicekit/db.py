@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.util import asbool
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -82,7 +82,12 @@ def _into_wal(cursor: Any) -> None:
 def _sqlite_engine(url: str) -> Engine:
     database = sqlite_file(make_url(url))
     if database is not None:
-        database.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            database.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise DatabaseUnreachable(
+                f"cannot make the directory of its database {database}: {error.strerror or error}"
+            ) from None
     engine = create_engine(
         url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
     )
@@ -197,3 +202,20 @@ def read_session(engine: Engine) -> Iterator[Session]:
         finally:
             session.expunge_all()
             session.rollback()
+
+
+class DatabaseUnreachable(RuntimeError):
+    """A process could not connect to its database: the server is down or refuses it, or the file
+    cannot be opened. Said in one line, with the URL's password hidden."""
+
+
+@contextlib.contextmanager
+def unreachable_as_refusal(url: str) -> Iterator[None]:
+    """``OperationalError`` (what the driver raises for a connection it cannot make) as
+    ``DatabaseUnreachable``: the driver's own first line, after the URL without its password."""
+    try:
+        yield
+    except OperationalError as error:
+        cause = str(error.orig).strip().splitlines()[0] if error.orig is not None else type(error).__name__
+        where = make_url(url).render_as_string(hide_password=True)
+        raise DatabaseUnreachable(f"cannot reach its database {where}: {cause}") from None

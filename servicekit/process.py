@@ -8,10 +8,12 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 import uvloop
 
 from servicekit import health, logs, migrations
+from servicekit.db import DatabaseUnreachable, unreachable_as_refusal
 from servicekit.definition import ServiceDefinition
 from servicekit.kafka import KafkaUnreachable
 from servicekit.migrations import SchemaBehind
@@ -21,25 +23,34 @@ from servicekit.sqlite_owner import DatabaseRefused
 
 log = logging.getLogger(__name__)
 
-REFUSALS: dict[type[Exception], int] = {SchemaBehind: 3, KafkaUnreachable: 4, DatabaseRefused: 5}
+REFUSALS: dict[type[Exception], int] = {
+    SchemaBehind: 3,
+    KafkaUnreachable: 4,
+    DatabaseRefused: 5,
+    DatabaseUnreachable: 6,
+}
 """Why a start is refused, and the exit status that says so."""
 
 
-async def serve_until_stopped(service: RunningService, stop: asyncio.Event) -> None:
-    await service.start()
-    try:
-        await stop.wait()
-    finally:
-        await service.stop()
+def exit_refused(name: str, refusal: Exception) -> NoReturn:
+    """One log line saying why, and the refusal's exit status: no traceback."""
+    log.error("%s cannot start: %s", name, refusal)
+    sys.exit(next(status for kind, status in REFUSALS.items() if isinstance(refusal, kind)))
 
 
 async def _serve_with_signals(definition: ServiceDefinition, settings: ConsumingServiceSettings) -> None:
-    service = RunningService(definition, settings)  # Kafka clients need the running loop
+    """Start (a database it cannot reach refuses the start), then serve until SIGINT or SIGTERM."""
+    with unreachable_as_refusal(settings.resolved_database_url()):
+        service = RunningService(definition, settings)  # Kafka clients need the running loop
+        await service.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    await serve_until_stopped(service, stop)
+    try:
+        await stop.wait()
+    finally:
+        await service.stop()
 
 
 _COMMANDS: tuple[list[str], ...] = ([], ["--health"], ["migrate"])
@@ -77,5 +88,4 @@ def run_process(
     try:
         uvloop.run(_serve_with_signals(definition, settings))
     except tuple(REFUSALS) as refusal:
-        log.error("%s cannot start: %s", definition.name, refusal)
-        sys.exit(next(status for kind, status in REFUSALS.items() if isinstance(refusal, kind)))
+        exit_refused(definition.name, refusal)

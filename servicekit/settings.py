@@ -39,6 +39,10 @@ def broker_list(bootstrap_servers: str) -> list[str]:
     return servers
 
 
+_DRIVERS = frozenset({("postgresql", "psycopg"), ("sqlite", "pysqlite")})
+"""The databases and drivers Roster is built and tested with (``postgresql://`` means psycopg)."""
+
+
 class ServiceSettings(RosterSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
 
@@ -137,13 +141,18 @@ class ServiceSettings(RosterSettings):
         a password, and a password with an unescaped ``@`` would otherwise show up as the host or port."""
         variables = f"{self.service_name.upper()}_DATABASE_URL or DATABASE_URL"
         try:
-            host = make_url(self.resolved_database_url()).host or ""
+            url = make_url(self.resolved_database_url())
         except (ArgumentError, ValueError):
             raise ValueError(
                 f"the database URL ({variables}) is not one, e.g. postgresql+psycopg://user@host/roster"
                 " or sqlite:///var/roster.db"
             ) from None
-        if "@" in host:
+        if (url.get_backend_name(), url.get_driver_name()) not in _DRIVERS:
+            raise ValueError(
+                f"the database URL ({variables}) names {url.drivername}: Roster runs on PostgreSQL through"
+                " psycopg (postgresql+psycopg://user@host/roster) or on SQLite (sqlite:///var/roster.db)"
+            )
+        if "@" in (url.host or ""):
             raise ValueError(f"the database URL ({variables}) has an @ in its password: write it %40")
 
     def _check_kafka_security(self) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -15,9 +15,10 @@ from faststream.kafka.message import KafkaMessage
 
 from contracts.topics import GATEWAY_OUTCOMES, dead_letter_topic, gateway_reply_topic
 from servicekit import logs, migrations, tracing
-from servicekit.db import make_engine
+from servicekit.db import make_engine, unreachable_as_refusal
 from servicekit.head_requests import HeadAsGet
 from servicekit.kafka import MAX_MESSAGE_BYTES, make_broker, message_itself, start_broker
+from servicekit.process import REFUSALS, exit_refused
 from servicekit.topics import delete_topics, ensure_topics
 from services.gateway import console, events_reference, health
 from services.gateway.admin import (
@@ -207,24 +208,28 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     return app
 
 
-def _schema_ready(settings: GatewaySettings) -> bool:
-    """A new database is created; one behind this code stops the start (``roster-migrate gateway``)."""
-    engine = make_engine(settings.resolved_database_url())
-    try:
-        migrations.ensure_ready(engine, SCHEMA)
-    except migrations.SchemaBehind as refusal:
-        log.error("gateway cannot start: %s", refusal)
-        return False
-    finally:
-        engine.dispose()
-    return True
+def _check_start(settings: GatewaySettings) -> None:
+    """What would stop the gateway serving, checked before it listens, each refused in one line with
+    its exit status (docs/operations.md, "Troubleshoot"): a database it cannot reach or one behind this
+    code (``roster-migrate gateway``), then Kafka (its own topics made; made again, idempotently, when
+    the app starts, as an app made in a test has no ``main``). A new database is created."""
+    url = settings.resolved_database_url()
+    with unreachable_as_refusal(url):
+        engine = make_engine(url)
+        try:
+            migrations.ensure_ready(engine, SCHEMA)
+        finally:
+            engine.dispose()
+    asyncio.run(_ensure_own_topics(settings, gateway_reply_topic(settings.instance_id)))
 
 
 def main() -> None:
     settings = GatewaySettings()
     logs.configure(service="gateway", instance=settings.instance_id)
-    if not _schema_ready(settings):
-        sys.exit(3)
+    try:
+        _check_start(settings)
+    except tuple(REFUSALS) as refusal:
+        exit_refused("gateway", refusal)
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port, access_log=False, log_level="warning"
     )
