@@ -110,6 +110,7 @@ class DeadLetterEnvelope(_Answer):
 class DeadLetter(_Answer):
     id: str
     topic: str
+    dlq_topic: str
     partition: int
     offset: int
     service: str | None = None
