@@ -69,6 +69,58 @@ def test_each_admin_change_leaves_an_audit_line(stack: Stack) -> None:
     assert not [line for line in lines if line.get("request_id") == "read-" + request_id]
 
 
+def _request_line(stack: Stack, request_id: str, timeout: float = 10.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = [
+            line
+            for line in _json_lines(stack, "gateway-0.log")
+            if line.get("logger") == "roster.requests" and line.get("request_id") == request_id
+        ]
+        if lines or time.monotonic() > deadline:
+            (line,) = lines
+            return line
+        time.sleep(0.1)
+
+
+def test_each_request_logs_one_line_whose_correlation_id_finds_what_it_caused(
+    stack: Stack, scim: httpx.Client, tenant: Tenant
+) -> None:
+    request_id = f"trail-{secrets.token_hex(4)}"
+    user_name = f"{request_id}@example.com"
+    created = scim.post("/Users", json=user_body(user_name), headers={"X-Request-ID": request_id})
+    assert created.status_code == 201, created.text
+    line = _request_line(stack, request_id)
+    assert (line["method"], line["path"], line["status"], line["tenant"]) == (
+        "POST",
+        "/scim/v2/Users",
+        201,
+        tenant.id,
+    )
+    assert line["message"].startswith("POST /scim/v2/Users -> 201 in ") and line["duration_ms"] > 0
+    searched = scim.get(
+        "/Users", params={"filter": f'userName eq "{user_name}"'}, headers={"X-Request-ID": "q-" + request_id}
+    )
+    assert searched.status_code == 200
+    assert user_name not in json.dumps(_request_line(stack, "q-" + request_id))  # never the query
+    deadline = time.monotonic() + 15
+    with stack.admin() as admin:
+        while True:
+            activity = admin.get(
+                f"/tenants/{tenant.id}/activity", params={"correlation_id": line["correlation_id"]}
+            )
+            summaries = {entry["summary"] for entry in activity.json()["entries"]}
+            if {"POST User", "UserCreated"} <= summaries or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+    assert {"POST User", "UserCreated", "SeatReserved"} <= summaries
+    assert scim.get("/Users", params={"count": "0"}).status_code == 200
+    probes = [
+        entry for entry in _json_lines(stack, "gateway-0.log") if entry.get("path") in ("/readyz", "/metrics")
+    ]
+    assert probes == []
+
+
 def test_no_token_or_password_reaches_any_log(stack: Stack, scim: httpx.Client, tenant: Tenant) -> None:
     password = f"Pw-{secrets.token_urlsafe(12)}"
     body = user_body("secret.keeper@example.com", password=password)

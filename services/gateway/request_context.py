@@ -3,7 +3,9 @@
 Each answer carries ``X-Request-ID``: the client's own if it is a sane token (Okta and proxies may
 send one), else one minted here. Every line logged while the request is handled carries it, with
 the tenant once the token is known and the correlation id of the last Kafka conversation the request
-started (servicekit/logs.py), so a quoted request id leads to the services' lines for it.
+started (servicekit/logs.py). Each request answered leaves one ``roster.requests`` line with those
+fields (probes and metric scrapes excepted), so a quoted request id leads to its correlation id: to
+the activity log's entries for it, and to any service line about it.
 
 Each admin change (any admin request but a read, and any console form) leaves one ``roster.audit``
 line: who (the admin credential, or a console session, from which address), what (method and route),
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from uuid import uuid4
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,6 +30,8 @@ _CONSOLE_PREFIX = "/console/"
 _READS = {"GET", "HEAD", "OPTIONS"}
 
 audit_log = logging.getLogger("roster.audit")
+request_log = logging.getLogger("roster.requests")
+_UNLOGGED = frozenset({"/livez", "/readyz", "/healthz", "/metrics"})  # probes and scrapes, every few seconds
 
 
 def request_id_of(headers: list[tuple[bytes, bytes]]) -> str:
@@ -62,12 +67,35 @@ class RequestContext:
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
             await send(message)
 
+        started = time.perf_counter()
         with log_context(request_id=request_id):
             try:
                 await self._app(scope, receive, send_with_id)
             finally:
                 if _is_admin_change(scope):
                     _audit(scope, status)
+                elif scope["path"] not in _UNLOGGED:
+                    _answered(scope, status, started)
+
+
+def _answered(scope: Scope, status: int, started: float) -> None:
+    """The request's one line: with the log fields (request id, tenant, the correlation id of its last
+    Kafka conversation), it joins a quoted request id to the activity log and the services' lines.
+    The path only: a query string may hold a filter naming a person."""
+    duration_ms = round((time.perf_counter() - started) * 1000, 1)
+    request_log.info(
+        "%s %s -> %d in %.1f ms",
+        scope["method"],
+        scope["path"],
+        status,
+        duration_ms,
+        extra={
+            "method": scope["method"],
+            "path": scope["path"],
+            "status": status,
+            "duration_ms": duration_ms,
+        },
+    )
 
 
 def _is_admin_change(scope: Scope) -> bool:
