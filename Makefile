@@ -7,7 +7,7 @@ deps:
 	@./scripts/bootstrap.sh
 
 run: deps
-	@$(UV_RUN) roster-run
+	@$(UV_RUN) roster-run $(RUN_ARGS)
 
 lint: deps
 	$(UV_RUN) ruff check .

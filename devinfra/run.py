@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import httpx
 
@@ -23,6 +24,7 @@ from devinfra.kafka import LocalKafka
 from devinfra.ports import free_ports, port_or_free
 from devinfra.processes import (
     ManagedProcess,
+    ProcessFailed,
     StopRequested,
     stop_on_signals,
     stop_together,
@@ -84,6 +86,14 @@ def migrate(env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "-m", "services.migrate", "all"], env=env, check=True)
 
 
+def _watch(processes: Sequence[ManagedProcess]) -> NoReturn:
+    """Until a signal, or until one of them exits (``ProcessFailed``)."""
+    while True:
+        for process in processes:
+            process.check_alive()
+        time.sleep(1)
+
+
 def run(state_dir: Path, port: int, demo_seats: int) -> int:
     state_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "ROSTER_STATE_DIR": str(state_dir), "GATEWAY_PORT": str(port)}
@@ -105,16 +115,20 @@ def run(state_dir: Path, port: int, demo_seats: int) -> int:
             wait_for_http(ready, process=process, timeout=90)
         base = f"http://127.0.0.1:{port}"
         token = demo_token(base, env["ROSTER_ADMIN_TOKEN"], seats=demo_seats)
-        print(f"logs in {state_dir / 'logs'}; admin CLI: uv run roster-admin tenant list", flush=True)
-        print("readiness (/readyz, /livez): " + ", ".join(ready for _, ready in services), flush=True)
+        cli = "uv run roster-admin" + ("" if port == 8000 else f" --gateway-url {base}")
+        print(f"logs in {state_dir / 'logs'}; admin CLI: {cli} tenant list", flush=True)
+        readiness = ", ".join(f"{process.name} {ready}" for process, ready in services)
+        print(f"readiness (/readyz, /livez): {readiness}", flush=True)
         print(f"SCIM_BASE_URL={base}/scim/v2\nSCIM_TOKEN={token}", flush=True)
-        while True:
-            for process in processes:
-                process.check_alive()
-            time.sleep(1)
+        _watch(processes)
     except StopRequested:
         print("stopping …", file=sys.stderr)
         return 0
+    except ProcessFailed as failure:
+        # One process gone is the whole system unusable (each is the only instance here): say which,
+        # with its last log lines, and stop the rest rather than leave half a system serving.
+        print(f"make run: {failure}\nstopping every process; see {state_dir / 'logs'}", file=sys.stderr)
+        return 1
     finally:
         stop_together(processes)
         if kafka is not None:

@@ -44,6 +44,7 @@ NOT_SETTINGS = {
     "ROSTER_POSTGRES_IMAGE": "image tags for docker-compose.yml (devinfra/images.py)",
     # Make variables (Makefile).
     "PYTEST_ARGS": "make test",
+    "RUN_ARGS": "make run",
     "ROSTER_PROPERTY_EXAMPLES": "services/users/tests/random_users.py",
     "ROSTER_CONSOLE_SCREENSHOTS": "tests/test_console_browser.py",
     "RECONCILE_USERS": "tests/test_enterprise_tenant_e2e.py (the 100,000-user benchmark)",
