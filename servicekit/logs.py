@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import sys
+import time
 from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import TextIO
@@ -63,7 +64,32 @@ class _ContextFilter(logging.Filter):
         return True
 
 
-class _TextFormatter(logging.Formatter):
+class _Utc:
+    """Times as RFC 3339 in UTC (``2026-12-04T18:56:01.289Z``): one form whatever the host's zone, which
+    log shippers read without a pattern and sort as text."""
+
+    converter = staticmethod(time.gmtime)
+    default_time_format = "%Y-%m-%dT%H:%M:%S"
+    default_msec_format: str | None = "%s.%03dZ"
+
+
+class _UtcJsonFormatter(_Utc, JsonFormatter):
+    pass
+
+
+class _RetriedKafkaErrors(logging.Filter):
+    """aiokafka logs at ERROR what it retries by itself: a leader moving, a group coordinator not
+    elected yet (every start of a fresh broker), a fetch timing out. Such lines are WARNING here, so an
+    alert on ERROR fires for Roster's own judgement — the gateway's "Kafka unreachable", a dead letter,
+    a start refused — and not on every deploy; readiness and the outbox age say when Kafka stays away."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.ERROR and record.name.startswith("aiokafka"):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+class _TextFormatter(_Utc, logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
         fields = getattr(record, "fields", "")
@@ -81,11 +107,12 @@ def configure(
     stream = stream or sys.stderr
     handler = logging.StreamHandler(stream)
     handler.addFilter(_ContextFilter({"service": service, "instance": instance}))
+    handler.addFilter(_RetriedKafkaErrors())
     formatter: logging.Formatter
     if stream.isatty():
         formatter = _TextFormatter(f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s")
     else:
-        formatter = JsonFormatter(
+        formatter = _UtcJsonFormatter(
             "%(asctime)s %(levelname)s %(name)s %(message)s %(service)s %(instance)s",
             rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
             reserved_attrs=[*RESERVED_ATTRS, "fields"],  # the text form's summary

@@ -6,7 +6,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -53,6 +56,35 @@ def test_json_lines_carry_the_process_and_the_context_fields(root_handlers: None
     assert inside["message"] == "inside here" and inside["level"] == "WARNING"
     assert (inside["tenant"], inside["correlation_id"], inside["message_id"]) == ("acme", "c-1", "m-1")
     assert "fields" not in inside
+
+
+def test_times_are_rfc_3339_in_utc(root_handlers: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        stream = io.StringIO()
+        logs.configure(service="users", instance="host:1", stream=stream)
+        before = datetime.now(UTC)
+        logging.getLogger("roster.test").info("when")
+        [line] = _lines(stream)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", line["time"])
+    logged = datetime.fromisoformat(line["time"])
+    assert abs((logged - before).total_seconds()) < 5
+
+
+def test_what_aiokafka_retries_by_itself_is_a_warning_not_an_error(root_handlers: None) -> None:
+    stream = io.StringIO()
+    logs.configure(service="users", instance="host:1", stream=stream)
+    logging.getLogger("aiokafka.consumer.fetcher").error(
+        "Failed fetch offsets from 1: NotLeaderForPartitionError"
+    )
+    logging.getLogger("servicekit.handling").error("dead-lettering users.commands.v1[0]@3")
+    kafka, ours = _lines(stream)
+    assert (kafka["logger"], kafka["level"]) == ("aiokafka.consumer.fetcher", "WARNING")
+    assert ours["level"] == "ERROR"
 
 
 def test_a_terminal_gets_text_with_the_same_fields(root_handlers: None) -> None:
