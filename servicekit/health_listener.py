@@ -22,6 +22,10 @@ class _QuietServer(uvicorn.Server):
         yield
 
 
+class CannotListen(RuntimeError):
+    """A port a process was given to listen on that it cannot have (taken, or not allowed)."""
+
+
 class HealthListener:
     def __init__(
         self, *, host: str, port: int, checks: Mapping[str, Check], routers: Sequence[APIRouter] = ()
@@ -31,20 +35,30 @@ class HealthListener:
         for router in routers:
             app.include_router(router)
         app.add_middleware(HeadAsGet)  # a load balancer's HEAD /readyz
+        # log_config=None: uvicorn's own lines go through the process's handler (servicekit/logs.py),
+        # as JSON like every other line, instead of the plain-text handlers it would install.
         config = uvicorn.Config(
-            app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
+            app, host=host, port=port, log_level="warning", log_config=None, access_log=False, lifespan="off"
         )
         self._server = _QuietServer(config)
         self._task: asyncio.Task[None] | None = None
         self.url = f"http://{host}:{port}"
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._server.serve(), name="health listener")
+        self._task = asyncio.create_task(self._serve(), name="health listener")
         while not self._server.started:
             if self._task.done():
-                await self._task  # raises why it could not listen (e.g. the port is taken)
-                raise RuntimeError(f"the health listener on {self.url} stopped at start")
+                await self._task
+                raise CannotListen(
+                    f"cannot listen on {self.url} for health checks (the line before says why)"
+                )
             await asyncio.sleep(0.02)
+
+    async def _serve(self) -> None:
+        # uvicorn logs why it could not listen, then raises SystemExit, which a task must not let
+        # escape (asyncio would stop the whole process with it): ``start`` says so instead.
+        with contextlib.suppress(SystemExit):
+            await self._server.serve()
 
     async def stop(self) -> None:
         if self._task is not None:

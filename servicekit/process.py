@@ -15,6 +15,7 @@ import uvloop
 from servicekit import health, logs, migrations
 from servicekit.db import DatabaseUnreachable, unreachable_as_refusal
 from servicekit.definition import ServiceDefinition
+from servicekit.health_listener import CannotListen
 from servicekit.kafka import KafkaUnreachable
 from servicekit.migrations import SchemaBehind
 from servicekit.service import RunningService
@@ -28,6 +29,7 @@ REFUSALS: dict[type[Exception], int] = {
     KafkaUnreachable: 4,
     DatabaseRefused: 5,
     DatabaseUnreachable: 6,
+    CannotListen: 7,
 }
 """Why a start is refused, and the exit status that says so."""
 

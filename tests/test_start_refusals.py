@@ -1,10 +1,13 @@
 """A process that cannot start says why in one log line, with the exit status docs/operations.md
 ("Troubleshoot") gives it, never a traceback or a password: its database unreachable (6), Kafka
-unreachable (4), a database URL Roster does not run on (1, bad settings)."""
+unreachable (4), a port it cannot listen on (7), a database URL Roster does not run on (1, bad
+settings)."""
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -73,3 +76,28 @@ def test_a_database_roster_does_not_run_on_is_bad_settings(url: str, tmp_path: P
     line = _refusal(_start("teams", tmp_path, DATABASE_URL=url), 1)
     assert line.startswith("bad settings: the database URL (TEAMS_DATABASE_URL or DATABASE_URL) names ")
     assert "Roster runs on PostgreSQL through psycopg" in line
+
+
+def test_a_health_port_that_is_taken_is_exit_7_with_uvicorns_reason_as_json(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        started = _start("seats", tmp_path, SEATS_HEALTH_PORT=str(port))
+    line = _refusal(started, 7)
+    assert f"seats cannot start: cannot listen on http://127.0.0.1:{port} for health checks" in line
+    reason = json.loads(started.stderr.splitlines()[-2])  # uvicorn's own line, through our handler
+    assert (reason["logger"], reason["level"]) == ("uvicorn.error", "ERROR")
+    assert "address already in use" in reason["message"]
+
+
+@pytest.mark.kafka
+def test_a_gateway_port_that_is_taken_is_exit_7(tmp_path: Path, kafka_bootstrap: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        started = _start("gateway", tmp_path, GATEWAY_PORT=str(port), KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap)
+    line = _refusal(started, 7)
+    assert f"gateway cannot start: cannot serve on 127.0.0.1:{port}" in line
+    assert all(text.startswith("{") for text in started.stderr.splitlines())  # every line JSON

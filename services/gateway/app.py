@@ -17,6 +17,7 @@ from contracts.topics import GATEWAY_OUTCOMES, dead_letter_topic, gateway_reply_
 from servicekit import logs, migrations, tracing
 from servicekit.db import make_engine, unreachable_as_refusal
 from servicekit.head_requests import HeadAsGet
+from servicekit.health_listener import CannotListen
 from servicekit.kafka import MAX_MESSAGE_BYTES, make_broker, message_itself, start_broker
 from servicekit.process import REFUSALS, exit_refused
 from servicekit.topics import delete_topics, ensure_topics
@@ -230,9 +231,22 @@ def main() -> None:
         _check_start(settings)
     except tuple(REFUSALS) as refusal:
         exit_refused("gateway", refusal)
-    uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, access_log=False, log_level="warning"
-    )
+    try:
+        uvicorn.run(  # log_config=None: uvicorn's lines as JSON through our handler, as in health_listener.py
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            access_log=False,
+            log_level="warning",
+            log_config=None,
+        )
+    except SystemExit as stopped:  # uvicorn's start failed (it logged why): a refusal like the others
+        if stopped.code in (None, 0):
+            raise
+        exit_refused(
+            "gateway",
+            CannotListen(f"cannot serve on {settings.host}:{settings.port} (the line before says why)"),
+        )
 
 
 if __name__ == "__main__":
