@@ -11,6 +11,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from roster_cli.errors import AdminError, ExitCode, exit_code_for_status
 from roster_cli.models import (
+    ActiveTokens,
     ActivityPage,
     DeadLetter,
     DeadLetterList,
@@ -18,6 +19,7 @@ from roster_cli.models import (
     DefaultManager,
     IssuedToken,
     Revoked,
+    RevokedToken,
     SeatDrift,
     SeatUsage,
     Team,
@@ -112,6 +114,12 @@ class AdminClient:
 
     def revoke_tokens(self, tenant_id: str) -> Revoked:
         return self._call(Revoked, "DELETE", _path("tenants", tenant_id, "tokens"))
+
+    def tokens(self, tenant_id: str) -> ActiveTokens:
+        return self._call(ActiveTokens, "GET", _path("tenants", tenant_id, "tokens"))
+
+    def revoke_token(self, tenant_id: str, token_id: int) -> RevokedToken:
+        return self._call(RevokedToken, "DELETE", _path("tenants", tenant_id, "tokens", str(token_id)))
 
     def seats(self, tenant_id: str) -> SeatUsage:
         return self._call(SeatUsage, "GET", _path("tenants", tenant_id, "seats"))

@@ -35,6 +35,21 @@ class Revoked(_Answer):
     revoked: int
 
 
+class ActiveToken(_Answer):
+    id: int
+    created_at: datetime
+
+
+class ActiveTokens(_Answer):
+    tenant_id: str
+    tokens: list[ActiveToken]
+
+
+class RevokedToken(_Answer):
+    tenant_id: str
+    token_id: int
+
+
 class SeatUsage(_Answer):
     tenant_id: str
     used: int

@@ -165,9 +165,30 @@ def rotate_token(ctx: typer.Context, tenant_id: TenantId) -> None:
     _show_token(admin, admin.client.rotate_token(tenant_id))
 
 
-@token_app.command("revoke")
-def revoke_tokens(ctx: typer.Context, tenant_id: TenantId) -> None:
-    """Revoke every token of the tenant."""
+@token_app.command("list")
+def list_tokens(ctx: typer.Context, tenant_id: TenantId) -> None:
+    """The tokens in force, oldest first: their ids and when they were issued (never the tokens)."""
     admin = session(ctx)
+    active = admin.client.tokens(tenant_id)
+    grid = table("ID", "ISSUED")
+    for token in active.tokens:
+        add_row(grid, token.id, token.created_at.isoformat(timespec="seconds"))
+    admin.out.show(active.model_dump(mode="json"), grid if active.tokens else "no tokens in force")
+
+
+@token_app.command("revoke")
+def revoke_tokens(
+    ctx: typer.Context,
+    tenant_id: TenantId,
+    token_id: Annotated[
+        int | None, typer.Option("--id", min=1, help="Only this token (an ID of `token list`).")
+    ] = None,
+) -> None:
+    """Revoke every token of the tenant, or with --id only that one."""
+    admin = session(ctx)
+    if token_id is not None:
+        one = admin.client.revoke_token(tenant_id, token_id)
+        admin.out.show(one.model_dump(mode="json"), f"revoked token {one.token_id}")
+        return
     revoked = admin.client.revoke_tokens(tenant_id)
     admin.out.show(revoked.model_dump(mode="json"), f"revoked {revoked.revoked} token(s)")

@@ -181,10 +181,35 @@ def test_tokens_issue_rotate_revoke(gateway: Gateway) -> None:
     assert revoked == {"tenant_id": tenant_id, "revoked": 1} and gateway.tenant_of(issued_again) is None
 
 
+def test_tokens_listed_by_id_and_one_revoked_alone(gateway: Gateway) -> None:
+    tenant_id = _cli(gateway, "tenant", "create", "Two Tokens Co").stdout.splitlines()[0]
+    second = _document(_cli(gateway, "--json", "token", "issue", tenant_id))["scim_token"]
+    listed = _document(_cli(gateway, "--json", "token", "list", tenant_id))
+    assert listed["tenant_id"] == tenant_id and len(listed["tokens"]) == 2
+    first_id, second_id = (token["id"] for token in listed["tokens"])
+    header, *rows = _cli(gateway, "token", "list", tenant_id).stdout.splitlines()
+    assert header.split() == ["ID", "ISSUED"] and [row.split()[0] for row in rows] == [
+        str(first_id),
+        str(second_id),
+    ]
+    assert second not in _cli(gateway, "token", "list", tenant_id).stdout  # ids, never the tokens
+    assert (
+        _cli(gateway, "token", "revoke", tenant_id, "--id", str(first_id)).stdout
+        == f"revoked token {first_id}\n"
+    )
+    assert gateway.tenant_of(second) == tenant_id  # the other one still works
+    assert [
+        token["id"] for token in _document(_cli(gateway, "--json", "token", "list", tenant_id))["tokens"]
+    ] == [second_id]
+    _failed(_cli(gateway, "token", "revoke", tenant_id, "--id", str(first_id)), ExitCode.NOT_FOUND)
+
+
 TENANT_COMMANDS = [
     ["token", "issue"],
     ["token", "rotate"],
     ["token", "revoke"],
+    ["token", "list"],
+    ["token", "revoke", "{tenant}", "--id", "1"],
     ["seats", "show"],
     ["seats", "set", "{tenant}", "5"],
     ["seats", "reconcile", "{tenant}", "--repair"],

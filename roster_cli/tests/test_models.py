@@ -9,13 +9,16 @@ from pydantic import BaseModel
 from contracts import activity, teams, users
 from roster_cli import models
 from services.gateway.admin import activity as admin_activity
-from services.gateway.admin import dead_letters, seats, tenants
+from services.gateway.admin import dead_letters, seats, tenants, tokens
 from services.gateway.admin import teams as admin_teams
 
 COPIES: list[tuple[type[BaseModel], type[BaseModel]]] = [
     (models.Tenant, tenants.TenantOut),
     (models.IssuedToken, tenants.IssuedToken),
     (models.Revoked, tenants.Revoked),
+    (models.ActiveToken, tokens.ActiveToken),
+    (models.ActiveTokens, tokens.ActiveTokens),
+    (models.RevokedToken, tokens.RevokedToken),
     (models.SeatUsage, seats.SeatUsageOut),
     (models.SeatDrift, seats.ReconcileOut),
     (models.TeamMember, teams.TeamMember),
