@@ -94,6 +94,12 @@ class ListActivity(Message):
     user: str | None = Field(default=None, max_length=MAX_NAME_CHARS, description="A user id or userName.")
     team: str | None = Field(default=None, max_length=MAX_NAME_CHARS, description="A team id or name.")
     correlation_id: str | None = Field(default=None, max_length=64)
+    request_id: str | None = Field(
+        default=None,
+        max_length=128,
+        description="The X-Request-ID a SCIM request was answered with (a 5xx detail's `Request id`):"
+        " that request and everything it caused.",
+    )
     after: str | None = Field(default=None, max_length=128)
     limit: int = Field(default=50, ge=1, le=MAX_ACTIVITY_PAGE)
 

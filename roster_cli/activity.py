@@ -75,6 +75,13 @@ def show_activity(
     correlation_id: Annotated[
         str | None, typer.Option("--correlation-id", help="One request and everything it caused.")
     ] = None,
+    request_id: Annotated[
+        str | None,
+        typer.Option(
+            "--request-id",
+            help="The Request id an identity provider was shown: that request and all it caused.",
+        ),
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=200, help="Entries per page.")] = 50,
     after: Annotated[str | None, typer.Option(help="The cursor printed under the previous page.")] = None,
 ) -> None:
@@ -87,6 +94,7 @@ def show_activity(
         "until": _moment(until, "--until"),
         "outcome": outcome.value if outcome else None,
         "correlation_id": correlation_id,
+        "request_id": request_id,
         "limit": limit,
         "after": after,
     }

@@ -80,6 +80,10 @@ def test_a_create_refused_at_the_seat_limit_shows_the_detail_okta_got(stack: Sta
     assert " ".join(row.split()).endswith(f"refused POST User okta 403 bob@example.com {entry['detail']}")
     document = json.loads(_cli(stack, "--json", "activity", tenant.id, "--outcome", "refused").stdout)
     assert [e["entry_id"] for e in document["entries"]][:1] == [entry["entry_id"]]
+    by_request = _cli(stack, "--json", "activity", tenant.id, "--request-id", refused.headers["x-request-id"])
+    assert {e["entry_id"] for e in json.loads(by_request.stdout)["entries"]} == {
+        e["entry_id"] for e in related
+    }
     bad = _cli(stack, "activity", tenant.id, "--since", "last tuesday")
     assert bad.exit_code == 2 and "30m, 2h, 7d" in bad.stderr
 

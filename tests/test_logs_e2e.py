@@ -114,6 +114,9 @@ def test_each_request_logs_one_line_whose_correlation_id_finds_what_it_caused(
                 break
             time.sleep(0.3)
     assert {"POST User", "UserCreated", "SeatReserved"} <= summaries
+    with stack.admin() as admin:  # the request id alone, as Okta shows it, finds the same
+        by_request = admin.get(f"/tenants/{tenant.id}/activity", params={"request_id": request_id}).json()
+    assert {entry["summary"] for entry in by_request["entries"]} == summaries
     assert scim.get("/Users", params={"count": "0"}).status_code == 200
     probes = [
         entry for entry in _json_lines(stack, "gateway-0.log") if entry.get("path") in ("/readyz", "/metrics")

@@ -41,6 +41,7 @@ class ActivityRow(SQLModel, table=True):
         Index("ix_activity_tenant_resource_time", "tenant", "resource_id", "occurred_at", "entry_id"),
         Index("ix_activity_tenant_name_key_time", "tenant", "name_key", "occurred_at", "entry_id"),
         Index("ix_activity_tenant_correlation_time", "tenant", "correlation_id", "occurred_at", "entry_id"),
+        Index("ix_activity_tenant_request", "tenant", "request_id"),  # a request id's correlation ids
         Index("ix_activity_occurred_at", "occurred_at"),  # the retention purge
     )
 
@@ -174,6 +175,11 @@ def _filters(session: Session, *, tenant: str, query: ListActivity) -> list[Colu
         conditions.append(col(ActivityRow.outcome) == query.outcome.value)
     if query.correlation_id is not None:
         conditions.append(col(ActivityRow.correlation_id) == query.correlation_id)
+    if query.request_id is not None:  # the request's entries carry it; what it caused, its correlation id
+        answered = select(ActivityRow.correlation_id).where(
+            col(ActivityRow.tenant) == tenant, col(ActivityRow.request_id) == query.request_id
+        )
+        conditions.append(col(ActivityRow.correlation_id).in_(answered.scalar_subquery()))
     if query.user is not None and query.team is not None:  # both: entries about the two at once
         conditions.append(or_(*_subjects(session, tenant=tenant, value=query.team, resource_type=GROUP)))
     if query.after is not None:

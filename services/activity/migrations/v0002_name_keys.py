@@ -1,4 +1,5 @@
-"""Name filters compare as SCIM does (caseExact false): ``name_key`` on entries and known names.
+"""Name filters compare as SCIM does (caseExact false): ``name_key`` on entries and known names; and
+an index to find a request by the request id it was answered with.
 
 A filter by userName or group name used to match only the spelling stored, letter case included. Each
 entry and each known name now carries the key a filter compares by, computed here for every row
@@ -60,6 +61,7 @@ def upgrade() -> None:
     if names := [{"tenant": t, "resource_id": r, "name_key": key_of(n)} for t, r, n in known]:
         _write_keys(connection, _NAMES, ("tenant", "resource_id"), names)
     op.create_index("ix_activity_tenant_name_key_time", "activity", ["tenant", "name_key", *_KEYSET])
+    op.create_index("ix_activity_tenant_request", "activity", ["tenant", "request_id"])
     # Batch mode: SQLite cannot make a column NOT NULL in place; Alembic copies the (small) table.
     with op.batch_alter_table("activity_names") as batch:
         batch.alter_column("name_key", existing_type=sa.String(), nullable=False)
@@ -72,6 +74,7 @@ def downgrade() -> None:
         batch.drop_index("ix_activity_names_tenant_name_key")
         batch.create_index("ix_activity_names_tenant_name", ["tenant", "resource_type", "name"])
         batch.drop_column("name_key")
+    op.drop_index("ix_activity_tenant_request", table_name="activity")
     op.drop_index("ix_activity_tenant_name_key_time", table_name="activity")
     op.create_index("ix_activity_tenant_name_time", "activity", ["tenant", "name", *_KEYSET])
     op.drop_column("activity", "name_key")

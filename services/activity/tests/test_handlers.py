@@ -209,3 +209,29 @@ def test_an_event_recorded_while_its_name_is_recorded_alongside_is_shown_with_th
     ]
     [denial_entry] = read_page(engine, correlation_id=str(denied.correlation_id)).entries
     assert denial_entry.name == "crossed@example.com"
+
+
+def test_a_request_id_finds_its_request_and_everything_it_caused(engine: Engine) -> None:
+    """The Request id an identity provider was shown (a 5xx detail's) leads to the request's entry and,
+    through its correlation id, to the events it caused; a client may reuse a request id, so each
+    request answered with it counts."""
+    asked = at_minute(
+        refused_create("ann@example.com").model_copy(update={"request_id": "okta-1"}), 2, producer="gateway"
+    )
+    caused = at_minute(seats.SeatDenied(user_id="u1", used=1, limit=1), 1, producer="seats")
+    caused = caused.model_copy(update={"correlation_id": asked.correlation_id})
+    deliver(engine, asked, GATEWAY_OUTCOMES)
+    deliver(engine, caused)
+    other = at_minute(
+        refused_create("bob@example.com").model_copy(update={"request_id": "okta-2"}), 3, producer="gateway"
+    )
+    deliver(engine, other, GATEWAY_OUTCOMES)
+    found = read_page(engine, request_id="okta-1").entries
+    assert [(e.summary, e.request_id) for e in found] == [("POST User", "okta-1"), ("SeatDenied", None)]
+    assert read_page(engine, request_id="okta-1", tenant="globex").entries == ()
+    assert read_page(engine, request_id="never-sent").entries == ()
+    again = at_minute(
+        refused_create("ann@example.com").model_copy(update={"request_id": "okta-1"}), 4, producer="gateway"
+    )
+    deliver(engine, again, GATEWAY_OUTCOMES)  # Okta retried with the same request id
+    assert len(read_page(engine, request_id="okta-1").entries) == 3

@@ -35,6 +35,7 @@ class ActivityFilters(BaseModel):
     user: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_CHARS)
     team: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_CHARS)
     correlation_id: str | None = Field(default=None, min_length=1, max_length=64)
+    request_id: str | None = Field(default=None, min_length=1, max_length=128)
     after: str | None = Field(default=None, min_length=1, max_length=128)
     limit: int = Field(default=DEFAULT_PAGE, ge=1, le=MAX_ACTIVITY_PAGE)
 

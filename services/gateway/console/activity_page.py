@@ -45,11 +45,12 @@ async def activity_page(
     since: Text = "",
     until: Text = "",
     correlation_id: Text = "",
+    request_id: Text = "",
     after: Text = "",
 ) -> Response:
     tenant = views.tenant(engine, tenant_id)
     shown = {"outcome": outcome, "user": user, "team": team, "since": since, "until": until}
-    shown["correlation_id"] = correlation_id
+    shown.update(correlation_id=correlation_id, request_id=request_id)
     context: dict[str, Any] = {
         "session": session,
         "tenant": tenant,
