@@ -7,15 +7,12 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from servicekit import migrations
-from servicekit.db import make_engine
 from services.gateway.schema import SCHEMA
+from tests.service_databases import migrated_engine
 
 
 @pytest.fixture
 def gateway_engine(database_url: str) -> Iterator[Engine]:
     """A fresh gateway database at this release's schema."""
-    created = make_engine(database_url)
-    migrations.upgrade(created, SCHEMA)
-    yield created
-    created.dispose()
+    with migrated_engine(database_url, SCHEMA) as engine:
+        yield engine

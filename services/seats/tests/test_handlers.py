@@ -27,9 +27,7 @@ from contracts.seats import (
     TakeAllowedSeat,
 )
 from contracts.topics import SEATS_COMMANDS, SEATS_EVENTS, SEATS_QUERIES
-from servicekit import migrations
 from servicekit.answering import QueryProcessor
-from servicekit.db import make_engine
 from servicekit.handling import MessageProcessor
 from servicekit.messaging import OutboxEntry
 from servicekit.records import RawRecord
@@ -37,6 +35,7 @@ from services.seats import store
 from services.seats.handlers import QUERY_HANDLERS, command_handlers
 from services.seats.schema import SCHEMA
 from services.seats.store import SeatLimit
+from tests.service_databases import migrated_engine
 
 REPLIES = "test.replies"
 _offsets = count()
@@ -44,10 +43,8 @@ _offsets = count()
 
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
-    created = make_engine(database_url)
-    migrations.upgrade(created, SCHEMA)
-    yield created
-    created.dispose()
+    with migrated_engine(database_url, SCHEMA) as engine:
+        yield engine
 
 
 def _processor(engine: Engine, *, allowance_block: int = 0) -> MessageProcessor:
