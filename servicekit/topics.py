@@ -36,9 +36,21 @@ async def ensure_topics(
     partition of every one has a leader; idempotent, and safe for instances starting together."""
     wanted = sorted(set(topics))
     deadline = time.monotonic() + TOPIC_CREATION_SECONDS
+    reached = False
     while True:
         # A fresh client each time: its bootstrap reads the cluster as it is now.
-        admin = await start_admin(settings, request_timeout_ms=_ADMIN_REQUEST_MS)
+        try:
+            admin = await start_admin(settings, request_timeout_ms=_ADMIN_REQUEST_MS)
+        except KafkaUnreachable as unreachable:
+            # Refused at the first try, the start fails fast (a wrong address, a refused password);
+            # once the cluster answered, a bootstrap that does not is one more retry (a broker slow
+            # to answer while it starts, or one restarting), until the deadline.
+            if not reached or time.monotonic() > deadline:
+                raise
+            log.warning("topic set-up: %s; trying again", unreachable)
+            await asyncio.sleep(0.5)
+            continue
+        reached = True
         try:
             await _ensure(admin, settings, wanted, partitions, deadline)
             return
