@@ -1,19 +1,15 @@
 """One fresh database per service, as the migration tests use them: on SQLite or on PostgreSQL, and
-handed to ``roster-migrate`` the way an operator does (``<SERVICE>_DATABASE_URL``); and one database
-migrated to this release's schema, as the handler tests use it."""
+handed to ``roster-migrate`` the way an operator does (``<SERVICE>_DATABASE_URL``). Roster 0.1.0's own
+code imports this module to seed its databases (tests/test_schema_migrations.py), so it imports
+nothing of today's servicekit."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
 
 from devinfra.fixtures import PostgresServer
-from servicekit import migrations
-from servicekit.db import make_engine
 
 SERVICES = ("users", "seats", "teams", "activity", "gateway")
 
@@ -28,14 +24,3 @@ def fresh_databases(database_url: str, request: pytest.FixtureRequest) -> dict[s
 
 def database_variables(databases: dict[str, str]) -> dict[str, str]:
     return {f"{name.upper()}_DATABASE_URL": url for name, url in databases.items()}
-
-
-@contextmanager
-def migrated_engine(database_url: str, history: migrations.SchemaHistory) -> Iterator[Engine]:
-    """An engine on ``database_url`` with the database at this release's schema, disposed afterwards."""
-    engine = make_engine(database_url)
-    migrations.upgrade(engine, history)
-    try:
-        yield engine
-    finally:
-        engine.dispose()

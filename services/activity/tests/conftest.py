@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 
 from services.activity.schema import SCHEMA
-from tests.service_databases import migrated_engine
+from tests.migrated_database import migrated_engine
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ from services.seats import store
 from services.seats.handlers import QUERY_HANDLERS, command_handlers
 from services.seats.schema import SCHEMA
 from services.seats.store import SeatLimit
-from tests.service_databases import migrated_engine
+from tests.migrated_database import migrated_engine
 
 REPLIES = "test.replies"
 _offsets = count()
