@@ -58,6 +58,7 @@ LABELS = {
     "since": "Since",
     "until": "Until",
     "correlation_id": "Correlation id",
+    "request_id": "Request id",
     "after": "Page",
 }
 

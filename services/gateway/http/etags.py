@@ -87,9 +87,16 @@ async def expected_version(
         if len(versions) == 1:
             return next(iter(versions))
     current = await read()
+    require_write_preconditions(if_match, if_none_match, current, resource=resource)
+    return current.version
+
+
+def require_write_preconditions(
+    if_match: str | None, if_none_match: str | None, current: Versioned, *, resource: str
+) -> None:
+    """A write's If-Match, then its If-None-Match (RFC 7232 §6), against the current version."""
     require_match(if_match, current, resource=resource)
     require_none_match(if_none_match, current, resource=resource)
-    return current.version
 
 
 def require_none_match(if_none_match: str | None, current: Versioned, *, resource: str) -> None:

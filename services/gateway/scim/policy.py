@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from scim2_models import InvalidValueException, ScimPolicy
+from scim2_models import ScimPolicy
 
 TOLERANT = ScimPolicy(
     unknown=ScimPolicy.Unknown.ignore,
@@ -23,18 +21,3 @@ GROUP_PATCH = ScimPolicy(
 )
 """Also Microsoft Entra ID's ``remove`` of group members that lists them in its ``value`` rather than
 in a path filter (docs/scim-clients.md)."""
-
-
-def check_schemas(value: Any, *, base: str) -> None:
-    """A body's ``schemas`` (RFC 7643 §3), judged as scim2-models judges a User's, in its words: an
-    omitted or empty list asserts nothing (identity providers do send bodies without it); a given one
-    must hold ``base``, so a body meant for another resource or message is refused, not taken for one."""
-    if value is None:
-        return
-    if not isinstance(value, list):
-        raise InvalidValueException(detail="Input should be a valid list: schemas")
-    for position, urn in enumerate(value):
-        if not isinstance(urn, str):
-            raise InvalidValueException(detail=f"Input should be a valid string: schemas[{position}]")
-    if value and base not in value:
-        raise InvalidValueException(detail=f"schemas must contain the base schema '{base}'")

@@ -180,6 +180,7 @@ def test_an_unknown_tenant_is_a_404_page(console: Console) -> None:
         ),
         ({"user": "u" * 513}, "User: String should have at most 512 characters."),
         ({"user": "ann@example.com", "team": "Sales"}, "Team: filter by user or by team, not both."),
+        ({"request_id": "r" * 129}, "Request id: String should have at most 128 characters."),
     ],
 )
 def test_bad_activity_filters_are_refused_on_the_page_and_keep_what_was_typed(

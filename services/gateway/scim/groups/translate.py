@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
 from scim2_models import (
     Context,
     GroupMember,
@@ -25,7 +26,7 @@ from contracts.rendering import location, meta_of
 from contracts.scim import GROUP_URN, ScimGroup
 from contracts.teams import TeamMember, TeamPage, TeamRecord
 from contracts.text import is_blank
-from services.gateway.scim.policy import check_schemas
+from services.gateway.http.errors import refusal
 
 GroupProjection = ResponseParameters[ScimGroup]
 GroupList = ListResponse[ScimGroup]  # held for the reason UserList is (scim/users/translate.py)
@@ -88,11 +89,21 @@ def member_ids_of(value: Any, *, where: str = _MEMBERS) -> tuple[str, ...]:
     return tuple(dict.fromkeys(ids))
 
 
+def _check_schemas(value: Any) -> None:
+    """``schemas`` as scim2-models judges a Group's (RFC 7643 §3), in its words: omitted or empty it
+    asserts nothing; given, it must hold the Group schema. The rest of the body is read by hand above."""
+    if value is not None:
+        try:
+            ScimGroup.model_validate({"schemas": value})
+        except ValidationError as error:
+            raise refusal(error) from None
+
+
 def group_from_scim(body: Any) -> GroupInput:
     if not isinstance(body, dict):
         raise InvalidSyntaxException(detail="The request body must be a JSON object (a SCIM Group).")
     fields = fields_of(body)
-    check_schemas(fields.get("schemas"), base=GROUP_URN)
+    _check_schemas(fields.get("schemas"))
     return GroupInput(
         display_name=display_name_of(fields.get("displayname")),
         external_id=external_id_of(fields.get("externalid")),

@@ -87,8 +87,7 @@ async def _patch_once(
     if_none_match: str | None,
 ) -> UserRecord:
     current = await scim.owners.users.get(scim.tenant, user_id)
-    etags.require_match(if_match, current, resource=f'User "{user_id}"')
-    etags.require_none_match(if_none_match, current, resource=f'User "{user_id}"')
+    etags.require_write_preconditions(if_match, if_none_match, current, resource=f'User "{user_id}"')
     profile = patching.patched_profile(current, patch)
     command = ReplaceUser(user_id=user_id, profile=profile, expected_version=current.version)
     return await scim.owners.users.write(scim.tenant, command)
