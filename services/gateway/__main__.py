@@ -1,7 +1,7 @@
 import sys
 
 from servicekit.process import check_arguments
-from services.gateway.config import GatewayDatabaseSettings, GatewaySettings
+from services.gateway.config import GatewayDatabaseSettings, GatewayListenSettings
 
 
 def _main(argv: list[str]) -> None:
@@ -10,7 +10,7 @@ def _main(argv: list[str]) -> None:
         # The container healthcheck: asks the running gateway's /readyz without importing the app.
         from servicekit.health import http_exit_status, local_url
 
-        settings = GatewaySettings()
+        settings = GatewayListenSettings()
         sys.exit(http_exit_status("gateway", local_url(settings.host, settings.port, "/readyz")))
     if argv == ["migrate"]:
         from servicekit.migrations import migrate_exit_status

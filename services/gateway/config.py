@@ -6,6 +6,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from servicekit.settings import BOOTSTRAP_DESCRIPTION, SERVICE_NAME_DESCRIPTION, ServiceSettings
+from servicekit.settings_base import RosterSettings
 
 
 class GatewayDatabaseSettings(ServiceSettings):
@@ -21,7 +22,17 @@ class GatewayDatabaseSettings(ServiceSettings):
     )
 
 
-class GatewaySettings(GatewayDatabaseSettings):
+class GatewayListenSettings(RosterSettings):
+    """What ``--health`` needs: where the gateway listens (``GATEWAY_HOST``, ``GATEWAY_PORT``), and
+    nothing else, so a healthcheck needs no admin token in its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", frozen=True)
+
+    host: str = Field(default="127.0.0.1", description="Address the gateway listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port the gateway listens on.")
+
+
+class GatewaySettings(GatewayDatabaseSettings, GatewayListenSettings):
     """Environment: ``GATEWAY_*``, plus ``KAFKA_BOOTSTRAP_SERVERS``, ``DATABASE_URL`` and
     ``ROSTER_ADMIN_TOKEN`` (the admin API credential, at least 32 characters)."""
 
@@ -30,8 +41,6 @@ class GatewaySettings(GatewayDatabaseSettings):
         description="The admin API's credential, at least 32 characters (`make run` generates one into"
         " `var/admin-token`).",
     )
-    host: str = Field(default="127.0.0.1", description="Address the gateway listens on.")
-    port: int = Field(default=8000, ge=1, le=65535, description="Port the gateway listens on.")
     instance_id: str = Field(
         default_factory=lambda: uuid4().hex[:12],
         pattern=r"^[A-Za-z0-9_-]{1,64}$",
