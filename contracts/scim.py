@@ -5,15 +5,26 @@ One definition for the gateway (parsing, rendering, discovery) and the owning se
 sorting resolve attribute paths against it).
 
 scim2-models expresses several extensions as a union in the subscript:
-``User[EnterpriseUser | RosterUser]``.
+``User[EnterpriseUser | RosterUser]``; Roster's User differs from it only in how it reads e-mail values.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
-from pydantic import Field
-from scim2_models import URN, CaseExact, EnterpriseUser, Extension, Group, Mutability, Returned, User
+from pydantic import AfterValidator, Field
+from scim2_models import (
+    URN,
+    CaseExact,
+    ComplexAttribute,
+    Email,
+    EnterpriseUser,
+    Extension,
+    Group,
+    Mutability,
+    Returned,
+    User,
+)
 
 from contracts.users import RosterRole
 
@@ -33,7 +44,33 @@ class RosterUser(Extension):
     """The user's Roster role; default learner."""
 
 
-ScimUser = User[EnterpriseUser | RosterUser]
+def _address_as_sent(value: str) -> str:
+    """An e-mail value is a string that SHOULD follow RFC 5321 (RFC 7643 §4.1.2): one with a local
+    part, an ``@`` and a domain, nothing blank or invisible in it, is kept exactly as sent.
+
+    By hand because scim2-models' ``EmailStr`` (pydantic with email-validator) refuses what directories
+    hold in practice — hybrid Active Directory's ``corp.local``, a dotless host — with no option to
+    allow it, and rewrites what it accepts (the domain lowercased, a ``Name <address>`` cut down)."""
+    local, at, domain = value.rpartition("@")
+    if not (local and at and domain) or not all(c.isprintable() and not c.isspace() for c in value):
+        raise ValueError("value is not an e-mail address (local-part@domain)")
+    return value
+
+
+class RosterEmail(Email):
+    value: Annotated[str, AfterValidator(_address_as_sent)] | None = None
+    """Email addresses for the user."""
+
+
+class _RosterScimUser(User[EnterpriseUser | RosterUser]):
+    # A list of the narrower item: pydantic reads with it; mypy holds lists invariant.
+    emails: list[RosterEmail] | None = None  # type: ignore[assignment]
+    """Email addresses for the user."""
+
+    Emails: ClassVar[type[ComplexAttribute]] = RosterEmail
+
+
+ScimUser = _RosterScimUser
 ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 ScimGroup = Group

@@ -257,3 +257,23 @@ def test_a_tenant_over_its_rate_gets_429_with_retry_after(
         assert int(refused.headers["retry-after"]) >= 1
     assert httpx.get(f"{throttled_gateway}/Users", headers=other.auth).status_code == 200
     assert _total(scim) == 0
+
+
+def test_entra_custom_attributes_and_directory_addresses(scim: httpx.Client) -> None:
+    """A hybrid directory's address is kept as sent; a custom extension's attribute, sent as an
+    operation of its own beside the disable, is ignored and the disable applies."""
+    custom = "urn:ietf:params:scim:schemas:extension:custom:2.0:User"
+    user = _create(scim, "hybrid@example.com", emails=[{"value": "Hy.Brid@Corp.LOCAL", "type": "work"}])
+    assert [e["value"] for e in _stored(scim, user["id"])["emails"]] == ["Hy.Brid@Corp.LOCAL"]
+    found = scim.get("/Users", params={"filter": 'emails[type eq "work"].value eq "hy.brid@corp.local"'})
+    assert [u["id"] for u in found.json()["Resources"]] == [user["id"]]
+
+    disabled = _patch(
+        scim,
+        user["id"],
+        {"op": "Replace", "path": f"{custom}:costCode", "value": "B2"},
+        {"op": "Replace", "path": "active", "value": "False"},
+    )
+    assert disabled.status_code == 200, disabled.text
+    stored = _stored(scim, user["id"])
+    assert stored["active"] is False and custom not in stored and custom not in stored["schemas"]

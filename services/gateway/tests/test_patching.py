@@ -90,6 +90,39 @@ def test_an_error_names_the_operation_as_sent_not_as_split() -> None:
     )
 
 
+CUSTOM = "urn:ietf:params:scim:schemas:extension:custom:2.0:User"
+
+
+@pytest.mark.parametrize(
+    "path", [f"{CUSTOM}:costCode", f"{CUSTOM}:badge.number", f'{CUSTOM}:tags[value eq "a:b"]', CUSTOM]
+)
+def test_entra_custom_extension_paths_are_ignored_and_the_rest_applies(path: str) -> None:
+    """Entra ID sends each mapped custom attribute as an operation of its own, beside the deactivation."""
+    profile = _apply(
+        {"op": "Replace", "path": path, "value": "B2"}, {"op": "Replace", "path": "active", "value": "False"}
+    )
+    assert profile.active is False
+    assert profile == _user().profile.model_copy(update={"active": False})
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "favoriteColor",
+        "urn:ietf:params:scim:schemas:core:2.0:User:favoriteColor",
+        f"{ENTERPRISE}:shoeSize",
+        f"{ROSTER}:level",
+    ],
+)
+def test_a_path_naming_no_attribute_of_the_users_schemas_is_refused(path: str) -> None:
+    with pytest.raises(SCIMException) as refused:
+        _apply(
+            {"op": "replace", "path": path, "value": "x"}, {"op": "replace", "path": "active", "value": False}
+        )
+    assert (refused.value.status, refused.value.scim_type) == (400, "invalidPath")
+    assert refused.value.detail == f"'{path}' is not an attribute of the User schema"
+
+
 def test_a_path_less_key_with_a_value_filter_naming_no_attribute_is_refused() -> None:
     with pytest.raises(SCIMException) as refused:
         _apply({"op": "replace", "value": {'nickNames[type eq "x"].value': "a", "title": "VP"}})

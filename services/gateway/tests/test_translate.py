@@ -78,6 +78,9 @@ def test_active_defaults_to_true_and_title_is_never_invented() -> None:
         ({}, 400, "invalidValue"),
         ({"userName": 42}, 400, "invalidValue"),
         ({"userName": "x", "emails": [{"value": "not-an-email"}]}, 400, "invalidValue"),
+        ({"userName": "x", "emails": [{"value": "Ann Lee <ann@example.com>"}]}, 400, "invalidValue"),
+        ({"userName": "x", "emails": [{"value": "ann@"}]}, 400, "invalidValue"),
+        ({"userName": "x", "emails": [{"value": "ann\u200b@example.com"}]}, 400, "invalidValue"),
         ([], 400, "invalidSyntax"),
         ("text", 400, "invalidSyntax"),
     ],
@@ -86,6 +89,16 @@ def test_invalid_bodies(body: Any, status: int, scim_type: str) -> None:
     problem = _problem(body)
     assert (problem.status, problem.scim_type) == (status, scim_type)
     assert problem.detail
+
+
+@pytest.mark.parametrize(
+    "address", ["Ann.Lee@Example.COM", "ann@corp.local", "ann@fileserver", "ann@example.test", "名@例え.jp"]
+)
+def test_directory_addresses_are_kept_exactly_as_sent(address: str) -> None:
+    """Hybrid Active Directory and intranet addresses are addresses (RFC 7643 §4.1.2: RFC 5321 is a
+    SHOULD), and what an identity provider sent is what it reads back."""
+    profile = translate.profile_from_scim({"userName": "x", "emails": [{"value": address, "type": "work"}]})
+    assert [email.value for email in profile.emails] == [address]
 
 
 def test_validation_errors_never_echo_the_input() -> None:

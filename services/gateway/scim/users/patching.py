@@ -25,7 +25,7 @@ from scim2_models import (
 )
 from scim2_models.path import CompareOperator, Comparison
 
-from contracts.rendering import render_user
+from contracts.rendering import CORE_URN, render_user
 from contracts.scim import ENTERPRISE_URN, ScimUser
 from contracts.users import UserProfile, UserRecord
 from services.gateway.http.errors import refusal
@@ -183,14 +183,30 @@ def _as_sent(loc: tuple[str | int, ...], sent_at: list[int]) -> tuple[str | int,
 
 def _refuse_unknown_paths(patch: UserPatch) -> None:
     """Unknown attributes in a value are ignored like unknown attributes of a body, but an operation whose
-    path names no attribute is refused (invalidPath, RFC 7644 §3.5.2), as Roster always has: under the
-    ignoring policy scim2-models would drop it silently, and the client would believe it applied."""
+    path names no attribute of the User's schemas is refused (invalidPath, RFC 7644 §3.5.2): under the
+    ignoring policy scim2-models would drop it silently, and the client would believe it applied.
+
+    A path into an extension Roster does not have is ignored instead, as that extension is in a body:
+    Entra ID sends each mapped custom attribute (``urn:…:extension:<custom>:2.0:User:<name>``) as an
+    operation of its own, in the PATCH that also deactivates the user, which must not fail for it."""
     for operation in patch.operations or ():
         path = operation.path
-        if path is not None and path.model is None and path.resolve() is None:
+        if path is None or path.model is not None or path.resolve() is not None:
+            continue
+        if not _in_an_unknown_extension(str(path)):
             raise InvalidPathException(
                 path=str(path), detail=f"'{path}' is not an attribute of the User schema"
             )
+
+
+_USER_SCHEMAS = frozenset(urn.lower() for urn in (CORE_URN, *ScimUser.get_extension_models()))
+
+
+def _in_an_unknown_extension(path: str) -> bool:
+    """``urn:…:<schema>:<attribute>`` (RFC 7644 §3.10) whose schema is none of the User's."""
+    attribute = path.split("[", 1)[0]
+    schema = attribute.rpartition(":")[0].lower()
+    return attribute.lower().startswith("urn:") and schema not in _USER_SCHEMAS
 
 
 def _manager_of(user: ScimUser) -> str | None:
