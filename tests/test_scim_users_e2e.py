@@ -71,6 +71,23 @@ def test_okta_create_flow(scim: httpx.Client) -> None:
     assert _total(scim) == 1
 
 
+def test_query_parameter_names_are_read_in_any_case(scim: httpx.Client) -> None:
+    """RFC 7644 §3.4.2: a lookup spelled ``Filter=`` finds nothing rather than the whole tenant, which
+    a client would link to."""
+    for name in ("ann@example.com", "bob@example.com"):
+        assert scim.post("/Users", json=user_body(name)).status_code == 201
+    nobody = scim.get("/Users", params={"Filter": 'userName eq "nobody@example.com"', "COUNT": "5"})
+    assert nobody.status_code == 200 and nobody.json()["totalResults"] == 0
+    bob = scim.get("/Users", params={"FILTER": 'userName eq "BOB@example.com"', "Attributes": "userName"})
+    [found] = bob.json()["Resources"]
+    assert set(found) == {"schemas", "id", "userName"}
+    one = scim.get(f"/Users/{found['id']}", params={"ExcludedAttributes": "emails,name"}).json()
+    assert "emails" not in one and "name" not in one and one["userName"] == "bob@example.com"
+    paged = scim.get("/Users", params={"StartIndex": "2", "count": "1", "SORTBY": "userName"}).json()
+    assert (paged["startIndex"], [u["userName"] for u in paged["Resources"]]) == (2, ["bob@example.com"])
+    _assert_error(scim.get("/ResourceTypes", params={"Filter": 'id eq "User"'}), 403, None)
+
+
 def test_okta_test_api_credentials_request(scim: httpx.Client) -> None:
     response = scim.get("/Users", params={"startIndex": "1", "count": "2"})
     assert response.status_code == 200

@@ -46,6 +46,7 @@ from services.gateway.http.auth import TenantId
 from services.gateway.http.dependencies import SettingsDep
 from services.gateway.http.errors import error_with_status
 from services.gateway.http.responses import SCIM_PREFIX, ScimResponse, base_url
+from services.gateway.scim.listing import query_parameters
 
 BULK_MAX_OPERATIONS = 0  # bulk is not supported; RFC 7643 §5 still requires the figure
 _CACHED_BASE_URLS = 16  # the base URL comes from the Host header: bound what it can make us keep
@@ -177,7 +178,7 @@ def _config_document(base_url: str, *, max_results: int, max_payload_size: int) 
 
 def _refuse_filter(request: Request) -> None:
     """RFC 7644 §4: a filter on a discovery endpoint SHOULD be answered with 403."""
-    if "filter" in request.query_params:
+    if "filter" in query_parameters(request):
         raise ForbiddenException(
             detail="Discovery endpoints do not support filtering; omit the filter parameter."
         )

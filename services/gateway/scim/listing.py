@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Request
 from pydantic import ValidationError
 from scim2_models import InvalidSyntaxException, InvalidValueException, ResponseParameters, SearchRequest
 
@@ -52,15 +52,25 @@ def projection(kind: type[Shown], attributes: Any, excluded_attributes: Any) -> 
         ) from None
 
 
+def query_parameters(request: Request) -> dict[str, str]:
+    """The SCIM query parameters by their RFC 7644 names, however the client cased them (§3.4.2: they
+    are case-insensitive, as in a ``.search`` body). Ignoring ``Filter=`` instead would answer a
+    lookup before a create with the whole tenant, and the client would link to its first user."""
+    found: dict[str, str] = {}
+    for name, value in request.query_params.multi_items():
+        canonical = _CANONICAL.get(name.lower())
+        if canonical is not None:
+            found[canonical] = value  # the last of a repeated parameter, as Starlette's get() gives
+    return found
+
+
 def shown_by_query(kind: type[Shown]) -> Callable[..., Awaitable[Shown]]:
     """A dependency reading ``attributes``/``excludedAttributes`` from the query, for one resource type
     (``async``: no worker thread for a parse, see http/dependencies.py)."""
 
-    async def shown(
-        attributes: Annotated[str | None, Query()] = None,
-        excluded_attributes: Annotated[str | None, Query(alias="excludedAttributes")] = None,
-    ) -> Shown:
-        return projection(kind, attributes, excluded_attributes)
+    async def shown(request: Request) -> Shown:
+        given = query_parameters(request)
+        return projection(kind, given.get("attributes"), given.get("excludedAttributes"))
 
     return shown
 
@@ -124,7 +134,7 @@ def _given(raw: dict[str, Any]) -> dict[str, Any]:
 
 async def _search(request: Request, settings: SettingsDep) -> Search:
     if request.method == "GET":
-        raw = {name: request.query_params.get(name) for name in QUERY_PARAMETERS}
+        raw = dict(query_parameters(request))
     else:  # POST …/.search (RFC 7644 §3.4.3): the same parameters in a SearchRequest body
         body = await read_json(request, limit=settings.max_body_bytes)
         if not isinstance(body, dict):
