@@ -144,6 +144,41 @@ def test_every_manager_shape(operation: dict[str, Any]) -> None:
     assert profile.enterprise is not None and profile.enterprise.manager_ref == "m-1"
 
 
+def _managed_by_boss() -> UserRecord:
+    body = user_body("ann@example.com")
+    body[ENTERPRISE]["manager"] = {"value": "boss", "displayName": "Boss Person", "$ref": "../Users/boss"}
+    profile = profile_from_scim(body)
+    return UserRecord(id="u1", profile=profile, created=NOW, last_modified=NOW, version=1)
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        {"op": "Replace", "path": f"{ENTERPRISE}:manager", "value": "carol"},  # Entra: a bare string
+        {"op": "replace", "path": f"{ENTERPRISE}:manager.value", "value": "carol"},
+        {"op": "replace", "path": "manager", "value": {"value": "carol"}},
+    ],
+)
+def test_another_manager_does_not_keep_the_previous_ones_name(operation: dict[str, Any]) -> None:
+    request = parse_patch({"schemas": [PATCH_OP], "Operations": [operation]})
+    enterprise = patched_profile(_managed_by_boss(), request).enterprise
+    assert enterprise is not None
+    assert (enterprise.manager_ref, enterprise.manager_display, enterprise.manager_uri) == (
+        "carol",
+        None,
+        None,
+    )
+
+
+def test_the_same_manager_keeps_its_name() -> None:
+    request = parse_patch(
+        {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": "VP"}]}
+    )
+    enterprise = patched_profile(_managed_by_boss(), request).enterprise
+    assert enterprise is not None
+    assert (enterprise.manager_ref, enterprise.manager_display) == ("boss", "Boss Person")
+
+
 @pytest.mark.parametrize(
     "operation",
     [

@@ -248,4 +248,18 @@ def patched_profile(current: UserRecord, request: UserPatchRequest) -> UserProfi
         if isinstance(error.__cause__, ValidationError):
             raise refusal(error.__cause__) from None
         raise
-    return profile_of(user)
+    return _without_stale_manager_details(current.profile, profile_of(user))
+
+
+def _without_stale_manager_details(before: UserProfile, after: UserProfile) -> UserProfile:
+    """A PATCH that names another manager (Entra ID's bare ``"manager": "<id>"``, a ``manager.value``
+    replace) and leaves ``displayName`` and ``$ref`` as they were has them describe the previous one:
+    they go with it, rather than show one person's name beside another's reference."""
+    old, new = before.enterprise, after.enterprise
+    if old is None or new is None or old.manager_ref == new.manager_ref:
+        return after
+    kept = {
+        "manager_display": None if new.manager_display == old.manager_display else new.manager_display,
+        "manager_uri": None if new.manager_uri == old.manager_uri else new.manager_uri,
+    }
+    return after.model_copy(update={"enterprise": new.model_copy(update=kept)})
