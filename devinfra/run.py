@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import shutil
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from typing import NoReturn
 import httpx
 
 from devinfra.kafka import LocalKafka
+from devinfra.kafka.node import log_tail
 from devinfra.ports import free_ports, port_or_free
 from devinfra.processes import (
     ManagedProcess,
@@ -86,12 +86,21 @@ def migrate(env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "-m", "services.migrate", "all"], env=env, check=True)
 
 
-def _watch(processes: Sequence[ManagedProcess]) -> NoReturn:
-    """Until a signal, or until one of them exits (``ProcessFailed``)."""
+def _watch(processes: Sequence[ManagedProcess], kafka: LocalKafka | None) -> NoReturn:
+    """Until a signal, or until one of them — the broker too — exits (``ProcessFailed``)."""
     while True:
         for process in processes:
             process.check_alive()
+        if kafka is not None and not kafka.running:
+            raise ProcessFailed(f"Kafka exited; last log lines:\n{log_tail(kafka.log_path)}")
         time.sleep(1)
+
+
+def _stop(processes: Sequence[ManagedProcess]) -> None:
+    """The gateway first, so that the requests it is answering finish while the services and the broker
+    are still there to answer them (and their outcomes reach the activity log); then the services."""
+    stop_together([process for process in processes if process.name == "gateway"])
+    stop_together(processes)
 
 
 def run(state_dir: Path, port: int, demo_seats: int) -> int:
@@ -103,7 +112,8 @@ def run(state_dir: Path, port: int, demo_seats: int) -> int:
     try:
         migrate(env)
         if not env.get("KAFKA_BOOTSTRAP_SERVERS"):
-            shutil.rmtree(state_dir / "kafka", ignore_errors=True)
+            # Kept from one run to the next, as the databases are: a record published and not yet
+            # consumed when the last run stopped (or one of its processes died) is consumed now.
             kafka = LocalKafka(state_dir / "kafka", port=port_or_free(9092))
             print(f"starting Kafka on {kafka.bootstrap_servers} …", flush=True)
             kafka.start()
@@ -120,7 +130,7 @@ def run(state_dir: Path, port: int, demo_seats: int) -> int:
         readiness = ", ".join(f"{process.name} {ready}" for process, ready in services)
         print(f"readiness (/readyz, /livez): {readiness}", flush=True)
         print(f"SCIM_BASE_URL={base}/scim/v2\nSCIM_TOKEN={token}", flush=True)
-        _watch(processes)
+        _watch(processes, kafka)
     except StopRequested:
         print("stopping …", file=sys.stderr)
         return 0
@@ -130,7 +140,7 @@ def run(state_dir: Path, port: int, demo_seats: int) -> int:
         print(f"make run: {failure}\nstopping every process; see {state_dir / 'logs'}", file=sys.stderr)
         return 1
     finally:
-        stop_together(processes)
+        _stop(processes)
         if kafka is not None:
             kafka.stop()
 

@@ -101,6 +101,94 @@ def test_a_process_that_dies_stops_everything_with_one_message() -> None:
             process.wait(timeout=60)
 
 
+def _start(state_dir: Path) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}
+    command = [sys.executable, "-m", "devinfra.run", "--state-dir", str(state_dir), "--port", "0"]
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _service_pid(run: subprocess.Popen[str], name: str) -> int:
+    [pid] = [
+        p
+        for p in _children_of(run.pid)
+        if f"services.{name}".encode() in Path(f"/proc/{p}/cmdline").read_bytes()
+    ]
+    return pid
+
+
+def _activity_names(base: str, admin_token: str) -> list[str]:
+    with httpx.Client(
+        base_url=f"{base}/admin/v1", headers={"Authorization": f"Bearer {admin_token}"}
+    ) as admin:
+        [tenant] = [t["id"] for t in admin.get("/tenants").json() if t["name"] == "demo"]
+        entries = admin.get(f"/tenants/{tenant}/activity", params={"user": "kept@example.com"}).json()[
+            "entries"
+        ]
+    return sorted(f"{e['summary']} {e['status'] or ''}".strip() for e in entries)
+
+
+def test_what_a_dead_process_had_not_consumed_is_consumed_by_the_next_run() -> None:
+    """The broker's data is kept in the state directory like the databases: the records a process had
+    not consumed when it died (here the activity service's) are still there for the next run."""
+    state_dir = Path(tempfile.mkdtemp(prefix="roster-run-"))
+    first = _start(state_dir)
+    try:
+        values = _read_start_up(first, time.monotonic() + 150)
+        activity = _service_pid(first, "activity")
+        os.kill(activity, signal.SIGSTOP)  # consumes nothing from here on
+        headers = {"Authorization": f"Bearer {values['SCIM_TOKEN']}"}
+        with httpx.Client(headers=headers, timeout=30) as scim:
+            assert (
+                scim.post(f"{values['SCIM_BASE_URL']}/Users", json=user_body("kept@example.com")).status_code
+                == 201
+            )
+        time.sleep(
+            1
+        )  # the request's outcome is published after a short gathering (GATEWAY_ACTIVITY_GATHER_MS)
+        os.kill(activity, signal.SIGKILL)
+        assert first.wait(timeout=90) == 1
+    finally:
+        if first.poll() is None:
+            first.send_signal(signal.SIGINT)
+            first.wait(timeout=60)
+    second = _start(state_dir)
+    try:
+        values = _read_start_up(second, time.monotonic() + 150)
+        base = values["SCIM_BASE_URL"].removesuffix("/scim/v2")
+        admin_token = (state_dir / "admin-token").read_text().strip()
+        deadline = time.monotonic() + 60
+        while (names := _activity_names(base, admin_token)) != [
+            "POST User 201",
+            "SeatReserved",
+            "UserCreated",
+        ]:
+            assert time.monotonic() < deadline, names
+            time.sleep(0.5)
+    finally:
+        second.send_signal(signal.SIGINT)
+        assert second.wait(timeout=90) == 0
+
+
+def test_a_broker_that_dies_stops_everything_with_one_message() -> None:
+    """Without its broker every request is a 503 until someone notices: ``make run`` notices."""
+    run = _start(Path(tempfile.mkdtemp(prefix="roster-run-")))
+    try:
+        _read_start_up(run, time.monotonic() + 150)
+        children = _children_of(run.pid)
+        [broker] = [pid for pid in children if b"kafka.Kafka" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        os.kill(broker, signal.SIGKILL)
+        assert run.wait(timeout=90) == 1
+        assert run.stderr is not None
+        said = run.stderr.read()
+        assert "make run: Kafka exited; last log lines:" in said and "Traceback" not in said
+        time.sleep(0.5)
+        assert not any(_children_alive(pid) for pid in children)
+    finally:
+        if run.poll() is None:
+            run.send_signal(signal.SIGINT)
+            run.wait(timeout=60)
+
+
 def _children_alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/status").read_text()
