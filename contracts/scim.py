@@ -23,8 +23,8 @@ from scim2_models import (
     Group,
     Mutability,
     Returned,
-    User,
 )
+from scim2_models import User as CoreUser
 
 from contracts.users import RosterRole
 
@@ -62,7 +62,11 @@ class RosterEmail(Email):
     """Email addresses for the user."""
 
 
-class _RosterScimUser(User[EnterpriseUser | RosterUser]):
+# Named ``User``: scim2-models' messages name the class (``PatchOperation[User]``), and its docstring
+# is the schema's description in /Schemas.
+class User(CoreUser[EnterpriseUser | RosterUser]):
+    """User"""
+
     # A list of the narrower item: pydantic reads with it; mypy holds lists invariant.
     emails: list[RosterEmail] | None = None  # type: ignore[assignment]
     """Email addresses for the user."""
@@ -70,7 +74,7 @@ class _RosterScimUser(User[EnterpriseUser | RosterUser]):
     Emails: ClassVar[type[ComplexAttribute]] = RosterEmail
 
 
-ScimUser = _RosterScimUser
+ScimUser = User
 ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 ScimGroup = Group

@@ -69,13 +69,14 @@ def reserve(state: SeatState, *, block: int = 0) -> Reservation:
         return Reservation(False, 0, [SeatReserved(user_id=user_id, used=used, limit=limit)])
     if used + allowance >= limit:
         return Reservation(False, 0, [SeatDenied(user_id=user_id, used=used + allowance, limit=limit)])
-    events: list[Message] = [SeatReserved(user_id=user_id, used=used + 1, limit=limit)]
-    if used + 1 == limit:
-        events.append(SeatLimitReached(used=used + 1, limit=limit))
     # Nothing more set aside while a recall is on its way: the limit it serves must see it all back.
     grant = 0 if state.recalling else grant_size(used=used + 1, allowance=allowance, limit=limit, block=block)
-    if grant:
-        events.append(SeatAllowanceGranted(amount=grant))
+    # The grant first: the users service holds it before the reservation answers the waiting create,
+    # so the identity provider's next create is paid from it instead of asking here again.
+    events: list[Message] = [SeatAllowanceGranted(amount=grant)] if grant else []
+    events.append(SeatReserved(user_id=user_id, used=used + 1, limit=limit))
+    if used + 1 == limit:
+        events.append(SeatLimitReached(used=used + 1, limit=limit))
     return Reservation(True, grant, events)
 
 

@@ -41,7 +41,7 @@ def test_a_held_seat_is_never_counted_twice() -> None:
 def test_a_reservation_sets_aside_up_to_half_of_the_seats_still_free() -> None:
     granted = domain.reserve(SeatState(user_id="u", holds=False, used=0, limit=100), block=50)
     assert granted == Reservation(
-        True, 49, [SeatReserved(user_id="u", used=1, limit=100), SeatAllowanceGranted(amount=49)]
+        True, 49, [SeatAllowanceGranted(amount=49), SeatReserved(user_id="u", used=1, limit=100)]
     )
     assert domain.reserve(SeatState(user_id="u", holds=False, used=0, limit=1000), block=50).grant == 50
     assert (
