@@ -226,6 +226,13 @@ def test_a_method_a_path_does_not_take_is_405_with_allow(stack: Stack, seeded: S
     response = seeded.scim.get("/.search")
     assert_error(response, 405, None)
     assert response.headers["allow"] == "POST"  # no GET here, so no HEAD either
+    for method in ("GET", "PUT", "PATCH", "DELETE"):  # no resource has the id ".search"
+        for path in ("/Users/.search", "/Groups/.search"):
+            response = seeded.scim.request(method, path, json={} if method in ("PUT", "PATCH") else None)
+            assert_error(response, 405, None)
+            assert response.headers["allow"] == "POST", (method, path)
+    assert seeded.scim.get(f"/Users/{seeded.user_id}").status_code == 200
+    assert seeded.scim.get(f"/Groups/{seeded.group_id}").status_code == 200
 
 
 def test_head_answers_what_get_would_without_the_body(seeded: Seeded) -> None:

@@ -7,7 +7,7 @@ for (an owner's rejection, 429, 503) and the response headers that go with a sta
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -143,9 +143,25 @@ async def _on_http_error(request: Request, error: Exception) -> ScimResponse:
     detail = error.detail if isinstance(error.detail, str) else "Request failed."
     headers = dict(error.headers or {})
     if error.status_code == 405:
-        headers["Allow"] = _allowed_methods(request)
+        if not isinstance(error, _OnlyAllowing):  # Starlette's own names the first route's methods only
+            headers["Allow"] = _allowed_methods(request)
         detail = f"{request.method} is not allowed on this path; use {headers['Allow']}."
     return error_response(error_with_status(error.status_code, detail), headers)
+
+
+def only_allowing(*allowed: str) -> Callable[[], Awaitable[None]]:
+    """The endpoint of a route that only refuses (405, ``Allow: <allowed>``): for a path that a route
+    with a path parameter would otherwise take (``GET /Users/.search`` is no user whose id is
+    ``.search``), where the router cannot tell which route serves which method."""
+
+    async def method_not_allowed() -> None:
+        raise _OnlyAllowing(status_code=405, headers={"Allow": ", ".join(allowed)})
+
+    return method_not_allowed
+
+
+class _OnlyAllowing(StarletteHTTPException):
+    """A 405 whose ``Allow`` its route knows."""
 
 
 def _allowed_methods(request: Request) -> str:

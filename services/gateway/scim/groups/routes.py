@@ -16,6 +16,7 @@ from contracts.ids import mint_id
 from contracts.listing import MAX_INDEX
 from contracts.teams import DeleteGroup, PushGroup, ReplaceGroup, TeamMember, TeamRecord
 from services.gateway.http import etags
+from services.gateway.http.errors import only_allowing
 from services.gateway.http.etags import IfMatch, IfNoneMatch
 from services.gateway.http.responses import (
     SCIM_MEDIA_TYPE,
@@ -94,6 +95,15 @@ async def list_groups(scim: Scim, search: SearchDep) -> ScimResponse:
         scim.tenant, search.parameters, members=includes_members(shown)
     )
     return ScimResponse(group_list_body(page, base_url=scim.base_url, shown=shown))
+
+
+# RFC 7644 §3.4.3: a search is a POST; another method is 405, not a resource whose id is ".search".
+router.add_api_route(
+    "/Groups/.search",
+    only_allowing("POST"),
+    methods=["GET", "PUT", "PATCH", "DELETE"],
+    include_in_schema=False,
+)
 
 
 @router.post("/Groups")
