@@ -76,31 +76,6 @@ def test_run_serves_okta_then_stops_everything_on_sigint() -> None:
                 process.kill()
 
 
-def test_a_process_that_dies_stops_everything_with_one_message() -> None:
-    """Each process is the only instance under ``make run``: one gone, the rest are stopped and the
-    exit status and message say which, with its last log lines, rather than a traceback."""
-    state_dir = Path(tempfile.mkdtemp(prefix="roster-run-"))
-    env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}
-    command = [sys.executable, "-m", "devinfra.run", "--state-dir", str(state_dir), "--port", "0"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        _read_start_up(process, time.monotonic() + 150)
-        children = _children_of(process.pid)
-        [teams] = [pid for pid in children if b"services.teams" in Path(f"/proc/{pid}/cmdline").read_bytes()]
-        os.kill(teams, signal.SIGKILL)
-        assert process.wait(timeout=90) == 1
-        assert process.stderr is not None
-        said = process.stderr.read()
-        assert "make run: teams exited; last log lines:" in said and "stopping every process" in said
-        assert "Traceback" not in said
-        time.sleep(0.5)
-        assert not any(_children_alive(pid) for pid in children)
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=60)
-
-
 def _start(state_dir: Path) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}
     command = [sys.executable, "-m", "devinfra.run", "--state-dir", str(state_dir), "--port", "0"]
@@ -169,18 +144,22 @@ def test_what_a_dead_process_had_not_consumed_is_consumed_by_the_next_run() -> N
         assert second.wait(timeout=90) == 0
 
 
-def test_a_broker_that_dies_stops_everything_with_one_message() -> None:
-    """Without its broker every request is a 503 until someone notices: ``make run`` notices."""
+@pytest.mark.parametrize(("marker", "name"), [(b"services.teams", "teams"), (b"kafka.Kafka", "Kafka")])
+def test_a_process_that_dies_stops_everything_with_one_message(marker: bytes, name: str) -> None:
+    """Each process is the only instance under ``make run``, the broker too: one gone, the rest are
+    stopped and the exit status and message say which, with its last log lines, rather than a
+    traceback (or, for the broker, every request a 503 until someone notices)."""
     run = _start(Path(tempfile.mkdtemp(prefix="roster-run-")))
     try:
         _read_start_up(run, time.monotonic() + 150)
         children = _children_of(run.pid)
-        [broker] = [pid for pid in children if b"kafka.Kafka" in Path(f"/proc/{pid}/cmdline").read_bytes()]
-        os.kill(broker, signal.SIGKILL)
+        [dying] = [pid for pid in children if marker in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        os.kill(dying, signal.SIGKILL)
         assert run.wait(timeout=90) == 1
         assert run.stderr is not None
         said = run.stderr.read()
-        assert "make run: Kafka exited; last log lines:" in said and "Traceback" not in said
+        assert f"make run: {name} exited; last log lines:" in said and "stopping every process" in said
+        assert "Traceback" not in said
         time.sleep(0.5)
         assert not any(_children_alive(pid) for pid in children)
     finally:
