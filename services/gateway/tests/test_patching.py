@@ -354,3 +354,9 @@ def test_a_filter_matching_nothing_names_the_attribute_as_the_path_does(
         _apply({"op": op, "path": path, "value": "+3"})
     assert (refused.value.status, refused.value.scim_type) == (400, "noTarget")
     assert refused.value.detail == f"no value of '{named}' matches the path filter"
+
+
+def test_a_remove_whose_value_filter_matches_nothing_changes_nothing() -> None:
+    """An identity provider clearing what is already clear (docs/errors.md, noTarget)."""
+    assert _apply({"op": "remove", "path": 'emails[type eq "other"]'}) == _user().profile
+    assert _apply({"op": "Remove", "path": 'phoneNumbers[type eq "fax"].value'}) == _user().profile
