@@ -38,11 +38,13 @@ def _moment(value: str | None, option: str) -> str | None:
         ) from None
 
 
-def entries_table(entries: list[ActivityEntry]) -> Table:
-    grid = table("WHEN", "OUTCOME", "WHAT", "CLIENT", "STATUS", "WHO", "DETAIL")
+def entries_table(entries: list[ActivityEntry], *, ids: bool = False) -> Table:
+    """With ``ids``, each entry's request id and correlation id too: what ``--request-id`` and
+    ``--correlation-id`` take, to go from a row to everything its request caused."""
+    headers = ("WHEN", "OUTCOME", "WHAT", "CLIENT", "STATUS", "WHO", "DETAIL")
+    grid = table(*headers, *(("REQUEST ID", "CORRELATION ID") if ids else ()))
     for entry in entries:
-        add_row(
-            grid,
+        cells = (
             entry.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
             entry.outcome,
             entry.summary,
@@ -52,13 +54,14 @@ def entries_table(entries: list[ActivityEntry]) -> Table:
             # Whole, as the identity provider showed it: support quotes it back to the customer.
             " ".join(filter(None, (entry.scim_type, entry.detail))) or None,
         )
+        add_row(grid, *cells, *((entry.request_id, entry.correlation_id) if ids else ()))
     return grid
 
 
-def _report(page: ActivityPage) -> list[str | Table]:
+def _report(page: ActivityPage, *, ids: bool) -> list[str | Table]:
     if not page.entries:
         return ["no activity matches"]
-    report: list[str | Table] = [entries_table(page.entries)]
+    report: list[str | Table] = [entries_table(list(page.entries), ids=ids)]
     if page.next_cursor:
         report.append(f"older entries: run again with --after {page.next_cursor}")
     return report
@@ -84,6 +87,9 @@ def show_activity(
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=200, help="Entries per page.")] = 50,
     after: Annotated[str | None, typer.Option(help="The cursor printed under the previous page.")] = None,
+    ids: Annotated[
+        bool, typer.Option("--ids", help="Also show each entry's request id and correlation id.")
+    ] = False,
 ) -> None:
     """A tenant's activity, newest first: requests as answered, and the events they caused."""
     admin = session(ctx)
@@ -99,4 +105,4 @@ def show_activity(
         "after": after,
     }
     page = admin.client.activity(tenant_id, filters)
-    admin.out.show(page.model_dump(mode="json"), *_report(page))
+    admin.out.show(page.model_dump(mode="json"), *_report(page, ids=ids))

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from rich.console import Console
 from rich.table import Table
 
-from roster_cli.models import SeatDrift, Team, TeamMember, TeamSource
+from roster_cli.activity import entries_table
+from roster_cli.models import ActivityEntry, SeatDrift, Team, TeamMember, TeamSource
 from roster_cli.seats import drift_report
 from roster_cli.teams import team_table
 
@@ -78,3 +79,21 @@ def test_seat_drift_names_each_user_and_what_to_do() -> None:
 
 def test_names_are_shown_as_typed_not_as_rich_markup() -> None:
     assert "[bold]Sales[/bold]" in _rendered([_team(display_name="[bold]Sales[/bold]")])[1]
+
+
+def test_activity_shows_the_ids_to_follow_a_request_only_when_asked() -> None:
+    entry = ActivityEntry(
+        entry_id="e1",
+        occurred_at=datetime(2026, 12, 4, 9, 30, tzinfo=UTC),
+        kind="request",
+        outcome="refused",
+        summary="POST User",
+        status=409,
+        detail="userName taken",
+        correlation_id="corr-7f3a",
+        request_id="req-91bc",
+    )
+    plain = "\n".join(_rendered_items(entries_table([entry])))
+    wide = "\n".join(_rendered_items(entries_table([entry], ids=True)))
+    assert "POST User" in plain and "req-91bc" not in plain and "corr-7f3a" not in plain
+    assert "REQUEST ID" in wide and "req-91bc" in wide and "corr-7f3a" in wide
