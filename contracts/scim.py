@@ -71,6 +71,7 @@ class User(CoreUser[EnterpriseUser | RosterUser]):
     emails: list[RosterEmail] | None = None  # type: ignore[assignment]
     """Email addresses for the user."""
 
+    # ``ScimUser.Emails(...)`` builds the e-mail this User reads, not scim2-models' stricter one.
     Emails: ClassVar[type[ComplexAttribute]] = RosterEmail
 
 

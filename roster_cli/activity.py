@@ -61,7 +61,7 @@ def entries_table(entries: list[ActivityEntry], *, ids: bool = False) -> Table:
 def _report(page: ActivityPage, *, ids: bool) -> list[str | Table]:
     if not page.entries:
         return ["no activity matches"]
-    report: list[str | Table] = [entries_table(list(page.entries), ids=ids)]
+    report: list[str | Table] = [entries_table(page.entries, ids=ids)]
     if page.next_cursor:
         report.append(f"older entries: run again with --after {page.next_cursor}")
     return report

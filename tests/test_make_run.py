@@ -44,14 +44,7 @@ def _read_start_up(process: subprocess.Popen[str], deadline: float) -> dict[str,
 
 
 def test_run_serves_okta_then_stops_everything_on_sigint() -> None:
-    state_dir = Path(tempfile.mkdtemp(prefix="roster-run-"))
-    env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "devinfra.run", "--state-dir", str(state_dir), "--port", "0"],
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    process = _start(Path(tempfile.mkdtemp(prefix="roster-run-")))
     try:
         values = _read_start_up(process, time.monotonic() + 150)
         children = _children_of(process.pid)
@@ -82,12 +75,9 @@ def _start(state_dir: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _service_pid(run: subprocess.Popen[str], name: str) -> int:
-    [pid] = [
-        p
-        for p in _children_of(run.pid)
-        if f"services.{name}".encode() in Path(f"/proc/{p}/cmdline").read_bytes()
-    ]
+def _child_pid(run: subprocess.Popen[str], marker: bytes) -> int:
+    """The one process ``make run`` started whose command line holds ``marker``."""
+    [pid] = [p for p in _children_of(run.pid) if marker in Path(f"/proc/{p}/cmdline").read_bytes()]
     return pid
 
 
@@ -109,7 +99,7 @@ def test_what_a_dead_process_had_not_consumed_is_consumed_by_the_next_run() -> N
     first = _start(state_dir)
     try:
         values = _read_start_up(first, time.monotonic() + 150)
-        activity = _service_pid(first, "activity")
+        activity = _child_pid(first, b"services.activity")
         os.kill(activity, signal.SIGSTOP)  # consumes nothing from here on
         headers = {"Authorization": f"Bearer {values['SCIM_TOKEN']}"}
         with httpx.Client(headers=headers, timeout=30) as scim:
@@ -117,9 +107,8 @@ def test_what_a_dead_process_had_not_consumed_is_consumed_by_the_next_run() -> N
                 scim.post(f"{values['SCIM_BASE_URL']}/Users", json=user_body("kept@example.com")).status_code
                 == 201
             )
-        time.sleep(
-            1
-        )  # the request's outcome is published after a short gathering (GATEWAY_ACTIVITY_GATHER_MS)
+        # The request's outcome is published after a short gathering (GATEWAY_ACTIVITY_GATHER_MS).
+        time.sleep(1)
         os.kill(activity, signal.SIGKILL)
         assert first.wait(timeout=90) == 1
     finally:
@@ -153,8 +142,7 @@ def test_a_process_that_dies_stops_everything_with_one_message(marker: bytes, na
     try:
         _read_start_up(run, time.monotonic() + 150)
         children = _children_of(run.pid)
-        [dying] = [pid for pid in children if marker in Path(f"/proc/{pid}/cmdline").read_bytes()]
-        os.kill(dying, signal.SIGKILL)
+        os.kill(_child_pid(run, marker), signal.SIGKILL)
         assert run.wait(timeout=90) == 1
         assert run.stderr is not None
         said = run.stderr.read()

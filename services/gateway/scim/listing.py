@@ -11,14 +11,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 from scim2_models import InvalidSyntaxException, InvalidValueException, ResponseParameters, SearchRequest
 
 from contracts.listing import MAX_INDEX, ListParameters
 from services.gateway.http.body import read_json
 from services.gateway.http.dependencies import SettingsDep
-from services.gateway.http.errors import refusal
+from services.gateway.http.errors import only_allowing, refusal
 
 DEFAULT_PAGE_SIZE = 100  # Okta's own page size
 QUERY_PARAMETERS = (
@@ -134,7 +134,7 @@ def _given(raw: dict[str, Any]) -> dict[str, Any]:
 
 async def _search(request: Request, settings: SettingsDep) -> Search:
     if request.method == "GET":
-        raw = dict(query_parameters(request))
+        raw = query_parameters(request)
     else:  # POST …/.search (RFC 7644 §3.4.3): the same parameters in a SearchRequest body
         body = await read_json(request, limit=settings.max_body_bytes)
         if not isinstance(body, dict):
@@ -148,3 +148,11 @@ async def _search(request: Request, settings: SettingsDep) -> Search:
 
 
 SearchDep = Annotated[Search, Depends(_search)]
+
+
+def refuse_non_post_searches(router: APIRouter, path: str) -> None:
+    """``…/.search`` takes POST (RFC 7644 §3.4.3): another method there is 405 ``Allow: POST``, not a
+    lookup of a resource whose id is ``.search`` by the route of ``…/{id}`` (registered after this)."""
+    router.add_api_route(
+        path, only_allowing("POST"), methods=["GET", "PUT", "PATCH", "DELETE"], include_in_schema=False
+    )

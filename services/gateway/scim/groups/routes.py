@@ -16,7 +16,6 @@ from contracts.ids import mint_id
 from contracts.listing import MAX_INDEX
 from contracts.teams import DeleteGroup, PushGroup, ReplaceGroup, TeamMember, TeamRecord
 from services.gateway.http import etags
-from services.gateway.http.errors import only_allowing
 from services.gateway.http.etags import IfMatch, IfNoneMatch
 from services.gateway.http.responses import (
     SCIM_MEDIA_TYPE,
@@ -37,7 +36,7 @@ from services.gateway.scim.groups.translate import (
     includes_members,
     member_items,
 )
-from services.gateway.scim.listing import SearchDep, shown_by_query
+from services.gateway.scim.listing import SearchDep, refuse_non_post_searches, shown_by_query
 from services.gateway.streaming import chunks, json_array, object_with, streamed
 
 router = APIRouter(prefix=SCIM_PREFIX)
@@ -97,13 +96,7 @@ async def list_groups(scim: Scim, search: SearchDep) -> ScimResponse:
     return ScimResponse(group_list_body(page, base_url=scim.base_url, shown=shown))
 
 
-# RFC 7644 §3.4.3: a search is a POST; another method is 405, not a resource whose id is ".search".
-router.add_api_route(
-    "/Groups/.search",
-    only_allowing("POST"),
-    methods=["GET", "PUT", "PATCH", "DELETE"],
-    include_in_schema=False,
-)
+refuse_non_post_searches(router, "/Groups/.search")
 
 
 @router.post("/Groups")

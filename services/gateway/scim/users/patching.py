@@ -25,7 +25,7 @@ from scim2_models import (
 )
 from scim2_models.path import CompareOperator, Comparison
 
-from contracts.rendering import CORE_URN, render_user
+from contracts.rendering import render_user
 from contracts.scim import ENTERPRISE_URN, ScimUser
 from contracts.users import UserProfile, UserRecord
 from services.gateway.http.errors import refusal
@@ -193,20 +193,18 @@ def _refuse_unknown_paths(patch: UserPatch) -> None:
         path = operation.path
         if path is None or path.model is not None or path.resolve() is not None:
             continue
-        if not _in_an_unknown_extension(str(path)):
+        if not _in_an_unknown_extension(path):
             raise InvalidPathException(
                 path=str(path), detail=f"'{path}' is not an attribute of the User schema"
             )
 
 
-_USER_SCHEMAS = frozenset(urn.lower() for urn in (CORE_URN, *ScimUser.get_extension_models()))
+_USER_SCHEMAS = frozenset(urn.lower() for urn in (ScimUser.__schema__, *ScimUser.get_extension_models()))
 
 
-def _in_an_unknown_extension(path: str) -> bool:
+def _in_an_unknown_extension(path: Path[ScimUser]) -> bool:
     """``urn:…:<schema>:<attribute>`` (RFC 7644 §3.10) whose schema is none of the User's."""
-    attribute = path.split("[", 1)[0]
-    schema = attribute.rpartition(":")[0].lower()
-    return attribute.lower().startswith("urn:") and schema not in _USER_SCHEMAS
+    return path.schema is not None and path.schema.lower() not in _USER_SCHEMAS
 
 
 def _manager_of(user: ScimUser) -> str | None:

@@ -10,11 +10,11 @@ from contracts.ids import mint_id
 from contracts.rejections import RejectionReason
 from contracts.users import CreateUser, DeleteUser, ReplaceUser, UserRecord
 from services.gateway.http import etags
-from services.gateway.http.errors import Refused, Unavailable, only_allowing
+from services.gateway.http.errors import Refused, Unavailable
 from services.gateway.http.etags import IfMatch, IfNoneMatch
 from services.gateway.http.responses import SCIM_PREFIX, ScimResponse, not_modified
 from services.gateway.scim.context import Scim, ScimContext, UserId
-from services.gateway.scim.listing import SearchDep, shown_by_query
+from services.gateway.scim.listing import SearchDep, refuse_non_post_searches, shown_by_query
 from services.gateway.scim.users import patching
 from services.gateway.scim.users.translate import UserProjection, list_body, profile_from_scim, user_body
 
@@ -49,13 +49,7 @@ async def list_users(scim: Scim, search: SearchDep) -> ScimResponse:
     return ScimResponse(list_body(page, base_url=scim.base_url, shown=shown))
 
 
-# RFC 7644 §3.4.3: a search is a POST; another method is 405, not a resource whose id is ".search".
-router.add_api_route(
-    "/Users/.search",
-    only_allowing("POST"),
-    methods=["GET", "PUT", "PATCH", "DELETE"],
-    include_in_schema=False,
-)
+refuse_non_post_searches(router, "/Users/.search")
 
 
 @router.post("/Users")
