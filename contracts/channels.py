@@ -149,6 +149,7 @@ SEATS_COMMANDS = _channel(
             seats.TakeAllowedSeat,
             seats.ReturnSeatAllowance,
             seats.SetSeatLimit,
+            seats.RecallSeatAllowance,
         ),
         TENANT,
     ),

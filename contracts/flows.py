@@ -59,7 +59,7 @@ FLOWS: tuple[Flow, ...] = (
     Flow(Process.GATEWAY, Action.SEND, TEAMS_COMMANDS, _all(TEAMS_COMMANDS)),
     Flow(Process.GATEWAY, Action.SEND, TEAMS_QUERIES, _all(TEAMS_QUERIES)),
     # The seat limit; reconcile repairs go to the users service (ReconcileSeat), which owns the rule.
-    Flow(Process.GATEWAY, Action.SEND, SEATS_COMMANDS, (seats.SetSeatLimit,)),
+    Flow(Process.GATEWAY, Action.SEND, SEATS_COMMANDS, (seats.SetSeatLimit, seats.RecallSeatAllowance)),
     Flow(Process.GATEWAY, Action.SEND, SEATS_QUERIES, _all(SEATS_QUERIES)),
     Flow(Process.GATEWAY, Action.SEND, ACTIVITY_QUERIES, _all(ACTIVITY_QUERIES)),
     # Every SCIM request's outcome, published after it was answered (docs/architecture.md).

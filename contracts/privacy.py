@@ -47,6 +47,7 @@ _NONE: frozenset[type[Message]] = frozenset(
         teams.TeamUnlinked,
         teams.TeamDeleted,
         seats.SetSeatLimit,
+        seats.RecallSeatAllowance,
         seats.GetSeatUsage,
         seats.SeatUsage,
         seats.SeatLimitReached,

@@ -35,14 +35,31 @@ class TakeAllowedSeat(Message):
 
 
 class ReturnSeatAllowance(Message):
-    """The users service's answer to ``SeatAllowanceRecalled``: what it had left, now given back."""
+    """The users service's answer to ``SeatAllowanceRecalled``: what it had left, now given back, and
+    its running totals, from which the seats service also frees the seats of grants that never
+    arrived (docs/architecture.md §4)."""
 
     amount: int = Field(ge=0)
     recall_id: str
+    round: int = Field(default=0, ge=0, description="The answered recall's round.")
+    received_total: int | None = Field(
+        default=None,
+        ge=0,
+        description="Seats of every grant the users service accepted, ever (None: a users service"
+        " that does not count them, whose return only gives back ``amount``).",
+    )
+    returned_total: int | None = Field(
+        default=None, ge=0, description="Seats it gave back, ever, this return's ``amount`` included."
+    )
 
 
 class SetSeatLimit(Message):
     limit: int = Field(ge=0)
+
+
+class RecallSeatAllowance(Message):
+    """Bring the users service's allowance back and count it again (``roster-admin seats reconcile
+    --repair``): seats of a grant that never reached it are free again. Nothing if none is set aside."""
 
 
 # Queries
@@ -118,9 +135,19 @@ class SeatAllowanceGranted(Message):
     """``amount`` more seats set aside for the users service to hand out on its own."""
 
     amount: int = Field(ge=1)
+    round: int = Field(
+        default=0,
+        ge=0,
+        description="The recall round it was granted in: the users service ignores a grant from before"
+        " a recall it answered, whose seats that answer freed.",
+    )
 
 
 class SeatAllowanceRecalled(Message):
-    """A lower limit may not fit the allowance: the users service gives back what it has left."""
+    """A lower limit may not fit the allowance, or a repair counts it again: the users service gives
+    back what it has left."""
 
     recall_id: str
+    round: int = Field(
+        default=0, ge=0, description="Recalls of the tenant's allowance so far, this one included."
+    )

@@ -215,6 +215,9 @@ class UserIds(Message):
     in_flight: tuple[str, ...] = Field(
         default=(), description="Users whose create or reactivation waits for a seat decision."
     )
+    allowance_unspent: int = Field(
+        default=0, ge=0, description="Seats of the tenant's allowance this service holds (first page only)."
+    )
 
 
 class UserReply(Message):

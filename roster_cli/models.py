@@ -61,11 +61,19 @@ class SeatDrift(_Answer):
     seats_without_active_user: list[str]
     active_users_without_seat: list[str]
     waiting_for_seat: list[str] = []  # creates and reactivations the seats service has not decided yet
+    set_aside: int = 0  # the allowance as the seats service counts it
+    allowance_unspent: int = 0  # and as the users service holds it
     repair_requested: bool = False
 
     @property
+    def allowance_in_step(self) -> bool:
+        return self.set_aside == self.allowance_unspent
+
+    @property
     def clean(self) -> bool:
-        return not (self.seats_without_active_user or self.active_users_without_seat)
+        return (
+            not (self.seats_without_active_user or self.active_users_without_seat) and self.allowance_in_step
+        )
 
 
 class TeamSource(StrEnum):

@@ -43,10 +43,13 @@ def reconcile_seats(
     ctx: typer.Context,
     tenant_id: TenantId,
     repair: Annotated[
-        bool, typer.Option("--repair", help="Release stray seats, reserve missing ones.")
+        bool,
+        typer.Option(
+            "--repair", help="Release stray seats, reserve missing ones, count the allowance again."
+        ),
     ] = False,
 ) -> None:
-    """Compare seats held with active users."""
+    """Compare seats held with active users, and the allowance as both services count it."""
     admin = session(ctx)
     drift = admin.client.reconcile_seats(tenant_id, repair=repair)
     admin.out.show({"tenant_id": tenant_id, **drift.model_dump(mode="json")}, *drift_report(drift))
@@ -63,6 +66,11 @@ def drift_report(drift: SeatDrift) -> list[str | Table]:
         for user in users:
             add_row(grid, label, user)
     report: list[str | Table] = [grid] if grid.row_count else []
+    if not drift.allowance_in_step:
+        report.append(
+            f"allowance out of step: {drift.set_aside} set aside by the seats service, "
+            f"{drift.allowance_unspent} held by the users service"
+        )
     if drift.clean:
         report.insert(0, "no drift: every active user holds exactly one seat")
     elif drift.repair_requested:

@@ -73,6 +73,8 @@ def test_json_gives_one_document_with_stable_keys(stack: Stack) -> None:
         "seats_without_active_user": [],
         "active_users_without_seat": [],
         "waiting_for_seat": [],
+        "set_aside": 0,
+        "allowance_unspent": 0,
         "repair_requested": False,
     }
     assert _document(_cli(stack, "--json", "default-manager", "show", tenant["id"])) == {

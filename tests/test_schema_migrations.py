@@ -258,14 +258,14 @@ def test_a_process_refuses_a_database_behind_its_code(
     with pytest.raises(migrations.SchemaBehind) as behind:
         migrations.ensure_ready(engines["users"], users)
     assert str(behind.value) == (
-        "the users database is at schema revision 0002, this code needs 0004: run `roster-migrate users` "
+        "the users database is at schema revision 0002, this code needs 0005: run `roster-migrate users` "
         "(or `python -m services.users migrate`) with this service's settings, then start it again"
     )
     check = CliRunner().invoke(migrate_cli, ["users", "--check"], env=database_variables(databases))
-    assert check.exit_code == 1 and "schema revision 0002, this code needs 0004" in check.output
+    assert check.exit_code == 1 and "schema revision 0002, this code needs 0005" in check.output
 
     migrated = CliRunner().invoke(migrate_cli, ["users"], env=database_variables(databases))
-    assert migrated.exit_code == 0 and "users: database at schema revision 0004 (was 0002)" in migrated.output
+    assert migrated.exit_code == 0 and "users: database at schema revision 0005 (was 0002)" in migrated.output
     with engines["users"].begin() as connection:  # an index written by another INDEX_VERSION
         connection.execute(text("UPDATE user_search_index_state SET version = version - 1"))
     with pytest.raises(migrations.SchemaBehind, match="the users database's search index is outdated: run"):

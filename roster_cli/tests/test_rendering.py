@@ -68,6 +68,11 @@ def test_seat_drift_names_each_user_and_what_to_do() -> None:
     ]
     repaired = drifted.model_copy(update={"repair_requested": True, "waiting_for_seat": []})
     assert _rendered_items(*drift_report(repaired))[-1] == "repair requested; run reconcile again to confirm"
+    out_of_step = clean.model_copy(update={"set_aside": 9, "allowance_unspent": 4})
+    assert _rendered_items(*drift_report(out_of_step)) == [
+        "allowance out of step: 9 set aside by the seats service, 4 held by the users service",
+        "run again with --repair to fix",
+    ]
     settling = clean.model_copy(update={"waiting_for_seat": ["u3"]})
     assert _rendered_items(*drift_report(settling)) == [
         "no drift: every active user holds exactly one seat",

@@ -30,6 +30,7 @@ from contracts.replies import CommandRejected, Deleted
 from contracts.seats import (
     GetSeatUsage,
     ListSeatHolders,
+    RecallSeatAllowance,
     SeatHolders,
     SeatUsage,
     SetSeatLimit,
@@ -175,15 +176,15 @@ class UsersClient(_Client):
 
     async def active(self, tenant: str) -> UserIds:
         """Every active user of the tenant, asked for a page at a time; ``in_flight`` from the first."""
-        in_flight: list[tuple[str, ...]] = []
+        first: list[UserIds] = []
 
         async def ask(after: str | None) -> tuple[str, ...]:
             page = await self._ask(ListActiveUserIds(after=after), tenant, UserIds)
-            in_flight.append(page.in_flight)
+            first[:] = first or [page]
             return page.user_ids
 
         ids = [user_id async for page in _keyset_pages(ask, str) for user_id in page]
-        return UserIds(user_ids=tuple(ids), in_flight=in_flight[0])
+        return first[0].model_copy(update={"user_ids": tuple(ids)})
 
     async def reconcile_seat(self, tenant: str, user_id: str) -> None:
         """Publish without waiting: the users service settles the seat in the user's own order."""
@@ -234,6 +235,12 @@ class SeatsClient(_Client):
 
     async def set_limit(self, tenant: str, limit: int) -> SeatUsage:
         return await self._ask(SetSeatLimit(limit=limit), tenant, SeatUsage)
+
+    async def recall_allowance(self, tenant: str) -> None:
+        """Publish without waiting: the seats service counts the allowance again when it comes back."""
+        command = RecallSeatAllowance()
+        topic, key = route(command, tenant)
+        await self.transport.tell(command, tenant=tenant, topic=topic, key=key)
 
     async def holders(self, tenant: str) -> SeatHolders:
         """Every seat holder of the tenant, asked for a page at a time."""

@@ -41,6 +41,7 @@ class SeatState:
     limit: int
     allowance: int = 0  # seats set aside for the users service, not yet reported as taken
     recalling: bool = False  # a lower limit waits for the allowance to come back
+    round: int = 0  # recalls of the allowance so far: a grant names the round it belongs to
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def reserve(state: SeatState, *, block: int = 0) -> Reservation:
     grant = 0 if state.recalling else grant_size(used=used + 1, allowance=allowance, limit=limit, block=block)
     # The grant first: the users service holds it before the reservation answers the waiting create,
     # so the identity provider's next create is paid from it instead of asking here again.
-    events: list[Message] = [SeatAllowanceGranted(amount=grant)] if grant else []
+    events: list[Message] = [SeatAllowanceGranted(amount=grant, round=state.round)] if grant else []
     events.append(SeatReserved(user_id=user_id, used=used + 1, limit=limit))
     if used + 1 == limit:
         events.append(SeatLimitReached(used=used + 1, limit=limit))
@@ -102,13 +103,58 @@ def allowance_after_take(*, allowance: int) -> int:
 
 
 def allowance_after_return(*, allowance: int, returned: int) -> int:
-    """What is still set aside after the users service gave ``returned`` back. Answering a recall, it
-    has reported every seat it spent before (same partition, in order) and was granted nothing since,
-    so nothing should be left; anything else is a fault worth a log line, never a negative count."""
+    """What is still set aside after a users service that keeps no totals gave ``returned`` back.
+    Answering a recall, it has reported every seat it spent before (same partition, in order) and
+    was granted nothing since, so nothing should be left; anything else is a fault worth a log line,
+    never a negative count. What is left stays set aside: under-granted, never over."""
     left = allowance - returned
     if left != 0:
         log.error("seat allowance out of step after a return: %d left (expected 0)", left)
     return max(0, left)
+
+
+@dataclass(frozen=True)
+class AllowanceBook:
+    """What the users service's last counted return said, to count the next one against."""
+
+    answered_round: int = 0  # the round of the last return counted
+    granted: int = 0  # seats granted since then, plus what the users service had received by then
+    returned: int = 0  # seats it had given back by then, ever
+
+
+@dataclass(frozen=True)
+class CountedReturn:
+    allowance: int
+    book: AllowanceBook
+    never_arrived: int  # seats of grants that never reached the users service, free again
+
+
+def count_return(
+    *, allowance: int, book: AllowanceBook, round: int, received_total: int, returned_total: int
+) -> CountedReturn | None:
+    """What is still set aside after the users service answered recall ``round`` with its totals;
+    None for an answer older than one counted already (its totals are in the later one's).
+
+    No grant goes out while a recall waits, and the users service hears every grant before the recall
+    (one partition), so by its answer it has received every grant it ever will: one granted and not
+    received was set aside on the way, and the users service will ignore it if it is ever replayed
+    (its round is older). Its seats are free again. What stays set aside is exactly the seats spent
+    and not yet reported (``TakeAllowedSeat`` still on its way)."""
+    if round <= book.answered_round:
+        return None
+    given_back = returned_total - book.returned
+    # Below 0 only for grants in flight when the totals began (the upgrade that added them).
+    never_arrived = max(0, book.granted - received_total)
+    left = allowance - given_back - never_arrived
+    if left < 0:
+        log.error("seat allowance out of step after a return: %d left (expected at least 0)", left)
+    return CountedReturn(max(0, left), AllowanceBook(round, received_total, returned_total), never_arrived)
+
+
+def must_recount(*, allowance: int, recalling: bool) -> bool:
+    """A repair recalls the allowance only when there is something to count again: seats set aside,
+    or a recall whose event or answer never came (nothing is granted while one waits)."""
+    return allowance > 0 or recalling
 
 
 def release(state: SeatState) -> tuple[bool, list[Message]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 from uuid import UUID
 
@@ -11,6 +12,7 @@ from contracts.envelope import Envelope, Message, wrap_descendant
 from contracts.seats import (
     GetSeatUsage,
     ListSeatHolders,
+    RecallSeatAllowance,
     ReleaseSeat,
     ReserveSeat,
     ReturnSeatAllowance,
@@ -26,6 +28,8 @@ from servicekit.records import HandlerMap, Outgoing, deferred_reply, reply_to
 from services.seats import domain, store
 
 PRODUCER = "seats"
+
+log = logging.getLogger(__name__)
 
 
 def _events(cause: Envelope, events: list[Message]) -> list[Outgoing]:
@@ -49,6 +53,7 @@ def reserve_seat(
         store.save_tenant(
             session, tenant=tenant, limit=state.limit, allowance=state.allowance + decision.grant
         )
+        store.count_grant(session, tenant=tenant, amount=decision.grant)
     return _events(envelope, decision.events)
 
 
@@ -82,18 +87,34 @@ def set_seat_limit(session: Session, envelope: Envelope, command: SetSeatLimit) 
     used = row.used
     events = domain.change_limit(used=used, limit=command.limit)
     if domain.must_recall(used=used, allowance=row.allowance, limit=command.limit):
-        recall_id = str(envelope.message_id)
-        store.add_recall(session, recall_id=recall_id, tenant=tenant, reply_to=envelope.reply_to,
-                         correlation_id=str(envelope.correlation_id))  # fmt: skip
-        return _events(envelope, [*events, SeatAllowanceRecalled(recall_id=recall_id)])
+        return _events(envelope, [*events, _recall(session, envelope, round=row.round + 1)])
     usage = SeatUsage(limit=command.limit, used=used, set_aside=row.allowance)
     return [*_events(envelope, events), *reply_to(envelope, usage, producer=PRODUCER)]
+
+
+def recall_allowance(session: Session, envelope: Envelope, _command: RecallSeatAllowance) -> list[Outgoing]:
+    """A repair: the allowance comes back and is counted again (``count_return``). Nobody waits for
+    the answer; the seat usage shows the outcome."""
+    row = store.lock_tenant(session, tenant=envelope.tenant)
+    if not domain.must_recount(
+        allowance=row.allowance, recalling=store.recalling(session, tenant=envelope.tenant)
+    ):
+        return []
+    return _events(envelope, [_recall(session, envelope, round=row.round + 1)])
+
+
+def _recall(session: Session, envelope: Envelope, *, round: int) -> SeatAllowanceRecalled:
+    """Recall ``round``, remembered with who waits for its answer (the caller holds the tenant's lock)."""
+    recall_id = str(envelope.message_id)
+    store.add_recall(session, recall_id=recall_id, tenant=envelope.tenant, round=round,
+                     reply_to=envelope.reply_to, correlation_id=str(envelope.correlation_id))  # fmt: skip
+    return SeatAllowanceRecalled(recall_id=recall_id, round=round)
 
 
 def return_allowance(session: Session, envelope: Envelope, command: ReturnSeatAllowance) -> list[Outgoing]:
     tenant = envelope.tenant
     row = store.lock_tenant(session, tenant=tenant)
-    left = domain.allowance_after_return(allowance=row.allowance, returned=command.amount)
+    left = _left_after_return(session, tenant, row.allowance, command)
     store.save_tenant(session, tenant=tenant, limit=row.seat_limit, allowance=left)
     usage = SeatUsage(limit=row.seat_limit, used=row.used, set_aside=left)
     answers: list[Outgoing] = []
@@ -102,6 +123,25 @@ def return_allowance(session: Session, envelope: Envelope, command: ReturnSeatAl
         answers += deferred_reply(reply_topic=recall.reply_to, tenant=tenant, correlation_id=correlation_id,
                                   cause=envelope, message=usage, producer=PRODUCER)  # fmt: skip
     return answers
+
+
+def _left_after_return(session: Session, tenant: str, allowance: int, command: ReturnSeatAllowance) -> int:
+    if command.received_total is None or command.returned_total is None:  # a users service keeping no totals
+        return domain.allowance_after_return(allowance=allowance, returned=command.amount)
+    counted = domain.count_return(
+        allowance=allowance,
+        book=store.allowance_book(session, tenant=tenant),
+        round=command.round,
+        received_total=command.received_total,
+        returned_total=command.returned_total,
+    )
+    if counted is None:
+        return allowance
+    if counted.never_arrived:
+        log.warning("%d seats of allowance grants that never reached the users service are free again",
+                    counted.never_arrived)  # fmt: skip
+    store.save_allowance_book(session, tenant=tenant, book=counted.book)
+    return counted.allowance
 
 
 def get_seat_usage(session: Session, envelope: Envelope, _query: GetSeatUsage) -> list[Outgoing]:
@@ -123,6 +163,7 @@ def command_handlers(*, allowance_block: int) -> HandlerMap:
         ReleaseSeat: release_seat,
         ReturnSeatAllowance: return_allowance,
         SetSeatLimit: set_seat_limit,
+        RecallSeatAllowance: recall_allowance,
     }
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from servicekit.clock import utc_now
-from services.seats.domain import DEFAULT_SEAT_LIMIT, SeatState
+from services.seats.domain import DEFAULT_SEAT_LIMIT, AllowanceBook, SeatState
 
 
 class SeatLimit(SQLModel, table=True):
@@ -24,6 +24,11 @@ class SeatLimit(SQLModel, table=True):
     # The seats held, kept with every take and release under this row's lock: a decision reads one
     # row, not a count of a 50,000-seat tenant.
     used: int = Field(default=0, ge=0)
+    # Recalls of the allowance so far, and the users service's last counted return (domain.AllowanceBook).
+    allowance_round: int = Field(default=0, ge=0)
+    answered_round: int = Field(default=0, ge=0)
+    granted_since_return: int = Field(default=0, ge=0)
+    returned_seen: int = Field(default=0, ge=0)
 
 
 class Seat(SQLModel, table=True):
@@ -56,6 +61,7 @@ class TenantSeats:
     seat_limit: int
     allowance: int
     used: int
+    round: int  # recalls of the allowance so far
 
 
 # Core statements, not ORM objects: a seat decision is a handful of single-row statements, and loading,
@@ -76,8 +82,8 @@ def lock_tenant(session: Session, *, tenant: str) -> TenantSeats:
     if found is None:
         session.execute(_INSERT_DEFAULT, {"new_tenant": tenant, "default_limit": DEFAULT_SEAT_LIMIT})
         found = session.execute(_LOCK, {"of_tenant": tenant}).one()
-    seat_limit, allowance, used = found
-    return TenantSeats(seat_limit, allowance, used)
+    seat_limit, allowance, used, round = found
+    return TenantSeats(seat_limit, allowance, used, round)
 
 
 def seat_state(session: Session, *, tenant: str, user_id: str) -> SeatState:
@@ -94,11 +100,12 @@ def seat_state(session: Session, *, tenant: str, user_id: str) -> SeatState:
         limit=row.seat_limit,
         allowance=row.allowance,
         recalling=bool(recalling),
+        round=row.round,
     )
 
 
 _LOCK = (
-    core_select(_limits.c.seat_limit, _limits.c.allowance, _limits.c.used)
+    core_select(_limits.c.seat_limit, _limits.c.allowance, _limits.c.used, _limits.c.allowance_round)
     .where(_limits.c.tenant == bindparam("of_tenant"))
     .with_for_update()
 )
@@ -108,7 +115,8 @@ _HOLDS_AND_RECALLING = core_select(
 )
 # The same SQL on PostgreSQL and SQLite; a concurrent first insert wins, and the lock then waits for it.
 _INSERT_DEFAULT = text(
-    "INSERT INTO seat_limits (tenant, seat_limit, allowance, used) VALUES (:new_tenant, :default_limit, 0, 0)"
+    "INSERT INTO seat_limits (tenant, seat_limit, allowance, used, allowance_round, answered_round,"
+    " granted_since_return, returned_seen) VALUES (:new_tenant, :default_limit, 0, 0, 0, 0, 0, 0)"
     " ON CONFLICT DO NOTHING"
 )
 
@@ -132,12 +140,39 @@ _SAVE_TENANT = (
 )
 
 
+def count_grant(session: Session, *, tenant: str, amount: int) -> None:
+    """``amount`` more seats granted since the last counted return (the caller holds ``lock_tenant``)."""
+    granted = _limits.c.granted_since_return + amount
+    session.execute(update(_limits).where(_limits.c.tenant == tenant).values(granted_since_return=granted))
+
+
 def add_recall(
-    session: Session, *, recall_id: str, tenant: str, reply_to: str | None, correlation_id: str
+    session: Session, *, recall_id: str, tenant: str, round: int, reply_to: str | None, correlation_id: str
 ) -> None:
+    """A recall of round ``round`` waiting for its answer (the caller holds ``lock_tenant``)."""
+    session.execute(update(_limits).where(_limits.c.tenant == tenant).values(allowance_round=round))
     session.add(
         AllowanceRecall(recall_id=recall_id, tenant=tenant, reply_to=reply_to, correlation_id=correlation_id)
     )
+
+
+def recalling(session: Session, *, tenant: str) -> bool:
+    return bool(session.execute(core_select(exists().where(_recalls.c.tenant == tenant))).scalar_one())
+
+
+def allowance_book(session: Session, *, tenant: str) -> AllowanceBook:
+    """The last counted return, of a tenant ``lock_tenant`` locked."""
+    columns = (_limits.c.answered_round, _limits.c.granted_since_return, _limits.c.returned_seen)
+    answered_round, granted, returned = session.execute(
+        core_select(*columns).where(_limits.c.tenant == tenant)
+    ).one()
+    return AllowanceBook(answered_round, granted, returned)
+
+
+def save_allowance_book(session: Session, *, tenant: str, book: AllowanceBook) -> None:
+    values = {"answered_round": book.answered_round, "granted_since_return": book.granted,
+              "returned_seen": book.returned}  # fmt: skip
+    session.execute(update(_limits).where(_limits.c.tenant == tenant).values(**values))
 
 
 def pop_recalls(session: Session, *, recall_id: str) -> list[AllowanceRecall]:

@@ -4,8 +4,13 @@ decision. Keyword-only functions; the caller owns the transaction."""
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+
 from sqlalchemy import bindparam, text, update
 from sqlmodel import Field, Session, SQLModel, select
+
+log = logging.getLogger(__name__)
 
 
 class SeatAllowance(SQLModel, table=True):
@@ -13,6 +18,20 @@ class SeatAllowance(SQLModel, table=True):
 
     tenant: str = Field(primary_key=True)
     unspent: int = Field(default=0, ge=0)
+    # The round of the last recall answered: a grant from an earlier round was freed by that answer.
+    round: int = Field(default=0, ge=0)
+    # Running totals the seats service counts a return against (docs/architecture.md §4).
+    received_total: int = Field(default=0, ge=0)
+    returned_total: int = Field(default=0, ge=0)
+
+
+@dataclass(frozen=True)
+class Returned:
+    """What a recall's answer gives back, and the totals it is counted against."""
+
+    amount: int
+    received_total: int
+    returned_total: int
 
 
 ALLOWANCE_TABLES: tuple[type[SQLModel], ...] = (SeatAllowance,)
@@ -43,27 +62,45 @@ _SPEND_ONE = (
 )
 
 
-def add(session: Session, *, tenant: str, amount: int) -> None:
+def _locked_or_new(session: Session, tenant: str) -> SeatAllowance:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(
-            text("INSERT INTO seat_allowances (tenant, unspent) VALUES (:t, 0) ON CONFLICT DO NOTHING"),
+            text("INSERT INTO seat_allowances (tenant, unspent, round, received_total, returned_total)"
+                 " VALUES (:t, 0, 0, 0, 0) ON CONFLICT DO NOTHING"),
             {"t": tenant},
-        )
+        )  # fmt: skip
     row = _locked(session, tenant)
-    if row is None:
-        row = SeatAllowance(tenant=tenant, unspent=0)
+    return SeatAllowance(tenant=tenant) if row is None else row
+
+
+def add(session: Session, *, tenant: str, amount: int, granted_in: int = 0) -> bool:
+    """Hold ``amount`` more seats, unless they were granted before the last recall answered
+    (``granted_in`` is their round): that answer told the seats service they never arrived, and it
+    counts them free again — a grant set aside then replayed must not be spent as well."""
+    row = _locked_or_new(session, tenant)
+    if granted_in < row.round:
+        log.warning(
+            "a seat allowance of %d granted before recall %d was answered is ignored: its seats are free",
+            amount, row.round,
+        )  # fmt: skip
+        return False
     row.unspent += amount
+    row.received_total += amount
     session.add(row)
+    return True
 
 
-def take_all(session: Session, *, tenant: str) -> int:
-    """Empty the allowance (it goes back to the seats service) and say how much was left."""
-    row = _locked(session, tenant)
-    if row is None:
-        return 0
-    left, row.unspent = row.unspent, 0
+def take_all(session: Session, *, tenant: str, recall_round: int = 0) -> Returned | None:
+    """Empty the allowance (it goes back to the seats service) and say how much was left, with the
+    totals; None for a recall older than one already answered (set aside, then replayed): the seats
+    service counted that one's seats with the later answer."""
+    row = _locked_or_new(session, tenant)
+    if recall_round < row.round:
+        return None
+    returned = Returned(row.unspent, row.received_total, row.returned_total + row.unspent)
+    row.unspent, row.returned_total, row.round = 0, returned.returned_total, recall_round
     session.add(row)
-    return left
+    return returned
 
 
 def unspent(session: Session, *, tenant: str) -> int:

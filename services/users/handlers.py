@@ -28,6 +28,7 @@ from contracts.users import (
 )
 from servicekit.records import HandlerMap, Outgoing, reply_to
 from services.users import (
+    allowance,
     domain,
     filters,
     manager_store,
@@ -163,8 +164,9 @@ def list_active_user_ids(session: Session, envelope: Envelope, query: ListActive
     tenant = envelope.tenant
     first = query.after is None
     in_flight = tuple(pending.pending_user_ids(session, tenant=tenant)) if first else ()
+    unspent = allowance.unspent(session, tenant=tenant) if first else 0
     page = store.active_user_ids(session, tenant=tenant, after=query.after, limit=query.limit)
-    active = UserIds(user_ids=tuple(page), in_flight=in_flight)
+    active = UserIds(user_ids=tuple(page), in_flight=in_flight, allowance_unspent=unspent)
     return reply_to(envelope, active, producer=PRODUCER)
 
 

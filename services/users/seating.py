@@ -200,15 +200,24 @@ def seat_denied(session: Session, envelope: Envelope, event: SeatDenied) -> list
 
 
 def allowance_granted(session: Session, envelope: Envelope, event: SeatAllowanceGranted) -> list[Outgoing]:
-    allowance.add(session, tenant=envelope.tenant, amount=event.amount)
+    allowance.add(session, tenant=envelope.tenant, amount=event.amount, granted_in=event.round)
     return []
 
 
 def allowance_recalled(session: Session, envelope: Envelope, event: SeatAllowanceRecalled) -> list[Outgoing]:
     """Give back what is left; on the seats commands' tenant key, after every ``TakeAllowedSeat`` sent
     before, so the seats service knows the seats in use exactly when it confirms the new limit."""
-    left = allowance.take_all(session, tenant=envelope.tenant)
-    return [to_seats(envelope, ReturnSeatAllowance(amount=left, recall_id=event.recall_id))]
+    returned = allowance.take_all(session, tenant=envelope.tenant, recall_round=event.round)
+    if returned is None:
+        return []
+    answer = ReturnSeatAllowance(
+        amount=returned.amount,
+        recall_id=event.recall_id,
+        round=event.round,
+        received_total=returned.received_total,
+        returned_total=returned.returned_total,
+    )
+    return [to_seats(envelope, answer)]
 
 
 def reconcile_seat(session: Session, envelope: Envelope, command: ReconcileSeat) -> list[Outgoing]:

@@ -75,13 +75,19 @@ async def put_seats(tenant_id: str, engine: EngineDep, body: SeatLimitIn, owners
 async def reconcile(
     tenant_id: str, engine: EngineDep, owners: OwnersDep, repair: bool = False
 ) -> ReconcileOut:
-    """Compare seats held with active users; with ``repair`` release stray seats and reserve missing ones."""
+    """Compare seats held with active users, and the allowance as both services count it; with
+    ``repair`` release stray seats, reserve missing ones and have the allowance counted again."""
     require_tenant(engine, tenant_id)
     with _owners_answer():
         holders = await owners.seats.holders(tenant_id)
+        usage = await owners.seats.usage(tenant_id)
         active = await owners.users.active(tenant_id)
     drift = seat_drift(
-        seat_holders=holders.user_ids, active_users=active.user_ids, in_flight=active.in_flight
+        seat_holders=holders.user_ids,
+        active_users=active.user_ids,
+        in_flight=active.in_flight,
+        set_aside=usage.set_aside,
+        allowance_unspent=active.allowance_unspent,
     )
     if repair and not drift.clean:
         await asyncio.sleep(faults.delay_seconds("gateway.reconcile_repair"))  # tests widen the race
@@ -91,7 +97,10 @@ async def reconcile(
 
 async def _repair(owners: Owners, tenant_id: str, drift: SeatDrift) -> None:
     """Not straight to the seats service: the drift was read a moment ago, and a user deactivated since
-    must not get a seat back. The users service decides each from the user as they are then."""
+    must not get a seat back. The users service decides each from the user as they are then. An
+    allowance out of step is recalled and counted again by the seats service (``count_return``)."""
+    if not drift.allowance_in_step:
+        await owners.seats.recall_allowance(tenant_id)
     drifted = [*drift.seats_without_active_user, *drift.active_users_without_seat]
     for start in range(0, len(drifted), REPAIRS_AT_ONCE):  # fire and forget: reconcile can be rerun
         batch = drifted[start : start + REPAIRS_AT_ONCE]

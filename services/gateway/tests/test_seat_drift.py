@@ -3,6 +3,7 @@ the repair it asks of the users service."""
 
 from __future__ import annotations
 
+from contracts.seats import RecallSeatAllowance
 from contracts.users import ReconcileSeat
 from services.gateway.admin.drift import seat_drift
 from services.gateway.admin.seats import REPAIRS_AT_ONCE, _repair
@@ -38,3 +39,19 @@ async def test_a_repair_asks_the_users_service_about_every_drifted_user_in_bound
         stray + seatless
     )
     assert {published.key for published in wire.published} == {f"acme:{m}".encode() for m in stray + seatless}
+
+
+def test_an_allowance_out_of_step_is_drift_and_its_repair_is_a_recall() -> None:
+    drift = seat_drift(seat_holders=["a"], active_users=["a"], set_aside=9, allowance_unspent=4)
+    assert not drift.clean and not drift.allowance_in_step
+
+
+async def test_a_repair_recalls_the_allowance_only_when_it_is_out_of_step() -> None:
+    for set_aside, unspent, recalled in ((9, 4, True), (4, 4, False)):
+        wire = Wire()
+        drift = seat_drift(
+            seat_holders=[], active_users=["a"], set_aside=set_aside, allowance_unspent=unspent
+        )
+        await _repair(Owners.over(wire), "acme", drift)
+        sent = [type(published.message) for published in wire.published]
+        assert (RecallSeatAllowance in sent) is recalled and ReconcileSeat in sent

@@ -126,3 +126,38 @@ def test_changing_the_limit_deprovisions_nobody() -> None:
         SeatLimitChanged(used=5, limit=5),
         SeatLimitReached(used=5, limit=5),
     ]
+
+
+def test_a_return_with_totals_frees_the_seats_of_grants_that_never_arrived() -> None:
+    """15 granted since the last return, 10 received: 5 never arrived. 9 given back, 1 spent and its
+    TakeAllowedSeat still on its way: that one stays set aside."""
+    book = domain.AllowanceBook(answered_round=1, granted=15, returned=4)
+    counted = domain.count_return(allowance=15, book=book, round=2, received_total=10, returned_total=13)
+    assert counted == domain.CountedReturn(1, domain.AllowanceBook(2, 10, 13), never_arrived=5)
+
+
+def test_a_return_older_than_one_counted_changes_nothing() -> None:
+    book = domain.AllowanceBook(answered_round=3, granted=0, returned=20)
+    assert domain.count_return(allowance=2, book=book, round=2, received_total=9, returned_total=9) is None
+    assert domain.count_return(allowance=2, book=book, round=3, received_total=9, returned_total=9) is None
+
+
+def test_grants_received_but_never_counted_free_nothing_and_nothing_goes_negative() -> None:
+    """Grants in flight when the totals began arrive counted by the users service only: nothing is
+    freed for them, and a count that would go below zero is a fault kept at zero."""
+    fresh = domain.AllowanceBook()
+    counted = domain.count_return(allowance=6, book=fresh, round=1, received_total=4, returned_total=6)
+    assert counted == domain.CountedReturn(0, domain.AllowanceBook(1, 4, 6), never_arrived=0)
+    over = domain.count_return(allowance=1, book=fresh, round=1, received_total=0, returned_total=3)
+    assert over is not None and over.allowance == 0
+
+
+def test_a_repair_recalls_only_an_allowance_there_is_or_a_recall_left_unanswered() -> None:
+    assert domain.must_recount(allowance=3, recalling=False) is True
+    assert domain.must_recount(allowance=0, recalling=True) is True
+    assert domain.must_recount(allowance=0, recalling=False) is False
+
+
+def test_a_grant_names_the_round_of_recalls_it_belongs_to() -> None:
+    state = SeatState(user_id="u", holds=False, used=0, limit=100, round=4)
+    assert domain.reserve(state, block=50).events[0] == SeatAllowanceGranted(amount=49, round=4)

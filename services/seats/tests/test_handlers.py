@@ -15,6 +15,7 @@ from contracts.registry import payload_of
 from contracts.seats import (
     GetSeatUsage,
     ListSeatHolders,
+    RecallSeatAllowance,
     ReleaseSeat,
     ReserveSeat,
     ReturnSeatAllowance,
@@ -234,6 +235,66 @@ def test_a_recall_whose_event_was_set_aside_is_answered_with_the_next_one(engine
     _send(engine, SetSeatLimit(limit=10))
     _send(engine, ReserveSeat(user_id="b"), processor=allowing)  # no recall waits: seats set aside again
     assert _allowance(engine) == 4
+
+
+def _returned(
+    engine: Engine, recall: SeatAllowanceRecalled, *, amount: int, received: int, returned: int
+) -> None:
+    answer = ReturnSeatAllowance(amount=amount, recall_id=recall.recall_id, round=recall.round,
+                                 received_total=received, returned_total=returned)  # fmt: skip
+    _send(engine, answer, processor=_processor(engine, allowance_block=50))
+
+
+def _recalls(engine: Engine) -> list[SeatAllowanceRecalled]:
+    return [m for m in _messages(engine, SEATS_EVENTS) if isinstance(m, SeatAllowanceRecalled)]
+
+
+def test_a_repair_frees_the_seats_of_a_grant_that_never_reached_the_users_service(engine: Engine) -> None:
+    allowing = _processor(engine, allowance_block=50)
+    _send(engine, SetSeatLimit(limit=20))
+    _send(engine, ReserveSeat(user_id="a"), processor=allowing)  # 9 set aside, received
+    _send(engine, ReserveSeat(user_id="b"), processor=allowing)  # 4 more, set aside on the way
+    assert [m.amount for m in _messages(engine, SEATS_EVENTS) if isinstance(m, SeatAllowanceGranted)] == [
+        9,
+        4,
+    ]
+    _send(engine, TakeAllowedSeat(user_id="c"), processor=allowing)
+    assert (_usage(engine), _allowance(engine)) == ((3, 20), 12)
+    _send(engine, RecallSeatAllowance(), processor=allowing)
+    [recall] = _recalls(engine)
+    assert recall.round == 1
+    _send(engine, ReserveSeat(user_id="d"), processor=allowing)  # nothing set aside while it waits
+    assert _allowance(engine) == 12
+    # the users service had 9, spent 2 (one TakeAllowedSeat still on its way), gives back 7
+    _returned(engine, recall, amount=7, received=9, returned=7)
+    assert (_usage(engine), _allowance(engine)) == ((4, 20), 1)
+    _send(engine, TakeAllowedSeat(user_id="e"), processor=allowing)
+    assert (_usage(engine), _allowance(engine)) == ((5, 20), 0)
+    _send(engine, ReserveSeat(user_id="f"), processor=allowing)  # granted again, in round 1
+    assert _messages(engine, SEATS_EVENTS)[-2] == SeatAllowanceGranted(amount=7, round=1)
+
+
+def test_a_repair_with_nothing_set_aside_recalls_nothing(engine: Engine) -> None:
+    _send(engine, SetSeatLimit(limit=20))
+    _send(engine, ReserveSeat(user_id="a"))
+    _send(engine, RecallSeatAllowance())
+    assert _recalls(engine) == []
+
+
+def test_a_return_replayed_after_a_later_one_was_counted_changes_nothing(engine: Engine) -> None:
+    allowing = _processor(engine, allowance_block=50)
+    _send(engine, SetSeatLimit(limit=20))
+    _send(engine, ReserveSeat(user_id="a"), processor=allowing)  # 9 set aside
+    _send(engine, RecallSeatAllowance(), processor=allowing)
+    _send(engine, RecallSeatAllowance(), processor=allowing)  # the first's answer is late
+    first, second = _recalls(engine)
+    assert (first.round, second.round) == (1, 2)
+    _returned(engine, second, amount=0, received=9, returned=9)  # the late answer's 9 are in its totals
+    assert _allowance(engine) == 0
+    _returned(engine, first, amount=9, received=9, returned=9)
+    assert _allowance(engine) == 0
+    _send(engine, ReserveSeat(user_id="b"), processor=allowing)  # no recall waits any more
+    assert _allowance(engine) == 9
 
 
 def _envelopes(engine: Engine, topic: str) -> list[Envelope]:

@@ -15,7 +15,7 @@ from contracts.envelope import Envelope, Message, wrap
 from contracts.registry import payload_of
 from contracts.rejections import RejectionReason
 from contracts.replies import CommandRejected
-from contracts.seats import SeatReserved, SeatUsage, SetSeatLimit
+from contracts.seats import RecallSeatAllowance, SeatReserved, SeatUsage, SetSeatLimit
 from contracts.topics import SEATS_COMMANDS, SEATS_EVENTS
 from contracts.users import CreateUser, ReplaceUser, UserProfile, UserReply
 from servicekit.messaging import InboxEntry, OutboxEntry
@@ -38,19 +38,30 @@ def _create(name: str, *, active: bool = True) -> CreateUser:
     return CreateUser(user_id=str(uuid4()), profile=UserProfile(user_name=name, active=active))
 
 
-def _carry_one(harness: UsersHarness, topic: str, tenant: str) -> bool:
-    """Deliver the oldest message of ``tenant`` waiting on ``topic`` (its partition, in order)."""
-    source, processor = (
-        (harness.engine, harness.seats)
-        if topic == SEATS_COMMANDS
-        else (harness.seats_engine, harness.seat_listener)
-    )
-    taken = take_unsent(source, topic, key=tenant.encode(), limit=1)
-    if not taken:
+def _carry_one(harness: UsersHarness, topic: str, tenant: str, faults: _Faults | None = None) -> bool:
+    """Deliver the oldest message of ``tenant`` waiting on ``topic`` (its partition, in order), unless
+    ``faults`` dead-letters it."""
+    taken = _take_one(harness, topic, tenant)
+    if taken is None:
         return False
-    [(key, value)] = taken
-    processor.process(RawRecord(topic, 0, next(_offsets), key, value))
+    if faults is None or not faults.dead_letters(taken):
+        _deliver(harness, taken)
     return True
+
+
+_Record = tuple[str, bytes | None, bytes]  # topic, key, value
+
+
+def _take_one(harness: UsersHarness, topic: str, tenant: str) -> _Record | None:
+    source = harness.engine if topic == SEATS_COMMANDS else harness.seats_engine
+    taken = take_unsent(source, topic, key=tenant.encode(), limit=1)
+    return (topic, *taken[0]) if taken else None
+
+
+def _deliver(harness: UsersHarness, record: _Record) -> None:
+    topic, key, value = record
+    processor = harness.seats if topic == SEATS_COMMANDS else harness.seat_listener
+    processor.process(RawRecord(topic, 0, next(_offsets), key, value))
 
 
 def _held(harness: UsersHarness, tenant: str) -> tuple[set[str], int]:
@@ -199,20 +210,101 @@ class _Limits:
         return not self.waiting
 
 
+# The allowance's messages an operator may find dead-lettered; all but a spent seat's report may be
+# discarded for good (that one is the only record of a user's seat: it is replayed, however late).
+_SET_ASIDE = {"SeatAllowanceGranted", "SeatAllowanceRecalled", "ReturnSeatAllowance", "TakeAllowedSeat"}
+_DISCARDABLE = _SET_ASIDE - {"TakeAllowedSeat"}
+_FAULTY_STEP = _STEP | st.sampled_from(["lose-seats", "lose-users", "replay", "discard", "repair"])
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(limit=st.integers(1, 12), steps=st.lists(_FAULTY_STEP | st.integers(0, 12), min_size=20, max_size=60))
+def test_seats_stay_exact_when_allowance_messages_are_set_aside_then_replayed_or_discarded(
+    harness: UsersHarness, limit: int, steps: list[str | int]
+) -> None:
+    """As above, with the allowance's messages dead-lettered on the way, then replayed at any later
+    point or discarded, and repairs (``reconcile --repair``'s recall) at any point: still never more
+    active users than the limit allows, the users service never holds a seat the seats service does
+    not count as set aside, and once quiet and repaired, both agree on what is set aside."""
+    allowing, tenant = _allowing(harness), f"t{next(_tenants)}"
+    limits = _Limits(allowing, tenant, _change_limit(allowing, tenant, limit))
+    users: dict[str, str] = {}
+    faults = _Faults()
+    for step in steps:
+        if isinstance(step, int):
+            limits.change(_change_limit(allowing, tenant, step))
+        elif not faults.step(allowing, tenant, step):
+            _step(allowing, tenant, step, users, faults)
+        limits.check()
+        assert _unspent(allowing, tenant) <= _held(allowing, tenant)[1]
+    for record in faults.dead:  # whatever is still set aside is replayed in the end
+        _deliver(allowing, record)
+    _repair_allowance(allowing, tenant)
+    _step(allowing, tenant, "settle", users)
+    assert _waiting(allowing, tenant) == 0 and limits.all_confirmed()
+    # a discarded grant's seats are set aside no more: the two services agree again
+    assert _held(allowing, tenant) == (_active(allowing, tenant), _unspent(allowing, tenant))
+
+
+class _Faults:
+    """Dead letters among the allowance's messages: a "lose-…" step arms its topic, and the next
+    allowance message taken from it is set aside; "replay" and "discard" then decide the oldest one
+    set aside, "repair" is ``reconcile --repair``'s recall."""
+
+    def __init__(self) -> None:
+        self.armed: set[str] = set()
+        self.dead: list[_Record] = []
+
+    def dead_letters(self, record: _Record) -> bool:
+        topic, _, value = record
+        if topic not in self.armed or Envelope.from_bytes(value).type not in _SET_ASIDE:
+            return False
+        self.armed.discard(topic)
+        self.dead.append(record)
+        return True
+
+    def step(self, harness: UsersHarness, tenant: str, step: str) -> bool:
+        """Play a fault step; False for the other steps."""
+        if step in ("lose-seats", "lose-users"):
+            self.armed.add(SEATS_EVENTS if step == "lose-seats" else SEATS_COMMANDS)
+        elif step in ("replay", "discard") and self.dead:
+            record = self.dead.pop(0)
+            if step == "replay" or Envelope.from_bytes(record[2]).type not in _DISCARDABLE:
+                _deliver(harness, record)
+        elif step == "repair":
+            _repair_allowance(harness, tenant)
+        return step in ("lose-seats", "lose-users", "replay", "discard", "repair")
+
+
+def _repair_allowance(harness: UsersHarness, tenant: str) -> None:
+    """The recall ``roster-admin seats reconcile --repair`` sends when the allowance is out of step."""
+    envelope = harness.envelope(RecallSeatAllowance(), tenant=tenant)
+    harness.seats.process(RawRecord(SEATS_COMMANDS, 0, next(_offsets), tenant.encode(), envelope.to_bytes()))
+
+
 def _change_limit(harness: UsersHarness, tenant: str, limit: int) -> Envelope:
     envelope = harness.envelope(SetSeatLimit(limit=limit), tenant=tenant)
     harness.seats.process(RawRecord(SEATS_COMMANDS, 0, next(_offsets), tenant.encode(), envelope.to_bytes()))
     return envelope
 
 
-def _step(harness: UsersHarness, tenant: str, step: str, users: dict[str, str]) -> None:
+def _step(
+    harness: UsersHarness, tenant: str, step: str, users: dict[str, str], faults: _Faults | None = None
+) -> None:
     if step == "settle":  # everything on its way arrives
-        while _carry_one(harness, SEATS_COMMANDS, tenant) | _carry_one(harness, SEATS_EVENTS, tenant):
+        while _carry_one(harness, SEATS_COMMANDS, tenant, faults) | _carry_one(
+            harness, SEATS_EVENTS, tenant, faults
+        ):
             pass
     elif step == "seats":
-        _carry_one(harness, SEATS_EVENTS, tenant)
+        _carry_one(harness, SEATS_EVENTS, tenant, faults)
     elif step == "users":
-        _carry_one(harness, SEATS_COMMANDS, tenant)
+        _carry_one(harness, SEATS_COMMANDS, tenant, faults)
     elif step == "create":
         envelope = harness.envelope(_create(f"{uuid4()}@example.com"), tenant=tenant)
         harness.deliver(envelope, pump=False)
@@ -297,3 +389,32 @@ def test_a_reservation_for_a_change_waiting_in_another_conversation_finishes_not
     assert _waiting(harness, "acme") == 1 and stray.message_id not in _inbox_ids(harness)
     harness.pump()  # its own decision still finishes it
     assert isinstance(harness.reply_to(create), UserReply) and _waiting(harness, "acme") == 0
+
+
+def test_a_grant_discarded_on_the_way_is_freed_by_a_repair_and_ignored_if_replayed(
+    harness: UsersHarness,
+) -> None:
+    """The allowance out of step for good: a grant dead-lettered and discarded. A repair's recall
+    counts it free again; the same grant replayed afterwards is ignored, never spent."""
+    allowing = _allowing(harness)
+    allowing.set_seat_limit(20)
+    first = allowing.envelope(_create("first@example.com"))
+    allowing.deliver(first, pump=False)
+    faults = _Faults()
+    faults.step(allowing, "acme", "lose-seats")
+    _carry_one(allowing, SEATS_COMMANDS, "acme")  # its ReserveSeat: a seat, and 9 set aside…
+    while not faults.dead:  # …whose grant is dead-lettered
+        assert _carry_one(allowing, SEATS_EVENTS, "acme", faults)
+    allowing.pump()
+    assert isinstance(allowing.reply_to(first), UserReply)
+    assert isinstance(allowing.send(_create("second@example.com")), UserReply)  # asks again: 4 more
+    assert (_held(allowing, "acme")[1], _unspent(allowing, "acme")) == (13, 4)
+    _repair_allowance(allowing, "acme")
+    allowing.pump()
+    assert _held(allowing, "acme") == (_active(allowing, "acme"), 0) and _unspent(allowing, "acme") == 0
+    [grant] = faults.dead
+    _deliver(allowing, grant)  # replayed after the repair
+    assert _unspent(allowing, "acme") == 0
+    assert isinstance(allowing.send(_create("third@example.com")), UserReply)
+    assert _held(allowing, "acme") == (_active(allowing, "acme"), _unspent(allowing, "acme"))
+    assert len(_active(allowing, "acme")) == 3
