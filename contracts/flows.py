@@ -50,7 +50,7 @@ def _all(channel: Channel) -> tuple[type[Message], ...]:
 
 
 _REJECTED = replies.CommandRejected
-UNANSWERED: frozenset[type[Message]] = frozenset({users.ReconcileSeat})
+UNANSWERED: frozenset[type[Message]] = frozenset({users.ReconcileSeat, seats.RecallSeatAllowance})
 """What the gateway publishes without waiting: its receiver answers nothing, so no reply times out."""
 FLOWS: tuple[Flow, ...] = (
     # The gateway turns each SCIM or admin request into one command or query and waits for the reply.

@@ -5,22 +5,49 @@ No rules about any resource."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import ValidationError
 from scim2_models import SCIMException
-from scim2_models.path import FilterNode, LogicalExpr, Not, ValuePath
+from scim2_models.path import Comparison, FilterNode, LogicalExpr, Not, ValuePath
+
+MAX_COMPARISONS = 100
+"""Comparisons and presence tests one filter may hold; IdPs send one or two."""
+
+MAX_OPERAND_LENGTH = 4096
+"""Characters of one compared string. Far above any attribute an IdP filters on; below it, a
+``co``/``ew`` pattern stays within SQLite's LIKE limit (50,000 bytes) even escaped, which would
+otherwise fail the query on every delivery and set it aside as a dead letter."""
 
 
-def comparison_count(node: FilterNode) -> int:
-    """Comparisons and presence tests in a parsed filter: a bound on the work it asks for."""
+def _leaves(node: FilterNode) -> Iterator[FilterNode]:
     if isinstance(node, LogicalExpr):
-        return sum(comparison_count(term) for term in node.terms)
-    if isinstance(node, Not):
-        return comparison_count(node.expr)
-    if isinstance(node, ValuePath):
-        return comparison_count(node.val_filter)
-    return 1
+        for term in node.terms:
+            yield from _leaves(term)
+    elif isinstance(node, Not):
+        yield from _leaves(node.expr)
+    elif isinstance(node, ValuePath):
+        yield from _leaves(node.val_filter)
+    else:
+        yield node
+
+
+def beyond_bounds(node: FilterNode) -> str | None:
+    """Why a parsed filter asks for more work than one request may, or None: too many comparisons
+    and presence tests, or too long a compared string."""
+    leaves = list(_leaves(node))
+    if len(leaves) > MAX_COMPARISONS:
+        return (
+            f"The filter has {len(leaves)} comparisons; at most {MAX_COMPARISONS} are accepted in one filter."
+        )
+    operands = (leaf.value for leaf in leaves if isinstance(leaf, Comparison) and isinstance(leaf.value, str))
+    longest = max(map(len, operands), default=0)
+    if longest > MAX_OPERAND_LENGTH:
+        return (
+            f"A filter compares a string of {longest} characters; at most {MAX_OPERAND_LENGTH} are accepted."
+        )
+    return None
 
 
 def refusal_reason(error: Exception) -> str:

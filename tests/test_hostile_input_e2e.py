@@ -268,6 +268,56 @@ def test_a_datetime_filter_takes_only_an_instant_on_users_and_groups(seeded: See
         assert found.json()["totalResults"] == 1, found.text
 
 
+SEARCH_URN = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
+
+
+def test_a_user_patch_or_body_asking_for_unbounded_work_is_refused_and_changes_nothing(
+    seeded: Seeded,
+) -> None:
+    """Applying a PATCH costs the gateway CPU in proportion to its operations and the user's values,
+    on the loop every tenant shares (services/gateway/scim/users/bounds.py)."""
+    before = seeded.scim.get(f"/Users/{seeded.user_id}").json()
+    titles = [{"op": "replace", "path": "title", "value": f"t{i}"} for i in range(101)]
+    patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": titles}
+    assert_error(seeded.scim.patch(f"/Users/{seeded.user_id}", json=patch), 400, "invalidValue")
+    emails = [{"value": f"e{i}@example.com"} for i in range(101)]
+    grow = {**patch, "Operations": [{"op": "add", "path": "emails", "value": emails}]}
+    assert_error(seeded.scim.patch(f"/Users/{seeded.user_id}", json=grow), 400, "invalidValue")
+    assert seeded.scim.get(f"/Users/{seeded.user_id}").json() == before
+    crowded = {"schemas": [USER_URN], "userName": "crowded@example.com", "emails": emails}
+    assert_error(seeded.scim.post("/Users", json=crowded), 400, "invalidValue")
+    lookup = seeded.scim.get("/Users", params={"filter": 'userName eq "crowded@example.com"'})
+    assert lookup.json()["totalResults"] == 0
+
+
+def test_a_filter_comparing_a_huge_string_is_refused_not_set_aside(seeded: Seeded) -> None:
+    """Past SQLite's LIKE limit the query would fail on every delivery and page the operators as a
+    dead letter: refused as the filter it is, alike for Users, Groups and the root search."""
+    huge = "a" * 60_000
+    for resource in ("Users", "Groups"):
+        for op in ("co", "ew"):
+            attribute = "userName" if resource == "Users" else "displayName"
+            response = seeded.scim.get(f"/{resource}", params={"filter": f'{attribute} {op} "{huge}"'})
+            assert_error(response, 400, "invalidFilter")
+    search = {"schemas": [SEARCH_URN], "filter": f'title co "{huge}"'}
+    assert_error(seeded.scim.post("/.search", json=search), 400, "invalidFilter")
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"])
+def test_an_instant_past_the_years_utc_can_show_finds_users_and_groups_alike(
+    seeded: Seeded, moment: str
+) -> None:
+    """RFC 7643 §2.3.5: a valid xsd:dateTime; the root search must not drop one resource type for it."""
+    compare = "lt" if moment.startswith("9999") else "gt"
+    for resource in ("Users", "Groups"):
+        found = seeded.scim.get(f"/{resource}", params={"filter": f'meta.created {compare} "{moment}"'})
+        assert (found.status_code, found.json()["totalResults"]) == (200, 1), found.text
+    search = {"schemas": [SEARCH_URN], "filter": f'meta.created {compare} "{moment}"'}
+    both = seeded.scim.post("/.search", json=search)
+    assert (both.status_code, both.json()["totalResults"]) == (200, 2), both.text
+
+
 def test_unknown_paths_are_scim_404s(seeded: Seeded) -> None:
     assert_error(seeded.scim.get("/Nope"), 404, None)
     assert_error(seeded.admin.get("/nope"), 404, None)

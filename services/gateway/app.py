@@ -37,7 +37,7 @@ from services.gateway.config import GatewaySettings
 from services.gateway.dead_letter_desk import DeadLetterDesk
 from services.gateway.dead_letters import DeadLetterReader
 from services.gateway.http.correlator import ReplyCorrelator, Requester
-from services.gateway.http.errors import install_scim_error_handlers
+from services.gateway.http.errors import UnexpectedErrors, install_scim_error_handlers
 from services.gateway.http.kafka_watch import KafkaWatch
 from services.gateway.http.known_tokens import KnownTokens
 from services.gateway.http.ratelimit import TenantRateLimiter
@@ -205,6 +205,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.add_middleware(HeadAsGet)
     # Inside RequestContext, whose log fields name the tenant and the correlation id it records.
     app.add_middleware(OutcomeRecorder, queue=app.state.outcome_queue)
+    app.add_middleware(UnexpectedErrors)
     app.add_middleware(RequestContext)  # outermost: the request id and log fields cover everything
     return app
 

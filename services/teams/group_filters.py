@@ -39,13 +39,10 @@ from scim2_models.path import (
 
 from contracts.teams import TeamMember
 from servicekit.clock import as_utc
-from servicekit.scim_filters import comparison_count, datetime_refusal, is_datetime_operand, refusal_reason
+from servicekit.scim_filters import beyond_bounds, datetime_refusal, is_datetime_operand, refusal_reason
 from services.teams.domain import InvalidFilter, InvalidTeam, name_key
 from services.teams.listing_store import GroupOrder, Narrowing, SortColumn
 from services.teams.store import TeamRow
-
-MAX_COMPARISONS = 100
-"""Comparisons and presence tests one filter may hold; IdPs send one or two."""
 
 _SCHEMAS = list(Group().schemas)
 _UNSUPPORTED: dict[tuple[str, str | None], str] = {
@@ -82,11 +79,8 @@ def parse(text: str) -> GroupFilter:
         raise InvalidFilter(f"The filter {text!r} is not valid: {refusal_reason(error)}.") from None
     parsed = request.filter
     assert parsed is not None
-    leaves = comparison_count(parsed.ast)
-    if leaves > MAX_COMPARISONS:
-        raise InvalidFilter(
-            f"The filter has {leaves} comparisons; at most {MAX_COMPARISONS} are accepted in one filter."
-        )
+    if (refusal := beyond_bounds(parsed.ast)) is not None:
+        raise InvalidFilter(refusal)
     bindings = []
     for path, node in _paths(parsed, parsed.ast):
         binding = _binding(parsed, path, isinstance(node, Comparison))

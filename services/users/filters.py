@@ -43,15 +43,12 @@ from scim2_models.path import (
 from sqlalchemy import and_, exists, false, not_, or_, select, true
 from sqlmodel import col
 
-from servicekit.scim_filters import comparison_count, refusal_reason
+from servicekit.scim_filters import beyond_bounds, refusal_reason
 from services.users.attributes import CATALOG, Attribute, Kind, SearchUser, supported
 from services.users.domain import InvalidFilter
 from services.users.key_conditions import Condition, Rows, bind_matches, has_value, nth_alias
 from services.users.operands import Never, coerced_operand, plain_operand
 from services.users.store import UserRow
-
-MAX_COMPARISONS = 100
-"""Comparisons and presence tests one filter may hold; IdPs send one or two."""
 
 
 def parse(text: str) -> ScimFilter[Any]:
@@ -59,11 +56,8 @@ def parse(text: str) -> ScimFilter[Any]:
         parsed: ScimFilter[Any] = ScimFilter[SearchUser](text)
     except (SCIMException, ValueError) as error:
         raise InvalidFilter(f"The filter {text!r} is not valid: {refusal_reason(error)}.") from error
-    leaves = comparison_count(parsed.ast)
-    if leaves > MAX_COMPARISONS:
-        raise InvalidFilter(
-            f"The filter has {leaves} comparisons; at most {MAX_COMPARISONS} are accepted in one filter."
-        )
+    if (refusal := beyond_bounds(parsed.ast)) is not None:
+        raise InvalidFilter(refusal)
     return parsed
 
 

@@ -64,4 +64,11 @@ def instant(attribute: Attribute, moment: datetime) -> str:
     except ValueError:  # a time without a zone: refused before coercion, kept for safety
         raise InvalidFilter(datetime_refusal(attribute.name)) from None
     except OverflowError:
-        raise InvalidFilter(f"The value for {attribute.name} is out of range.") from None
+        # An xsd:dateTime whose UTC form falls outside years 1 to 9999 (``9999-12-31T23:59:59-14:00``) is
+        # still an instant, after (or before) every one stored: compared as such, as Groups compare it.
+        return _AFTER_EVERY_INSTANT if moment.year >= 9999 else _BEFORE_EVERY_INSTANT
+
+
+# Keys in the index's form that sort after and before every key ``datetime_key`` makes.
+_AFTER_EVERY_INSTANT = "9999-12-31T23:59:59.999999~"
+_BEFORE_EVERY_INSTANT = "0000"

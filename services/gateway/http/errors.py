@@ -15,8 +15,10 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 from scim2_models import Error, SCIMException
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts.rejections import SCIM_ERROR_FOR, RejectionReason
 from contracts.replies import CommandRejected
@@ -198,6 +200,16 @@ async def _on_unavailable(request: Request, error: Exception) -> ScimResponse:
     return error_response(unavailable, _headers(request, unavailable))
 
 
+async def _on_database_unreachable(request: Request, error: Exception) -> ScimResponse:
+    """The gateway's own database (tokens, rate budgets) refused or lost the connection: a passing
+    outage, answered as one (503 + Retry-After, which Okta retries), not as a bug."""
+    log.warning("answering 503, the gateway database is unreachable: %s", error)
+    unavailable = Unavailable(
+        detail=quotable("Roster is temporarily unable to process this request. Please retry shortly.")
+    )
+    return error_response(unavailable, _headers(request, unavailable))
+
+
 async def _on_unexpected(_request: Request, error: Exception) -> ScimResponse:
     log.error("unexpected error: %r", error, exc_info=error)
     detail = quotable("Roster hit an unexpected error. Please retry; if it persists, contact support.")
@@ -211,4 +223,34 @@ def install_scim_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(ServiceUnavailable, _on_unavailable)
-    app.add_exception_handler(Exception, _on_unexpected)
+    for unreachable in (OperationalError, InterfaceError):
+        app.add_exception_handler(unreachable, _on_database_unreachable)
+    app.add_exception_handler(Exception, _on_unexpected)  # for failures outside UnexpectedErrors
+
+
+class UnexpectedErrors:
+    """Pure ASGI middleware, inside ``RequestContext``: an exception no handler took is answered here,
+    a SCIM 500 whose detail and ``X-Request-ID`` carry the request id. Starlette's own handler for
+    ``Exception`` runs outside every middleware, where the request id is neither known nor sent."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self._app(scope, receive, tracking)
+        except Exception as error:
+            if started:
+                raise
+            response = await _on_unexpected(Request(scope), error)
+            await response(scope, receive, send)

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine
 
 from services.gateway.app import create_app
 from services.gateway.config import GatewaySettings
@@ -34,6 +35,23 @@ async def test_an_unexpected_failure_is_a_scim_500_that_closes_the_connection(ap
     assert response.headers["connection"] == "close"
     assert response.headers["content-type"].startswith("application/scim+json")
     assert response.json()["status"] == "500" and "a bug" not in response.text
+    # the id a client can quote to support, in the answer's header and its detail alike
+    request_id = response.headers["x-request-id"]
+    assert response.json()["detail"].endswith(f"Request id: {request_id}.")
+
+
+async def test_an_unreachable_gateway_database_is_a_503_to_retry_not_a_500(app: FastAPI) -> None:
+    """The database refusing connections (a PostgreSQL restart, say) is an outage to wait out."""
+    app.state.engine = create_engine("postgresql+psycopg://roster@127.0.0.1:9/roster")  # nothing listens
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            response = await client.get("/scim/v2/Users", headers={"Authorization": "Bearer rst_" + "x" * 40})
+    finally:
+        app.state.engine.dispose()
+    assert (response.status_code, response.json()["status"]) == (503, "503"), response.text
+    assert int(response.headers["retry-after"]) >= 1
+    assert response.json()["detail"].endswith(f"Request id: {response.headers['x-request-id']}.")
 
 
 def test_the_admin_api_documents_its_errors_and_its_bearer_scheme(app: FastAPI) -> None:

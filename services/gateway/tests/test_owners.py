@@ -145,6 +145,13 @@ CALLS: list[tuple[str, Call, type[Any], str, str]] = [
         TENANT_ALONE,
     ),
     (
+        "seats.recall_allowance",
+        lambda o: o.seats.recall_allowance(TENANT),
+        seats.RecallSeatAllowance,
+        topics.SEATS_COMMANDS,
+        TENANT_ALONE,
+    ),
+    (
         "users.reconcile_seat",
         lambda o: o.users.reconcile_seat(TENANT, "u1"),
         users.ReconcileSeat,

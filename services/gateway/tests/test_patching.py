@@ -9,6 +9,11 @@ import pytest
 from scim2_models import SCIMException
 
 from contracts.users import RosterRole, UserProfile, UserRecord
+from services.gateway.scim.users.bounds import (
+    MAX_PATCH_OPERATIONS,
+    MAX_PATCH_VALUES,
+    MAX_VALUES_PER_ATTRIBUTE,
+)
 from services.gateway.scim.users.patching import parse_patch, patched_profile
 from services.gateway.scim.users.translate import profile_from_scim
 from tests.okta import ENTERPRISE, user_body
@@ -360,3 +365,71 @@ def test_a_remove_whose_value_filter_matches_nothing_changes_nothing() -> None:
     """An identity provider clearing what is already clear (docs/errors.md, noTarget)."""
     assert _apply({"op": "remove", "path": 'emails[type eq "other"]'}) == _user().profile
     assert _apply({"op": "Remove", "path": 'phoneNumbers[type eq "fax"].value'}) == _user().profile
+
+
+def _refusal(call: Any) -> tuple[str | None, str]:
+    with pytest.raises(SCIMException) as refused:
+        call()
+    return refused.value.scim_type, str(refused.value.detail)
+
+
+def test_a_patch_with_more_operations_or_values_than_one_request_may_carry_is_refused() -> None:
+    """bounds.py: applying costs in proportion to operations and values, on the loop every tenant shares."""
+    titles = [{"op": "replace", "path": "title", "value": f"t{i}"} for i in range(MAX_PATCH_OPERATIONS)]
+    assert _apply(*titles).title == f"t{MAX_PATCH_OPERATIONS - 1}"  # the bound itself is fine
+    assert _refusal(lambda: _apply(*titles, titles[0])) == (
+        "invalidValue",
+        f"A PATCH holds at most {MAX_PATCH_OPERATIONS} operations, not {MAX_PATCH_OPERATIONS + 1}:"
+        " send the changes in several requests.",
+    )
+    roles = [{"value": f"r{i}"} for i in range(MAX_PATCH_VALUES // 2 + 1)]
+    adding = [{"op": "add", "path": "roles", "value": roles}] * 2
+    assert _refusal(lambda: _apply(*adding))[1].startswith(
+        f"A PATCH carries at most {MAX_PATCH_VALUES} values"
+    )
+
+
+def test_a_user_holds_at_most_so_many_values_of_an_attribute_but_one_holding_more_can_still_change() -> None:
+    emails = [{"value": f"e{i}@example.com"} for i in range(MAX_VALUES_PER_ATTRIBUTE + 1)]
+    detail = f"emails holds at most {MAX_VALUES_PER_ATTRIBUTE} values, not {MAX_VALUES_PER_ATTRIBUTE + 1}."
+    assert _refusal(lambda: profile_from_scim({**user_body("ann@example.com"), "emails": emails})) == (
+        "invalidValue",
+        detail,
+    )
+    assert _refusal(lambda: _apply({"op": "replace", "path": "emails", "value": emails}))[1] == detail
+    crowded = _user().profile.model_copy(
+        update={
+            "emails": tuple(
+                profile_from_scim(
+                    {**user_body("ann@example.com"), "emails": emails[:MAX_VALUES_PER_ATTRIBUTE]}
+                ).emails
+            )
+            * 2
+        }
+    )  # stored before the bound
+    record = UserRecord(id="u1", profile=crowded, created=NOW, last_modified=NOW, version=1)
+    deactivate = parse_patch(
+        {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": False}]}
+    )
+    assert patched_profile(record, deactivate).active is False
+
+
+def test_operations_between_manager_removals_apply_in_order_around_them() -> None:
+    """Entra ID's removal of a manager it names applies only while that is the manager, as the
+    operations before it left it, however many come before and after it."""
+    manager = f"{ENTERPRISE}:manager"
+    kept = _apply(
+        {"op": "replace", "path": "title", "value": "one"},
+        {"op": "add", "path": manager, "value": "m2"},
+        {"op": "remove", "path": 'manager[value eq "m1"]'},  # m2 is the manager now: kept
+        {"op": "replace", "path": "title", "value": "two"},
+    )
+    assert kept.title == "two" and kept.enterprise is not None and kept.enterprise.manager_ref == "m2"
+    removed = _apply(
+        {"op": "add", "path": manager, "value": "m1"},
+        {"op": "remove", "path": 'manager[value eq "m1"]'},
+        {"op": "replace", "path": "title", "value": "three"},
+    )
+    assert (
+        removed.title == "three" and removed.enterprise is not None and removed.enterprise.manager_ref is None
+    )

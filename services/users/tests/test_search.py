@@ -13,7 +13,7 @@ import pytest
 
 from contracts.rejections import RejectionReason
 from contracts.users import ContactValue, EnterpriseInfo, PersonName, RosterRole, UserProfile
-from services.users import filters
+from servicekit import scim_filters
 from services.users.attributes import HEAD_LENGTH
 from services.users.tests.conftest import UsersHarness
 from services.users.tests.search_helpers import create_user, found_names, okta_user, refusal_of, search_page
@@ -256,7 +256,43 @@ def test_unusable_filters_are_refused_with_the_reason(harness: UsersHarness, tex
 
 
 def test_a_filter_with_too_many_comparisons_is_refused(harness: UsersHarness) -> None:
-    many = " or ".join(f'userName eq "u{i}"' for i in range(filters.MAX_COMPARISONS))
+    many = " or ".join(f'userName eq "u{i}"' for i in range(scim_filters.MAX_COMPARISONS))
     assert search_page(harness, filter=many).total_results == 0
     detail = refusal_of(harness, RejectionReason.INVALID_FILTER, filter=f"{many} or title pr")
-    assert str(filters.MAX_COMPARISONS) in detail
+    assert str(scim_filters.MAX_COMPARISONS) in detail
+
+
+@pytest.mark.parametrize("op", ["co", "ew", "sw", "eq"])
+def test_a_filter_comparing_too_long_a_string_is_refused_before_the_database_sees_it(
+    harness: UsersHarness, op: str
+) -> None:
+    """SQLite refuses a LIKE pattern over 50,000 bytes: such a query would fail on every delivery and
+    be set aside as a dead letter, for any tenant to page the operators with."""
+    create_user(harness, okta_user("ann@example.com"))
+    longest = "a" * scim_filters.MAX_OPERAND_LENGTH
+    assert search_page(harness, filter=f'userName {op} "{longest}"').total_results == 0
+    detail = refusal_of(harness, RejectionReason.INVALID_FILTER, filter=f'title {op} "{longest}%"')
+    assert detail == (
+        f"A filter compares a string of {scim_filters.MAX_OPERAND_LENGTH + 1} characters;"
+        f" at most {scim_filters.MAX_OPERAND_LENGTH} are accepted."
+    )
+    escaped = "%" * 30_000  # doubled by escaping: past SQLite's limit at half the length
+    assert refusal_of(harness, RejectionReason.INVALID_FILTER, filter=f'userName co "{escaped}"')
+
+
+@pytest.mark.parametrize(
+    ("text", "matches"),
+    [
+        ('meta.created lt "9999-12-31T23:59:59-14:00"', True),  # after year 9999 in UTC
+        ('meta.created gt "9999-12-31T23:59:59-14:00"', False),
+        ('meta.lastModified eq "9999-12-31T23:59:59-14:00"', False),
+        ('meta.created gt "0001-01-01T00:00:00+14:00"', True),  # before year 1 in UTC
+        ('meta.created le "0001-01-01T00:00:00+14:00"', False),
+    ],
+)
+def test_an_instant_beyond_the_years_utc_can_show_is_still_compared(
+    harness: UsersHarness, text: str, matches: bool
+) -> None:
+    """RFC 7643 §2.3.5: a valid xsd:dateTime is an instant, even one whose UTC form is past 9999."""
+    create_user(harness, okta_user("ann@example.com"))
+    assert found_names(harness, text) == (["ann@example.com"] if matches else [])

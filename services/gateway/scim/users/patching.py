@@ -30,6 +30,7 @@ from contracts.scim import ENTERPRISE_URN, ScimUser
 from contracts.users import UserProfile, UserRecord
 from services.gateway.http.errors import refusal
 from services.gateway.scim.policy import TOLERANT
+from services.gateway.scim.users import bounds
 from services.gateway.scim.users.translate import profile_of
 
 UserPatch = PatchOp[ScimUser]
@@ -154,6 +155,7 @@ def parse_patch(body: Any) -> UserPatchRequest:
     operations = next((v for k, v in body.items() if k.lower() == "operations"), None)
     if not isinstance(operations, list) or not operations:
         raise InvalidValueException(detail="A PatchOp needs a non-empty Operations list.")
+    bounds.refuse_oversized_patch(operations)
     sent_at: list[int] = []  # the position each operation had in the request, for its errors
     normalised: list[Any] = []
     only_while_manager: dict[int, str] = {}
@@ -216,23 +218,43 @@ def _apply(user: ScimUser, request: UserPatchRequest) -> None:
     """The operations in order (RFC 7644 §3.5.2); Entra ID's removal of a manager it names by value
     filter is skipped while another is the manager. RFC 7644 §3.5.2.2 would answer 400 ``noTarget``
     for a filter matching nothing: applied as a no-op instead, so a sync whose manager changed meanwhile
-    does not fail, as Roster treats Entra ID's removal of a member that is not one."""
-    for position, operation in enumerate(request.patch.operations or ()):
-        named = request.only_while_manager.get(position)
-        if named is None or _manager_of(user) == named:
-            try:
-                request.patch.model_copy(update={"operations": [operation]}).patch(user, scim_policy=TOLERANT)
-            except NoTargetException as error:
-                raise _as_named_in_the_path(error, operation) from None
+    does not fail, as Roster treats Entra ID's removal of a member that is not one.
+
+    The operations between two such removals are applied in one call: scim2-models checks the whole
+    user at the end of each call: one call per operation would cost the operations times its size."""
+    operations = list(request.patch.operations or ())
+    start = 0
+    for position, named in sorted(request.only_while_manager.items()):
+        _apply_run(user, request.patch, operations[start:position])
+        if _manager_of(user) == named:
+            _apply_run(user, request.patch, [operations[position]])
+        start = position + 1
+    _apply_run(user, request.patch, operations[start:])
 
 
-def _as_named_in_the_path(error: NoTargetException, operation: Any) -> NoTargetException:
+def _apply_run(user: ScimUser, patch: UserPatch, operations: list[Any]) -> None:
+    if not operations:
+        return
+    try:
+        patch.model_copy(update={"operations": operations}).patch(user, scim_policy=TOLERANT)
+    except NoTargetException as error:
+        raise _as_named_in_the_path(error, operations) from None
+
+
+def _as_named_in_the_path(error: NoTargetException, operations: list[Any]) -> NoTargetException:
     """scim2-models names the attribute a value filter matched nothing of by its Python field
     (``phone_numbers``); the client is told the name its own path gave it (``phoneNumbers``)."""
-    if operation.path is None or not error.detail.startswith("no value of "):
-        return error
-    attribute = str(operation.path).split("[", 1)[0]
-    return NoTargetException(detail=f"no value of '{attribute}' matches the path filter")
+    field = error.detail.split("'")[1] if error.detail.startswith("no value of '") else None
+    for operation in operations:
+        written = str(operation.path).split("[", 1)[0] if operation.path is not None else ""
+        if field is not None and "[" in str(operation.path) and _same_attribute(written, field):
+            return NoTargetException(detail=f"no value of '{written}' matches the path filter")
+    return error
+
+
+def _same_attribute(written: str, field: str) -> bool:
+    """``phoneNumbers`` (in any case, or as ``urn:…:User:phoneNumbers``) is the field ``phone_numbers``."""
+    return written.rsplit(":", 1)[-1].lower() == field.replace("_", "").lower()
 
 
 def patched_profile(current: UserRecord, request: UserPatchRequest) -> UserProfile:
@@ -246,7 +268,9 @@ def patched_profile(current: UserRecord, request: UserPatchRequest) -> UserProfi
         if isinstance(error.__cause__, ValidationError):
             raise refusal(error.__cause__) from None
         raise
-    return _without_stale_manager_details(current.profile, profile_of(user))
+    after = _without_stale_manager_details(current.profile, profile_of(user))
+    bounds.refuse_oversized_user(after, before=current.profile)
+    return after
 
 
 def _without_stale_manager_details(before: UserProfile, after: UserProfile) -> UserProfile:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
@@ -91,7 +92,9 @@ async def _patch_once(
 ) -> UserRecord:
     current = await scim.owners.users.get(scim.tenant, user_id)
     etags.require_write_preconditions(if_match, if_none_match, current, resource=f'User "{user_id}"')
-    profile = patching.patched_profile(current, patch)
+    # Off the event loop: applying operations is CPU work in proportion to the user (bounds.py), and
+    # the loop answers every tenant's requests and the liveness probe.
+    profile = await asyncio.to_thread(patching.patched_profile, current, patch)
     command = ReplaceUser(user_id=user_id, profile=profile, expected_version=current.version)
     return await scim.owners.users.write(scim.tenant, command)
 

@@ -37,6 +37,7 @@ from contracts.users import (
 )
 from services.gateway.http.errors import refusal
 from services.gateway.scim.policy import TOLERANT
+from services.gateway.scim.users import bounds
 
 UserProjection = ResponseParameters[ScimUser]
 UserList = ListResponse[ScimUser]
@@ -72,7 +73,9 @@ def profile_from_scim(body: Any) -> UserProfile:
     user = parse_scim_user(body)
     if user.active is None:
         user.active = True
-    return profile_of(user)
+    profile = profile_of(user)
+    bounds.refuse_oversized_user(profile)
+    return profile
 
 
 def profile_of(user: ScimUser) -> UserProfile:

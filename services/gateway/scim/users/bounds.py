@@ -1,0 +1,63 @@
+"""How much one User write may ask of the gateway.
+
+Applying a PATCH costs, per operation, time in proportion to the user: scim2-models checks a
+multi-valued attribute's values against each other as each operation is applied. That work is the
+gateway's, shared by every tenant, so the operations and values one PATCH carries, and the values a
+user holds, are bounded — far above what an identity provider sends (Okta and Entra ID send a
+handful of operations, and a person has a few e-mails, phone numbers, addresses and roles).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scim2_models import InvalidValueException
+
+from contracts.users import UserProfile
+
+MAX_PATCH_OPERATIONS = 100
+MAX_PATCH_VALUES = 1_000
+MAX_VALUES_PER_ATTRIBUTE = 100
+
+_MULTI_VALUED = {
+    "emails": "emails",
+    "phone_numbers": "phoneNumbers",
+    "addresses": "addresses",
+    "roles": "roles",
+}
+
+
+def refuse_oversized_patch(operations: list[Any]) -> None:
+    """Too many operations, or values in them, for one PATCH (counted as sent)."""
+    if len(operations) > MAX_PATCH_OPERATIONS:
+        raise InvalidValueException(
+            detail=f"A PATCH holds at most {MAX_PATCH_OPERATIONS} operations, not {len(operations)}:"
+            " send the changes in several requests."
+        )
+    values = sum(_values_in(operation) for operation in operations)
+    if values > MAX_PATCH_VALUES:
+        raise InvalidValueException(
+            detail=f"A PATCH carries at most {MAX_PATCH_VALUES} values, not {values}:"
+            " send the changes in several requests."
+        )
+
+
+def _values_in(operation: Any) -> int:
+    value = operation.get("value") if isinstance(operation, dict) else None
+    if isinstance(value, list):
+        return len(value)
+    if isinstance(value, dict):
+        return 1 + sum(len(item) for item in value.values() if isinstance(item, list))
+    return 1
+
+
+def refuse_oversized_user(profile: UserProfile, *, before: UserProfile | None = None) -> None:
+    """A multi-valued attribute with more values than a user may hold. A user stored with more (before
+    the bound) can still be changed, as long as the change does not add to them: deactivating them
+    must not fail."""
+    for field, attribute in _MULTI_VALUED.items():
+        count = len(getattr(profile, field))
+        if count > MAX_VALUES_PER_ATTRIBUTE and (before is None or count > len(getattr(before, field))):
+            raise InvalidValueException(
+                detail=f"{attribute} holds at most {MAX_VALUES_PER_ATTRIBUTE} values, not {count}."
+            )
