@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,10 +67,12 @@ def _parsed(text: str) -> dict[str, Fault]:
 
 
 def check(point: str) -> None:
-    """Raise ``InjectedFault`` when a test armed ``point`` to fail."""
+    """Raise ``InjectedFault`` when a test armed ``point`` to fail; pause when it armed a delay."""
     fault = _armed().get(point)
     if fault is not None and fault.fail:
         raise InjectedFault(f"fault injected at {point}")
+    if fault is not None and fault.delay_seconds:
+        time.sleep(fault.delay_seconds)
 
 
 def delay_seconds(point: str) -> float:

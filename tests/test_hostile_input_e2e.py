@@ -291,6 +291,19 @@ def test_a_user_patch_or_body_asking_for_unbounded_work_is_refused_and_changes_n
     assert lookup.json()["totalResults"] == 0
 
 
+def test_a_start_index_beyond_64_bits_is_read_alike_in_a_query_and_a_search_body(seeded: Seeded) -> None:
+    """RFC 7644 §3.4.3: POST …/.search means what GET means; a JSON integer of 31 digits is one."""
+    huge = 10**30
+    by_query = seeded.scim.get("/Users", params={"startIndex": str(huge)})
+    body = f'{{"schemas": ["{SEARCH_URN}"], "startIndex": {huge}}}'
+    by_body = seeded.scim.post(
+        "/Users/.search", content=body, headers={"Content-Type": "application/scim+json"}
+    )
+    assert (by_query.status_code, by_body.status_code) == (200, 200), by_body.text
+    assert by_body.json()["startIndex"] == by_query.json()["startIndex"]
+    assert by_body.json()["Resources"] == by_query.json().get("Resources", [])
+
+
 def test_a_filter_comparing_a_huge_string_is_refused_not_set_aside(seeded: Seeded) -> None:
     """Past SQLite's LIKE limit the query would fail on every delivery and page the operators as a
     dead letter: refused as the filter it is, alike for Users, Groups and the root search."""

@@ -214,3 +214,22 @@ def test_a_repair_read_before_a_deactivation_never_gives_the_seat_back(
     time.sleep(1)
     assert _seats_used(stack, tenant) == 1
     _settled_clean(stack, tenant)
+
+
+def test_a_create_answered_503_and_sent_again_is_answered_with_the_user_it_made(
+    stack: Stack, tenant: Tenant, armed: Path
+) -> None:
+    """The first attempt outlives the gateway's wait (503) and completes later; the identity provider
+    sends the same POST again and gets that user (201), not 409 for a name its own create took. A
+    different body for the name stays a conflict."""
+    armed.write_text(f"seats.reserve=delay:{TIMEOUT_SECONDS + 2}")
+    body = user_body("late@example.com")
+    with _scim(stack, tenant) as scim:
+        _assert_error(scim.post("/Users", json=body), 503, None)
+        armed.write_text("")
+        _eventually(lambda: _named(scim, "late@example.com"), 1)
+        [made] = scim.get("/Users", params={"filter": 'userName eq "late@example.com"'}).json()["Resources"]
+        again = scim.post("/Users", json=body)
+        assert (again.status_code, again.json()["id"]) == (201, made["id"]), again.text
+        _assert_error(scim.post("/Users", json={**body, "title": "Other"}), 409, "uniqueness")
+        assert _named(scim, "late@example.com") == 1

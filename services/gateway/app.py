@@ -51,6 +51,7 @@ from services.gateway.schema import SCHEMA
 from services.gateway.scim import discovery, search
 from services.gateway.scim.groups import routes as groups
 from services.gateway.scim.users import routes as users
+from services.gateway.unanswered_creates import UnansweredCreates
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +172,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     lease = DatabaseLease(engine=lambda: app.state.engine, per_second=rate, burst=burst)
     app.state.rate_limiter = TenantRateLimiter(per_second=rate, burst=burst, lease=lease)
     app.state.known_tokens = KnownTokens(ttl_seconds=settings.token_cache_seconds)
+    app.state.unanswered_creates = UnansweredCreates()
     install_scim_error_handlers(app)
     routers = (
         users,

@@ -16,6 +16,7 @@ from sqlmodel import Session
 from services.gateway.config import GatewaySettings
 from services.gateway.http.known_tokens import KnownTokens
 from services.gateway.owners import Owners
+from services.gateway.unanswered_creates import UnansweredCreates
 
 
 async def _settings(request: Request) -> GatewaySettings:
@@ -39,6 +40,11 @@ async def _known_tokens(request: Request) -> KnownTokens:
     return known
 
 
+async def _unanswered_creates(request: Request) -> UnansweredCreates:
+    unanswered: UnansweredCreates = request.app.state.unanswered_creates
+    return unanswered
+
+
 async def _owners(request: Request) -> Owners:
     owners: Owners = request.app.state.owners
     return owners
@@ -49,3 +55,4 @@ EngineDep = Annotated[Engine, Depends(_engine)]
 SessionDep = Annotated[Session, Depends(_session)]
 OwnersDep = Annotated[Owners, Depends(_owners)]
 KnownTokensDep = Annotated[KnownTokens, Depends(_known_tokens)]
+UnansweredCreatesDep = Annotated[UnansweredCreates, Depends(_unanswered_creates)]

@@ -118,12 +118,19 @@ def _text(value: Any, name: str) -> str | None:
     return value or None
 
 
+_BEYOND_INT64 = 2.0**63
+
+
 def _require_json_integers(raw: dict[str, Any]) -> None:
     """RFC 7644 §3.4.3 types ``startIndex`` and ``count`` as integers: in a body, JSON integers only, as
     the admin seat limit. Pydantic would read ``true`` as 1 and ``"10"`` or ``10.0`` as 10."""
     for name in ("startIndex", "count"):
         value = raw.get(name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        if isinstance(value, float) and value.is_integer() and abs(value) >= _BEYOND_INT64:
+            # orjson reads an integer literal beyond 64 bits as a float: still an integer, past any
+            # index, read as a query parameter's digits are (search_of bounds it).
+            raw[name] = MAX_INDEX if value > 0 else -MAX_INDEX
+        elif value is not None and (isinstance(value, bool) or not isinstance(value, int)):
             raise InvalidValueException(detail=f"{name} must be a whole number (a JSON integer).")
 
 

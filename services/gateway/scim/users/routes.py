@@ -9,8 +9,10 @@ from fastapi import APIRouter, Depends, Response
 
 from contracts.ids import mint_id
 from contracts.rejections import RejectionReason
-from contracts.users import CreateUser, DeleteUser, ReplaceUser, UserRecord
+from contracts.users import CreateUser, DeleteUser, ReplaceUser, UserProfile, UserRecord
 from services.gateway.http import etags
+from services.gateway.http.correlator import ServiceUnavailable
+from services.gateway.http.dependencies import UnansweredCreatesDep
 from services.gateway.http.errors import Refused, Unavailable
 from services.gateway.http.etags import IfMatch, IfNoneMatch
 from services.gateway.http.responses import SCIM_PREFIX, ScimResponse, not_modified
@@ -18,6 +20,7 @@ from services.gateway.scim.context import Scim, ScimContext, UserId
 from services.gateway.scim.listing import SearchDep, refuse_non_post_searches, shown_by_query
 from services.gateway.scim.users import patching
 from services.gateway.scim.users.translate import UserProjection, list_body, profile_from_scim, user_body
+from services.gateway.unanswered_creates import UnansweredCreates
 
 router = APIRouter(prefix=SCIM_PREFIX)
 Shown = Annotated[UserProjection, Depends(shown_by_query(UserProjection))]
@@ -54,11 +57,35 @@ refuse_non_post_searches(router, "/Users/.search")
 
 
 @router.post("/Users")
-async def create_user(scim: Scim, shown: Shown) -> ScimResponse:
+async def create_user(scim: Scim, shown: Shown, unanswered: UnansweredCreatesDep) -> ScimResponse:
     profile = profile_from_scim(await scim.body())
     user_id = scim.about(mint_id())  # minted here so the command can be keyed by its resource
-    user = await scim.owners.users.write(scim.tenant, CreateUser(user_id=user_id, profile=profile))
+    try:
+        user = await scim.owners.users.write(scim.tenant, CreateUser(user_id=user_id, profile=profile))
+    except ServiceUnavailable:
+        unanswered.remember(scim.tenant, profile, user_id)  # it may still complete
+        raise
+    except Refused as refused:
+        user = await _made_by_an_unanswered_create(scim, unanswered, profile, refused)
     return _user_response(scim, user, shown, created=True)
+
+
+async def _made_by_an_unanswered_create(
+    scim: ScimContext, unanswered: UnansweredCreates, profile: UserProfile, refused: Refused
+) -> UserRecord:
+    """The same create sent again after a 503 (unanswered_creates.py): the userName is taken by the
+    user its first attempt made. Any other refusal stands."""
+    earlier = unanswered.earlier_id(scim.tenant, profile)
+    if refused.reason != RejectionReason.USER_NAME_TAKEN or earlier is None:
+        raise refused
+    try:
+        user = await scim.owners.users.get(scim.tenant, earlier)
+    except Refused:
+        raise refused from None  # not made after all: the name is someone else's
+    if user.profile.user_name != profile.user_name:
+        raise refused
+    scim.about(earlier)
+    return user
 
 
 @router.get("/Users/{user_id}", response_model=None)
