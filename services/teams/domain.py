@@ -182,6 +182,20 @@ def ensure_name_free(display_name: str, named: Sequence[Team], *, team_id: str |
             raise _taken(display_name, team)
 
 
+def ensure_name_free_for_rename(display_name: str, named: Sequence[Team], *, team_id: str) -> None:
+    """A group renamed by the identity provider takes a name no other team holds, a portal team's
+    included: a push links to the one team of its name, and a lookup by ``displayName eq`` must find
+    one group, never two (RFC 7643 §4.2 ``uniqueness: server``)."""
+    ensure_name_free(display_name, named, team_id=team_id)
+    for team in named:
+        if team.id != team_id:
+            raise TeamNameClash(
+                f'A team named "{team.display_name}" (id {team.id}) was made in the portal, so the group'
+                f' cannot be renamed "{display_name}" too (names are compared case-insensitively).'
+                " Rename or delete that team in the portal, then retry."
+            )
+
+
 def _taken(display_name: str, holder: Team) -> TeamNameClash:
     return TeamNameClash(
         f'A group named "{holder.display_name}" (id {holder.id}) is already managed by your identity'

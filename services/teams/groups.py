@@ -163,11 +163,11 @@ def _write(session: Session, envelope: Envelope, write: _Write) -> list[Outgoing
     renaming = domain.renames(row, write.rename_to)
     if not domain.managed_by_idp(row):  # a SCIM write to a portal team: the IdP manages it now
         if not renaming:
-            _claim_name(session, row, row.display_name)
+            _claim_name(session, row, row.display_name, renaming=False)
         row.linked = True
         events.append(TeamLinked(team_id=row.id, display_name=row.display_name, external_id=row.external_id))
     if renaming and write.rename_to is not None:
-        _claim_name(session, row, write.rename_to)
+        _claim_name(session, row, write.rename_to, renaming=True)
         renamed = TeamRenamed(
             team_id=row.id, previous_name=row.display_name, display_name=write.rename_to, source=_SCIM
         )
@@ -184,11 +184,15 @@ def _write(session: Session, envelope: Envelope, write: _Write) -> list[Outgoing
     ]
 
 
-def _claim_name(session: Session, row: TeamRow, name: str) -> None:
-    """Group names are unique among linked teams: this one may use ``name`` once linked."""
+def _claim_name(session: Session, row: TeamRow, name: str, *, renaming: bool) -> None:
+    """Group names are unique among linked teams: this one may use ``name`` once linked; a rename
+    also takes no portal team's name."""
     store.lock_tenant_teams(session, tenant=row.tenant)  # already held unless changed meanwhile
     named = store.teams_named(session, tenant=row.tenant, name_key=domain.name_key(name))
-    domain.ensure_name_free(name, named, team_id=row.id)
+    if renaming:
+        domain.ensure_name_free_for_rename(name, named, team_id=row.id)
+    else:
+        domain.ensure_name_free(name, named, team_id=row.id)
 
 
 def delete_group(session: Session, envelope: Envelope, command: DeleteGroup) -> list[Outgoing]:

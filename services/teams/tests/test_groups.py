@@ -163,6 +163,21 @@ def test_a_rename_to_a_linked_teams_name_is_refused_with_the_whole_patch(teams: 
     assert snapshot(teams) == before
 
 
+def test_a_rename_to_a_portal_teams_name_is_refused_so_a_lookup_by_name_finds_one_group(
+    teams: TeamsHarness,
+) -> None:
+    portal = portal_team(teams, "Portal X", "u1")
+    team = push(teams, "Sales", "u1")
+    before = snapshot(teams)
+    for rename in (
+        PatchGroup(team_id=team.id, rename_to="portal x"),
+        ReplaceGroup(team_id=team.id, display_name="PORTAL X"),
+    ):
+        detail = rejected(teams.send(rename), RejectionReason.TEAM_NAME_CLASH)
+        assert portal.id in detail and "made in the portal" in detail
+    assert snapshot(teams) == before
+
+
 def test_a_rename_changing_only_the_case_is_a_rename(teams: TeamsHarness) -> None:
     team = push(teams, "sales")
     reply = _patch(teams, team.id, rename_to="Sales")
