@@ -31,6 +31,16 @@ def add_row(grid: Table, *cells: str | int | None) -> None:
     grid.add_row(*(Text("-" if cell is None else str(cell)) for cell in cells))
 
 
+UNWRAPPED_WIDTH = 10_000
+"""Piped or redirected, a table is read by ``grep``, ``awk`` or a copy and paste: its rows stay one
+line each, instead of Rich's 80 columns for a stream that is not a terminal."""
+
+
+def _console() -> Console:
+    console = Console(highlight=False)
+    return console if console.is_terminal else Console(highlight=False, width=UNWRAPPED_WIDTH)
+
+
 @dataclass(frozen=True)
 class Output:
     as_json: bool
@@ -44,7 +54,7 @@ class Output:
             if isinstance(item, str):
                 self.line(item)
             else:
-                Console(highlight=False).print(item)
+                _console().print(item)
 
     def line(self, text: str) -> None:
         """At once and flushed, without ``--json`` only (a line printed before a later step fails)."""

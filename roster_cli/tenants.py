@@ -43,6 +43,8 @@ class _Creation:
 
     def issue_token(self) -> None:
         self.token = self.admin.client.issue_token(self.tenant.id)
+        # The tenant as read at its creation had none; --json shows it as it is now.
+        self.tenant = self.tenant.model_copy(update={"active_tokens": self.tenant.active_tokens + 1})
         self.admin.out.line(f"SCIM_TOKEN={self.token.token}")
 
     def run(self, steps: list[_Step]) -> None:
@@ -53,7 +55,8 @@ class _Creation:
             except AdminError as error:
                 self.unfinished = [self.admin.command_line(*later.command) for later in steps[index:]]
                 self.admin.out.show(self.document())
-                created = f"tenant {self.tenant.id} created, but {step.what} failed: {error.message}"
+                reason = error.message.rstrip(".")  # a 5xx detail ends with "Request id: <id>."
+                created = f"tenant {self.tenant.id} created, but {step.what} failed: {reason}"
                 raise error.reworded(f"{created}; to finish: {' && '.join(self.unfinished)}") from None
 
     def document(self) -> JsonDocument:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime
 
+import pytest
 from rich.console import Console
 from rich.table import Table
 
 from roster_cli.activity import entries_table
 from roster_cli.models import ActivityEntry, SeatDrift, Team, TeamMember, TeamSource
+from roster_cli.output import Output, add_row, table
 from roster_cli.seats import drift_report
 from roster_cli.teams import team_table
 
@@ -102,3 +104,13 @@ def test_activity_shows_the_ids_to_follow_a_request_only_when_asked() -> None:
     wide = "\n".join(_rendered_items(entries_table([entry], ids=True)))
     assert "POST User" in plain and "req-91bc" not in plain and "corr-7f3a" not in plain
     assert "REQUEST ID" in wide and "req-91bc" in wide and "corr-7f3a" in wide
+
+
+def test_a_table_piped_keeps_each_row_on_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """Not a terminal (a pipe, a file): rows wider than 80 columns are not folded, so ids survive grep."""
+    ids = [f"{i}" * 8 + "-aaaa-bbbb-cccc-" + "d" * 12 for i in range(4)]
+    grid = table("A", "B", "C", "D")
+    add_row(grid, *ids)
+    Output(as_json=False).show({}, grid)
+    _header, row = capsys.readouterr().out.splitlines()
+    assert row.split() == ids and len(row) > 80

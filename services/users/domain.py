@@ -171,7 +171,7 @@ def could_not_finish(*, creating: bool) -> str:
     what = "not created" if creating else "left inactive"
     return (
         f"Roster could not finish this change and undid it: the user was {what}, and no seat is held for"
-        " them. Retry the request; if this persists, contact support with this request's correlation id."
+        " them. Retry the request; if this persists, contact support with its request id."
     )
 
 
