@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
@@ -29,6 +29,7 @@ from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLS
 from contracts.topics import GATEWAY_REPLIES_PREFIX, dead_letter_topic
 from servicekit import tracing
 from servicekit.messaging import OutboundRecord
+from servicekit.producer_renewal import ProducerRenewal
 from servicekit.relay import PublishBatch
 from servicekit.settings import ServiceSettings
 
@@ -115,10 +116,19 @@ async def _why_unreachable(settings: ServiceSettings) -> str:
 METADATA_MAX_AGE_MS = 10_000
 
 
-def make_broker(settings: ServiceSettings, *, client_id: str, middlewares: Sequence[Any] = ()) -> KafkaBroker:
+def make_broker(
+    settings: ServiceSettings,
+    *,
+    client_id: str,
+    middlewares: Sequence[Any] = (),
+    on_producer_renewed: Callable[[], None] = lambda: None,
+) -> KafkaBroker:
+    """``on_producer_renewed``: told each time the producer was replaced after Kafka refused it for
+    good (``servicekit/producer_renewal.py``)."""
+    renewal = ProducerRenewal(on_renewed=on_producer_renewed)
     # acks=all + idempotence: a publish is acknowledged only once every in-sync replica has it,
     # and producer retries never duplicate a record (docs/architecture.md §3 rule 5).
-    return KafkaBroker(
+    broker = KafkaBroker(
         settings.kafka_servers,
         security=client_security(settings),
         client_id=client_id,
@@ -135,10 +145,14 @@ def make_broker(settings: ServiceSettings, *, client_id: str, middlewares: Seque
         # FastStream's own creation would make a missing one with the broker's defaults instead.
         allow_auto_create_topics=False,
         logger=None,
-        middlewares=tuple(middlewares),  # traces and metrics (servicekit/tracing.py, metrics.py)
+        # Traces and metrics (servicekit/tracing.py, metrics.py); innermost, the watch for a producer
+        # Kafka no longer accepts anything from.
+        middlewares=(*middlewares, renewal.middleware),
         # Handlers take the message itself (``message_itself``): nothing to inject, nothing to cast.
         apply_types=False,
     )
+    renewal.serve(broker)
+    return broker
 
 
 _BROKER_START_SECONDS = 60.0

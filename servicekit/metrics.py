@@ -134,6 +134,14 @@ class ServiceMetrics:
             registry=self.registry,
         )
 
+        self._producer_renewals = Counter(
+            f"{PREFIX}_kafka_producer_renewals",
+            "Kafka producers replaced because Kafka refused the previous one for good"
+            " (OutOfOrderSequenceNumber, e.g. after every broker was down at once).",
+            ["service"],
+            registry=self.registry,
+        )
+        self._producer_renewals.labels(service)  # at 0 from the start, as the other counters
         self._compensated = Counter(
             f"{PREFIX}_compensated",
             "Messages that failed every attempt and were undone by their compensation, by topic.",
@@ -149,6 +157,9 @@ class ServiceMetrics:
 
     def compensated(self, topic: str) -> None:
         self._compensated.labels(self.service, topic).inc()
+
+    def producer_renewed(self) -> None:
+        self._producer_renewals.labels(self.service).inc()
 
     def dead_lettered(self, topic: str) -> None:
         self._dead_letters.labels(self.service, topic).inc()

@@ -90,6 +90,7 @@ class RunningService:
             settings,
             client_id=definition.name,
             middlewares=[tracing.kafka_middleware(self.tracer_provider), self.metrics.kafka_middleware],
+            on_producer_renewed=self.metrics.producer_renewed,
         )
         self._topics = TopicDirectory(settings)
         self._publish_batch = outbox_publisher(self.broker, self._topics)

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from uuid import uuid4
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.structs import ConsumerRecord
+from faststream.kafka import KafkaBroker
 
 from servicekit.settings import ServiceSettings
 from servicekit.topics import ensure_topics
@@ -69,3 +74,44 @@ async def new_topic(bootstrap: str, prefix: str) -> str:
     settings = ServiceSettings(service_name="tests", kafka_bootstrap_servers=bootstrap)
     await ensure_topics(settings, [topic], partitions=1)
     return topic
+
+
+_DYNAMIC_TOPIC_CONFIG = 1  # DescribeConfigs' config_source of a value set on the topic itself
+
+
+@asynccontextmanager
+async def _max_message_bytes(bootstrap: str, topic: str, limit: int) -> AsyncIterator[None]:
+    """``topic`` takes no batch over ``limit`` bytes within the block, then its own settings again
+    (AlterConfigs replaces every value set on the topic, so they are read first and put back)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        [described] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+        [(_, _, _, _, entries)] = described.resources
+        own = {entry[0]: entry[1] for entry in entries if entry[3] == _DYNAMIC_TOPIC_CONFIG}
+        lowered = {**own, "max.message.bytes": str(limit)}
+        await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs=lowered)])
+        try:
+            yield
+        finally:
+            await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs=own)])
+    finally:
+        await admin.close()
+
+
+async def break_producer_numbering(broker: KafkaBroker, bootstrap: str, topic: str, key: bytes) -> None:
+    """From now on Kafka answers every record ``broker``'s producer sends to ``key``'s partition of
+    ``topic`` ``OutOfOrderSequenceNumber``, as after every broker of a cluster was down at once
+    (servicekit/producer_renewal.py): a record the broker refuses as too large for the topic has used
+    up its sequence numbers all the same. The producer must have written to that partition before
+    (a producer the partition has not seen yet may start at any number)."""
+    oversized = b"x" * 4096
+    async with _max_message_bytes(bootstrap, topic, 1024):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                await broker.publish(oversized, topic, key=key)
+            except MessageSizeTooLargeError:  # the broker's refusal: the numbers are spent
+                return
+            await asyncio.sleep(0.2)  # taken: the lowered limit had not reached the partition yet
+    raise AssertionError(f"{topic} kept taking records over its lowered max.message.bytes")

@@ -127,6 +127,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings,
         client_id=f"gateway-{settings.instance_id}",
         middlewares=[tracing.kafka_middleware(app.state.tracer_provider), metrics.kafka_middleware],
+        on_producer_renewed=metrics.producer_renewed,
     )
     watch = _watch_kafka(broker, settings, metrics)
     correlator, reply_subscriber = _subscribe_replies(broker, reply_topic, watch)

@@ -86,6 +86,12 @@ class GatewayMetrics:
             "SCIM request outcomes waiting in memory to be published to the activity log.",
             registry=self.registry,
         )
+        self._producer_renewals = Counter(
+            f"{PREFIX}_kafka_producer_renewals",
+            "Kafka producers replaced because Kafka refused the previous one for good"
+            " (OutOfOrderSequenceNumber, e.g. after every broker was down at once).",
+            registry=self.registry,
+        )
         self.unresolved_dead_letters: UnresolvedDeadLetters | None = None  # set once Kafka is reachable
 
     async def _before_scrape(self) -> None:
@@ -110,6 +116,9 @@ class GatewayMetrics:
 
     def activity_dropped(self, count: int) -> None:
         self._activity_dropped.inc(count)
+
+    def producer_renewed(self) -> None:
+        self._producer_renewals.inc()
 
     def kafka_reachable(self, reachable: bool) -> None:
         self._kafka_reachable.set(1 if reachable else 0)

@@ -3,8 +3,10 @@
 The gateway has no outbox for these: a record is put in a bounded in-memory queue after the answer is
 sent, and a background task publishes the queue in batches. Nothing here can delay or fail a SCIM
 answer: a full queue drops the record (``roster_gateway_activity_dropped_total``), and while Kafka does
-not take a batch the task retries it while new records queue up behind it. What a gateway crash loses
-is what was still queued (docs/architecture.md, "The activity log").
+not take a batch the task retries it while new records queue up behind it (a producer Kafka refuses for
+good is replaced meanwhile, ``servicekit/producer_renewal.py``). A batch counts as queued until Kafka
+took all of it. A stop publishes what is queued, briefly, and logs how many it could not; what a gateway
+crash loses is what was still queued (docs/architecture.md, "The activity log").
 
 Recorded: the tenant, the client kind from the User-Agent, method, resource type and id, the
 userName or displayName the request named, status, scimType and the ``detail`` answered, the
@@ -20,6 +22,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -47,6 +50,12 @@ class Queued:
     correlation_id: UUID
     outcome: RequestOutcome
 
+    @cached_property
+    def envelope(self) -> Envelope:
+        """Made once: a batch sent again after Kafka took part of it repeats the same message ids,
+        which the activity service records once (its inbox, docs/architecture.md §3 rule 2)."""
+        return wrap(self.outcome, tenant=self.tenant, producer="gateway", correlation_id=self.correlation_id)
+
 
 class OutcomeQueue:
     """Bounded: ``offer`` never waits; a record that does not fit is dropped and counted."""
@@ -64,26 +73,27 @@ class OutcomeQueue:
 
     async def batch(self, most: int, *, gather_seconds: float = 0.0) -> list[Queued]:
         """At least one record (waiting for it), then what queues within ``gather_seconds``, up to
-        ``most``."""
+        ``most``. The batch stays held (counted, and drained by a stop) until ``published``."""
         self._held.append(await self._queue.get())
         if gather_seconds > 0 and self._queue.qsize() < most - 1:
             await asyncio.sleep(gather_seconds)  # cancelled (stopping): ``drain`` returns what is held
-        return self.drain(most)
+        while not self._queue.empty() and len(self._held) < most:
+            self._held.append(self._queue.get_nowait())
+        return list(self._held)
 
-    def drain(self, most: int | None = None) -> list[Queued]:
+    def published(self) -> None:
+        """Kafka took the held batch."""
+        self._held = []
+
+    def drain(self) -> list[Queued]:
+        """Everything: the held batch, then the rest of the queue."""
         records, self._held = self._held, []
-        while not self._queue.empty() and (most is None or len(records) < most):
+        while not self._queue.empty():
             records.append(self._queue.get_nowait())
         return records
 
     def __len__(self) -> int:
         return self._queue.qsize() + len(self._held)
-
-
-def _envelope(record: Queued) -> Envelope:
-    return wrap(
-        record.outcome, tenant=record.tenant, producer="gateway", correlation_id=record.correlation_id
-    )
 
 
 class OutcomePublisher:
@@ -105,17 +115,31 @@ class OutcomePublisher:
         self._task = asyncio.create_task(self._run(), name="activity outcomes")
 
     async def stop(self, *, flush_seconds: float = 3.0) -> None:
-        """Stop, then try once (briefly) to publish what is still queued: a clean stop loses nothing
-        while Kafka answers."""
+        """Stop, then try once (briefly) to publish what is still queued, the batch being retried
+        included: a clean stop loses nothing while Kafka answers, and says how much it lost when not."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         left = self._queue.drain()
-        if left:
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(flush_seconds):
-                    await self._publish(left)
+        if not left:
+            return
+        sent: list[asyncio.Future[Any]] = []
+        error: Exception | None = None
+        try:
+            async with asyncio.timeout(flush_seconds):
+                await self._publish(left, sent)
+        except Exception as failed:
+            error = failed
+        confirmed = sum(1 for f in sent if f.done() and not f.cancelled() and f.exception() is None)
+        if confirmed < len(left):
+            log.error(
+                "%d of %d queued activity outcomes not published before the gateway stopped: the"
+                " activity log lacks them (%r)",
+                len(left) - confirmed,
+                len(left),
+                error,
+            )
 
     async def _run(self) -> None:
         while True:
@@ -127,11 +151,13 @@ class OutcomePublisher:
                 except Exception as error:  # Kafka away: retry this batch; new records queue (or drop)
                     log.warning("activity outcomes not published yet (%d): %r", len(records), error)
                     await asyncio.sleep(_RETRY_SECONDS)
+            self._queue.published()
 
-    async def _publish(self, records: list[Queued]) -> None:
-        sent = []
+    async def _publish(self, records: list[Queued], sent: list[asyncio.Future[Any]] | None = None) -> None:
+        """``sent``: where each record's pending publish is put, to tell which Kafka took."""
+        sent = [] if sent is None else sent
         for record in records:
-            envelope = _envelope(record)
+            envelope = record.envelope
             sent.append(
                 await self._broker.publish(
                     envelope.to_bytes(),

@@ -1,21 +1,27 @@
 """Each SCIM request's outcome for the activity log: recorded after the answer, from what the client
-got; a full queue drops the record (counted) and never holds the answer back."""
+got; a full queue drops the record (counted) and never holds the answer back; published through a new
+producer when Kafka refuses the old one for good, and a stop that cannot publish says what it lost."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import time
+from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
+from aiokafka.structs import ConsumerRecord
 from fastapi.testclient import TestClient
 from prometheus_client import generate_latest
 
 from contracts.activity import ClientKind, RequestOutcome
 from contracts.envelope import Envelope
-from contracts.topics import GATEWAY_OUTCOMES
+from contracts.topics import GATEWAY_OUTCOMES, tenant_key
+from devinfra.kafka import LocalKafka
 from servicekit.kafka import make_broker, start_broker
 from servicekit.topics import ensure_topics
 from services.gateway.app import create_app
@@ -24,7 +30,7 @@ from services.gateway.http.correlator import ReplyCorrelator, Requester
 from services.gateway.outcomes import OutcomePublisher, OutcomeQueue, Queued
 from services.gateway.owners import Owners
 from services.gateway.tests.database import gateway_database
-from tests.kafka_client import Collector
+from tests.kafka_client import Collector, break_producer_numbering
 
 OKTA = {"User-Agent": "Okta SCIM Client 1.0.0"}
 
@@ -152,6 +158,7 @@ async def test_a_batch_gathers_what_queues_within_its_window_and_no_longer() -> 
     await asyncio.sleep(0.1)
     queue.offer(second)
     assert await gathering == [first, second]
+    queue.published()
     queue.offer(late)
     assert await queue.batch(100) == [late]  # no window: what is there, at once
 
@@ -167,3 +174,96 @@ async def test_a_record_held_while_gathering_is_still_there_for_the_stop() -> No
     with contextlib.suppress(asyncio.CancelledError):
         await gathering
     assert queue.drain() == [record]
+
+
+def _is_outcome(record: ConsumerRecord[bytes, bytes]) -> bool:
+    return dict(record.headers).get("message-type") == b"RequestOutcome"
+
+
+async def _until_every(collector: Collector, expected: set[tuple[str, float]], *, seconds: float) -> None:
+    """Until an outcome of each (tenant, duration) in ``expected`` arrived."""
+    deadline = time.monotonic() + seconds
+    while True:
+        arrived = {
+            (e.tenant, e.payload["duration_ms"])
+            for e in (Envelope.from_bytes(r.value) for r in collector.records if _is_outcome(r) and r.value)
+        }
+        missing = expected - arrived
+        if not missing:
+            return
+        assert time.monotonic() < deadline, f"{len(missing)} of {len(expected)} outcomes never arrived"
+        await asyncio.sleep(0.1)
+
+
+async def test_outcomes_go_through_a_new_producer_when_kafka_refuses_the_old_one_for_good(
+    kafka_bootstrap: str,
+) -> None:
+    settings = GatewaySettings.model_validate(
+        {"ROSTER_ADMIN_TOKEN": "x" * 40, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap}
+    )
+    await ensure_topics(settings, [GATEWAY_OUTCOMES])
+    renewals: list[None] = []
+    broker = make_broker(
+        settings, client_id="outcomes-renewal-test", on_producer_renewed=lambda: renewals.append(None)
+    )
+    await start_broker(broker)
+    queue = OutcomeQueue(1000, lambda _dropped: None)
+    publisher = OutcomePublisher(broker, queue, batch_size=100)
+    tenants = [uuid4().hex[:16] for _ in range(8)]
+    try:
+        async with Collector(kafka_bootstrap, GATEWAY_OUTCOMES) as collector:
+            publisher.start()
+            for tenant in tenants:  # the producer has written to each tenant's partition
+                queue.offer(Queued(tenant, uuid4(), _outcome(0)))
+            keys = {tenant_key(tenant) for tenant in tenants}
+            first = await collector.wait_for(lambda r: r.key in keys, count=len(tenants))
+            partition = {record.key: record.partition for record in first}
+            refused, other = (
+                tenants[0],
+                next(t for t in tenants if partition[tenant_key(t)] != partition[tenant_key(tenants[0])]),
+            )
+            await break_producer_numbering(broker, kafka_bootstrap, GATEWAY_OUTCOMES, tenant_key(refused))
+            # One batch across both partitions: Kafka takes the other tenant's part, refuses the rest.
+            for number in range(1, 21):
+                queue.offer(Queued(refused, uuid4(), _outcome(number)))
+                queue.offer(Queued(other, uuid4(), _outcome(number)))
+            expected = {(tenant, float(n)) for tenant in (refused, other) for n in range(1, 21)}
+            await _until_every(collector, expected, seconds=20)
+            await publisher.stop()
+    finally:
+        await broker.stop()
+    assert len(queue) == 0
+    assert renewals == [None]
+    message_ids: dict[tuple[str, float], set[UUID]] = defaultdict(set)
+    for record in collector.records:
+        if _is_outcome(record) and record.value and record.key in (tenant_key(refused), tenant_key(other)):
+            envelope = Envelope.from_bytes(record.value)
+            message_ids[(envelope.tenant, envelope.payload["duration_ms"])].add(envelope.message_id)
+    # Sent again after a partial refusal, an outcome keeps its message id: the activity log shows it once.
+    assert all(len(ids) == 1 for ids in message_ids.values()), message_ids
+
+
+async def test_a_stop_while_kafka_does_not_answer_logs_how_many_outcomes_it_could_not_publish(
+    spare_kafka: LocalKafka, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = GatewaySettings.model_validate(
+        {"ROSTER_ADMIN_TOKEN": "x" * 40, "KAFKA_BOOTSTRAP_SERVERS": spare_kafka.bootstrap_servers}
+    )
+    await ensure_topics(settings, [GATEWAY_OUTCOMES])
+    broker = make_broker(settings, client_id="outcomes-stop-test")
+    await start_broker(broker)
+    queue = OutcomeQueue(1000, lambda _dropped: None)
+    publisher = OutcomePublisher(broker, queue, batch_size=3)
+    tenant = uuid4().hex[:16]
+    try:
+        await broker.publish(b"{}", GATEWAY_OUTCOMES, key=tenant_key(tenant))  # its partition's leader known
+        with spare_kafka.paused(), caplog.at_level(logging.ERROR, logger="services.gateway.outcomes"):
+            publisher.start()
+            for number in range(5):
+                queue.offer(Queued(tenant, uuid4(), _outcome(number)))
+            await asyncio.sleep(0.5)  # a batch of 3 taken and waiting on Kafka, 2 behind it
+            assert len(queue) == 5
+            await publisher.stop(flush_seconds=1)
+    finally:
+        await broker.stop()
+    assert "5 of 5 queued activity outcomes not published before the gateway stopped" in caplog.text
