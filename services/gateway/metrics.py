@@ -42,6 +42,15 @@ _ASKED = sorted(
 )
 """Every command and query the gateway sends and waits for the answer to (``contracts/flows.py``)."""
 
+DEAD_LETTER_SOURCES = sorted(
+    {
+        flow.channel.address
+        for flow in FLOWS
+        if flow.action is Action.RECEIVE and flow.process is not Process.GATEWAY
+    }
+)
+"""Every topic a service consumes, and so may set a message of aside on ``<topic>.dlq``."""
+
 UnresolvedDeadLetters = Callable[[], Awaitable[dict[str, int]]]
 
 
@@ -70,6 +79,8 @@ class GatewayMetrics:
             ["topic"],
             registry=self.registry,
         )
+        for topic in DEAD_LETTER_SOURCES:  # at 0 from the start: "none" is not "no answer from the scrape"
+            self._dead_letters_unresolved.labels(topic)
         self._kafka_reachable = Gauge(
             f"{PREFIX}_gateway_kafka_reachable",
             "1 while a Kafka broker answers this gateway's probe; 0 while every request is answered 503.",
