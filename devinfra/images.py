@@ -51,7 +51,7 @@ _TRUST = "containers/trust-build-cas.sh"
 APP = ImageSpec(
     "roster-app",
     "containers/app.Containerfile",
-    (_TRUST, "pyproject.toml", "uv.lock", "contracts", "servicekit", "services"),
+    (_TRUST, "pyproject.toml", "uv.lock", "contracts", "servicekit", "services", "roster_cli"),
 )
 KAFKA = ImageSpec(
     "roster-kafka",

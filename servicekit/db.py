@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.util import asbool
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -209,6 +209,15 @@ class DatabaseUnreachable(RuntimeError):
     cannot be opened. Said in one line, with the URL's password hidden."""
 
 
+def shown_url(url: str) -> str:
+    """A database URL as it may be printed or logged: the password replaced by ``***``; a URL that
+    cannot be read is not shown at all."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a database URL)"
+
+
 @contextlib.contextmanager
 def unreachable_as_refusal(url: str) -> Iterator[None]:
     """``OperationalError`` (what the driver raises for a connection it cannot make) as
@@ -217,5 +226,4 @@ def unreachable_as_refusal(url: str) -> Iterator[None]:
         yield
     except OperationalError as error:
         cause = str(error.orig).strip().splitlines()[0] if error.orig is not None else type(error).__name__
-        where = make_url(url).render_as_string(hide_password=True)
-        raise DatabaseUnreachable(f"cannot reach its database {where}: {cause}") from None
+        raise DatabaseUnreachable(f"cannot reach its database {shown_url(url)}: {cause}") from None

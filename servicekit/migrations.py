@@ -35,7 +35,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel
 
-from servicekit.db import database_exists, make_engine, schema_lock
+from servicekit.db import database_exists, make_engine, schema_lock, shown_url
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +213,9 @@ def _references_checked_after(connection: Connection) -> Iterator[None]:
 
 
 def migrate_exit_status(history: SchemaHistory, database_url: str) -> int:
-    """``migrate`` for one service's database, as a process exit status; says what it did."""
+    """``migrate`` for one service's database, as a process exit status; says what it did, and to
+    which database (its URL without the password): a run with the wrong settings migrates another one."""
+    said = _naming(history, database_url)
     try:
         engine = make_engine(database_url)  # a URL it cannot read, a server it cannot reach: said, below
         try:
@@ -221,12 +223,18 @@ def migrate_exit_status(history: SchemaHistory, database_url: str) -> int:
         finally:
             engine.dispose()
     except (SchemaBehind, DataRefused, BrokenReferences, SQLAlchemyError) as error:
-        print(f"{history.service}: migration failed: {error}", file=sys.stderr)
+        print(f"{said}migration failed: {error}", file=sys.stderr)
         return 1
     head = head_revision(history)
     was = "already current" if before == head else f"was {before or 'unversioned or new'}"
-    print(f"{history.service}: database at schema revision {head} ({was})", flush=True)
+    print(f"{said}database at schema revision {head} ({was})", flush=True)
     return 0
+
+
+def _naming(history: SchemaHistory, database_url: str) -> str:
+    """The start of each line ``migrate`` and ``--check`` print about a database: the service and the
+    database's URL without its password."""
+    return f"{history.service}: {shown_url(database_url)}: "
 
 
 def ensure_ready(engine: Engine, history: SchemaHistory) -> None:
@@ -267,27 +275,29 @@ def _refuse_unless_current(connection: Connection, history: SchemaHistory) -> No
 def check_exit_status(history: SchemaHistory, database_url: str) -> int:
     """``migrate --check``: 0 if this code can start on the database (it is current, or new: a new one
     is created at start, with nothing in it to migrate); else says why, 1. Changes nothing: no file,
-    directory or database is made."""
+    directory or database is made. Each line names the database checked, since a new one passes: a
+    check run without the deployment's settings finds the default SQLite files absent."""
+    said = _naming(history, database_url)
     try:
         if not database_exists(database_url):
-            return _new(history)
+            return _new(history, said)
         engine = make_engine(database_url)
         try:
             with engine.connect() as connection:
                 if _is_new(connection, history):
-                    return _new(history)
+                    return _new(history, said)
                 _refuse_unless_current(connection, history)
         finally:
             engine.dispose()
     except (SchemaBehind, BrokenReferences, SQLAlchemyError) as error:
-        print(f"{history.service}: {error}", file=sys.stderr)
+        print(f"{said}{error}", file=sys.stderr)
         return 1
-    print(f"{history.service}: database at schema revision {head_revision(history)}, current", flush=True)
+    print(f"{said}database at schema revision {head_revision(history)}, current", flush=True)
     return 0
 
 
-def _new(history: SchemaHistory) -> int:
-    print(f"{history.service}: new (no tables yet); the service creates them at start, at revision "
+def _new(history: SchemaHistory, said: str) -> int:
+    print(f"{said}new (no tables yet); the service creates them at start, at revision "
           f"{head_revision(history)}", flush=True)  # fmt: skip
     return 0
 

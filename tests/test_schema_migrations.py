@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from contracts.teams import CreatePortalTeam, GetTeam, TeamReply
 from contracts.users import CreateUser, GetUser, ListUsers, UserPage, UserProfile, UserReply
 from servicekit import migrations
-from servicekit.db import make_engine
+from servicekit.db import make_engine, shown_url
 from services.gateway import store as gateway_store
 from services.migrate import DATABASES, Target
 from services.migrate import app as migrate_cli
@@ -154,7 +154,7 @@ def test_a_release_0_1_database_upgrades_in_place_and_keeps_working(
     for name in SERVICES:
         history, _ = DATABASES[Target(name)]
         assert _revision(engines[name]) == migrations.head_revision(history)
-        assert f"{name}: database at schema revision" in migrated.output
+        assert f"{name}: {shown_url(databases[name])}: database at schema revision" in migrated.output
 
     users = UsersHarness(engines["users"], engines["seats"])
     coach = users.ask(GetUser(user_id=made["coach"]), tenant="acme")
@@ -265,7 +265,11 @@ def test_a_process_refuses_a_database_behind_its_code(
     assert check.exit_code == 1 and "schema revision 0002, this code needs 0005" in check.output
 
     migrated = CliRunner().invoke(migrate_cli, ["users"], env=database_variables(databases))
-    assert migrated.exit_code == 0 and "users: database at schema revision 0005 (was 0002)" in migrated.output
+    assert migrated.exit_code == 0
+    assert (
+        f"users: {shown_url(databases['users'])}: database at schema revision 0005 (was 0002)"
+        in migrated.output
+    )
     with engines["users"].begin() as connection:  # an index written by another INDEX_VERSION
         connection.execute(text("UPDATE user_search_index_state SET version = version - 1"))
     with pytest.raises(migrations.SchemaBehind, match="the users database's search index is outdated: run"):

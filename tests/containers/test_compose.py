@@ -1,6 +1,10 @@
 """docker-compose.yml exactly as shipped, on the machine's engine (podman-compose on podman,
-`docker compose` on Docker): up; Okta's create flow and a group push through the gateway published
-on 127.0.0.1; users scaled to three and teams to two, and the same again; down with nothing left."""
+`docker compose` on Docker): up; every target of deploy/prometheus/prometheus.yml answering from
+another container of the deployment; the documented release commands (`roster-migrate`,
+`roster-admin`) inside the app image; Okta's create flow and a group push through the gateway
+published on 127.0.0.1; users scaled to three and teams to two, and the same again; PostgreSQL
+stopped with the services' connections open and started again without a recovery; down with nothing
+left. The tests share one deployment and run in this order."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+import yaml
 
 from devinfra.containers import REPO_ROOT, Engine
 from devinfra.images import RosterImages
@@ -24,6 +29,7 @@ from tests.stack import Tenant, create_tenant
 pytestmark = [pytest.mark.containers, pytest.mark.slow, pytest.mark.timeout(1200)]
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
+PROMETHEUS_CONFIG = REPO_ROOT / "deploy" / "prometheus" / "prometheus.yml"
 INFRASTRUCTURE = ("kafka-1", "kafka-2", "kafka-3", "postgres")
 SERVICES = ("users", "seats", "teams", "activity", "gateway")
 _HEALTHY_WITHIN_SECONDS = 600.0  # a three-node quorum on a busy 2-core machine
@@ -116,34 +122,116 @@ def _up(project: ComposeProject, *args: str) -> None:
         project.wait_healthy(service)
 
 
+@pytest.fixture(scope="module")
+def deployed(project: ComposeProject) -> ComposeProject:
+    _up(project)
+    return project
+
+
 def _okta_story(base_url: str, tenant: Tenant, label: str) -> None:
     with httpx.Client(base_url=base_url, headers=tenant.auth, timeout=30) as scim:
         members = [okta_create(scim, f"{label}-{i}@compose.example") for i in range(3)]
         push_group(scim, f"Team {label}", members)
 
 
-def test_compose_up_provision_scale_and_down(project: ComposeProject) -> None:
-    _up(project)
-    gateway = f"http://127.0.0.1:{project.env['ROSTER_GATEWAY_PORT']}"
-    auth = {"Authorization": f"Bearer {project.env['ROSTER_ADMIN_TOKEN']}"}
+# Run by the app image's own Python in a container of the deployment: an HTTP GET as a scraper or an
+# orchestrator's probe on the compose network makes it (the host reaches only the published gateway).
+_FETCH = """
+import sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=10) as answer:
+    sys.stdout.write(answer.read().decode())
+"""
+
+
+def _scrape_targets() -> list[tuple[str, str]]:
+    """(metrics path, host:port) of every static target Prometheus is configured to scrape."""
+    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
+    return [
+        (job.get("metrics_path", "/metrics"), target)
+        for job in config["scrape_configs"]
+        for static in job["static_configs"]
+        for target in static["targets"]
+    ]
+
+
+def test_every_scrape_target_answers_from_another_container(deployed: ComposeProject) -> None:
+    targets = _scrape_targets()
+    assert {target.split(":")[0] for _, target in targets} == {*SERVICES}
+    for path, target in targets:
+        service = target.split(":")[0]
+        neighbour = deployed.containers("seats" if service != "seats" else "users")[0]
+        urls = [f"http://{target}{path}"]
+        if service != "gateway":
+            urls.append(f"http://{target}/readyz")  # the orchestrator's probe, on the same listener
+        for url in urls:
+            fetched = deployed.engine.run("exec", neighbour, "python", "-c", _FETCH, url, check=False)
+            assert fetched.returncode == 0, f"{neighbour} → {url}: {fetched.stderr[-1000:]}"
+            if url.endswith(path):
+                assert "faststream_received_messages_total" in fetched.stdout, (url, fetched.stdout[:500])
+
+
+def test_release_commands_run_in_the_app_image(deployed: ComposeProject) -> None:
+    """What the runbook has operators run as a release step (a job or init container, or `exec` here)
+    is on the image's PATH and acts on the deployment's databases, named without their password."""
+    gateway = deployed.containers("gateway")[0]
+    password = deployed.env["ROSTER_POSTGRES_PASSWORD"]
+    for command in (["roster-migrate", "all", "--check"], ["roster-migrate", "all"]):
+        ran = deployed.engine.run("exec", gateway, *command, check=False)
+        assert ran.returncode == 0, f"{' '.join(command)}: {ran.stdout}{ran.stderr}"
+        for service in SERVICES:
+            database = f"postgresql+psycopg://roster:***@postgres:5432/roster_{service}"
+            assert f"{service}: {database}: database at schema revision" in ran.stdout, ran.stdout
+        assert password not in ran.stdout + ran.stderr
+    version = deployed.engine.run("exec", gateway, "roster-admin", "--version", check=False)
+    assert version.returncode == 0 and version.stdout.startswith("roster-admin "), version.stderr
+    # In the gateway's container roster-admin finds the gateway and its token where they are.
+    created = deployed.engine.run("exec", gateway, "roster-admin", "tenant", "create", "Release", check=False)
+    listed = deployed.engine.run("exec", gateway, "roster-admin", "tenant", "list", check=False)
+    assert created.returncode == 0, created.stdout + created.stderr
+    assert listed.returncode == 0 and "Release" in listed.stdout, listed.stdout + listed.stderr
+
+
+def test_provision_and_scale(deployed: ComposeProject) -> None:
+    gateway = f"http://127.0.0.1:{deployed.env['ROSTER_GATEWAY_PORT']}"
+    auth = {"Authorization": f"Bearer {deployed.env['ROSTER_ADMIN_TOKEN']}"}
     with httpx.Client(base_url=f"{gateway}/admin/v1", headers=auth, timeout=60) as admin:
         tenant = create_tenant(admin, "compose")
         _okta_story(f"{gateway}/scim/v2", tenant, "first")
 
         # podman-compose takes one --scale per command and leaves other services' replicas be;
         # `docker compose up --scale users=3 --scale teams=2` does both at once.
-        project("up", "--detach", "--scale", "users=3")
-        project("up", "--detach", "--scale", "teams=2")
+        deployed("up", "--detach", "--scale", "users=3")
+        deployed("up", "--detach", "--scale", "teams=2")
         for service, replicas in {"users": 3, "teams": 2}.items():
-            project.wait_healthy(service)
-            assert len(project.containers(service, running_only=True)) == replicas
+            deployed.wait_healthy(service)
+            assert len(deployed.containers(service, running_only=True)) == replicas
         for service in ("seats", "gateway"):
-            project.wait_healthy(service)
+            deployed.wait_healthy(service)
         _okta_story(f"{gateway}/scim/v2", tenant, "scaled")
         assert _seats_used(admin, tenant) == 6
 
-    project.down()
-    assert project.leftovers() == {"containers": [], "volumes": [], "networks": []}
+
+def test_postgres_stops_at_once_and_cleanly(deployed: ComposeProject) -> None:
+    """Stopped while every service instance holds its pool's connections, PostgreSQL ends them and
+    shuts down within seconds, well before the engine's stop timeout would SIGKILL it (exit 137), and
+    its next start needs no recovery."""
+    postgres = deployed.containers("postgres")[0]
+    started = time.monotonic()
+    deployed.engine.run("stop", "--time", "30", postgres, timeout=120)
+    took = time.monotonic() - started
+    state = deployed.engine.run("inspect", "--format", "{{.State.ExitCode}}", postgres).stdout.strip()
+    assert state == "0" and took < 15, f"exit status {state} after {took:.0f} s"
+    deployed.engine.run("start", postgres)
+    deployed.wait_healthy("postgres")
+    logs = deployed.engine.run("logs", postgres)
+    said = logs.stdout + logs.stderr
+    assert "fast shutdown request" in said, said[-2000:]
+    assert "not properly shut down" not in said and "automatic recovery" not in said, said[-2000:]
+
+
+def test_down_leaves_nothing(deployed: ComposeProject) -> None:
+    deployed.down()
+    assert deployed.leftovers() == {"containers": [], "volumes": [], "networks": []}
 
 
 def _seats_used(admin: httpx.Client, tenant: Tenant) -> int:

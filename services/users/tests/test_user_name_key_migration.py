@@ -14,6 +14,7 @@ from contracts.rejections import RejectionReason
 from contracts.replies import CommandRejected
 from contracts.users import CreateUser, DeleteUser, ReplaceUser, UserProfile, UserReply
 from servicekit import migrations
+from servicekit.db import shown_url
 from services.users.app import DEFINITION
 from services.users.pending import PendingChange
 from services.users.store import UserRow
@@ -144,5 +145,6 @@ def test_migrate_says_why_it_refused_and_exits_1(
     _create(harness, COMPOSED)
     url = harness.engine.url.render_as_string(hide_password=False)
     assert migrations.migrate_exit_status(DEFINITION.schema, url) == 1
-    assert "users: migration failed: these userNames are one name" in capsys.readouterr().err
+    said = f"users: {shown_url(url)}: migration failed: these userNames are one name"
+    assert said in capsys.readouterr().err
     assert _revision(harness.engine) == "0003"
