@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shutil
+import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from uuid import uuid4
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -15,6 +19,7 @@ from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.structs import ConsumerRecord
 from faststream.kafka import KafkaBroker
 
+from devinfra.kafka import LocalKafkaCluster
 from servicekit.settings import ServiceSettings
 from servicekit.topics import ensure_topics
 
@@ -115,3 +120,16 @@ async def break_producer_numbering(broker: KafkaBroker, bootstrap: str, topic: s
                 return
             await asyncio.sleep(0.2)  # taken: the lowered limit had not reached the partition yet
     raise AssertionError(f"{topic} kept taking records over its lowered max.message.bytes")
+
+
+@contextlib.contextmanager
+def three_node_cluster(prefix: str) -> Iterator[LocalKafkaCluster]:
+    """A local three-node Kafka cluster of its own (replication 3), removed afterwards."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    running = LocalKafkaCluster(root / "kafka", nodes=3)
+    try:
+        running.start(timeout=240)  # three JVMs on two cores
+        yield running
+    finally:
+        running.stop()
+        shutil.rmtree(root, ignore_errors=True)

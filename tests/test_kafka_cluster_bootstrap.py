@@ -5,8 +5,6 @@ three JVMs take a minute to start on two cores."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from devinfra.kafka.probe import (
     partition_leader,
     send_until_accepted,
 )
+from tests.kafka_client import three_node_cluster
 from tests.stack import Stack
 from tests.teams_client import provision_user_in_group
 
@@ -36,14 +35,8 @@ _TOPICS = {
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[LocalKafkaCluster]:
-    root = Path(tempfile.mkdtemp(prefix="roster-cluster-"))
-    running = LocalKafkaCluster(root / "kafka", nodes=3)
-    try:
-        running.start(timeout=240)  # three JVMs on two cores
+    with three_node_cluster("roster-cluster-") as running:
         yield running
-    finally:
-        running.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 async def test_cluster_keeps_accepting_acks_all_after_losing_the_partition_leader(

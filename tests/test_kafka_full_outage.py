@@ -7,11 +7,8 @@ producer gets past it (servicekit/producer_renewal.py, docs/architecture.md §3 
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -24,7 +21,7 @@ from servicekit.kafka import make_broker, start_broker
 from servicekit.topics import ensure_topics
 from services.gateway.config import GatewaySettings
 from services.gateway.outcomes import OutcomePublisher, OutcomeQueue, Queued
-from tests.kafka_client import Collector
+from tests.kafka_client import Collector, three_node_cluster
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -33,14 +30,8 @@ OUTAGE_SECONDS = 8
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[LocalKafkaCluster]:
-    root = Path(tempfile.mkdtemp(prefix="roster-full-outage-"))
-    running = LocalKafkaCluster(root / "kafka", nodes=3)
-    try:
-        running.start(timeout=240)  # three JVMs on two cores
+    with three_node_cluster("roster-full-outage-") as running:
         yield running
-    finally:
-        running.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _restart(cluster: LocalKafkaCluster) -> None:
