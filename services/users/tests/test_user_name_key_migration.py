@@ -96,7 +96,7 @@ def test_keys_written_before_0004_are_rewritten_and_a_downgrade_writes_them_back
     }
 
     migrations.upgrade(harness.engine, DEFINITION.schema)
-    assert _revision(harness.engine) == "0004"
+    assert _revision(harness.engine) == migrations.head_revision(DEFINITION.schema)  # 0004 and after
     assert _keys(harness.engine) == current
     refused = harness.send(CreateUser(user_id=str(uuid4()), profile=UserProfile(user_name=COMPOSED)))
     assert isinstance(refused, CommandRejected) and refused.reason == RejectionReason.USER_NAME_TAKEN
@@ -131,7 +131,7 @@ def test_two_users_whose_names_became_one_are_named_and_nothing_changes_until_on
     harness.send(DeleteUser(user_id=tom))
     harness.pump()  # the seats service back: the waiting create is granted its seat
     migrations.upgrade(harness.engine, DEFINITION.schema)
-    assert _revision(harness.engine) == "0004"
+    assert _revision(harness.engine) == migrations.head_revision(DEFINITION.schema)  # 0004 and after
     after = _keys(harness.engine)
     assert after[("users", "acme", DECOMPOSED)] == COMPOSED
     assert after[("users", "acme", "\u1e97om@example.com")] == "\u1e97om@example.com"
