@@ -433,3 +433,8 @@ def test_operations_between_manager_removals_apply_in_order_around_them() -> Non
     assert (
         removed.title == "three" and removed.enterprise is not None and removed.enterprise.manager_ref is None
     )
+
+
+@pytest.mark.parametrize("operation", [None, "replace", ["op", "replace"]])
+def test_an_operation_that_is_not_an_object_is_a_syntax_error_as_on_groups(operation: object) -> None:
+    assert _refusal(lambda: _apply(operation)) == ("invalidSyntax", "PATCH Operations.0 must be an object.")  # type: ignore[arg-type]

@@ -160,6 +160,8 @@ def parse_patch(body: Any) -> UserPatchRequest:
     normalised: list[Any] = []
     only_while_manager: dict[int, str] = {}
     for position, operation in enumerate(operations):
+        if not isinstance(operation, dict):  # as a Group PATCH says it
+            raise InvalidSyntaxException(detail=f"PATCH Operations.{position} must be an object.")
         for part in _split_path_less(_canonical_fields(operation)):
             if (named := _manager_named(part)) is not None:
                 only_while_manager[len(normalised)] = named
