@@ -19,6 +19,7 @@ from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.structs import ConsumerRecord
 from faststream.kafka import KafkaBroker
 
+from contracts.activity import ClientKind, RequestOutcome
 from devinfra.kafka import LocalKafkaCluster
 from servicekit.settings import ServiceSettings
 from servicekit.topics import ensure_topics
@@ -133,3 +134,10 @@ def three_node_cluster(prefix: str) -> Iterator[LocalKafkaCluster]:
     finally:
         running.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def numbered_outcome(number: int) -> RequestOutcome:
+    """A request outcome told apart from the others by its duration, to count which ones arrived."""
+    return RequestOutcome(
+        client=ClientKind.OKTA, method="GET", resource_type="User", status=200, duration_ms=float(number)
+    )

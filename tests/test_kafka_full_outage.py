@@ -13,7 +13,6 @@ from uuid import uuid4
 
 import pytest
 
-from contracts.activity import ClientKind, RequestOutcome
 from contracts.envelope import Envelope
 from contracts.topics import GATEWAY_OUTCOMES
 from devinfra.kafka import LocalKafkaCluster
@@ -21,7 +20,7 @@ from servicekit.kafka import make_broker, start_broker
 from servicekit.topics import ensure_topics
 from services.gateway.config import GatewaySettings
 from services.gateway.outcomes import OutcomePublisher, OutcomeQueue, Queued
-from tests.kafka_client import Collector, three_node_cluster
+from tests.kafka_client import Collector, numbered_outcome, three_node_cluster
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -40,12 +39,6 @@ def _restart(cluster: LocalKafkaCluster) -> None:
     deadline = time.monotonic() + 240
     for node in cluster.nodes:
         node.wait_ready(deadline, brokers=len(cluster.nodes))
-
-
-def _outcome(number: int) -> RequestOutcome:
-    return RequestOutcome(
-        client=ClientKind.OKTA, method="GET", resource_type="User", status=200, duration_ms=float(number)
-    )
 
 
 async def test_every_outcome_is_published_after_all_brokers_were_down_at_once(
@@ -74,7 +67,7 @@ async def test_every_outcome_is_published_after_all_brokers_were_down_at_once(
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             for tenant in tenants:
-                queue.offer(Queued(tenant, uuid4(), _outcome(offered)))
+                queue.offer(Queued(tenant, uuid4(), numbered_outcome(offered)))
                 offered += 1
             await asyncio.sleep(0.2)
 

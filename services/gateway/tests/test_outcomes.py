@@ -30,7 +30,7 @@ from services.gateway.http.correlator import ReplyCorrelator, Requester
 from services.gateway.outcomes import OutcomePublisher, OutcomeQueue, Queued
 from services.gateway.owners import Owners
 from services.gateway.tests.database import gateway_database
-from tests.kafka_client import Collector, break_producer_numbering
+from tests.kafka_client import Collector, break_producer_numbering, numbered_outcome
 
 OKTA = {"User-Agent": "Okta SCIM Client 1.0.0"}
 
@@ -114,12 +114,6 @@ def test_a_full_queue_drops_the_record_counts_it_and_answers_as_usual(gateway: G
     assert [r.outcome.resource_type for r in gateway.queued()] == ["ServiceProviderConfig"] * 2
 
 
-def _outcome(number: int) -> RequestOutcome:
-    return RequestOutcome(
-        client=ClientKind.OKTA, method="GET", resource_type="User", status=200, duration_ms=float(number)
-    )
-
-
 async def test_the_publisher_sends_every_queued_outcome_in_batches_and_flushes_at_stop(
     kafka_bootstrap: str,
 ) -> None:
@@ -135,11 +129,11 @@ async def test_the_publisher_sends_every_queued_outcome_in_batches_and_flushes_a
     try:
         async with Collector(kafka_bootstrap, GATEWAY_OUTCOMES) as collector:
             for number in range(250):  # three batches' worth
-                queue.offer(Queued(tenant, uuid4(), _outcome(number)))
+                queue.offer(Queued(tenant, uuid4(), numbered_outcome(number)))
             publisher.start()
             await collector.wait_for(lambda r: r.key == tenant.encode(), count=250)
             for number in range(250, 300):
-                queue.offer(Queued(tenant, uuid4(), _outcome(number)))
+                queue.offer(Queued(tenant, uuid4(), numbered_outcome(number)))
             await publisher.stop()  # what the task did not send yet, the stop sends
             arrived = await collector.wait_for(lambda r: r.key == tenant.encode(), count=300)
     finally:
@@ -152,7 +146,7 @@ async def test_the_publisher_sends_every_queued_outcome_in_batches_and_flushes_a
 
 async def test_a_batch_gathers_what_queues_within_its_window_and_no_longer() -> None:
     queue = OutcomeQueue(1000, lambda _dropped: None)
-    first, second, late = (Queued("t", uuid4(), _outcome(n)) for n in range(3))
+    first, second, late = (Queued("t", uuid4(), numbered_outcome(n)) for n in range(3))
     gathering = asyncio.create_task(queue.batch(100, gather_seconds=0.3))
     queue.offer(first)
     await asyncio.sleep(0.1)
@@ -165,7 +159,7 @@ async def test_a_batch_gathers_what_queues_within_its_window_and_no_longer() -> 
 
 async def test_a_record_held_while_gathering_is_still_there_for_the_stop() -> None:
     queue = OutcomeQueue(1000, lambda _dropped: None)
-    record = Queued("t", uuid4(), _outcome(1))
+    record = Queued("t", uuid4(), numbered_outcome(1))
     gathering = asyncio.create_task(queue.batch(100, gather_seconds=5))
     queue.offer(record)
     await asyncio.sleep(0.05)
@@ -214,7 +208,7 @@ async def test_outcomes_go_through_a_new_producer_when_kafka_refuses_the_old_one
         async with Collector(kafka_bootstrap, GATEWAY_OUTCOMES) as collector:
             publisher.start()
             for tenant in tenants:  # the producer has written to each tenant's partition
-                queue.offer(Queued(tenant, uuid4(), _outcome(0)))
+                queue.offer(Queued(tenant, uuid4(), numbered_outcome(0)))
             keys = {tenant_key(tenant) for tenant in tenants}
             first = await collector.wait_for(lambda r: r.key in keys, count=len(tenants))
             partition = {record.key: record.partition for record in first}
@@ -225,8 +219,8 @@ async def test_outcomes_go_through_a_new_producer_when_kafka_refuses_the_old_one
             await break_producer_numbering(broker, kafka_bootstrap, GATEWAY_OUTCOMES, tenant_key(refused))
             # One batch across both partitions: Kafka takes the other tenant's part, refuses the rest.
             for number in range(1, 21):
-                queue.offer(Queued(refused, uuid4(), _outcome(number)))
-                queue.offer(Queued(other, uuid4(), _outcome(number)))
+                queue.offer(Queued(refused, uuid4(), numbered_outcome(number)))
+                queue.offer(Queued(other, uuid4(), numbered_outcome(number)))
             expected = {(tenant, float(n)) for tenant in (refused, other) for n in range(1, 21)}
             await _until_every(collector, expected, seconds=20)
             await publisher.stop()
@@ -260,7 +254,7 @@ async def test_a_stop_while_kafka_does_not_answer_logs_how_many_outcomes_it_coul
         with spare_kafka.paused(), caplog.at_level(logging.ERROR, logger="services.gateway.outcomes"):
             publisher.start()
             for number in range(5):
-                queue.offer(Queued(tenant, uuid4(), _outcome(number)))
+                queue.offer(Queued(tenant, uuid4(), numbered_outcome(number)))
             await asyncio.sleep(0.5)  # a batch of 3 taken and waiting on Kafka, 2 behind it
             assert len(queue) == 5
             await publisher.stop(flush_seconds=1)
