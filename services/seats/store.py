@@ -109,9 +109,10 @@ _LOCK = (
     .where(_limits.c.tenant == bindparam("of_tenant"))
     .with_for_update()
 )
+_RECALLING = exists().where(_recalls.c.tenant == bindparam("of_tenant"))
 _HOLDS_AND_RECALLING = core_select(
     exists().where(_seats.c.tenant == bindparam("of_tenant"), _seats.c.user_id == bindparam("of_user")),
-    exists().where(_recalls.c.tenant == bindparam("of_tenant")),
+    _RECALLING,
 )
 # The same SQL on PostgreSQL and SQLite; a concurrent first insert wins, and the lock then waits for it.
 _INSERT_DEFAULT = text(
@@ -157,7 +158,7 @@ def add_recall(
 
 
 def recalling(session: Session, *, tenant: str) -> bool:
-    return bool(session.execute(core_select(exists().where(_recalls.c.tenant == tenant))).scalar_one())
+    return bool(session.execute(core_select(_RECALLING), {"of_tenant": tenant}).scalar_one())
 
 
 def allowance_book(session: Session, *, tenant: str) -> AllowanceBook:

@@ -193,17 +193,10 @@ async def _on_validation_error(_request: Request, error: Exception) -> ScimRespo
 
 
 async def _on_unavailable(request: Request, error: Exception) -> ScimResponse:
-    log.warning("answering 503: %s", error)
-    unavailable = Unavailable(
-        detail=quotable("Roster is temporarily unable to process this request. Please retry shortly.")
-    )
-    return error_response(unavailable, _headers(request, unavailable))
-
-
-async def _on_database_unreachable(request: Request, error: Exception) -> ScimResponse:
-    """The gateway's own database (tokens, rate budgets) refused or lost the connection: a passing
-    outage, answered as one (503 + Retry-After, which Okta retries), not as a bug."""
-    log.warning("answering 503, the gateway database is unreachable: %s", error)
+    """No answer from an owner in time, or the gateway's own database (tokens, rate budgets) refused
+    or lost the connection: a passing outage, answered as one (503 + Retry-After, which Okta
+    retries), not as a bug."""
+    log.warning("answering 503: %r", error)
     unavailable = Unavailable(
         detail=quotable("Roster is temporarily unable to process this request. Please retry shortly.")
     )
@@ -222,9 +215,8 @@ def install_scim_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(SCIMException, _on_scim_exception)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
-    app.add_exception_handler(ServiceUnavailable, _on_unavailable)
-    for unreachable in (OperationalError, InterfaceError):
-        app.add_exception_handler(unreachable, _on_database_unreachable)
+    for unavailable in (ServiceUnavailable, OperationalError, InterfaceError):
+        app.add_exception_handler(unavailable, _on_unavailable)
     app.add_exception_handler(Exception, _on_unexpected)  # for failures outside UnexpectedErrors
 
 

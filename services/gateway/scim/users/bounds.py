@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic.alias_generators import to_camel
 from scim2_models import InvalidValueException
 
 from contracts.users import UserProfile
@@ -19,12 +20,12 @@ MAX_PATCH_OPERATIONS = 100
 MAX_PATCH_VALUES = 1_000
 MAX_VALUES_PER_ATTRIBUTE = 100
 
-_MULTI_VALUED = {
-    "emails": "emails",
-    "phone_numbers": "phoneNumbers",
-    "addresses": "addresses",
-    "roles": "roles",
-}
+_MULTI_VALUED = (
+    "emails",
+    "phone_numbers",
+    "addresses",
+    "roles",
+)  # UserProfile's; to_camel names them in SCIM
 
 
 def refuse_oversized_patch(operations: list[Any]) -> None:
@@ -55,9 +56,9 @@ def refuse_oversized_user(profile: UserProfile, *, before: UserProfile | None = 
     """A multi-valued attribute with more values than a user may hold. A user stored with more (before
     the bound) can still be changed, as long as the change does not add to them: deactivating them
     must not fail."""
-    for field, attribute in _MULTI_VALUED.items():
+    for field in _MULTI_VALUED:
         count = len(getattr(profile, field))
         if count > MAX_VALUES_PER_ATTRIBUTE and (before is None or count > len(getattr(before, field))):
             raise InvalidValueException(
-                detail=f"{attribute} holds at most {MAX_VALUES_PER_ATTRIBUTE} values, not {count}."
+                detail=f"{to_camel(field)} holds at most {MAX_VALUES_PER_ATTRIBUTE} values, not {count}."
             )
