@@ -126,6 +126,7 @@ class KafkaNode(Served):
             raise KafkaError(f"Kafka node {self.node_id} is not running")
         registry.signal_group(self.process, signal.SIGSTOP)
         try:
+            _wait_until_stopped(self.process.pid)
             yield
         finally:
             registry.signal_group(self.process, signal.SIGCONT)
@@ -265,3 +266,25 @@ def _log4j2_config(log_path: Path) -> str:
             "",
         ]
     )
+
+
+def _wait_until_stopped(pid: int, timeout: float = 10.0) -> None:
+    """SIGSTOP is not instant: one thread takes it and then stops the others, and until each is
+    scheduled the JVM's network and request threads go on answering (seen on a busy 2-core host).
+    So wait until every thread of the process shows the stopped state in ``/proc``."""
+    deadline = time.monotonic() + timeout
+    while not all(state == "T" for state in _thread_states(pid)):
+        if time.monotonic() > deadline:
+            raise KafkaError(f"Kafka process {pid} did not stop within {timeout:.0f} s of SIGSTOP")
+        time.sleep(0.005)
+
+
+def _thread_states(pid: int) -> list[str]:
+    states = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except FileNotFoundError:  # the thread ended meanwhile
+            continue
+        states.append(stat.rsplit(")", 1)[1].split()[0])  # the field after "(comm)"
+    return states
