@@ -143,6 +143,33 @@ def test_missing_user_name_is_invalid_value_and_changes_nothing(scim: httpx.Clie
     assert _total(scim) == 0
 
 
+def test_two_primary_values_are_invalid_value_on_post_and_put_and_change_nothing(scim: httpx.Client) -> None:
+    """RFC 7643 §2.4, as a PATCH value marking two is refused."""
+    two = [{"value": "ann@example.com", "primary": True}, {"value": "ann@corp.example", "primary": True}]
+    _assert_error(
+        scim.post("/Users", json={**user_body("ann@example.com"), "emails": two}), 400, "invalidValue"
+    )
+    assert _total(scim) == 0
+    created = scim.post("/Users", json=user_body("ann@example.com")).json()
+    replaced = scim.put(f"/Users/{created['id']}", json={**user_body("ann@example.com"), "emails": two})
+    _assert_error(replaced, 400, "invalidValue")
+    assert scim.get(f"/Users/{created['id']}").json() == created
+
+
+def test_a_patch_keeps_the_manager_display_name_it_sends_as_a_put_does(scim: httpx.Client) -> None:
+    created = scim.post("/Users", json=user_body("ann@example.com")).json()
+    manager = {"value": "carol@example.com", "displayName": "Carol Chen"}
+    patched = scim.patch(
+        f"/Users/{created['id']}",
+        json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "manager", "value": manager}],
+        },
+    )
+    assert patched.status_code == 200, patched.text
+    assert scim.get(f"/Users/{created['id']}").json()[ENTERPRISE]["manager"] == manager
+
+
 def test_unsupported_filter_is_invalid_filter_never_an_empty_list(scim: httpx.Client) -> None:
     _assert_error(scim.get("/Users", params={"filter": 'userName eq "unterminated'}), 400, "invalidFilter")
     _assert_error(scim.get("/Users", params={"filter": 'shoeSize eq "x"'}), 400, "invalidFilter")

@@ -187,12 +187,89 @@ def test_the_same_manager_keeps_its_name() -> None:
 @pytest.mark.parametrize(
     "operation",
     [
+        {"op": "replace", "path": "manager", "value": {"value": "carol", "displayName": "Carol C"}},
+        {
+            "op": "replace",
+            "path": f"{ENTERPRISE}:manager",
+            "value": {"value": "carol", "displayName": "Carol C"},
+        },
+        {"op": "Add", "path": "manager", "value": [{"value": "carol", "displayName": "Carol C"}]},
+        {"op": "replace", "value": {ENTERPRISE: {"manager": {"value": "carol", "displayName": "Carol C"}}}},
+        {
+            "op": "replace",
+            "path": ENTERPRISE,
+            "value": {"manager": {"value": "carol", "displayName": "Carol C"}},
+        },
+        {"op": "replace", "value": {"manager": {"value": "carol", "displayName": "Carol C"}}},
+    ],
+)
+def test_a_manager_sent_with_its_display_name_keeps_it_as_a_put_does(operation: dict[str, Any]) -> None:
+    """scim2-models holds manager.displayName read-only; Roster stores it as sent on every write."""
+    request = parse_patch({"schemas": [PATCH_OP], "Operations": [operation]})
+    enterprise = patched_profile(_managed_by_boss(), request).enterprise
+    assert enterprise is not None
+    assert (enterprise.manager_ref, enterprise.manager_display) == ("carol", "Carol C")
+
+
+@pytest.mark.parametrize(
+    ("operation", "display"),
+    [
+        ({"op": "replace", "path": "manager.displayName", "value": "The Boss"}, "The Boss"),
+        ({"op": "replace", "path": f"{ENTERPRISE}:manager.displayName", "value": "The Boss"}, "The Boss"),
+        ({"op": "replace", "path": "manager", "value": {"displayName": "The Boss"}}, "The Boss"),
+        ({"op": "remove", "path": "manager.displayName"}, None),
+    ],
+)
+def test_the_managers_display_name_alone_changes_only_it(
+    operation: dict[str, Any], display: str | None
+) -> None:
+    request = parse_patch({"schemas": [PATCH_OP], "Operations": [operation]})
+    enterprise = patched_profile(_managed_by_boss(), request).enterprise
+    assert enterprise is not None
+    assert (enterprise.manager_ref, enterprise.manager_uri, enterprise.manager_display) == (
+        "boss",
+        "../Users/boss",
+        display,
+    )
+
+
+def test_a_display_name_sent_with_a_manager_replaced_later_in_the_patch_is_not_kept() -> None:
+    request = parse_patch(
+        {
+            "schemas": [PATCH_OP],
+            "Operations": [
+                {"op": "replace", "path": "manager", "value": {"value": "carol", "displayName": "Carol C"}},
+                {"op": "replace", "path": "manager", "value": "dave"},
+            ],
+        }
+    )
+    enterprise = patched_profile(_managed_by_boss(), request).enterprise
+    assert enterprise is not None
+    assert (enterprise.manager_ref, enterprise.manager_display) == ("dave", None)
+
+
+def test_a_manager_display_name_that_is_not_a_string_is_invalid_value() -> None:
+    with pytest.raises(SCIMException) as caught:
+        parse_patch(
+            {
+                "schemas": [PATCH_OP],
+                "Operations": [{"op": "replace", "path": "manager.displayName", "value": 7}],
+            }
+        )
+    assert (caught.value.status, caught.value.scim_type) == (400, "invalidValue")
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
         {"op": "Remove", "path": f"{ENTERPRISE}:manager"},
         {"op": "Remove", "path": f"{ENTERPRISE}:manager", "value": [{"value": "boss@example.com"}]},  # Entra
         {"op": "remove", "path": "manager", "value": {"value": "someone-else"}},  # single-valued: all of it
         {"op": "remove", "path": "manager", "value": "boss@example.com"},
         {"op": "Remove", "path": 'manager[value eq "boss@example.com"]'},  # Entra: a value filter
         {"op": "remove", "path": f'{ENTERPRISE}:Manager[Value EQ "boss@example.com"]'},
+        {"op": "replace", "path": "manager", "value": {"value": None}},  # a manager with no value
+        {"op": "replace", "path": f"{ENTERPRISE}:manager", "value": None},
     ],
 )
 def test_every_shape_of_a_manager_removal_clears_it(operation: dict[str, Any]) -> None:
@@ -438,3 +515,23 @@ def test_operations_between_manager_removals_apply_in_order_around_them() -> Non
 @pytest.mark.parametrize("operation", [None, "replace", ["op", "replace"]])
 def test_an_operation_that_is_not_an_object_is_a_syntax_error_as_on_groups(operation: object) -> None:
     assert _refusal(lambda: _apply(operation)) == ("invalidSyntax", "PATCH Operations.0 must be an object.")  # type: ignore[arg-type]
+
+
+def test_a_value_an_attribute_already_holds_is_added_as_no_change() -> None:
+    """RFC 7644 §3.5.2.1; a role is stored with ``primary: false``, and sent again without it."""
+    body = user_body("ann@example.com")
+    body["roles"] = [{"value": "sales"}]
+    user = UserRecord(id="u1", profile=profile_from_scim(body), created=NOW, last_modified=NOW, version=1)
+    request = parse_patch(
+        {
+            "schemas": [PATCH_OP],
+            "Operations": [
+                {"op": "add", "path": "roles", "value": [{"value": "sales"}]},
+                {"op": "add", "path": "phoneNumbers", "value": [{"value": "+1 555 0100", "type": "work"}]},
+                {"op": "add", "path": "phoneNumbers", "value": [{"value": "+1 555 0100", "type": "work"}]},
+            ],
+        }
+    )
+    profile = patched_profile(user, request)
+    assert [role.value for role in profile.roles] == ["sales"]
+    assert [phone.value for phone in profile.phone_numbers] == ["+1 555 0100"]

@@ -81,6 +81,25 @@ def test_active_defaults_to_true_and_title_is_never_invented() -> None:
         ({"userName": "x", "emails": [{"value": "Ann Lee <ann@example.com>"}]}, 400, "invalidValue"),
         ({"userName": "x", "emails": [{"value": "ann@"}]}, 400, "invalidValue"),
         ({"userName": "x", "emails": [{"value": "ann\u200b@example.com"}]}, 400, "invalidValue"),
+        (
+            {
+                "userName": "x",
+                "emails": [
+                    {"value": "a@x.example", "primary": True},
+                    {"value": "b@x.example", "primary": True},
+                ],
+            },
+            400,
+            "invalidValue",
+        ),
+        (
+            {
+                "userName": "x",
+                "phoneNumbers": [{"value": "1", "primary": True}, {"value": "2", "primary": True}],
+            },
+            400,
+            "invalidValue",
+        ),
         ([], 400, "invalidSyntax"),
         ("text", 400, "invalidSyntax"),
     ],
@@ -104,6 +123,14 @@ def test_directory_addresses_are_kept_exactly_as_sent(address: str) -> None:
 def test_validation_errors_never_echo_the_input() -> None:
     problem = _problem({"userName": "x", "password": "hunter2", "emails": [{"value": "hunter2"}]})
     assert "hunter2" not in problem.detail
+
+
+def test_a_value_sent_twice_is_held_once() -> None:
+    email = {"value": "a@x.example", "primary": True, "type": "work"}
+    profile = translate.profile_from_scim(
+        {"userName": "x", "emails": [email, email], "roles": [{"value": "r"}] * 2}
+    )
+    assert ([e.value for e in profile.emails], [r.value for r in profile.roles]) == (["a@x.example"], ["r"])
 
 
 def test_rendering_round_trips_and_never_returns_a_password() -> None:

@@ -14,29 +14,24 @@ from typing import Any
 from pydantic import ValidationError
 from scim2_models import (
     Context,
-    EnterpriseUser,
     InvalidPathException,
     InvalidSyntaxException,
     InvalidValueException,
     NoTargetException,
     PatchOp,
     Path,
-    SCIMException,
 )
-from scim2_models.path import CompareOperator, Comparison
 
 from contracts.rendering import render_user
-from contracts.scim import ENTERPRISE_URN, ScimUser
+from contracts.scim import ScimUser
 from contracts.users import UserProfile, UserRecord
 from services.gateway.http.errors import refusal
 from services.gateway.scim.policy import TOLERANT
-from services.gateway.scim.users import bounds
+from services.gateway.scim.users import bounds, manager_shapes
 from services.gateway.scim.users.translate import profile_of
 
 UserPatch = PatchOp[ScimUser]
 PATCH_OP_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-_MANAGER_PATH = f"{ENTERPRISE_URN}:manager"
-_MANAGER_NAMES = ("manager", _MANAGER_PATH.lower())
 
 
 @dataclass(frozen=True)
@@ -45,51 +40,9 @@ class UserPatchRequest:
     removal of a manager by value filter (by its position), the manager it names; it removes the
     manager only while that is the user's manager as the operations before it left it."""
 
-    patch: UserPatch
+    patch: UserPatch | None  # None: nothing but a manager display name (manager_shapes.py)
     only_while_manager: dict[int, str] = field(default_factory=dict)
-
-
-def _manager_value(value: Any) -> Any:
-    """Entra ID sends the manager as a bare string, or (``add``) as ``[{"value": …}]``."""
-    if isinstance(value, list):
-        value = value[0] if value else None
-    if isinstance(value, str):
-        return {"value": value}
-    return value
-
-
-def _normalise_path_less(value: Any) -> Any:
-    if not isinstance(value, dict):
-        return value
-    normalised = dict(value)
-    for key, item in value.items():
-        if key.lower() in _MANAGER_NAMES:
-            normalised[key] = _manager_value(item)
-        elif key.lower() == ENTERPRISE_URN.lower() and isinstance(item, dict):
-            normalised[key] = {k: _manager_value(v) if k.lower() == "manager" else v for k, v in item.items()}
-    return normalised
-
-
-def _removes(operation: dict[str, Any]) -> bool:
-    return str(operation.get("op", "")).lower() == "remove"
-
-
-def _normalise(operation: Any) -> Any:
-    if not isinstance(operation, dict):
-        return operation
-    fixed = dict(operation)
-    path = fixed.get("path")
-    if isinstance(path, str) and path.lower() in _MANAGER_NAMES:
-        fixed["path"] = _MANAGER_PATH
-        if _removes(fixed):
-            # RFC 7644 §3.5.2.2: a single-valued attribute is removed whatever the value; Entra ID sends
-            # the manager it removes as the value.
-            fixed.pop("value", None)
-        elif "value" in fixed:
-            fixed["value"] = _manager_value(fixed["value"])
-    elif path is None and "value" in fixed:
-        fixed["value"] = _normalise_path_less(fixed["value"])
-    return fixed
+    manager_display: manager_shapes.SentDisplay | None = None  # the last one sent, put back after applying
 
 
 _OPERATION_FIELDS = ("op", "path", "value")
@@ -124,31 +77,6 @@ def _split_path_less(operation: Any) -> list[Any]:
     return [{**operation, "value": plain}, *split] if plain else split
 
 
-def _manager_named(operation: Any) -> str | None:
-    """The manager Entra ID (Azure AD) names when it removes one by a value filter, as if the attribute
-    were multi-valued: ``{"op": "remove", "path": "manager[value eq \"<id>\"]"}`` (RFC 7643 §4.3 makes
-    it single-valued). None for any other operation, which is then parsed as it stands."""
-    path = operation.get("path") if isinstance(operation, dict) else None
-    if not isinstance(path, str) or not _removes(operation):
-        return None
-    try:
-        parsed = Path[ScimUser](path)
-    except (SCIMException, ValueError):
-        return None
-    selector = parsed.value_filter
-    binding = parsed.resolve()
-    if (
-        str(parsed.attr).lower() != "manager"
-        or (binding is not None and binding.urn.lower() != _MANAGER_PATH.lower())
-        or not isinstance(selector, Comparison)
-        or selector.op != CompareOperator.eq
-        or str(selector.attr_path).lower() != "value"
-        or not isinstance(selector.value, str)
-    ):
-        return None
-    return selector.value
-
-
 def parse_patch(body: Any) -> UserPatchRequest:
     if not isinstance(body, dict):
         raise InvalidSyntaxException(detail="The request body must be a JSON object (a PatchOp).")
@@ -159,15 +87,22 @@ def parse_patch(body: Any) -> UserPatchRequest:
     sent_at: list[int] = []  # the position each operation had in the request, for its errors
     normalised: list[Any] = []
     only_while_manager: dict[int, str] = {}
+    display: manager_shapes.SentDisplay | None = None
     for position, operation in enumerate(operations):
         if not isinstance(operation, dict):  # as a Group PATCH says it
             raise InvalidSyntaxException(detail=f"PATCH Operations.{position} must be an object.")
         for part in _split_path_less(_canonical_fields(operation)):
-            if (named := _manager_named(part)) is not None:
+            if (named := manager_shapes.manager_named(part)) is not None:
                 only_while_manager[len(normalised)] = named
-                part = {"op": "remove", "path": _MANAGER_PATH}
-            sent_at.append(position)
-            normalised.append(_normalise(part))
+                part = {"op": "remove", "path": manager_shapes.MANAGER_PATH}
+            read, sent_display = manager_shapes.normalise(part)
+            display = sent_display or display
+            if read is not None:
+                sent_at.append(position)
+                normalised.append(read)
+    if not normalised:  # nothing but a manager display name: no operation left for scim2-models
+        _refuse_other_messages(body)
+        return UserPatchRequest(None, only_while_manager, display)
     try:
         patch = UserPatch.model_validate(
             {**body, "Operations": normalised}, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=TOLERANT
@@ -175,7 +110,14 @@ def parse_patch(body: Any) -> UserPatchRequest:
     except ValidationError as error:
         raise refusal(error, relocate=lambda loc: _as_sent(loc, sent_at)) from None
     _refuse_unknown_paths(patch)
-    return UserPatchRequest(patch, only_while_manager)
+    return UserPatchRequest(patch, only_while_manager, display)
+
+
+def _refuse_other_messages(body: dict[str, Any]) -> None:
+    """As scim2-models checks a PatchOp's ``schemas`` (a missing one is tolerated, as there)."""
+    schemas = next((v for k, v in body.items() if k.lower() == "schemas"), None)
+    if schemas is not None and (not isinstance(schemas, list) or PATCH_OP_URN not in schemas):
+        raise InvalidValueException(detail=f"schemas must contain the base schema '{PATCH_OP_URN}'")
 
 
 def _as_sent(loc: tuple[str | int, ...], sent_at: list[int]) -> tuple[str | int, ...]:
@@ -211,11 +153,6 @@ def _in_an_unknown_extension(path: Path[ScimUser]) -> bool:
     return path.schema is not None and path.schema.lower() not in _USER_SCHEMAS
 
 
-def _manager_of(user: ScimUser) -> str | None:
-    extension = user[EnterpriseUser]
-    return extension.manager.value if extension is not None and extension.manager is not None else None
-
-
 def _apply(user: ScimUser, request: UserPatchRequest) -> None:
     """The operations in order (RFC 7644 §3.5.2); Entra ID's removal of a manager it names by value
     filter is skipped while another is the manager. RFC 7644 §3.5.2.2 would answer 400 ``noTarget``
@@ -224,11 +161,13 @@ def _apply(user: ScimUser, request: UserPatchRequest) -> None:
 
     The operations between two such removals are applied in one call: scim2-models checks the whole
     user at the end of each call: one call per operation would cost the operations times its size."""
+    if request.patch is None:
+        return
     operations = list(request.patch.operations or ())
     start = 0
     for position, named in sorted(request.only_while_manager.items()):
         _apply_run(user, request.patch, operations[start:position])
-        if _manager_of(user) == named:
+        if manager_shapes.manager_of(user) == named:
             _apply_run(user, request.patch, [operations[position]])
         start = position + 1
     _apply_run(user, request.patch, operations[start:])
@@ -270,20 +209,7 @@ def patched_profile(current: UserRecord, request: UserPatchRequest) -> UserProfi
         if isinstance(error.__cause__, ValidationError):
             raise refusal(error.__cause__) from None
         raise
-    after = _without_stale_manager_details(current.profile, profile_of(user))
+    after = manager_shapes.without_stale_details(current.profile, profile_of(user))
+    after = manager_shapes.with_display(after, request.manager_display)
     bounds.refuse_oversized_user(after, before=current.profile)
     return after
-
-
-def _without_stale_manager_details(before: UserProfile, after: UserProfile) -> UserProfile:
-    """A PATCH that names another manager (Entra ID's bare ``"manager": "<id>"``, a ``manager.value``
-    replace) and leaves ``displayName`` and ``$ref`` as they were has them describe the previous one:
-    they go with it, rather than show one person's name beside another's reference."""
-    old, new = before.enterprise, after.enterprise
-    if old is None or new is None or old.manager_ref == new.manager_ref:
-        return after
-    kept = {
-        "manager_display": None if new.manager_display == old.manager_display else new.manager_display,
-        "manager_uri": None if new.manager_uri == old.manager_uri else new.manager_uri,
-    }
-    return after.model_copy(update={"enterprise": new.model_copy(update=kept)})

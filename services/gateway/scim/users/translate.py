@@ -6,7 +6,8 @@ ignored rather than refused) — strict on the way out.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from scim2_models import (
@@ -39,6 +40,7 @@ from services.gateway.http.errors import refusal
 from services.gateway.scim.policy import TOLERANT
 from services.gateway.scim.users import bounds
 
+Held = TypeVar("Held", ContactValue, PostalAddress)
 UserProjection = ResponseParameters[ScimUser]
 UserList = ListResponse[ScimUser]
 """Held here: pydantic keeps a parametrized model only while something refers to it, so one made in
@@ -75,7 +77,22 @@ def profile_from_scim(body: Any) -> UserProfile:
         user.active = True
     profile = profile_of(user)
     bounds.refuse_oversized_user(profile)
+    _refuse_two_primaries(profile)
     return profile
+
+
+def _refuse_two_primaries(profile: UserProfile) -> None:
+    """RFC 7643 §2.4: ``primary`` is true for at most one value of an attribute. A PATCH that marks
+    another value primary unmarks the others (RFC 7644 §3.5.2, done by scim2-models); a POST or PUT
+    body that marks two is refused, as a PATCH value that marks two is."""
+    for name, values in (
+        ("emails", profile.emails),
+        ("phoneNumbers", profile.phone_numbers),
+        ("addresses", profile.addresses),
+        ("roles", profile.roles),
+    ):
+        if sum(1 for value in values if value.primary) > 1:
+            raise InvalidValueException(detail=f"{name}: at most one value may be primary (RFC 7643 §2.4).")
 
 
 def profile_of(user: ScimUser) -> UserProfile:
@@ -95,13 +112,20 @@ def profile_of(user: ScimUser) -> UserProfile:
         timezone=user.timezone,
         active=user.active,
         name=_name_in(user.name),
-        emails=tuple(_contact_in(e) for e in user.emails or ()),
-        phone_numbers=tuple(_contact_in(p) for p in user.phone_numbers or ()),
-        addresses=tuple(_address_in(a) for a in user.addresses or ()),
+        emails=_once(_contact_in(e) for e in user.emails or ()),
+        phone_numbers=_once(_contact_in(p) for p in user.phone_numbers or ()),
+        addresses=_once(_address_in(a) for a in user.addresses or ()),
         enterprise=_enterprise_in(user[EnterpriseUser]),
-        roles=tuple(_contact_in(role) for role in user.roles or ()),
+        roles=_once(_contact_in(role) for role in user.roles or ()),
         roster_role=_roster_role_in(user),
     )
+
+
+def _once(values: Iterable[Held]) -> tuple[Held, ...]:
+    """A value sent twice is held once, in its first place: RFC 7644 §3.5.2.1 makes adding a value an
+    attribute already holds no change (scim2-models compares ``primary: false`` and an unset one as
+    different, so a role added again would otherwise be kept twice)."""
+    return tuple(dict.fromkeys(values))
 
 
 def _roster_role_in(user: ScimUser) -> RosterRole | None:
