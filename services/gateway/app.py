@@ -173,7 +173,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     lease = DatabaseLease(engine=lambda: app.state.engine, per_second=rate, burst=burst)
     app.state.rate_limiter = TenantRateLimiter(per_second=rate, burst=burst, lease=lease)
     app.state.known_tokens = KnownTokens(ttl_seconds=settings.token_cache_seconds)
-    app.state.unanswered_creates = UnansweredCreates()
+    app.state.unanswered_creates = UnansweredCreates(engine=lambda: app.state.engine)
     install_scim_error_handlers(app)
     routers = (
         users,

@@ -63,7 +63,7 @@ async def create_user(scim: Scim, shown: Shown, unanswered: UnansweredCreatesDep
     try:
         user = await scim.owners.users.write(scim.tenant, CreateUser(user_id=user_id, profile=profile))
     except ServiceUnavailable:
-        unanswered.remember(scim.tenant, profile, user_id)  # it may still complete
+        await unanswered.remember(scim.tenant, profile, user_id)  # it may still complete
         raise
     except Refused as refused:
         user = await _made_by_an_unanswered_create(scim, unanswered, profile, refused)
@@ -75,8 +75,10 @@ async def _made_by_an_unanswered_create(
 ) -> UserRecord:
     """The same create sent again after a 503 (unanswered_creates.py): the userName is taken by the
     user its first attempt made. Any other refusal stands."""
-    earlier = unanswered.earlier_id(scim.tenant, profile)
-    if refused.reason != RejectionReason.USER_NAME_TAKEN or earlier is None:
+    if refused.reason != RejectionReason.USER_NAME_TAKEN:
+        raise refused
+    earlier = await unanswered.earlier_id(scim.tenant, profile)
+    if earlier is None:
         raise refused
     try:
         user = await scim.owners.users.get(scim.tenant, earlier)
