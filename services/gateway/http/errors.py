@@ -7,7 +7,7 @@ for (an owner's rejection, 429, 503) and the response headers that go with a sta
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -75,15 +75,21 @@ def error_with_status(status: int, detail: str) -> SCIMException:
 def refusal(
     error: ValidationError,
     *,
-    relocate: Callable[[tuple[str | int, ...]], tuple[str | int, ...]] | None = None,
+    operations_sent_at: Sequence[int] | None = None,
 ) -> SCIMException:
     """A request scim2-models refused, as the SCIM error it reads it as (``Error.from_validation_error``:
     the message and the attribute path, never the input, which may hold a password). The one place a
-    validation failure at the edge becomes a SCIM error. ``relocate``: where the failing part sat in
-    the request as the client sent it, when the request was rearranged before validation."""
+    validation failure at the edge becomes a SCIM error. ``operations_sent_at``: the position each
+    PATCH operation validated had in the request as the client sent it, when the operations were
+    split or some read apart before validation."""
     first = error.errors(include_url=False, include_input=False)[0]
-    if relocate is not None:
-        first["loc"] = relocate(tuple(first["loc"]))
+    loc = tuple(first["loc"])
+    if (
+        operations_sent_at is not None
+        and loc[:1] == ("Operations",)
+        and _position_in(loc, operations_sent_at)
+    ):
+        first["loc"] = (loc[0], operations_sent_at[int(loc[1])], *loc[2:])
     # A value assigned to a model already built (a PATCH being applied) is located by Python field
     # names; the client knows only the SCIM names (RFC 7643 §2.1), which are their camelCase.
     first["loc"] = tuple(_scim_name(part) for part in first["loc"])
@@ -93,6 +99,10 @@ def refusal(
         # (the value of ``schemas`` does not fit, RFC 7644 §3.12) from the start, and the tests pin it.
         scim_error = scim_error.model_copy(update={"scim_type": "invalidValue"})
     return SCIMException.from_error(scim_error)
+
+
+def _position_in(loc: tuple[str | int, ...], operations: Sequence[int]) -> bool:
+    return len(loc) > 1 and isinstance(loc[1], int) and loc[1] < len(operations)
 
 
 def _scim_name(part: str | int) -> str | int:

@@ -108,7 +108,7 @@ def parse_patch(body: Any) -> UserPatchRequest:
             {**body, "Operations": normalised}, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=TOLERANT
         )
     except ValidationError as error:
-        raise refusal(error, relocate=lambda loc: _as_sent(loc, sent_at)) from None
+        raise refusal(error, operations_sent_at=sent_at) from None
     _refuse_unknown_paths(patch)
     return UserPatchRequest(patch, only_while_manager, display)
 
@@ -118,13 +118,6 @@ def _refuse_other_messages(body: dict[str, Any]) -> None:
     schemas = next((v for k, v in body.items() if k.lower() == "schemas"), None)
     if schemas is not None and (not isinstance(schemas, list) or PATCH_OP_URN not in schemas):
         raise InvalidValueException(detail=f"schemas must contain the base schema '{PATCH_OP_URN}'")
-
-
-def _as_sent(loc: tuple[str | int, ...], sent_at: list[int]) -> tuple[str | int, ...]:
-    """An error's location in the request as sent, not as split."""
-    if len(loc) > 1 and loc[0] == "Operations" and isinstance(loc[1], int) and loc[1] < len(sent_at):
-        return (loc[0], sent_at[loc[1]], *loc[2:])
-    return loc
 
 
 def _refuse_unknown_paths(patch: UserPatch) -> None:
