@@ -125,14 +125,15 @@ async def break_producer_numbering(broker: KafkaBroker, bootstrap: str, topic: s
 
 @contextlib.contextmanager
 def three_node_cluster(prefix: str) -> Iterator[LocalKafkaCluster]:
-    """A local three-node Kafka cluster of its own (replication 3), removed afterwards."""
+    """A local three-node Kafka cluster of its own (replication 3), removed afterwards (killed: its data
+    goes with it)."""
     root = Path(tempfile.mkdtemp(prefix=prefix))
     running = LocalKafkaCluster(root / "kafka", nodes=3)
     try:
         running.start(timeout=240)  # three JVMs on two cores
         yield running
     finally:
-        running.stop()
+        running.kill()
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -113,3 +113,9 @@ class LocalKafkaCluster(Served):
         registry.stop_processes([node.process for node in self.nodes if node.process is not None], timeout)
         for node in self.nodes:
             node.process = None
+
+    def kill(self) -> None:
+        """SIGKILL every node, for a cluster whose data is thrown away: three nodes stopped at once
+        spend their shutdown waiting for a controller quorum they no longer have (~30 s)."""
+        for node in self.nodes:
+            node.kill()
