@@ -127,7 +127,8 @@ def test_a_taken_name_prints_the_holders_id_and_exits_4(gateway: Gateway) -> Non
     conflict = _cli(gateway, "tenant", "create", "duplicate co")
     assert (conflict.exit_code, conflict.stdout) == (ExitCode.CONFLICT, f"{original}\n")
     assert conflict.stderr == (
-        f"roster-admin: 409: a tenant named 'duplicate co' already exists: tenant {original}\n"
+        "roster-admin: 409: a tenant named 'Duplicate Co' already exists (names are compared"
+        f" case-insensitively): tenant {original}\n"
     )
     as_json = _cli(gateway, "--json", "tenant", "create", "DUPLICATE CO")
     assert as_json.exit_code == ExitCode.CONFLICT
@@ -148,7 +149,10 @@ def test_a_script_gets_the_same_id_from_the_console_script_every_time(gateway: G
     ran = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True, check=True)
     tenant_id, again = ran.stdout.split()
     assert tenant_id == again and list(gateway.tenants()) == [tenant_id]
-    assert ran.stderr == f"roster-admin: 409: a tenant named 'ACME' already exists: tenant {tenant_id}\n"
+    assert ran.stderr == (
+        "roster-admin: 409: a tenant named 'acme' already exists (names are compared case-insensitively):"
+        f" tenant {tenant_id}\n"
+    )
 
 
 def test_tenant_list_is_a_table_for_people(gateway: Gateway) -> None:

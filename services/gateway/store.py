@@ -71,16 +71,21 @@ def tenant_name_key(name: str) -> str:
 
 def create_tenant(session: Session, *, name: str) -> Tenant:
     key = tenant_name_key(name)
-    taken = TenantNameTaken(f"a tenant named {name!r} already exists")
-    if session.exec(select(Tenant).where(Tenant.name_key == key)).first():
-        raise taken
+    holder = session.exec(select(Tenant).where(Tenant.name_key == key)).first()
+    if holder is not None:
+        raise _name_taken(holder.name)
     tenant = Tenant(id=uuid4().hex[:16], name=name, name_key=key)
     session.add(tenant)
     try:
         session.flush()
     except IntegrityError:
-        raise taken from None
+        raise _name_taken(name) from None
     return tenant
+
+
+def _name_taken(held: str) -> TenantNameTaken:
+    """Names the tenant as it is held: ``ACME`` is refused because of ``Acme``."""
+    return TenantNameTaken(f"a tenant named {held!r} already exists (names are compared case-insensitively)")
 
 
 def get_tenant(session: Session, *, tenant_id: str) -> Tenant:
