@@ -23,6 +23,7 @@ from sqlmodel import Session
 from servicekit import locks
 from servicekit.db import READ_ONLY
 from servicekit.messaging import OutboundRecord, claim_unpublished, mark_published, mark_published_through
+from servicekit.repeated_failures import RepeatedFailures
 
 log = logging.getLogger(__name__)
 
@@ -30,42 +31,6 @@ PublishBatch = Callable[[list[OutboundRecord]], Coroutine[Any, Any, None]]
 
 RELAY_LOCK = "outbox relay"  # one per database: every instance of the service contends for it
 _LAST_TURN_SECONDS = 5.0  # a stop waits this long for a publish under way (Kafka may be away)
-_STILL_FAILING_EVERY_SECONDS = 60.0
-
-
-class RelayFailures:
-    """What the log says while the relay fails turn after turn (Kafka away: one a second). The first
-    failure with its traceback, then one line a minute, then the recovery; the backlog itself is in
-    ``roster_outbox_unpublished`` and ``roster_outbox_oldest_unpublished_seconds`` for alerting."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._since: float | None = None
-        self._turns = 0
-        self._told_at = 0.0
-
-    def failed(self) -> None:
-        now, self._turns = self._clock(), self._turns + 1
-        if self._since is None:
-            self._since = self._told_at = now
-            log.exception("outbox relay failed; retrying every second")
-        elif now - self._told_at >= _STILL_FAILING_EVERY_SECONDS:
-            self._told_at = now
-            log.warning(
-                "outbox relay still failing after %d turns in %.0f s; retrying",
-                self._turns,
-                now - self._since,
-                exc_info=True,
-            )
-
-    def succeeded(self) -> None:
-        if self._since is not None:
-            log.warning(
-                "outbox relay publishing again after %d failed turns in %.0f s",
-                self._turns,
-                self._clock() - self._since,
-            )
-            self._since, self._turns = None, 0
 
 
 class OutboxRelay:
@@ -96,7 +61,7 @@ class OutboxRelay:
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
         turn: asyncio.Future[int] | None = None
-        failures = RelayFailures()
+        failures = RepeatedFailures("outbox relay", log)
         try:
             while True:
                 self._wake.clear()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import logging
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -24,7 +23,7 @@ from servicekit.clock import as_utc, utc_now
 from servicekit.db import create_tables, make_engine
 from servicekit.kafka import MAX_MESSAGE_BYTES
 from servicekit.messaging import MESSAGING_TABLES, OutboundRecord
-from servicekit.relay import RELAY_LOCK, PublishBatch, RelayFailures
+from servicekit.relay import RELAY_LOCK, PublishBatch
 from servicekit.settings import ServiceSettings
 from servicekit.tests.relay_helpers import _all_published, _enqueue, _outbox, _until, relaying
 from servicekit.topics import ensure_topics
@@ -178,27 +177,3 @@ async def test_two_relays_on_one_database_take_turns_and_keep_commit_order(
     assert {name for name, _, _ in turns} == {"first", "second"}
     ordered = sorted(turns, key=lambda turn: turn[1])
     assert all(earlier[2] <= later[1] for earlier, later in itertools.pairwise(ordered))
-
-
-def test_a_relay_failing_turn_after_turn_logs_once_then_once_a_minute_then_its_recovery(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    """Kafka away: a failed turn a second must not write a traceback a second."""
-    now = [0.0]
-    failures = RelayFailures(clock=lambda: now[0])
-    with caplog.at_level(logging.DEBUG, logger="servicekit.relay"):
-        for _ in range(150):
-            try:
-                raise ConnectionError("broker away")
-            except ConnectionError:
-                failures.failed()
-            now[0] += 1.0
-        failures.succeeded()
-        failures.succeeded()  # nothing failed since: nothing to say
-    said = [(record.levelname, record.getMessage()) for record in caplog.records]
-    assert said == [
-        ("ERROR", "outbox relay failed; retrying every second"),
-        ("WARNING", "outbox relay still failing after 61 turns in 60 s; retrying"),
-        ("WARNING", "outbox relay still failing after 121 turns in 120 s; retrying"),
-        ("WARNING", "outbox relay publishing again after 150 failed turns in 150 s"),
-    ]

@@ -33,6 +33,7 @@ from contracts.activity import MAX_DETAIL_CHARS, MAX_NAME_CHARS, RequestOutcome,
 from contracts.envelope import Envelope, wrap
 from contracts.topics import GATEWAY_OUTCOMES, tenant_key
 from servicekit.logs import current
+from servicekit.repeated_failures import RepeatedFailures
 from services.gateway.http.responses import SCIM_PREFIX
 
 log = logging.getLogger(__name__)
@@ -142,15 +143,17 @@ class OutcomePublisher:
             )
 
     async def _run(self) -> None:
+        failures = RepeatedFailures("publishing the activity outcomes", log)
         while True:
             records = await self._queue.batch(self._batch_size, gather_seconds=self._gather_seconds)
             while True:
                 try:
                     await self._publish(records)
                     break
-                except Exception as error:  # Kafka away: retry this batch; new records queue (or drop)
-                    log.warning("activity outcomes not published yet (%d): %r", len(records), error)
+                except Exception:  # Kafka away: retry this batch; new records queue (or drop)
+                    failures.failed()
                     await asyncio.sleep(_RETRY_SECONDS)
+            failures.succeeded()
             self._queue.published()
 
     async def _publish(self, records: list[Queued], sent: list[asyncio.Future[Any]] | None = None) -> None:
