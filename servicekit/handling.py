@@ -266,7 +266,11 @@ class MessageProcessor:
 
     def _dead_letter(self, record: RawRecord, envelope: Envelope | None, error: Exception) -> None:
         reason = error_text(error)
-        log.error("dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason)
+        # The message id is what `roster-admin dlq list` and `dlq show` print (MESSAGE_ID): the letter's
+        # own id, its place on the .dlq topic, is known only once the outbox published it.
+        named = f"{envelope.type} message {envelope.message_id}" if envelope is not None else "a record"
+        where = f"{record.topic}[{record.partition}]@{record.offset}"
+        log.error("dead-lettering %s from %s: %s", named, where, reason)
         headers = {
             **dict(record.headers),
             "x-error": reason,

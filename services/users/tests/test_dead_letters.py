@@ -34,7 +34,7 @@ def test_undecodable_bytes_go_to_the_dead_letter_topic_at_once(harness: UsersHar
 
 
 def test_unknown_type_or_bad_payload_is_dead_lettered_and_the_sender_still_answered(
-    harness: UsersHarness,
+    harness: UsersHarness, caplog: pytest.LogCaptureFixture
 ) -> None:
     envelope = harness.envelope(CreateUser(user_id="u", profile=UserProfile(user_name="a")))
     unknown = envelope.model_copy(update={"type": "LaunchRocket"})
@@ -46,6 +46,9 @@ def test_unknown_type_or_bad_payload_is_dead_lettered_and_the_sender_still_answe
         assert isinstance(refusal, CommandRejected) and refusal.reason == RejectionReason.INTERNAL_ERROR
     assert sorted(r.topic for r in harness.outbox()) == sorted([DLQ, DLQ, REPLY_TOPIC, REPLY_TOPIC])
     assert _user_count(harness) == 0
+    # The log names each by the message id `roster-admin dlq list` shows.
+    assert f"dead-lettering LaunchRocket message {unknown.message_id} from {USERS_COMMANDS}[" in caplog.text
+    assert f"dead-lettering CreateUser message {bad_payload.message_id} from " in caplog.text
 
 
 def test_a_dead_letters_error_names_what_was_wrong_not_the_values(harness: UsersHarness) -> None:
