@@ -27,7 +27,8 @@ def show_seats(ctx: typer.Context, tenant_id: TenantId) -> None:
     _show_usage(admin, admin.client.seats(tenant_id))
 
 
-@seats_app.command("set")
+# A negative limit is read as the argument it is (refused by its bound), not as an unknown option "-1".
+@seats_app.command("set", context_settings={"ignore_unknown_options": True})
 def set_seats(
     ctx: typer.Context,
     tenant_id: TenantId,

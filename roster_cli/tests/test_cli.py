@@ -186,6 +186,12 @@ def test_usage_errors_exit_2_before_any_request(closed_url: str, args: list[str]
     assert result.exit_code == ExitCode.USAGE and result.stdout == ""  # a request would have been 5
 
 
+def test_a_negative_seat_limit_is_refused_by_its_bound_not_as_an_unknown_option(closed_url: str) -> None:
+    result = _run("--gateway-url", closed_url, "--token", TOKEN, "seats", "set", "ten", "-1")
+    assert result.exit_code == ExitCode.USAGE and result.stdout == ""
+    assert "Invalid value for 'limit'" in result.stderr and "No such option" not in result.stderr
+
+
 @pytest.fixture
 def not_a_gateway() -> Iterator[str]:
     """A real HTTP server that answers every request with an HTML page."""
