@@ -535,3 +535,66 @@ def test_a_value_an_attribute_already_holds_is_added_as_no_change() -> None:
     profile = patched_profile(user, request)
     assert [role.value for role in profile.roles] == ["sales"]
     assert [phone.value for phone in profile.phone_numbers] == ["+1 555 0100"]
+
+
+def _without_manager() -> UserRecord:
+    body = user_body("ann@example.com")
+    del body[ENTERPRISE]["manager"]
+    return UserRecord(id="u1", profile=profile_from_scim(body), created=NOW, last_modified=NOW, version=1)
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        {"op": "replace", "path": "manager.displayName", "value": "Only A Name"},
+        {"op": "add", "path": "manager", "value": {"displayName": "Only A Name"}},
+        {"op": "replace", "path": "manager", "value": {"value": None, "displayName": "Only A Name"}},
+        {"op": "add", "path": "manager", "value": {"value": None, "displayName": "Only A Name"}},
+    ],
+)
+def test_a_manager_of_a_display_name_alone_is_stored_as_a_post_stores_it(operation: dict[str, Any]) -> None:
+    body = user_body("ann@example.com")
+    body[ENTERPRISE]["manager"] = {"displayName": "Only A Name"}
+    posted = profile_from_scim(body).enterprise
+    patched = patched_profile(
+        _without_manager(), parse_patch({"schemas": [PATCH_OP], "Operations": [operation]})
+    )
+    assert patched.enterprise == posted
+    assert posted is not None and (posted.manager_ref, posted.manager_display) == (None, "Only A Name")
+
+
+def test_two_managers_in_one_add_are_invalid_value() -> None:
+    operation = {"op": "Add", "path": "manager", "value": [{"value": "a"}, {"value": "b"}]}
+    with pytest.raises(SCIMException) as caught:
+        parse_patch({"schemas": [PATCH_OP], "Operations": [operation]})
+    assert (caught.value.status, caught.value.scim_type) == (400, "invalidValue")
+
+
+def test_a_path_less_value_of_keyed_filters_counts_each_as_an_operation() -> None:
+    """Each keyed filter is applied as an operation of its own, and costs what one costs."""
+    keys = {f'emails[type eq "t{i}"].value': f"q{i}@x.io" for i in range(MAX_PATCH_OPERATIONS + 1)}
+    with pytest.raises(SCIMException) as caught:
+        parse_patch({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": keys}]})
+    assert (caught.value.scim_type, caught.value.detail) == (
+        "invalidValue",
+        f"A PATCH holds at most {MAX_PATCH_OPERATIONS} operations, not {MAX_PATCH_OPERATIONS + 1}:"
+        " send the changes in several requests.",
+    )
+
+
+def test_a_value_added_again_to_mark_it_primary_is_held_once_and_primary() -> None:
+    body = user_body("ann@example.com")
+    body["emails"] = [
+        {"value": "ann@example.com", "type": "work"},
+        {"value": "ann@home.example", "type": "home"},
+    ]
+    user = UserRecord(id="u1", profile=profile_from_scim(body), created=NOW, last_modified=NOW, version=1)
+    added = {"value": "ANN@example.com", "type": "work", "primary": True}  # not case-exact (RFC 7643 §4.1.2)
+    request = parse_patch(
+        {"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "emails", "value": [added]}]}
+    )
+    emails = patched_profile(user, request).emails
+    assert [(e.value, e.type, e.primary) for e in emails] == [
+        ("ann@example.com", "work", True),
+        ("ann@home.example", "home", False),
+    ]

@@ -30,15 +30,21 @@ _MULTI_VALUED = (
 
 def refuse_oversized_patch(operations: list[Any]) -> None:
     """Too many operations, or values in them, for one PATCH (counted as sent)."""
-    if len(operations) > MAX_PATCH_OPERATIONS:
-        raise InvalidValueException(
-            detail=f"A PATCH holds at most {MAX_PATCH_OPERATIONS} operations, not {len(operations)}:"
-            " send the changes in several requests."
-        )
+    refuse_too_many_operations(len(operations))
     values = sum(_values_in(operation) for operation in operations)
     if values > MAX_PATCH_VALUES:
         raise InvalidValueException(
             detail=f"A PATCH carries at most {MAX_PATCH_VALUES} values, not {values}:"
+            " send the changes in several requests."
+        )
+
+
+def refuse_too_many_operations(count: int) -> None:
+    """Also counted once a path-less value's keyed value filters became operations of their own
+    (``patching._split_path_less``): each costs what an operation costs."""
+    if count > MAX_PATCH_OPERATIONS:
+        raise InvalidValueException(
+            detail=f"A PATCH holds at most {MAX_PATCH_OPERATIONS} operations, not {count}:"
             " send the changes in several requests."
         )
 

@@ -21,7 +21,7 @@ from scim2_models import Path as ScimPath
 from scim2_models.path import CompareOperator, Comparison
 
 from contracts.scim import ENTERPRISE_URN, ScimUser
-from contracts.users import UserProfile
+from contracts.users import EnterpriseInfo, UserProfile
 
 MANAGER_PATH = f"{ENTERPRISE_URN}:manager"
 _MANAGER_NAMES = ("manager", MANAGER_PATH.lower())
@@ -42,6 +42,8 @@ _DISPLAY_ONLY = object()  # a manager value that held nothing but a display name
 
 def _manager_value(value: Any) -> Any:
     if isinstance(value, list):
+        if len(value) > 1:
+            raise InvalidValueException(detail="manager is single-valued (RFC 7643 §4.3): send one manager.")
         value = value[0] if value else None
     if isinstance(value, str):
         return {"value": value}
@@ -118,6 +120,8 @@ def normalise(operation: Any) -> tuple[Any, SentDisplay | None]:
             fixed["value"] = _lift_display(fixed["value"], lifted)
             if fixed["value"] is _DISPLAY_ONLY:
                 return None, lifted[-1]
+            if fixed["value"] is None:  # no manager: an add of none removes it, as a replace does
+                fixed = {"op": "remove", "path": MANAGER_PATH}
     elif lowered == ENTERPRISE_URN.lower() and "value" in fixed:
         fixed["value"] = _in_extension(fixed["value"], lifted)
     elif path is None and "value" in fixed:
@@ -170,13 +174,13 @@ def without_stale_details(before: UserProfile, after: UserProfile) -> UserProfil
 
 
 def with_display(profile: UserProfile, sent: SentDisplay | None) -> UserProfile:
-    """The last display name the PATCH sent, kept if the manager it came with is still the manager
-    (a display name sent alone names whichever manager the user has)."""
+    """The last display name the PATCH sent, kept if the manager it came with is still the manager.
+    One sent alone names whichever manager the user has, or is the manager's only sub-attribute, as a
+    POST or PUT of ``"manager": {"displayName": …}`` stores it."""
     enterprise = profile.enterprise
-    if sent is None or enterprise is None or enterprise.manager_ref is None:
+    if sent is None or (enterprise is None and sent.display is None):
         return profile
-    if sent.manager is not None and sent.manager != enterprise.manager_ref:
+    if sent.manager is not None and (enterprise is None or sent.manager != enterprise.manager_ref):
         return profile
-    return profile.model_copy(
-        update={"enterprise": enterprise.model_copy(update={"manager_display": sent.display})}
-    )
+    shown = (enterprise or EnterpriseInfo()).model_copy(update={"manager_display": sent.display})
+    return profile.model_copy(update={"enterprise": shown})

@@ -100,6 +100,7 @@ def parse_patch(body: Any) -> UserPatchRequest:
             if read is not None:
                 sent_at.append(position)
                 normalised.append(read)
+    bounds.refuse_too_many_operations(len(normalised))
     if not normalised:  # nothing but a manager display name: no operation left for scim2-models
         _refuse_other_messages(body)
         return UserPatchRequest(None, only_while_manager, display)

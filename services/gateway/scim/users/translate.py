@@ -122,10 +122,24 @@ def profile_of(user: ScimUser) -> UserProfile:
 
 
 def _once(values: Iterable[Held]) -> tuple[Held, ...]:
-    """A value sent twice is held once, in its first place: RFC 7644 §3.5.2.1 makes adding a value an
-    attribute already holds no change (scim2-models compares ``primary: false`` and an unset one as
-    different, so a role added again would otherwise be kept twice)."""
-    return tuple(dict.fromkeys(values))
+    """A value sent twice is held once, in its first place and spelling: RFC 7644 §3.5.2.1 makes adding
+    a value an attribute already holds no change. "The same" ignores ``primary`` (the one kept is
+    primary if either was: scim2-models compares ``primary: false`` and an unset one as different, and
+    Entra ID re-adds an address to mark it primary) and letter case (RFC 7643 §4.1.2: these values are
+    not case-exact)."""
+    kept: dict[tuple[Any, ...], Held] = {}
+    for value in values:
+        same = _identity(value)
+        if same not in kept:
+            kept[same] = value
+        elif value.primary and not kept[same].primary:
+            kept[same] = kept[same].model_copy(update={"primary": True})
+    return tuple(kept.values())
+
+
+def _identity(value: ContactValue | PostalAddress) -> tuple[Any, ...]:
+    fields = value.model_dump(exclude={"primary"})
+    return tuple(item.casefold() if isinstance(item, str) else item for _, item in sorted(fields.items()))
 
 
 def _roster_role_in(user: ScimUser) -> RosterRole | None:
