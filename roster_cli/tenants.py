@@ -48,16 +48,21 @@ class _Creation:
         self.admin.out.line(f"SCIM_TOKEN={self.token.token}")
 
     def run(self, steps: list[_Step]) -> None:
-        """Each step in turn; after a failure the rest is left to the admin, with the commands to run."""
-        for index, step in enumerate(steps):
+        """Every step, each on its own (a seats service that does not answer does not keep the gateway
+        from issuing the token); what failed is left to the admin, with the commands to run."""
+        failed: list[tuple[_Step, AdminError]] = []
+        for step in steps:
             try:
                 step.action()
             except AdminError as error:
-                self.unfinished = [self.admin.command_line(*later.command) for later in steps[index:]]
-                self.admin.out.show(self.document())
-                reason = error.message.rstrip(".")  # a 5xx detail ends with "Request id: <id>."
-                created = f"tenant {self.tenant.id} created, but {step.what} failed: {reason}"
-                raise error.reworded(f"{created}; to finish: {' && '.join(self.unfinished)}") from None
+                failed.append((step, error))
+        if not failed:
+            return
+        self.unfinished = [self.admin.command_line(*step.command) for step, _ in failed]
+        self.admin.out.show(self.document())
+        outcomes = "; ".join(f"{step.what} {_outcome(error)}" for step, error in failed)
+        created = f"tenant {self.tenant.id} created, but {outcomes}"
+        raise failed[0][1].reworded(f"{created}; to finish: {' && '.join(self.unfinished)}") from None
 
     def document(self) -> JsonDocument:
         return {
@@ -66,6 +71,13 @@ class _Creation:
             "scim_token": self.token.token if self.token else None,
             "unfinished": self.unfinished,
         }
+
+
+def _outcome(error: AdminError) -> str:
+    reason = error.message.rstrip(".")  # a 5xx detail ends with "Request id: <id>."
+    if error.status == 503:  # the command may still be applied once its service answers
+        return f"was not confirmed (it may still apply once the service answers): {reason}"
+    return f"failed: {reason}"
 
 
 def _holder_of(admin: Session, name: str) -> Tenant | None:
