@@ -36,6 +36,16 @@ UNWRAPPED_WIDTH = 10_000
 line each, instead of Rich's 80 columns for a stream that is not a terminal."""
 
 
+def stacked(lines: list[str]) -> str:
+    """Several lines in one cell: stacked on a terminal, joined by ", " when piped, so the row stays one
+    line (``UNWRAPPED_WIDTH``) and ``grep <team id>`` finds its members."""
+    return "\n".join(lines) if on_a_terminal() else ", ".join(lines)
+
+
+def on_a_terminal() -> bool:
+    return Console().is_terminal
+
+
 def _console() -> Console:
     console = Console(highlight=False)
     return console if console.is_terminal else Console(highlight=False, width=UNWRAPPED_WIDTH)

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from roster_cli.errors import AdminError, ExitCode
 from roster_cli.models import Team, TeamSource
-from roster_cli.output import add_row, table
+from roster_cli.output import add_row, stacked, table
 from roster_cli.session import Session, session
 from roster_cli.tenants import TenantId
 
@@ -21,13 +21,13 @@ TeamName = Annotated[str, typer.Argument(help="The team's name.")]
 
 
 def team_table(teams: list[Team]) -> Table:
-    """One row per team; its MEMBERS cell holds the count, then one line per member the gateway sent."""
+    """One row per team; its MEMBERS cell holds the count, then each member the gateway sent."""
     grid = table("ID", "NAME", "SOURCE", "LINKED", "LEADER", "MEMBERS")
     for team in teams:
         members = [str(team.member_count)]
         members += [f"{m.user_id} {m.display or ''}".rstrip() for m in team.members or []]
         linked = "linked" if team.linked else "not linked"
-        add_row(grid, team.id, team.display_name, team.source, linked, team.leader_id, "\n".join(members))
+        add_row(grid, team.id, team.display_name, team.source, linked, team.leader_id, stacked(members))
     return grid
 
 

@@ -9,6 +9,7 @@ import pytest
 from rich.console import Console
 from rich.table import Table
 
+from roster_cli import output
 from roster_cli.activity import entries_table
 from roster_cli.models import ActivityEntry, SeatDrift, Team, TeamMember, TeamSource
 from roster_cli.output import Output, add_row, table
@@ -45,7 +46,13 @@ def _rendered(teams: list[Team]) -> list[str]:
     return _rendered_items(team_table(teams))
 
 
-def test_a_team_row_shows_id_name_source_link_leader_and_each_member() -> None:
+def test_piped_a_team_row_holds_its_members_on_its_one_line() -> None:
+    """For ``grep <team id>`` and ``awk``: the MEMBERS cell is the count, then each member."""
+    assert _rendered([_team()])[1:] == ["t1 Sales West manager not linked m1 2, u1 ann@example.com, u2"]
+
+
+def test_a_team_row_shows_id_name_source_link_leader_and_each_member(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(output, "on_a_terminal", lambda: True)  # stacked, one member a line
     header, team, *members = _rendered([_team()])
     assert header.split() == ["ID", "NAME", "SOURCE", "LINKED", "LEADER", "MEMBERS"]
     assert team.split() == ["t1", "Sales", "West", "manager", "not", "linked", "m1", "2"]
