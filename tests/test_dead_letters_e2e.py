@@ -183,6 +183,8 @@ def test_an_id_naming_no_dead_letter_is_404_and_exit_code_3(stack: Stack, letter
         result = _dlq(stack, command, letter_id)
         assert (result.exit_code, result.stdout) == (ExitCode.NOT_FOUND, ""), result.stderr
         assert result.stderr.startswith("roster-admin: 404: no dead letter")
+        # The form is shown only to an id that does not have it.
+        assert ("ids look like" in result.stderr) == (".dlq:" not in letter_id)
     with stack.admin() as admin:
         assert admin.post(f"/dead-letters/{letter_id}/replay").status_code == 404
         assert admin.get("/dead-letters", params={"state": "forgotten"}).status_code == 400
