@@ -140,7 +140,18 @@ class ManagedProcess:
 
     def check_alive(self) -> None:
         if not self.alive():
-            raise ProcessFailed(f"{self.name} exited; last log lines:\n{self.log_tail()}")
+            ended = how_it_ended(self.returncode)
+            raise ProcessFailed(f"{self.name} exited ({ended}); last log lines:\n{self.log_tail()}")
+
+
+def how_it_ended(returncode: int | None) -> str:
+    """``killed by SIGKILL`` or ``exit status 3`` (docs/operations.md gives each status its cause)."""
+    if returncode is not None and returncode < 0:
+        try:
+            return f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exit status {returncode}"
 
 
 def stop_together(processes: Iterable[ManagedProcess], timeout: float = 20.0) -> None:

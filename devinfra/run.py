@@ -26,6 +26,7 @@ from devinfra.processes import (
     ManagedProcess,
     ProcessFailed,
     StopRequested,
+    how_it_ended,
     stop_on_signals,
     stop_together,
     wait_for_http,
@@ -92,7 +93,8 @@ def _watch(processes: Sequence[ManagedProcess], kafka: LocalKafka | None) -> NoR
         for process in processes:
             process.check_alive()
         if kafka is not None and not kafka.running:
-            raise ProcessFailed(f"Kafka exited; last log lines:\n{log_tail(kafka.log_path)}")
+            ended = how_it_ended(kafka.process.poll() if kafka.process is not None else None)
+            raise ProcessFailed(f"Kafka exited ({ended}); last log lines:\n{log_tail(kafka.log_path)}")
         time.sleep(1)
 
 

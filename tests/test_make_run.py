@@ -146,7 +146,8 @@ def test_a_process_that_dies_stops_everything_with_one_message(marker: bytes, na
         assert run.wait(timeout=90) == 1
         assert run.stderr is not None
         said = run.stderr.read()
-        assert f"make run: {name} exited; last log lines:" in said and "stopping every process" in said
+        assert f"make run: {name} exited (killed by SIGKILL); last log lines:" in said
+        assert "stopping every process" in said
         assert "Traceback" not in said
         time.sleep(0.5)
         assert not any(_children_alive(pid) for pid in children)
