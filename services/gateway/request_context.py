@@ -105,9 +105,10 @@ def _is_admin_change(scope: Scope) -> bool:
 
 
 def _who(scope: Scope, status: int) -> str:
-    """The credential the change was made with; a 401 was made with none (a missing or wrong token,
-    no session), and an auditor must tell such an attempt from the admin's own changes."""
-    if status == 401:
+    """The credential the change was made with; a 401 or 403 was made with none accepted (a missing or
+    wrong token, no session, a console form without its CSRF token), and an auditor must tell such an
+    attempt from the admin's own changes."""
+    if status in (401, 403):
         return "unauthenticated"
     return "console-session" if str(scope["path"]).startswith(_CONSOLE_PREFIX) else "admin-token"
 

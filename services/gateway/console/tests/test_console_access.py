@@ -163,6 +163,8 @@ def test_every_console_form_sent_leaves_an_audit_line(
     token = csrf_of(stranger.get("/console/sign-in").text)
     wrong = stranger.post("/console/sign-in", data={"csrf_token": token, "admin_token": "x" * 40})
     assert wrong.status_code == 401
+    forged = stranger.post("/console/sign-in", data={"admin_token": "x" * 40})  # no CSRF token
+    assert forged.status_code == 403
     client, csrf = signed_in(console)
     client.post(f"/console/tenants/{console.tenant_id}/tokens/revoke-all", data={"csrf_token": csrf})
     lines = [
@@ -171,7 +173,8 @@ def test_every_console_form_sent_leaves_an_audit_line(
     ]
     assert lines == [
         ("unauthenticated", "POST /console/sign-in", 401),  # an attempt, not the admin's own change
+        ("unauthenticated", "POST /console/sign-in", 403),
         ("console-session", "POST /console/sign-in", 303),
         ("console-session", "POST /console/tenants/{tenant_id}/tokens/revoke-all", 303),
     ]
-    assert "tenant" not in caplog.records[1].__dict__ or caplog.records[1].__dict__["tenant"] is None
+    assert "tenant" not in caplog.records[2].__dict__ or caplog.records[2].__dict__["tenant"] is None
