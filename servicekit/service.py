@@ -251,6 +251,7 @@ class RunningService:
             return periodic.run(session, datetime.now(UTC))
 
     async def stop(self) -> None:
+        log.info("%s service stopping", self.definition.name)
         try:
             if self._health is not None:
                 await self._health.stop()
@@ -266,6 +267,7 @@ class RunningService:
             tracing.shut_down(self.tracer_provider)
         finally:
             self._release_database()
+        log.info("%s service stopped", self.definition.name)
 
     def _release_database(self) -> None:
         if self._ownership is not None:

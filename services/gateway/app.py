@@ -156,6 +156,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        log.info("gateway %s stopping", settings.instance_id)
         await watch.stop()
         await outcomes.stop()
         await reader.close()
@@ -163,6 +164,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await delete_topics(settings, [reply_topic])
         engine.dispose()
         tracing.shut_down(app.state.tracer_provider)
+        log.info("gateway %s stopped", settings.instance_id)
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
