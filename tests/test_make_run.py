@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -44,7 +45,8 @@ def _read_start_up(process: subprocess.Popen[str], deadline: float) -> dict[str,
 
 
 def test_run_serves_okta_then_stops_everything_on_sigint() -> None:
-    process = _start(Path(tempfile.mkdtemp(prefix="roster-run-")))
+    state_dir = Path(tempfile.mkdtemp(prefix="roster-run-"))
+    process = _start(state_dir)
     try:
         values = _read_start_up(process, time.monotonic() + 150)
         children = _children_of(process.pid)
@@ -60,6 +62,11 @@ def test_run_serves_okta_then_stops_everything_on_sigint() -> None:
         assert process.wait(timeout=90) == 0
         time.sleep(0.5)
         assert not any(Path(f"/proc/{pid}").exists() and _children_alive(pid) for pid in children)
+        # A clean stop is told from a crash in each log.
+        for name in ("users", "seats", "teams", "activity", "gateway"):
+            lines = (state_dir / "logs" / f"{name}.log").read_text().splitlines()
+            said = [json.loads(line)["message"] for line in lines if line.startswith("{")]
+            assert any(message.startswith(name) and message.endswith(" stopped") for message in said), name
     finally:
         if process.poll() is None:  # a failed assertion: still stop everything it started
             process.send_signal(signal.SIGINT)

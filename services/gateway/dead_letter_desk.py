@@ -4,7 +4,6 @@ and the two decisions — replay (the original message again, re-wrapped) and di
 from __future__ import annotations
 
 import asyncio
-import re
 from collections import Counter
 from dataclasses import dataclass
 from enum import StrEnum
@@ -24,7 +23,7 @@ from services.gateway.dead_letter_store import (
     ensure_undecided,
     record_decision,
 )
-from services.gateway.dead_letters import DeadLetter, DeadLetterReader, replay_envelope
+from services.gateway.dead_letters import DeadLetter, DeadLetterReader, is_letter_id, replay_envelope
 
 
 class LetterState(StrEnum):
@@ -90,7 +89,9 @@ class DeadLetterDesk:
                 with read_session(self._engine) as session:
                     decided = decisions(session, letters={letter_id: letter.dead_lettered_at})
                 return ResolvedLetter(letter, decided.get(letter_id))
-        raise DeadLetterNotFound(f"no dead letter {letter_id!r}{_form_hint(letter_id)}")
+        # A well-formed id is only not there (a letter past the topic's retention is gone): no hint.
+        hint = "" if is_letter_id(letter_id) else " (ids look like users.commands.v1.dlq:0:17)"
+        raise DeadLetterNotFound(f"no dead letter {letter_id!r}{hint}")
 
     async def replay(self, letter_id: str) -> ResolvedLetter:
         """Publishes first, then records: a replay interrupted in between is asked again and sends the
@@ -136,12 +137,3 @@ class DeadLetterDesk:
         with read_session(self._engine) as session:
             decided = decisions(session, letters={letter.id: letter.dead_lettered_at for letter in letters})
         return [ResolvedLetter(letter, decided.get(letter.id)) for letter in letters]
-
-
-_LETTER_ID = re.compile(r"[^:\s]+\.dlq:\d+:\d+")
-
-
-def _form_hint(letter_id: str) -> str:
-    """How an id looks, for one that does not (a well-formed id is only not there: replayed topics
-    are read again from the start, and a letter past the topic's retention is gone)."""
-    return "" if _LETTER_ID.fullmatch(letter_id) else " (ids look like users.commands.v1.dlq:0:17)"

@@ -10,6 +10,7 @@ and the unresolved gauge cost one fetch of what is new. A dead letter is named b
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,6 +54,14 @@ class DeadLetter:
 
 def letter_id(dlq_topic: str, partition: int, offset: int) -> str:
     return f"{dlq_topic}:{partition}:{offset}"
+
+
+_LETTER_ID = re.compile(rf"[^:\s]+{re.escape(DLQ_SUFFIX)}:\d+:\d+")
+
+
+def is_letter_id(text: str) -> bool:
+    """Of the form ``letter_id`` makes."""
+    return _LETTER_ID.fullmatch(text) is not None
 
 
 def _envelope(value: bytes) -> Envelope | None:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Field, Session, SQLModel, col
 
 from contracts.users import UserProfile
+from servicekit.db import read_session
 
 log = logging.getLogger(__name__)
 
@@ -86,5 +87,5 @@ class UnansweredCreates:
         return await asyncio.to_thread(self._earlier_id, tenant, profile)
 
     def _earlier_id(self, tenant: str, profile: UserProfile) -> str | None:
-        with Session(self.engine()) as session:
+        with read_session(self.engine()) as session:
             return earlier_id(session, tenant=tenant, profile=profile, now=self.wall_clock())

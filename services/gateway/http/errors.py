@@ -84,11 +84,7 @@ def refusal(
     split or some read apart before validation."""
     first = error.errors(include_url=False, include_input=False)[0]
     loc = tuple(first["loc"])
-    if (
-        operations_sent_at is not None
-        and loc[:1] == ("Operations",)
-        and _position_in(loc, operations_sent_at)
-    ):
+    if operations_sent_at is not None and _names_an_operation(loc, operations_sent_at):
         first["loc"] = (loc[0], operations_sent_at[int(loc[1])], *loc[2:])
     # A value assigned to a model already built (a PATCH being applied) is located by Python field
     # names; the client knows only the SCIM names (RFC 7643 §2.1), which are their camelCase.
@@ -101,8 +97,9 @@ def refusal(
     return SCIMException.from_error(scim_error)
 
 
-def _position_in(loc: tuple[str | int, ...], operations: Sequence[int]) -> bool:
-    return len(loc) > 1 and isinstance(loc[1], int) and loc[1] < len(operations)
+def _names_an_operation(loc: tuple[str | int, ...], operations: Sequence[int]) -> bool:
+    """``loc`` is ``("Operations", <n>, …)`` for one of the operations validated."""
+    return len(loc) > 1 and loc[0] == "Operations" and isinstance(loc[1], int) and loc[1] < len(operations)
 
 
 def _scim_name(part: str | int) -> str | int:

@@ -598,3 +598,16 @@ def test_a_value_added_again_to_mark_it_primary_is_held_once_and_primary() -> No
         ("ann@example.com", "work", True),
         ("ann@home.example", "home", False),
     ]
+
+
+def test_a_patch_of_a_manager_display_name_alone_still_has_its_schemas_checked() -> None:
+    body = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "Operations": [{"op": "replace", "path": "manager.displayName", "value": "X"}],
+    }
+    with pytest.raises(SCIMException) as caught:
+        parse_patch(body)
+    assert (caught.value.status, caught.value.scim_type) == (400, "invalidValue")
+    assert caught.value.detail == f"schemas must contain the base schema '{PATCH_OP}'"
+    missing = parse_patch({"Operations": body["Operations"]})  # tolerated, as on every PATCH
+    assert missing.patch is None and missing.manager_display is not None

@@ -100,6 +100,7 @@ def test_active_defaults_to_true_and_title_is_never_invented() -> None:
             400,
             "invalidValue",
         ),
+        ({"userName": "x", ENTERPRISE: {"manager": [{"value": "m1"}, {"value": "m2"}]}}, 400, "invalidValue"),
         ([], 400, "invalidSyntax"),
         ("text", 400, "invalidSyntax"),
     ],

@@ -20,7 +20,7 @@ MAX_PATCH_OPERATIONS = 100
 MAX_PATCH_VALUES = 1_000
 MAX_VALUES_PER_ATTRIBUTE = 100
 
-_MULTI_VALUED = (
+MULTI_VALUED = (
     "emails",
     "phone_numbers",
     "addresses",
@@ -62,7 +62,7 @@ def refuse_oversized_user(profile: UserProfile, *, before: UserProfile | None = 
     """A multi-valued attribute with more values than a user may hold. A user stored with more (before
     the bound) can still be changed, as long as the change does not add to them: deactivating them
     must not fail."""
-    for field in _MULTI_VALUED:
+    for field in MULTI_VALUED:
         count = len(getattr(profile, field))
         if count > MAX_VALUES_PER_ATTRIBUTE and (before is None or count > len(getattr(before, field))):
             raise InvalidValueException(

@@ -40,7 +40,8 @@ class SentDisplay:
 _DISPLAY_ONLY = object()  # a manager value that held nothing but a display name
 
 
-def _manager_value(value: Any) -> Any:
+def manager_object(value: Any) -> Any:
+    """The manager as an object: Entra ID sends a bare string, or (``add``) a list of one."""
     if isinstance(value, list):
         if len(value) > 1:
             raise InvalidValueException(detail="manager is single-valued (RFC 7643 §4.3): send one manager.")
@@ -54,7 +55,7 @@ def _lift_display(value: Any, lifted: list[SentDisplay]) -> Any:
     """The manager object without its ``displayName``, which is kept in ``lifted``. RFC 7644 §3.5.2.3:
     sub-attributes a replace leaves out stay as they were, so an object with nothing but the display
     name changes only that (``_DISPLAY_ONLY``); one whose every sub-attribute is null is no manager."""
-    value = _manager_value(value)
+    value = manager_object(value)
     if not isinstance(value, dict):
         return value
     display_keys = [key for key in value if key.lower() == "displayname"]

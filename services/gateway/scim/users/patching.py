@@ -115,10 +115,13 @@ def parse_patch(body: Any) -> UserPatchRequest:
 
 
 def _refuse_other_messages(body: dict[str, Any]) -> None:
-    """As scim2-models checks a PatchOp's ``schemas`` (a missing one is tolerated, as there)."""
+    """A PatchOp's ``schemas`` as scim2-models judges it, in its words (without ``Operations``, which
+    it requires only in a request's context)."""
     schemas = next((v for k, v in body.items() if k.lower() == "schemas"), None)
-    if schemas is not None and (not isinstance(schemas, list) or PATCH_OP_URN not in schemas):
-        raise InvalidValueException(detail=f"schemas must contain the base schema '{PATCH_OP_URN}'")
+    try:
+        UserPatch.model_validate({"schemas": schemas} if schemas is not None else {})
+    except ValidationError as error:
+        raise refusal(error) from None
 
 
 def _refuse_unknown_paths(patch: UserPatch) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
+from pydantic.alias_generators import to_camel
 from scim2_models import (
     Address,
     Context,
@@ -39,6 +40,7 @@ from contracts.users import (
 from services.gateway.http.errors import refusal
 from services.gateway.scim.policy import TOLERANT
 from services.gateway.scim.users import bounds
+from services.gateway.scim.users.manager_shapes import manager_object
 
 Held = TypeVar("Held", ContactValue, PostalAddress)
 UserProjection = ResponseParameters[ScimUser]
@@ -47,16 +49,11 @@ UserList = ListResponse[ScimUser]
 each request is rebuilt (milliseconds) after every garbage collection."""
 
 
-def _manager_object(key: str, value: Any) -> Any:
-    """Entra ID may send the manager as a bare string instead of ``{"value": …}``."""
-    return {"value": value} if key.lower() == "manager" and isinstance(value, str) else value
-
-
 def _prepare(body: dict[str, Any]) -> dict[str, Any]:
     prepared = dict(body)
     for key, value in body.items():
         if key.lower() == ENTERPRISE_URN.lower() and isinstance(value, dict):
-            prepared[key] = {k: _manager_object(k, v) for k, v in value.items()}
+            prepared[key] = {k: manager_object(v) if k.lower() == "manager" else v for k, v in value.items()}
     return prepared
 
 
@@ -85,14 +82,11 @@ def _refuse_two_primaries(profile: UserProfile) -> None:
     """RFC 7643 §2.4: ``primary`` is true for at most one value of an attribute. A PATCH that marks
     another value primary unmarks the others (RFC 7644 §3.5.2, done by scim2-models); a POST or PUT
     body that marks two is refused, as a PATCH value that marks two is."""
-    for name, values in (
-        ("emails", profile.emails),
-        ("phoneNumbers", profile.phone_numbers),
-        ("addresses", profile.addresses),
-        ("roles", profile.roles),
-    ):
-        if sum(1 for value in values if value.primary) > 1:
-            raise InvalidValueException(detail=f"{name}: at most one value may be primary (RFC 7643 §2.4).")
+    for field in bounds.MULTI_VALUED:
+        if sum(1 for value in getattr(profile, field) if value.primary) > 1:
+            raise InvalidValueException(
+                detail=f"{to_camel(field)}: at most one value may be primary (RFC 7643 §2.4)."
+            )
 
 
 def profile_of(user: ScimUser) -> UserProfile:
