@@ -17,6 +17,8 @@ from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
 from devinfra.images import RosterImages
+from servicekit.db import DatabaseUnreachable
+from servicekit.process import REFUSALS
 from tests.stack import Tenant, create_tenant
 
 SERVICES = ("users", "seats", "teams", "activity")
@@ -25,6 +27,7 @@ _POSTGRES_READY = "database system is ready to accept connections"
 _SERVICE_READY = "service started"
 _START_TIMEOUT_SECONDS = 300.0  # a shared 2-core machine can take minutes to start a JVM quorum
 _LOG_TAIL_CHARACTERS = 4000
+_RESTARTS_AT_START = 3
 
 
 class ContainerStartError(RuntimeError):
@@ -79,6 +82,32 @@ def wait_until_ready(
         time.sleep(0.5)
 
 
+def restarted_after_database_refusal(container: DockerContainer, restarts_left: int) -> bool:
+    """Start again a container that exited at start because it could not reach its database (status
+    6), as compose's ``restart: unless-stopped`` does (docker-compose.yml). A service refuses such a
+    start at once, by design (docs/operations.md, "Troubleshoot"); on a loaded host podman's network
+    DNS has answered "Temporary failure in name resolution" for ``postgres`` seconds after it was
+    up. Any other exit, or one too many, stays a failure."""
+    wrapped = container.get_wrapped_container()
+    wrapped.reload()
+    exit_status = wrapped.attrs["State"]["ExitCode"]
+    if wrapped.status != "exited" or exit_status != REFUSALS[DatabaseUnreachable] or restarts_left <= 0:
+        return False
+    wrapped.start()
+    return True
+
+
+def wait_for_start(container: DockerContainer, text: str) -> None:
+    """``wait_for_log(text)``, through the restarts ``restarted_after_database_refusal`` allows."""
+    for restarts_left in range(_RESTARTS_AT_START, -1, -1):
+        try:
+            wait_for_log(container, text)
+            return
+        except ContainerStartError:
+            if not restarted_after_database_refusal(container, restarts_left):
+                raise
+
+
 def _publish_on_loopback(container: DockerContainer, port: int) -> DockerContainer:
     # testcontainers types a binding as a host port only; the Docker API (and docker-py) also takes
     # (host ip, host port), and only loopback may be published on this machine.
@@ -107,7 +136,7 @@ class RosterCluster:
         for name in SERVICES:
             self.services[name] = self._app(f"services.{name}").start()
         for name in SERVICES:
-            wait_for_log(self.services[name], _SERVICE_READY)
+            wait_for_start(self.services[name], _SERVICE_READY)
             wait_until_ready(self.services[name], name)
         self.start_gateway(**self.gateway_env)
 
@@ -164,7 +193,12 @@ class RosterCluster:
         self.gateways.append(gateway)
         url = self.gateway_url(gateway)
         deadline = time.monotonic() + _START_TIMEOUT_SECONDS
+        restarts_left = _RESTARTS_AT_START
         while not self._admin_answers(url):
+            if restarted_after_database_refusal(gateway, restarts_left):
+                restarts_left -= 1
+                url = self.gateway_url(gateway)  # an engine may publish a restarted one elsewhere
+                continue
             wrapped = gateway.get_wrapped_container()
             wrapped.reload()
             if wrapped.status != "running" or time.monotonic() > deadline:
