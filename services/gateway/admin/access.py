@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request, Response, Security
 from fastapi.openapi.utils import get_openapi
 from fastapi.security import HTTPBearer
+from pydantic import BaseModel, ConfigDict
 from scim2_models import Error, NotFoundException
 from sqlalchemy import Engine
 
@@ -33,6 +34,13 @@ _ERRORS = {
     502: "The owning service answered with an error.",
     503: "The owning service did not answer in time; retry after Retry-After seconds.",
 }
+
+
+class AdminBody(BaseModel):
+    """An admin request body: a field it does not take is refused (400 naming it), not ignored, so a
+    script sending ``{"name": …, "seats": 50}`` learns that no seat limit was set."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class AdminRoute(JsonBodyRoute):

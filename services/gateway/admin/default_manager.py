@@ -3,16 +3,16 @@ The users service owns the choice; the admin's is refused unless the user has ro
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from contracts.users import DefaultManager
-from services.gateway.admin.access import admin_router, require_tenant
+from services.gateway.admin.access import AdminBody, admin_router, require_tenant
 from services.gateway.http.dependencies import EngineDep, OwnersDep
 
 router = admin_router()
 
 
-class DefaultManagerChoice(BaseModel):
+class DefaultManagerChoice(AdminBody):
     user_id: str | None = Field(description="The user to make default manager; null clears the choice.")
 
 

@@ -6,12 +6,12 @@ import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from scim2_models import SCIMException
 
 from contracts.seats import SeatUsage
 from servicekit import faults
-from services.gateway.admin.access import admin_router, require_tenant
+from services.gateway.admin.access import AdminBody, admin_router, require_tenant
 from services.gateway.admin.drift import SeatDrift, seat_drift
 from services.gateway.http.dependencies import EngineDep, OwnersDep
 from services.gateway.http.errors import error_with_status
@@ -24,7 +24,7 @@ MAX_SEAT_LIMIT = 1_000_000
 REPAIRS_AT_ONCE = 500  # publishes awaited together: a repair of a whole tenant takes seconds, not minutes
 
 
-class SeatLimitIn(BaseModel):
+class SeatLimitIn(AdminBody):
     # Strict: JSON true is not a number of seats. Bounded: the seats service keeps it in a SQL integer.
     limit: int = Field(ge=0, le=MAX_SEAT_LIMIT, strict=True)
 

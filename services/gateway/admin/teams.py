@@ -23,7 +23,7 @@ from contracts.teams import (
     TeamSource,
 )
 from contracts.text import VisibleText
-from services.gateway.admin.access import admin_router, require_tenant
+from services.gateway.admin.access import AdminBody, admin_router, require_tenant
 from services.gateway.http.dependencies import EngineDep, OwnersDep
 from services.gateway.membership import require_users
 from services.gateway.owners import Owners
@@ -35,16 +35,16 @@ TeamName = Field(min_length=1, max_length=200)
 ADMIN_PAGE_SIZE = 100
 
 
-class NewTeam(BaseModel):
+class NewTeam(AdminBody):
     display_name: VisibleText = TeamName
     member_ids: list[str] = Field(default_factory=list)
 
 
-class TeamRename(BaseModel):
+class TeamRename(AdminBody):
     display_name: VisibleText = TeamName
 
 
-class MemberChanges(BaseModel):
+class MemberChanges(AdminBody):
     add: list[str] = Field(default_factory=list)
     remove: list[str] = Field(default_factory=list)
 

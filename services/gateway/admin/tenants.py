@@ -16,7 +16,7 @@ from sqlmodel import Session
 from contracts.text import VisibleText
 from servicekit.logs import annotate
 from services.gateway import store
-from services.gateway.admin.access import admin_router
+from services.gateway.admin.access import AdminBody, admin_router
 from services.gateway.http.dependencies import KnownTokensDep, SessionDep
 
 router = admin_router()
@@ -24,7 +24,7 @@ router = admin_router()
 T = TypeVar("T")
 
 
-class NewTenant(BaseModel):
+class NewTenant(AdminBody):
     name: VisibleText = Field(min_length=1, max_length=200)
 
 

@@ -9,7 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from services.gateway.config import GatewaySettings
 from services.gateway.console import activity_page, auth_routes, changes, pages
-from services.gateway.console.rendering import CONSOLE_ERROR_HANDLERS
+from services.gateway.console.rendering import CONSOLE_ERROR_HANDLERS, answer_console_paths_with_pages
 from services.gateway.console.sessions import Sessions
 
 STATIC = Path(__file__).parent / "static"
@@ -24,3 +24,4 @@ def install(app: FastAPI, settings: GatewaySettings) -> None:
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
     for error, handler in CONSOLE_ERROR_HANDLERS.items():
         app.add_exception_handler(error, handler)
+    answer_console_paths_with_pages(app)  # in place of the app's own HTTP error handler, which it wraps

@@ -4,20 +4,22 @@ every refusal (a console route never answers with SCIM JSON)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from scim2_models import SCIMException
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.gateway.console.access import ConsoleRefusal, SignInRequired, current_session, sessions_of
 from services.gateway.console.sessions import COOKIE, COOKIE_PATH, ConsoleSession
 from services.gateway.http.correlator import ServiceUnavailable
+from services.gateway.http.errors import answer_http_error_as_scim, routing_refusal
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +64,18 @@ def redirect(location: str) -> RedirectResponse:
     return RedirectResponse(location, status_code=303)
 
 
-def refusal_page(request: Request, status: int, message: str) -> HTMLResponse:
-    return render(request, "refused.html", session=current_session(request), status=status, message=message)
+def refusal_page(
+    request: Request,
+    status: int,
+    message: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    heading: str | None = None,
+) -> HTMLResponse:
+    session = current_session(request)
+    page = render(request, "refused.html", session=session, status=status, message=message, heading=heading)
+    page.headers.update(headers or {})
+    return page
 
 
 async def _on_sign_in_required(_request: Request, error: Exception) -> Response:
@@ -82,6 +94,25 @@ CONSOLE_ERROR_HANDLERS: dict[
     SignInRequired: _on_sign_in_required,
     ConsoleRefusal: _on_refusal,
 }
+
+
+def answer_console_paths_with_pages(app: FastAPI) -> None:
+    """A console path no route serves (a mistyped address, a method a page does not take) is answered
+    with a console page, with the status, detail and ``Allow`` the app's SCIM answer would have, as
+    every other console refusal is; other paths keep that SCIM answer."""
+
+    async def on_http_error(request: Request, error: Exception) -> Response:
+        path = request.url.path
+        if not isinstance(error, StarletteHTTPException) or not (
+            path == COOKIE_PATH or path.startswith(COOKIE_PATH + "/")
+        ):
+            return await answer_http_error_as_scim(request, error)
+        detail, headers = routing_refusal(request, error)
+        if error.status_code == 404:
+            return refusal_page(request, 404, "There is no such page in the console.", heading="No such page")
+        return refusal_page(request, error.status_code, detail, headers=headers)
+
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
 
 
 class ConsoleRoute(APIRoute):

@@ -147,14 +147,20 @@ async def _on_scim_exception(request: Request, error: Exception) -> ScimResponse
     return error_response(error, _headers(request, error))
 
 
-async def _on_http_error(request: Request, error: Exception) -> ScimResponse:
-    assert isinstance(error, StarletteHTTPException)
+def routing_refusal(request: Request, error: StarletteHTTPException) -> tuple[str, dict[str, str]]:
+    """The detail and headers answering a routing error (no route, a method the path does not take)."""
     detail = error.detail if isinstance(error.detail, str) else "Request failed."
     headers = dict(error.headers or {})
     if error.status_code == 405:
         if not isinstance(error, _OnlyAllowing):  # Starlette's own names the first route's methods only
             headers["Allow"] = _allowed_methods(request)
         detail = f"{request.method} is not allowed on this path; use {headers['Allow']}."
+    return detail, headers
+
+
+async def answer_http_error_as_scim(request: Request, error: Exception) -> ScimResponse:
+    assert isinstance(error, StarletteHTTPException)
+    detail, headers = routing_refusal(request, error)
     return error_response(error_with_status(error.status_code, detail), headers)
 
 
@@ -220,7 +226,7 @@ async def _on_unexpected(_request: Request, error: Exception) -> ScimResponse:
 
 def install_scim_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(SCIMException, _on_scim_exception)
-    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(StarletteHTTPException, answer_http_error_as_scim)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     for unavailable in (ServiceUnavailable, OperationalError, InterfaceError):
         app.add_exception_handler(unavailable, _on_unavailable)

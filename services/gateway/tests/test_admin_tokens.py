@@ -123,3 +123,28 @@ def test_every_admin_route_without_the_credential_is_401(admin: TestClient) -> N
             url = path.replace("{tenant_id}", tenant).replace("{", "").replace("}", "")
             answer = admin.request(method.upper(), url, headers={"Authorization": ""})
             assert answer.status_code == 401, (method, path, answer.text[:200])
+
+
+def test_a_field_the_tenant_body_does_not_take_is_400_and_nothing_is_made(admin: TestClient) -> None:
+    answer = admin.post("/admin/v1/tenants", json={"name": "Acme", "seats": 50})
+    assert answer.status_code == 400, answer.text[:200]
+    assert answer.json()["scimType"] == "invalidValue"
+    assert answer.json()["detail"] == "Invalid request parameter body.seats: Extra inputs are not permitted."
+    assert admin.get("/admin/v1/tenants").json() == []
+
+
+def test_every_admin_body_refuses_fields_it_does_not_take(admin: TestClient) -> None:
+    """As the OpenAPI document tells clients; a route added with a plain pydantic body would silently
+    drop what a script misspells."""
+    document = admin.get("/openapi.json").json()
+    bodies = [
+        (path, operation["requestBody"]["content"]["application/json"]["schema"]["$ref"])
+        for path, operations in document["paths"].items()
+        if path.startswith("/admin/")
+        for operation in operations.values()
+        if "requestBody" in operation
+    ]
+    assert len(bodies) >= 5, bodies
+    for path, reference in bodies:
+        schema = document["components"]["schemas"][reference.rsplit("/", 1)[-1]]
+        assert schema.get("additionalProperties") is False, (path, schema)

@@ -197,3 +197,24 @@ def test_bad_activity_filters_are_refused_on_the_page_and_keep_what_was_typed(
             or "exploded" in value
         )
     assert "<table" not in answer.text  # nothing was asked of the activity service
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_a_console_path_no_page_serves_is_answered_with_a_console_page(
+    console: Console, signed: bool
+) -> None:
+    client = signed_in(console)[0] if signed else console.client()
+    for path in (f"/console/tenants/{console.tenant_id}/nope", "/console/nope", "/console/static/nope.css"):
+        missing = client.get(path)
+        assert missing.status_code == 404, path
+        assert missing.headers["content-type"].startswith("text/html"), path
+        assert _alert(missing.text) == "There is no such page in the console."
+        assert "<h1>No such page</h1>" in missing.text
+    wrong = client.put("/console/sign-in")
+    assert wrong.status_code == 405 and wrong.headers["content-type"].startswith("text/html")
+    assert wrong.headers["allow"] == "GET, HEAD, POST"
+    assert _alert(wrong.text) == "PUT is not allowed on this path; use GET, HEAD, POST."
+    elsewhere = client.get("/scim/v2/nope")
+    assert elsewhere.status_code == 404 and elsewhere.headers["content-type"].startswith(
+        "application/scim+json"
+    )
