@@ -1,9 +1,4 @@
-"""`make run`: Kafka, the services and the gateway on 127.0.0.1, a demo tenant, its SCIM token.
-
-Start-up output ends with two script-friendly lines, ``SCIM_BASE_URL=…`` and ``SCIM_TOKEN=…``.
-Ctrl-C (SIGINT) or SIGTERM stops every process started here, gateway first, Kafka last.
-``KAFKA_BOOTSTRAP_SERVERS`` / ``DATABASE_URL`` point everything at existing servers instead.
-"""
+"""`make run`: Kafka, the services and the gateway on 127.0.0.1, a demo tenant, its SCIM token."""
 
 from __future__ import annotations
 
@@ -147,18 +142,51 @@ def run(state_dir: Path, port: int, demo_seats: int) -> int:
             kafka.stop()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--state-dir", type=Path, default=Path(os.environ.get("ROSTER_STATE_DIR", "var")))
+_DESCRIPTION = """\
+Run Roster on 127.0.0.1 (what `make run` runs): a Kafka broker, the users, seats,
+teams and activity services, the gateway, a demo tenant and its SCIM token.
+
+The output ends with two lines a script can read:
+  SCIM_BASE_URL=http://127.0.0.1:<port>/scim/v2
+  SCIM_TOKEN=<the demo tenant's token>
+Ctrl-C (SIGINT) or SIGTERM stops every process started here, the gateway first,
+Kafka last.
+
+environment:
+  KAFKA_BOOTSTRAP_SERVERS  use these brokers instead of starting one
+  DATABASE_URL             use this PostgreSQL server instead of SQLite files"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="roster-run", description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument(
-        "--port", type=int, default=int(os.environ.get("GATEWAY_PORT", "8000")), help="0 picks a free port"
+        "--state-dir",
+        type=Path,
+        default=Path(os.environ.get("ROSTER_STATE_DIR", "var")),
+        metavar="DIR",
+        help="the SQLite files, Kafka's data, the logs and the admin token"
+        " (default: $ROSTER_STATE_DIR, else var)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("GATEWAY_PORT", "8000")),
+        help="the gateway's port; 0 picks a free one (default: $GATEWAY_PORT, else 8000)",
     )
     parser.add_argument(
         "--demo-seats",
         type=int,
         default=100,
-        help="the demo tenant's seat limit, set when it is created (the first run)",
+        metavar="N",
+        help="the demo tenant's seat limit, set when it is created on the first run (default: 100)",
     )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
     stop_on_signals()
     port = args.port or free_ports(1)[0]  # --port 0: any free port
