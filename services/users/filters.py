@@ -30,6 +30,7 @@ from typing import Any
 
 from scim2_models import SCIMException, ScimFilter
 from scim2_models.path import (
+    AttributeBinding,
     AttrPath,
     CompareOperator,
     Comparison,
@@ -44,7 +45,7 @@ from sqlalchemy import and_, exists, false, not_, or_, select, true
 from sqlmodel import col
 
 from servicekit.scim_filters import beyond_bounds, refusal_reason
-from services.users.attributes import CATALOG, Attribute, Kind, SearchUser, supported
+from services.users.attributes import CATALOG, Attribute, Kind, SearchUser, extension_owning, supported
 from services.users.domain import InvalidFilter
 from services.users.key_conditions import Condition, Rows, bind_matches, has_value, nth_alias
 from services.users.operands import Never, coerced_operand, plain_operand
@@ -89,21 +90,23 @@ class _Translator:
 
     def _attribute(self, path: AttrPath, *, for_comparison: bool, written: str | None = None) -> Attribute:
         written = written or str(path)
-        try:
-            binding = (
-                self.parsed.resolve_comparison(path, strict=True)
-                if for_comparison
-                else self.parsed.resolve(path, strict=True)
-            )
-        except SCIMException:
-            raise InvalidFilter(
-                f'The filter names "{written}", which is not an attribute of Users.'
-            ) from None
-        assert binding is not None
+        extension = extension_owning(path.attr) if path.uri is None else None
+        candidates = [path] if extension is None else [path, AttrPath(path.attr, path.sub_attr, extension)]
+        binding = next(filter(None, (self._binding(each, for_comparison) for each in candidates)), None)
+        if binding is None:
+            raise InvalidFilter(f'The filter names "{written}", which is not an attribute of Users.')
         attribute, refusal = supported(binding, written, doing="Filtering on")
         if attribute is None:
             raise InvalidFilter(refusal)
         return attribute
+
+    def _binding(self, path: AttrPath, for_comparison: bool) -> AttributeBinding | None:
+        try:
+            if for_comparison:
+                return self.parsed.resolve_comparison(path, strict=True)
+            return self.parsed.resolve(path, strict=True)
+        except SCIMException:
+            return None
 
     # Subqueries
 

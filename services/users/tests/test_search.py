@@ -146,6 +146,11 @@ def test_every_attribute_the_client_sees_is_filterable(harness: UsersHarness) ->
         f'{enterprise}:manager.displayName eq "boss"',
         f"{enterprise}:manager pr",
         f'{roster}:role eq "Manager"',
+        # An extension's attribute without its URN (RFC 7644 §3.10: unambiguous here).
+        'department eq "sales"',
+        'manager.value eq "boss-7"',
+        "MANAGER pr",
+        'employeeNumber eq "e-7" and role eq "manager"',
         f'schemas eq "{enterprise}"',
         f'schemas[value eq "{roster}"]',
         f'meta.created eq "{rich.created.isoformat()}"',

@@ -8,9 +8,11 @@ from __future__ import annotations
 import pytest
 
 from contracts.rejections import RejectionReason
-from contracts.users import ContactValue, ListUsers, UserPage, UserProfile
+from contracts.users import ContactValue, EnterpriseInfo, ListUsers, UserPage, UserProfile
 from services.users.tests.conftest import UsersHarness
 from services.users.tests.search_helpers import create_user, refusal_of, search_page
+
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 # sortBy (RFC 7644 §3.4.2.3)
 
@@ -54,6 +56,17 @@ def test_sort_by_a_multi_valued_attribute_uses_its_primary_value(harness: UsersH
     assert order("emails") == ["p4", "p2", "p1", "p3"]  # z (primary), m (first), none, c (primary)
     assert order("emails.value") == order("emails")
     assert order("emails.primary") == ["p2", "p1", "p4", "p3"]  # false < true
+
+
+def test_sort_by_an_extension_attribute_with_or_without_its_urn(harness: UsersHarness) -> None:
+    for name, department in (("d1", "Sales"), ("d2", "Audit"), ("d3", None)):
+        create_user(harness, UserProfile(user_name=name, enterprise=EnterpriseInfo(department=department)))
+
+    def order(sort_by: str) -> list[str]:
+        return [user.profile.user_name for user in search_page(harness, sort_by=sort_by).users]
+
+    assert order(f"{ENTERPRISE}:department") == ["d2", "d1", "d3"]
+    assert order("department") == order("DEPARTMENT") == ["d2", "d1", "d3"]
 
 
 @pytest.mark.parametrize(
