@@ -90,6 +90,10 @@ def refusal(
     # names; the client knows only the SCIM names (RFC 7643 §2.1), which are their camelCase.
     first["loc"] = tuple(_scim_name(part) for part in first["loc"])
     scim_error = Error.from_validation_error(first)
+    if first["type"].startswith("scim_") and first["loc"]:
+        # The library names the place of its other errors only (``…: Operations[1].value``); a client
+        # with many operations must learn which one holds the malformed path too.
+        scim_error = scim_error.model_copy(update={"detail": f"{scim_error.detail}: {_place(first['loc'])}"})
     if first["type"] == "schema_error":
         # A body naming another schema is invalidSyntax to scim2-models; Roster has answered invalidValue
         # (the value of ``schemas`` does not fit, RFC 7644 §3.12) from the start, and the tests pin it.
@@ -100,6 +104,15 @@ def refusal(
 def _names_an_operation(loc: tuple[str | int, ...], operations: Sequence[int]) -> bool:
     """``loc`` is ``("Operations", <n>, …)`` for one of the operations validated."""
     return len(loc) > 1 and loc[0] == "Operations" and isinstance(loc[1], int) and loc[1] < len(operations)
+
+
+def _place(loc: Sequence[str | int]) -> str:
+    """Where an error is, in the notation scim2-models writes it: an index in brackets
+    (``Operations[1].path``)."""
+    place = ""
+    for part in loc:
+        place += f"[{part}]" if isinstance(part, int) else f".{part}" if place else str(part)
+    return place
 
 
 def _scim_name(part: str | int) -> str | int:

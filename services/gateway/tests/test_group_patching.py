@@ -221,6 +221,20 @@ def test_nested_groups_are_refused_naming_the_member(kind: str) -> None:
     assert "nested groups are not supported" in caught.value.detail and '"g7"' in caught.value.detail
 
 
+def test_a_malformed_path_is_refused_naming_its_operation_as_sent() -> None:
+    """The removals before it are read apart from the SCIM library, which numbers what it is given."""
+    operations = [
+        _remove("u1"),
+        _remove("u2"),
+        _remove("u3"),
+        {"op": "remove", "path": 'members[value eq "u4"'},
+    ]
+    with pytest.raises(SCIMException) as caught:
+        group_patch(_ops(*operations), team_id=TEAM)
+    assert (caught.value.status, caught.value.scim_type) == (400, "invalidPath")
+    assert caught.value.detail == "invalid syntax at column 18: Operations[3].path"
+
+
 def test_an_unsupported_op_names_the_supported_ones() -> None:
     with pytest.raises(SCIMException) as caught:
         _patch({"op": "move", "path": "members", "value": []})

@@ -65,4 +65,5 @@ def test_a_gateway_that_is_not_ready_is_unhealthy(
     monkeypatch.setattr(_Readyz, "status", 503)
     probe = _health(readyz_server.server_address[1])
     assert probe.returncode == 1
-    assert f"gateway unhealthy: http://127.0.0.1:{readyz_server.server_address[1]}/readyz" in probe.stderr
+    url = f"http://127.0.0.1:{readyz_server.server_address[1]}/readyz"
+    assert probe.stderr == f"gateway not ready (503 from {url}): (no detail)\n"
