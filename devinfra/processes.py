@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -133,15 +134,33 @@ class ManagedProcess:
             os.kill(self._process.pid, signal.SIGKILL)
             self._process.wait(timeout=10)
 
-    def log_tail(self, lines: int = 30) -> str:
+    def log_tail(self, lines: int = 20) -> str:
+        """The log's last lines as a person reads them: a service's JSON line as ``time level logger:
+        message`` (with the last line of its traceback), any other line as it is (Kafka's)."""
         if not self.log_file.exists():
             return ""
-        return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        return "\n".join(
+            map(readable_log_line, self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        )
 
     def check_alive(self) -> None:
         if not self.alive():
             ended = how_it_ended(self.returncode)
             raise ProcessFailed(f"{self.name} exited ({ended}); last log lines:\n{self.log_tail()}")
+
+
+def readable_log_line(line: str) -> str:
+    try:
+        record = json.loads(line)
+        shown = f"{record['time']} {record['level']} {record['logger']}: {record['message']}"
+    except (ValueError, KeyError, TypeError):
+        return line
+    trace = record.get("exc_info")
+    return (
+        f"{shown}\n    {trace.strip().splitlines()[-1]}"
+        if isinstance(trace, str) and trace.strip()
+        else shown
+    )
 
 
 def how_it_ended(returncode: int | None) -> str:

@@ -1,10 +1,14 @@
-"""How ``make run`` says a process ended."""
+"""How ``make run`` says a process ended, and shows the last lines of its log."""
 
 from __future__ import annotations
 
+import io
+import logging
+
 import pytest
 
-from devinfra.processes import how_it_ended
+from devinfra.processes import how_it_ended, readable_log_line
+from servicekit import logs
 
 
 @pytest.mark.parametrize(
@@ -13,3 +17,27 @@ from devinfra.processes import how_it_ended
 )
 def test_an_ended_process_is_named_by_its_signal_or_exit_status(returncode: int, said: str) -> None:
     assert how_it_ended(returncode) == said
+
+
+def test_a_services_json_lines_read_as_one_line_each_with_a_tracebacks_last_line() -> None:
+    written = io.StringIO()
+    root = logging.getLogger()
+    saved, level = list(root.handlers), root.level
+    logs.configure(service="users", instance="host:1", stream=written)
+    try:
+        log = logging.getLogger("servicekit.relay")
+        log.warning("outbox relay failed; retrying every second")
+        try:
+            raise ZeroDivisionError("division by zero")
+        except ZeroDivisionError:
+            log.exception("gave up")
+    finally:
+        root.handlers[:] = saved
+        root.setLevel(level)
+    shown = [readable_log_line(line) for line in written.getvalue().splitlines()]
+    assert [line.split(" ", 1)[1] for line in shown] == [
+        "WARNING servicekit.relay: outbox relay failed; retrying every second",
+        "ERROR servicekit.relay: gave up\n    ZeroDivisionError: division by zero",
+    ]
+    kafka = "[2026-12-05 07:00:00,000] INFO [KafkaServer id=1] started (kafka.server.KafkaServer)"
+    assert readable_log_line(kafka) == kafka
