@@ -102,10 +102,9 @@ def answer_console_paths_with_pages(app: FastAPI) -> None:
     every other console refusal is; other paths keep that SCIM answer."""
 
     async def on_http_error(request: Request, error: Exception) -> Response:
-        path = request.url.path
-        if not isinstance(error, StarletteHTTPException) or not (
-            path == COOKIE_PATH or path.startswith(COOKIE_PATH + "/")
-        ):
+        path = request.url.path  # the session cookie's path is the console's: /console and below
+        on_the_console = path == COOKIE_PATH or path.startswith(f"{COOKIE_PATH}/")
+        if not on_the_console or not isinstance(error, StarletteHTTPException):
             return await answer_http_error_as_scim(request, error)
         detail, headers = routing_refusal(request, error)
         if error.status_code == 404:
