@@ -69,6 +69,12 @@ class GatewaySettings(GatewayDatabaseSettings, GatewayListenSettings):
     )
     retry_after_seconds: int = Field(default=5, ge=1, description="The `Retry-After` every 503 gives.")
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Larger request bodies: 413.")
+    body_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="A request body not received in full by then: 408, and the connection closed.",
+    )
     # A page travels as one Kafka message (1 MiB at most): 200 full Okta users stay well below it.
     max_page_size: int = Field(
         default=200, ge=1, le=500, description="Page size cap, advertised as `filter.maxResults`."

@@ -10,15 +10,17 @@ before any model walks the value. A NUL character anywhere is refused too (stora
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
 from fastapi import Request
 from fastapi.routing import APIRoute
 from scim2_models import InvalidSyntaxException, PayloadTooLargeException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
-from services.gateway.http.errors import UnsupportedContentCoding, error_with_status
+from services.gateway.http.errors import BodyTimedOut, UnsupportedContentCoding, error_with_status
 from services.gateway.http.storable import refuse_nul_in_body
 
 MAX_DEPTH = 32
@@ -51,16 +53,29 @@ def require_no_content_coding(content_encoding: str) -> None:
 
 
 async def _read_at_most(request: Request, limit: int) -> bytes:
+    """The body, at most ``limit`` bytes, within ``GATEWAY_BODY_TIMEOUT_SECONDS``: the HTTP server
+    waits for a body as long as its client keeps the connection open, one that sends less than its
+    ``Content-Length`` included. A client that closes the connection before the end is a client's
+    error (400), not a server's (500)."""
     declared = request.headers.get("content-length", "")
     if declared.isascii() and declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
         raise _too_large(limit)
+    seconds: float = request.app.state.settings.body_timeout_seconds
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(seconds):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(limit)
+                chunks.append(chunk)
+    except TimeoutError:
+        raise BodyTimedOut(detail=f"The request body did not arrive in full within {seconds:g} s.") from None
+    except ClientDisconnect:
+        raise InvalidSyntaxException(
+            detail="The client closed the connection before its request body arrived in full."
+        ) from None
     return b"".join(chunks)
 
 

@@ -54,6 +54,13 @@ class TooManyRequests(SCIMException):
         self.retry_after = retry_after
 
 
+class BodyTimedOut(SCIMException):
+    """408 (RFC 9110 §15.5.9) for a body not received in full in time, answered with ``Connection:
+    close``: what is still on its way must not be read as the connection's next request."""
+
+    status = 408
+
+
 class UnsupportedContentCoding(SCIMException):
     """415 for a compressed body, answered with ``Accept-Encoding: identity``: RFC 9110 §15.5.16 asks
     the answer to name the codings that would have been accepted (§12.5.3), here none but identity."""
@@ -126,6 +133,8 @@ def _headers(request: Request, error: SCIMException) -> dict[str, str]:
         return {"Retry-After": str(error.retry_after)}
     if isinstance(error, UnsupportedContentCoding):
         return {"Accept-Encoding": "identity"}
+    if isinstance(error, BodyTimedOut):
+        return {"Connection": "close"}
     if error.status == 503:
         settings: GatewaySettings = request.app.state.settings
         return {"Retry-After": str(settings.retry_after_seconds)}

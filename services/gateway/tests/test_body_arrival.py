@@ -1,0 +1,87 @@
+"""A request body that does not arrive in full, through the real HTTP server (uvicorn) on a socket:
+one kept waiting past ``GATEWAY_BODY_TIMEOUT_SECONDS`` is answered 408 and the connection closed; one
+whose client hangs up part-way is the client's error (400), never an unexpected server error."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+import uvicorn
+
+from devinfra.ports import free_ports
+from servicekit import migrations
+from servicekit.db import make_engine
+from services.gateway.app import create_app
+from services.gateway.config import GatewaySettings
+from services.gateway.schema import SCHEMA
+
+ADMIN_TOKEN = "admin-" + "t" * 32
+PARTIAL = b'{"name": "Ac'  # of a body declared 100 bytes long
+
+
+@pytest.fixture
+def gateway_port(tmp_path: Path) -> Iterator[int]:
+    url = f"sqlite:///{tmp_path / 'gateway.db'}"
+    settings = GatewaySettings.model_validate(
+        {"ROSTER_ADMIN_TOKEN": ADMIN_TOKEN, "database_url": url, "body_timeout_seconds": 1}
+    )
+    engine = make_engine(url)
+    migrations.upgrade(engine, SCHEMA)
+    app = create_app(settings)
+    app.state.engine = engine  # start-up (Kafka) skipped: the admin tenant routes ask no service
+    port = free_ports(1)[0]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        engine.dispose()
+
+
+def _send_partial_body(connection: socket.socket) -> None:
+    head = (
+        "POST /admin/v1/tenants HTTP/1.1\r\nHost: roster\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {ADMIN_TOKEN}\r\nContent-Length: 100\r\n\r\n"
+    )
+    connection.sendall(head.encode() + PARTIAL)
+
+
+def test_a_body_still_missing_after_the_timeout_is_408_and_the_connection_closed(gateway_port: int) -> None:
+    with socket.create_connection(("127.0.0.1", gateway_port), timeout=30) as connection:
+        _send_partial_body(connection)
+        started = time.monotonic()
+        answer = b""
+        while chunk := connection.recv(65536):  # read until the server closes the connection
+            answer += chunk
+    assert time.monotonic() - started < 10
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408 "), head
+    assert b"connection: close" in head.lower()
+    assert orjson.loads(body)["detail"] == "The request body did not arrive in full within 1 s."
+
+
+def test_a_client_hanging_up_mid_body_is_its_error_not_the_servers(
+    gateway_port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    with socket.create_connection(("127.0.0.1", gateway_port), timeout=30) as connection:
+        _send_partial_body(connection)
+        time.sleep(0.2)
+    deadline = time.monotonic() + 10
+    while not (lines := [record for record in caplog.records if record.name == "roster.audit"]):
+        assert time.monotonic() < deadline, "no audit line logged"
+        time.sleep(0.05)
+    assert [line.getMessage() for line in lines] == ["admin POST /admin/v1/tenants -> 400"]
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
