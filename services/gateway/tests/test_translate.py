@@ -63,6 +63,21 @@ def test_attribute_names_are_case_insensitive() -> None:
     assert (profile.user_name, profile.display_name) == ("caps@example.com", "Caps")
 
 
+def test_core_attributes_named_with_their_schema_urn_are_read_as_their_short_names() -> None:
+    """RFC 7644 §3.10; ignored as unknown, a PUT would erase the title it sets."""
+    core = "urn:ietf:params:scim:schemas:core:2.0:User"
+    body = {
+        f"{core}:userName": "q@example.com",
+        f"{core}:title": "VP",
+        f"{core.upper()}:NAME": {"givenName": "Ann"},
+        ENTERPRISE: {"department": "Sales"},
+    }
+    profile = translate.profile_from_scim(body)
+    assert (profile.user_name, profile.title) == ("q@example.com", "VP")
+    assert profile.name is not None and profile.name.given_name == "Ann"
+    assert profile.enterprise is not None and profile.enterprise.department == "Sales"
+
+
 def test_a_blank_user_name_is_left_to_the_users_domain_to_refuse() -> None:
     assert translate.profile_from_scim({"userName": " "}).user_name == " "
 

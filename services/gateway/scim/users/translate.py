@@ -25,7 +25,7 @@ from scim2_models import (
     Role,
 )
 
-from contracts.rendering import render_user
+from contracts.rendering import CORE_URN, render_user
 from contracts.scim import ENTERPRISE_URN, ROSTER_ROLES, RosterUser, ScimUser
 from contracts.users import (
     ContactValue,
@@ -49,11 +49,19 @@ UserList = ListResponse[ScimUser]
 each request is rebuilt (milliseconds) after every garbage collection."""
 
 
+_CORE_QUALIFIER = f"{CORE_URN}:".lower()
+
+
 def _prepare(body: dict[str, Any]) -> dict[str, Any]:
-    prepared = dict(body)
+    """A core attribute named with its schema's URN (``urn:…:core:2.0:User:title``, RFC 7644 §3.10) as
+    its short name, as PATCH paths and Group bodies take it: the library would ignore it as unknown,
+    and a PUT would then erase the attribute it meant to set. Entra's manager shapes as an object."""
+    prepared: dict[str, Any] = {}
     for key, value in body.items():
+        short = key[len(_CORE_QUALIFIER) :] if key.lower().startswith(_CORE_QUALIFIER) else key
         if key.lower() == ENTERPRISE_URN.lower() and isinstance(value, dict):
-            prepared[key] = {k: manager_object(v) if k.lower() == "manager" else v for k, v in value.items()}
+            value = {k: manager_object(v) if k.lower() == "manager" else v for k, v in value.items()}
+        prepared[short] = value
     return prepared
 
 
