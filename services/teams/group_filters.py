@@ -1,7 +1,8 @@
 """SCIM filters (RFC 7644 §3.4.2.2) and ``sortBy`` (§3.4.2.3) on Groups.
 
-Parsing, attribute resolution and evaluation are scim2-models': a filter is checked strictly against
-``Group`` as ``SearchRequest[Group]`` checks it, and evaluated by ``ScimFilter.match`` on ``Group``
+Parsing, attribute resolution and evaluation are scim2-models': a filter is parsed, each attribute it
+names resolved strictly against ``Group`` (an unknown one named in the refusal, as Users name theirs),
+and evaluated by ``ScimFilter.match`` on ``Group``
 objects built from the team rows, so its semantics are exactly scim2-models' (``displayName`` is
 caseExact false, ``id``, ``externalId`` and ``members.value`` are caseExact true).
 
@@ -74,11 +75,9 @@ class GroupFilter:
 
 def parse(text: str) -> GroupFilter:
     try:
-        request = SearchRequest[Group](filter=text)
-    except (ValidationError, SCIMException, ValueError) as error:
+        parsed: ScimFilter[Any] = ScimFilter[Group](text)
+    except (SCIMException, ValueError) as error:
         raise InvalidFilter(f"The filter {text!r} is not valid: {refusal_reason(error)}.") from None
-    parsed = request.filter
-    assert parsed is not None
     if (refusal := beyond_bounds(parsed.ast)) is not None:
         raise InvalidFilter(refusal)
     bindings = []

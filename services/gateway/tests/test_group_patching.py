@@ -235,6 +235,12 @@ def test_a_malformed_path_is_refused_naming_its_operation_as_sent() -> None:
     assert caught.value.detail == "invalid syntax at column 18: Operations[3].path"
 
 
+def test_an_operation_without_op_says_so() -> None:
+    with pytest.raises(SCIMException) as caught:
+        group_patch(_ops(_remove("u1"), {"path": "members", "value": []}), team_id=TEAM)
+    assert caught.value.detail == 'PATCH Operations.1 has no "op": use add, remove or replace.'
+
+
 def test_an_unsupported_op_names_the_supported_ones() -> None:
     with pytest.raises(SCIMException) as caught:
         _patch({"op": "move", "path": "members", "value": []})

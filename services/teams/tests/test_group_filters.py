@@ -101,6 +101,17 @@ def test_an_invalid_or_unsupported_filter_is_refused(teams: TeamsHarness, some: 
     rejected(teams.send(ListGroups(filter=text)), RejectionReason.INVALID_FILTER)
 
 
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [('foo eq "x"', "foo"), ('userName eq "x"', "userName"), ('members[foo eq "x"]', "members.foo")],
+)
+def test_an_unknown_attribute_is_refused_naming_it_as_users_are(
+    teams: TeamsHarness, some: Some, text: str, named: str
+) -> None:
+    detail = rejected(teams.send(ListGroups(filter=text)), RejectionReason.INVALID_FILTER)
+    assert detail == f'The filter names "{named}", which is not an attribute of Groups.'
+
+
 @pytest.mark.parametrize("operand", ['"2026-01-01T00:00:00"', '"2026-01-01"', "5", '"2020"'])
 def test_a_datetime_is_compared_only_with_an_instant(teams: TeamsHarness, some: Some, operand: str) -> None:
     """RFC 7643 §2.3.5, as for users: not seconds since 1970, not a time with no zone."""

@@ -19,8 +19,6 @@ from scim2_models import (
     InvalidPathException,
     InvalidSyntaxException,
     InvalidValueException,
-    MutabilityException,
-    NoTargetException,
     PatchOp,
     PatchOperation,
     Path,
@@ -145,6 +143,10 @@ def _check_operations(body: Any) -> list[dict[str, Any]]:
         if not isinstance(operation, dict):
             raise InvalidSyntaxException(detail=f"PATCH Operations.{index} must be an object.")
         op = next((v for k, v in operation.items() if k.lower() == "op"), None)
+        if op is None:
+            raise InvalidSyntaxException(
+                detail=f'PATCH Operations.{index} has no "op": use add, remove or replace.'
+            )
         if not isinstance(op, str) or op.lower() not in _OPS:
             raise InvalidSyntaxException(
                 detail=f"PATCH Operations.{index}: op {op!r} is not supported; use add, remove or replace."
@@ -160,8 +162,7 @@ def _apply(patch: _Patch, where: str, operation: PatchOperation[ScimGroup]) -> N
     binding = path.resolve()
     attribute = (binding.field_name, binding.sub_field_name) if binding is not None else None
     if attribute == ("display_name", None):
-        if op == "remove":
-            raise MutabilityException(detail=f"PATCH {where}: displayName is required and cannot be removed.")
+        # scim2-models refuses a remove of this required attribute first (mutability).
         patch.rename_to = display_name_of(value)
     elif attribute == ("external_id", None):
         patch.replace_external_id = True
@@ -180,8 +181,8 @@ def _apply(patch: _Patch, where: str, operation: PatchOperation[ScimGroup]) -> N
 def _apply_path_less(patch: _Patch, op: str, value: Any, where: str) -> None:
     """RFC 7644 §3.5.2.1/3: the value's attributes are added or replaced, e.g. Okta's rename
     ``{"id": …, "displayName": …}`` sent with every membership update (names read by ``fields_of``)."""
-    if op == "remove" or not isinstance(value, dict):
-        raise NoTargetException(detail=f"PATCH {where}: an operation without a path needs an object value.")
+    # scim2-models refuses a path-less remove (noTarget) and a value that is no object first.
+    assert op != "remove" and isinstance(value, dict), (op, type(value))
     fields = fields_of(value)
     given_id = fields.get("id")
     if given_id is not None and given_id != patch.team_id:
