@@ -81,3 +81,36 @@ ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 ScimGroup = Group
 """Roster's Group is core Group (RFC 7643 §4.2) without extensions; members are users only."""
 GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
+
+
+def _extension_of_each_name() -> dict[str, str | None]:
+    owners: dict[str, set[str]] = {}
+    for urn, model in ScimUser.get_extension_models().items():
+        for field_name in model.model_fields:
+            owners.setdefault(model._scim_name(field_name).lower(), set()).add(urn)
+    owners.pop("schemas", None)
+    core = {ScimUser._scim_name(field_name).lower() for field_name in ScimUser.model_fields}
+    return {
+        name: urns.pop() if len(urns) == 1 and name not in core else None for name, urns in owners.items()
+    }
+
+
+_EXTENSION_OF_NAME = _extension_of_each_name()
+
+
+def user_extension_owning(attribute_name: str) -> str | None:
+    """The schema URN of the one User extension with an attribute of this name (``department``: the
+    enterprise one); None if a core attribute has the name, or no extension or several do. RFC 7644
+    §3.10 lets a client omit the URN of core attributes and asks it to qualify an extension's, to
+    avoid conflicts (SHOULD); a name only one extension has is no conflict, so filters, ``sortBy``,
+    ``attributes`` and PATCH paths take it bare (``manager.value``)."""
+    return _EXTENSION_OF_NAME.get(attribute_name.lower())
+
+
+def qualified_user_path(path: str) -> str:
+    """``department`` as ``urn:…:enterprise:2.0:User:department``, ``manager.value`` likewise; any other
+    path as it is."""
+    if ":" in path:
+        return path
+    extension = user_extension_owning(path.split(".", 1)[0])
+    return path if extension is None else f"{extension}:{path}"

@@ -164,27 +164,6 @@ def _sub_attributes(
 CATALOG: dict[str, Attribute] = _catalog()
 
 
-def _extension_of_each_name() -> dict[str, str | None]:
-    owners: dict[str, set[str]] = {}
-    for urn, model in SearchUser.get_extension_models().items():
-        for field_name in model.model_fields:
-            owners.setdefault(model._scim_name(field_name).lower(), set()).add(urn)
-    owners.pop("schemas", None)
-    return {name: next(iter(urns)) if len(urns) == 1 else None for name, urns in owners.items()}
-
-
-_EXTENSION_OF_NAME = _extension_of_each_name()
-
-
-def extension_owning(attribute_name: str) -> str | None:
-    """The schema URN of the one extension with an attribute of this name (``department``: the
-    enterprise one), None if none or several have one. RFC 7644 §3.10 lets a client omit the URN of
-    core attributes and asks it to qualify an extension's to avoid conflicts (SHOULD); a name that no
-    core attribute has and one extension does is no conflict, and User PATCH paths take it the same
-    way (``manager``)."""
-    return _EXTENSION_OF_NAME.get(attribute_name.lower())
-
-
 # Keys
 
 

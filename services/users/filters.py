@@ -44,8 +44,9 @@ from scim2_models.path import (
 from sqlalchemy import and_, exists, false, not_, or_, select, true
 from sqlmodel import col
 
+from contracts.scim import user_extension_owning
 from servicekit.scim_filters import beyond_bounds, refusal_reason
-from services.users.attributes import CATALOG, Attribute, Kind, SearchUser, extension_owning, supported
+from services.users.attributes import CATALOG, Attribute, Kind, SearchUser, supported
 from services.users.domain import InvalidFilter
 from services.users.key_conditions import Condition, Rows, bind_matches, has_value, nth_alias
 from services.users.operands import Never, coerced_operand, plain_operand
@@ -90,9 +91,10 @@ class _Translator:
 
     def _attribute(self, path: AttrPath, *, for_comparison: bool, written: str | None = None) -> Attribute:
         written = written or str(path)
-        extension = extension_owning(path.attr) if path.uri is None else None
-        candidates = [path] if extension is None else [path, AttrPath(path.attr, path.sub_attr, extension)]
-        binding = next(filter(None, (self._binding(each, for_comparison) for each in candidates)), None)
+        extension = user_extension_owning(path.attr) if path.uri is None else None  # RFC 7644 §3.10
+        if extension is not None:
+            path = AttrPath(path.attr, path.sub_attr, extension)
+        binding = self._binding(path, for_comparison)
         if binding is None:
             raise InvalidFilter(f'The filter names "{written}", which is not an attribute of Users.')
         attribute, refusal = supported(binding, written, doing="Filtering on")

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from scim2_models import InvalidSyntaxException, InvalidValueException, ResponseParameters, SearchRequest
 
 from contracts.listing import MAX_INDEX, ListParameters
+from contracts.scim import ScimUser, qualified_user_path
 from services.gateway.http.body import read_json
 from services.gateway.http.dependencies import SettingsDep
 from services.gateway.http.errors import only_allowing, refusal
@@ -42,6 +43,8 @@ def projection(kind: type[Shown], attributes: Any, excluded_attributes: Any) -> 
         raise InvalidValueException(
             detail="attributes/excludedAttributes: give attributes or excludedAttributes, not both."
         )
+    if kind.__pydantic_generic_metadata__["args"] == (ScimUser,):
+        attributes, excluded_attributes = _qualified(attributes), _qualified(excluded_attributes)
     try:
         return kind.model_validate(
             {"attributes": attributes or None, "excluded_attributes": excluded_attributes or None}
@@ -50,6 +53,15 @@ def projection(kind: type[Shown], attributes: Any, excluded_attributes: Any) -> 
         raise InvalidValueException(
             detail=f"attributes/excludedAttributes: {refusal(error).detail}."
         ) from None
+
+
+def _qualified(names: Any) -> Any:
+    """A User extension's attributes named bare (``department``) as filters and ``sortBy`` take them
+    (``qualified_user_path``); anything else as given, for the library to judge."""
+    listed = names.split(",") if isinstance(names, str) else names
+    if not isinstance(listed, list) or not all(isinstance(name, str) for name in listed):
+        return names
+    return [qualified_user_path(name.strip()) for name in listed]
 
 
 def query_parameters(request: Request) -> dict[str, str]:

@@ -359,6 +359,21 @@ def test_several_operations_apply_in_order() -> None:
     assert (profile.display_name, profile.active) == ("Two", False)
 
 
+def test_an_extensions_attribute_named_bare_is_its_own_as_a_path_or_a_path_less_key() -> None:
+    """RFC 7644 §3.10: the URN may be left out where one extension alone has the name."""
+    by_path = _apply(
+        {"op": "replace", "path": "department", "value": "Audit"},
+        {"op": "add", "path": "EMPLOYEENUMBER", "value": "E-2"},
+        {"op": "replace", "path": "role", "value": "coach"},
+    )
+    assert by_path.enterprise is not None
+    assert (by_path.enterprise.department, by_path.enterprise.employee_number) == ("Audit", "E-2")
+    assert by_path.roster_role is RosterRole.COACH
+    by_key = _apply({"op": "replace", "value": {"department": "Legal", "costCenter": "CC-9", "title": "VP"}})
+    assert by_key.enterprise is not None and by_key.title == "VP"
+    assert (by_key.enterprise.department, by_key.enterprise.cost_center) == ("Legal", "CC-9")
+
+
 def test_unknown_keys_in_a_path_less_value_are_ignored() -> None:
     assert (
         _apply({"op": "replace", "value": {"displayName": "D", "favouriteColour": "teal"}}).display_name

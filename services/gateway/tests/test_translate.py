@@ -14,6 +14,7 @@ from contracts.scim import ScimGroup, ScimUser
 from contracts.users import RosterRole, UserPage, UserRecord
 from services.gateway.http.auth import bearer_token
 from services.gateway.scim.groups import translate as group_translate
+from services.gateway.scim.listing import projection
 from services.gateway.scim.users import translate
 from tests.okta import ENTERPRISE, user_body
 
@@ -165,6 +166,22 @@ def test_rendering_round_trips_and_never_returns_a_password() -> None:
     assert translate.profile_from_scim(body) == profile
     page = translate.list_body(UserPage(total_results=5, start_index=2, users=(record,)), base_url="b")
     assert (page["totalResults"], page["startIndex"], page["itemsPerPage"]) == (5, 2, 1)
+
+
+def test_attributes_take_an_extensions_attribute_by_its_bare_name_as_filters_do() -> None:
+    profile = translate.profile_from_scim(user_body("r@example.com"))
+    now = datetime(2026, 11, 22, tzinfo=UTC)
+    record = UserRecord(id="u-1", profile=profile, created=now, last_modified=now, version=3)
+    shown = projection(translate.UserProjection, "userName,department,manager.value", None)
+    body = translate.user_body(record, base_url="b", shown=shown)
+    assert body["userName"] == "r@example.com" and "title" not in body
+    assert body[ENTERPRISE] == {"department": "Sales", "manager": {"value": "boss@example.com"}}
+    kept = translate.user_body(
+        record, base_url="b", shown=projection(translate.UserProjection, None, "DEPARTMENT")
+    )
+    assert "department" not in kept[ENTERPRISE] and kept["title"]
+    groups = projection(group_translate.GroupProjection, "displayName,department", None)
+    assert groups.attributes is not None and [str(name) for name in groups.attributes][1] == "department"
 
 
 @pytest.mark.parametrize(

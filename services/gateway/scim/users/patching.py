@@ -23,7 +23,7 @@ from scim2_models import (
 )
 
 from contracts.rendering import render_user
-from contracts.scim import ScimUser
+from contracts.scim import ScimUser, qualified_user_path
 from contracts.users import UserProfile, UserRecord
 from services.gateway.http.errors import refusal
 from services.gateway.scim.policy import TOLERANT
@@ -77,6 +77,22 @@ def _split_path_less(operation: Any) -> list[Any]:
     return [{**operation, "value": plain}, *split] if plain else split
 
 
+def _extension_path_qualified(operation: Any) -> Any:
+    """A User extension's attribute named bare (``department``) as a path or as a key of a path-less
+    value, qualified by its URN, as filters, ``sortBy`` and ``attributes`` read it
+    (``qualified_user_path``). Left bare, scim2-models would find no such core attribute: a path
+    refused, a key ignored with a 200 for a change not made."""
+    if not isinstance(operation, dict):
+        return operation
+    path, value = operation.get("path"), operation.get("value")
+    if isinstance(path, str):
+        return operation if "[" in path else {**operation, "path": qualified_user_path(path)}
+    if path is None and isinstance(value, dict):
+        keys = {key: key if "[" in key else qualified_user_path(key) for key in value}
+        return {**operation, "value": {keys[key]: item for key, item in value.items()}}
+    return operation
+
+
 def parse_patch(body: Any) -> UserPatchRequest:
     if not isinstance(body, dict):
         raise InvalidSyntaxException(detail="The request body must be a JSON object (a PatchOp).")
@@ -96,6 +112,7 @@ def parse_patch(body: Any) -> UserPatchRequest:
                 only_while_manager[len(normalised)] = named
                 part = {"op": "remove", "path": manager_shapes.MANAGER_PATH}
             read, sent_display = manager_shapes.normalise(part)
+            read = _extension_path_qualified(read)
             display = sent_display or display
             if read is not None:
                 sent_at.append(position)
