@@ -14,7 +14,7 @@ from pathlib import Path
 from devinfra.kafka import registry
 from devinfra.kafka.errors import KafkaError
 from devinfra.kafka.java import java_command
-from devinfra.kafka.metadata import alive_broker_ids
+from devinfra.kafka.metadata import cluster_view
 from devinfra.kafka.secured import SecuredListener
 from devinfra.ports import HOST, port_is_free
 from devinfra.processes import Served
@@ -192,6 +192,13 @@ class KafkaNode(Served):
             output = (result.stdout + result.stderr).strip()[-4000:]
             raise KafkaError(f"formatting {self.data_dir} failed:\n{output}")
 
+    def formatted_cluster_id(self) -> str:
+        """The cluster id its storage was formatted with (kept from an earlier run's format)."""
+        meta = self.data_dir / "data" / "meta.properties"
+        properties = meta.read_text() if meta.is_file() else ""
+        found = next((line for line in properties.splitlines() if line.startswith("cluster.id=")), None)
+        return found.removeprefix("cluster.id=").strip() if found else self._cluster_id
+
     def launch(self) -> None:
         """Start the process without waiting for it."""
         for port in (self.port, self.controller_port):
@@ -230,7 +237,15 @@ class KafkaNode(Served):
                 # The client port opens only once the broker has caught up with the
                 # metadata log, but it is fenced (owns no partitions) until the
                 # controller unfences it, hence the metadata check.
-                alive = alive_broker_ids(self.port)
+                view = cluster_view(self.port)
+                if view is not None and view.cluster_id not in (None, self.formatted_cluster_id()):
+                    # Another broker took the port between the check in ``launch`` and this one's
+                    # bind (two starts at once): its clients must not be handed to it.
+                    raise KafkaError(
+                        f"{self.bootstrap_servers} answers for another Kafka cluster ({view.cluster_id})"
+                        f" than node {self.node_id}'s; tail of {self.log_path}:\n{log_tail(self.log_path)}"
+                    )
+                alive = None if view is None else view.alive_broker_ids
                 if alive is not None and self.node_id in alive and len(alive) >= brokers:
                     return
                 if time.monotonic() > deadline:

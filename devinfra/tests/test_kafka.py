@@ -4,6 +4,8 @@ proven in tests/test_kafka_cluster_bootstrap.py, on the cluster Roster's process
 from __future__ import annotations
 
 import os
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -66,3 +68,18 @@ async def test_single_node_produce_and_consume(tmp_path: Path) -> None:
         assert values == [f"m{i}".encode() for i in range(20)]
     assert not broker.running
     assert not _processes_mentioning(data_dir)
+
+
+@pytest.mark.slow
+def test_a_broker_of_another_cluster_on_its_port_is_refused_not_taken_for_it(
+    tmp_path: Path, kafka_bootstrap: str
+) -> None:
+    """Two ``make run`` started at once can pick the same free port; the one whose broker lost the
+    bind must not hand its services to the other's broker."""
+    other_port = int(kafka_bootstrap.rpartition(":")[2])
+    late = LocalKafka(tmp_path / "late", port=other_port)
+    late.format_storage()
+    late.process = subprocess.Popen(["sleep", "60"])  # stands for its JVM, alive while it fails to bind
+    with pytest.raises(KafkaError, match="answers for another Kafka cluster"):
+        late.wait_ready(time.monotonic() + 30, brokers=1)
+    assert not late.running
