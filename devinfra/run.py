@@ -8,7 +8,7 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -16,7 +16,7 @@ import httpx
 
 from devinfra.kafka import LocalKafka
 from devinfra.kafka.node import log_tail
-from devinfra.ports import free_ports, port_or_free
+from devinfra.ports import free_ports, port_is_free, port_or_free
 from devinfra.processes import (
     ManagedProcess,
     ProcessFailed,
@@ -101,6 +101,15 @@ def _stop(processes: Sequence[ManagedProcess]) -> None:
 
 
 def run(state_dir: Path, port: int, demo_seats: int) -> int:
+    # uvicorn binds with SO_REUSEADDR. Checked first: the readiness wait would take another server's
+    # /readyz on this port for the gateway's, and the demo token would be asked of that server.
+    if not port_is_free(port, reuse_address=True):
+        print(
+            f"make run: 127.0.0.1:{port} is in use (another make run, or another server): stop it, or"
+            " pick another port with --port or GATEWAY_PORT",
+            file=sys.stderr,
+        )
+        return 1
     state_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "ROSTER_STATE_DIR": str(state_dir), "GATEWAY_PORT": str(port)}
     env["ROSTER_ADMIN_TOKEN"] = admin_token(state_dir)
@@ -157,6 +166,22 @@ environment:
   DATABASE_URL             use this PostgreSQL server instead of SQLite files"""
 
 
+def _bounded(what: str, low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high``. Applied to the defaults read from
+    the environment too (``GATEWAY_PORT``), so a bad value there is a usage error, not a traceback."""
+
+    def parse(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            number = low - 1
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what} (a whole number from {low} to {high})")
+        return number
+
+    return parse
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="roster-run", description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -171,13 +196,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--port",
-        type=int,
-        default=int(os.environ.get("GATEWAY_PORT", "8000")),
+        type=_bounded("a port", 0, 65535),
+        default=os.environ.get("GATEWAY_PORT", "8000"),
         help="the gateway's port; 0 picks a free one (default: $GATEWAY_PORT, else 8000)",
     )
     parser.add_argument(
         "--demo-seats",
-        type=int,
+        type=_bounded("a seat limit", 0, 1_000_000),
         default=100,
         metavar="N",
         help="the demo tenant's seat limit, set when it is created on the first run (default: 100)",
