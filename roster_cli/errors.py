@@ -22,7 +22,7 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.OK: "done",
     ExitCode.ERROR: "any other error",
     ExitCode.USAGE: "wrong command line",
-    ExitCode.NOT_FOUND: "no such tenant, team or dead letter (404)",
+    ExitCode.NOT_FOUND: "no such tenant, team, user, token or dead letter (404)",
     ExitCode.CONFLICT: "conflict, e.g. the tenant name is taken, the dead letter already replayed (409)",
     ExitCode.UNAVAILABLE: "gateway or service unavailable (502, 503, 504, refused connection, timeout)",
     ExitCode.UNAUTHORIZED: "no or wrong admin token (401)",
