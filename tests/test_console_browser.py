@@ -228,7 +228,7 @@ def test_an_operator_reads_a_tenant_changes_its_default_manager_and_seats_reads_
 
     operator.click("Seats")
     operator.submit("limit", "-5", "Change the limit")
-    operator.wait_for("Seat limit: Input should be greater than or equal to 0.")
+    operator.wait_for("Seat limit: enter a whole number from 0 to 1,000,000.")
     assert "4 / 100" in operator.text()  # refused: nothing changed
     operator.submit("limit", "75", "Change the limit")
     operator.wait_for("Seat limit changed.")

@@ -63,6 +63,16 @@ LABELS = {
 }
 
 
+_A_TIME = "a time such as 2026-03-02T09:30:00Z, or a date such as 2026-03-02"
+EXPECTED = {
+    "limit": "a whole number from 0 to 1,000,000",
+    "token_id": "the number of an active token",
+    "since": _A_TIME,
+    "until": _A_TIME,
+}
+"""What a field takes, said instead of the parser's words when a value does not parse or fit."""
+
+
 def parsed(model: type[Model], values: dict[str, str]) -> Model:
     """``values`` as ``model``, each read from its text as a JSON value would be (``"5"`` is 5 even for
     the admin API's strict fields); empty fields count as not given."""
@@ -79,6 +89,8 @@ def parsed(model: type[Model], values: dict[str, str]) -> Model:
         first = error.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else ""
         reason = str(first["msg"]).removeprefix("Value error, ")
+        if field in EXPECTED and first["type"] not in ("value_error", "missing"):
+            reason = f"enter {EXPECTED[field]}"
         raise FormRefused(f"{LABELS.get(field, field or 'Form')}: {reason}.") from None
 
 
