@@ -188,3 +188,23 @@ def test_an_id_naming_no_dead_letter_is_404_and_exit_code_3(stack: Stack, letter
     with stack.admin() as admin:
         assert admin.post(f"/dead-letters/{letter_id}/replay").status_code == 404
         assert admin.get("/dead-letters", params={"state": "forgotten"}).status_code == 400
+
+
+def test_a_list_filter_naming_nothing_is_refused_not_answered_empty(stack: Stack, tenant: Tenant) -> None:
+    """An empty list reads as "nothing set aside": a mistyped filter must not say so."""
+    unknown_tenant = _dlq(stack, "list", "--tenant", "no-such-tenant")
+    assert unknown_tenant.exit_code == ExitCode.NOT_FOUND
+    assert unknown_tenant.stderr.startswith("roster-admin: 404: no tenant with id 'no-such-tenant'")
+    for option, value, said in (
+        ("--topic", "users.comands.v1", "topic 'users.comands.v1' is no topic Roster consumes"),
+        ("--service", "gateway", "service 'gateway' is none of Roster's: users, seats, teams, activity."),
+    ):
+        refused = _dlq(stack, "list", option, value)
+        assert refused.exit_code == ExitCode.REFUSED, refused.stderr
+        assert said in refused.stderr
+    for option, value in (
+        ("--topic", USERS_COMMANDS),
+        ("--topic", f"{USERS_COMMANDS}.dlq"),
+        ("--service", "users"),
+    ):
+        assert _dlq(stack, "list", option, value, "--tenant", tenant.id).exit_code == 0

@@ -16,9 +16,11 @@ from uuid import UUID
 from aiokafka.errors import KafkaError
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel
-from scim2_models import NotFoundException
+from scim2_models import InvalidValueException, NotFoundException
+from sqlalchemy import Engine
 
-from services.gateway.admin.access import admin_router
+from contracts.topics import CONSUMED_TOPICS, DEAD_LETTERING_SERVICES
+from services.gateway.admin.access import admin_router, require_tenant
 from services.gateway.dead_letter_desk import (
     DeadLetterDesk,
     DeadLetterNotFound,
@@ -28,7 +30,8 @@ from services.gateway.dead_letter_desk import (
     ResolvedLetter,
 )
 from services.gateway.dead_letter_store import AlreadyDecided
-from services.gateway.dead_letters import DeadLettersUnreadable
+from services.gateway.dead_letters import DLQ_SUFFIX, DeadLettersUnreadable
+from services.gateway.http.dependencies import EngineDep
 from services.gateway.http.errors import error_with_status
 
 router = admin_router()
@@ -115,12 +118,15 @@ def _desk_answers() -> Iterator[None]:
 @router.get("/dead-letters")
 async def list_dead_letters(
     desk: DeskDep,
+    engine: EngineDep,
     topic: Annotated[str | None, Query(max_length=249)] = None,
     service: Annotated[str | None, Query(max_length=64)] = None,
     tenant: Annotated[str | None, Query(max_length=64)] = None,
     state: StateFilter = StateFilter.UNRESOLVED,
 ) -> DeadLetterList:
-    """Dead letters still on Kafka, oldest first per topic; by default those nobody has decided on."""
+    """Dead letters still on Kafka, oldest first per topic; by default those nobody has decided on. A
+    filter naming nothing that can hold one is refused (an empty list would read as "all is well")."""
+    _refuse_filters_naming_nothing(engine, topic=topic, service=service, tenant=tenant)
     wanted = LetterFilter(
         topic=topic,
         service=service,
@@ -130,6 +136,22 @@ async def list_dead_letters(
     with _desk_answers():
         letters = await desk.letters(wanted)
     return DeadLetterList(dead_letters=[DeadLetterOut.of(r) for r in letters], total_results=len(letters))
+
+
+def _refuse_filters_naming_nothing(
+    engine: Engine, *, topic: str | None, service: str | None, tenant: str | None
+) -> None:
+    if topic is not None and topic.removesuffix(DLQ_SUFFIX) not in CONSUMED_TOPICS:
+        raise InvalidValueException(
+            detail=f"topic {topic!r} is no topic Roster consumes: one of {', '.join(CONSUMED_TOPICS)}"
+            " (or its .dlq)."
+        )
+    if service is not None and service not in DEAD_LETTERING_SERVICES:
+        raise InvalidValueException(
+            detail=f"service {service!r} is none of Roster's: {', '.join(DEAD_LETTERING_SERVICES)}."
+        )
+    if tenant is not None:
+        require_tenant(engine, tenant)
 
 
 @router.get("/dead-letters/{letter_id}")
