@@ -135,3 +135,9 @@ FLOWS: tuple[Flow, ...] = (
         (activity.ActivityPage, _REJECTED),
     ),
 )
+
+_CONSUMING = [flow for flow in FLOWS if flow.action is Action.RECEIVE and flow.process is not Process.GATEWAY]
+DEAD_LETTER_SOURCES = sorted({flow.channel.address for flow in _CONSUMING})
+"""Every topic a service consumes, and so may set a message of aside on ``<topic>.dlq``."""
+DEAD_LETTERING_SERVICES = sorted({flow.process.value for flow in _CONSUMING})
+"""The services that may set a message aside (a dead letter's ``x-dead-lettered-by``)."""

@@ -20,24 +20,6 @@ GATEWAY_REPLIES_PREFIX = "gateway.replies.v1."
 ACTIVITY_QUERIES = "activity.queries.v1"
 
 
-CONSUMED_TOPICS = (
-    USERS_COMMANDS,
-    USERS_QUERIES,
-    USERS_EVENTS,
-    SEATS_COMMANDS,
-    SEATS_QUERIES,
-    SEATS_EVENTS,
-    TEAMS_COMMANDS,
-    TEAMS_QUERIES,
-    TEAMS_EVENTS,
-    GATEWAY_OUTCOMES,
-    ACTIVITY_QUERIES,
-)
-"""The topics a service consumes, so the ones whose messages may be dead-lettered."""
-DEAD_LETTERING_SERVICES = ("users", "seats", "teams", "activity")
-"""What a dead letter names as the service that set it aside."""
-
-
 def dead_letter_topic(topic: str) -> str:
     return f"{topic}.dlq"
 

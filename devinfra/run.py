@@ -26,6 +26,7 @@ from devinfra.processes import (
     stop_together,
     wait_for_http,
 )
+from roster_cli.models import MAX_SEATS  # the admin API's bound, as the CLI keeps it
 
 DEMO_TENANT = "demo"
 
@@ -100,15 +101,21 @@ def _stop(processes: Sequence[ManagedProcess]) -> None:
     stop_together(processes)
 
 
+def _gateway_port_taken(port: int) -> bool:
+    """Checked first: the readiness wait would take another server's /readyz on this port for the
+    gateway's, and the demo token would be asked of that server. uvicorn binds with SO_REUSEADDR."""
+    if port_is_free(port, reuse_address=True):
+        return False
+    print(
+        f"make run: 127.0.0.1:{port} is in use (another make run, or another server): stop it, or"
+        " pick another port with --port or GATEWAY_PORT",
+        file=sys.stderr,
+    )
+    return True
+
+
 def run(state_dir: Path, port: int, demo_seats: int) -> int:
-    # uvicorn binds with SO_REUSEADDR. Checked first: the readiness wait would take another server's
-    # /readyz on this port for the gateway's, and the demo token would be asked of that server.
-    if not port_is_free(port, reuse_address=True):
-        print(
-            f"make run: 127.0.0.1:{port} is in use (another make run, or another server): stop it, or"
-            " pick another port with --port or GATEWAY_PORT",
-            file=sys.stderr,
-        )
+    if _gateway_port_taken(port):
         return 1
     state_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "ROSTER_STATE_DIR": str(state_dir), "GATEWAY_PORT": str(port)}
@@ -202,7 +209,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--demo-seats",
-        type=_bounded("a seat limit", 0, 1_000_000),
+        type=_bounded("a seat limit", 0, MAX_SEATS),
         default=100,
         metavar="N",
         help="the demo tenant's seat limit, set when it is created on the first run (default: 100)",

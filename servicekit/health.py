@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.client
 import json
 import logging
 import sys
@@ -87,8 +88,10 @@ def http_exit_status(name: str, url: str) -> int:
             f"{name} not ready ({answer.code} from {url}): {_failing_checks(answer.read())}", file=sys.stderr
         )
         return 1
-    except OSError as error:  # URLError, a timeout
+    except (OSError, http.client.HTTPException) as error:  # URLError, a timeout, no HTTP server
         reason = error.reason if isinstance(error, urllib.error.URLError) else error
+        if isinstance(error, http.client.HTTPException):
+            reason = f"not an HTTP answer ({type(error).__name__})"
         print(f"{name} unhealthy: no answer from {url}: {reason}", file=sys.stderr)
         return 1
     return 0

@@ -197,7 +197,7 @@ def test_a_list_filter_naming_nothing_is_refused_not_answered_empty(stack: Stack
     assert unknown_tenant.stderr.startswith("roster-admin: 404: no tenant with id 'no-such-tenant'")
     for option, value, said in (
         ("--topic", "users.comands.v1", "topic 'users.comands.v1' is no topic Roster consumes"),
-        ("--service", "gateway", "service 'gateway' is none of Roster's: users, seats, teams, activity."),
+        ("--service", "gateway", "service 'gateway' is none of Roster's: activity, seats, teams, users."),
     ):
         refused = _dlq(stack, "list", option, value)
         assert refused.exit_code == ExitCode.REFUSED, refused.stderr

@@ -22,7 +22,7 @@ from prometheus_fastapi_instrumentator import Instrumentator
 from scim2_models import UnauthorizedException
 
 from contracts.channels import Kind, Process
-from contracts.flows import FLOWS, UNANSWERED, Action
+from contracts.flows import DEAD_LETTER_SOURCES, FLOWS, UNANSWERED, Action
 from servicekit.metrics import PREFIX, metrics_router
 from services.gateway.config import GatewaySettings
 from services.gateway.http.auth import bearer_token
@@ -42,14 +42,6 @@ _ASKED = sorted(
 )
 """Every command and query the gateway sends and waits for the answer to (``contracts/flows.py``)."""
 
-DEAD_LETTER_SOURCES = sorted(
-    {
-        flow.channel.address
-        for flow in FLOWS
-        if flow.action is Action.RECEIVE and flow.process is not Process.GATEWAY
-    }
-)
-"""Every topic a service consumes, and so may set a message of aside on ``<topic>.dlq``."""
 
 UnresolvedDeadLetters = Callable[[], Awaitable[dict[str, int]]]
 

@@ -25,11 +25,10 @@ from scim2_models import BaseModel
 from scim2_models.path import AttributeBinding, AttrPath, ScimFilter
 
 from contracts import rendering
-from contracts.rendering import render_user
+from contracts.rendering import CORE_URN, render_user
 from contracts.scim import ROSTER_USER_URN, ScimUser
 from contracts.users import UserRecord
 
-CORE_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
 ROSTER_URN = ROSTER_USER_URN
 
 SearchUser = ScimUser

@@ -93,6 +93,7 @@ def restarted_after_database_refusal(container: DockerContainer, restarts_left: 
     exit_status = wrapped.attrs["State"]["ExitCode"]
     if wrapped.status != "exited" or exit_status != REFUSALS[DatabaseUnreachable] or restarts_left <= 0:
         return False
+    time.sleep(2.0 * (_RESTARTS_AT_START - restarts_left + 1))  # 2, 4, 6 s: past a passing DNS outage
     wrapped.start()
     return True
 

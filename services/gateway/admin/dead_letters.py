@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from scim2_models import InvalidValueException, NotFoundException
 from sqlalchemy import Engine
 
-from contracts.topics import CONSUMED_TOPICS, DEAD_LETTERING_SERVICES
+from contracts.flows import DEAD_LETTER_SOURCES, DEAD_LETTERING_SERVICES
 from services.gateway.admin.access import admin_router, require_tenant
 from services.gateway.dead_letter_desk import (
     DeadLetterDesk,
@@ -141,9 +141,9 @@ async def list_dead_letters(
 def _refuse_filters_naming_nothing(
     engine: Engine, *, topic: str | None, service: str | None, tenant: str | None
 ) -> None:
-    if topic is not None and topic.removesuffix(DLQ_SUFFIX) not in CONSUMED_TOPICS:
+    if topic is not None and topic.removesuffix(DLQ_SUFFIX) not in DEAD_LETTER_SOURCES:
         raise InvalidValueException(
-            detail=f"topic {topic!r} is no topic Roster consumes: one of {', '.join(CONSUMED_TOPICS)}"
+            detail=f"topic {topic!r} is no topic Roster consumes: one of {', '.join(DEAD_LETTER_SOURCES)}"
             " (or its .dlq)."
         )
     if service is not None and service not in DEAD_LETTERING_SERVICES:

@@ -24,4 +24,4 @@ def install(app: FastAPI, settings: GatewaySettings) -> None:
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
     for error, handler in CONSOLE_ERROR_HANDLERS.items():
         app.add_exception_handler(error, handler)
-    answer_console_paths_with_pages(app)  # in place of the app's own HTTP error handler, which it wraps
+    answer_console_paths_with_pages(app)  # after the app's own error handlers: in their place

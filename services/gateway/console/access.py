@@ -12,6 +12,7 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 
 from services.gateway.console.sessions import COOKIE, ConsoleSession, Sessions
+from services.gateway.http.body import read_form_body
 
 SIGN_IN_PATH = "/console/sign-in"
 CSRF_FIELD = "csrf_token"
@@ -53,6 +54,7 @@ async def _page_session(request: Request) -> ConsoleSession:
 async def _checked_form(request: Request, session: ConsoleSession | None) -> ConsoleSession:
     if session is None:
         raise ConsoleRefusal(403, "This form has expired. Open the page again and resend it.")
+    await read_form_body(request)
     form = await request.form()
     presented = form.get(CSRF_FIELD)
     if not sessions_of(request).csrf_valid(session, presented if isinstance(presented, str) else None):

@@ -8,7 +8,9 @@ from typing import Literal, TypeVar
 from fastapi import Request
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from services.gateway.admin.seats import MAX_SEAT_LIMIT
 from services.gateway.console.access import CSRF_FIELD
+from services.gateway.http.body import read_form_body
 from services.gateway.http.storable import NUL
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -65,7 +67,7 @@ LABELS = {
 
 _A_TIME = "a time such as 2026-03-02T09:30:00Z, or a date such as 2026-03-02"
 EXPECTED = {
-    "limit": "a whole number from 0 to 1,000,000",
+    "limit": f"a whole number from 0 to {MAX_SEAT_LIMIT:,}",
     "token_id": "the number of an active token",
     "since": _A_TIME,
     "until": _A_TIME,
@@ -95,5 +97,6 @@ def parsed(model: type[Model], values: dict[str, str]) -> Model:
 
 
 async def form_values(request: Request) -> dict[str, str]:
+    await read_form_body(request)
     form = await request.form()
     return {name: value for name, value in form.items() if isinstance(value, str)}

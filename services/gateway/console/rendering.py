@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
@@ -19,7 +20,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from services.gateway.console.access import ConsoleRefusal, SignInRequired, current_session, sessions_of
 from services.gateway.console.sessions import COOKIE, COOKIE_PATH, ConsoleSession
 from services.gateway.http.correlator import ServiceUnavailable
-from services.gateway.http.errors import answer_http_error_as_scim, routing_refusal
+from services.gateway.http.errors import (
+    BodyTimedOut,
+    answer_http_error_as_scim,
+    answer_validation_error_as_scim,
+    routing_refusal,
+    validation_detail,
+)
 
 log = logging.getLogger(__name__)
 
@@ -97,21 +104,31 @@ CONSOLE_ERROR_HANDLERS: dict[
 
 
 def answer_console_paths_with_pages(app: FastAPI) -> None:
-    """A console path no route serves (a mistyped address, a method a page does not take) is answered
-    with a console page, with the status, detail and ``Allow`` the app's SCIM answer would have, as
-    every other console refusal is; other paths keep that SCIM answer."""
+    """What the app answers before any console route runs — a path no route serves, a method a page
+    does not take, a query parameter of the wrong form — is a console page on a console path (the
+    status, detail and ``Allow`` the SCIM answer would have), as every other console refusal is; other
+    paths keep the SCIM answer. Registered after the app's own handlers, so in their place."""
 
     async def on_http_error(request: Request, error: Exception) -> Response:
-        path = request.url.path  # the session cookie's path is the console's: /console and below
-        on_the_console = path == COOKIE_PATH or path.startswith(f"{COOKIE_PATH}/")
-        if not on_the_console or not isinstance(error, StarletteHTTPException):
+        if not _on_the_console(request) or not isinstance(error, StarletteHTTPException):
             return await answer_http_error_as_scim(request, error)
         detail, headers = routing_refusal(request, error)
         if error.status_code == 404:
             return refusal_page(request, 404, "There is no such page in the console.", heading="No such page")
         return refusal_page(request, error.status_code, detail, headers=headers)
 
+    async def on_validation_error(request: Request, error: Exception) -> Response:
+        if not _on_the_console(request) or not isinstance(error, RequestValidationError):
+            return await answer_validation_error_as_scim(request, error)
+        return refusal_page(request, 400, validation_detail(error))
+
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+
+
+def _on_the_console(request: Request) -> bool:
+    path = request.url.path  # the session cookie's path is the console's: /console and below
+    return path == COOKIE_PATH or path.startswith(f"{COOKIE_PATH}/")
 
 
 class ConsoleRoute(APIRoute):
@@ -125,7 +142,11 @@ class ConsoleRoute(APIRoute):
             try:
                 return await handle(request)
             except SCIMException as error:
-                return refusal_page(request, error.status, error.detail or "Request refused.")
+                # A body cut short (408): what is still on its way is no next request (http/errors.py).
+                closing = {"Connection": "close"} if isinstance(error, BodyTimedOut) else None
+                return refusal_page(
+                    request, error.status, error.detail or "Request refused.", headers=closing
+                )
             except ServiceUnavailable as error:
                 log.warning("console answering 503: %s", error)
                 return refusal_page(request, 503, UNAVAILABLE)

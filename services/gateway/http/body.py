@@ -35,6 +35,14 @@ async def read_json(request: Request, *, limit: int) -> Any:
     return decode_json(await _read_at_most(request, limit))
 
 
+async def read_form_body(request: Request) -> None:
+    """A form's body read under the limits every body meets (size, time, a client hanging up) and kept
+    on the request (``_body``, as FastAPI's custom-request recipe sets it), where Starlette's
+    ``request.form()`` then parses it from."""
+    if not hasattr(request, "_body"):
+        request._body = await _read_at_most(request, request.app.state.settings.max_body_bytes)
+
+
 def require_json_body(request: Request) -> None:
     """What the headers say of the body: JSON in UTF-8, not compressed."""
     require_json_media_type(request.headers.get("content-type"))

@@ -216,14 +216,18 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(allowed)
 
 
-async def _on_validation_error(_request: Request, error: Exception) -> ScimResponse:
-    """FastAPI's own parameter and body checks (the admin API's JSON bodies, path parameters)."""
-    assert isinstance(error, RequestValidationError)
+def validation_detail(error: RequestValidationError) -> str:
+    """What FastAPI's own parameter and body checks refused, in one sentence."""
     first = error.errors()[0] if error.errors() else {}
     where = ".".join(str(part) for part in first.get("loc", ()))
-    detail = f"Invalid request parameter {where}: {first.get('msg', 'invalid value')}."
+    return f"Invalid request parameter {where}: {first.get('msg', 'invalid value')}."
+
+
+async def answer_validation_error_as_scim(_request: Request, error: Exception) -> ScimResponse:
+    """FastAPI's own parameter and body checks (the admin API's JSON bodies, path parameters)."""
+    assert isinstance(error, RequestValidationError)
     return error_response(
-        SCIMException.from_error(Error(status=400, scim_type="invalidValue", detail=detail))
+        SCIMException.from_error(Error(status=400, scim_type="invalidValue", detail=validation_detail(error)))
     )
 
 
@@ -249,7 +253,7 @@ async def _on_unexpected(_request: Request, error: Exception) -> ScimResponse:
 def install_scim_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(SCIMException, _on_scim_exception)
     app.add_exception_handler(StarletteHTTPException, answer_http_error_as_scim)
-    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(RequestValidationError, answer_validation_error_as_scim)
     for unavailable in (ServiceUnavailable, OperationalError, InterfaceError):
         app.add_exception_handler(unavailable, _on_unavailable)
     app.add_exception_handler(Exception, _on_unexpected)  # for failures outside UnexpectedErrors

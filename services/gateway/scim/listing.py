@@ -57,11 +57,15 @@ def projection(kind: type[Shown], attributes: Any, excluded_attributes: Any) -> 
 
 def _qualified(names: Any) -> Any:
     """A User extension's attributes named bare (``department``) as filters and ``sortBy`` take them
-    (``qualified_user_path``); anything else as given, for the library to judge."""
-    listed = names.split(",") if isinstance(names, str) else names
-    if not isinstance(listed, list) or not all(isinstance(name, str) for name in listed):
-        return names
-    return [qualified_user_path(name.strip()) for name in listed]
+    (``qualified_user_path``), in the form they came (a comma-separated string or a list); anything
+    else, empty names included, as given, for the library to judge."""
+    if isinstance(names, str):
+        return ",".join(
+            qualified_user_path(name.strip()) if name.strip() else name for name in names.split(",")
+        )
+    if isinstance(names, list):
+        return [qualified_user_path(name.strip()) if isinstance(name, str) else name for name in names]
+    return names
 
 
 def query_parameters(request: Request) -> dict[str, str]:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 import uvicorn
@@ -50,17 +51,18 @@ def gateway_port(tmp_path: Path) -> Iterator[int]:
         engine.dispose()
 
 
-def _send_partial_body(connection: socket.socket) -> None:
+def _send_partial_body(connection: socket.socket, path: str = "/admin/v1/tenants", cookie: str = "") -> None:
+    kind = "application/x-www-form-urlencoded" if path.startswith("/console") else "application/json"
     head = (
-        "POST /admin/v1/tenants HTTP/1.1\r\nHost: roster\r\nContent-Type: application/json\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: roster\r\nContent-Type: {kind}\r\nCookie: {cookie}\r\n"
         f"Authorization: Bearer {ADMIN_TOKEN}\r\nContent-Length: 100\r\n\r\n"
     )
     connection.sendall(head.encode() + PARTIAL)
 
 
-def test_a_body_still_missing_after_the_timeout_is_408_and_the_connection_closed(gateway_port: int) -> None:
-    with socket.create_connection(("127.0.0.1", gateway_port), timeout=30) as connection:
-        _send_partial_body(connection)
+def _answer_to_a_partial_body(port: int, path: str, cookie: str = "") -> tuple[bytes, bytes]:
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        _send_partial_body(connection, path, cookie)
         started = time.monotonic()
         answer = b""
         while chunk := connection.recv(65536):  # read until the server closes the connection
@@ -69,7 +71,21 @@ def test_a_body_still_missing_after_the_timeout_is_408_and_the_connection_closed
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 408 "), head
     assert b"connection: close" in head.lower()
+    return head, body
+
+
+def test_a_body_still_missing_after_the_timeout_is_408_and_the_connection_closed(gateway_port: int) -> None:
+    _, body = _answer_to_a_partial_body(gateway_port, "/admin/v1/tenants")
     assert orjson.loads(body)["detail"] == "The request body did not arrive in full within 1 s."
+
+
+def test_a_console_form_whose_body_stalls_is_408_on_a_page(gateway_port: int) -> None:
+    """The sign-in form takes bodies from anyone: it must not wait for one forever either."""
+    page = httpx.get(f"http://127.0.0.1:{gateway_port}/console/sign-in")  # the session a form needs
+    cookie = "; ".join(f"{name}={value}" for name, value in page.cookies.items())
+    head, body = _answer_to_a_partial_body(gateway_port, "/console/sign-in", cookie)
+    assert b"content-type: text/html" in head.lower()
+    assert b"The request body did not arrive in full within 1 s." in body
 
 
 def test_a_client_hanging_up_mid_body_is_its_error_not_the_servers(

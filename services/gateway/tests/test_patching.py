@@ -374,6 +374,16 @@ def test_an_extensions_attribute_named_bare_is_its_own_as_a_path_or_a_path_less_
     assert (by_key.enterprise.department, by_key.enterprise.cost_center) == ("Legal", "CC-9")
 
 
+@pytest.mark.parametrize("key", ["manager.displayName", f"{ENTERPRISE}:manager.displayName"])
+def test_the_managers_display_name_as_a_path_less_key_is_stored_as_by_its_path(key: str) -> None:
+    profile = _apply({"op": "replace", "value": {key: "Boss B", "title": "T"}})
+    assert profile.enterprise is not None and profile.title == "T"
+    assert (profile.enterprise.manager_ref, profile.enterprise.manager_display) == (
+        "boss@example.com",
+        "Boss B",
+    )
+
+
 def test_unknown_keys_in_a_path_less_value_are_ignored() -> None:
     assert (
         _apply({"op": "replace", "value": {"displayName": "D", "favouriteColour": "teal"}}).display_name

@@ -215,6 +215,10 @@ def test_a_console_path_no_page_serves_is_answered_with_a_console_page(
     assert wrong.status_code == 405 and wrong.headers["content-type"].startswith("text/html")
     assert wrong.headers["allow"] == "GET, HEAD, POST"
     assert _alert(wrong.text) == "PUT is not allowed on this path; use GET, HEAD, POST."
+    malformed = client.get(f"/console/tenants/{console.tenant_id}/users", params={"start": "abc"})
+    if signed:  # else the sign-in page first
+        assert malformed.status_code == 400 and malformed.headers["content-type"].startswith("text/html")
+        assert _alert(malformed.text).startswith("Invalid request parameter query.start: ")
     elsewhere = client.get("/scim/v2/nope")
     assert elsewhere.status_code == 404 and elsewhere.headers["content-type"].startswith(
         "application/scim+json"

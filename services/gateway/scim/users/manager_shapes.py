@@ -25,7 +25,7 @@ from contracts.users import EnterpriseInfo, UserProfile
 
 MANAGER_PATH = f"{ENTERPRISE_URN}:manager"
 _MANAGER_NAMES = ("manager", MANAGER_PATH.lower())
-_DISPLAY_PATHS = ("manager.displayname", f"{MANAGER_PATH}.displayname".lower())
+DISPLAY_PATHS = ("manager.displayname", f"{MANAGER_PATH}.displayname".lower())
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ def normalise(operation: Any) -> tuple[Any, SentDisplay | None]:
     fixed, lifted = dict(operation), list[SentDisplay]()
     path = fixed.get("path")
     lowered = path.lower() if isinstance(path, str) else ""
-    if lowered in _DISPLAY_PATHS:
+    if lowered in DISPLAY_PATHS:
         display = None if _removes(fixed) else fixed.get("value")
         if not isinstance(display, str | None):
             raise InvalidValueException(detail="manager.displayName must be a string.")

@@ -64,17 +64,25 @@ def _split_path_less(operation: Any) -> list[Any]:
     no attribute name, so scim2-models' ignoring policy would drop it, unapplied, with a 200; it
     becomes an operation of its own with that key as its path, applied after the value's other keys,
     which RFC 7644 §3.5.2 makes the same change (and refuses, when it names no attribute, as any
-    path is)."""
+    path is). So does the manager's display name (``_applied_as_a_path``)."""
     if not isinstance(operation, dict) or operation.get("path") is not None:
         return [operation]
     if str(operation.get("op", "")).lower() not in ("add", "replace"):
         return [operation]  # a path-less remove is refused as it stands (noTarget)
     value = operation.get("value")
-    if not isinstance(value, dict) or not any("[" in key for key in value):
+    if not isinstance(value, dict) or not any(map(_applied_as_a_path, value)):
         return [operation]
-    plain = {key: item for key, item in value.items() if "[" not in key}
-    split = [{**operation, "path": key, "value": item} for key, item in value.items() if "[" in key]
+    plain = {key: item for key, item in value.items() if not _applied_as_a_path(key)}
+    split = [
+        {**operation, "path": key, "value": item} for key, item in value.items() if _applied_as_a_path(key)
+    ]
     return [{**operation, "value": plain}, *split] if plain else split
+
+
+def _applied_as_a_path(key: str) -> bool:
+    """A value filter, or the manager's display name, which scim2-models holds read-only and
+    ``manager_shapes`` lifts out of an operation whose path names it."""
+    return "[" in key or key.lower() in manager_shapes.DISPLAY_PATHS
 
 
 def _extension_path_qualified(operation: Any) -> Any:
