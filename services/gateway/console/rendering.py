@@ -21,9 +21,9 @@ from services.gateway.console.access import ConsoleRefusal, SignInRequired, curr
 from services.gateway.console.sessions import COOKIE, COOKIE_PATH, ConsoleSession
 from services.gateway.http.correlator import ServiceUnavailable
 from services.gateway.http.errors import (
-    BodyTimedOut,
     answer_http_error_as_scim,
     answer_validation_error_as_scim,
+    error_headers,
     routing_refusal,
     validation_detail,
 )
@@ -142,10 +142,9 @@ class ConsoleRoute(APIRoute):
             try:
                 return await handle(request)
             except SCIMException as error:
-                # A body cut short (408): what is still on its way is no next request (http/errors.py).
-                closing = {"Connection": "close"} if isinstance(error, BodyTimedOut) else None
+                headers = error_headers(request, error)  # a 408's Connection: close, a 503's Retry-After
                 return refusal_page(
-                    request, error.status, error.detail or "Request refused.", headers=closing
+                    request, error.status, error.detail or "Request refused.", headers=headers
                 )
             except ServiceUnavailable as error:
                 log.warning("console answering 503: %s", error)

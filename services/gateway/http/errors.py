@@ -128,7 +128,8 @@ def _scim_name(part: str | int) -> str | int:
     return to_camel(part)
 
 
-def _headers(request: Request, error: SCIMException) -> dict[str, str]:
+def error_headers(request: Request, error: SCIMException) -> dict[str, str]:
+    """The header fields an error answer carries, a SCIM answer or a console page alike."""
     if isinstance(error, TooManyRequests):
         return {"Retry-After": str(error.retry_after)}
     if isinstance(error, UnsupportedContentCoding):
@@ -166,7 +167,7 @@ async def _on_scim_exception(request: Request, error: Exception) -> ScimResponse
         metrics.refused(tenant=tenant, reason=reason)
     if error.status >= 500:
         error = error_with_status(error.status, quotable(error.detail or "Roster could not answer."))
-    return error_response(error, _headers(request, error))
+    return error_response(error, error_headers(request, error))
 
 
 def routing_refusal(request: Request, error: StarletteHTTPException) -> tuple[str, dict[str, str]]:
@@ -239,7 +240,7 @@ async def _on_unavailable(request: Request, error: Exception) -> ScimResponse:
     unavailable = Unavailable(
         detail=quotable("Roster is temporarily unable to process this request. Please retry shortly.")
     )
-    return error_response(unavailable, _headers(request, unavailable))
+    return error_response(unavailable, error_headers(request, unavailable))
 
 
 async def _on_unexpected(_request: Request, error: Exception) -> ScimResponse:

@@ -180,6 +180,8 @@ def test_attributes_take_an_extensions_attribute_by_its_bare_name_as_filters_do(
         record, base_url="b", shown=projection(translate.UserProjection, None, "DEPARTMENT")
     )
     assert "department" not in kept[ENTERPRISE] and kept["title"]
+    trailing = projection(translate.UserProjection, "userName,department,", None).attributes
+    assert trailing is not None and len(trailing) == 2  # a trailing comma names nothing, as on Groups
     groups = projection(group_translate.GroupProjection, "displayName,department", None)
     assert groups.attributes is not None and [str(name) for name in groups.attributes][1] == "department"
 
