@@ -1,24 +1,30 @@
 """The users service's share of one Okta create flow, without Kafka: its CPU and SQL statements per flow.
 
-    python -m devinfra.users_flow_bench [--flows 300] [--warmup 20]
+    python -m devinfra.users_flow_bench [--flows 300] [--warmup 20] [--postgres]
 
 What the users process handles for one flow, through the real message processors on fresh SQLite
-files, in this process: the lookup (``ListUsers`` with ``userName eq "…"``, a query), the
+files (with ``--postgres``, databases on a local PostgreSQL server started for the run), in this
+process: the lookup (``ListUsers`` with ``userName eq "…"``, a query), the
 ``CreateUser`` the gateway makes of Okta's POST body, and the seat events that create causes (the
 seats service's real handlers, on a database of their own, answer the seat commands; the tenant has
 seats for everyone, so after the first create the seat allowance pays). Prints the thread CPU
-milliseconds per flow of each step and the statements each step sent to the users database.
-Consuming, publishing and the relay are not in it (``make bench`` measures the whole process).
+milliseconds per flow of each step, their wall-clock milliseconds (on PostgreSQL, mostly round trips:
+what a consumer handling one record at a time waits for), the statements each step sent to the users
+database and, on PostgreSQL, the server's CPU per flow (both services' databases, the seats service's
+work included). Consuming, publishing and the relay are not in it (``make bench`` measures the whole
+process).
 It prints numbers; it never judges them.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import shutil
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -30,7 +36,9 @@ from contracts.envelope import Envelope, Message, wrap
 from contracts.seats import SetSeatLimit
 from contracts.topics import SEATS_COMMANDS, SEATS_EVENTS, USERS_COMMANDS, USERS_QUERIES
 from contracts.users import CreateUser, ListUsers
+from devinfra.bench.cpu import cpu_seconds
 from devinfra.bench.load import okta_user
+from devinfra.postgres import LocalPostgres
 from servicekit import migrations
 from servicekit.answering import QueryProcessor
 from servicekit.db import make_engine
@@ -67,6 +75,7 @@ class Flow:
             engine=seats, handlers=command_handlers(allowance_block=50), producer="seats", max_attempts=3
         )
         self.cpu_s: dict[str, float] = {}
+        self.wall_s: dict[str, float] = {}
         self.statements: Counter[tuple[str, str]] = Counter()
         self._step = "-"
         event.listen(users, "before_cursor_execute", self._count)
@@ -79,10 +88,16 @@ class Flow:
         return RawRecord(topic, 0, self._offset, key, value)
 
     def timed(self, step: str, processor: MessageProcessor, record: RawRecord) -> None:
-        self._step, started = step, time.thread_time()
+        self._step, started, began = step, time.thread_time(), time.perf_counter()
         processor.process(record)
         self.cpu_s[step] = self.cpu_s.get(step, 0.0) + time.thread_time() - started
+        self.wall_s[step] = self.wall_s.get(step, 0.0) + time.perf_counter() - began
         self._step = "-"
+
+    def forget_warmup(self) -> None:
+        self.cpu_s.clear()
+        self.wall_s.clear()
+        self.statements.clear()
 
     def carry(self, engine: Engine, topic: str, deliver: Callable[[RawRecord], object]) -> None:
         """What a relay would publish from ``engine``'s outbox on ``topic``, delivered one by one."""
@@ -113,35 +128,71 @@ def _request(message: Message) -> Envelope:
     return wrap(message, tenant=TENANT, producer="gateway", reply_to="bench.replies")
 
 
-def report(flow: Flow, flows: int) -> str:
-    total = sum(flow.cpu_s.values())
-    steps = ", ".join(f"{step} {seconds / flows * 1000:.2f}" for step, seconds in flow.cpu_s.items())
-    lines = [f"users CPU ms/flow: {total / flows * 1000:.2f} ({steps})", "statements per flow:"]
+def _per_flow(seconds: dict[str, float], flows: int) -> str:
+    steps = ", ".join(f"{step} {spent / flows * 1000:.2f}" for step, spent in seconds.items())
+    return f"{sum(seconds.values()) / flows * 1000:.2f} ({steps})"
+
+
+def report(flow: Flow, flows: int, *, database_cpu_s: float | None = None) -> str:
+    lines = [
+        f"users CPU ms/flow: {_per_flow(flow.cpu_s, flows)}",
+        f"users wall ms/flow: {_per_flow(flow.wall_s, flows)}",
+    ]
+    if database_cpu_s is not None:
+        lines.append(f"PostgreSQL CPU ms/flow: {database_cpu_s / flows * 1000:.2f}")
+    lines.append("statements per flow:")
     for (step, statement), n in sorted(flow.statements.items()):
         if step != "-":
             lines.append(f"  {step:<12} {n / flows:5.2f}  {statement}")
     return "\n".join(lines)
 
 
+@contextlib.contextmanager
+def _databases(*, postgres: bool) -> Iterator[tuple[Engine, Engine, Callable[[], float | None]]]:
+    """The users and seats databases, and what their server's processes have used of the CPU so far
+    (None on SQLite, which runs in this process)."""
+    workdir = Path(tempfile.mkdtemp(prefix="users-flow-"))  # the postgres OS user can reach it
+    try:
+        if not postgres:
+            urls = [f"sqlite:///{workdir / name}.db" for name in ("users", "seats")]
+            yield _engines(urls, lambda: None)
+            return
+        with LocalPostgres(workdir) as server:
+            urls = [server.create_database(name) for name in ("users", "seats")]
+            postmaster = int((server.data_dir / "postmaster.pid").read_text().split()[0])
+            yield _engines(urls, lambda: sum(cpu_seconds([postmaster]).values()))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _engines(
+    urls: list[str], server_cpu: Callable[[], float | None]
+) -> tuple[Engine, Engine, Callable[[], float | None]]:
+    users, seats = (make_engine(url) for url in urls)
+    migrations.ensure_ready(users, USERS.schema)
+    migrations.ensure_ready(seats, SEATS.schema)
+    return users, seats, server_cpu
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m devinfra.users_flow_bench", description=__doc__)
     parser.add_argument("--flows", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--postgres", action="store_true", help="a local PostgreSQL server, not SQLite")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="users-flow-") as tmp:
-        users, seats = (make_engine(f"sqlite:///{Path(tmp) / name}.db") for name in ("users", "seats"))
-        migrations.ensure_ready(users, USERS.schema)
-        migrations.ensure_ready(seats, SEATS.schema)
+    with _databases(postgres=args.postgres) as (users, seats, server_cpu):
         flow = Flow(users, seats)
         limit = wrap(SetSeatLimit(limit=10 * (args.flows + args.warmup)), tenant=TENANT, producer="bench")
         flow.seats.process(flow.record(SEATS_COMMANDS, TENANT.encode(), limit.to_bytes()))
         for index in range(args.warmup):
             flow.one(index)
-        flow.cpu_s.clear()
-        flow.statements.clear()
+        flow.forget_warmup()
+        before = server_cpu()
         for index in range(args.warmup, args.warmup + args.flows):
             flow.one(index)
-        print(report(flow, args.flows))
+        after = server_cpu()
+        used = None if before is None or after is None else after - before
+        print(report(flow, args.flows, database_cpu_s=used))
         users.dispose()
         seats.dispose()
 

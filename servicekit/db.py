@@ -190,18 +190,25 @@ def read_options(engine: Engine) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def read_session(engine: Engine) -> Iterator[Session]:
-    """A session in a read transaction (see ``read_options``), rolled back at the end whatever happened.
-    What it loaded is detached first, so rows read stay readable after the block (a rollback would
-    expire them)."""
+    """A session in a read transaction (see ``read_options``). What it loaded is detached first, so rows
+    read stay readable after the block (ending the transaction would expire them).
+
+    A block that ends well ends with COMMIT, one that raises with ROLLBACK; the transaction refuses
+    writes, so both leave the data as it was. Not ROLLBACK every time: psycopg forgets every prepared
+    statement at a ROLLBACK and sends ``DEALLOCATE ALL``, so each read would cost PostgreSQL a round
+    trip and make it parse and plan again the statements every transaction sends."""
     with Session(engine) as session:
         session.connection(execution_options=read_options(engine))
         try:
             yield session
             if session.new or session.dirty or session.deleted:
                 raise QueryWrote("a read session was changed; queries and lookups must only read")
-        finally:
+        except BaseException:
             session.expunge_all()
             session.rollback()
+            raise
+        session.expunge_all()
+        session.commit()
 
 
 class DatabaseUnreachable(RuntimeError):

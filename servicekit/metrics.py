@@ -25,6 +25,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from servicekit.clock import as_utc, utc_now
+from servicekit.db import read_session
 from servicekit.messaging import OutboxEntry
 
 PREFIX = "roster"
@@ -75,7 +76,7 @@ class _DatabaseCollector(Collector):
         self._service = service
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        with Session(self._engine) as session:
+        with read_session(self._engine) as session:
             for gauge in self._gauges:
                 family = GaugeMetricFamily(gauge.name, gauge.documentation, labels=["service"])
                 family.add_metric([self._service], gauge.read(session))

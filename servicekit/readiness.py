@@ -21,9 +21,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from sqlalchemy import Engine, text
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from servicekit.clock import as_utc, utc_now
+from servicekit.db import read_session
 from servicekit.messaging import OutboxEntry
 
 CHECK_TIMEOUT_SECONDS = 5.0
@@ -63,6 +64,7 @@ def database_check(engine: Engine) -> Check:
     def ping() -> None:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
+            connection.commit()  # not the ROLLBACK of closing: see ``read_session``
 
     async def check() -> Outcome:
         await asyncio.to_thread(ping)
@@ -85,7 +87,7 @@ def relay_check(engine: Engine, *, enabled: bool, stuck_after_seconds: float) ->
     """The oldest unpublished outbox row is younger than ``stuck_after_seconds``: the relay keeps up."""
 
     def oldest_age() -> float | None:
-        with Session(engine) as session:
+        with read_session(engine) as session:
             query = select(OutboxEntry.created_at).where(col(OutboxEntry.published_at).is_(None))
             oldest = session.exec(query.order_by(col(OutboxEntry.id)).limit(1)).first()
         return None if oldest is None else (utc_now() - as_utc(oldest)) / timedelta(seconds=1)

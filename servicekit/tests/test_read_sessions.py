@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, text
 from sqlmodel import Session, select
 
 from servicekit.db import QueryWrote, read_session
@@ -29,3 +29,18 @@ def test_a_change_in_a_read_session_is_refused_and_not_kept(engine: Engine) -> N
 
     with Session(engine) as session:
         assert session.exec(select(InboxEntry)).all() == []
+
+
+def test_reads_keep_what_postgresql_has_prepared(engine: Engine) -> None:
+    """psycopg prepares a statement once it was sent five times on a connection, and forgets every one
+    at a ROLLBACK (``DEALLOCATE ALL``): reads ended that way had PostgreSQL plan each statement anew."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("psycopg's prepared statements")
+    for _ in range(6):  # one pooled connection, reused by each read in turn
+        with read_session(engine) as session:
+            session.exec(select(InboxEntry)).all()
+
+    with read_session(engine) as session:
+        prepared = session.exec(select(func.count()).select_from(text("pg_prepared_statements"))).one()
+
+    assert prepared >= 1
