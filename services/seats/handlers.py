@@ -62,9 +62,7 @@ def take_allowed_seat(session: Session, envelope: Envelope, command: TakeAllowed
     state = store.seat_state(session, tenant=tenant, user_id=command.user_id)  # the tenant locked first
     take, events = domain.take_allowed(state)
     left = domain.allowance_after_take(allowance=state.allowance)
-    store.save_tenant(session, tenant=tenant, limit=state.limit, allowance=left)
-    if take:
-        store.take_seat(session, tenant=tenant, user_id=command.user_id)
+    store.spend_allowance(session, tenant=tenant, left=left, taken_by=command.user_id if take else None)
     return _events(envelope, events)
 
 

@@ -199,6 +199,22 @@ def take_seat(session: Session, *, tenant: str, user_id: str) -> None:
     session.execute(_ONE_MORE_HELD, {"of_tenant": tenant})
 
 
+def spend_allowance(session: Session, *, tenant: str, left: int, taken_by: str | None) -> None:
+    """One seat of the allowance spent: ``left`` remain set aside and, when the allowance paid for
+    ``taken_by``'s seat, that seat is taken and counted, in one update of the tenant's row (the caller
+    holds ``lock_tenant``)."""
+    if taken_by is not None:
+        session.execute(_TAKE, {"tenant": tenant, "user_id": taken_by, "reserved_at": utc_now()})
+    session.execute(_SPEND, {"of_tenant": tenant, "left": left, "more_held": int(taken_by is not None)})
+
+
+_SPEND = (
+    update(_limits)
+    .where(_limits.c.tenant == bindparam("of_tenant"))
+    .values(allowance=bindparam("left"), used=_limits.c.used + bindparam("more_held"))
+)
+
+
 def free_seat(session: Session, *, tenant: str, user_id: str) -> None:
     """``user_id``'s seat, if they hold one, no longer counted (the caller holds ``lock_tenant``)."""
     if session.execute(_FREE, {"of_tenant": tenant, "of_user": user_id}).rowcount:  # type: ignore[attr-defined]
