@@ -41,7 +41,13 @@ def versions_in(header: str | None) -> set[int] | None:
     for tag in header.split(","):
         opaque = tag.strip().removeprefix("W/").strip('"')
         # ASCII digits only: int() also reads other scripts' digits, and refuses "²" that isdigit() accepts.
-        if opaque.isascii() and opaque.isdigit() and len(opaque) <= _VERSION_DIGITS:
+        # Tags compare character by character (RFC 7232 §2.3.2): "004" is not the tag "4".
+        if (
+            opaque.isascii()
+            and opaque.isdigit()
+            and len(opaque) <= _VERSION_DIGITS
+            and opaque == str(int(opaque))
+        ):
             versions.add(int(opaque))
     return versions
 

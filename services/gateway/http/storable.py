@@ -2,11 +2,12 @@
 
 PostgreSQL refuses U+0000 in every ``text`` and ``jsonb`` value (its strings are NUL-terminated), so a
 NUL character a client puts anywhere would reach a service, fail its transaction on every delivery and be
-dead-lettered. Lone surrogates never get this far: Starlette decodes paths and query strings with
-replacement characters, and orjson refuses them in bodies (body.py).
+dead-lettered. Lone surrogates never get this far: Starlette decodes paths with
+replacement characters, a query string that is not UTF-8 is refused (below), and orjson refuses them
+in bodies (body.py).
 
 * a path holding a NUL names no resource: 404 (no id Roster mints has one, contracts/ids.py);
-* a query parameter holding one: 400 invalidValue naming the parameter;
+* a query parameter holding one: 400 invalidValue naming the parameter (as is one that is not UTF-8);
 * any string or key of a JSON body holding one: 400 invalidValue naming the attribute (``decode_json``).
 
 A SCIM or admin path with a trailing slash is a 404 too: Starlette would answer 307 to the path without
@@ -22,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl
 
-from scim2_models import InvalidValueException, SCIMException
+from scim2_models import InvalidFilterException, InvalidValueException, SCIMException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.gateway.http.errors import error_response, error_with_status
@@ -63,11 +64,34 @@ def _refusal(scope: Scope) -> SCIMException | None:
     path: str = scope["path"]
     if NUL in path or (path.endswith("/") and path.startswith(_API_PREFIXES)):
         return error_with_status(404, "Not Found")
-    query = bytes(scope.get("query_string", b"")).decode("latin-1")
-    for name, value in parse_qsl(query, keep_blank_values=True):  # as Starlette reads the query
-        if NUL in name or NUL in value:
-            return _cannot_store(f'The query parameter "{_shown(name)}"')
+    return _query_refusal(bytes(scope.get("query_string", b"")))
+
+
+def _query_refusal(query: bytes) -> SCIMException | None:
+    """Starlette reads percent-encoded bytes that are not UTF-8 as U+FFFD, and bytes sent unencoded as
+    Latin-1: a filter would then compare text the client never sent, and could match a user whose
+    name holds that very character. A query must be percent-encoded UTF-8 (RFC 3986 §2.5)."""
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True, encoding="latin-1"):
+        shown = _shown(name.encode("latin-1").decode(errors="replace"))
+        try:
+            text = (name + value).encode("latin-1").decode()
+        except UnicodeDecodeError:
+            return _not_utf8(shown)
+        if NUL in text:
+            return _cannot_store(f'The query parameter "{shown}"')
+    if not query.isascii():
+        return InvalidValueException(
+            detail="The query string holds characters that are not percent-encoded: send them as"
+            " percent-encoded UTF-8 (RFC 3986 §2.5)."
+        )
     return None
+
+
+def _not_utf8(name: str) -> SCIMException:
+    detail = f'The query parameter "{name}" is not UTF-8 text once percent-decoded (RFC 3986 §2.5).'
+    if name.lower() == "filter":  # a filter Roster cannot read, as elsewhere
+        return InvalidFilterException(detail=detail)
+    return InvalidValueException(detail=detail)
 
 
 class EdgeRefusals:

@@ -4,7 +4,9 @@ document promises (every answer it can give, the admin bearer scheme)."""
 from __future__ import annotations
 
 import json
+from collections.abc import MutableMapping
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -92,3 +94,45 @@ async def test_the_metrics_token_is_a_bearer_token_whatever_the_schemes_letter_c
         assert 'roster_dead_letters_unresolved{topic="users.commands.v1"} 0.0' in scraped.text
         for refused in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "m" * 24}):
             assert (await client.get("/metrics", headers=refused)).status_code == 401, refused
+
+
+async def _answer_to_query(app: FastAPI, query: bytes) -> httpx.Response:
+    """The gateway's answer to a GET /scim/v2/Users with ``query`` as its raw bytes (an HTTP client
+    would percent-encode what it sends)."""
+    path = "/scim/v2/Users"
+    scope: dict[str, Any] = {"type": "http", "http_version": "1.1", "method": "GET", "scheme": "http",
+                             "path": path, "raw_path": path.encode(), "query_string": query,
+                             "root_path": "", "headers": [], "server": ("gateway", 80),
+                             "client": ("127.0.0.1", 1)}  # fmt: skip
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    start, *bodies = sent
+    return httpx.Response(start["status"], content=b"".join(message.get("body", b"") for message in bodies))
+
+
+@pytest.mark.parametrize(
+    ("query", "scim_type", "named"),
+    [
+        (b"filter=userName%20eq%20%22%FFann%40x.io%22", "invalidFilter", 'query parameter "filter"'),
+        (b"Filter=userName%20eq%20%22%ED%A0%80%22", "invalidFilter", 'query parameter "Filter"'),
+        (b"sortBy=user%FFName", "invalidValue", 'query parameter "sortBy"'),
+        (b"count=1&attr%C3=x", "invalidValue", 'query parameter "attr\ufffd"'),
+        ('filter=userName eq "ann@x.io"&x=\u00e9'.encode(), "invalidValue", "not percent-encoded"),
+    ],
+)
+async def test_a_query_that_is_not_percent_encoded_utf8_is_refused(
+    app: FastAPI, query: bytes, scim_type: str, named: str
+) -> None:
+    """Read as Starlette reads it, ``%FF`` would be U+FFFD and a raw ``é`` two Latin-1 letters: a filter
+    comparing text the client never sent, matching a user whose name holds U+FFFD."""
+    response = await _answer_to_query(app, query)
+    assert response.status_code == 400
+    assert (response.json()["scimType"], response.json()["status"]) == (scim_type, "400")
+    assert named in response.json()["detail"]

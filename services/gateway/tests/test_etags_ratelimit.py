@@ -27,6 +27,7 @@ def test_if_match_headers_name_versions() -> None:
     assert etags.versions_in('"3"') == {3}
     assert etags.versions_in('W/"2", W/"5"') == {2, 5}
     assert etags.versions_in('"not-ours"') == set()
+    assert etags.versions_in('W/"004", W/"03", "0"') == {0}  # compared as text: "004" is not "4"
 
 
 def test_if_none_match() -> None:

@@ -469,6 +469,19 @@ def test_a_remove_whose_value_filter_matches_nothing_changes_nothing() -> None:
     assert _apply({"op": "Remove", "path": 'phoneNumbers[type eq "fax"].value'}) == _user().profile
 
 
+@pytest.mark.parametrize("op", ["replace", "Add"])
+def test_null_through_a_value_filter_matching_nothing_changes_nothing(op: str) -> None:
+    """null is unassigned (RFC 7643 §2.5): no element holding only the filter's attribute is created."""
+    for path in (
+        'emails[type eq "home"].value',
+        'phoneNumbers[type eq "work"]',
+        'roles[value eq "x"].display',
+    ):
+        assert _apply({"op": op, "path": path, "value": None}) == _user().profile
+    path = 'emails[type eq "work"].value'  # matching: what its removal does
+    assert _apply({"op": op, "path": path, "value": None}) == _apply({"op": "remove", "path": path})
+
+
 def _refusal(call: Any) -> tuple[str | None, str]:
     with pytest.raises(SCIMException) as refused:
         call()
@@ -489,6 +502,14 @@ def test_a_patch_with_more_operations_or_values_than_one_request_may_carry_is_re
     assert _refusal(lambda: _apply(*adding))[1].startswith(
         f"A PATCH carries at most {MAX_PATCH_VALUES} values"
     )
+    # A path-less value's attributes are applied one by one: each counts, however deep.
+    keys = {f"k{i}": 1 for i in range(MAX_PATCH_VALUES)}
+    for value in ({**keys, "title": "late"}, {"name": {**keys, "givenName": "Ann"}}):
+        assert _refusal(lambda value=value: _apply({"op": "replace", "value": value})) == (
+            "invalidValue",
+            f"A PATCH carries at most {MAX_PATCH_VALUES} values, not {MAX_PATCH_VALUES + 1}:"
+            " send the changes in several requests.",
+        )
 
 
 def test_a_user_holds_at_most_so_many_values_of_an_attribute_but_one_holding_more_can_still_change() -> None:

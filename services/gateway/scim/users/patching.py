@@ -101,6 +101,18 @@ def _extension_path_qualified(operation: Any) -> Any:
     return operation
 
 
+def _null_as_removal(operation: Any) -> Any:
+    """An add or replace of ``null`` through a value filter removes what it names (RFC 7643 §2.5: null
+    is unassigned). Applied as sent, a filter matching nothing would create an element holding nothing
+    but the filter's own attribute (``{"type": "work"}``), as Entra ID's creating paths do for a value."""
+    if not isinstance(operation, dict) or "[" not in str(operation.get("path", "")):
+        return operation
+    setting = str(operation.get("op", "")).lower() in ("add", "replace")
+    if setting and "value" in operation and operation["value"] is None:
+        return {"op": "remove", "path": operation["path"]}
+    return operation
+
+
 def parse_patch(body: Any) -> UserPatchRequest:
     if not isinstance(body, dict):
         raise InvalidSyntaxException(detail="The request body must be a JSON object (a PatchOp).")
@@ -120,7 +132,7 @@ def parse_patch(body: Any) -> UserPatchRequest:
                 only_while_manager[len(normalised)] = named
                 part = {"op": "remove", "path": manager_shapes.MANAGER_PATH}
             read, sent_display = manager_shapes.normalise(part)
-            read = _extension_path_qualified(read)
+            read = _null_as_removal(_extension_path_qualified(read))
             display = sent_display or display
             if read is not None:
                 sent_at.append(position)
