@@ -42,6 +42,7 @@ from services.gateway.http.kafka_watch import KafkaWatch
 from services.gateway.http.known_tokens import KnownTokens
 from services.gateway.http.ratelimit import TenantRateLimiter
 from services.gateway.http.storable import EdgeRefusals
+from services.gateway.http.turns import Turns
 from services.gateway.metrics import OPERATIONAL_PATHS, GatewayMetrics
 from services.gateway.outcomes import OutcomePublisher, OutcomeQueue, OutcomeRecorder
 from services.gateway.owners import Owners
@@ -163,6 +164,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await broker.stop()
         await delete_topics(settings, [reply_topic])
         engine.dispose()
+        app.state.turns.close()
         tracing.shut_down(app.state.tracer_provider)
         log.info("gateway %s stopped", settings.instance_id)
 
@@ -176,6 +178,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.state.rate_limiter = TenantRateLimiter(per_second=rate, burst=burst, lease=lease)
     app.state.known_tokens = KnownTokens(ttl_seconds=settings.token_cache_seconds)
     app.state.unanswered_creates = UnansweredCreates(engine=lambda: app.state.engine)
+    app.state.turns = Turns(timeout_seconds=settings.request_timeout_seconds)
     install_scim_error_handlers(app)
     routers = (
         users,

@@ -4,8 +4,9 @@ the path, which must have the shape of an id Roster mints."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from scim2_models import SCIMException
@@ -19,7 +20,10 @@ from services.gateway.http.body import read_json
 from services.gateway.http.dependencies import OwnersDep, SettingsDep
 from services.gateway.http.errors import error_with_status
 from services.gateway.http.responses import ScimResponse, base_url, resource_response
+from services.gateway.http.turns import Turns
 from services.gateway.owners import Owners
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,11 @@ class ScimContext:
         if isinstance(named, str):
             setattr(self.request.state, outcomes.NAME_STATE, named)
         return body
+
+    async def in_turn(self, work: Callable[[], T]) -> T:
+        """This request's CPU-heavy work, in its turn and within the request's time (http/turns.py)."""
+        turns: Turns = self.request.app.state.turns
+        return await turns.run(work)
 
     def about(self, resource_id: str) -> str:
         """The id a new resource was given (its record in the activity log names it even if the create

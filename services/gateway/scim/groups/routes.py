@@ -6,7 +6,6 @@ the tenant does not have; membership then travels to the teams service as deltas
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import Annotated, Any
 
@@ -169,7 +168,7 @@ async def patch_group(
     body = await scim.body(limit=scim.settings.max_group_body_bytes)
     # Off the event loop: a PATCH of thousands of member operations (up to the group body cap) is
     # seconds of parsing, and the loop answers every tenant's requests and the liveness probe.
-    command = await asyncio.to_thread(group_patch, body, team_id=team_id, reply_members_up_to=up_to)
+    command = await scim.in_turn(lambda: group_patch(body, team_id=team_id, reply_members_up_to=up_to))
     await _members_of_existing_group(scim, team_id, added_member_ids(command))
     expected = await _expected_version(scim, team_id, if_match, if_none_match)
     if expected is not None:
