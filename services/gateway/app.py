@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -38,6 +39,7 @@ from services.gateway.dead_letter_desk import DeadLetterDesk
 from services.gateway.dead_letters import DeadLetterReader
 from services.gateway.http.correlator import ReplyCorrelator, Requester
 from services.gateway.http.errors import UnexpectedErrors, install_scim_error_handlers
+from services.gateway.http.head_limit import BoundedHeadProtocol
 from services.gateway.http.kafka_watch import KafkaWatch
 from services.gateway.http.known_tokens import KnownTokens
 from services.gateway.http.ratelimit import TenantRateLimiter
@@ -233,6 +235,13 @@ def _check_start(settings: GatewaySettings) -> None:
     asyncio.run(_ensure_own_topics(settings, gateway_reply_topic(settings.instance_id)))
 
 
+def server_options(host: str, port: int) -> dict[str, Any]:
+    """How uvicorn serves the gateway (log_config=None: its lines as JSON through our handler, as in
+    health_listener.py)."""
+    return {"host": host, "port": port, "access_log": False, "log_level": "warning", "log_config": None,
+            "http": BoundedHeadProtocol}  # fmt: skip
+
+
 def main() -> None:
     settings = GatewaySettings()
     logs.configure(service="gateway", instance=settings.instance_id)
@@ -241,14 +250,7 @@ def main() -> None:
     except tuple(REFUSALS) as refusal:
         exit_refused("gateway", refusal)
     try:
-        uvicorn.run(  # log_config=None: uvicorn's lines as JSON through our handler, as in health_listener.py
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            access_log=False,
-            log_level="warning",
-            log_config=None,
-        )
+        uvicorn.run(create_app(settings), **server_options(settings.host, settings.port))
     except SystemExit as stopped:  # uvicorn's start failed (it logged why): a refusal like the others
         if stopped.code in (None, 0):
             raise

@@ -1,9 +1,11 @@
-"""A request body that does not arrive in full, through the real HTTP server (uvicorn) on a socket:
-one kept waiting past ``GATEWAY_BODY_TIMEOUT_SECONDS`` is answered 408 and the connection closed; one
-whose client hangs up part-way is the client's error (400), never an unexpected server error."""
+"""A request that does not arrive as it should, through the real HTTP server (uvicorn, as the gateway
+runs it) on a socket: a body kept waiting past ``GATEWAY_BODY_TIMEOUT_SECONDS`` is answered 408 and
+the connection closed; one whose client hangs up part-way is the client's error (400), never an
+unexpected server error; a head past its bound is 431."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
@@ -19,7 +21,7 @@ import uvicorn
 from devinfra.ports import free_ports
 from servicekit import migrations
 from servicekit.db import make_engine
-from services.gateway.app import create_app
+from services.gateway.app import create_app, server_options
 from services.gateway.config import GatewaySettings
 from services.gateway.schema import SCHEMA
 
@@ -38,7 +40,7 @@ def gateway_port(tmp_path: Path) -> Iterator[int]:
     app = create_app(settings)
     app.state.engine = engine  # start-up (Kafka) skipped: the admin tenant routes ask no service
     port = free_ports(1)[0]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, **server_options("127.0.0.1", port), lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -101,3 +103,37 @@ def test_a_client_hanging_up_mid_body_is_its_error_not_the_servers(
         time.sleep(0.05)
     assert [line.getMessage() for line in lines] == ["admin POST /admin/v1/tenants -> 400"]
     assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+def _raw_answer(port: int, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        with contextlib.suppress(OSError):  # closed while still sending: the answer is in the buffer
+            connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [b"X-Big: " + b"a" * 1_000_000 + b"\r\n", b"".join(b"X-%d: a\r\n" % i for i in range(20_000))],
+    ids=["one field of 1 MB", "20,000 fields"],
+)
+def test_a_request_head_past_its_bound_is_431_and_the_connection_closed(
+    gateway_port: int, headers: bytes
+) -> None:
+    answer = _raw_answer(gateway_port, b"GET /livez HTTP/1.1\r\nHost: roster\r\n" + headers + b"\r\n")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 431 "), head
+    assert b"connection: close" in head.lower() and body == b"Request header fields too large."
+
+
+def test_a_head_within_its_bound_is_served_and_the_connection_kept(gateway_port: int) -> None:
+    """A bearer token of several KB and a proxy's headers are far below it; two requests on one
+    connection: the count starts again with each head."""
+    fields = b"Authorization: Bearer " + b"t" * 8000 + b"\r\n" + b"X-Forwarded-For: 10.0.0.1\r\n" * 100
+    request = b"GET /livez HTTP/1.1\r\nHost: roster\r\n" + fields + b"\r\n"
+    closing = request.replace(b"Host: roster", b"Host: roster\r\nConnection: close")
+    answer = _raw_answer(gateway_port, request * 10 + closing)
+    assert answer.count(b"HTTP/1.1 200 ") == 11, answer[:200]
