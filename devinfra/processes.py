@@ -178,8 +178,9 @@ def stop_together(processes: Iterable[ManagedProcess], timeout: float = 20.0) ->
     running = [process for process in processes if process.alive()]
     for process in running:
         process.terminate()
+    deadline = time.monotonic() + timeout  # one wait for all: each gets what is left of it
     for process in running:
-        process.stop(timeout)
+        process.stop(max(0.0, deadline - time.monotonic()))
 
 
 def wait_for_http(

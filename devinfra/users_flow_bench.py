@@ -154,24 +154,30 @@ def _databases(*, postgres: bool) -> Iterator[tuple[Engine, Engine, Callable[[],
     workdir = Path(tempfile.mkdtemp(prefix="users-flow-"))  # the postgres OS user can reach it
     try:
         if not postgres:
-            urls = [f"sqlite:///{workdir / name}.db" for name in ("users", "seats")]
-            yield _engines(urls, lambda: None)
+            with _engines([f"sqlite:///{workdir / name}.db" for name in ("users", "seats")]) as (
+                users,
+                seats,
+            ):
+                yield users, seats, lambda: None
             return
         with LocalPostgres(workdir) as server:
-            urls = [server.create_database(name) for name in ("users", "seats")]
             postmaster = int((server.data_dir / "postmaster.pid").read_text().split()[0])
-            yield _engines(urls, lambda: sum(cpu_seconds([postmaster]).values()))
+            with _engines([server.create_database(name) for name in ("users", "seats")]) as (users, seats):
+                yield users, seats, lambda: sum(cpu_seconds([postmaster]).values())
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _engines(
-    urls: list[str], server_cpu: Callable[[], float | None]
-) -> tuple[Engine, Engine, Callable[[], float | None]]:
+@contextlib.contextmanager
+def _engines(urls: list[str]) -> Iterator[tuple[Engine, Engine]]:
     users, seats = (make_engine(url) for url in urls)
-    migrations.ensure_ready(users, USERS.schema)
-    migrations.ensure_ready(seats, SEATS.schema)
-    return users, seats, server_cpu
+    try:
+        migrations.ensure_ready(users, USERS.schema)
+        migrations.ensure_ready(seats, SEATS.schema)
+        yield users, seats
+    finally:
+        users.dispose()
+        seats.dispose()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -193,8 +199,6 @@ def main(argv: list[str] | None = None) -> None:
         after = server_cpu()
         used = None if before is None or after is None else after - before
         print(report(flow, args.flows, database_cpu_s=used))
-        users.dispose()
-        seats.dispose()
 
 
 if __name__ == "__main__":

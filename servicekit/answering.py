@@ -3,8 +3,9 @@
 A query changes nothing, so it needs neither of the inbox/outbox guarantees (docs/architecture.md
 §3): answering it twice is harmless, and its reply carries no state that must outlive a crash. The
 service publishes the reply (acks=all) *before* it commits the query's offset, so a crash in between
-answers again instead of leaving the requester without an answer. The transaction is always rolled
-back; a handler that tries to change something is a bug and fails loudly.
+answers again instead of leaving the requester without an answer. The transaction keeps nothing
+(``read_session``: rolled back, or committed read-only on PostgreSQL); a handler that tries to change
+something is a bug and fails loudly.
 """
 
 from __future__ import annotations

@@ -190,13 +190,15 @@ def read_options(engine: Engine) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def read_session(engine: Engine) -> Iterator[Session]:
-    """A session in a read transaction (see ``read_options``). What it loaded is detached first, so rows
-    read stay readable after the block (ending the transaction would expire them).
+    """A session in a read transaction (see ``read_options``), rolled back at the end — on PostgreSQL,
+    once the block ended well, committed. What it loaded is detached first, so rows read stay readable
+    after the block (ending the transaction would expire them).
 
-    A block that ends well ends with COMMIT, one that raises with ROLLBACK; the transaction refuses
-    writes, so both leave the data as it was. Not ROLLBACK every time: psycopg forgets every prepared
-    statement at a ROLLBACK and sends ``DEALLOCATE ALL``, so each read would cost PostgreSQL a round
-    trip and make it parse and plan again the statements every transaction sends."""
+    PostgreSQL refuses every write in the transaction (``READ ONLY``), so its COMMIT keeps nothing a
+    ROLLBACK would not; and psycopg forgets every prepared statement at a ROLLBACK and sends
+    ``DEALLOCATE ALL``: each read would cost a round trip and make PostgreSQL parse and plan again the
+    statements every transaction sends. SQLite's read transaction would take a write flushed inside it,
+    which its ROLLBACK throws away."""
     with Session(engine) as session:
         session.connection(execution_options=read_options(engine))
         try:
@@ -208,7 +210,10 @@ def read_session(engine: Engine) -> Iterator[Session]:
             session.rollback()
             raise
         session.expunge_all()
-        session.commit()
+        if engine.dialect.name == "postgresql":
+            session.commit()
+        else:
+            session.rollback()
 
 
 class DatabaseUnreachable(RuntimeError):

@@ -30,6 +30,7 @@ from servicekit.batching import (
     EagerBatchSubscriber,
     batch_window,
 )
+from servicekit.closing import Step, close_in_turn
 from servicekit.db import make_engine
 from servicekit.definition import Periodic, ServiceDefinition
 from servicekit.handling import MessageProcessor
@@ -259,10 +260,10 @@ class RunningService:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            for commits in self._commits:  # what was handled, before the consumers leave their groups
-                await commits.close()
-            await self.broker.stop()
-            await self._topics.close()
+            # What was handled is committed before the consumers leave their groups.
+            commits: list[Step] = [("offset commits", each.close) for each in self._commits]
+            kafka: list[Step] = [("Kafka clients", self.broker.stop), ("topic lookups", self._topics.close)]
+            await close_in_turn([*commits, *kafka])
             self.engine.dispose()
             tracing.shut_down(self.tracer_provider)
         finally:

@@ -7,6 +7,7 @@ answers on them — the case a refused connection cannot reveal quickly.
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Callable, Iterator
 
@@ -85,3 +86,35 @@ def test_a_frozen_broker_gets_503_at_once_and_the_gateway_recovers_by_itself(
         created = scim.post("/Users", json=okta.user_body("after@example.com"))
         assert created.status_code == 201, created.text
         assert _user_names(scim) == before | {"after@example.com"}  # the refused create changed nothing
+
+
+STOPPED_WITHIN_SECONDS = 15.0  # the Kafka clients' 5 s bound, the gateway's 3 s outcome flush, slack
+
+
+def test_every_process_stops_by_itself_promptly_while_the_broker_does_not_answer(
+    spare_kafka: LocalKafka,
+) -> None:
+    """SIGTERM while Kafka is frozen: each process closes its Kafka clients within a bound, releases its
+    database and exits 0, as an orchestrator's grace period expects; none waits to be killed."""
+    with sqlite_stack(
+        "roster-stop-", kafka_bootstrap=spare_kafka.bootstrap_servers, services=["users", "seats"]
+    ) as stack:
+        tenant = stack.new_tenant("stopping")
+        with httpx.Client(base_url=stack.base_url, headers=tenant.auth, timeout=60) as scim:
+            deadline = time.monotonic() + 90  # a broker's new topics may still elect their leaders: 503
+            while (created := scim.post("/Users", json=okta.user_body("ann@example.com"))).status_code == 503:
+                assert time.monotonic() < deadline, created.text
+            assert created.status_code == 201, created.text
+        processes = [*stack.gateways, *stack.extras]
+        with spare_kafka.paused():
+            for process in processes:
+                process.terminate()
+            deadline = time.monotonic() + STOPPED_WITHIN_SECONDS
+            while any(process.alive() for process in processes) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            still_running = [process.name for process in processes if process.alive()]
+        assert still_running == [], f"still stopping after {STOPPED_WITHIN_SECONDS:g} s"
+        for process in processes:
+            # uvicorn ends the gateway, once its shutdown is done, by the SIGTERM it had caught.
+            assert process.returncode in (0, -signal.SIGTERM), process.log_tail()
+            assert " stopped" in process.log_file.read_text(), process.log_tail()

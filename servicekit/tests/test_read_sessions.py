@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from uuid import uuid4
 
 import pytest
 from sqlalchemy import Engine, func, text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
 from servicekit.db import QueryWrote, read_session
@@ -26,6 +28,17 @@ def test_rows_read_stay_readable_after_the_block(engine: Engine) -> None:
 def test_a_change_in_a_read_session_is_refused_and_not_kept(engine: Engine) -> None:
     with pytest.raises(QueryWrote), read_session(engine) as session:
         session.add(InboxEntry(message_id=uuid4(), message_type="UserCreated"))
+
+    with Session(engine) as session:
+        assert session.exec(select(InboxEntry)).all() == []
+
+
+def test_a_change_flushed_inside_a_read_session_is_not_kept(engine: Engine) -> None:
+    """A query autoflushes what was added: PostgreSQL refuses it (a read-only transaction), SQLite would
+    take it, and the session's end throws it away."""
+    with contextlib.suppress(DBAPIError), read_session(engine) as session:
+        session.add(InboxEntry(message_id=uuid4(), message_type="UserCreated"))
+        session.exec(select(InboxEntry)).all()
 
     with Session(engine) as session:
         assert session.exec(select(InboxEntry)).all() == []

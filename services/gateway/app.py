@@ -16,6 +16,7 @@ from faststream.kafka.message import KafkaMessage
 
 from contracts.topics import GATEWAY_OUTCOMES, dead_letter_topic, gateway_reply_topic
 from servicekit import logs, migrations, tracing
+from servicekit.closing import close_in_turn
 from servicekit.db import make_engine, unreachable_as_refusal
 from servicekit.head_requests import HeadAsGet
 from servicekit.health_listener import CannotListen
@@ -160,13 +161,17 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         log.info("gateway %s stopping", settings.instance_id)
-        await watch.stop()
-        await outcomes.stop()
-        await reader.close()
-        await broker.stop()
-        await delete_topics(settings, [reply_topic])
-        engine.dispose()
         app.state.turns.close()
+        await watch.stop()
+        await outcomes.stop()  # bounded on its own: it says how many outcomes it could not publish
+        await close_in_turn(
+            [
+                ("dead-letter reader", reader.close),
+                ("Kafka clients", broker.stop),
+                ("reply topic", partial(delete_topics, settings, [reply_topic])),
+            ]
+        )
+        engine.dispose()
         tracing.shut_down(app.state.tracer_provider)
         log.info("gateway %s stopped", settings.instance_id)
 

@@ -18,6 +18,7 @@ from testcontainers.core.network import Network
 
 from devinfra.images import RosterImages
 from servicekit.db import DatabaseUnreachable
+from servicekit.kafka import KafkaUnreachable
 from servicekit.process import REFUSALS
 from tests.stack import Tenant, create_tenant
 
@@ -82,16 +83,19 @@ def wait_until_ready(
         time.sleep(0.5)
 
 
-def restarted_after_database_refusal(container: DockerContainer, restarts_left: int) -> bool:
-    """Start again a container that exited at start because it could not reach its database (status
-    6), as compose's ``restart: unless-stopped`` does (docker-compose.yml). A service refuses such a
-    start at once, by design (docs/operations.md, "Troubleshoot"); on a loaded host podman's network
-    DNS has answered "Temporary failure in name resolution" for ``postgres`` seconds after it was
-    up. Any other exit, or one too many, stays a failure."""
+_UNREACHABLE_AT_START = {REFUSALS[DatabaseUnreachable], REFUSALS[KafkaUnreachable]}
+
+
+def restarted_after_unreachable_dependency(container: DockerContainer, restarts_left: int) -> bool:
+    """Start again a container that exited at start because it could not reach its database or Kafka
+    (status 6 or 4), as compose's ``restart: unless-stopped`` does (docker-compose.yml). A service
+    refuses such a start at once, by design (docs/operations.md, "Troubleshoot"); on a loaded host
+    podman's network DNS has answered "Temporary failure in name resolution" for ``postgres`` and
+    ``kafka-1`` seconds after they were up. Any other exit, or one too many, stays a failure."""
     wrapped = container.get_wrapped_container()
     wrapped.reload()
     exit_status = wrapped.attrs["State"]["ExitCode"]
-    if wrapped.status != "exited" or exit_status != REFUSALS[DatabaseUnreachable] or restarts_left <= 0:
+    if wrapped.status != "exited" or exit_status not in _UNREACHABLE_AT_START or restarts_left <= 0:
         return False
     time.sleep(2.0 * (_RESTARTS_AT_START - restarts_left + 1))  # 2, 4, 6 s: past a passing DNS outage
     wrapped.start()
@@ -99,13 +103,13 @@ def restarted_after_database_refusal(container: DockerContainer, restarts_left: 
 
 
 def wait_for_start(container: DockerContainer, text: str) -> None:
-    """``wait_for_log(text)``, through the restarts ``restarted_after_database_refusal`` allows."""
+    """``wait_for_log(text)``, through the restarts ``restarted_after_unreachable_dependency`` allows."""
     for restarts_left in range(_RESTARTS_AT_START, -1, -1):
         try:
             wait_for_log(container, text)
             return
         except ContainerStartError:
-            if not restarted_after_database_refusal(container, restarts_left):
+            if not restarted_after_unreachable_dependency(container, restarts_left):
                 raise
 
 
@@ -196,7 +200,7 @@ class RosterCluster:
         deadline = time.monotonic() + _START_TIMEOUT_SECONDS
         restarts_left = _RESTARTS_AT_START
         while not self._admin_answers(url):
-            if restarted_after_database_refusal(gateway, restarts_left):
+            if restarted_after_unreachable_dependency(gateway, restarts_left):
                 restarts_left -= 1
                 url = self.gateway_url(gateway)  # an engine may publish a restarted one elsewhere
                 continue

@@ -68,23 +68,26 @@ def _refusal(scope: Scope) -> SCIMException | None:
 
 
 def _query_refusal(query: bytes) -> SCIMException | None:
-    """Starlette reads percent-encoded bytes that are not UTF-8 as U+FFFD, and bytes sent unencoded as
-    Latin-1: a filter would then compare text the client never sent, and could match a user whose
-    name holds that very character. A query must be percent-encoded UTF-8 (RFC 3986 §2.5)."""
-    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True, encoding="latin-1"):
-        shown = _shown(name.encode("latin-1").decode(errors="replace"))
-        try:
-            text = (name + value).encode("latin-1").decode()
-        except UnicodeDecodeError:
+    """Starlette reads percent-encoded bytes that are not UTF-8 as U+FFFD: a filter would then compare
+    text the client never sent, and could match a user whose name holds that very character. A query
+    must be percent-encoded UTF-8 (RFC 3986 §2.5); one byte beyond ASCII sent as it is never gets here
+    (the HTTP server refuses the request line)."""
+    for raw_name, raw_value in parse_qsl(query.decode("latin-1"), keep_blank_values=True, encoding="latin-1"):
+        name, value = _utf8(raw_name), _utf8(raw_value)
+        shown = _shown(raw_name.encode("latin-1").decode(errors="replace"))
+        if name is None or value is None:
             return _not_utf8(shown)
-        if NUL in text:
+        if NUL in name or NUL in value:
             return _cannot_store(f'The query parameter "{shown}"')
-    if not query.isascii():
-        return InvalidValueException(
-            detail="The query string holds characters that are not percent-encoded: send them as"
-            " percent-encoded UTF-8 (RFC 3986 §2.5)."
-        )
     return None
+
+
+def _utf8(percent_decoded: str) -> str | None:
+    """The text of a name or value whose bytes ``parse_qsl`` kept as Latin-1; None when not UTF-8."""
+    try:
+        return percent_decoded.encode("latin-1").decode()
+    except UnicodeDecodeError:
+        return None
 
 
 def _not_utf8(name: str) -> SCIMException:

@@ -117,8 +117,8 @@ def _raw_answer(port: int, request: bytes) -> bytes:
 
 @pytest.mark.parametrize(
     "headers",
-    [b"X-Big: " + b"a" * 1_000_000 + b"\r\n", b"".join(b"X-%d: a\r\n" % i for i in range(20_000))],
-    ids=["one field of 1 MB", "20,000 fields"],
+    [b"X-Big: " + b"a" * 1_000_000 + b"\r\n", b"".join(b"X-%d: a\r\n" % i for i in range(100_000))],
+    ids=["one field of 1 MB", "100,000 fields"],
 )
 def test_a_request_head_past_its_bound_is_431_and_the_connection_closed(
     gateway_port: int, headers: bytes
@@ -129,11 +129,14 @@ def test_a_request_head_past_its_bound_is_431_and_the_connection_closed(
     assert b"connection: close" in head.lower() and body == b"Request header fields too large."
 
 
-def test_a_head_within_its_bound_is_served_and_the_connection_kept(gateway_port: int) -> None:
-    """A bearer token of several KB and a proxy's headers are far below it; two requests on one
-    connection: the count starts again with each head."""
-    fields = b"Authorization: Bearer " + b"t" * 8000 + b"\r\n" + b"X-Forwarded-For: 10.0.0.1\r\n" * 100
-    request = b"GET /livez HTTP/1.1\r\nHost: roster\r\n" + fields + b"\r\n"
-    closing = request.replace(b"Host: roster", b"Host: roster\r\nConnection: close")
-    answer = _raw_answer(gateway_port, request * 10 + closing)
-    assert answer.count(b"HTTP/1.1 200 ") == 11, answer[:200]
+def test_heads_within_their_bound_are_served_however_much_arrives_at_once(gateway_port: int) -> None:
+    """Only a head counts: twenty pipelined requests of 8 KB heads (a bearer token of several KB and a
+    proxy's headers, far below the bound, 160 KB together), and bodies of 300 KB on one connection,
+    are all answered; the count starts again with each request."""
+    fields = b"Authorization: Bearer " + b"t" * 8000 + b"\r\n" + b"X-Forwarded-For: 10.0.0.1\r\n" * 10
+    head = b"GET /livez HTTP/1.1\r\nHost: roster\r\n" + fields + b"\r\n"
+    posted = b"POST /livez HTTP/1.1\r\nHost: roster\r\nContent-Length: 300000\r\n\r\n" + b"x" * 300_000
+    closing = head.replace(b"Host: roster", b"Host: roster\r\nConnection: close")
+    answer = _raw_answer(gateway_port, head * 20 + posted * 2 + closing)
+    assert answer.count(b"HTTP/1.1 200 ") == 21 and answer.count(b"HTTP/1.1 405 ") == 2, answer[:300]
+    assert b" 431 " not in answer

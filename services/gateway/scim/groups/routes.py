@@ -6,7 +6,9 @@ the tenant does not have; membership then travels to the teams service as deltas
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
@@ -159,6 +161,14 @@ async def replace_group(
     return _group_response(scim, await scim.owners.teams.write(scim.tenant, command), shown)
 
 
+_PARSED_IN_TURN = 1_000  # operations: ~0.1 s of parsing at most below it
+
+
+def _operations(body: object) -> int:
+    operations = body.get("Operations") if isinstance(body, dict) else None
+    return len(operations) if isinstance(operations, list) else 0
+
+
 @router.patch("/Groups/{team_id}", response_model=None)
 async def patch_group(
     team_id: GroupId, scim: Scim, shown: Shown, if_match: IfMatch = None, if_none_match: IfNoneMatch = None
@@ -166,9 +176,12 @@ async def patch_group(
     # No read-modify-write: the operations travel as one command of deltas (docs/architecture.md §2).
     up_to = _members_up_to(shown) if _asked(shown) else scim.settings.group_patch_reply_max_members
     body = await scim.body(limit=scim.settings.max_group_body_bytes)
-    # Off the event loop: a PATCH of thousands of member operations (up to the group body cap) is
-    # seconds of parsing, and the loop answers every tenant's requests and the liveness probe.
-    command = await scim.in_turn(lambda: group_patch(body, team_id=team_id, reply_members_up_to=up_to))
+    # Off the event loop, which answers every tenant's requests and the liveness probe: a PATCH of
+    # thousands of operations (up to the group body cap) is seconds of parsing. Such PATCHes take turns
+    # (http/turns.py); one of a few operations never waits behind them.
+    parse = partial(group_patch, body, team_id=team_id, reply_members_up_to=up_to)
+    heavy = _operations(body) > _PARSED_IN_TURN
+    command = await (scim.in_turn(parse) if heavy else asyncio.to_thread(parse))
     await _members_of_existing_group(scim, team_id, added_member_ids(command))
     expected = await _expected_version(scim, team_id, if_match, if_none_match)
     if expected is not None:
