@@ -79,7 +79,9 @@ def test_a_broker_of_another_cluster_on_its_port_is_refused_not_taken_for_it(
     other_port = int(kafka_bootstrap.rpartition(":")[2])
     late = LocalKafka(tmp_path / "late", port=other_port)
     late.format_storage()
-    late.process = subprocess.Popen(["sleep", "60"])  # stands for its JVM, alive while it fails to bind
+    # Stands for its JVM, alive while it fails to bind; in a session of its own, as the JVM is, so the
+    # node's kill reaches it (else the test waits the minute out).
+    late.process = subprocess.Popen(["sleep", "60"], start_new_session=True)
     with pytest.raises(KafkaError, match="answers for another Kafka cluster"):
         late.wait_ready(time.monotonic() + 30, brokers=1)
     assert not late.running
