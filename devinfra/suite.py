@@ -33,6 +33,7 @@ ISOLATED = (
     "tests/test_concurrent_first_start.py",
     "tests/test_gateways_e2e.py",
     "tests/test_kafka_cluster_bootstrap.py",
+    "tests/test_kafka_full_outage.py",
     "tests/test_kafka_outage_e2e.py",
     "tests/test_make_run.py",
     "tests/test_migrate_cli.py",
