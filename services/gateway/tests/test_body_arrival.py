@@ -53,27 +53,34 @@ def gateway_port(tmp_path: Path) -> Iterator[int]:
         engine.dispose()
 
 
-def _send_partial_body(connection: socket.socket, path: str = "/admin/v1/tenants", cookie: str = "") -> None:
+def _partial_request(path: str = "/admin/v1/tenants", cookie: str = "") -> bytes:
     kind = "application/x-www-form-urlencoded" if path.startswith("/console") else "application/json"
     head = (
         f"POST {path} HTTP/1.1\r\nHost: roster\r\nContent-Type: {kind}\r\nCookie: {cookie}\r\n"
         f"Authorization: Bearer {ADMIN_TOKEN}\r\nContent-Length: 100\r\n\r\n"
     )
-    connection.sendall(head.encode() + PARTIAL)
+    return head.encode() + PARTIAL
 
 
 def _answer_to_a_partial_body(port: int, path: str, cookie: str = "") -> tuple[bytes, bytes]:
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
-        _send_partial_body(connection, path, cookie)
-        started = time.monotonic()
-        answer = b""
-        while chunk := connection.recv(65536):  # read until the server closes the connection
-            answer += chunk
+    started = time.monotonic()
+    answer = _raw_answer(port, _partial_request(path, cookie))
     assert time.monotonic() - started < 10
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 408 "), head
     assert b"connection: close" in head.lower()
     return head, body
+
+
+def _raw_answer(port: int, request: bytes) -> bytes:
+    """What the server answers ``request`` with, read until it closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        with contextlib.suppress(OSError):  # closed while still sending: the answer is in the buffer
+            connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
 
 
 def test_a_body_still_missing_after_the_timeout_is_408_and_the_connection_closed(gateway_port: int) -> None:
@@ -95,7 +102,7 @@ def test_a_client_hanging_up_mid_body_is_its_error_not_the_servers(
 ) -> None:
     caplog.set_level(logging.INFO)
     with socket.create_connection(("127.0.0.1", gateway_port), timeout=30) as connection:
-        _send_partial_body(connection)
+        connection.sendall(_partial_request())
         time.sleep(0.2)
     deadline = time.monotonic() + 10
     while not (lines := [record for record in caplog.records if record.name == "roster.audit"]):
@@ -103,16 +110,6 @@ def test_a_client_hanging_up_mid_body_is_its_error_not_the_servers(
         time.sleep(0.05)
     assert [line.getMessage() for line in lines] == ["admin POST /admin/v1/tenants -> 400"]
     assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
-
-
-def _raw_answer(port: int, request: bytes) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
-        with contextlib.suppress(OSError):  # closed while still sending: the answer is in the buffer
-            connection.sendall(request)
-        answer = b""
-        while chunk := connection.recv(65536):
-            answer += chunk
-    return answer
 
 
 @pytest.mark.parametrize(
