@@ -15,7 +15,7 @@ import pytest
 from tests import okta
 from tests.hostile import ERROR_URN, PATCH_OP, SCIM_JSON, Seeded, assert_error
 from tests.okta import user_body
-from tests.stack import Stack
+from tests.stack import Stack, Tenant
 
 pytestmark = pytest.mark.slow
 
@@ -138,9 +138,13 @@ def test_keys_too_long_for_an_index_are_invalid_value(unchanged: Seeded) -> None
     assert unchanged.scim.delete(f"/Groups/{accepted.json()['id']}").status_code == 204
 
 
-def test_a_manager_with_a_very_long_display_name_leads_a_team(seeded: Seeded) -> None:
-    """The manager team is named after the manager: the name is cut to what a team name may be."""
-    scim, long = seeded.scim, _unindexable(3000)
+def test_a_manager_with_a_very_long_display_name_leads_a_team(
+    stack: Stack, tenant: Tenant, scim: httpx.Client
+) -> None:
+    """The manager team is named after the manager: the name is cut to what a team name may be.
+    Its own tenant: the module's seeded user names "boss@example.com" as manager, so creating that
+    user in the seeded tenant would move the seed into the new team while other tests read it."""
+    long = _unindexable(3000)
     manager = scim.post("/Users", json={**user_body("boss@example.com"), "displayName": long})
     assert manager.status_code == 201, manager.text
     report = {
@@ -151,11 +155,12 @@ def test_a_manager_with_a_very_long_display_name_leads_a_team(seeded: Seeded) ->
     expected = [f"{long[:505]}'s team"]
     # Users events are keyed by user: the teams service may hear the report before the manager, lead
     # a team named "Team of manager <id>" for a moment, and rename it when the manager's event arrives.
-    for _ in range(100):
-        teams = seeded.admin.get(f"/tenants/{seeded.tenant.id}/teams", params={"source": "manager"}).json()
-        if [team["display_name"] for team in teams["teams"]] == expected:
-            break
-        time.sleep(0.1)
+    with stack.admin() as admin:
+        for _ in range(100):
+            teams = admin.get(f"/tenants/{tenant.id}/teams", params={"source": "manager"}).json()
+            if [team["display_name"] for team in teams["teams"]] == expected:
+                break
+            time.sleep(0.1)
     assert [team["display_name"] for team in teams["teams"]] == expected
 
 
