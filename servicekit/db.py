@@ -17,6 +17,7 @@ from sqlalchemy.util import asbool
 from sqlmodel import Session, SQLModel, create_engine
 
 from servicekit import locks
+from servicekit.idle_ping import ping_after_idle
 
 READ_ONLY = "roster_read_only"
 """Execution option: on SQLite, begin a deferred (snapshot) transaction instead of taking the write
@@ -34,7 +35,9 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
     ensure_postgres_database(url)
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True)
+    engine = create_engine(url, pool_size=10, max_overflow=20, hide_parameters=True)
+    ping_after_idle(engine)
+    return engine
 
 
 def sqlite_file(url: URL) -> Path | None:
