@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -36,6 +37,10 @@ class Served(ABC):
 
 class ProcessFailed(RuntimeError):
     pass
+
+
+class SlowStop(UserWarning):
+    """A process had to be killed: it did not stop by itself after SIGTERM."""
 
 
 class StopRequested(Exception):
@@ -126,6 +131,14 @@ class ManagedProcess:
         try:
             self._process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            # A process that ignores SIGTERM is a defect an orchestrator would also meet (it kills
+            # after its grace period): said, with what the process was doing, rather than hidden.
+            warnings.warn(
+                f"{self.name} did not stop within {timeout:.0f} s of SIGTERM and was killed;"
+                f" its last log lines:\n{self.log_tail()}",
+                SlowStop,
+                stacklevel=2,
+            )
             self.kill()
 
     def kill(self) -> None:
