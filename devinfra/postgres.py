@@ -23,6 +23,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Literal
 from urllib.parse import quote
 
 import psycopg
@@ -101,13 +102,14 @@ class LocalPostgres(Served):
             self.stop()
             raise
 
-    def stop(self) -> None:
-        """Stop the server (fast shutdown: running sessions are disconnected)."""
+    def stop(self, mode: Literal["fast", "immediate"] = "fast") -> None:
+        """Stop the server: ``fast`` disconnects running sessions and writes a checkpoint;
+        ``immediate`` skips the checkpoint, for a data directory thrown away next."""
         if not self._running:
             return
         self._running = False
         atexit.unregister(self.stop)
-        self._pg_ctl("stop", "-m", "fast", "-w")
+        self._pg_ctl("stop", "-m", mode, "-w")
 
     def create_database(self, name: str) -> str:
         """Create an empty database ``name`` (dropping any existing one) and return its URL."""
