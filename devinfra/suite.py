@@ -37,6 +37,7 @@ ISOLATED = (
     "tests/test_kafka_outage_e2e.py",
     "tests/test_make_run.py",
     "tests/test_migrate_cli.py",
+    "tests/test_postgres_restart_e2e.py",
     "tests/test_saga_faults_e2e.py",
     "tests/test_schema_migrations.py",
     "tests/test_secured_kafka_e2e.py",
