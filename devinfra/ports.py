@@ -15,6 +15,7 @@ between, and both happened when many processes start at once:
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import random
 import socket
@@ -29,6 +30,7 @@ _EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 _RESERVATIONS = Path(tempfile.gettempdir()) / "roster-ports"
 _RESERVATION_SECONDS = 600.0
 _handed_out: set[int] = set()
+_claims: list[int] = []
 
 
 def free_ports(count: int) -> list[int]:
@@ -60,8 +62,27 @@ def port_is_free(port: int, *, reuse_address: bool = False) -> bool:
 
 
 def port_or_free(preferred: int) -> int:
-    """``preferred`` if it is free, else any free port."""
-    return preferred if port_is_free(preferred) else free_ports(1)[0]
+    """``preferred`` if it is free and no other live process claimed it (``claim``), else any free
+    port."""
+    return preferred if port_is_free(preferred) and claim(preferred) else free_ports(1)[0]
+
+
+def claim(port: int) -> bool:
+    """Claim ``port`` for as long as this process lives; False if another live process holds it.
+
+    For the fixed ports a user asks for (``make run``'s Kafka and gateway): two runs started at the
+    same moment both found 9092 free, and the second failed later, on a broker of the other run. A
+    lock on a file rather than a reservation that expires: the kernel lets go of it when the process
+    ends, however it ends, so the next run gets the same port back at once."""
+    _RESERVATIONS.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(_RESERVATIONS / f"{port}.claim", os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        return False
+    _claims.append(descriptor)  # kept open: closing it would let go of the lock
+    return True
 
 
 def _outside_ephemeral_range() -> tuple[int, int]:

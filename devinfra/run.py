@@ -16,7 +16,7 @@ import httpx
 
 from devinfra.kafka import LocalKafka
 from devinfra.kafka.node import log_tail
-from devinfra.ports import free_ports, port_is_free, port_or_free
+from devinfra.ports import claim, free_ports, port_is_free, port_or_free
 from devinfra.processes import (
     ManagedProcess,
     ProcessFailed,
@@ -103,8 +103,9 @@ def _stop(processes: Sequence[ManagedProcess]) -> None:
 
 def _gateway_port_taken(port: int) -> bool:
     """Checked first: the readiness wait would take another server's /readyz on this port for the
-    gateway's, and the demo token would be asked of that server. uvicorn binds with SO_REUSEADDR."""
-    if port_is_free(port, reuse_address=True):
+    gateway's, and the demo token would be asked of that server. uvicorn binds with SO_REUSEADDR.
+    Claimed as well: another ``make run`` starting at the same moment found it free too."""
+    if port_is_free(port, reuse_address=True) and claim(port):
         return False
     print(
         f"make run: 127.0.0.1:{port} is in use (another make run, or another server): stop it, or"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -53,3 +55,40 @@ def test_a_port_in_use_is_not_free() -> None:
         server.bind((ports.HOST, 0))
         server.listen()
         assert not ports.port_is_free(server.getsockname()[1])
+
+
+_CLAIMER = """
+import sys
+from pathlib import Path
+from devinfra import ports
+ports._RESERVATIONS = Path(sys.argv[1])
+print(ports.port_or_free(int(sys.argv[2])), flush=True)
+sys.stdin.read()
+"""
+
+
+def _claimed_elsewhere(own_reservations: Path, port: int) -> subprocess.Popen[str]:
+    """Another process (another ``make run``) that asked for ``port`` and still runs."""
+    other = subprocess.Popen(
+        [sys.executable, "-c", _CLAIMER, str(own_reservations), str(port)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert other.stdout is not None and int(other.stdout.readline()) == port
+    return other
+
+
+def test_a_preferred_port_another_live_process_claimed_is_not_given_until_it_ends(
+    own_reservations: Path,
+) -> None:
+    port = ports.free_ports(1)[0]
+    other = _claimed_elsewhere(own_reservations, port)
+    try:
+        assert ports.port_or_free(port) != port  # free to bind, yet the other run is about to
+    finally:
+        other.kill()  # however it ends, its claim goes with it
+        other.wait()
+
+    assert ports.port_or_free(port) == port
+    assert not ports.claim(port)  # and now this process holds it
