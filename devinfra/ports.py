@@ -78,9 +78,11 @@ def claim(port: int) -> bool:
     descriptor = os.open(_RESERVATIONS / f"{port}.claim", os.O_CREAT | os.O_RDWR, 0o644)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    except OSError as error:
         os.close(descriptor)
-        return False
+        if isinstance(error, BlockingIOError):
+            return False
+        raise
     _claims.append(descriptor)  # kept open: closing it would let go of the lock
     return True
 

@@ -80,6 +80,7 @@ class ManagedProcess:
         self.log_file = log_file
         self._process: subprocess.Popen[bytes] | None = None
         self._terminated = False
+        self._terminated_at = 0.0
 
     @classmethod
     def python_module(
@@ -122,6 +123,7 @@ class ManagedProcess:
             assert self._process is not None
             self._process.send_signal(signal.SIGTERM)
             self._terminated = True
+            self._terminated_at = time.monotonic()
 
     def stop(self, timeout: float = 20.0) -> None:
         if not self.alive():
@@ -134,7 +136,8 @@ class ManagedProcess:
             # A process that ignores SIGTERM is a defect an orchestrator would also meet (it kills
             # after its grace period): said, with what the process was doing, rather than hidden.
             warnings.warn(
-                f"{self.name} did not stop within {timeout:.0f} s of SIGTERM and was killed;"
+                f"{self.name} did not stop within {time.monotonic() - self._terminated_at:.0f} s of"
+                " SIGTERM and was killed;"
                 f" its last log lines:\n{self.log_tail()}",
                 SlowStop,
                 stacklevel=2,

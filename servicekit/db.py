@@ -35,7 +35,7 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
     ensure_postgres_database(url)
-    engine = create_engine(url, pool_size=10, max_overflow=20, hide_parameters=True)
+    engine = create_engine(url, pool_size=10, max_overflow=20, pool_use_lifo=True, hide_parameters=True)
     ping_after_idle(engine)
     return engine
 

@@ -18,11 +18,12 @@ import httpx
 import pytest
 
 from devinfra.kafka import LocalKafka
+from devinfra.ports import free_ports
 from devinfra.postgres import LocalPostgres
 from tests import okta
 from tests.stack import Stack, Tenant, create_tenant, seats_used
 
-pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 
 USERS = 40
 IMPORTERS = 4  # Okta's provisioning sends several creates at once
@@ -33,7 +34,7 @@ RESTART_AFTER = 10  # creates answered before the server is restarted
 def server() -> Iterator[LocalPostgres]:
     root = Path(tempfile.mkdtemp(prefix="roster-pg-restart-"))
     root.chmod(0o755)  # the postgres OS user enters it
-    postgres = LocalPostgres(root / "data")
+    postgres = LocalPostgres(root / "data", port=free_ports(1)[0])  # the same port after the restart
     postgres.start()
     try:
         yield postgres
@@ -93,7 +94,9 @@ def test_an_import_across_a_postgresql_restart_loses_and_duplicates_nothing(
     ]
     for importer in importers:
         importer.start()
+    deadline = time.monotonic() + 120
     while len(statuses) < RESTART_AFTER:  # creates in flight on every importer when the server stops
+        assert time.monotonic() < deadline and all(importer.is_alive() for importer in importers), statuses
         time.sleep(0.01)
     server.stop(mode="fast")  # what a restart or a failover does to every open connection
     time.sleep(2)

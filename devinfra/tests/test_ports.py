@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,9 +22,12 @@ def _ephemeral_range() -> tuple[int, int]:
 
 
 @pytest.fixture(autouse=True)
-def own_reservations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def own_reservations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setattr(ports, "_RESERVATIONS", tmp_path / "reservations")
-    return tmp_path / "reservations"
+    claims = len(ports._claims)
+    yield tmp_path / "reservations"
+    while len(ports._claims) > claims:  # this test's claims end with it, not with the session
+        os.close(ports._claims.pop())
 
 
 def test_ports_are_distinct_bindable_and_outside_the_ephemeral_range() -> None:

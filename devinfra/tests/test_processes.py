@@ -57,7 +57,9 @@ def test_a_process_that_ignores_sigterm_is_killed_and_said_with_its_last_lines(t
         "deaf", [sys.executable, "-c", _DEAF_TO_SIGTERM], env={}, log_file=tmp_path / "log"
     )
     process.start()
+    deadline = time.monotonic() + 30
     while "busy stopping" not in process.log_tail():
+        assert time.monotonic() < deadline, process.log_tail()
         time.sleep(0.05)
 
     with pytest.warns(SlowStop, match=r"deaf did not stop within 1 s of SIGTERM[\s\S]*busy stopping"):

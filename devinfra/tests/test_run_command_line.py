@@ -3,12 +3,13 @@ bad values or a port in use refused before anything starts."""
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
 import pytest
 
-from devinfra import run
+from devinfra import ports, run
 
 
 def test_help_is_plain_text_naming_each_option_and_the_environment(
@@ -62,5 +63,19 @@ def test_a_port_in_use_stops_the_run_before_it_starts_anything(
         taken.listen()
         port = taken.getsockname()[1]
         assert run.run(tmp_path / "state", port, 100) == 1
+    assert f"127.0.0.1:{port} is in use" in capsys.readouterr().err
+    assert not (tmp_path / "state").exists()
+
+
+def test_a_port_another_make_run_claimed_stops_the_run_though_nothing_listens_yet(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two runs started at the same moment: the second finds the port free, but claimed."""
+    port = ports.free_ports(1)[0]
+    assert ports.claim(port)  # the other run (a second claim, even from this process, is refused)
+    try:
+        assert run.run(tmp_path / "state", port, 100) == 1
+    finally:
+        os.close(ports._claims.pop())
     assert f"127.0.0.1:{port} is in use" in capsys.readouterr().err
     assert not (tmp_path / "state").exists()
