@@ -7,7 +7,7 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -209,14 +209,30 @@ def sqlite_stack(
 ) -> Iterator[Stack]:
     """A stack of its own on ``kafka_bootstrap``, each service on a SQLite file in a fresh state
     directory: ``services`` and one gateway started together with ``env``, all stopped after."""
+    with own_stack(prefix, kafka_bootstrap=kafka_bootstrap, services=services, env=env) as stack:
+        yield stack
+
+
+@contextlib.contextmanager
+def own_stack(
+    prefix: str,
+    *,
+    kafka_bootstrap: str,
+    services: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    database_url: Callable[[str], str] | None = None,
+) -> Iterator[Stack]:
+    """As ``sqlite_stack``, each service's database at ``database_url(service)`` (default: a SQLite
+    file in the state directory)."""
     root = Path(tempfile.mkdtemp(prefix=prefix))
+    url = database_url or (lambda service: f"sqlite:///{root / service}.db")
     stack = Stack(
         state_dir=root,
         kafka_bootstrap=kafka_bootstrap,
-        users_database_url=f"sqlite:///{root / 'users.db'}",
-        seats_database_url=f"sqlite:///{root / 'seats.db'}",
-        teams_database_url=f"sqlite:///{root / 'teams.db'}",
-        activity_database_url=f"sqlite:///{root / 'activity.db'}",
+        users_database_url=url("users"),
+        seats_database_url=url("seats"),
+        teams_database_url=url("teams"),
+        activity_database_url=url("activity"),
     )
     try:
         stack.migrate()

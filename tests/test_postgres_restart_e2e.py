@@ -21,7 +21,7 @@ from devinfra.kafka import LocalKafka
 from devinfra.ports import free_ports
 from devinfra.postgres import LocalPostgres
 from tests import okta
-from tests.stack import Stack, Tenant, create_tenant, seats_used
+from tests.stack import Stack, Tenant, create_tenant, own_stack, seats_used
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 
@@ -45,23 +45,13 @@ def server() -> Iterator[LocalPostgres]:
 
 @pytest.fixture(scope="module")
 def stack(server: LocalPostgres, spare_kafka: LocalKafka) -> Iterator[Stack]:
-    root = Path(tempfile.mkdtemp(prefix="roster-pg-restart-stack-"))
-    databases = {name: server.url(f"restart_{name}") for name in ("users", "seats", "teams", "activity")}
-    running = Stack(
-        state_dir=root,
+    with own_stack(
+        "roster-pg-restart-",
         kafka_bootstrap=spare_kafka.bootstrap_servers,
-        users_database_url=databases["users"],
-        seats_database_url=databases["seats"],
-        teams_database_url=databases["teams"],
-        activity_database_url=databases["activity"],
-    )
-    try:
-        running.migrate()
-        running.start_together(["users", "seats"], gateways=1)
+        services=["users", "seats"],
+        database_url=lambda service: server.url(f"restart_{service}"),
+    ) as running:
         yield running
-    finally:
-        running.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _created(scim: httpx.Client, name: str) -> int:
