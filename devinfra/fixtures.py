@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 
 if TYPE_CHECKING:
     from devinfra.kafka import LocalKafka
+    from devinfra.postgres import LocalPostgres
 
 _MARKS_BY_FIXTURE = {
     "kafka_bootstrap": "kafka",
@@ -73,15 +74,23 @@ def postgres_server() -> Iterator[PostgresServer]:
     if os.environ.get("DATABASE_URL"):
         yield PostgresServer(os.environ["DATABASE_URL"])
         return
+    with private_postgres("roster-pg-") as server:
+        yield PostgresServer(server.url("postgres"))
+
+
+@contextmanager
+def private_postgres(prefix: str, *, port: int | None = None) -> Iterator[LocalPostgres]:
+    """A PostgreSQL server of its own (on ``port``, kept across a stop and start, if given), its data
+    directory thrown away after: no shutdown checkpoint, deleted in the background."""
     from devinfra.postgres import LocalPostgres
 
-    root = _private_dir("roster-pg-")
-    server = LocalPostgres(root / "data")
+    root = _private_dir(prefix)
+    server = LocalPostgres(root / "data", port=port)
     server.start()
     try:
-        yield PostgresServer(server.url("postgres"))
+        yield server
     finally:
-        server.stop(mode="immediate")  # no shutdown checkpoint: the data directory is thrown away
+        server.stop(mode="immediate")
         _remove_in_background(root)
 
 

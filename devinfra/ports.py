@@ -30,7 +30,7 @@ _EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 _RESERVATIONS = Path(tempfile.gettempdir()) / "roster-ports"
 _RESERVATION_SECONDS = 600.0
 _handed_out: set[int] = set()
-_claims: list[int] = []
+_claims: dict[int, int] = {}  # port → the descriptor holding its lock
 
 
 def free_ports(count: int) -> list[int]:
@@ -83,8 +83,15 @@ def claim(port: int) -> bool:
         if isinstance(error, BlockingIOError):
             return False
         raise
-    _claims.append(descriptor)  # kept open: closing it would let go of the lock
+    _claims[port] = descriptor  # kept open: closing it would let go of the lock
     return True
+
+
+def release(port: int) -> None:
+    """Let go of this process's claim on ``port`` (a run holds its claims until it ends)."""
+    descriptor = _claims.pop(port, None)
+    if descriptor is not None:
+        os.close(descriptor)
 
 
 def _outside_ephemeral_range() -> tuple[int, int]:

@@ -79,8 +79,7 @@ class ManagedProcess:
         self.env = dict(env)
         self.log_file = log_file
         self._process: subprocess.Popen[bytes] | None = None
-        self._terminated = False
-        self._terminated_at = 0.0
+        self._terminated_at: float | None = None  # when SIGTERM was sent, if it was
 
     @classmethod
     def python_module(
@@ -100,7 +99,7 @@ class ManagedProcess:
             start_new_session=True,
             cwd=self.cwd,
         )
-        self._terminated = False
+        self._terminated_at = None
         log.close()
         return self
 
@@ -119,10 +118,9 @@ class ManagedProcess:
 
     def terminate(self) -> None:
         """SIGTERM once, without waiting: a second one makes uvicorn skip its shutdown."""
-        if self.alive() and not self._terminated:
+        if self.alive() and self._terminated_at is None:
             assert self._process is not None
             self._process.send_signal(signal.SIGTERM)
-            self._terminated = True
             self._terminated_at = time.monotonic()
 
     def stop(self, timeout: float = 20.0) -> None:
@@ -135,9 +133,9 @@ class ManagedProcess:
         except subprocess.TimeoutExpired:
             # A process that ignores SIGTERM is a defect an orchestrator would also meet (it kills
             # after its grace period): said, with what the process was doing, rather than hidden.
+            sent = self._terminated_at if self._terminated_at is not None else time.monotonic() - timeout
             warnings.warn(
-                f"{self.name} did not stop within {time.monotonic() - self._terminated_at:.0f} s of"
-                " SIGTERM and was killed;"
+                f"{self.name} did not stop within {time.monotonic() - sent:.0f} s of SIGTERM and was killed;"
                 f" its last log lines:\n{self.log_tail()}",
                 SlowStop,
                 stacklevel=2,

@@ -30,15 +30,13 @@ def ping_after_idle(engine: Engine, *, idle_seconds: float = IDLE_SECONDS) -> No
     """Check a connection at checkout once it has been idle ``idle_seconds`` (see the module)."""
     dialect = engine.dialect
 
-    @event.listens_for(engine, "connect")
-    def _connected(_dbapi_connection: Any, record: Any) -> None:
-        # Just made: as good as just used. ``record.info`` lives as long as the DBAPI connection
-        # (SQLAlchemy clears it before reconnecting a record), so a replaced one starts here again.
+    def _used_now(_dbapi_connection: Any, record: Any) -> None:
         record.info[_RETURNED_AT] = time.monotonic()
 
-    @event.listens_for(engine, "checkin")
-    def _returned(_dbapi_connection: Any, record: Any) -> None:
-        record.info[_RETURNED_AT] = time.monotonic()
+    # A connection just made is as good as one just returned. ``record.info`` lives as long as the
+    # DBAPI connection (SQLAlchemy clears it before reconnecting a record): a replaced one starts anew.
+    event.listen(engine, "connect", _used_now)
+    event.listen(engine, "checkin", _used_now)
 
     @event.listens_for(engine, "checkout")
     def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:

@@ -204,16 +204,6 @@ class Stack:
 
 
 @contextlib.contextmanager
-def sqlite_stack(
-    prefix: str, *, kafka_bootstrap: str, services: Sequence[str], env: Mapping[str, str] | None = None
-) -> Iterator[Stack]:
-    """A stack of its own on ``kafka_bootstrap``, each service on a SQLite file in a fresh state
-    directory: ``services`` and one gateway started together with ``env``, all stopped after."""
-    with own_stack(prefix, kafka_bootstrap=kafka_bootstrap, services=services, env=env) as stack:
-        yield stack
-
-
-@contextlib.contextmanager
 def own_stack(
     prefix: str,
     *,
@@ -222,8 +212,9 @@ def own_stack(
     env: Mapping[str, str] | None = None,
     database_url: Callable[[str], str] | None = None,
 ) -> Iterator[Stack]:
-    """As ``sqlite_stack``, each service's database at ``database_url(service)`` (default: a SQLite
-    file in the state directory)."""
+    """A stack of its own on ``kafka_bootstrap`` in a fresh state directory: ``services`` and one
+    gateway started together with ``env``, all stopped after. Each service's database is at
+    ``database_url(service)``; by default a SQLite file in the state directory."""
     root = Path(tempfile.mkdtemp(prefix=prefix))
     url = database_url or (lambda service: f"sqlite:///{root / service}.db")
     stack = Stack(

@@ -16,7 +16,7 @@ import pytest
 
 from devinfra.kafka import LocalKafka
 from tests import okta
-from tests.stack import Stack, create_tenant, sqlite_stack
+from tests.stack import Stack, create_tenant, own_stack
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -27,7 +27,7 @@ AT_ONCE_SECONDS = 5.0  # a third of that timeout, slack for a busy host: the gat
 @pytest.fixture(scope="module")
 def stack(spare_kafka: LocalKafka) -> Iterator[Stack]:
     timeout = {"GATEWAY_REQUEST_TIMEOUT_SECONDS": str(REQUEST_TIMEOUT_SECONDS)}
-    with sqlite_stack(
+    with own_stack(
         "roster-outage-",
         kafka_bootstrap=spare_kafka.bootstrap_servers,
         services=["users", "seats"],
@@ -96,7 +96,7 @@ def test_every_process_stops_by_itself_promptly_while_the_broker_does_not_answer
 ) -> None:
     """SIGTERM while Kafka is frozen: each process closes its Kafka clients within a bound, releases its
     database and exits 0, as an orchestrator's grace period expects; none waits to be killed."""
-    with sqlite_stack(
+    with own_stack(
         "roster-stop-", kafka_bootstrap=spare_kafka.bootstrap_servers, services=["users", "seats"]
     ) as stack:
         tenant = stack.new_tenant("stopping")

@@ -7,16 +7,14 @@ is then answered 409 (uniqueness), which Okta reads as "already there" and links
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
+from devinfra.fixtures import private_postgres
 from devinfra.kafka import LocalKafka
 from devinfra.ports import free_ports
 from devinfra.postgres import LocalPostgres
@@ -32,15 +30,8 @@ RESTART_AFTER = 10  # creates answered before the server is restarted
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[LocalPostgres]:
-    root = Path(tempfile.mkdtemp(prefix="roster-pg-restart-"))
-    root.chmod(0o755)  # the postgres OS user enters it
-    postgres = LocalPostgres(root / "data", port=free_ports(1)[0])  # the same port after the restart
-    postgres.start()
-    try:
+    with private_postgres("roster-pg-restart-", port=free_ports(1)[0]) as postgres:  # kept across the restart
         yield postgres
-    finally:
-        postgres.stop(mode="immediate")
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

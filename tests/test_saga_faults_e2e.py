@@ -23,7 +23,7 @@ from contracts.users import UserProfile, UserRecord
 from servicekit.db import make_engine
 from services.users import store as users_store
 from tests.okta import user_body
-from tests.stack import Stack, Tenant, seats_used, sqlite_stack
+from tests.stack import Stack, Tenant, own_stack, seats_used
 from tests.test_scim_users_e2e import _assert_error
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
@@ -39,7 +39,7 @@ def faults_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def stack(spare_kafka_bootstrap: str, faults_file: Path) -> Iterator[Stack]:
     env = {"ROSTER_FAULTS": f"@{faults_file}", "GATEWAY_REQUEST_TIMEOUT_SECONDS": str(TIMEOUT_SECONDS)}
-    with sqlite_stack(
+    with own_stack(
         "roster-saga-faults-", kafka_bootstrap=spare_kafka_bootstrap, services=["users", "seats"], env=env
     ) as stack:
         _warm_up(stack)

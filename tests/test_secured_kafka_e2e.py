@@ -22,7 +22,7 @@ from devinfra.ports import free_ports
 from devinfra.processes import ManagedProcess
 from devinfra.tls import make_server_certificate
 from tests import okta
-from tests.stack import Stack, create_tenant, sqlite_stack
+from tests.stack import Stack, create_tenant, own_stack
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -65,7 +65,7 @@ def secured_kafka() -> Iterator[SecuredKafka]:
 
 @pytest.fixture(scope="module")
 def secured_stack(secured_kafka: SecuredKafka) -> Iterator[Stack]:
-    with sqlite_stack(
+    with own_stack(
         "roster-secured-stack-",
         kafka_bootstrap=secured_kafka.bootstrap,
         services=["users", "seats", "teams"],

@@ -20,7 +20,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from contracts.topics import GATEWAY_REPLIES_PREFIX
 from servicekit.tracing import CORRELATION_ID
 from tests import okta
-from tests.stack import Stack, create_tenant, sqlite_stack
+from tests.stack import Stack, create_tenant, own_stack
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -91,7 +91,7 @@ def traced_stack(receiver: _Receiver, spare_kafka_bootstrap: str) -> Iterator[St
     """On the spare broker: the shared stack's services, untraced, would share the consumer groups."""
     endpoint = f"http://127.0.0.1:{receiver.server_address[1]}"
     traced = {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "OTEL_BSP_SCHEDULE_DELAY": "200"}
-    with sqlite_stack(
+    with own_stack(
         "roster-traced-", kafka_bootstrap=spare_kafka_bootstrap, services=["users", "seats"], env=traced
     ) as stack:
         yield stack

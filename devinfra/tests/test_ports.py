@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,12 +21,9 @@ def _ephemeral_range() -> tuple[int, int]:
 
 
 @pytest.fixture(autouse=True)
-def own_reservations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def own_reservations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(ports, "_RESERVATIONS", tmp_path / "reservations")
-    claims = len(ports._claims)
-    yield tmp_path / "reservations"
-    while len(ports._claims) > claims:  # this test's claims end with it, not with the session
-        os.close(ports._claims.pop())
+    return tmp_path / "reservations"
 
 
 def test_ports_are_distinct_bindable_and_outside_the_ephemeral_range() -> None:
@@ -94,5 +90,10 @@ def test_a_preferred_port_another_live_process_claimed_is_not_given_until_it_end
         other.kill()  # however it ends, its claim goes with it
         other.wait()
 
-    assert ports.port_or_free(port) == port
-    assert not ports.claim(port)  # and now this process holds it
+    try:
+        assert ports.port_or_free(port) == port
+        assert not ports.claim(port)  # and now this process holds it
+    finally:
+        ports.release(port)
+    assert ports.claim(port)  # released: claimable again
+    ports.release(port)

@@ -3,7 +3,6 @@ bad values or a port in use refused before anything starts."""
 
 from __future__ import annotations
 
-import os
 import socket
 from pathlib import Path
 
@@ -76,6 +75,6 @@ def test_a_port_another_make_run_claimed_stops_the_run_though_nothing_listens_ye
     try:
         assert run.run(tmp_path / "state", port, 100) == 1
     finally:
-        os.close(ports._claims.pop())
+        ports.release(port)
     assert f"127.0.0.1:{port} is in use" in capsys.readouterr().err
     assert not (tmp_path / "state").exists()

@@ -98,3 +98,13 @@ def test_a_connection_that_died_right_after_use_fails_once_then_the_pool_is_rene
         assert _backend_of(engine) != dead
     finally:
         engine.dispose()
+
+
+def test_the_connection_returned_last_is_handed_out_first(engine: Engine, pings: list[int]) -> None:
+    """So a steady load keeps the same few connections busy, none idle long enough to be pinged."""
+    with engine.connect() as first, engine.connect() as last:  # ``last`` goes back first, then ``first``
+        returned_last = first.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        last.execute(text("SELECT 1"))
+
+    assert [_backend_of(engine) for _ in range(3)] == [returned_last] * 3
+    assert pings == []
