@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from servicekit import locks
 from servicekit.idle_ping import ping_after_idle
+from servicekit.sqlite_writers import TurnTakingConnection, share_turns, writer_turn
 
 READ_ONLY = "roster_read_only"
 """Execution option: on SQLite, begin a deferred (snapshot) transaction instead of taking the write
@@ -92,8 +94,11 @@ def _sqlite_engine(url: str) -> Engine:
                 f"cannot make the directory of its database {database}: {error.strerror or error}"
             ) from None
     engine = create_engine(
-        url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+        url,
+        connect_args={"check_same_thread": False, "timeout": 30, "factory": TurnTakingConnection},
+        hide_parameters=True,
     )
+    writer_turns = threading.Lock()
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -109,14 +114,18 @@ def _sqlite_engine(url: str) -> Engine:
         # SQL LIKE must honour caseExact attributes as PostgreSQL does.
         cursor.execute("PRAGMA case_sensitive_like=ON")
         cursor.close()
+        share_turns(dbapi_connection, writer_turns)
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
         # IMMEDIATE: the write lock from the start. Handling a command writes (inbox, outbox), so
         # transactions are serialised rather than failing on a stale snapshot. A query only reads
         # (servicekit/answering.py): DEFERRED, a WAL snapshot that never waits for the writer.
-        read_only = connection.get_execution_options().get(READ_ONLY, False)
-        connection.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READ_ONLY, False):
+            connection.exec_driver_sql("BEGIN DEFERRED")
+            return
+        with writer_turn(connection.connection.dbapi_connection):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
