@@ -317,6 +317,29 @@ def test_a_filter_comparing_a_huge_string_is_refused_not_set_aside(seeded: Seede
     assert_error(seeded.scim.post("/.search", json=search), 400, "invalidFilter")
 
 
+def test_a_filter_or_sort_by_too_long_to_read_is_refused_with_its_length(seeded: Seeded) -> None:
+    """An owner parses a filter on the query consumer that answers every tenant's lookups in turn
+    (~1 µs a character), and a refusal quoting an invalid one that long would not fit in a reply:
+    refused by length first, alike for GET and every search route."""
+    invalid = 'userName eq "a" and (' * 40_000
+    for route in SEARCH_ROUTES:
+        response = seeded.scim.post(route, json={"schemas": [SEARCH_URN], "filter": invalid})
+        assert_error(response, 400, "invalidFilter")
+        assert response.json()["detail"] == (
+            f"The filter has {len(invalid):,} characters; at most 16,384 are accepted."
+        )
+    terms = " or ".join(f'userName eq "user-{i:05}@example.com"' for i in range(500))
+    for resource in ("Users", "Groups"):
+        assert_error(seeded.scim.get(f"/{resource}", params={"filter": terms}), 400, "invalidFilter")
+    long_sort = "name." * 100_000
+    response = seeded.scim.post("/Users/.search", json={"schemas": [SEARCH_URN], "sortBy": long_sort})
+    assert_error(response, 400, "invalidValue")
+    assert response.json()["detail"] == (
+        f"sortBy has {len(long_sort):,} characters; at most 1,024 are accepted."
+    )
+    assert_error(seeded.scim.get("/Groups", params={"sortBy": "name." * 1_000}), 400, "invalidValue")
+
+
 @pytest.mark.parametrize("moment", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"])
 def test_an_instant_past_the_years_utc_can_show_finds_users_and_groups_alike(
     seeded: Seeded, moment: str

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -208,3 +210,41 @@ def test_a_group_body_naming_another_schema_or_no_visible_name_is_refused_and_ch
     )
     listed = scim.get("/Groups").json()
     assert [(g["displayName"], g["meta"]["version"]) for g in listed["Resources"]] == [("Delta", version)]
+
+
+def test_a_group_patch_over_the_parsing_bounds_changes_nothing_but_thousands_of_member_changes_pass(
+    scim: httpx.Client,
+) -> None:
+    a, b = (create_user(scim, f"{name}@bounds.example") for name in "ab")
+    created = scim.post(
+        "/Groups", json={"schemas": [GROUP], "displayName": "Foxtrot", "members": [member_ref(a)]}
+    )
+    assert created.status_code == 201, created.text
+    group_id = created.json()["id"]
+    before = scim.get(f"/Groups/{group_id}").json()
+
+    renames = [{"op": "replace", "path": "displayName", "value": f"Foxtrot {i}"} for i in range(1001)]
+    refused = patch_group(scim, group_id, *renames)
+    _assert_error(refused, 400, "invalidValue")
+    assert refused.json()["detail"] == (
+        "A Group PATCH holds at most 1000 operations besides adding and removing members, not 1001:"
+        " send the changes in several requests."
+    )
+    assert scim.get(f"/Groups/{group_id}").json() == before
+
+    # Okta's and Entra's membership operations are not counted: 3,000 of them and the rename pass.
+    churn: list[dict[str, Any]] = [
+        {"op": "remove", "path": f'members[value eq "gone-{i}"]'} for i in range(1500)
+    ]
+    churn += [{"op": "Remove", "path": "members", "value": [{"value": f"left-{i}"}]} for i in range(1500)]
+    changed = patch_group(
+        scim,
+        group_id,
+        {"op": "remove", "path": f'members[value eq "{a}"]'},
+        *churn,
+        {"op": "add", "path": "members", "value": [member_ref(b)]},
+        {"op": "replace", "value": {"id": group_id, "displayName": "Foxtrot Two"}},
+    )
+    assert changed.status_code in (200, 204), changed.text
+    stored = scim.get(f"/Groups/{group_id}").json()
+    assert (stored["displayName"], [m["value"] for m in stored["members"]]) == ("Foxtrot Two", [b])

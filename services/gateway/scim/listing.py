@@ -13,7 +13,13 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
-from scim2_models import InvalidSyntaxException, InvalidValueException, ResponseParameters, SearchRequest
+from scim2_models import (
+    InvalidFilterException,
+    InvalidSyntaxException,
+    InvalidValueException,
+    ResponseParameters,
+    SearchRequest,
+)
 
 from contracts.listing import MAX_INDEX, ListParameters
 from contracts.scim import ScimUser, qualified_user_path
@@ -110,6 +116,7 @@ def search_of(raw: dict[str, Any], *, max_page_size: int) -> Search:
     raw = dict(raw)
     attributes, excluded_attributes = raw.pop("attributes", None), raw.pop("excludedAttributes", None)
     text, sort_by = _text(raw.pop("filter", None), "filter"), _text(raw.pop("sortBy", None), "sortBy")
+    _refuse_too_long(text, sort_by)
     if isinstance(raw.get("sortOrder"), str):
         raw["sortOrder"] = raw[
             "sortOrder"
@@ -132,6 +139,25 @@ def _text(value: Any, name: str) -> str | None:
     if value is not None and not isinstance(value, str):
         raise InvalidValueException(detail=f"{name} must be a string.")
     return value or None
+
+
+# An owner parses these on the query consumer that answers every tenant's lookups in turn, ~1 µs a
+# character, and its refusal of an invalid filter quotes it. Far above what an IdP sends (one or two
+# comparisons), and above 100 comparisons (the owners' bound) of ordinary length or one compared
+# string of 4,096 characters (theirs too).
+MAX_FILTER_CHARACTERS = 16_384
+MAX_SORT_BY_CHARACTERS = 1_024  # an attribute path: a URN and two names
+
+
+def _refuse_too_long(text: str | None, sort_by: str | None) -> None:
+    if text is not None and len(text) > MAX_FILTER_CHARACTERS:
+        raise InvalidFilterException(
+            detail=f"The filter has {len(text):,} characters; at most {MAX_FILTER_CHARACTERS:,} are accepted."
+        )
+    if sort_by is not None and len(sort_by) > MAX_SORT_BY_CHARACTERS:
+        raise InvalidValueException(
+            detail=f"sortBy has {len(sort_by):,} characters; at most {MAX_SORT_BY_CHARACTERS:,} are accepted."
+        )
 
 
 _BEYOND_INT64 = 2.0**63

@@ -101,3 +101,19 @@ def test_both_projections_are_refused_in_the_clients_words() -> None:
 def test_filter_and_sort_by_are_left_to_the_owner_to_judge() -> None:
     parameters = search_of({"filter": "bad filter", "sortBy": "members.value"}, max_page_size=10).parameters
     assert (parameters.filter, parameters.sort_by) == ("bad filter", "members.value")
+
+
+def test_only_a_filter_or_sort_by_too_long_to_read_is_refused_here() -> None:
+    longest = search_of({"filter": "x" * 16_384, "sortBy": "y" * 1_024}, max_page_size=10).parameters
+    assert (len(longest.filter or ""), len(longest.sort_by or "")) == (16_384, 1_024)
+    for raw, scim_type, detail in (
+        (
+            {"filter": "x" * 16_385},
+            "invalidFilter",
+            "The filter has 16,385 characters; at most 16,384 are accepted.",
+        ),
+        ({"sortBy": "y" * 1_025}, "invalidValue", "sortBy has 1,025 characters; at most 1,024 are accepted."),
+    ):
+        with pytest.raises(SCIMException) as caught:
+            search_of(raw, max_page_size=10)
+        assert (caught.value.status, caught.value.scim_type, caught.value.detail) == (400, scim_type, detail)
