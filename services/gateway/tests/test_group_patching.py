@@ -338,6 +338,10 @@ def test_only_the_plain_membership_operations_are_read_apart() -> None:
         {"op": "add", "path": "members", "value": {"value": "u18"}},
         {"op": "add", "path": "members", "value": [{"value": "u19"}], "extra": 1},
         {"op": "add", "path": f"{GROUP}:members", "value": [{"value": "u20"}]},
+        {"op": "remove", "path": 'members[value eq "u21\nu22"]'},
+        {"op": "remove", "path": 'members[value eq "u23" or value eq "u\x0024"]'},
+        {"op": "remove", "path": 'member\u017f[value eq "u25"]'},
+        {"op": "remove", "path": 'members[value eq "u26" \u017fr value eq "u27"]'},
     ]
     assert plain_membership_changes(operations) == {
         0: (REMOVE, ("first",)),
@@ -396,8 +400,16 @@ def test_what_the_scim_library_must_read_of_one_patch_is_bounded() -> None:
         400,
         "invalidValue",
         f"A Group PATCH holds at most {MAX_PARSED_OPERATIONS} operations besides adding and removing"
-        f" members, not {MAX_PARSED_OPERATIONS + 1}: send the changes in several requests.",
+        f" members (each attribute of a path-less value counts as one), not {MAX_PARSED_OPERATIONS + 1}:"
+        " send the changes in several requests.",
     )
+    # The library reads each attribute of a path-less value as a path, at any depth of objects.
+    keys = {f"k{i}": "v" for i in range(MAX_PARSED_OPERATIONS - 2)}
+    assert _patch({"op": "add", "value": {**keys, "displayName": "Sales"}}).rename_to == "Sales"
+    for value in ({**keys, "a": 1, "b": 2, "c": 3}, {"displayName": "Sales", GROUP: {**keys, "b": 2}}):
+        assert _refusal({"op": "add", "value": value})[2].endswith(
+            f"not {MAX_PARSED_OPERATIONS + 1}: send the changes in several requests."
+        )
     # An or-filter in a form the fast reading leaves to the library (two spaces before "or").
     terms = MAX_PARSED_PATH_CHARACTERS // 20
     odd_filter = "members[" + "  or ".join(f'value eq "u{i:06}"' for i in range(terms)) + "]"
@@ -405,9 +417,11 @@ def test_what_the_scim_library_must_read_of_one_patch_is_bounded() -> None:
     assert _refusal(renames[0], {"op": "remove", "path": odd_filter}) == (
         400,
         "invalidValue",
-        f"A Group PATCH's paths hold at most {MAX_PARSED_PATH_CHARACTERS} characters besides those adding"
-        f" and removing members, not {len(odd_filter) + len('displayName')}: send the changes in several"
-        " requests.",
+        f"A Group PATCH's paths and path-less attribute names hold at most {MAX_PARSED_PATH_CHARACTERS}"
+        f" characters besides those adding and removing members, not {len(odd_filter) + len('displayName')}:"
+        " send the changes in several requests.",
     )
+    long_name = {"op": "replace", "value": {"displayName": "Sales", "x" * MAX_PARSED_PATH_CHARACTERS: 1}}
+    assert _refusal(long_name)[2].startswith("A Group PATCH's paths and path-less attribute names")
     plain_filter = "members[" + " or ".join(f'value eq "u{i:06}"' for i in range(terms * 4)) + "]"
     assert len(_patch(renames[0], {"op": "remove", "path": plain_filter}).changes[0].user_ids) == terms * 4

@@ -11,9 +11,10 @@ a large group changes (a 4 MiB group body holds ~48,000):
 scim2-models validates each operation and parses its path with lark, 0.1 to 0.4 ms per operation and
 more than linear in a filter's length (10,000 ``or`` terms: 2 s): a PATCH of them would hold the
 gateway's CPU, which answers every tenant, for seconds or minutes. These shapes are read here, in
-linear time, to the same ids the library's reading gives (``tests/test_group_patching.py`` compares
-them); only the plain forms are (ids without quote or backslash, no other key in an operation or a
-member). What the library does read is bounded (``refuse_costly``) to ~0.1 s of its CPU per request.
+linear time, to the same ids the library's reading gives (``services/gateway/tests/test_group_patching.py``
+compares them); only the plain forms are (no other key in an operation or a member; in a filter, ids
+without quote, backslash or control character). What the library does read is bounded
+(``refuse_costly``): about 0.3 s of its CPU per request at most (BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -30,11 +31,14 @@ MAX_PARSED_OPERATIONS = 1_000
 other forms. Identity providers send one or two besides their membership operations."""
 
 MAX_PARSED_PATH_CHARACTERS = 20_000
-"""Characters of the paths it parses in one Group PATCH (~4 µs each, more in long filters)."""
+"""Characters of the paths and path-less attribute names it parses in one Group PATCH (~4 µs each,
+more in long filters)."""
 
-_ID = r'"([^"\\]*)"'
-_MEMBER_FILTER = re.compile(rf"members\[value eq {_ID}((?: or value eq {_ID})*)\]", re.IGNORECASE)
-_ONE_TERM = re.compile(rf"value eq {_ID}", re.IGNORECASE)
+# The library's grammar refuses a control character in a quoted string; ASCII, so that no Unicode case
+# folding matches what its names do not (U+017F, the long s, for "s").
+_ID = r'"([^"\\\x00-\x1f]*)"'
+_MEMBER_FILTER = re.compile(rf"members\[value eq {_ID}((?: or value eq {_ID})*)\]", re.IGNORECASE | re.ASCII)
+_ONE_TERM = re.compile(rf"value eq {_ID}", re.IGNORECASE | re.ASCII)
 _MEMBER_KEYS = (frozenset({"value"}), frozenset({"value", "display"}))
 _LIST_OPS = {"add": MembershipOp.ADD, "remove": MembershipOp.REMOVE}
 _LOWER_KEYS = frozenset({"op", "path", "value"})
@@ -92,20 +96,44 @@ def _listed_ids(value: Any) -> tuple[str, ...] | None:
 
 
 def refuse_costly(operations: list[dict[str, Any]], plain: dict[int, PlainChange]) -> None:
-    """Too many operations, or too long paths, left for the SCIM library to read: 400 invalidValue."""
-    parsed = [operation for index, operation in enumerate(operations) if index not in plain]
-    if len(parsed) > MAX_PARSED_OPERATIONS:
+    """Too much left for the SCIM library to read: 400 invalidValue. It reads each attribute of a
+    path-less value as it reads a path (RFC 7644 §3.5.2.1: each is added or replaced as if named by
+    one), so each counts as an operation, and its name's characters as a path's."""
+    count = characters = 0
+    for index, operation in enumerate(operations):
+        if index in plain:
+            continue
+        path = _field(operation, "path")
+        names = [path] if isinstance(path, str) else _attribute_names(_field(operation, "value"))
+        count += max(1, len(names))
+        characters += sum(map(len, names))
+    if count > MAX_PARSED_OPERATIONS:
         raise InvalidValueException(
             detail=f"A Group PATCH holds at most {MAX_PARSED_OPERATIONS} operations besides adding and"
-            f" removing members, not {len(parsed)}: send the changes in several requests."
+            f" removing members (each attribute of a path-less value counts as one), not {count}:"
+            " send the changes in several requests."
         )
-    characters = sum(len(path) for operation in parsed if isinstance(path := _path_of(operation), str))
     if characters > MAX_PARSED_PATH_CHARACTERS:
         raise InvalidValueException(
-            detail=f"A Group PATCH's paths hold at most {MAX_PARSED_PATH_CHARACTERS} characters besides"
-            f" those adding and removing members, not {characters}: send the changes in several requests."
+            detail=f"A Group PATCH's paths and path-less attribute names hold at most"
+            f" {MAX_PARSED_PATH_CHARACTERS} characters besides those adding and removing members,"
+            f" not {characters}: send the changes in several requests."
         )
 
 
-def _path_of(operation: dict[str, Any]) -> object:
-    return next((item for key, item in operation.items() if key.lower() == "path"), None)
+def _field(operation: dict[str, Any], name: str) -> object:
+    return next((item for key, item in operation.items() if key.lower() == name), None)
+
+
+def _attribute_names(value: object) -> list[str]:
+    """Every attribute name of a path-less value, in objects at any depth (an extension's attributes
+    are an object in it; a list is a value). Without recursion: JSON may nest deeper than Python's
+    stack."""
+    names: list[str] = []
+    objects = [value] if isinstance(value, dict) else []
+    while objects:
+        for key, item in objects.pop().items():
+            names.append(str(key))
+            if isinstance(item, dict):
+                objects.append(item)
+    return names
