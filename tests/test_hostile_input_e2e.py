@@ -284,6 +284,11 @@ def test_a_user_patch_or_body_asking_for_unbounded_work_is_refused_and_changes_n
     emails = [{"value": f"e{i}@example.com"} for i in range(101)]
     grow = {**patch, "Operations": [{"op": "add", "path": "emails", "value": emails}]}
     assert_error(seeded.scim.patch(f"/Users/{seeded.user_id}", json=grow), 400, "invalidValue")
+    terms = " or ".join(f'value eq "e{i:05}@example.com"' for i in range(400))
+    long_path = [{"op": "replace", "path": f"emails[{terms}].type", "value": "home"}]
+    response = seeded.scim.patch(f"/Users/{seeded.user_id}", json={**patch, "Operations": long_path})
+    assert_error(response, 400, "invalidValue")
+    assert response.json()["detail"].startswith("A PATCH's paths and path-less attribute names hold at most")
     assert seeded.scim.get(f"/Users/{seeded.user_id}").json() == before
     crowded = {"schemas": [USER_URN], "userName": "crowded@example.com", "emails": emails}
     assert_error(seeded.scim.post("/Users", json=crowded), 400, "invalidValue")
@@ -317,10 +322,10 @@ def test_a_filter_comparing_a_huge_string_is_refused_not_set_aside(seeded: Seede
     assert_error(seeded.scim.post("/.search", json=search), 400, "invalidFilter")
 
 
-def test_a_filter_or_sort_by_too_long_to_read_is_refused_with_its_length(seeded: Seeded) -> None:
+def test_a_filter_sort_by_or_attribute_list_too_long_to_parse_is_refused_by_its_size(seeded: Seeded) -> None:
     """An owner parses a filter on the query consumer that answers every tenant's lookups in turn
-    (~1 µs a character), and a refusal quoting an invalid one that long would not fit in a reply:
-    refused by length first, alike for GET and every search route."""
+    (~1 µs a character) and quotes an invalid one back; the gateway parses attribute lists on the loop
+    every tenant shares: refused by size first, alike for GET and every search route."""
     invalid = 'userName eq "a" and (' * 40_000
     for route in SEARCH_ROUTES:
         response = seeded.scim.post(route, json={"schemas": [SEARCH_URN], "filter": invalid})
@@ -338,6 +343,17 @@ def test_a_filter_or_sort_by_too_long_to_read_is_refused_with_its_length(seeded:
         f"sortBy has {len(long_sort):,} characters; at most 1,024 are accepted."
     )
     assert_error(seeded.scim.get("/Groups", params={"sortBy": "name." * 1_000}), 400, "invalidValue")
+    # attributes/excludedAttributes are parsed by the gateway itself, on its event loop.
+    many = ",".join(f"x{i}" for i in range(201))
+    for resource in ("Users", "Groups", f"Users/{seeded.user_id}"):
+        response = seeded.scim.get(f"/{resource}", params={"excludedAttributes": many})
+        assert_error(response, 400, "invalidValue")
+        assert (
+            response.json()["detail"]
+            == "attributes/excludedAttributes: at most 200 names are accepted, not 201."
+        )
+    search = {"schemas": [SEARCH_URN], "attributes": ['emails[value eq "a"]' * 500]}
+    assert_error(seeded.scim.post("/Users/.search", json=search), 400, "invalidValue")
 
 
 @pytest.mark.parametrize("moment", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"])

@@ -117,3 +117,27 @@ def test_only_a_filter_or_sort_by_too_long_to_read_is_refused_here() -> None:
         with pytest.raises(SCIMException) as caught:
             search_of(raw, max_page_size=10)
         assert (caught.value.status, caught.value.scim_type, caught.value.detail) == (400, scim_type, detail)
+
+
+def test_only_attributes_too_many_or_too_long_to_parse_are_refused_here() -> None:
+    names = [f"urn:ietf:params:scim:schemas:core:2.0:User:name.givenName{i}" for i in range(128)]
+    assert sum(map(len, names)) <= 8_192
+    for given in (names, ",".join(names), ["title"] * 200):
+        for field in ("attributes", "excludedAttributes"):
+            search_of({field: given}, max_page_size=10).shown(UserProjection)
+    for given, detail in (
+        (["title"] * 201, "attributes/excludedAttributes: at most 200 names are accepted, not 201."),
+        (
+            ",".join(["title"] * 201),
+            "attributes/excludedAttributes: at most 200 names are accepted, not 201.",
+        ),
+        (["x" * 8_193], "attributes/excludedAttributes: at most 8,192 characters are accepted, not 8,193."),
+    ):
+        for field in ("attributes", "excludedAttributes"):
+            with pytest.raises(SCIMException) as caught:
+                search_of({field: given}, max_page_size=10).shown(UserProjection)
+            assert (caught.value.status, caught.value.scim_type, caught.value.detail) == (
+                400,
+                "invalidValue",
+                detail,
+            )

@@ -11,6 +11,7 @@ from scim2_models import SCIMException
 from contracts.users import RosterRole, UserProfile, UserRecord
 from services.gateway.scim.users.bounds import (
     MAX_PATCH_OPERATIONS,
+    MAX_PATCH_PATH_CHARACTERS,
     MAX_PATCH_VALUES,
     MAX_VALUES_PER_ATTRIBUTE,
 )
@@ -509,6 +510,26 @@ def test_a_patch_with_more_operations_or_values_than_one_request_may_carry_is_re
             "invalidValue",
             f"A PATCH carries at most {MAX_PATCH_VALUES} values, not {MAX_PATCH_VALUES + 1}:"
             " send the changes in several requests.",
+        )
+
+
+def test_a_patch_whose_paths_are_longer_than_one_request_may_parse_is_refused() -> None:
+    """bounds.py: scim2-models parses a path more than linearly in a value filter's length; Entra ID keys
+    a path-less value by paths, so those names count too."""
+    typed = 'emails[type eq "work"].value'
+    fitting = [{"op": "replace", "path": typed, "value": f"e{i}@example.com"} for i in range(2)]
+    assert _apply(*fitting).emails[0].value == "e1@example.com"
+    terms = " or ".join(f'value eq "e{i:06}@example.com"' for i in range(MAX_PATCH_PATH_CHARACTERS // 30))
+    long_filter = f"emails[{terms}].type"
+    for operation in (
+        {"op": "replace", "path": long_filter, "value": "home"},
+        {"op": "replace", "value": {long_filter: "home", "title": "Boss"}},
+    ):
+        characters = len(long_filter) + (len("title") if "path" not in operation else 0)
+        assert _refusal(lambda operation=operation: _apply(operation)) == (
+            "invalidValue",
+            f"A PATCH's paths and path-less attribute names hold at most {MAX_PATCH_PATH_CHARACTERS}"
+            f" characters, not {characters}: send the changes in several requests.",
         )
 
 
