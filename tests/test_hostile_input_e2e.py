@@ -289,9 +289,20 @@ def test_a_user_patch_or_body_asking_for_unbounded_work_is_refused_and_changes_n
     response = seeded.scim.patch(f"/Users/{seeded.user_id}", json={**patch, "Operations": long_path})
     assert_error(response, 400, "invalidValue")
     assert response.json()["detail"].startswith("A PATCH's paths and path-less attribute names hold at most")
+    twice = [{"op": "replace", "path": "title", "PATH": f"emails[{terms}].type", "value": "home"}]
+    response = seeded.scim.patch(f"/Users/{seeded.user_id}", json={**patch, "Operations": twice})
+    assert_error(response, 400, "invalidSyntax")
+    assert (
+        response.json()["detail"]
+        == 'PATCH Operations.0 names "path" twice (as "PATH"): names are case-insensitive.'
+    )
     assert seeded.scim.get(f"/Users/{seeded.user_id}").json() == before
     crowded = {"schemas": [USER_URN], "userName": "crowded@example.com", "emails": emails}
     assert_error(seeded.scim.post("/Users", json=crowded), 400, "invalidValue")
+    empty = {**crowded, "emails": [], "addresses": [{}] * 300_000}  # dropped once read: counted first
+    response = seeded.scim.post("/Users", json=empty)
+    assert_error(response, 400, "invalidValue")
+    assert response.json()["detail"] == "addresses holds at most 100 values, not 300000."
     lookup = seeded.scim.get("/Users", params={"filter": 'userName eq "crowded@example.com"'})
     assert lookup.json()["totalResults"] == 0
 

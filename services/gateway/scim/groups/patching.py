@@ -31,6 +31,7 @@ from contracts.teams import MembershipChange, MembershipOp, PatchGroup
 from services.gateway.http.errors import refusal
 from services.gateway.scim.groups.plain_members import plain_membership_changes, refuse_costly
 from services.gateway.scim.groups.translate import display_name_of, external_id_of, fields_of, member_ids_of
+from services.gateway.scim.patch_shapes import refuse_names_twice
 from services.gateway.scim.policy import GROUP_PATCH
 
 GroupPatchOp = PatchOp[ScimGroup]
@@ -118,6 +119,7 @@ def _check_operations(body: Any) -> list[dict[str, Any]]:
     operations = next((v for k, v in body.items() if k.lower() == "operations"), None)
     if not isinstance(operations, list) or not operations:
         raise InvalidValueException(detail="A PatchOp needs a non-empty Operations list.")
+    refuse_names_twice(body, operations)
     for index, operation in enumerate(operations):
         if not isinstance(operation, dict):
             raise InvalidSyntaxException(detail=f"PATCH Operations.{index} must be an object.")

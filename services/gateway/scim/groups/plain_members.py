@@ -25,6 +25,7 @@ from typing import Any
 from scim2_models import InvalidValueException
 
 from contracts.teams import MembershipOp
+from services.gateway.scim.patch_shapes import attribute_names, field
 
 MAX_PARSED_OPERATIONS = 1_000
 """Operations the SCIM library reads in one Group PATCH (~0.1 ms each): renames, member filters in
@@ -103,8 +104,8 @@ def refuse_costly(operations: list[dict[str, Any]], plain: dict[int, PlainChange
     for index, operation in enumerate(operations):
         if index in plain:
             continue
-        path = _field(operation, "path")
-        names = [path] if isinstance(path, str) else _attribute_names(_field(operation, "value"))
+        path = field(operation, "path")
+        names = [*([path] if isinstance(path, str) else []), *attribute_names(field(operation, "value"))]
         count += max(1, len(names))
         characters += sum(map(len, names))
     if count > MAX_PARSED_OPERATIONS:
@@ -119,21 +120,3 @@ def refuse_costly(operations: list[dict[str, Any]], plain: dict[int, PlainChange
             f" {MAX_PARSED_PATH_CHARACTERS} characters besides those adding and removing members,"
             f" not {characters}: send the changes in several requests."
         )
-
-
-def _field(operation: dict[str, Any], name: str) -> object:
-    return next((item for key, item in operation.items() if key.lower() == name), None)
-
-
-def _attribute_names(value: object) -> list[str]:
-    """Every attribute name of a path-less value, in objects at any depth (an extension's attributes
-    are an object in it; a list is a value). Without recursion: JSON may nest deeper than Python's
-    stack."""
-    names: list[str] = []
-    objects = [value] if isinstance(value, dict) else []
-    while objects:
-        for key, item in objects.pop().items():
-            names.append(str(key))
-            if isinstance(item, dict):
-                objects.append(item)
-    return names

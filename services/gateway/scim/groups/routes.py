@@ -165,7 +165,11 @@ _PARSED_IN_TURN = 1_000  # operations: ~0.1 s of parsing at most below it
 
 
 def _operations(body: object) -> int:
-    operations = body.get("Operations") if isinstance(body, dict) else None
+    operations = (
+        next((v for k, v in body.items() if k.lower() == "operations"), None)
+        if isinstance(body, dict)
+        else None
+    )
     return len(operations) if isinstance(operations, list) else 0
 
 

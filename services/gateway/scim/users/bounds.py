@@ -15,6 +15,7 @@ from pydantic.alias_generators import to_camel
 from scim2_models import InvalidValueException
 
 from contracts.users import UserProfile
+from services.gateway.scim.patch_shapes import attribute_names, field
 
 MAX_PATCH_OPERATIONS = 100
 MAX_PATCH_VALUES = 1_000
@@ -60,17 +61,16 @@ def refuse_too_many_operations(count: int) -> None:
 
 
 def _path_characters(operation: Any) -> int:
+    """Its path's and its value's attribute names, at any depth (a path-less value's are read as paths)."""
     if not isinstance(operation, dict):
         return 0  # refused as it stands (not an object)
-    path = next((item for key, item in operation.items() if key.lower() == "path"), None)
-    if isinstance(path, str):
-        return len(path)
-    value = next((item for key, item in operation.items() if key.lower() == "value"), None)
-    return sum(len(str(key)) for key in value) if isinstance(value, dict) else 0
+    path = field(operation, "path")
+    names = attribute_names(field(operation, "value"))
+    return (len(path) if isinstance(path, str) else 0) + sum(map(len, names))
 
 
 def _values_in(operation: Any) -> int:
-    value = operation.get("value") if isinstance(operation, dict) else None
+    value = field(operation, "value") if isinstance(operation, dict) else None
     return _values_of(value) if isinstance(value, list | dict) else 1
 
 
@@ -85,13 +85,30 @@ def _values_of(value: Any) -> int:
     return 1
 
 
+def refuse_long_lists(body: Any) -> None:
+    """A POST or PUT body's lists, counted before scim2-models validates them (on the event loop, ~20 µs
+    a value: 340,000 empty addresses in 1 MiB took 6.6 s; empty ones are dropped after validation, so
+    the count of what a user holds would not see them): an attribute's, or an extension's attribute's."""
+    if not isinstance(body, dict):
+        return
+    attributes = [*body.items()]
+    attributes += [
+        item for extension in body.values() if isinstance(extension, dict) for item in extension.items()
+    ]
+    for name, value in attributes:
+        if isinstance(value, list) and len(value) > MAX_VALUES_PER_ATTRIBUTE:
+            raise InvalidValueException(
+                detail=f"{name} holds at most {MAX_VALUES_PER_ATTRIBUTE} values, not {len(value)}."
+            )
+
+
 def refuse_oversized_user(profile: UserProfile, *, before: UserProfile | None = None) -> None:
     """A multi-valued attribute with more values than a user may hold. A user stored with more (before
     the bound) can still be changed, as long as the change does not add to them: deactivating them
     must not fail."""
-    for field in MULTI_VALUED:
-        count = len(getattr(profile, field))
-        if count > MAX_VALUES_PER_ATTRIBUTE and (before is None or count > len(getattr(before, field))):
+    for attribute in MULTI_VALUED:
+        count = len(getattr(profile, attribute))
+        if count > MAX_VALUES_PER_ATTRIBUTE and (before is None or count > len(getattr(before, attribute))):
             raise InvalidValueException(
-                detail=f"{to_camel(field)} holds at most {MAX_VALUES_PER_ATTRIBUTE} values, not {count}."
+                detail=f"{to_camel(attribute)} holds at most {MAX_VALUES_PER_ATTRIBUTE} values, not {count}."
             )

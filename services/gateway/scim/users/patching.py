@@ -26,6 +26,7 @@ from contracts.rendering import render_user
 from contracts.scim import ScimUser, qualified_user_path
 from contracts.users import UserProfile, UserRecord
 from services.gateway.http.errors import refusal
+from services.gateway.scim import patch_shapes
 from services.gateway.scim.policy import TOLERANT
 from services.gateway.scim.users import bounds, manager_shapes
 from services.gateway.scim.users.translate import profile_of
@@ -119,6 +120,7 @@ def parse_patch(body: Any) -> UserPatchRequest:
     operations = next((v for k, v in body.items() if k.lower() == "operations"), None)
     if not isinstance(operations, list) or not operations:
         raise InvalidValueException(detail="A PatchOp needs a non-empty Operations list.")
+    patch_shapes.refuse_names_twice(body, operations)
     bounds.refuse_oversized_patch(operations)
     sent_at: list[int] = []  # the position each operation had in the request, for its errors
     normalised: list[Any] = []

@@ -77,6 +77,7 @@ def parse_scim_user(body: Any) -> ScimUser:
 
 def profile_from_scim(body: Any) -> UserProfile:
     """A POST or PUT body. A user provisioned without ``active`` is active (Roster's rule)."""
+    bounds.refuse_long_lists(body)
     user = parse_scim_user(body)
     if user.active is None:
         user.active = True

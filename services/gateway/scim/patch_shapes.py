@@ -1,0 +1,47 @@
+"""How a PatchOp body is read before scim2-models reads it, the same way for Users and Groups: its
+fields in any letter case, each spelt once, and the attribute names a path-less value carries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scim2_models import InvalidSyntaxException
+
+
+def refuse_names_twice(body: dict[str, Any], operations: list[Any]) -> None:
+    """RFC 7643 §2.1: attribute names are case-insensitive, so ``path`` and ``PATH`` in one object
+    (or ``Operations`` and ``operations``) name one field twice. scim2-models keeps the last spelling;
+    every check made before it would read the first. Refused: 400 invalidSyntax."""
+    _refuse_twice(body, "The PatchOp")
+    for index, operation in enumerate(operations):
+        if isinstance(operation, dict):
+            _refuse_twice(operation, f"PATCH Operations.{index}")
+
+
+def _refuse_twice(fields: dict[str, Any], where: str) -> None:
+    seen: dict[str, str] = {}
+    for name in fields:
+        first = seen.setdefault(name.lower(), name)
+        if first != name:
+            raise InvalidSyntaxException(
+                detail=f'{where} names "{first}" twice (as "{name}"): names are case-insensitive.'
+            )
+
+
+def field(operation: dict[str, Any], name: str) -> object:
+    """An operation's ``op``, ``path`` or ``value``, however the client cased it."""
+    return next((item for key, item in operation.items() if key.lower() == name), None)
+
+
+def attribute_names(value: object) -> list[str]:
+    """Every attribute name in a PATCH value, in objects at any depth (an extension's attributes are an
+    object in it; a list holds values): scim2-models reads a path-less value's names as paths. Without
+    recursion: JSON may nest deeper than Python's stack."""
+    names: list[str] = []
+    objects = [value] if isinstance(value, dict) else []
+    while objects:
+        for key, item in objects.pop().items():
+            names.append(str(key))
+            if isinstance(item, dict):
+                objects.append(item)
+    return names
