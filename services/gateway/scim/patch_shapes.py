@@ -5,10 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from scim2_models import InvalidSyntaxException
+from scim2_models import InvalidSyntaxException, InvalidValueException
 
 
-def refuse_names_twice(body: dict[str, Any], operations: list[Any]) -> None:
+def operations_of(body: Any) -> list[Any]:
+    """A PatchOp's operations, as sent (each still to be checked), once the body is an object with a
+    non-empty ``Operations`` list in which no field is named twice."""
+    if not isinstance(body, dict):
+        raise InvalidSyntaxException(detail="The request body must be a JSON object (a PatchOp).")
+    operations = field(body, "operations")
+    if not isinstance(operations, list) or not operations:
+        raise InvalidValueException(detail="A PatchOp needs a non-empty Operations list.")
+    _refuse_names_twice(body, operations)
+    return operations
+
+
+def _refuse_names_twice(body: dict[str, Any], operations: list[Any]) -> None:
     """RFC 7643 §2.1: attribute names are case-insensitive, so ``path`` and ``PATH`` in one object
     (or ``Operations`` and ``operations``) name one field twice. scim2-models keeps the last spelling;
     every check made before it would read the first. Refused: 400 invalidSyntax."""
@@ -28,9 +40,17 @@ def _refuse_twice(fields: dict[str, Any], where: str) -> None:
             )
 
 
-def field(operation: dict[str, Any], name: str) -> object:
-    """An operation's ``op``, ``path`` or ``value``, however the client cased it."""
-    return next((item for key, item in operation.items() if key.lower() == name), None)
+def field(fields: dict[str, Any], name: str) -> object:
+    """A PatchOp's ``Operations``, an operation's ``op``, ``path`` or ``value``, however the client cased
+    it (``name`` in lower case)."""
+    return next((item for key, item in fields.items() if key.lower() == name), None)
+
+
+def parsed_names(operation: dict[str, Any]) -> list[str]:
+    """What scim2-models parses as paths in an operation: its path, and every attribute name in its
+    value (a path-less value's are read as paths; counted whatever the path, an empty one included)."""
+    path = field(operation, "path")
+    return [*([path] if isinstance(path, str) else []), *attribute_names(field(operation, "value"))]
 
 
 def attribute_names(value: object) -> list[str]:

@@ -68,7 +68,10 @@ def test_a_user_patch_counts_every_name_its_values_carry_whatever_the_path() -> 
         )[2].startswith(detail)
     values: list[dict[str, str]] = [{}] * (MAX_PATCH_VALUES + 1)
     capitalised = {"op": "add", "path": "emails", "Value": values}
-    assert "values" in _refused(lambda: _user_patch({"schemas": [PATCH_OP], "Operations": [capitalised]}))[2]
+    assert _refused(lambda: _user_patch({"schemas": [PATCH_OP], "Operations": [capitalised]}))[2] == (
+        f"A PATCH carries at most {MAX_PATCH_VALUES} values, not {MAX_PATCH_VALUES + 1}:"
+        " send the changes in several requests."
+    )
 
 
 def test_a_group_patch_counts_the_names_of_a_value_under_an_empty_path() -> None:

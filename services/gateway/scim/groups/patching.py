@@ -31,7 +31,7 @@ from contracts.teams import MembershipChange, MembershipOp, PatchGroup
 from services.gateway.http.errors import refusal
 from services.gateway.scim.groups.plain_members import plain_membership_changes, refuse_costly
 from services.gateway.scim.groups.translate import display_name_of, external_id_of, fields_of, member_ids_of
-from services.gateway.scim.patch_shapes import refuse_names_twice
+from services.gateway.scim.patch_shapes import operations_of
 from services.gateway.scim.policy import GROUP_PATCH
 
 GroupPatchOp = PatchOp[ScimGroup]
@@ -114,12 +114,7 @@ def _parsed(body: dict[str, Any], sent_at: list[int]) -> GroupPatchOp:
 def _check_operations(body: Any) -> list[dict[str, Any]]:
     """The operations. A malformed one is invalidSyntax here, as Roster always answered for groups
     (scim2-models reads an unknown ``op`` as invalidValue, which the Users endpoint keeps answering)."""
-    if not isinstance(body, dict):
-        raise InvalidSyntaxException(detail="The request body must be a JSON object (a PatchOp).")
-    operations = next((v for k, v in body.items() if k.lower() == "operations"), None)
-    if not isinstance(operations, list) or not operations:
-        raise InvalidValueException(detail="A PatchOp needs a non-empty Operations list.")
-    refuse_names_twice(body, operations)
+    operations = operations_of(body)
     for index, operation in enumerate(operations):
         if not isinstance(operation, dict):
             raise InvalidSyntaxException(detail=f"PATCH Operations.{index} must be an object.")

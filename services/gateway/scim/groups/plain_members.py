@@ -25,7 +25,7 @@ from typing import Any
 from scim2_models import InvalidValueException
 
 from contracts.teams import MembershipOp
-from services.gateway.scim.patch_shapes import attribute_names, field
+from services.gateway.scim.patch_shapes import parsed_names
 
 MAX_PARSED_OPERATIONS = 1_000
 """Operations the SCIM library reads in one Group PATCH (~0.1 ms each): renames, member filters in
@@ -104,8 +104,7 @@ def refuse_costly(operations: list[dict[str, Any]], plain: dict[int, PlainChange
     for index, operation in enumerate(operations):
         if index in plain:
             continue
-        path = field(operation, "path")
-        names = [*([path] if isinstance(path, str) else []), *attribute_names(field(operation, "value"))]
+        names = parsed_names(operation)
         count += max(1, len(names))
         characters += sum(map(len, names))
     if count > MAX_PARSED_OPERATIONS:

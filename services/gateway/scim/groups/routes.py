@@ -39,6 +39,7 @@ from services.gateway.scim.groups.translate import (
     member_items,
 )
 from services.gateway.scim.listing import SearchDep, refuse_non_post_searches, shown_by_query
+from services.gateway.scim.patch_shapes import field
 from services.gateway.streaming import chunks, json_array, object_with, streamed
 
 router = APIRouter(prefix=SCIM_PREFIX)
@@ -165,11 +166,7 @@ _PARSED_IN_TURN = 1_000  # operations: ~0.1 s of parsing at most below it
 
 
 def _operations(body: object) -> int:
-    operations = (
-        next((v for k, v in body.items() if k.lower() == "operations"), None)
-        if isinstance(body, dict)
-        else None
-    )
+    operations = field(body, "operations") if isinstance(body, dict) else None
     return len(operations) if isinstance(operations, list) else 0
 
 

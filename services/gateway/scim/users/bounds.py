@@ -15,7 +15,7 @@ from pydantic.alias_generators import to_camel
 from scim2_models import InvalidValueException
 
 from contracts.users import UserProfile
-from services.gateway.scim.patch_shapes import attribute_names, field
+from services.gateway.scim.patch_shapes import field, parsed_names
 
 MAX_PATCH_OPERATIONS = 100
 MAX_PATCH_VALUES = 1_000
@@ -64,9 +64,7 @@ def _path_characters(operation: Any) -> int:
     """Its path's and its value's attribute names, at any depth (a path-less value's are read as paths)."""
     if not isinstance(operation, dict):
         return 0  # refused as it stands (not an object)
-    path = field(operation, "path")
-    names = attribute_names(field(operation, "value"))
-    return (len(path) if isinstance(path, str) else 0) + sum(map(len, names))
+    return sum(map(len, parsed_names(operation)))
 
 
 def _values_in(operation: Any) -> int:

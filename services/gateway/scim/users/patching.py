@@ -115,12 +115,7 @@ def _null_as_removal(operation: Any) -> Any:
 
 
 def parse_patch(body: Any) -> UserPatchRequest:
-    if not isinstance(body, dict):
-        raise InvalidSyntaxException(detail="The request body must be a JSON object (a PatchOp).")
-    operations = next((v for k, v in body.items() if k.lower() == "operations"), None)
-    if not isinstance(operations, list) or not operations:
-        raise InvalidValueException(detail="A PatchOp needs a non-empty Operations list.")
-    patch_shapes.refuse_names_twice(body, operations)
+    operations = patch_shapes.operations_of(body)
     bounds.refuse_oversized_patch(operations)
     sent_at: list[int] = []  # the position each operation had in the request, for its errors
     normalised: list[Any] = []
