@@ -22,15 +22,24 @@ otherwise fail the query on every delivery and set it aside as a dead letter."""
 
 
 def _leaves(node: FilterNode) -> Iterator[FilterNode]:
-    if isinstance(node, LogicalExpr):
-        for term in node.terms:
-            yield from _leaves(term)
-    elif isinstance(node, Not):
-        yield from _leaves(node.expr)
-    elif isinstance(node, ValuePath):
-        yield from _leaves(node.val_filter)
-    else:
-        yield node
+    """Comparisons and presence tests, in order; without recursion (a PATCH path's filter is not bounded
+    by the filters' comparison count)."""
+    pending = [node]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, LogicalExpr):
+            pending.extend(reversed(node.terms))
+        elif isinstance(node, Not):
+            pending.append(node.expr)
+        elif isinstance(node, ValuePath):
+            pending.append(node.val_filter)
+        else:
+            yield node
+
+
+def comparisons_in(node: FilterNode) -> int:
+    """How many comparisons and presence tests a filter holds: its work on each value it is tried on."""
+    return sum(1 for _ in _leaves(node))
 
 
 def beyond_bounds(node: FilterNode) -> str | None:

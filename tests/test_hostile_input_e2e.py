@@ -296,6 +296,12 @@ def test_a_user_patch_or_body_asking_for_unbounded_work_is_refused_and_changes_n
         response.json()["detail"]
         == 'PATCH Operations.0 names "path" twice (as "PATH"): names are case-insensitive.'
     )
+    grow = {"op": "add", "path": "emails", "value": [{"value": f"g{i}@example.com"} for i in range(99)]}
+    work = 'emails[type eq "work"].value'
+    typed = [{"op": "replace", "path": work, "value": f"n{i}@x.com"} for i in range(15)]
+    response = seeded.scim.patch(f"/Users/{seeded.user_id}", json={**patch, "Operations": [grow, *typed]})
+    assert_error(response, 400, "invalidValue")
+    assert response.json()["detail"].startswith("A PATCH's value filters make at most 3000 comparisons, not")
     assert seeded.scim.get(f"/Users/{seeded.user_id}").json() == before
     crowded = {"schemas": [USER_URN], "userName": "crowded@example.com", "emails": emails}
     assert_error(seeded.scim.post("/Users", json=crowded), 400, "invalidValue")

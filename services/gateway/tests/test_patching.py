@@ -10,6 +10,7 @@ from scim2_models import SCIMException
 
 from contracts.users import RosterRole, UserProfile, UserRecord
 from services.gateway.scim.users.bounds import (
+    MAX_FILTER_COMPARISONS,
     MAX_PATCH_OPERATIONS,
     MAX_PATCH_PATH_CHARACTERS,
     MAX_PATCH_VALUES,
@@ -531,6 +532,71 @@ def test_a_patch_whose_paths_are_longer_than_one_request_may_parse_is_refused() 
             f"A PATCH's paths and path-less attribute names hold at most {MAX_PATCH_PATH_CHARACTERS}"
             f" characters, not {characters}: send the changes in several requests.",
         )
+
+
+def _holding_emails(count: int) -> UserRecord:
+    emails = [{"value": f"e{i}@example.com", "type": "work"} for i in range(count)]
+    profile = profile_from_scim({**user_body("ann@example.com"), "emails": emails})
+    return UserRecord(id="u1", profile=profile, created=NOW, last_modified=NOW, version=1)
+
+
+def _patched(record: UserRecord, *operations: dict[str, Any]) -> UserProfile:
+    return patched_profile(record, parse_patch({"schemas": [PATCH_OP], "Operations": list(operations)}))
+
+
+def _too_many_comparisons(count: int) -> tuple[str, str]:
+    return (
+        "invalidValue",
+        f"A PATCH's value filters make at most {MAX_FILTER_COMPARISONS} comparisons, not {count} (each"
+        " filter's terms times the values it is tried on): send the changes in several requests.",
+    )
+
+
+def test_value_filters_are_counted_on_the_values_they_are_tried_on() -> None:
+    """bounds.py: scim2-models tries a value filter on each value of the attribute, ~0.07 ms a comparison;
+    100 e-mails is what one user may hold."""
+    crowded = _holding_emails(MAX_VALUES_PER_ATTRIBUTE)
+    terms = MAX_FILTER_COMPARISONS // MAX_VALUES_PER_ATTRIBUTE  # 30 terms tried on 100 e-mails
+    removal = " or ".join(f'value eq "e{i}@example.com"' for i in range(terms))
+    remaining = _patched(crowded, {"op": "remove", "path": f"emails[{removal}]"}).emails
+    assert [email.value for email in remaining][:1] == [f"e{terms}@example.com"]
+    assert len(remaining) == MAX_VALUES_PER_ATTRIBUTE - terms
+    one_more = {"op": "remove", "path": f'emails[{removal} or value eq "x@example.com"]'}
+    assert _refusal(lambda: _patched(crowded, one_more)) == _too_many_comparisons((terms + 1) * 100)
+    # The same filter on a user holding a few e-mails is cheap.
+    assert _patched(_holding_emails(3), one_more).emails == ()
+    # Entra ID's remove by value is read as a filter of one term per key of each entry.
+    by_value = [{"value": f"e{i}@example.com"} for i in range(terms)]
+    assert len(_patched(crowded, {"op": "remove", "path": "emails", "value": by_value}).emails) == 70
+    two_keys = {"value": "x@example.com", "type": "work"}
+    more = {"op": "remove", "path": "emails", "value": [*by_value, two_keys]}
+    assert _refusal(lambda: _patched(crowded, more)) == _too_many_comparisons((terms + 2) * 100)
+
+
+def test_a_replace_through_a_value_filter_passes_twice_over_values_the_operations_before_may_have_added() -> (
+    None
+):
+    crowded = _holding_emails(MAX_VALUES_PER_ATTRIBUTE)
+    typed = 'emails[type eq "work"].value'
+    # Operation i reads and writes through the filter (two passes) over 100 e-mails and the i values
+    # carried before it: 2 * (100 + i), 2,982 for 14 operations, 3,210 for 15.
+    replaces = [{"op": "replace", "path": typed, "value": f"n{i}@example.com"} for i in range(15)]
+    assert _patched(crowded, *replaces[:14]).emails[0].value == "n13@example.com"
+    assert _refusal(lambda: _patched(crowded, *replaces)) == _too_many_comparisons(3_210)
+    # Values an add carries count for the filters after it, on a user holding one e-mail.
+    grow = {"op": "add", "path": "emails", "value": [{"value": f"g{i}@example.com"} for i in range(99)]}
+    assert _refusal(lambda: _patched(_holding_emails(1), grow, *replaces)) == _too_many_comparisons(
+        sum(2 * (1 + 99 + i) for i in range(15))
+    )
+    # A value object is written key by key through the filter: one more pass per key.
+    entry = {
+        "op": "replace",
+        "path": 'emails[type eq "work"]',
+        "value": {"value": "w@example.com", "display": "W"},
+    }
+    assert _refusal(lambda: _patched(crowded, *[entry] * 8)) == _too_many_comparisons(
+        sum(4 * (100 + 2 * i) for i in range(8))
+    )
 
 
 def test_a_user_holds_at_most_so_many_values_of_an_attribute_but_one_holding_more_can_still_change() -> None:

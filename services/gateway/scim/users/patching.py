@@ -230,6 +230,8 @@ def _same_attribute(written: str, field: str) -> bool:
 
 
 def patched_profile(current: UserRecord, request: UserPatchRequest) -> UserProfile:
+    if request.patch is not None:
+        bounds.refuse_costly_filters(request.patch.operations or (), held=current.profile)
     user = render_user(current, base_url="")
     try:
         _apply(user, request)
