@@ -1,6 +1,6 @@
-"""What applying a User PATCH costs the gateway in CPU, for value filters at the bounds
-(``services/gateway/scim/users/bounds.py``): the gateway's own functions, in-process, on a user holding
-100 e-mails (the most one may hold). Each case's best of three runs of ``time.process_time``.
+"""What applying a User PATCH costs the gateway in CPU, for operations on multi-valued attributes at
+the bounds (``services/gateway/scim/users/value_work.py``): the gateway's own functions, in-process, on
+a user holding 100 e-mails (the most one may hold). Each case's best of three runs of ``time.process_time``.
 
     uv run python -m devinfra.patch_cost_bench
 """
@@ -16,6 +16,7 @@ from typing import Any
 from scim2_models import SCIMException
 
 from contracts.users import UserProfile, UserRecord
+from services.gateway.scim.groups.patching import group_patch
 from services.gateway.scim.users.patching import parse_patch, patched_profile
 
 PATCH_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -38,8 +39,21 @@ CASES: dict[str, list[dict[str, Any]]] = {
     "10 removes, filters of 55 terms": [{"op": "remove", "path": f"emails[{_terms(55)}]"}] * 10,
     "a remove by value of 1,000 entries": [{"op": "remove", "path": "emails", "value": _entries(1000)}],
     "100 removes by value of 10 entries": [{"op": "remove", "path": "emails", "value": _entries(10)}] * 100,
-    "14 replaces through the filter": [
-        {"op": "replace", "path": TYPED, "value": f"n{i}@example.com"} for i in range(14)
+    "100 replaces of emails.display": [
+        {"op": "replace", "path": "emails.display", "value": f"d{i}"} for i in range(100)
+    ],
+    "900 ims added, then 99 replaces of ims.display": [
+        {"op": "add", "path": "ims", "value": [{"value": f"z{i}"} for i in range(900)]},
+        *({"op": "replace", "path": "ims.display", "value": f"d{i}"} for i in range(99)),
+    ],
+    "one add of 1,000 e-mails (refused once applied)": [
+        {"op": "add", "path": "emails", "value": [{"value": f"a{i}@example.com"} for i in range(1000)]}
+    ],
+    "13 replaces through the filter": [
+        {"op": "replace", "path": TYPED, "value": f"n{i}@example.com"} for i in range(13)
+    ],
+    "13 replaces of emails.display": [
+        {"op": "replace", "path": "emails.display", "value": f"d{i}"} for i in range(13)
     ],
     "one remove, a filter of 30 terms": [{"op": "remove", "path": f"emails[{_terms(30)}]"}],
     "Entra ID's three filtered replaces": [
@@ -74,12 +88,43 @@ def _apply(user: UserRecord, operations: list[dict[str, Any]]) -> str:
     return "applied"
 
 
+def _typed_members(count: int) -> list[dict[str, Any]]:
+    """Removed by value with a key besides value and display: the SCIM library reads these."""
+    return [
+        {
+            "op": "remove",
+            "path": "members",
+            "value": [{"value": f"u{i:06}", "type": "User"} for i in range(count)],
+        }
+    ]
+
+
+GROUP_CASES: dict[str, list[dict[str, Any]]] = {
+    f"a remove by value of {count:,} members with a type": _typed_members(count)
+    for count in (400, 1000, 25_000)
+}
+
+
+def _apply_to_group(operations: list[dict[str, Any]]) -> str:
+    try:
+        group_patch({"schemas": [PATCH_URN], "Operations": operations}, team_id="t1")
+    except SCIMException as refused:
+        return f"refused ({refused.scim_type})"
+    return "applied"
+
+
 def main() -> None:
     user = _crowded_user()
     print("| PATCH, on a user holding 100 e-mails | outcome | gateway CPU s |")
     print("|---|---|---:|")
     for name, operations in CASES.items():
         outcome, seconds = _best_cpu(partial(_apply, user, operations))
+        print(f"| {name} | {outcome} | {seconds:.3f} |")
+    print()
+    print("| Group PATCH | outcome | gateway CPU s |")
+    print("|---|---|---:|")
+    for name, operations in GROUP_CASES.items():
+        outcome, seconds = _best_cpu(partial(_apply_to_group, operations))
         print(f"| {name} | {outcome} | {seconds:.3f} |")
 
 

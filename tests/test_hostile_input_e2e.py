@@ -301,7 +301,9 @@ def test_a_user_patch_or_body_asking_for_unbounded_work_is_refused_and_changes_n
     typed = [{"op": "replace", "path": work, "value": f"n{i}@x.com"} for i in range(15)]
     response = seeded.scim.patch(f"/Users/{seeded.user_id}", json={**patch, "Operations": [grow, *typed]})
     assert_error(response, 400, "invalidValue")
-    assert response.json()["detail"].startswith("A PATCH's value filters make at most 3000 comparisons, not")
+    assert response.json()["detail"].startswith(
+        "A PATCH's operations on multi-valued attributes go through at most 3000 values, not"
+    )
     assert seeded.scim.get(f"/Users/{seeded.user_id}").json() == before
     crowded = {"schemas": [USER_URN], "userName": "crowded@example.com", "emails": emails}
     assert_error(seeded.scim.post("/Users", json=crowded), 400, "invalidValue")

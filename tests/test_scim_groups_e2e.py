@@ -228,7 +228,8 @@ def test_a_group_patch_over_the_parsing_bounds_changes_nothing_but_thousands_of_
     _assert_error(refused, 400, "invalidValue")
     assert refused.json()["detail"] == (
         "A Group PATCH holds at most 1000 operations besides adding and removing members (each attribute"
-        " of a path-less value counts as one), not 1001: send the changes in several requests."
+        " of a path-less value, and each key of a member removed by value, counts as one), not 1001: send"
+        " the changes in several requests."
     )
     assert scim.get(f"/Groups/{group_id}").json() == before
 

@@ -48,9 +48,26 @@ def field(fields: dict[str, Any], name: str) -> object:
 
 def parsed_names(operation: dict[str, Any]) -> list[str]:
     """What scim2-models parses as paths in an operation: its path, and every attribute name in its
-    value (a path-less value's are read as paths; counted whatever the path, an empty one included)."""
-    path = field(operation, "path")
-    return [*([path] if isinstance(path, str) else []), *attribute_names(field(operation, "value"))]
+    value (a path-less value's are read as paths; counted whatever the path, an empty one included).
+    A remove naming what it removes in its value (Entra ID) becomes a value filter of one comparison
+    per key of each entry, which the library writes out and parses: each comparison counts."""
+    path, value = field(operation, "path"), field(operation, "value")
+    names = [path] if isinstance(path, str) else []
+    if str(field(operation, "op")).lower() == "remove" and isinstance(value, list | dict):
+        return [*names, *_removal_comparisons(value)]
+    return [*names, *attribute_names(value)]
+
+
+def _removal_comparisons(value: list[Any] | dict[str, Any]) -> list[str]:
+    """``<key> eq "<item>"`` for each key of each entry, as long as the library writes it (a number or
+    a boolean is a few characters; an object or list it refuses before parsing)."""
+    entries = value if isinstance(value, list) else [value]
+    return [
+        f'{key} eq "{item if isinstance(item, str) else ""}"'
+        for entry in entries
+        if isinstance(entry, dict)
+        for key, item in entry.items()
+    ]
 
 
 def attribute_names(value: object) -> list[str]:

@@ -110,8 +110,8 @@ def refuse_costly(operations: list[dict[str, Any]], plain: dict[int, PlainChange
     if count > MAX_PARSED_OPERATIONS:
         raise InvalidValueException(
             detail=f"A Group PATCH holds at most {MAX_PARSED_OPERATIONS} operations besides adding and"
-            f" removing members (each attribute of a path-less value counts as one), not {count}:"
-            " send the changes in several requests."
+            " removing members (each attribute of a path-less value, and each key of a member removed by"
+            f" value, counts as one), not {count}: send the changes in several requests."
         )
     if characters > MAX_PARSED_PATH_CHARACTERS:
         raise InvalidValueException(

@@ -28,7 +28,7 @@ from contracts.users import UserProfile, UserRecord
 from services.gateway.http.errors import refusal
 from services.gateway.scim import patch_shapes
 from services.gateway.scim.policy import TOLERANT
-from services.gateway.scim.users import bounds, manager_shapes
+from services.gateway.scim.users import bounds, manager_shapes, value_work
 from services.gateway.scim.users.translate import profile_of
 
 UserPatch = PatchOp[ScimUser]
@@ -231,7 +231,7 @@ def _same_attribute(written: str, field: str) -> bool:
 
 def patched_profile(current: UserRecord, request: UserPatchRequest) -> UserProfile:
     if request.patch is not None:
-        bounds.refuse_costly_filters(request.patch.operations or (), held=current.profile)
+        value_work.refuse_costly_value_work(request.patch.operations or (), held=current.profile)
     user = render_user(current, base_url="")
     try:
         _apply(user, request)
