@@ -21,6 +21,7 @@ from services.gateway.scim.users.patching import parse_patch, patched_profile
 
 PATCH_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 TYPED = 'emails[type eq "work"].value'
+CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 
 
 def _terms(count: int) -> str:
@@ -45,6 +46,13 @@ CASES: dict[str, list[dict[str, Any]]] = {
     "900 ims added, then 99 replaces of ims.display": [
         {"op": "add", "path": "ims", "value": [{"value": f"z{i}"} for i in range(900)]},
         *({"op": "replace", "path": "ims.display", "value": f"d{i}"} for i in range(99)),
+    ],
+    "900 ims added, then 99 replaces of ims.display under the schema's path": [
+        {"op": "add", "path": "ims", "value": [{"value": f"z{i}"} for i in range(900)]},
+        *({"op": "replace", "path": CORE_USER, "value": {"ims.display": f"d{i}"}} for i in range(99)),
+    ],
+    "100 adds of {} through ims[type eq ...], each creating an element": [
+        {"op": "add", "path": f'ims[type eq "t{i}"]', "value": {}} for i in range(100)
     ],
     "one add of 1,000 e-mails (refused once applied)": [
         {"op": "add", "path": "emails", "value": [{"value": f"a{i}@example.com"} for i in range(1000)]}

@@ -3,6 +3,7 @@ fields in any letter case, each spelt once, and the attribute names a path-less 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from scim2_models import InvalidSyntaxException, InvalidValueException
@@ -59,11 +60,11 @@ def parsed_names(operation: dict[str, Any]) -> list[str]:
 
 
 def _removal_comparisons(value: list[Any] | dict[str, Any]) -> list[str]:
-    """``<key> eq "<item>"`` for each key of each entry, as long as the library writes it (a number or
-    a boolean is a few characters; an object or list it refuses before parsing)."""
+    """``<key> eq <item>`` for each key of each entry, as the library writes it (JSON-quoted; an object or
+    a list it refuses before parsing)."""
     entries = value if isinstance(value, list) else [value]
     return [
-        f'{key} eq "{item if isinstance(item, str) else ""}"'
+        f"{key} eq {json.dumps(item) if not isinstance(item, dict | list) else ''}"
         for entry in entries
         if isinstance(entry, dict)
         for key, item in entry.items()

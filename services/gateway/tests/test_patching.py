@@ -22,6 +22,7 @@ from tests.okta import ENTERPRISE, user_body
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 ROSTER = "urn:roster:params:scim:schemas:extension:roster:2.0:User"
+CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 
 
@@ -626,15 +627,53 @@ def test_every_operation_on_a_multi_valued_attribute_goes_through_its_values(
     assert _refusal(lambda: _patched(crowded, *[operation] * 14)) == _too_much_work(_replaces(14))
 
 
-def test_an_attribute_roster_does_not_keep_counts_the_values_added_to_it() -> None:
+@pytest.mark.parametrize(
+    "displays",
+    [
+        {"op": "replace", "path": "ims.display", "value": "d"},
+        {"op": "replace", "path": CORE_USER, "value": {"ims.display": "d"}},
+        {"op": "replace", "value": {CORE_USER: {"ims.display": "d"}}},
+    ],
+    ids=["sub-attribute", "under the schema's path", "under the schema's key"],
+)
+def test_an_attribute_roster_does_not_keep_counts_the_values_added_to_it(displays: dict[str, Any]) -> None:
     """``ims`` is applied, then dropped (the profile does not keep it): 900 added, then one
-    sub-attribute replace goes through them all."""
+    sub-attribute replace goes through them all, however it names the attribute."""
     ims = {"op": "add", "path": "ims", "value": [{"value": f"im{i}"} for i in range(900)]}
-    displays = {"op": "replace", "path": "ims.display", "value": "d"}
     assert _patched(_holding_emails(1), ims).emails[0].value == "e0@example.com"
     assert _refusal(lambda: _patched(_holding_emails(1), ims, displays)) == _too_much_work(
         2 * 900 + 2 * (900 + 1)
     )
+
+
+def test_an_add_carrying_nothing_through_a_filter_counts_the_value_it_may_create() -> None:
+    """An empty object through a filter matching nothing creates the element the filter describes."""
+    creating = [{"op": "add", "path": f'ims[type eq "t{i}"]', "value": {}} for i in range(100)]
+    assert _patched(_holding_emails(1), *creating[:50]).emails[0].value == "e0@example.com"
+    assert _refusal(lambda: _patched(_holding_emails(1), *creating)) == _too_much_work(
+        sum(2 * (i + 1) for i in range(100))
+    )
+
+
+def test_entra_ids_full_patch_on_a_user_holding_the_most_values_passes() -> None:
+    """Entra ID's path-less replace of every mapped attribute, keyed by paths with value filters."""
+    entra = {
+        "op": "Replace",
+        "value": {
+            "displayName": "Ann Tester",
+            "name.givenName": "Ann",
+            'emails[type eq "work"].value': "ann@example.com",
+            'phoneNumbers[type eq "work"].value': "+1 555 0100",
+            'phoneNumbers[type eq "mobile"].value': "+1 555 0101",
+            'addresses[type eq "work"].streetAddress': "1 Main St",
+            'addresses[type eq "work"].locality': "Paris",
+            'addresses[type eq "work"].postalCode': "75001",
+            'addresses[type eq "work"].country': "FR",
+        },
+    }
+    patched = _patched(_holding_emails(MAX_VALUES_PER_ATTRIBUTE), entra)
+    assert patched.name is not None
+    assert patched.name.given_name == "Ann"
 
 
 def test_a_remove_by_value_counts_the_filter_it_becomes_as_path_characters() -> None:

@@ -5,8 +5,8 @@ scim2-models goes through every value of a multi-valued attribute for each opera
 filter (``emails[type eq "work"].value``) is tried on each value, building a validator per comparison;
 a sub-attribute path (``emails.display``) writes each value; after each change it compares the whole
 attribute before and after. Each is ~0.05-0.1 ms a value, so within every other bound one PATCH could
-hold a gateway thread for seconds: 100 replaces through a filter on a user of 100 e-mails took 1.5 s,
-99 replaces of ``ims.display`` after adding 900 ``ims`` 6.2 s (BENCHMARKS.md). The count is an upper
+hold a gateway thread for seconds: 100 replaces through a filter on a user of 100 e-mails took 1.4 s,
+99 replaces of ``ims.display`` after adding 900 ``ims`` 4.1 s (BENCHMARKS.md). The count is an upper
 bound: the values an operation may meet are those the user holds plus every value the adds and
 replaces up to it carry (an attribute may grow past what a user keeps while the PATCH is applied).
 """
@@ -23,6 +23,7 @@ from scim2_models import InvalidValueException, PatchOperation, Path
 from contracts.scim import ScimUser
 from contracts.users import UserProfile
 from servicekit.scim_filters import comparisons_in
+from services.gateway.scim.patch_shapes import attribute_names
 from services.gateway.scim.users.bounds import MULTI_VALUED, values_carried
 
 MAX_VALUES_GONE_THROUGH = 3_000
@@ -36,8 +37,11 @@ def refuse_costly_value_work(operations: Sequence[PatchOperation[ScimUser]], *, 
     times the values the attribute may hold by then."""
     gone_through, carried = 0, 0
     for operation in operations:
-        own = 0 if operation.op == _REMOVE else values_carried(operation.value)
+        # An add or replace may add a value even when it carries none: an empty object through a
+        # filter matching nothing creates the element the filter describes.
+        own = 0 if operation.op == _REMOVE else max(1, values_carried(operation.value))
         for attribute, per_value in _work_per_value(operation):
+            # ScimUser's fields and UserProfile's share their Python names (``phone_numbers``).
             values = len(getattr(held, attribute)) if attribute in MULTI_VALUED else 0
             gone_through += per_value * max(1, values + carried + own)
         carried += own
@@ -55,35 +59,46 @@ def _work_per_value(operation: PatchOperation[ScimUser]) -> list[tuple[str, int]
     compares. A remove naming what it removes in its value (Entra ID) compares each key of each entry."""
     path, value = operation.path, operation.value
     removal = operation.op == _REMOVE
-    if path is None:  # a path-less add or replace writes each key as if named by a path
-        names = _multi_valued_fields()
-        keys = value if isinstance(value, dict) else {}
-        return [(names[name], 2) for name in map(_attribute_named, keys) if name in names]
+    if path is None or path.model is not None:
+        return _keyed_attributes(value)
     binding = path.resolve()
     if binding is None or not binding.is_multivalued:
         return []
-    terms = comparisons_in(path.value_filter) if path.value_filter is not None else 1
-    if removal and value is not None and path.value_filter is None:
+    if path.value_filter is not None:
+        terms = comparisons_in(path.value_filter)
+    elif removal and value is not None:
         terms = max(1, sum(map(_keys, value if isinstance(value, list) else [value])))
+    else:
+        terms = 1
     return [(binding.field_name, terms * (1 if removal else 2 + _keys(value)))]
+
+
+def _keyed_attributes(value: Any) -> list[tuple[str, int]]:
+    """A value without a path, or for a whole schema (``urn:…:core:2.0:User``), is written key by key,
+    each key as if it were the path (RFC 7644 §3.5.2.1, §3.5.2.3), in objects at any depth: each key
+    naming a multi-valued attribute (``emails``, ``ims.display``) reads, writes and compares its values."""
+    fields = _multi_valued_fields()
+    named = (_attribute_named(name) for name in attribute_names(value))
+    return [(fields[name], 2) for name in named if name in fields]
 
 
 def _keys(value: Any) -> int:
     return len(value) if isinstance(value, dict) else 0
 
 
-def _attribute_named(key: Any) -> str:
-    """The attribute a path-less value's key names, in lower case: ``urn:…:User:emails`` or
-    ``emails.display`` name ``emails``."""
-    return str(key).rsplit(":", 1)[-1].split(".", 1)[0].split("[", 1)[0].lower()
+def _attribute_named(key: str) -> str:
+    """The attribute a key names, in lower case: ``urn:…:User:emails`` or ``emails.display`` name
+    ``emails``."""
+    return key.rsplit(":", 1)[-1].split(".", 1)[0].split("[", 1)[0].lower()
 
 
 @cache
 def _multi_valued_fields() -> dict[str, str]:
-    """The User's multi-valued attributes, by SCIM name in lower case: their Python field names."""
+    """The User's multi-valued attributes, by SCIM name in lower case: their Python field names.
+    ``schemas`` aside: the library does not write it from a value's keys."""
     fields: dict[str, str] = {}
     for name in ScimUser.model_fields:
         binding = Path[ScimUser](to_camel(name)).resolve()
-        if binding is not None and binding.is_multivalued:
+        if binding is not None and binding.is_multivalued and name != "schemas":
             fields[to_camel(name).lower()] = binding.field_name
     return fields
