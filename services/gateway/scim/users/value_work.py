@@ -27,7 +27,8 @@ from services.gateway.scim.patch_shapes import attribute_names
 from services.gateway.scim.users.bounds import MULTI_VALUED, values_carried
 
 MAX_VALUES_GONE_THROUGH = 3_000
-"""~0.2 s of a gateway thread at most; Okta's and Entra ID's PATCHes go through tens."""
+"""~0.2 s of a gateway thread at most. Entra ID's PATCHes go through a few hundred values (one of 22
+operations ~240, ~430 on a user holding 100 e-mails); Okta's through a few."""
 
 _REMOVE = PatchOperation.Op.remove
 
