@@ -451,6 +451,10 @@ def test_what_the_scim_library_must_read_of_one_patch_is_bounded() -> None:
         " send the changes in several requests.",
     )
     long_name = {"op": "replace", "value": {"displayName": "Sales", "x" * MAX_PARSED_PATH_CHARACTERS: 1}}
-    assert _refusal(long_name)[2].startswith("A Group PATCH's paths and path-less attribute names")
+    assert _refusal(long_name)[2] == (
+        f"A Group PATCH's paths and path-less attribute names hold at most {MAX_PARSED_PATH_CHARACTERS}"
+        f" characters besides those adding and removing members, not {len('displayName') + 20_000}: send"
+        " the changes in several requests."
+    )
     plain_filter = "members[" + " or ".join(f'value eq "u{i:06}"' for i in range(terms * 4)) + "]"
     assert len(_patch(renames[0], {"op": "remove", "path": plain_filter}).changes[0].user_ids) == terms * 4

@@ -11,6 +11,7 @@ from scim2_models import SCIMException
 
 from contracts.users import UserRecord
 from services.gateway.scim.groups.patching import group_patch
+from services.gateway.scim.groups.plain_members import MAX_PARSED_PATH_CHARACTERS
 from services.gateway.scim.users.bounds import MAX_PATCH_PATH_CHARACTERS, MAX_PATCH_VALUES
 from services.gateway.scim.users.patching import parse_patch, patched_profile
 from services.gateway.scim.users.translate import profile_from_scim
@@ -54,18 +55,20 @@ def test_a_field_named_twice_in_different_cases_is_refused(patch: Any) -> None:
 
 
 def test_a_user_patch_counts_every_name_its_values_carry_whatever_the_path() -> None:
-    detail = (
-        f"A PATCH's paths and path-less attribute names hold at most {MAX_PATCH_PATH_CHARACTERS} characters"
-    )
     enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-    for operation in (
-        {"op": "replace", "path": "", "value": {LONG_FILTER: "home"}},
-        {"op": "replace", "value": {enterprise: {LONG_FILTER: "x"}}},
-        {"op": "replace", "path": "name", "value": {LONG_FILTER: "x"}},
+    for operation, characters in (
+        ({"op": "replace", "path": "", "value": {LONG_FILTER: "home"}}, len(LONG_FILTER)),
+        ({"op": "replace", "value": {enterprise: {LONG_FILTER: "x"}}}, len(enterprise) + len(LONG_FILTER)),
+        ({"op": "replace", "path": "name", "value": {LONG_FILTER: "x"}}, len("name") + len(LONG_FILTER)),
     ):
         assert _refused(
             lambda operation=operation: _user_patch({"schemas": [PATCH_OP], "Operations": [operation]})
-        )[2].startswith(detail)
+        ) == (
+            400,
+            "invalidValue",
+            f"A PATCH's paths and path-less attribute names hold at most {MAX_PATCH_PATH_CHARACTERS}"
+            f" characters, not {characters}: send the changes in several requests.",
+        )
     values: list[dict[str, str]] = [{}] * (MAX_PATCH_VALUES + 1)
     capitalised = {"op": "add", "path": "emails", "Value": values}
     assert _refused(lambda: _user_patch({"schemas": [PATCH_OP], "Operations": [capitalised]}))[2] == (
@@ -80,8 +83,13 @@ def test_a_group_patch_counts_the_names_of_a_value_under_an_empty_path() -> None
         "schemas": [PATCH_OP],
         "Operations": [{"op": "replace", "path": "displayName", "value": "n"}, operation],
     }
-    assert _refused(lambda: group_patch(body, team_id="t1"))[2].startswith(
-        "A Group PATCH's paths and path-less attribute names hold at most"
+    characters = len("displayName") + 2 * len(LONG_FILTER)
+    assert _refused(lambda: group_patch(body, team_id="t1")) == (
+        400,
+        "invalidValue",
+        f"A Group PATCH's paths and path-less attribute names hold at most {MAX_PARSED_PATH_CHARACTERS}"
+        f" characters besides those adding and removing members, not {characters}: send the changes in"
+        " several requests.",
     )
 
 
